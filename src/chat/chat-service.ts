@@ -1,0 +1,325 @@
+import { isLlmChatError, LlmChatError } from '../errors.js';
+import { asCompleted } from '../internal/as-completed.js';
+import type { LlmProvider, LlmRequest } from '../llm/llm-provider.js';
+import type { ToolResult, ToolSource } from '../mcp/tool-source.js';
+import type {
+  AssistantMessage,
+  ChatEvent,
+  ErrorEvent,
+  FinalEvent,
+  Logger,
+  TokenUsage,
+  ToolCall,
+  ToolEvent,
+  ToolMessage,
+  TranscriptMessage,
+} from '../types.js';
+import type { ChatHistory } from './chat-history.js';
+import { estimateTokens, fitHistory, type TokenCounter, toolSpecTokens } from './token-budget.js';
+
+/** Options of {@link ChatService}. */
+export interface ChatServiceOptions {
+  /** The LLM to talk to. */
+  provider: LlmProvider;
+  /** The provider's model name. */
+  model: string;
+  /** The tools the model may call. */
+  tools: ToolSource;
+  /** An optional system prompt sent with every call. */
+  systemPrompt?: string;
+  /** Sampling temperature; the provider's default when unset. */
+  temperature?: number;
+  /** Answer size limit per LLM call. */
+  maxTokens?: number;
+  /** The model's context window, used to trim history. @default 128000 */
+  contextWindow?: number;
+  /** Whether tool images are sent to the model as images. @default false */
+  supportsVision?: boolean;
+  /**
+   * How many rounds of tool calls one turn may make. When reached, one last call is made with
+   * tools disabled, so a turn always ends with an answer. @default 10
+   */
+  maxToolRounds?: number;
+  /** Time allowed for each tool call. @default the tool source's own timeout */
+  toolTimeoutMs?: number;
+  /** Counts tokens for history trimming. @default about four characters a token */
+  countTokens?: TokenCounter;
+  /** Receives diagnostics (never secrets). */
+  logger?: Logger;
+}
+
+/** Per-turn options of {@link ChatService.chat}. */
+export interface ChatTurnOptions {
+  /** Where the transcript is read from and the finished turn appended to. */
+  history?: ChatHistory;
+  /** Stops the turn: the LLM request and running tool calls are cancelled. */
+  signal?: AbortSignal;
+}
+
+/** The gateway's non-streaming answer shape, returned by {@link ChatService.complete}. */
+export interface ChatResult {
+  response: string;
+  tool_used: boolean;
+  tools: string[];
+  tool_invocations: ToolEvent[];
+  elapsed_ms: number;
+  usage?: { input_tokens: number; output_tokens: number };
+}
+
+// Room left for the answer when the model config sets no maxTokens.
+const DEFAULT_ANSWER_ROOM = 4096;
+const INTERRUPTED_TOOL_RESULT = 'The tool call was interrupted before it finished.';
+
+/**
+ * Runs the LLM ⇄ MCP tool loop of one chat turn and yields the events of the wire contract
+ * (`token`, `tool_start`, `tool_end`, `tool_error`, then exactly one `final` or `error`), with
+ * no HTTP involved: usable from a route, a worker, a CLI or a test.
+ *
+ * @example
+ * const service = new ChatService({ provider, model: 'gpt-4o', tools });
+ * for await (const event of service.chat('What is 2 + 3?', { history })) {
+ *   if (event.type === 'token') process.stdout.write(event.content);
+ * }
+ */
+export class ChatService {
+  readonly #options: ChatServiceOptions;
+  readonly #countTokens: TokenCounter;
+
+  constructor(options: ChatServiceOptions) {
+    const rounds = options.maxToolRounds ?? 10;
+    if (!Number.isInteger(rounds) || rounds < 0) {
+      throw new LlmChatError('CONFIG_INVALID', 'maxToolRounds must be a whole number of at least 0.');
+    }
+    this.#options = options;
+    this.#countTokens = options.countTokens ?? estimateTokens;
+  }
+
+  /** The tools the model may call. */
+  get tools(): ToolSource {
+    return this.#options.tools;
+  }
+
+  /**
+   * Runs one turn and yields its events. Never throws: a failure becomes the final `error`
+   * event. The turn (user message, answers with their tool calls, tool results) is appended to
+   * `history` once, before `final`; an interrupted turn is kept too, marked as interrupted.
+   */
+  async *chat(message: string, options: ChatTurnOptions = {}): AsyncGenerator<ChatEvent, void, undefined> {
+    try {
+      yield* this.#turn(message, options);
+    } catch (error) {
+      yield this.#errorEvent(error, options.signal);
+    }
+  }
+
+  /**
+   * Runs one turn to the end and returns the gateway's non-streaming shape. Throws the turn's
+   * `LlmChatError` when it fails.
+   */
+  async complete(message: string, options: ChatTurnOptions = {}): Promise<ChatResult> {
+    let response = '';
+    const invocations: ToolEvent[] = [];
+    for await (const event of this.#turn(message, options)) {
+      if (event.type === 'token') response += event.content;
+      else if (event.type === 'final') {
+        const result: ChatResult = {
+          response,
+          tool_used: event.tool_used,
+          tools: event.tools,
+          tool_invocations: invocations,
+          elapsed_ms: event.elapsed_ms,
+        };
+        if (event.usage) result.usage = event.usage;
+        return result;
+      } else if (event.type !== 'error') invocations.push(event);
+    }
+    throw new LlmChatError('INTERNAL', 'The chat turn ended without an answer.');
+  }
+
+  async *#turn(message: string, options: ChatTurnOptions): AsyncGenerator<ChatEvent, void, undefined> {
+    const started = performance.now();
+    const { signal, history } = options;
+    signal?.throwIfAborted();
+    const past = history ? await history.load() : [];
+    const turn: TranscriptMessage[] = [{ role: 'user', content: message }];
+    const toolsUsed = new Set<string>();
+    const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
+    let answer = '';
+    let saved = false;
+    const save = async (interrupted: boolean) => {
+      if (saved || !history) return;
+      saved = true;
+      await history.append(interrupted ? closeInterruptedTurn(turn) : turn);
+    };
+
+    try {
+      const maxRounds = this.#options.maxToolRounds ?? 10;
+      for (let round = 0; ; round++) {
+        const toolsEnabled = round < maxRounds;
+        const request = this.#request(past, turn, toolsEnabled);
+        const assistant: AssistantMessage = { role: 'assistant', content: '' };
+        const calls: ToolCall[] = [];
+        turn.push(assistant);
+        for await (const event of this.#options.provider.stream(request, signal ? { signal } : {})) {
+          if (event.type === 'text') {
+            if (event.text.length === 0) continue;
+            assistant.content += event.text;
+            answer += event.text;
+            yield { type: 'token', content: event.text };
+          } else if (event.type === 'tool_call') {
+            calls.push({ id: event.id, name: event.name, arguments: event.arguments });
+          } else if (event.type === 'usage') {
+            usage.inputTokens += event.usage.inputTokens;
+            usage.outputTokens += event.usage.outputTokens;
+          }
+        }
+        // A model that still asks for tools once they are disabled gets its text kept and the
+        // calls dropped: the turn must end with an answer.
+        if (calls.length === 0 || !toolsEnabled) break;
+        assistant.toolCalls = calls;
+        for (const call of calls) toolsUsed.add(call.name);
+        yield* this.#runTools(calls, turn, signal);
+      }
+      signal?.throwIfAborted();
+      await save(false);
+      const final: FinalEvent = {
+        type: 'final',
+        content: answer,
+        tool_used: toolsUsed.size > 0,
+        tools: [...toolsUsed],
+        elapsed_ms: Math.round(performance.now() - started),
+      };
+      if (usage.inputTokens > 0 || usage.outputTokens > 0) {
+        final.usage = { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens };
+      }
+      yield final;
+    } finally {
+      // A turn that failed, was aborted, or whose consumer stopped early: keep what was said.
+      if (!saved) await this.#saveQuietly(save, turn);
+    }
+  }
+
+  /** Runs one round's tool calls in parallel, yielding their events as each one ends. */
+  async *#runTools(
+    calls: ToolCall[],
+    turn: TranscriptMessage[],
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<ToolEvent, void, undefined> {
+    const now = () => new Date().toISOString();
+    for (const call of calls) {
+      yield { type: 'tool_start', id: call.id, tool: call.name, input: call.arguments, start: now() };
+    }
+    const callOptions = {
+      ...(signal ? { signal } : {}),
+      ...(this.#options.toolTimeoutMs === undefined ? {} : { timeoutMs: this.#options.toolTimeoutMs }),
+    };
+    const tasks = calls.map((call) => this.#options.tools.callTool(call.name, call.arguments, callOptions));
+    const results: ToolMessage[] = new Array(calls.length);
+    for await (const outcome of asCompleted(tasks)) {
+      const call = calls[outcome.index] as ToolCall;
+      if (outcome.status === 'fulfilled') {
+        results[outcome.index] = toolMessage(call, outcome.value);
+        yield outcome.value.isError
+          ? { type: 'tool_error', id: call.id, tool: call.name, error: outcome.value.text, time: now() }
+          : { type: 'tool_end', id: call.id, tool: call.name, output: outcome.value.output, end: now() };
+      } else {
+        if (signal?.aborted) throw signal.reason;
+        const error = clientMessage(outcome.reason);
+        this.#options.logger?.warn?.('tool call failed', { tool: call.name, code: codeOf(outcome.reason) });
+        results[outcome.index] = { role: 'tool', toolCallId: call.id, name: call.name, content: error, isError: true };
+        yield { type: 'tool_error', id: call.id, tool: call.name, error, time: now() };
+      }
+    }
+    turn.push(...results);
+  }
+
+  #request(past: TranscriptMessage[], turn: TranscriptMessage[], toolsEnabled: boolean): LlmRequest {
+    const options = this.#options;
+    const tools = toolsEnabled ? options.tools.listTools() : [];
+    const answerRoom = options.maxTokens ?? DEFAULT_ANSWER_ROOM;
+    const budget =
+      (options.contextWindow ?? 128_000) -
+      answerRoom -
+      toolSpecTokens(tools, this.#countTokens) -
+      this.#countTokens(options.systemPrompt ?? '');
+    const request: LlmRequest = {
+      model: options.model,
+      messages: fitHistory(past, turn, budget, this.#countTokens).filter(isSendable),
+      tools,
+      vision: options.supportsVision ?? false,
+    };
+    if (options.systemPrompt) request.system = options.systemPrompt;
+    if (options.temperature !== undefined) request.temperature = options.temperature;
+    if (options.maxTokens !== undefined) request.maxTokens = options.maxTokens;
+    return request;
+  }
+
+  async #saveQuietly(save: (interrupted: boolean) => Promise<void>, turn: TranscriptMessage[]): Promise<void> {
+    // Only worth keeping when the model said or did something.
+    if (!turn.slice(1).some(isSendable)) return;
+    try {
+      await save(true);
+    } catch (error) {
+      this.#options.logger?.warn?.('could not save the interrupted turn', { code: codeOf(error) });
+    }
+  }
+
+  #errorEvent(error: unknown, signal: AbortSignal | undefined): ErrorEvent {
+    const chatError = signal?.aborted && !isLlmChatError(error) ? abortedError(signal) : error;
+    if (!isLlmChatError(chatError)) {
+      this.#options.logger?.error?.('chat turn failed', { error: String(chatError) });
+      return { type: 'error', error: 'An unexpected error occurred.', recoverable: false, code: 'INTERNAL' };
+    }
+    return { type: 'error', error: chatError.message, recoverable: chatError.recoverable, code: chatError.code };
+  }
+}
+
+function toolMessage(call: ToolCall, result: ToolResult): ToolMessage {
+  const message: ToolMessage = { role: 'tool', toolCallId: call.id, name: call.name, content: result.text };
+  if (result.isError) message.isError = true;
+  if (result.images?.length) message.images = result.images;
+  return message;
+}
+
+/**
+ * Makes an interrupted turn safe to store: every tool call gets a result (results of a round are
+ * added together, so only the last round can lack them) and the turn ends with an answer marked
+ * as interrupted.
+ */
+function closeInterruptedTurn(turn: TranscriptMessage[]): TranscriptMessage[] {
+  const closed = turn.filter(isSendable);
+  const last = closed.at(-1);
+  if (last?.role === 'assistant' && last.toolCalls?.length) {
+    for (const call of last.toolCalls) {
+      closed.push({
+        role: 'tool',
+        toolCallId: call.id,
+        name: call.name,
+        content: INTERRUPTED_TOOL_RESULT,
+        isError: true,
+      });
+    }
+  }
+  const tail = closed.at(-1);
+  if (tail?.role === 'assistant' && !tail.toolCalls?.length) closed[closed.length - 1] = { ...tail, interrupted: true };
+  else closed.push({ role: 'assistant', content: '', interrupted: true });
+  return closed;
+}
+
+/** Empty answers (a call stopped before its first token) carry nothing and some APIs refuse them. */
+function isSendable(message: TranscriptMessage): boolean {
+  return message.role !== 'assistant' || message.content.length > 0 || (message.toolCalls?.length ?? 0) > 0;
+}
+
+function clientMessage(error: unknown): string {
+  return isLlmChatError(error) ? error.message : 'The tool call failed.';
+}
+
+function codeOf(error: unknown): string {
+  return isLlmChatError(error) ? error.code : 'INTERNAL';
+}
+
+function abortedError(signal: AbortSignal): LlmChatError {
+  const reason: unknown = signal.reason;
+  return isLlmChatError(reason) ? reason : new LlmChatError('ABORTED', 'The chat turn was stopped.', { cause: reason });
+}
