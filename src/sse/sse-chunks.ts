@@ -1,0 +1,298 @@
+import { LlmChatError } from '../errors.js';
+import { encodeSseComment } from './encode-sse-event.js';
+
+/** Options of {@link sseChunks}. */
+export interface SseChunksOptions<T> {
+  /** Turns one source item into a complete SSE frame (usually with `encodeSseEvent`). */
+  encode: (item: T) => string;
+  /**
+   * Idle time after which a `: ping` comment is handed out, in milliseconds. `0` disables it.
+   * @default 15000
+   */
+  keepAliveMs?: number;
+  /**
+   * Buffered text above which the source is no longer pulled until the consumer catches up.
+   * Measured in string length (UTF-16 code units), which is what the buffer holds in memory.
+   * @default 65536
+   */
+  highWaterMark?: number;
+  /** Aborting it cancels the stream, exactly like the consumer calling `return()`. */
+  signal?: AbortSignal;
+  /**
+   * Called once when the stream is cancelled before it finished (consumer `return()` or `signal`
+   * abort). Use it to abort the real work: the source's own `return()` only takes effect once the
+   * source reaches its next `yield`. Errors it throws are ignored.
+   */
+  onCancel?: () => void;
+}
+
+const DEFAULT_KEEP_ALIVE_MS = 15_000;
+const DEFAULT_HIGH_WATER_MARK = 65_536;
+const PING = encodeSseComment('ping');
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+type Timer = ReturnType<typeof setTimeout>;
+interface Waiter {
+  resolve: (result: IteratorResult<string>) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Turns a source of items into a stream of SSE text chunks, with coalescing, backpressure,
+ * keep-alive comments and cancellation.
+ *
+ * - A pump pulls `source` and buffers the encoded frames. Each `next()` returns everything
+ *   buffered as one string, so a slow consumer gets many frames per chunk.
+ * - While more than `highWaterMark` is buffered the pump stops pulling, so a client that stops
+ *   reading cannot grow memory without bound.
+ * - After `keepAliveMs` without a chunk, a waiting consumer gets `: ping\n\n`. One `unref()`ed
+ *   timer serves the whole stream; it re-checks a timestamp instead of being reset per frame.
+ * - When the source ends, the buffered frames are delivered and then `done`. When it throws, its
+ *   error is thrown to the consumer after the buffered frames.
+ * - `return()` or an aborted `signal` stops the pump, calls `onCancel` once and asks the source
+ *   to `return()` without waiting for it; later `next()` calls resolve `done`.
+ *
+ * The pump and the timer start on the first `next()`.
+ *
+ * @throws {LlmChatError} `CONFIG_INVALID` for a negative or non-finite `keepAliveMs`, or a
+ *   `highWaterMark` that is not a positive number.
+ * @example
+ * const chunks = sseChunks(chatEvents, {
+ *   encode: (event) => encodeSseEvent({ event: event.type, data: event }),
+ *   signal: request.signal,
+ *   onCancel: () => turn.abort(),
+ * });
+ * for await (const chunk of chunks) socket.write(chunk);
+ */
+export function sseChunks<T>(source: AsyncIterable<T>, options: SseChunksOptions<T>): AsyncIterableIterator<string> {
+  return new SseChunkIterator(source, options);
+}
+
+class SseChunkIterator<T> implements AsyncIterableIterator<string> {
+  readonly #source: AsyncIterator<T>;
+  readonly #encode: (item: T) => string;
+  readonly #keepAliveMs: number;
+  readonly #highWaterMark: number;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onCancel: (() => void) | undefined;
+
+  readonly #frames: string[] = [];
+  #bufferedLength = 0;
+  #started = false;
+  /** Set once the pump has stopped for good (source done or failed, or cancelled). */
+  #sourceEnded = false;
+  #sourceError: { error: unknown } | undefined;
+  /** Set once the consumer received `done` or the error, or cancelled. */
+  #finished = false;
+  #waiter: Waiter | undefined;
+  #pending: Promise<IteratorResult<string>> | undefined;
+  #resumePump: (() => void) | undefined;
+  #timer: Timer | undefined;
+  #lastChunkAt = 0;
+
+  constructor(source: AsyncIterable<T>, options: SseChunksOptions<T>) {
+    const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
+    const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    if (!Number.isFinite(keepAliveMs) || keepAliveMs < 0) {
+      throw new LlmChatError('CONFIG_INVALID', 'keepAliveMs must be a non-negative number of milliseconds.');
+    }
+    if (!(highWaterMark > 0)) {
+      throw new LlmChatError('CONFIG_INVALID', 'highWaterMark must be a positive number.');
+    }
+    this.#source = source[Symbol.asyncIterator]();
+    this.#encode = options.encode;
+    this.#keepAliveMs = keepAliveMs;
+    this.#highWaterMark = highWaterMark;
+    this.#signal = options.signal;
+    this.#onCancel = options.onCancel;
+    if (this.#signal !== undefined) {
+      if (this.#signal.aborted) this.#cancel();
+      else this.#signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<string>> {
+    if (this.#finished) return Promise.resolve(DONE);
+    // Concurrent next() calls queue behind the pending one, as with async generators.
+    if (this.#pending !== undefined) {
+      const retry = () => this.next();
+      return this.#pending.then(retry, retry);
+    }
+    if (!this.#started) this.#start();
+    if (this.#frames.length > 0) return Promise.resolve({ done: false, value: this.#take() });
+    if (this.#sourceEnded) {
+      const failure = this.#end();
+      return failure === undefined ? Promise.resolve(DONE) : Promise.reject(failure.error);
+    }
+    if (this.#keepAliveMs > 0 && Date.now() - this.#lastChunkAt >= this.#keepAliveMs) {
+      // The consumer was busy when the ping fell due; give it now.
+      this.#lastChunkAt = Date.now();
+      return Promise.resolve({ done: false, value: PING });
+    }
+    const pending = new Promise<IteratorResult<string>>((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+    this.#pending = pending;
+    return pending;
+  }
+
+  return(): Promise<IteratorResult<string>> {
+    this.#cancel();
+    return Promise.resolve(DONE);
+  }
+
+  #start(): void {
+    this.#started = true;
+    this.#lastChunkAt = Date.now();
+    if (this.#keepAliveMs > 0) this.#armTimer(this.#keepAliveMs);
+    void this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    const source = this.#source;
+    try {
+      while (!this.#sourceEnded) {
+        if (this.#bufferedLength > this.#highWaterMark) {
+          await new Promise<void>((resolve) => {
+            this.#resumePump = resolve;
+          });
+          continue;
+        }
+        const result = await source.next();
+        // Cancelled while the source was working: drop what it produced.
+        if (this.#sourceEnded) return;
+        if (result.done === true) break;
+        let frame: string;
+        try {
+          frame = this.#encode(result.value);
+        } catch (error) {
+          this.#closeSource();
+          throw error;
+        }
+        this.#push(frame);
+      }
+    } catch (error) {
+      if (this.#sourceEnded) return;
+      this.#sourceError = { error };
+    }
+    this.#sourceEnded = true;
+    if (this.#waiter === undefined) return;
+    const failure = this.#end();
+    if (failure === undefined) this.#resolve(DONE);
+    else this.#reject(failure.error);
+  }
+
+  #push(frame: string): void {
+    if (frame.length === 0) return;
+    this.#frames.push(frame);
+    this.#bufferedLength += frame.length;
+    if (this.#waiter !== undefined) this.#resolve({ done: false, value: this.#take() });
+  }
+
+  /** Hands out everything buffered as one chunk and lets a paused pump resume. */
+  #take(): string {
+    const frames = this.#frames;
+    const chunk = frames.length === 1 ? (frames[0] as string) : frames.join('');
+    frames.length = 0;
+    this.#bufferedLength = 0;
+    if (this.#keepAliveMs > 0) this.#lastChunkAt = Date.now();
+    const resume = this.#resumePump;
+    if (resume !== undefined) {
+      this.#resumePump = undefined;
+      resume();
+    }
+    return chunk;
+  }
+
+  /** Finishes after the source ended; returns the source's failure, if it failed. */
+  #end(): { error: unknown } | undefined {
+    this.#finish();
+    const failure = this.#sourceError;
+    this.#sourceError = undefined;
+    return failure;
+  }
+
+  #reject(error: unknown): void {
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    this.#pending = undefined;
+    waiter?.reject(error);
+  }
+
+  #resolve(result: IteratorResult<string>): void {
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    this.#pending = undefined;
+    waiter?.resolve(result);
+  }
+
+  readonly #onAbort = (): void => {
+    this.#cancel();
+  };
+
+  #cancel(): void {
+    if (this.#finished) return;
+    const sourceWasRunning = !this.#sourceEnded;
+    this.#sourceEnded = true;
+    this.#sourceError = undefined;
+    this.#frames.length = 0;
+    this.#bufferedLength = 0;
+    this.#finish();
+    const resume = this.#resumePump;
+    this.#resumePump = undefined;
+    resume?.();
+    this.#resolve(DONE);
+    if (sourceWasRunning) this.#closeSource();
+    try {
+      this.#onCancel?.();
+    } catch {
+      // The stream is already torn down; a failing callback must not turn cancel into a crash.
+    }
+  }
+
+  /** Asks the source to finish without waiting: a generator parked in an await returns only later. */
+  #closeSource(): void {
+    try {
+      const closing = this.#source.return?.();
+      if (closing !== undefined) closing.then(undefined, () => {});
+    } catch {
+      // A source whose return() throws has nothing more to release.
+    }
+  }
+
+  #finish(): void {
+    this.#finished = true;
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+  }
+
+  #armTimer(delayMs: number): void {
+    const timer = setTimeout(this.#onTimer, delayMs);
+    // Deno and browsers return a number; Node returns an object that can stop holding the loop open.
+    if (typeof timer === 'object' && typeof timer.unref === 'function') timer.unref();
+    this.#timer = timer;
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    if (this.#finished) return;
+    const idleMs = Date.now() - this.#lastChunkAt;
+    if (idleMs < this.#keepAliveMs) {
+      this.#armTimer(this.#keepAliveMs - idleMs);
+      return;
+    }
+    // With no consumer waiting, next() notices the overdue ping itself.
+    if (this.#waiter !== undefined) {
+      this.#lastChunkAt = Date.now();
+      this.#resolve({ done: false, value: PING });
+    }
+    this.#armTimer(this.#keepAliveMs);
+  };
+}
