@@ -1,0 +1,99 @@
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { LlmChatError } from '../errors.js';
+import type { FetchLike, Logger, McpServerConfig, McpTransportKind } from '../types.js';
+
+/** Options of {@link createMcpTransport}. */
+export interface CreateMcpTransportOptions {
+  /** Used by the HTTP transports instead of the global `fetch`. */
+  fetch?: FetchLike;
+  /** Receives the stdio child's stderr lines (at `debug`); without it stderr is ignored. */
+  logger?: Logger;
+  /** The server's short name, for log lines. */
+  label?: string;
+}
+
+/**
+ * Builds the SDK client transport for one MCP server, of the given kind:
+ * - `streamable_http`: `StreamableHTTPClientTransport`;
+ * - `sse`: the older HTTP+SSE `SSEClientTransport`;
+ * - `stdio`: `StdioClientTransport` spawning `command` with `args`. `env` is added to the SDK's
+ *   safe default environment (PATH, HOME, …), not to the whole parent environment. The SDK's
+ *   stdio module is loaded only here, so hosts without `child_process` can load the library.
+ *
+ * `authToken` becomes `Authorization: Bearer <token>`, sent with `headers` on every request
+ * (the SSE transport also uses them to open its event stream). Credentials written in the URL
+ * (`https://user:pass@host/`) are moved into a Basic `Authorization` header, because `fetch`
+ * refuses URLs that carry them; an explicit `authToken` wins.
+ *
+ * Throws `BAD_REQUEST` for a missing or malformed URL and `CONFIG_INVALID` for a stdio server
+ * without a command. Allowing stdio at all is the caller's decision.
+ * @internal
+ */
+export async function createMcpTransport(
+  server: McpServerConfig,
+  kind: McpTransportKind,
+  options: CreateMcpTransportOptions = {},
+): Promise<Transport> {
+  if (kind === 'stdio') return createStdioTransport(server, options);
+  const { url, headers } = httpTarget(server);
+  const requestInit: RequestInit = { headers };
+  if (kind === 'sse') {
+    return new SSEClientTransport(url, { requestInit, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  }
+  return new StreamableHTTPClientTransport(url, { requestInit, ...(options.fetch ? { fetch: options.fetch } : {}) });
+}
+
+function httpTarget(server: McpServerConfig): { url: URL; headers: Record<string, string> } {
+  let url: URL;
+  try {
+    url = new URL(server.url ?? '');
+  } catch (error) {
+    throw new LlmChatError('BAD_REQUEST', 'The MCP server URL is missing or invalid.', { cause: error });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new LlmChatError('BAD_REQUEST', 'The MCP server URL must use http or https.');
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(server.headers ?? {})) {
+    // One spelling of Authorization, so a token below replaces rather than duplicates it.
+    headers[name.toLowerCase() === 'authorization' ? 'Authorization' : name] = value;
+  }
+  if (url.username !== '' || url.password !== '') {
+    const user = decodeURIComponent(url.username);
+    const password = decodeURIComponent(url.password);
+    headers.Authorization ??= `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+    url.username = '';
+    url.password = '';
+  }
+  if (server.authToken) headers.Authorization = `Bearer ${server.authToken}`;
+  return { url, headers };
+}
+
+async function createStdioTransport(server: McpServerConfig, options: CreateMcpTransportOptions): Promise<Transport> {
+  if (!server.command) {
+    throw new LlmChatError('CONFIG_INVALID', 'A stdio MCP server needs a command.');
+  }
+  const { StdioClientTransport, getDefaultEnvironment } = await import('@modelcontextprotocol/sdk/client/stdio.js');
+  const logger = options.logger;
+  const transport = new StdioClientTransport({
+    command: server.command,
+    args: server.args ?? [],
+    ...(server.env ? { env: { ...getDefaultEnvironment(), ...server.env } } : {}),
+    // Never inherit: the library does not write to the host's console.
+    stderr: logger?.debug ? 'pipe' : 'ignore',
+  });
+  const stderr = transport.stderr;
+  if (stderr && logger?.debug) {
+    let pending = '';
+    stderr.on('data', (chunk: Buffer | string) => {
+      const lines = (pending + chunk.toString()).split(/\r?\n/);
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line !== '') logger.debug?.('MCP server stderr', { server: options.label, line });
+      }
+    });
+  }
+  return transport;
+}

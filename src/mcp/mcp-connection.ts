@@ -1,0 +1,181 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { FetchLike, Logger, McpServerConfig, McpTransportKind } from '../types.js';
+import { createMcpTransport } from './create-mcp-transport.js';
+import { listAllTools } from './list-all-tools.js';
+
+/** Options of {@link McpConnection.open}. */
+export interface McpConnectionOptions {
+  /** The server's short name, for log lines (never its URL, which may hold secrets). */
+  label: string;
+  /** Deadline for connecting, the handshake and listing the tools, fallback included. */
+  connectTimeoutMs: number;
+  /** Sent in the `initialize` handshake. */
+  clientInfo: { name: string; version: string };
+  fetch?: FetchLike;
+  logger?: Logger;
+  /** Replaces the built-in transport factory (and its SSE fallback). */
+  createTransport?: (server: McpServerConfig) => Transport | Promise<Transport>;
+}
+
+// Status codes with which a server that only speaks the 2024-11-05 HTTP+SSE protocol refuses
+// the Streamable HTTP initialize POST (per the spec's backwards-compatibility section).
+const LEGACY_SERVER_STATUSES = new Set([400, 404, 405]);
+// How long close() waits for the server to acknowledge the end of the session.
+const TERMINATE_SESSION_TIMEOUT_MS = 1_000;
+
+/** Thrown inside {@link McpConnection.open} when the connect deadline passes. */
+export class McpConnectTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`MCP connect did not finish within ${timeoutMs} ms`);
+    this.name = 'McpConnectTimeoutError';
+  }
+}
+
+/**
+ * One live connection to one MCP server: the SDK client, its transport and the tools listed
+ * right after the handshake. Not reused after the server loses the session: the toolbox opens
+ * a new one instead.
+ * @internal
+ */
+export class McpConnection {
+  private closing?: Promise<void>;
+
+  private constructor(
+    /** The connected SDK client. */
+    readonly client: Client,
+    /** The transport the client runs on. */
+    readonly transport: Transport,
+    /** Every tool of the server, all pages. */
+    readonly tools: Tool[],
+    /** The transport actually used (after a fallback, `sse`). */
+    readonly kind: McpTransportKind | 'custom',
+  ) {}
+
+  /**
+   * Connects to the server, does the handshake and lists its tools, all within
+   * `connectTimeoutMs`. For `streamable_http` (the default), a server that refuses the initialize
+   * POST with 400, 404 or 405 is retried with the legacy SSE transport. Whatever was opened is
+   * closed again on failure; the SDK's error is rethrown untouched (the caller wraps it).
+   */
+  static async open(server: McpServerConfig, options: McpConnectionOptions): Promise<McpConnection> {
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new McpConnectTimeoutError(options.connectTimeoutMs);
+        controller.abort(error);
+        reject(error);
+      }, options.connectTimeoutMs);
+    });
+    try {
+      return await Promise.race([McpConnection.openWithFallback(server, options, controller.signal), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private static async openWithFallback(
+    server: McpServerConfig,
+    options: McpConnectionOptions,
+    signal: AbortSignal,
+  ): Promise<McpConnection> {
+    if (options.createTransport) {
+      const transport = await options.createTransport(server);
+      return McpConnection.attempt(transport, 'custom', options, signal);
+    }
+    const kind = server.transport ?? 'streamable_http';
+    const transport = await createMcpTransport(server, kind, options);
+    try {
+      return await McpConnection.attempt(transport, kind, options, signal);
+    } catch (error) {
+      const legacy =
+        kind === 'streamable_http' &&
+        error instanceof StreamableHTTPError &&
+        error.code !== undefined &&
+        LEGACY_SERVER_STATUSES.has(error.code);
+      if (!legacy || signal.aborted) throw error;
+      options.logger?.info?.('MCP server does not speak Streamable HTTP; falling back to SSE', {
+        server: options.label,
+        status: error.code,
+      });
+      const fallback = await createMcpTransport(server, 'sse', options);
+      return McpConnection.attempt(fallback, 'sse', options, signal);
+    }
+  }
+
+  private static async attempt(
+    transport: Transport,
+    kind: McpTransportKind | 'custom',
+    options: McpConnectionOptions,
+    signal: AbortSignal,
+  ): Promise<McpConnection> {
+    const client = new Client(options.clientInfo, { capabilities: {} });
+    const logger = options.logger;
+    client.onerror = (error) => {
+      logger?.debug?.('MCP client error', { server: options.label, error: describeError(error) });
+    };
+    try {
+      const requestOptions = { signal, timeout: options.connectTimeoutMs };
+      // The handshake's request timer does not cover transport start-up (SSE waits for its
+      // endpoint event), so the abort below ends that wait too.
+      await raceSignal(client.connect(transport, requestOptions), signal);
+      const tools = await raceSignal(listAllTools(client, requestOptions), signal);
+      return new McpConnection(client, transport, tools, kind);
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      // A transport that never started is not closed by the client; close it directly.
+      await transport.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Closes the client and its transport (a stdio child is terminated). With `graceful`, an
+   * HTTP session is first ended with a DELETE, waiting at most one second. Idempotent.
+   */
+  close(graceful = true): Promise<void> {
+    this.closing ??= this.doClose(graceful);
+    return this.closing;
+  }
+
+  private async doClose(graceful: boolean): Promise<void> {
+    const transport = this.transport;
+    if (graceful && transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const giveUp = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, TERMINATE_SESSION_TIMEOUT_MS);
+      });
+      await Promise.race([transport.terminateSession().catch(() => undefined), giveUp]);
+      clearTimeout(timer);
+    }
+    await this.client.close().catch(() => undefined);
+  }
+}
+
+function raceSignal<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** A short, log-safe description of an SDK error. */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error).slice(0, 200);
+  const code = (error as { code?: unknown }).code;
+  return `${error.name}${code === undefined ? '' : ` ${String(code)}`}: ${error.message}`.slice(0, 200);
+}

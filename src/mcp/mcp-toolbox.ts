@@ -1,0 +1,354 @@
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { isLlmChatError, LlmChatError } from '../errors.js';
+import type { FetchLike, Logger, McpServerConfig, ToolSpec } from '../types.js';
+import { classifyMcpError } from './classify-mcp-error.js';
+import { describeError, McpConnection } from './mcp-connection.js';
+import { DEFAULT_MAX_RESULT_CHARS, toToolResult } from './tool-result.js';
+import type { ToolCallOptions, ToolResult, ToolSource } from './tool-source.js';
+import { uniqueToolNames } from './unique-tool-names.js';
+
+/** Options of {@link McpToolbox.connect}. */
+export interface McpToolboxOptions {
+  /** How long one tool call may take, unless the call sets its own `timeoutMs`. @default 60000 */
+  toolTimeoutMs?: number;
+  /** How long connecting to one server may take, handshake and tool listing included. @default 10000 */
+  connectTimeoutMs?: number;
+  /** Longest tool result text handed to the model; longer ones keep head and tail. @default 20000 */
+  maxResultChars?: number;
+  /**
+   * Allows `stdio` servers, which spawn a process on this machine. Only set it when the server
+   * configurations come from the host, never from a client request. @default false
+   */
+  allowStdio?: boolean;
+  /** Used by the HTTP transports instead of the global `fetch`. */
+  fetch?: FetchLike;
+  /** Receives connection diagnostics (fallbacks, reconnects, SDK errors, stdio stderr). */
+  logger?: Logger;
+  /** Sent to servers in the handshake. @default { name: 'mcp-llmchat', version: '0.1.0' } */
+  clientInfo?: { name: string; version: string };
+  /**
+   * Builds the transport of a server instead of the built-in factory (no SSE fallback then).
+   * Called again on every reconnect. Used for in-memory servers in tests and for custom transports.
+   */
+  createTransport?: (server: McpServerConfig) => Transport | Promise<Transport>;
+}
+
+interface ServerSlot {
+  readonly config: McpServerConfig;
+  readonly name: string;
+  connection: McpConnection;
+  reconnecting?: Promise<McpConnection>;
+}
+
+interface ToolEntry {
+  readonly slot: ServerSlot;
+  readonly originalName: string;
+  readonly annotations?: ToolAnnotations;
+}
+
+/** Raised internally when a call failed because the server lost our session. */
+class SessionLostError extends Error {}
+
+const DEFAULT_TOOL_TIMEOUT_MS = 60_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_CLIENT_INFO = { name: 'mcp-llmchat', version: '0.1.0' };
+const CONNECT_FAILED = 'Failed to connect to MCP server. Please verify the server URL and authentication.';
+
+/**
+ * The tools of one or more MCP servers, behind the {@link ToolSource} interface the chat loop
+ * uses. Built with {@link McpToolbox.connect}, which connects every server in parallel and lists
+ * their tools once.
+ *
+ * Tool names are unique: a name offered by two servers becomes `${serverName}_${tool}` for each
+ * (the server name is `config.name`, else `server1`, `server2`, …).
+ *
+ * When a server loses our session (HTTP 404 "session not found", closed transport, a restarted
+ * server), the toolbox reconnects once — one reconnect shared by all concurrent callers — and
+ * relists that server's tools. The failed call is repeated only for tools annotated
+ * `readOnlyHint: true` or `idempotentHint: true`; any other tool might have run already, so the
+ * call rejects with `TOOL_ERROR` (recoverable: the connection is back and the next call uses
+ * it). If the reconnect itself fails, the call rejects with `MCP_UNAVAILABLE`.
+ *
+ * @example
+ * const toolbox = await McpToolbox.connect([{ url: 'http://127.0.0.1:8000/mcp', authToken }], { logger: console });
+ * const tools = toolbox.listTools();
+ * const result = await toolbox.callTool('add', { a: 2, b: 3 }, { signal });
+ * await toolbox.close();
+ */
+export class McpToolbox implements ToolSource {
+  private readonly slots: ServerSlot[];
+  private readonly options: McpToolboxOptions;
+  private entries = new Map<string, ToolEntry>();
+  private specs: ToolSpec[] = [];
+  private closing?: Promise<void>;
+
+  private constructor(slots: ServerSlot[], options: McpToolboxOptions) {
+    this.slots = slots;
+    this.options = options;
+    this.rebuildTools();
+  }
+
+  /**
+   * Connects to every server in parallel and lists their tools (all pages). Any failure closes
+   * whatever was opened and rejects: `SERVER_NOT_ALLOWED` for a stdio server without
+   * `allowStdio`, `BAD_REQUEST` for a missing or malformed URL, `CONFIG_INVALID` for a stdio
+   * server without a command, and `MCP_UNAVAILABLE` for a server that cannot be reached, refuses
+   * us (401, 403) or does not answer within `connectTimeoutMs`. Messages never include URLs or
+   * tokens; the SDK's error is kept as `cause`.
+   */
+  static async connect(servers: McpServerConfig[], options: McpToolboxOptions = {}): Promise<McpToolbox> {
+    servers.forEach((server) => {
+      if (server.transport === 'stdio' && options.allowStdio !== true) {
+        throw new LlmChatError('SERVER_NOT_ALLOWED', 'stdio MCP servers are not allowed.');
+      }
+    });
+    const names = servers.map((server, index) => server.name ?? `server${index + 1}`);
+    const opened = await Promise.allSettled(
+      servers.map((server, index) => McpToolbox.open(server, names[index] ?? `server${index + 1}`, options)),
+    );
+    const failure = opened.find((outcome) => outcome.status === 'rejected');
+    if (failure) {
+      await Promise.allSettled(
+        opened.map((outcome) => (outcome.status === 'fulfilled' ? outcome.value.close() : undefined)),
+      );
+      throw (failure as PromiseRejectedResult).reason;
+    }
+    const slots = opened.map((outcome, index) => ({
+      config: servers[index] as McpServerConfig,
+      name: names[index] as string,
+      connection: (outcome as PromiseFulfilledResult<McpConnection>).value,
+    }));
+    return new McpToolbox(slots, options);
+  }
+
+  /** How many servers the toolbox is connected to. */
+  get serverCount(): number {
+    return this.slots.length;
+  }
+
+  /** True once {@link McpToolbox.close} was called. */
+  get isClosed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** The tools of all servers, with their unique names. Still answers after `close()`. */
+  listTools(): ToolSpec[] {
+    return this.specs.map((spec) => ({ ...spec }));
+  }
+
+  /**
+   * Calls a tool by its unique name. Resolves with the converted result, `isError: true` when
+   * the tool reported a failure. Rejects with `TOOL_ERROR` (unknown tool, the server answered the
+   * call with a protocol error, or the session was lost during a non-idempotent call),
+   * `TIMEOUT` (no answer within `timeoutMs`), `ABORTED` (the signal fired: the server is sent
+   * `notifications/cancelled`) or `MCP_UNAVAILABLE` (closed toolbox, or the server is gone).
+   */
+  async callTool(name: string, args: Record<string, unknown>, options: ToolCallOptions = {}): Promise<ToolResult> {
+    this.assertOpen();
+    const entry = this.entries.get(name);
+    if (!entry) throw new LlmChatError('TOOL_ERROR', `Unknown tool '${name}'.`);
+    if (options.signal?.aborted) throw abortedError(options.signal.reason);
+    const slot = entry.slot;
+    const connection = await this.currentConnection(slot, options.signal);
+    try {
+      return await this.invoke(connection, entry.originalName, name, args, options);
+    } catch (error) {
+      if (!(error instanceof SessionLostError)) throw error;
+      this.options.logger?.warn?.('MCP server lost the session; reconnecting', {
+        server: slot.name,
+        error: describeError(error.cause),
+      });
+      const fresh = await this.reconnect(slot, connection, options.signal);
+      const safe = entry.annotations?.readOnlyHint === true || entry.annotations?.idempotentHint === true;
+      if (!safe) {
+        throw new LlmChatError(
+          'TOOL_ERROR',
+          `The MCP server lost the session during '${name}'. It was not retried because it may not be safe to repeat; please try again.`,
+          { cause: error.cause },
+        );
+      }
+      if (!fresh.tools.some((tool) => tool.name === entry.originalName)) {
+        throw new LlmChatError('TOOL_ERROR', `Tool '${name}' is no longer offered by the MCP server.`);
+      }
+      try {
+        return await this.invoke(fresh, entry.originalName, name, args, options);
+      } catch (retryError) {
+        if (!(retryError instanceof SessionLostError)) throw retryError;
+        throw new LlmChatError('MCP_UNAVAILABLE', 'Lost the connection to the MCP server.', {
+          cause: retryError.cause,
+        });
+      }
+    }
+  }
+
+  /** Closes every connection (stdio children are terminated). Idempotent; later calls reject. */
+  close(): Promise<void> {
+    this.closing ??= Promise.allSettled(this.slots.map((slot) => slot.connection.close())).then(() => undefined);
+    return this.closing;
+  }
+
+  private static async open(server: McpServerConfig, label: string, options: McpToolboxOptions) {
+    try {
+      return await McpConnection.open(server, {
+        label,
+        connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        clientInfo: options.clientInfo ?? DEFAULT_CLIENT_INFO,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+        ...(options.logger ? { logger: options.logger } : {}),
+        ...(options.createTransport ? { createTransport: options.createTransport } : {}),
+      });
+    } catch (error) {
+      if (isLlmChatError(error)) throw error;
+      options.logger?.warn?.('MCP connect failed', { server: label, error: describeError(error) });
+      throw new LlmChatError('MCP_UNAVAILABLE', CONNECT_FAILED, { cause: error });
+    }
+  }
+
+  private async invoke(
+    connection: McpConnection,
+    originalName: string,
+    publicName: string,
+    args: Record<string, unknown>,
+    options: ToolCallOptions,
+  ): Promise<ToolResult> {
+    const timeoutMs = options.timeoutMs ?? this.options.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
+    // A signal per call: the SDK never removes its abort listener, and the turn's signal lives
+    // for many calls.
+    const controller = new AbortController();
+    const outer = options.signal;
+    const forward = () => controller.abort(outer?.reason);
+    outer?.addEventListener('abort', forward, { once: true });
+    try {
+      const result = await connection.client.callTool({ name: originalName, arguments: args }, undefined, {
+        signal: controller.signal,
+        timeout: timeoutMs,
+      });
+      return toToolResult(result, { maxResultChars: this.options.maxResultChars ?? DEFAULT_MAX_RESULT_CHARS });
+    } catch (error) {
+      if (outer?.aborted) throw abortedError(error);
+      // close() ends in-flight calls with "connection closed": not a lost session to recover.
+      if (this.isClosed) throw closedError(error);
+      switch (classifyMcpError(error)) {
+        case 'timeout':
+          throw new LlmChatError('TIMEOUT', `Tool '${publicName}' did not answer within ${timeoutMs} ms.`, {
+            cause: error,
+          });
+        case 'aborted':
+          throw abortedError(error);
+        case 'session_lost':
+          throw new SessionLostError('session lost', { cause: error });
+        default:
+          throw new LlmChatError('TOOL_ERROR', `Tool '${publicName}' failed.`, { cause: error });
+      }
+    } finally {
+      outer?.removeEventListener('abort', forward);
+    }
+  }
+
+  /** The slot's connection, waiting for a reconnect already under way. */
+  private async currentConnection(slot: ServerSlot, signal: AbortSignal | undefined): Promise<McpConnection> {
+    if (!slot.reconnecting) return slot.connection;
+    try {
+      return await raceAbort(slot.reconnecting, signal);
+    } catch (error) {
+      if (isLlmChatError(error)) throw error;
+      throw new LlmChatError('MCP_UNAVAILABLE', 'Lost the connection to the MCP server.', { cause: error });
+    }
+  }
+
+  /** Replaces `stale` with a fresh connection; concurrent callers share one attempt. */
+  private async reconnect(slot: ServerSlot, stale: McpConnection, signal: AbortSignal | undefined) {
+    if (slot.connection !== stale && !slot.reconnecting) return slot.connection;
+    if (!slot.reconnecting) {
+      const attempt = this.replaceConnection(slot, stale);
+      slot.reconnecting = attempt;
+      // Nobody may be waiting any more (every caller aborted): never leave it unhandled.
+      attempt.then(
+        () => {
+          slot.reconnecting = undefined;
+        },
+        () => {
+          slot.reconnecting = undefined;
+        },
+      );
+    }
+    return this.currentConnection(slot, signal);
+  }
+
+  private async replaceConnection(slot: ServerSlot, stale: McpConnection): Promise<McpConnection> {
+    // The server forgot the session: no point telling it the session ended.
+    await stale.close(false);
+    let fresh: McpConnection;
+    try {
+      fresh = await McpToolbox.open(slot.config, slot.name, this.options);
+    } catch (error) {
+      this.options.logger?.warn?.('MCP reconnect failed', { server: slot.name });
+      throw new LlmChatError('MCP_UNAVAILABLE', 'Lost the connection to the MCP server and could not reconnect.', {
+        cause: error,
+      });
+    }
+    if (this.isClosed) {
+      await fresh.close();
+      throw closedError();
+    }
+    slot.connection = fresh;
+    this.rebuildTools();
+    this.options.logger?.info?.('MCP server reconnected', { server: slot.name, tools: fresh.tools.length });
+    return fresh;
+  }
+
+  private rebuildTools(): void {
+    const assignments = uniqueToolNames(
+      this.slots.map((slot) => ({ serverName: slot.name, toolNames: slot.connection.tools.map((tool) => tool.name) })),
+    );
+    const entries = new Map<string, ToolEntry>();
+    const specs: ToolSpec[] = [];
+    for (const assignment of assignments) {
+      const slot = this.slots[assignment.serverIndex] as ServerSlot;
+      const tool = slot.connection.tools.find((candidate) => candidate.name === assignment.originalName) as Tool;
+      entries.set(assignment.name, {
+        slot,
+        originalName: assignment.originalName,
+        ...(tool.annotations ? { annotations: tool.annotations } : {}),
+      });
+      const spec: ToolSpec = { name: assignment.name, inputSchema: tool.inputSchema as Record<string, unknown> };
+      const description = tool.description ?? tool.title ?? tool.annotations?.title;
+      if (description) spec.description = description;
+      specs.push(spec);
+    }
+    this.entries = entries;
+    this.specs = specs;
+  }
+
+  private assertOpen(): void {
+    if (this.isClosed) throw closedError();
+  }
+}
+
+function closedError(cause?: unknown): LlmChatError {
+  return new LlmChatError('MCP_UNAVAILABLE', 'The MCP connection is closed.', cause === undefined ? {} : { cause });
+}
+
+function abortedError(cause: unknown): LlmChatError {
+  return new LlmChatError('ABORTED', 'The tool call was cancelled.', { cause });
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(abortedError(signal.reason));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortedError(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

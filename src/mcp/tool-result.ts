@@ -1,0 +1,118 @@
+import type { CallToolResult, CompatibilityCallToolResult, ContentBlock } from '@modelcontextprotocol/sdk/types.js';
+import type { ToolImage } from '../types.js';
+import type { ToolResult } from './tool-source.js';
+import { truncateMiddle } from './truncate-middle.js';
+
+/** Options of {@link toToolResult}. */
+export interface ToToolResultOptions {
+  /**
+   * Longest `text` handed to the model. Longer results keep their head and tail around a
+   * `…[truncated N characters]…` marker.
+   * @default 20000
+   */
+  maxResultChars?: number;
+}
+
+/** The default of {@link ToToolResultOptions.maxResultChars}. */
+export const DEFAULT_MAX_RESULT_CHARS = 20_000;
+
+/**
+ * Converts an MCP `tools/call` result into the library's {@link ToolResult}. Pure.
+ *
+ * - Text parts are joined with `'\n'`; every other part is described in the text, in order:
+ *   `[image: image/png, 1234 bytes]`, `[audio: audio/wav, 99 bytes]`, `[resource: uri]` followed
+ *   by the resource's text (or `[resource: uri, mime, N bytes]` for a blob), and
+ *   `[resource link: name <uri>]`. Images are also returned as `images` so vision models see them.
+ * - `structuredContent` wins over text parts: `output` is the object and `text` its JSON, because
+ *   the structured form is the authoritative one (the spec has servers repeat it as text only
+ *   for older clients, so the text parts are usually a duplicate). Non-text parts are still
+ *   described after the JSON. The same applies to the legacy `toolResult` field.
+ * - Without structured content, `output` is the (possibly truncated) text.
+ * - `isError: true` from the server becomes `isError: true`.
+ * - `text` longer than `maxResultChars` is cut in the middle. A structured `output` whose JSON is
+ *   that long is replaced by the cut text too, so one huge result cannot flood `tool_end` events.
+ *
+ * @example
+ * toToolResult({ content: [{ type: 'text', text: '5' }] }); // { text: '5', output: '5', isError: false }
+ */
+export function toToolResult(
+  result: CallToolResult | CompatibilityCallToolResult,
+  options: ToToolResultOptions = {},
+): ToolResult {
+  const maxChars = options.maxResultChars ?? DEFAULT_MAX_RESULT_CHARS;
+  const content: ContentBlock[] = Array.isArray(result.content) ? (result.content as ContentBlock[]) : [];
+  const texts: string[] = [];
+  const notes: string[] = [];
+  const images: ToolImage[] = [];
+  for (const part of content) {
+    if (part.type === 'text') {
+      texts.push(part.text);
+      notes.push(part.text);
+      continue;
+    }
+    if (part.type === 'image') images.push({ data: part.data, mimeType: part.mimeType });
+    notes.push(describePart(part));
+  }
+
+  const structured = structuredOf(result);
+  let text: string;
+  let output: unknown;
+  if (structured.present) {
+    const json = typeof structured.value === 'string' ? structured.value : (JSON.stringify(structured.value) ?? '');
+    const described = content.filter((part) => part.type !== 'text').map(describePart);
+    text = [json, ...described].join('\n');
+    output = structured.value;
+  } else {
+    text = notes.join('\n');
+    output = text;
+  }
+
+  const cut = truncateMiddle(text, maxChars);
+  if (cut !== text) output = cut;
+  const converted: ToolResult = { text: cut, output, isError: result.isError === true };
+  if (images.length > 0) converted.images = images;
+  return converted;
+}
+
+function structuredOf(result: CallToolResult | CompatibilityCallToolResult): { present: boolean; value?: unknown } {
+  if (result.structuredContent !== undefined && result.structuredContent !== null) {
+    return { present: true, value: result.structuredContent };
+  }
+  // Protocol 2024-10-07 servers answer with `toolResult` instead of `content`.
+  if (!Array.isArray(result.content) && 'toolResult' in result && result.toolResult !== undefined) {
+    return { present: true, value: result.toolResult };
+  }
+  return { present: false };
+}
+
+function describePart(part: ContentBlock): string {
+  switch (part.type) {
+    case 'text':
+      return part.text;
+    case 'image':
+      return `[image: ${part.mimeType}, ${base64Bytes(part.data)} bytes]`;
+    case 'audio':
+      return `[audio: ${part.mimeType}, ${base64Bytes(part.data)} bytes]`;
+    case 'resource': {
+      const resource = part.resource;
+      if ('text' in resource && typeof resource.text === 'string') {
+        return `[resource: ${resource.uri}]\n${resource.text}`;
+      }
+      const blob = 'blob' in resource && typeof resource.blob === 'string' ? resource.blob : '';
+      return `[resource: ${resource.uri}, ${resource.mimeType ?? 'application/octet-stream'}, ${base64Bytes(blob)} bytes]`;
+    }
+    case 'resource_link': {
+      const about = part.description ? `: ${part.description}` : '';
+      return `[resource link: ${part.name} <${part.uri}>${about}]`;
+    }
+    default:
+      return `[unsupported content: ${String((part as { type?: unknown }).type)}]`;
+  }
+}
+
+/** Decoded size of base64 data, without decoding it. */
+function base64Bytes(data: string): number {
+  const clean = data.replace(/\s+/g, '');
+  const padding = clean.endsWith('==') ? 2 : clean.endsWith('=') ? 1 : 0;
+  return Math.max(0, Math.floor((clean.length * 3) / 4) - padding);
+}

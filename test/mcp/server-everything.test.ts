@@ -1,0 +1,102 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { McpToolbox } from '../../src/mcp/index.js';
+
+// The reference server of the MCP project, as a real third-party server over stdio and HTTP.
+const require = createRequire(import.meta.url);
+const BIN = join(dirname(require.resolve('@modelcontextprotocol/server-everything/package.json')), 'dist/index.js');
+
+function childArgs(): string[] {
+  if (process.platform !== 'linux') return [];
+  try {
+    return execFileSync('ps', ['-o', 'args=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\n');
+  } catch {
+    // ps exits 1 when there are no children.
+    return [];
+  }
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const address = probe.address();
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+describe('server-everything over stdio', () => {
+  it('calls get-sum, forwards stderr to the logger, and kills the child on close', async () => {
+    const debug = vi.fn();
+    const toolbox = await McpToolbox.connect(
+      [{ transport: 'stdio', command: process.execPath, args: [BIN, 'stdio'] }],
+      {
+        allowStdio: true,
+        logger: { debug },
+        connectTimeoutMs: 15_000,
+      },
+    );
+    try {
+      expect(toolbox.listTools().map((tool) => tool.name)).toContain('get-sum');
+      const result = await toolbox.callTool('get-sum', { a: 2, b: 3 });
+      expect(result.isError).toBe(false);
+      expect(result.text).toMatch(/\b5\b/);
+      if (process.platform === 'linux') expect(childArgs().some((line) => line.includes(BIN))).toBe(true);
+      await vi.waitFor(() => expect(debug).toHaveBeenCalledWith('MCP server stderr', expect.anything()));
+    } finally {
+      await toolbox.close();
+    }
+    if (process.platform === 'linux') {
+      await vi.waitFor(() => expect(childArgs().some((line) => line.includes(BIN))).toBe(false), { timeout: 5_000 });
+    }
+  });
+});
+
+describe('server-everything over Streamable HTTP', () => {
+  let child: ChildProcess;
+  let url: string;
+
+  beforeAll(async () => {
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}/mcp`;
+    child = spawn(process.execPath, [BIN, 'streamableHttp'], {
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      const timer = setTimeout(() => reject(new Error(`server-everything did not start: ${output}`)), 20_000);
+      child.stderr?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (/listening/i.test(output)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server-everything exited with ${code}: ${output}`));
+      });
+    });
+  });
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill();
+      await exited;
+    }
+  });
+
+  it('calls get-sum', async () => {
+    const toolbox = await McpToolbox.connect([{ url }]);
+    try {
+      const result = await toolbox.callTool('get-sum', { a: 2, b: 3 });
+      expect(result.text).toMatch(/\b5\b/);
+    } finally {
+      await toolbox.close();
+    }
+  });
+});
