@@ -1,0 +1,101 @@
+import type { ToolMessage, ToolSpec, TranscriptMessage } from '../types.js';
+import { imageNote } from './image-note.js';
+
+/** A text or image block, the kinds a `tool_result` may hold. */
+export type AnthropicResultBlock =
+  | { type: 'text'; text: string }
+  | { type: 'image'; source: { type: 'base64'; media_type: string; data: string } };
+
+/** A content block of a Messages API message. */
+export type AnthropicBlock =
+  | AnthropicResultBlock
+  | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }
+  | { type: 'tool_result'; tool_use_id: string; content: string | AnthropicResultBlock[]; is_error?: boolean };
+
+/** One message of the Messages API `messages` array. */
+export interface AnthropicMessage {
+  role: 'user' | 'assistant';
+  content: AnthropicBlock[];
+}
+
+/** One entry of the Messages API `tools` array. */
+export interface AnthropicTool {
+  name: string;
+  description?: string;
+  input_schema: Record<string, unknown>;
+}
+
+/**
+ * Maps the transcript to Messages API messages.
+ *
+ * Assistant tool calls become `tool_use` blocks; tool results become `tool_result` blocks of a
+ * user message (`is_error` set for failures), with their images as image blocks when `vision`
+ * is on and a short note otherwise. The API wants roles to alternate and no empty content, so
+ * consecutive same-role messages (a run of tool results, a user message after them) are merged
+ * into one, with `tool_result` blocks first as the API requires, and empty messages are dropped.
+ */
+export function toAnthropicMessages(messages: readonly TranscriptMessage[], vision = false): AnthropicMessage[] {
+  const out: AnthropicMessage[] = [];
+  for (const message of messages) {
+    const role = message.role === 'assistant' ? 'assistant' : 'user';
+    const blocks = toBlocks(message, vision);
+    if (blocks.length === 0) continue;
+    const last = out.at(-1);
+    if (last && last.role === role) last.content.push(...blocks);
+    else out.push({ role, content: blocks });
+  }
+  for (const message of out) {
+    if (message.role === 'user') {
+      // Stable sort: tool results keep their order and go before any text.
+      message.content.sort((a, b) => rank(a) - rank(b));
+    }
+  }
+  return out;
+}
+
+/** Maps tool specs to Messages API tools. */
+export function toAnthropicTools(tools: readonly ToolSpec[]): AnthropicTool[] {
+  return tools.map((tool) => ({
+    name: tool.name,
+    ...(tool.description === undefined ? {} : { description: tool.description }),
+    input_schema: tool.inputSchema,
+  }));
+}
+
+function toBlocks(message: TranscriptMessage, vision: boolean): AnthropicBlock[] {
+  if (message.role === 'user') return message.content === '' ? [] : [{ type: 'text', text: message.content }];
+  if (message.role === 'assistant') {
+    const blocks: AnthropicBlock[] = message.content === '' ? [] : [{ type: 'text', text: message.content }];
+    for (const call of message.toolCalls ?? []) {
+      blocks.push({ type: 'tool_use', id: call.id, name: call.name, input: call.arguments });
+    }
+    return blocks;
+  }
+  return [toolResult(message, vision)];
+}
+
+function toolResult(message: ToolMessage, vision: boolean): AnthropicBlock {
+  const images = message.images ?? [];
+  let content: string | AnthropicResultBlock[];
+  if (images.length === 0) {
+    content = message.content;
+  } else if (vision) {
+    content = message.content === '' ? [] : [{ type: 'text', text: message.content }];
+    for (const image of images) {
+      content.push({ type: 'image', source: { type: 'base64', media_type: image.mimeType, data: image.data } });
+    }
+  } else {
+    const note = imageNote(images.length);
+    content = message.content === '' ? note : `${message.content}\n${note}`;
+  }
+  return {
+    type: 'tool_result',
+    tool_use_id: message.toolCallId,
+    content,
+    ...(message.isError ? { is_error: true } : {}),
+  };
+}
+
+function rank(block: AnthropicBlock): number {
+  return block.type === 'tool_result' ? 0 : 1;
+}

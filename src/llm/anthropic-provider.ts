@@ -1,0 +1,85 @@
+import { toAnthropicMessages, toAnthropicTools } from './anthropic-messages.js';
+import { parseAnthropicStream } from './anthropic-stream.js';
+import type { LlmCallOptions, LlmProvider, LlmRequest, LlmStreamEvent } from './llm-provider.js';
+import { type LlmProviderRuntimeOptions, streamProviderCall } from './provider-http.js';
+
+/** Configuration of an {@link AnthropicProvider}. */
+export interface AnthropicProviderConfig {
+  /** The API origin, to which `/v1/messages` is appended. @default 'https://api.anthropic.com' */
+  baseUrl?: string;
+  /** Sent as `x-api-key`. Omitted when unset (for proxies that add it). */
+  apiKey?: string;
+  /** Extra request headers (for example `anthropic-beta`); they may override the defaults. Secrets. */
+  headers?: Record<string, string>;
+  /** Temperature used when the request sets none. */
+  temperature?: number;
+  /** `max_tokens` when the request sets none; the API requires one. @default 4096 */
+  maxTokens?: number;
+}
+
+const DEFAULT_BASE_URL = 'https://api.anthropic.com';
+const API_VERSION = '2023-06-01';
+const DEFAULT_MAX_TOKENS = 4096;
+const LABEL = 'Anthropic';
+
+/**
+ * Streams the Anthropic Messages API over plain `fetch`.
+ *
+ * Anthropic accepts temperatures from 0 to 1, while the chat API allows up to 2: larger values
+ * are sent as 1 rather than refused.
+ *
+ * @example
+ * const provider = new AnthropicProvider({ apiKey: key });
+ * for await (const event of provider.stream({ model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'Hi' }] })) {
+ *   if (event.type === 'text') process.stdout.write(event.text);
+ * }
+ */
+export class AnthropicProvider implements LlmProvider {
+  readonly kind = 'anthropic';
+  readonly #config: AnthropicProviderConfig;
+  readonly #options: LlmProviderRuntimeOptions;
+  readonly #url: string;
+
+  constructor(config: AnthropicProviderConfig = {}, options: LlmProviderRuntimeOptions = {}) {
+    this.#config = config;
+    this.#options = options;
+    this.#url = `${(config.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '')}/v1/messages`;
+  }
+
+  stream(request: LlmRequest, options: LlmCallOptions = {}): AsyncIterable<LlmStreamEvent> {
+    const config = this.#config;
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      'anthropic-version': API_VERSION,
+    };
+    if (config.apiKey) headers['x-api-key'] = config.apiKey;
+    Object.assign(headers, config.headers);
+
+    const body: Record<string, unknown> = {
+      model: request.model,
+      max_tokens: request.maxTokens ?? config.maxTokens ?? DEFAULT_MAX_TOKENS,
+      messages: toAnthropicMessages(request.messages, request.vision === true),
+      stream: true,
+    };
+    if (request.system) body.system = request.system;
+    if (request.tools && request.tools.length > 0) body.tools = toAnthropicTools(request.tools);
+    const temperature = request.temperature ?? config.temperature;
+    if (temperature !== undefined) body.temperature = Math.min(1, Math.max(0, temperature));
+
+    const secrets = [config.apiKey ?? '', ...Object.values(config.headers ?? {})].filter((s) => s !== '');
+    return streamProviderCall(
+      {
+        kind: this.kind,
+        label: LABEL,
+        url: this.#url,
+        headers,
+        body,
+        secrets,
+        parse: (messages) => parseAnthropicStream(messages, LABEL, secrets),
+      },
+      this.#options,
+      options.signal,
+    );
+  }
+}

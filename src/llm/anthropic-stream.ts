@@ -1,0 +1,146 @@
+import type { EventSourceMessage } from 'eventsource-parser';
+import { LlmChatError } from '../errors.js';
+import type { FinishReason, LlmStreamEvent } from './llm-provider.js';
+import { parseStreamJson } from './parse-stream-json.js';
+import { parseToolArguments } from './parse-tool-arguments.js';
+import { markRetryable } from './provider-http.js';
+import { redactProviderMessage } from './redact-provider-message.js';
+
+interface OpenBlock {
+  type: string;
+  id: string;
+  name: string;
+  json: string;
+}
+
+/** Anthropic `error` event types that mean "try again", not "your request is wrong". */
+const RETRYABLE_ERROR_TYPES = new Set(['overloaded_error', 'api_error', 'rate_limit_error']);
+
+/**
+ * Turns a Messages API stream into normalized events.
+ *
+ * `message_start` gives the input tokens; `content_block_start` opens a text or `tool_use`
+ * block (id and name); `content_block_delta` carries `text_delta` (→ `text`) or
+ * `input_json_delta` pieces, assembled until `content_block_stop` emits the whole `tool_call`;
+ * `message_delta` gives the stop reason and output tokens; `message_stop` ends with `usage` and
+ * `finish`. `ping` and unknown events (thinking blocks) are ignored.
+ *
+ * An `error` event is a `PROVIDER_ERROR` (retried before any output when it is an overload);
+ * bad JSON, and a stream that ends before `message_stop`, are `PROVIDER_ERROR` too.
+ */
+export async function* parseAnthropicStream(
+  messages: AsyncIterable<EventSourceMessage>,
+  label: string,
+  secrets: readonly string[] = [],
+): AsyncGenerator<LlmStreamEvent, void, undefined> {
+  const blocks = new Map<number, OpenBlock>();
+  let inputTokens = 0;
+  let outputTokens = 0;
+  let finish: FinishReason = 'other';
+  let sawToolUse = false;
+
+  for await (const message of messages) {
+    // The event name is repeated as `type` in the data; trust the data, as the SDKs do.
+    const data = parseStreamJson(message.data, label);
+    const type = typeof data.type === 'string' ? data.type : message.event;
+    switch (type) {
+      case 'message_start': {
+        const usage = ((data.message as Record<string, unknown> | undefined)?.usage ?? {}) as Record<string, unknown>;
+        // Cached input is counted apart from input_tokens; the total is what was sent.
+        inputTokens =
+          count(usage.input_tokens) + count(usage.cache_creation_input_tokens) + count(usage.cache_read_input_tokens);
+        outputTokens = count(usage.output_tokens);
+        break;
+      }
+      case 'content_block_start': {
+        const block = (data.content_block ?? {}) as Record<string, unknown>;
+        const open: OpenBlock = {
+          type: String(block.type ?? ''),
+          id: String(block.id ?? ''),
+          name: String(block.name ?? ''),
+          json: '',
+        };
+        blocks.set(count(data.index), open);
+        if (open.type === 'text' && typeof block.text === 'string' && block.text !== '') {
+          yield { type: 'text', text: block.text };
+        }
+        break;
+      }
+      case 'content_block_delta': {
+        const delta = (data.delta ?? {}) as Record<string, unknown>;
+        if (delta.type === 'text_delta' && typeof delta.text === 'string' && delta.text !== '') {
+          yield { type: 'text', text: delta.text };
+        } else if (delta.type === 'input_json_delta' && typeof delta.partial_json === 'string') {
+          const open = blocks.get(count(data.index));
+          if (open) open.json += delta.partial_json;
+        }
+        break;
+      }
+      case 'content_block_stop': {
+        const index = count(data.index);
+        const open = blocks.get(index);
+        blocks.delete(index);
+        if (open?.type === 'tool_use') {
+          if (open.name === '' || open.id === '') {
+            throw new LlmChatError('PROVIDER_ERROR', `The ${label} model sent a tool call without an id or name.`);
+          }
+          sawToolUse = true;
+          yield {
+            type: 'tool_call',
+            id: open.id,
+            name: open.name,
+            arguments: parseToolArguments(open.json, label, open.name),
+          };
+        }
+        break;
+      }
+      case 'message_delta': {
+        const delta = (data.delta ?? {}) as Record<string, unknown>;
+        if (typeof delta.stop_reason === 'string') finish = mapStopReason(delta.stop_reason);
+        const usage = (data.usage ?? {}) as Record<string, unknown>;
+        // output_tokens here is the running total, not an increment.
+        if (usage.output_tokens !== undefined) outputTokens = count(usage.output_tokens);
+        break;
+      }
+      case 'message_stop':
+        yield { type: 'usage', usage: { inputTokens, outputTokens } };
+        yield { type: 'finish', reason: finish === 'other' && sawToolUse ? 'tool_calls' : finish };
+        return;
+      case 'error': {
+        const error = (data.error ?? {}) as Record<string, unknown>;
+        const detail = redactProviderMessage(error.message, secrets);
+        const failure = new LlmChatError(
+          'PROVIDER_ERROR',
+          `The ${label} API reported an error${detail ? `: ${detail}` : '.'}`,
+          { details: { errorType: typeof error.type === 'string' ? error.type : 'unknown' } },
+        );
+        throw typeof error.type === 'string' && RETRYABLE_ERROR_TYPES.has(error.type)
+          ? markRetryable(failure)
+          : failure;
+      }
+      default:
+        break;
+    }
+  }
+  throw new LlmChatError('PROVIDER_ERROR', `The ${label} stream ended before the answer was complete.`);
+}
+
+function mapStopReason(reason: string): FinishReason {
+  switch (reason) {
+    case 'end_turn':
+    case 'stop_sequence':
+      return 'stop';
+    case 'tool_use':
+      return 'tool_calls';
+    case 'max_tokens':
+      return 'length';
+    case 'refusal':
+      return 'content_filter';
+    default:
+      return 'other';
+  }
+}
+
+function count(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
+}

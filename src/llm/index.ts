@@ -1,0 +1,19 @@
+/** LLM providers over plain `fetch`, and the model registry. */
+export type { AnthropicProviderConfig } from './anthropic-provider.js';
+export { AnthropicProvider } from './anthropic-provider.js';
+export { createLlmProvider } from './create-llm-provider.js';
+export type {
+  FinishReason,
+  LlmCallOptions,
+  LlmProvider,
+  LlmProviderOptions,
+  LlmRequest,
+  LlmStreamEvent,
+} from './llm-provider.js';
+export type { GatewayModelInfo, ResolvedModel } from './model-registry.js';
+export { ModelRegistry } from './model-registry.js';
+export type { OpenAIProviderConfig, OpenAIProviderKind } from './openai-provider.js';
+export { OpenAIProvider } from './openai-provider.js';
+export type { LlmProviderRuntimeOptions } from './provider-http.js';
+export type { ReadSseOptions } from './read-sse.js';
+export { readSse } from './read-sse.js';

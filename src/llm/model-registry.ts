@@ -1,0 +1,196 @@
+import { LlmChatError } from '../errors.js';
+import type { ModelConfig, ProviderKind } from '../types.js';
+import { createLlmProvider } from './create-llm-provider.js';
+import type { LlmProvider } from './llm-provider.js';
+import type { LlmProviderRuntimeOptions } from './provider-http.js';
+
+/** A {@link ModelConfig} with every default applied. */
+export interface ResolvedModel {
+  id: string;
+  /** The provider's model name. */
+  model: string;
+  provider: ProviderKind;
+  name: string;
+  providerName: string;
+  contextWindow: number;
+  supportsStreaming: boolean;
+  supportsFunctionCalling: boolean;
+  supportsVision: boolean;
+  enabled: boolean;
+  baseUrl?: string;
+  /** A secret. */
+  apiKey?: string;
+  apiVersion?: string;
+  deployment?: string;
+  temperature?: number;
+  maxTokens?: number;
+  /** Secrets. */
+  headers?: Record<string, string>;
+}
+
+/** One entry of `GET /gateway/models`, in the gateway's field names. Holds no secret. */
+export interface GatewayModelInfo {
+  /** The registry id. */
+  id: string;
+  /** The registry id again: the gateway's UI sends it back as `llm.model`. */
+  model_id: string;
+  model_name: string;
+  provider_id: string;
+  provider_name: string;
+  provider_type: string;
+  supports_streaming: boolean;
+  supports_function_calling: boolean;
+  supports_vision: boolean;
+}
+
+const PROVIDER_NAMES: Record<ProviderKind, string> = {
+  openai: 'OpenAI',
+  azure_openai: 'Azure OpenAI',
+  anthropic: 'Anthropic',
+  ollama: 'Ollama',
+  openai_compatible: 'OpenAI-compatible',
+};
+const DEFAULT_CONTEXT_WINDOW = 128_000;
+
+/**
+ * The models users may pick, validated once at construction.
+ *
+ * Disabled models behave as unknown everywhere: `get` refuses them, `has` and `list` skip them.
+ *
+ * @example
+ * const registry = new ModelRegistry([{ id: 'gpt-4o', provider: 'openai', apiKey: key }]);
+ * const provider = registry.createProvider('gpt-4o');
+ * registry.list(); // [{ id: 'gpt-4o', model_id: 'gpt-4o', provider_name: 'OpenAI', … }]
+ */
+export class ModelRegistry {
+  readonly #models = new Map<string, ResolvedModel>();
+
+  /** @throws LlmChatError `CONFIG_INVALID` naming the first bad entry (never its secrets). */
+  constructor(models: readonly ModelConfig[]) {
+    if (!Array.isArray(models))
+      throw new LlmChatError('CONFIG_INVALID', 'models must be an array of model configurations.');
+    models.forEach((config, index) => {
+      const model = resolve(config, index);
+      if (this.#models.has(model.id)) {
+        throw new LlmChatError('CONFIG_INVALID', `Model id '${model.id}' is configured more than once.`);
+      }
+      this.#models.set(model.id, model);
+    });
+  }
+
+  /** Returns `input` if it is a registry already, else builds one from the array. */
+  static from(input: ModelRegistry | readonly ModelConfig[]): ModelRegistry {
+    return input instanceof ModelRegistry ? input : new ModelRegistry(input);
+  }
+
+  /**
+   * The enabled model with this id, defaults applied.
+   * @throws LlmChatError `MODEL_NOT_FOUND` for unknown or disabled ids.
+   */
+  get(id: string): ResolvedModel {
+    const model = this.#models.get(id);
+    if (!model?.enabled) {
+      const shown = String(id).slice(0, 100);
+      throw new LlmChatError('MODEL_NOT_FOUND', `Model '${shown}' is not available.`);
+    }
+    return model;
+  }
+
+  /** Whether {@link ModelRegistry.get} would succeed. */
+  has(id: string): boolean {
+    return this.#models.get(id)?.enabled === true;
+  }
+
+  /** The enabled models, in configuration order, for `GET /gateway/models`. No secrets. */
+  list(): GatewayModelInfo[] {
+    return [...this.#models.values()]
+      .filter((model) => model.enabled)
+      .map((model) => ({
+        id: model.id,
+        model_id: model.id,
+        model_name: model.name,
+        provider_id: model.provider,
+        provider_name: model.providerName,
+        provider_type: model.provider,
+        supports_streaming: model.supportsStreaming,
+        supports_function_calling: model.supportsFunctionCalling,
+        supports_vision: model.supportsVision,
+      }));
+  }
+
+  /**
+   * A provider for the enabled model `id`.
+   * @throws LlmChatError `MODEL_NOT_FOUND` for unknown or disabled ids.
+   */
+  createProvider(id: string, options?: LlmProviderRuntimeOptions): LlmProvider {
+    return createLlmProvider(this.get(id), options);
+  }
+}
+
+function resolve(config: ModelConfig, index: number): ResolvedModel {
+  const where = `models[${index}]`;
+  if (typeof config !== 'object' || config === null) {
+    throw new LlmChatError('CONFIG_INVALID', `${where} must be an object.`);
+  }
+  if (typeof config.id !== 'string' || config.id.trim() === '') {
+    throw new LlmChatError('CONFIG_INVALID', `${where} needs a non-empty id.`);
+  }
+  const label = `Model '${config.id}'`;
+  if (!Object.hasOwn(PROVIDER_NAMES, config.provider)) {
+    throw new LlmChatError(
+      'CONFIG_INVALID',
+      `${label} has an unknown provider; use one of ${Object.keys(PROVIDER_NAMES).join(', ')}.`,
+    );
+  }
+  if (config.baseUrl !== undefined && !isHttpUrl(config.baseUrl)) {
+    throw new LlmChatError('CONFIG_INVALID', `${label} has a baseUrl that is not an http(s) URL.`);
+  }
+  if ((config.provider === 'openai_compatible' || config.provider === 'azure_openai') && !config.baseUrl) {
+    throw new LlmChatError('CONFIG_INVALID', `${label} needs a baseUrl for provider '${config.provider}'.`);
+  }
+  if (config.provider === 'azure_openai' && !config.deployment && !config.model) {
+    throw new LlmChatError('CONFIG_INVALID', `${label} needs a deployment (or model) for Azure OpenAI.`);
+  }
+  checkNumber(config.temperature, `${label} temperature`, (n) => n >= 0 && n <= 2, 'between 0 and 2');
+  checkNumber(config.maxTokens, `${label} maxTokens`, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
+  checkNumber(
+    config.contextWindow,
+    `${label} contextWindow`,
+    (n) => Number.isInteger(n) && n > 0,
+    'a positive integer',
+  );
+
+  const model: ResolvedModel = {
+    id: config.id,
+    model: config.model || config.id,
+    provider: config.provider,
+    name: config.name || config.id,
+    providerName: config.providerName || PROVIDER_NAMES[config.provider],
+    contextWindow: config.contextWindow ?? DEFAULT_CONTEXT_WINDOW,
+    supportsStreaming: config.supportsStreaming ?? true,
+    supportsFunctionCalling: config.supportsFunctionCalling ?? true,
+    supportsVision: config.supportsVision ?? false,
+    enabled: config.enabled ?? true,
+  };
+  for (const key of ['baseUrl', 'apiKey', 'apiVersion', 'deployment', 'temperature', 'maxTokens', 'headers'] as const) {
+    if (config[key] !== undefined) (model as unknown as Record<string, unknown>)[key] = config[key];
+  }
+  return model;
+}
+
+function checkNumber(value: unknown, what: string, ok: (n: number) => boolean, expected: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) {
+    throw new LlmChatError('CONFIG_INVALID', `${what} must be ${expected}.`);
+  }
+}
+
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,144 @@
+import type { EventSourceMessage } from 'eventsource-parser';
+import { LlmChatError } from '../errors.js';
+import type { FinishReason, LlmStreamEvent } from './llm-provider.js';
+import { parseStreamJson } from './parse-stream-json.js';
+import { parseToolArguments } from './parse-tool-arguments.js';
+import { extractProviderMessage, redactProviderMessage } from './redact-provider-message.js';
+
+interface PartialToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/**
+ * Turns a Chat Completions stream (`chat.completion.chunk` objects, then `data: [DONE]`) into
+ * normalized events.
+ *
+ * - `choices[0].delta.content` → `text`.
+ * - `delta.tool_calls` fragments are assembled per `index` (id and name come first, the
+ *   arguments in pieces) and emitted as complete `tool_call`s once `finish_reason` arrives.
+ *   Servers that omit `index` are handled: a fragment with a new id starts a call, one without
+ *   continues the last.
+ * - A `usage` object (the final `choices: []` chunk of `include_usage`) → `usage`.
+ * - `finish` comes last, after the usage chunk that follows `finish_reason`.
+ *
+ * A stream that ends with neither `finish_reason` nor `[DONE]` was cut: `PROVIDER_ERROR`, as
+ * are bad JSON and an `error` object sent mid-stream (vLLM, OpenRouter and others do that).
+ */
+export async function* parseOpenAIStream(
+  messages: AsyncIterable<EventSourceMessage>,
+  label: string,
+  secrets: readonly string[] = [],
+): AsyncGenerator<LlmStreamEvent, void, undefined> {
+  const calls: PartialToolCall[] = [];
+  const byIndex = new Map<number, PartialToolCall>();
+  let finish: FinishReason | undefined;
+  let sawDone = false;
+  let emittedCalls = 0;
+
+  function* flushCalls(): Generator<LlmStreamEvent> {
+    for (const call of calls.slice(emittedCalls)) {
+      if (call.name === '')
+        throw new LlmChatError('PROVIDER_ERROR', `The ${label} model sent a tool call without a name.`);
+      yield {
+        type: 'tool_call',
+        id: call.id,
+        name: call.name,
+        arguments: parseToolArguments(call.arguments, label, call.name),
+      };
+    }
+    emittedCalls = calls.length;
+  }
+
+  for await (const message of messages) {
+    if (message.data.trim() === '[DONE]') {
+      sawDone = true;
+      break;
+    }
+    const chunk = parseStreamJson(message.data, label);
+    if (chunk.error !== undefined && chunk.error !== null) {
+      const detail = redactProviderMessage(extractProviderMessage(chunk), secrets);
+      throw new LlmChatError('PROVIDER_ERROR', `The ${label} API reported an error${detail ? `: ${detail}` : '.'}`);
+    }
+
+    const choices = Array.isArray(chunk.choices) ? (chunk.choices as Record<string, unknown>[]) : [];
+    // Only the first choice matters: requests never ask for n > 1.
+    const choice = choices.find((c) => (c?.index ?? 0) === 0);
+    if (choice) {
+      const delta = (choice.delta ?? {}) as Record<string, unknown>;
+      if (typeof delta.content === 'string' && delta.content !== '') yield { type: 'text', text: delta.content };
+      if (Array.isArray(delta.tool_calls)) {
+        for (const fragment of delta.tool_calls as Record<string, unknown>[]) addFragment(fragment);
+      }
+      if (typeof choice.finish_reason === 'string') {
+        yield* flushCalls();
+        finish = mapFinishReason(choice.finish_reason, calls.length > 0);
+      }
+    }
+
+    const usage = chunk.usage as Record<string, unknown> | null | undefined;
+    if (usage && typeof usage === 'object') {
+      yield {
+        type: 'usage',
+        usage: { inputTokens: toCount(usage.prompt_tokens), outputTokens: toCount(usage.completion_tokens) },
+      };
+    }
+  }
+
+  if (!sawDone && finish === undefined) {
+    throw new LlmChatError('PROVIDER_ERROR', `The ${label} stream ended before the answer was complete.`);
+  }
+  if (finish === undefined) {
+    // [DONE] without finish_reason: some compatible servers skip it.
+    yield* flushCalls();
+    finish = calls.length > 0 ? 'tool_calls' : 'stop';
+  }
+  yield { type: 'finish', reason: finish };
+
+  function addFragment(fragment: Record<string, unknown>): void {
+    const fn = (fragment.function ?? {}) as Record<string, unknown>;
+    const id = typeof fragment.id === 'string' && fragment.id !== '' ? fragment.id : undefined;
+    let call: PartialToolCall | undefined;
+    if (typeof fragment.index === 'number') {
+      call = byIndex.get(fragment.index);
+      if (!call) {
+        call = { id: id ?? `call_${calls.length}`, name: '', arguments: '' };
+        byIndex.set(fragment.index, call);
+        calls.push(call);
+      }
+    } else {
+      const last = calls.at(-1);
+      if (last && (id === undefined || id === last.id)) call = last;
+      else {
+        call = { id: id ?? `call_${calls.length}`, name: '', arguments: '' };
+        calls.push(call);
+      }
+    }
+    if (id !== undefined) call.id = id;
+    if (typeof fn.name === 'string' && fn.name !== '') call.name = call.name === '' ? fn.name : call.name;
+    if (typeof fn.arguments === 'string') call.arguments += fn.arguments;
+    else if (typeof fn.arguments === 'object' && fn.arguments !== null) call.arguments = JSON.stringify(fn.arguments);
+  }
+}
+
+function mapFinishReason(reason: string, hasToolCalls: boolean): FinishReason {
+  switch (reason) {
+    case 'stop':
+      // Some servers (older Ollama) report 'stop' even when the model called tools.
+      return hasToolCalls ? 'tool_calls' : 'stop';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool_calls';
+    case 'length':
+      return 'length';
+    case 'content_filter':
+      return 'content_filter';
+    default:
+      return 'other';
+  }
+}
+
+function toCount(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
+}

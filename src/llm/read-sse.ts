@@ -1,0 +1,87 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { LlmChatError } from '../errors.js';
+
+/** Options of {@link readSse}. */
+export interface ReadSseOptions {
+  /** Aborting cancels the body and makes the iterable throw the signal's reason. */
+  signal?: AbortSignal;
+  /** Called for every raw chunk of the body, before parsing (used for first-chunk timeouts). */
+  onChunk?: () => void;
+  /**
+   * Largest buffered line or event, in characters; a bigger one fails the stream.
+   * @default 8388608
+   */
+  maxBufferSize?: number;
+}
+
+const DEFAULT_MAX_BUFFER_SIZE = 8 * 1024 * 1024;
+
+/**
+ * Turns a `fetch` response body into an async iterable of parsed Server-Sent Events.
+ *
+ * Events follow the SSE rules of `eventsource-parser`: unknown fields are ignored and an event
+ * left without its closing blank line at the end of the body is dropped. Leaving the loop early
+ * (`break`, `return`, a throw) cancels the body and releases the reader, so the connection is
+ * not left half-read.
+ *
+ * @example
+ * const response = await fetch(url, { method: 'POST', body });
+ * for await (const message of readSse(response.body!)) {
+ *   if (message.data === '[DONE]') break;
+ *   console.log(message.event, JSON.parse(message.data));
+ * }
+ */
+export async function* readSse(
+  body: ReadableStream<Uint8Array>,
+  options: ReadSseOptions = {},
+): AsyncGenerator<EventSourceMessage, void, undefined> {
+  const { signal, onChunk } = options;
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  const pending: EventSourceMessage[] = [];
+  let overflow = false;
+  const parser = createParser({
+    onEvent: (message) => pending.push(message),
+    // Other parse errors (unknown field, bad retry) are ignorable by the SSE spec.
+    onError: (error) => {
+      if (error.type === 'max-buffer-size-exceeded') overflow = true;
+    },
+    maxBufferSize: options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE,
+  });
+
+  let done = false;
+  // A custom fetch may not tie its body to the signal: cancelling the reader ends a pending read.
+  const onAbort = () => {
+    reader.cancel(signal?.reason).catch(() => {});
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    throwIfAborted(signal);
+    while (true) {
+      const result = await reader.read();
+      throwIfAborted(signal);
+      if (result.done) {
+        done = true;
+        parser.feed(decoder.decode());
+      } else {
+        onChunk?.();
+        parser.feed(decoder.decode(result.value, { stream: true }));
+      }
+      if (overflow) throw new LlmChatError('PROVIDER_ERROR', 'The provider sent a stream event that is too large.');
+      while (pending.length > 0) yield pending.shift() as EventSourceMessage;
+      if (done) return;
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    if (!done) await reader.cancel().catch(() => {});
+    try {
+      reader.releaseLock();
+    } catch {
+      // Already released or errored: nothing left to free.
+    }
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+}
