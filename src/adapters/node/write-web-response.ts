@@ -1,0 +1,96 @@
+import type { ServerResponse } from 'node:http';
+import { getNodeBody } from '../../http/node-body.js';
+import { waitForDrain } from './wait-for-drain.js';
+
+/** Options of {@link writeWebResponse}. */
+export interface WriteWebResponseOptions {
+  /** Stops the body, as if the client had left, when it aborts. @default undefined */
+  signal?: AbortSignal;
+}
+
+type Step = IteratorResult<string | Uint8Array, unknown>;
+const DONE: Step = { done: true, value: undefined };
+const noop = (): void => {};
+
+/**
+ * Writes a web `Response` to a Node `ServerResponse`: status, headers (each `Set-Cookie` kept
+ * apart), then the body chunk by chunk with backpressure.
+ *
+ * The body comes from the Response's Node fast path when it has one, else from `response.body`;
+ * never both. Event streams get their headers flushed before the first event, and every chunk is
+ * followed by `res.flush()` when a compression middleware provides it, so nothing is held back.
+ * When the client leaves (or `signal` aborts) the body source is cancelled and the promise
+ * resolves; an error from the body ends the response instead of reaching the host. Never rejects
+ * once the headers are set.
+ */
+export async function writeWebResponse(
+  response: Response,
+  res: ServerResponse,
+  options: WriteWebResponseOptions = {},
+): Promise<void> {
+  res.statusCode = response.status;
+  response.headers.forEach((value, name) => {
+    if (name !== 'set-cookie') res.setHeader(name, value);
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+
+  let pull: () => Promise<Step>;
+  let stop: () => unknown;
+  const fast = getNodeBody(response);
+  if (fast) {
+    const iterator = fast[Symbol.asyncIterator]();
+    pull = () => iterator.next();
+    stop = () => iterator.return?.();
+  } else if (response.body) {
+    const reader = response.body.getReader();
+    pull = () => reader.read() as Promise<Step>;
+    stop = () => reader.cancel();
+  } else {
+    res.end();
+    return;
+  }
+  if (response.headers.get('content-type')?.startsWith('text/event-stream')) res.flushHeaders();
+  await pump(res, pull, stop, options.signal);
+}
+
+async function pump(
+  res: ServerResponse,
+  pull: () => Promise<Step>,
+  stop: () => unknown,
+  signal?: AbortSignal,
+): Promise<void> {
+  const flushable = res as ServerResponse & { flush?: () => void };
+  let gone = false;
+  let failed = false;
+  // Settles the pending read early, so a source that stalls cannot keep us waiting after the client left.
+  let wake: (step: Step) => void = noop;
+  const leave = (): void => {
+    if (res.writableFinished) return;
+    gone = true;
+    wake(DONE);
+  };
+  res.on('close', leave);
+  signal?.addEventListener('abort', leave);
+  if (res.destroyed || signal?.aborted) leave();
+  try {
+    while (!gone) {
+      const step = await new Promise<Step>((resolve, reject) => {
+        wake = resolve;
+        pull().then(resolve, reject);
+      });
+      if (gone || step.done) break;
+      if (!res.write(step.value)) await waitForDrain(res, signal);
+      flushable.flush?.();
+    }
+  } catch {
+    failed = true;
+  } finally {
+    res.off('close', leave);
+    signal?.removeEventListener('abort', leave);
+  }
+  if (gone || failed) void Promise.resolve().then(stop).catch(noop);
+  if (failed && res.headersSent) res.destroy();
+  else if (failed) res.writeHead(500).end();
+  else if (!res.writableEnded && !res.destroyed) res.end();
+}

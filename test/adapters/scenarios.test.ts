@@ -1,0 +1,237 @@
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createFakeChatHandler,
+  type FakeHandlerState,
+  FLOOD_CAP_BYTES,
+  FLOOD_CHUNK_BYTES,
+} from './fake-chat-handler.js';
+import { HOST_ROUTE, HOST_ROUTE_TEXT, HOSTS, MOUNT, type RunningHost } from './hosts.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Reads an SSE response incrementally, one parsed event at a time. */
+async function openSse(url: string) {
+  const controller = new AbortController();
+  const response = await fetch(url, { signal: controller.signal });
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  const queue: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (event) => queue.push(event) });
+  return {
+    response,
+    abort: () => controller.abort(),
+    async next(): Promise<EventSourceMessage | undefined> {
+      while (queue.length === 0) {
+        const { done, value } = await reader.read();
+        if (done) return undefined;
+        parser.feed(decoder.decode(value, { stream: true }));
+      }
+      return queue.shift();
+    },
+  };
+}
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await sleep(5);
+  }
+}
+
+// What the kernel holds for one loopback connection whose client does not read: a plain socket
+// server writes until its writes stop draining. The bridge may add its own small buffers on top.
+async function measureSocketCapacityBytes(): Promise<number> {
+  const server = createNetServer();
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  client.pause();
+  const [socket] = await accepted;
+  const chunk = Buffer.alloc(FLOOD_CHUNK_BYTES, 120);
+  let written = 0;
+  for (;;) {
+    written += chunk.length;
+    if (socket.write(chunk)) continue;
+    const drained = await Promise.race([once(socket, 'drain').then(() => true), sleep(1000).then(() => false)]);
+    if (!drained) break;
+  }
+  const capacity = written - socket.writableLength;
+  client.destroy();
+  socket.destroy();
+  await new Promise((resolve) => server.close(resolve));
+  return capacity;
+}
+
+const BRIDGE_SLACK_BYTES = 512 * 1024;
+
+let socketCapacityBytes = 0;
+beforeAll(async () => {
+  socketCapacityBytes = await measureSocketCapacityBytes();
+});
+
+describe.each(HOSTS)('$name', (host) => {
+  let running: RunningHost;
+  let state: FakeHandlerState;
+  let base: string;
+
+  beforeEach(async () => {
+    const fake = createFakeChatHandler();
+    state = fake.state;
+    running = await host.start(fake.handler);
+    base = `${running.origin}${MOUNT}`;
+  });
+
+  afterEach(async () => {
+    state.clientSawFirst.resolve();
+    await running.close();
+    expect(running.errors).toEqual([]);
+  });
+
+  it('passes a JSON POST with its path, query and body to the handler', async () => {
+    const sent = JSON.stringify({ message: 'hi', llm: { model: 'm' }, n: [1, 2] });
+    const response = await fetch(`${base}/echo?x=1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: sent,
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      method: 'POST',
+      path: '/echo',
+      search: '?x=1',
+      contentType: 'application/json',
+      body: sent,
+    });
+  });
+
+  it('passes a body the host parser skipped through untouched', async () => {
+    const response = await fetch(`${base}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'plain words',
+    });
+    expect((await response.json()).body).toBe('plain words');
+  });
+
+  it.runIf(host.body === 'raw')('passes malformed JSON to the handler untouched', async () => {
+    const response = await fetch(`${base}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"message": ',
+    });
+    expect(response.status).toBe(200);
+    expect((await response.json()).body).toBe('{"message": ');
+  });
+
+  it("hands the handler's failures to the host's error handling", async () => {
+    const response = await fetch(`${base}/throw`);
+    await response.arrayBuffer();
+    expect(response.status).toBe(500);
+    // Koa reports the error it answered; that one is expected here.
+    running.errors.length = 0;
+  });
+
+  it.runIf(host.name.startsWith('fastify'))('keeps headers the host set with reply.header()', async () => {
+    const response = await fetch(`${base}/echo`, { method: 'POST', body: '{}' });
+    expect(response.headers.get('x-host-header')).toBe('kept');
+    expect((await response.json()).body).toBe('{}');
+  });
+
+  it('maps the mount point itself to / and keeps the query', async () => {
+    const response = await fetch(`${base}?q=1`);
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({ error: 'not_found', path: '/' });
+    expect(state.calls).toEqual([{ method: 'GET', path: '/' }]);
+  });
+
+  it('leaves requests outside the mount to the host', async () => {
+    const hostRoute = await fetch(`${running.origin}${HOST_ROUTE}`);
+    expect(await hostRoute.text()).toBe(HOST_ROUTE_TEXT);
+    const lookalike = await fetch(`${running.origin}${MOUNT}x/echo`, { method: 'POST', body: '{}' });
+    await lookalike.arrayBuffer();
+    expect(lookalike.status).toBe(404);
+    expect(state.calls).toEqual([]);
+  });
+
+  describe.each([
+    { variant: 'web body', fast: false },
+    { variant: 'Node fast path', fast: true },
+  ])('SSE through the $variant', ({ fast }) => {
+    const q = fast ? '&fast=1' : '';
+
+    it('delivers every event in order with event-stream headers', async () => {
+      const sse = await openSse(`${base}/stream?n=20${q}`);
+      expect(sse.response.headers.get('content-type')).toBe('text/event-stream');
+      const seen: number[] = [];
+      for (let event = await sse.next(); event; event = await sse.next()) {
+        expect(event.event).toBe('token');
+        seen.push(JSON.parse(event.data).i);
+      }
+      expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      // Exactly one of the two bodies may be consumed.
+      expect(state.webPulls).toBe(0);
+    });
+
+    it('delivers each event before the stream ends (no buffering)', async () => {
+      const sse = await openSse(`${base}/lockstep?x=1${q}`);
+      // The second event waits for the client to have seen the first: a buffering bridge deadlocks.
+      const first = await within(sse.next(), 3000, 'first event while the stream is still open');
+      expect(JSON.parse(first!.data).i).toBe(0);
+      state.clientSawFirst.resolve();
+      expect(JSON.parse((await sse.next())!.data).i).toBe(1);
+      expect(await sse.next()).toBeUndefined();
+    });
+
+    it('tells the handler within 1 s when the client aborts mid-stream', async () => {
+      const sse = await openSse(`${base}/slow-stream?x=1${q}`);
+      await sse.next();
+      await sse.next();
+      const abortedAt = Date.now();
+      sse.abort();
+      await until(() => state.abortedAt !== undefined && state.stoppedAt !== undefined, 1000, 'abort seen');
+      expect(state.abortedAt! - abortedAt).toBeLessThan(1000);
+      expect(state.stoppedAt! - abortedAt).toBeLessThan(1000);
+    });
+
+    it('stops pulling the source while the client does not read', async () => {
+      const { hostname, port } = new URL(running.origin);
+      const socket = connect(Number(port), hostname);
+      await once(socket, 'connect');
+      socket.pause();
+      socket.write(`GET ${MOUNT}/flood?x=1${q} HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`);
+      try {
+        // Wait until production stalls: the socket buffers are full and the bridge waits for drain.
+        let last = -1;
+        let stableSince = Date.now();
+        await until(
+          () => {
+            if (state.producedBytes !== last) {
+              last = state.producedBytes;
+              stableSince = Date.now();
+            }
+            return state.producedBytes > 0 && Date.now() - stableSince > 400;
+          },
+          10_000,
+          'production stalls',
+        );
+        expect(state.producedBytes).toBeLessThan(FLOOD_CAP_BYTES);
+        expect(state.producedBytes).toBeLessThan(socketCapacityBytes + BRIDGE_SLACK_BYTES);
+      } finally {
+        socket.destroy();
+      }
+      await until(() => state.stoppedAt !== undefined, 1000, 'source stopped after the client left');
+    });
+  });
+});
