@@ -1,8 +1,45 @@
 /**
  * mcp-llmchat: chat with an LLM that uses MCP tools, inside your own Node server.
- * This root entry holds the framework-free core; adapters and the Redis backend live in
- * their own subpath entries.
+ *
+ * This root entry holds the framework-free core. The Redis backend lives in
+ * `mcp-llmchat/redis`; the host adapters in `mcp-llmchat/express`, `/fastify` and `/koa`.
  * @packageDocumentation
  */
+
+export type { ChatHistory } from './chat/chat-history.js';
+export { arrayHistory } from './chat/chat-history.js';
+export type { ChatResult, ChatServiceOptions, ChatTurnOptions } from './chat/chat-service.js';
+export { ChatService } from './chat/chat-service.js';
+export { estimateTokens, type TokenCounter } from './chat/token-budget.js';
 export * from './errors.js';
+export type { ChatHandler } from './http/chat-handler.js';
+export type {
+  ChatHandlerMcpOptions,
+  ChatHandlerOptions,
+  ChatUser,
+  ServerAuthContext,
+} from './http/chat-handler-options.js';
+export { createChatHandler } from './http/create-chat-handler.js';
+export * from './llm/index.js';
+export type { Lock } from './lock/lock.js';
+export type { LockBackend } from './lock/lock-backend.js';
+export type {
+  AcquireLockOptions,
+  LockManagerOptions,
+  TryAcquireLockOptions,
+  UsingLockOptions,
+} from './lock/lock-manager.js';
+export { LockManager } from './lock/lock-manager.js';
+export { MemoryLockBackend } from './lock/memory-lock-backend.js';
+export { McpToolbox, type McpToolboxOptions } from './mcp/mcp-toolbox.js';
+export type { ToolCallOptions, ToolResult, ToolSource } from './mcp/tool-source.js';
+export type { ChatBody, ConnectBody, DisconnectBody } from './schemas.js';
+export { chatBodySchema, connectBodySchema, disconnectBodySchema, parseBody } from './schemas.js';
+export type { MemorySessionBackendOptions } from './session/memory-session-backend.js';
+export { MemorySessionBackend } from './session/memory-session-backend.js';
+export type { AppendToListOptions, SessionBackend, TtlRefresh } from './session/session-backend.js';
+export type { SessionStoreOptions, StoredSession } from './session/session-store.js';
+export { SessionStore } from './session/session-store.js';
+export * from './sse/index.js';
+export { type MemoryStorageOptions, memoryStorage, type Storage } from './storage.js';
 export type * from './types.js';

@@ -34,6 +34,9 @@ export async function writeWebResponse(
   });
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+  // Answered before the request body arrived (a 413, a 401): the unread rest makes the socket
+  // unusable for the next request, so tell the client not to reuse it.
+  if (res.req && !res.req.complete) res.setHeader('connection', 'close');
 
   let pull: () => Promise<Step>;
   let stop: () => unknown;

@@ -1,0 +1,107 @@
+import type { LlmProviderOptions } from '../llm/llm-provider.js';
+import type { ModelRegistry } from '../llm/model-registry.js';
+import type { Storage } from '../storage.js';
+import type { FetchLike, Logger, McpServerConfig, ModelConfig } from '../types.js';
+
+/** Who is calling, as `authenticate` returns it. `id` is the session key. */
+export interface ChatUser {
+  id: string;
+  [key: string]: unknown;
+}
+
+/** What the `serverAuth` hook receives. */
+export interface ServerAuthContext {
+  /** The request that needs the connection (a `/connect`, or a `/chat` on a process that had none). */
+  request: Request;
+  user: ChatUser;
+  /** The MCP server about to be connected, without any header the hook may add. */
+  server: Readonly<McpServerConfig>;
+}
+
+/** MCP settings of {@link ChatHandlerOptions}. */
+export interface ChatHandlerMcpOptions {
+  /** Used when a connect request names no server URL. */
+  defaultServer?: McpServerConfig;
+  /**
+   * Server URLs a client may connect to: allowed when, after normalization, the URL equals or
+   * starts with an entry (at a path segment boundary). @default only `defaultServer`
+   */
+  allowedUrls?: string[];
+  /** Time allowed for each tool call. @default 60000 */
+  toolTimeoutMs?: number;
+  /** Time allowed to connect and list tools. @default 10000 */
+  connectTimeoutMs?: number;
+  /** Longer tool results are cut (head and tail kept) before they reach the model. @default 20000 */
+  maxResultChars?: number;
+}
+
+/** Options of {@link createChatHandler}. */
+export interface ChatHandlerOptions {
+  /**
+   * Who is calling. `null`/`undefined` or a throw answers 401. The returned `id` keys the
+   * session, so it must be stable per user (an email or user id).
+   */
+  authenticate: (request: Request) => ChatUser | null | undefined | Promise<ChatUser | null | undefined>;
+  /** The models users may pick, as a list or a prebuilt registry. */
+  models: readonly ModelConfig[] | ModelRegistry;
+  /** MCP servers and limits. */
+  mcp?: ChatHandlerMcpOptions;
+  /** Where sessions, history and turn locks live. @default memoryStorage() */
+  storage?: Storage;
+  /**
+   * Path prefix of the routes as `request.url` shows them. Adapters strip their mount path, so
+   * leave it unset with them; set it when a host passes full URLs to `handler.fetch`
+   * (for example `'/llmchat'` behind Hono's `app.all('/llmchat/*', …)`). @default '/'
+   */
+  basePath?: string;
+  /** An optional system prompt sent with every turn. */
+  systemPrompt?: string;
+  /** Rounds of tool calls one turn may make before a last answer without tools. @default 10 */
+  maxToolRounds?: number;
+  /** Idle lifetime of a session, refreshed by each turn. @default 300000 */
+  sessionTtlMs?: number;
+  /** Idle lifetime of the chat history. @default 3600000 */
+  historyTtlMs?: number;
+  /** Turns of history kept. @default 50 */
+  maxHistoryTurns?: number;
+  /** Lease of a user's turn lock; renewed while the turn runs, so a dead process blocks its user this long at most. @default 30000 */
+  lockTtlMs?: number;
+  /**
+   * What a second turn of a user gets while one runs: `'reject'` answers 409
+   * `TURN_IN_PROGRESS`; `'queue'` waits up to `turnQueueTimeoutMs` for the first to end.
+   * @default 'reject'
+   */
+  turnPolicy?: 'reject' | 'queue';
+  /** How long a queued turn waits for the lock. @default 30000 */
+  turnQueueTimeoutMs?: number;
+  /** The longest a turn may run before it is stopped with `TIMEOUT`. @default 600000 */
+  turnTimeoutMs?: number;
+  /** Request bodies above this size answer 413. @default 1048576 (1 MiB) */
+  maxBodyBytes?: number;
+  /** Interval of `: ping` comments on idle streams. @default 15000 */
+  keepAliveMs?: number;
+  /** Seals MCP tokens and headers in storage with AES-256-GCM. See `SessionStore`. */
+  sealKey?: string | Uint8Array;
+  /**
+   * Adds headers (for example a short-lived, audience-bound token) to an MCP connection when it
+   * is built. Called on `/connect` and whenever a process builds a connection from the stored
+   * configuration. Nothing it returns is stored. The gateway forwarded the caller's login token
+   * implicitly; here that only happens when the host writes it here.
+   */
+  serverAuth?: (
+    context: ServerAuthContext,
+  ) => Record<string, string> | undefined | Promise<Record<string, string> | undefined>;
+  /** Live MCP connections kept per process. */
+  connections?: {
+    /** Unused connections are closed after this long. @default 300000 */
+    idleMs?: number;
+    /** The most kept; least recently used idle ones go first. @default 1000 */
+    max?: number;
+  };
+  /** Timeouts and retries of LLM calls, and an injectable `fetch`. */
+  llm?: LlmProviderOptions;
+  /** The fetch used for MCP HTTP transports. @default globalThis.fetch */
+  fetch?: FetchLike;
+  /** Receives diagnostics; never secrets. @default none (silent) */
+  logger?: Logger;
+}

@@ -1,0 +1,130 @@
+import type { CacheLease } from '../chat/connection-cache.js';
+import { isLlmChatError, LlmChatError } from '../errors.js';
+import { chatBodySchema, parseBody } from '../schemas.js';
+import { sseChunks } from '../sse/sse-chunks.js';
+import { SSE_HEADERS } from '../sse/sse-headers.js';
+import { chunksToStream } from '../sse/to-sse-stream.js';
+import type { ChatEvent, TranscriptMessage } from '../types.js';
+import { encodeChatEvent } from './encode-chat-event.js';
+import { acquireLive, authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
+import { jsonResponse } from './json-response.js';
+import type { LiveSession } from './live-session.js';
+import { setNodeBody } from './node-body.js';
+import { readJsonBody } from './read-json-body.js';
+
+/** A held turn lock: its lease signal, and a way to let it go. */
+interface TurnLease {
+  signal: AbortSignal;
+  release(): void;
+}
+
+/**
+ * `POST /chat`: one turn under the user's turn lock (across every process sharing the
+ * storage), streamed as SSE or answered as the gateway's JSON.
+ * @internal
+ */
+export async function chatRoute(context: HandlerContext, request: Request): Promise<Response> {
+  const user = await authenticate(context, request);
+  const body = parseBody(chatBodySchema, await readJsonBody(request, context.maxBodyBytes));
+  const userId = resolveUserId(user, body.user_id);
+  if (body.message.trim() === '') throw new LlmChatError('BAD_REQUEST', 'Message cannot be empty');
+  const stored = await context.store.requireSession(userId);
+
+  const turnLock = await holdTurnLock(context, userId, request.signal);
+  let live: CacheLease<LiveSession>;
+  try {
+    live = await acquireLive(context, stored, request, user);
+  } catch (error) {
+    turnLock.release();
+    throw error;
+  }
+  const stop = new AbortController();
+  const deadline = setTimeout(
+    () => stop.abort(new LlmChatError('TIMEOUT', 'The chat turn took too long and was stopped.')),
+    context.options.turnTimeoutMs ?? 600_000,
+  );
+  deadline.unref?.();
+  const signal = AbortSignal.any([request.signal, turnLock.signal, stop.signal]);
+  const history = {
+    load: (): Promise<TranscriptMessage[]> => context.store.getHistory(userId),
+    append: (turn: TranscriptMessage[]): Promise<void> => context.store.appendTurn(userId, turn),
+  };
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(deadline);
+    live.release();
+    turnLock.release();
+  };
+
+  if (!body.streaming) {
+    try {
+      const result = await live.value.service.complete(body.message, { history, signal });
+      return jsonResponse(200, { user_id: userId, ...result });
+    } finally {
+      finish();
+    }
+  }
+
+  const events = guardTurn(live.value.service.chat(body.message, { history, signal }), finish);
+  const chunks = sseChunks(events, {
+    encode: encodeChatEvent(),
+    keepAliveMs: context.options.keepAliveMs ?? 15_000,
+    onCancel: () => stop.abort(new LlmChatError('ABORTED', 'The client went away.')),
+  });
+  const response = new Response(chunksToStream(chunks), { status: 200, headers: SSE_HEADERS });
+  return setNodeBody(response, chunks);
+}
+
+/** Releases the lock and the connection once the turn's events end, however they end. */
+async function* guardTurn(events: AsyncGenerator<ChatEvent>, finish: () => void): AsyncGenerator<ChatEvent> {
+  try {
+    yield* events;
+  } finally {
+    finish();
+  }
+}
+
+/**
+ * Takes the user's turn lock and holds it (renewing its lease) until released. With the
+ * `reject` policy a held lock answers 409 at once; with `queue` it waits up to the deadline.
+ */
+async function holdTurnLock(context: HandlerContext, userId: string, requestSignal: AbortSignal): Promise<TurnLease> {
+  const queue = context.options.turnPolicy === 'queue';
+  let releaseHold!: () => void;
+  const held = new Promise<void>((resolve) => {
+    releaseHold = resolve;
+  });
+  let acquired!: (signal: AbortSignal) => void;
+  const ready = new Promise<AbortSignal>((resolve) => {
+    acquired = resolve;
+  });
+  const using = context.locks.using(
+    `turn:${userId}`,
+    async (leaseSignal) => {
+      acquired(leaseSignal);
+      await held;
+    },
+    {
+      ttlMs: context.options.lockTtlMs ?? 30_000,
+      waitMs: queue ? (context.options.turnQueueTimeoutMs ?? 30_000) : 0,
+      signal: requestSignal,
+    },
+  );
+  try {
+    const signal = await Promise.race([ready, using.then(() => never())]);
+    // A lease lost mid-turn surfaces through `signal`; the settled promise needs no handler.
+    using.catch(() => {});
+    return { signal, release: releaseHold };
+  } catch (error) {
+    if (isLlmChatError(error) && error.code === 'LOCK_TIMEOUT') {
+      throw new LlmChatError('TURN_IN_PROGRESS', 'A chat turn is already running for this user.', { cause: error });
+    }
+    throw error;
+  }
+}
+
+function never(): never {
+  throw new LlmChatError('INTERNAL', 'The turn lock ended before it was acquired.');
+}

@@ -1,0 +1,141 @@
+import { ConnectionCache } from '../chat/connection-cache.js';
+import { LlmChatError } from '../errors.js';
+import { ModelRegistry } from '../llm/model-registry.js';
+import { LockManager } from '../lock/lock-manager.js';
+import { SessionStore } from '../session/session-store.js';
+import { memoryStorage } from '../storage.js';
+import type { FetchLike } from '../types.js';
+import type { ChatHandler } from './chat-handler.js';
+import type { ChatHandlerOptions } from './chat-handler-options.js';
+import { chatRoute } from './chat-route.js';
+import { connectRoute } from './connect-route.js';
+import type { HandlerContext } from './handler-context.js';
+import { errorResponse } from './json-response.js';
+import type { LiveSession } from './live-session.js';
+import { matchRoute, type RouteSpec } from './route-table.js';
+import { normalizeAllowedUrl } from './server-url-policy.js';
+import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
+
+type RouteName = 'connect' | 'chat' | 'disconnect' | 'status' | 'config' | 'models';
+
+const ROUTES: readonly RouteSpec<RouteName>[] = [
+  { name: 'connect', method: 'POST', path: '/connect' },
+  { name: 'chat', method: 'POST', path: '/chat' },
+  { name: 'disconnect', method: 'POST', path: '/disconnect' },
+  { name: 'status', method: 'GET', path: '/status/:user_id' },
+  { name: 'config', method: 'GET', path: '/config/:user_id' },
+  { name: 'models', method: 'GET', path: '/gateway/models' },
+];
+
+/**
+ * Creates the web-standard handler of the `/llmchat` routes (`Request` → `Response`). Mount it
+ * with an adapter (`mcp-llmchat/express`, `/fastify`, `/koa`) or hand `handler.fetch` to any
+ * host that speaks web `Request`s (Hono, Bun, Deno, Next route handlers).
+ *
+ * @example
+ * const handler = createChatHandler({
+ *   authenticate: async (request) => ({ id: await userIdFromSession(request) }),
+ *   models: [{ id: 'gpt-4o', provider: 'openai', apiKey: process.env.OPENAI_API_KEY }],
+ *   mcp: { defaultServer: { url: 'http://127.0.0.1:8000/mcp' } },
+ * });
+ * app.use('/llmchat', toExpressMiddleware(handler));
+ */
+export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
+  if (typeof options.authenticate !== 'function') {
+    throw new LlmChatError('CONFIG_INVALID', 'createChatHandler needs an authenticate function.');
+  }
+  const context = createContext(options);
+  const basePath = normalizeBasePath(options.basePath);
+
+  return {
+    async fetch(request: Request): Promise<Response> {
+      try {
+        const pathname = new URL(request.url, 'http://localhost').pathname;
+        if (!pathname.startsWith(basePath) && `${pathname}/` !== basePath) {
+          throw new LlmChatError('NOT_FOUND', 'Not found.');
+        }
+        const lookup = matchRoute(ROUTES, request.method, pathname.slice(basePath.length - 1));
+        if (lookup.kind === 'not-found') throw new LlmChatError('NOT_FOUND', 'Not found.');
+        if (lookup.kind === 'method-not-allowed') {
+          return errorResponse(new LlmChatError('METHOD_NOT_ALLOWED', 'Method not allowed.'), {
+            allow: lookup.allow.join(', '),
+          });
+        }
+        const { name, param = '' } = lookup.route;
+        switch (name) {
+          case 'connect':
+            return await connectRoute(context, request);
+          case 'chat':
+            return await chatRoute(context, request);
+          case 'disconnect':
+            return await disconnectRoute(context, request);
+          case 'status':
+            return await statusRoute(context, request, param);
+          case 'config':
+            return await configRoute(context, request, param);
+          case 'models':
+            return await modelsRoute(context, request);
+        }
+      } catch (error) {
+        if (!(error instanceof LlmChatError)) {
+          context.logger?.error?.('request failed', { error: String(error) });
+        }
+        return errorResponse(error);
+      }
+    },
+    async close(): Promise<void> {
+      await context.cache.close();
+    },
+  };
+}
+
+function createContext(options: ChatHandlerOptions): HandlerContext {
+  const storage = options.storage ?? memoryStorage();
+  const registry = options.models instanceof ModelRegistry ? options.models : new ModelRegistry([...options.models]);
+  const mcp = options.mcp ?? {};
+  const defaultServer = mcp.defaultServer ? normalizeDefaultServer(mcp.defaultServer) : undefined;
+  const allowedUrls = (mcp.allowedUrls ?? []).map(normalizeAllowedUrl);
+  if (defaultServer?.url) allowedUrls.push(defaultServer.url);
+  const baseFetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  const logger = options.logger;
+  return {
+    options,
+    store: new SessionStore(storage.sessions, {
+      ...(options.sessionTtlMs === undefined ? {} : { sessionTtlMs: options.sessionTtlMs }),
+      ...(options.historyTtlMs === undefined ? {} : { historyTtlMs: options.historyTtlMs }),
+      ...(options.maxHistoryTurns === undefined ? {} : { maxHistoryTurns: options.maxHistoryTurns }),
+      ...(options.sealKey === undefined ? {} : { sealKey: options.sealKey }),
+      ...(logger ? { logger } : {}),
+    }),
+    locks: new LockManager(storage.locks, { ttlMs: options.lockTtlMs ?? 30_000, ...(logger ? { logger } : {}) }),
+    registry,
+    cache: new ConnectionCache<LiveSession>({ ...options.connections, ...(logger ? { logger } : {}) }),
+    liveDeps: {
+      registry,
+      mcp,
+      ...(options.systemPrompt === undefined ? {} : { systemPrompt: options.systemPrompt }),
+      ...(options.maxToolRounds === undefined ? {} : { maxToolRounds: options.maxToolRounds }),
+      ...(options.llm ? { llm: options.llm } : {}),
+      // An allowed server must not bounce us somewhere the allow-list never named.
+      fetch: (input, init) => baseFetch(input, { ...init, redirect: 'error' }),
+      ...(options.serverAuth ? { serverAuth: options.serverAuth } : {}),
+      ...(logger ? { logger } : {}),
+    },
+    allowedUrls,
+    defaultServer,
+    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+    logger,
+  };
+}
+
+function normalizeDefaultServer(server: NonNullable<ChatHandlerOptions['mcp']>['defaultServer'] & object) {
+  if (!server.url) return server;
+  return { ...server, url: normalizeAllowedUrl(server.url) };
+}
+
+// '/llmchat' and '/llmchat/' both become '/llmchat/'; unset becomes '/'.
+function normalizeBasePath(basePath: string | undefined): string {
+  if (!basePath || basePath === '/') return '/';
+  const withLeading = basePath.startsWith('/') ? basePath : `/${basePath}`;
+  return withLeading.endsWith('/') ? withLeading : `${withLeading}/`;
+}

@@ -1,0 +1,16 @@
+import { encodeSseEvent } from '../sse/encode-sse-event.js';
+import type { ChatEvent } from '../types.js';
+
+/**
+ * An encoder for one stream's chat events: each frame gets the next `id`, the event name is the
+ * event's `type`, and `token` data is `{ content }` without `type`, exactly as the gateway sends it.
+ * @internal
+ */
+export function encodeChatEvent(): (event: ChatEvent) => string {
+  let id = 0;
+  return (event) => {
+    id += 1;
+    const data = event.type === 'token' ? { content: event.content } : event;
+    return encodeSseEvent({ id, event: event.type, data });
+  };
+}

@@ -1,0 +1,56 @@
+import type { ConnectionCache } from '../chat/connection-cache.js';
+import { LlmChatError } from '../errors.js';
+import type { ModelRegistry } from '../llm/model-registry.js';
+import type { LockManager } from '../lock/lock-manager.js';
+import type { SessionStore, StoredSession } from '../session/session-store.js';
+import type { Logger, McpServerConfig } from '../types.js';
+import type { ChatHandlerOptions, ChatUser } from './chat-handler-options.js';
+import { buildLiveSession, type LiveSession, type LiveSessionDeps } from './live-session.js';
+
+/** Everything the routes share, built once by `createChatHandler`. @internal */
+export interface HandlerContext {
+  options: ChatHandlerOptions;
+  store: SessionStore;
+  locks: LockManager;
+  registry: ModelRegistry;
+  cache: ConnectionCache<LiveSession>;
+  liveDeps: LiveSessionDeps;
+  allowedUrls: string[];
+  defaultServer: McpServerConfig | undefined;
+  maxBodyBytes: number;
+  logger: Logger | undefined;
+}
+
+/** Runs the host's `authenticate`; anything but a user with an id is a 401. @internal */
+export async function authenticate(context: HandlerContext, request: Request): Promise<ChatUser> {
+  let user: ChatUser | null | undefined;
+  try {
+    user = await context.options.authenticate(request);
+  } catch (error) {
+    context.logger?.debug?.('authenticate threw', { error: String(error) });
+    user = null;
+  }
+  if (!user || typeof user.id !== 'string' || user.id === '') {
+    throw new LlmChatError('UNAUTHORIZED', 'Authentication required.');
+  }
+  return user;
+}
+
+/**
+ * The user id a request acts for: the authenticated one. A non-empty `user_id` that differs is
+ * a 403, so no user can reach another user's session through any route.
+ * @internal
+ */
+export function resolveUserId(user: ChatUser, supplied: string | null | undefined): string {
+  if (supplied !== undefined && supplied !== null && supplied !== '' && supplied !== user.id) {
+    throw new LlmChatError('FORBIDDEN', 'User ID mismatch.');
+  }
+  return user.id;
+}
+
+/** Borrows this process's live session for `stored`, building it when missing or stale. @internal */
+export function acquireLive(context: HandlerContext, stored: StoredSession, request: Request, user: ChatUser) {
+  return context.cache.acquire(stored.userId, stored.version, () =>
+    buildLiveSession(context.liveDeps, stored.config, request, user),
+  );
+}

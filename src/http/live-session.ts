@@ -1,0 +1,79 @@
+import { ChatService } from '../chat/chat-service.js';
+import type { LlmProviderOptions } from '../llm/llm-provider.js';
+import type { ModelRegistry } from '../llm/model-registry.js';
+import { McpToolbox } from '../mcp/mcp-toolbox.js';
+import type { FetchLike, Logger, McpServerConfig, SessionConfig } from '../types.js';
+import type { ChatHandlerMcpOptions, ChatUser, ServerAuthContext } from './chat-handler-options.js';
+
+/** A connected session of this process: the MCP connections and the service that uses them. @internal */
+export interface LiveSession {
+  service: ChatService;
+  toolbox: McpToolbox;
+  close(): Promise<void>;
+}
+
+/** What {@link buildLiveSession} needs from the handler. @internal */
+export interface LiveSessionDeps {
+  registry: ModelRegistry;
+  mcp: ChatHandlerMcpOptions;
+  systemPrompt?: string;
+  maxToolRounds?: number;
+  llm?: LlmProviderOptions;
+  fetch: FetchLike;
+  serverAuth?: (
+    context: ServerAuthContext,
+  ) => Record<string, string> | undefined | Promise<Record<string, string> | undefined>;
+  logger?: Logger;
+}
+
+/**
+ * Builds a live session from a stored configuration: resolves the model (failing before any
+ * MCP handshake when it is gone), adds host-supplied server headers, connects the MCP servers
+ * and lists their tools. Any process can do this, which is what frees users from sticky routing.
+ * @internal
+ */
+export async function buildLiveSession(
+  deps: LiveSessionDeps,
+  config: SessionConfig,
+  request: Request,
+  user: ChatUser,
+): Promise<LiveSession> {
+  const model = deps.registry.get(config.model);
+  const provider = deps.registry.createProvider(model.id, deps.llm);
+  const servers = await Promise.all(config.servers.map((server) => withServerAuth(deps, server, request, user)));
+  const toolbox = await McpToolbox.connect(servers, {
+    ...(deps.mcp.toolTimeoutMs === undefined ? {} : { toolTimeoutMs: deps.mcp.toolTimeoutMs }),
+    ...(deps.mcp.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: deps.mcp.connectTimeoutMs }),
+    ...(deps.mcp.maxResultChars === undefined ? {} : { maxResultChars: deps.mcp.maxResultChars }),
+    // Only the host can configure stdio servers; client-supplied ones were refused at connect.
+    allowStdio: servers.some((server) => server.transport === 'stdio'),
+    fetch: deps.fetch,
+    ...(deps.logger ? { logger: deps.logger } : {}),
+  });
+  const temperature = config.temperature ?? model.temperature;
+  const maxTokens = config.maxTokens ?? model.maxTokens;
+  const service = new ChatService({
+    provider,
+    model: model.model,
+    tools: toolbox,
+    contextWindow: model.contextWindow,
+    supportsVision: model.supportsVision,
+    ...(temperature === undefined ? {} : { temperature }),
+    ...(maxTokens === undefined ? {} : { maxTokens }),
+    ...(deps.systemPrompt === undefined ? {} : { systemPrompt: deps.systemPrompt }),
+    ...(deps.maxToolRounds === undefined ? {} : { maxToolRounds: deps.maxToolRounds }),
+    ...(deps.logger ? { logger: deps.logger } : {}),
+  });
+  return { service, toolbox, close: () => toolbox.close() };
+}
+
+async function withServerAuth(
+  deps: LiveSessionDeps,
+  server: McpServerConfig,
+  request: Request,
+  user: ChatUser,
+): Promise<McpServerConfig> {
+  if (!deps.serverAuth) return server;
+  const headers = await deps.serverAuth({ request, user, server });
+  return headers ? { ...server, headers: { ...server.headers, ...headers } } : server;
+}

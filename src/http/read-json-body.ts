@@ -1,0 +1,62 @@
+import { LlmChatError } from '../errors.js';
+
+/**
+ * Reads a request body as JSON, enforcing a size limit while reading (a lying or missing
+ * `Content-Length` cannot get past it). An empty body reads as `{}`.
+ * @internal
+ */
+export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+  const type = request.headers.get('content-type');
+  if (type && !/^application\/([\w.+-]+\+)?json\b/i.test(type.trim())) {
+    throw new LlmChatError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be JSON (Content-Type: application/json).');
+  }
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  const text = await readText(request, maxBytes);
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    // JSON.parse errors quote the input; say only what is wrong.
+    throw new LlmChatError('VALIDATION_FAILED', 'body: the request body is not valid JSON.', {
+      details: { field: 'body' },
+    });
+  }
+}
+
+async function readText(request: Request, maxBytes: number): Promise<string> {
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge(maxBytes);
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    if (error instanceof LlmChatError) throw error;
+    throw new LlmChatError('BAD_REQUEST', 'The request body could not be read.', { cause: error });
+  }
+  return new TextDecoder('utf-8', { fatal: false }).decode(chunks.length === 1 ? chunks[0] : concat(chunks, size));
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return all;
+}
+
+function tooLarge(maxBytes: number): LlmChatError {
+  return new LlmChatError('PAYLOAD_TOO_LARGE', `Request body is larger than ${maxBytes} bytes.`);
+}

@@ -1,0 +1,317 @@
+import { createParser } from 'eventsource-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatHandler } from '../../src/http/chat-handler.js';
+import { SECRETS, type Stack, startStack } from './stack.js';
+
+/** A host with the handler mounted at `/llmchat`. */
+export interface MountedHost {
+  /** `http://127.0.0.1:PORT/llmchat` */
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/** Mounts a handler in one host (a framework or a bare server) on port 0. */
+export type Mount = (handler: ChatHandler) => Promise<MountedHost>;
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: scenario assertions dig into bodies freely.
+  json: any;
+}
+
+interface SseEvent {
+  id: string | undefined;
+  event: string;
+  // biome-ignore lint/suspicious/noExplicitAny: scenario assertions dig into bodies freely.
+  data: any;
+}
+
+/**
+ * The one HTTP scenario suite every host runs: every route, every error status, SSE frames in
+ * order with increasing ids, the user-id rule, a client leaving mid-stream, and a scan of every
+ * response for the stack's secrets.
+ */
+export function runHttpScenarios(hostName: string, mount: Mount, options: { hostParsesBody?: boolean } = {}): void {
+  describe(`HTTP scenarios: ${hostName}`, () => {
+    let stack: Stack;
+    let host: MountedHost;
+    const seen: string[] = [];
+
+    async function call(
+      path: string,
+      init: { user?: string | null; body?: unknown; method?: string; headers?: Record<string, string> } = {},
+    ): Promise<Answer> {
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...init.headers };
+      const user = init.user === undefined ? 'alice' : init.user;
+      if (user) headers.authorization = `Bearer user:${user}`;
+      const method = init.method ?? (init.body === undefined ? 'GET' : 'POST');
+      const response = await fetch(`${host.baseUrl}${path}`, {
+        method,
+        headers,
+        ...(init.body === undefined
+          ? {}
+          : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
+      });
+      const text = await response.text();
+      seen.push(text, JSON.stringify([...response.headers]));
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      return { status: response.status, headers: response.headers, text, json };
+    }
+
+    function events(text: string): SseEvent[] {
+      const out: SseEvent[] = [];
+      const parser = createParser({
+        onEvent: (e) => out.push({ id: e.id, event: e.event ?? 'message', data: JSON.parse(e.data) }),
+      });
+      parser.feed(text);
+      return out;
+    }
+
+    const connect = (user = 'alice', llm: Record<string, unknown> = { model: 'fake' }) =>
+      call('/connect', { user, body: { user_id: user, llm, streaming: true } });
+
+    beforeAll(async () => {
+      stack = await startStack();
+      host = await mount(stack.handler);
+    });
+
+    afterAll(async () => {
+      await host?.close();
+      await stack?.close();
+      // No response body or header ever held the API key or the MCP token.
+      const all = seen.join('\n');
+      expect(all).not.toContain(SECRETS.apiKey);
+      expect(all).not.toContain(SECRETS.mcpToken);
+    });
+
+    it('lists the models without secrets', async () => {
+      const answer = await call('/gateway/models');
+      expect(answer.status).toBe(200);
+      expect(answer.json).toEqual({
+        models: [
+          {
+            id: 'fake',
+            model_id: 'fake',
+            model_name: 'Fake model',
+            provider_id: 'openai_compatible',
+            provider_name: expect.any(String),
+            provider_type: 'openai_compatible',
+            supports_streaming: true,
+            supports_function_calling: true,
+            supports_vision: false,
+          },
+        ],
+        count: 1,
+      });
+      expect(answer.text).not.toContain(stack.llm.url);
+    });
+
+    it('answers 401 on every route without a user', async () => {
+      for (const [path, body] of [
+        ['/connect', { llm: { model: 'fake' } }],
+        ['/chat', { message: 'hi' }],
+        ['/disconnect', {}],
+        ['/status/alice', undefined],
+        ['/config/alice', undefined],
+        ['/gateway/models', undefined],
+      ] as const) {
+        const answer = await call(path, { user: null, body });
+        expect(answer.status, path).toBe(401);
+        expect(answer.json, path).toEqual({ detail: 'Authentication required.', code: 'UNAUTHORIZED' });
+      }
+    });
+
+    it('answers unknown paths with a JSON 404 and wrong methods with 405', async () => {
+      const missing = await call('/nope');
+      expect(missing.status).toBe(404);
+      expect(missing.json.code).toBe('NOT_FOUND');
+      const wrong = await call('/connect', { method: 'GET' });
+      expect(wrong.status).toBe(405);
+      expect(wrong.json.code).toBe('METHOD_NOT_ALLOWED');
+      expect(wrong.headers.get('allow')).toBe('POST');
+    });
+
+    it('connects and lists the tools', async () => {
+      const answer = await connect();
+      expect(answer.status).toBe(200);
+      expect(answer.json).toMatchObject({ status: 'connected', user_id: 'alice', provider: 'openai_compatible' });
+      expect(answer.json.tools).toContain('add');
+      expect(answer.json.tool_count).toBe(answer.json.tools.length);
+    });
+
+    it('refuses bad connect requests with the contract’s statuses and codes', async () => {
+      const cases: Array<[unknown, number, string, RegExp?]> = [
+        [{ llm: { model: 'gpt-nope' } }, 400, 'MODEL_NOT_FOUND'],
+        [{ llm: { model: 'off' } }, 400, 'MODEL_NOT_FOUND'],
+        [{ llm: { model: 'fake' }, server: { url: 'http://127.0.0.1:1/mcp' } }, 400, 'SERVER_NOT_ALLOWED'],
+        [{ llm: { model: 'fake' }, server: { url: 'file:///etc/passwd' } }, 400, 'SERVER_NOT_ALLOWED'],
+        [
+          { llm: { model: 'fake' }, server: { url: `${stack.mcp.url.replace('//', '//u:p@')}` } },
+          400,
+          'SERVER_NOT_ALLOWED',
+        ],
+        [{ llm: { model: 'fake' }, server: { transport: 'stdio' } }, 400, 'SERVER_NOT_ALLOWED'],
+        [
+          { llm: { model: 'fake' }, server: { transport: 'carrier-pigeon' } },
+          422,
+          'VALIDATION_FAILED',
+          /server\.transport/,
+        ],
+        [{ llm: { model: 'fake', temperature: 3 } }, 422, 'VALIDATION_FAILED', /llm\.temperature/],
+        [{ llm: { model: 'fake', max_tokens: 0 } }, 422, 'VALIDATION_FAILED', /llm\.max_tokens/],
+        [{ llm: {} }, 422, 'VALIDATION_FAILED', /llm\.model/],
+        [{ user_id: 'mallory', llm: { model: 'fake' } }, 403, 'FORBIDDEN'],
+      ];
+      for (const [body, status, code, detail] of cases) {
+        const answer = await call('/connect', { body });
+        expect([answer.status, answer.json?.code], JSON.stringify(body)).toEqual([status, code]);
+        if (detail) expect(answer.json.detail).toMatch(detail);
+      }
+      // A host's own body parser answers these itself, in its own way.
+      if (options.hostParsesBody) return;
+      const malformed = await call('/connect', { body: '{"llm": ' });
+      expect([malformed.status, malformed.json?.code]).toEqual([422, 'VALIDATION_FAILED']);
+      expect(malformed.json.detail).toMatch(/JSON/);
+      const huge = await call('/connect', { body: { llm: { model: 'fake' }, pad: 'x'.repeat(1_100_000) } });
+      expect([huge.status, huge.json?.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+    });
+
+    it('streams a chat turn with a tool call as SSE frames with increasing ids', async () => {
+      await connect();
+      const answer = await call('/chat', { body: { message: 'please add 2 and 3', streaming: true } });
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+      expect(answer.headers.get('cache-control')).toBe('no-cache, no-transform');
+      expect(answer.headers.get('x-accel-buffering')).toBe('no');
+      const frames = events(answer.text);
+      expect(frames.map((f) => f.event)).toEqual(['tool_start', 'tool_end', 'token', 'token', 'final']);
+      const ids = frames.map((f) => Number(f.id));
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(frames[0]?.data).toMatchObject({ type: 'tool_start', tool: 'add', input: { a: 2, b: 3 } });
+      expect(frames[1]?.data).toMatchObject({ type: 'tool_end', tool: 'add', output: '5', id: frames[0]?.data.id });
+      expect(frames[2]?.data).toEqual({ content: 'The result' });
+      expect(frames[4]?.data).toMatchObject({
+        type: 'final',
+        content: 'The result is 5.',
+        tool_used: true,
+        tools: ['add'],
+      });
+    });
+
+    it('answers a non-streaming chat in the gateway’s JSON shape, seeing the history', async () => {
+      const answer = await call('/chat', { body: { message: 'hello?' } });
+      expect(answer.status).toBe(200);
+      expect(answer.json).toMatchObject({
+        user_id: 'alice',
+        response: 'Hello from the fake.',
+        tool_used: false,
+        tools: [],
+        tool_invocations: [],
+      });
+      expect(Number.isInteger(answer.json.elapsed_ms)).toBe(true);
+      // The LLM saw the previous turn, tool call and result included.
+      const lastRequest = stack.llm.requests.at(-1)?.body;
+      expect(lastRequest.messages.map((m: { role: string }) => m.role)).toEqual([
+        'user',
+        'assistant',
+        'tool',
+        'assistant',
+        'user',
+      ]);
+    });
+
+    it('refuses chats without a session, blank messages and other users’ ids', async () => {
+      const none = await call('/chat', { user: 'bob', body: { message: 'hi' } });
+      expect([none.status, none.json.code]).toEqual([400, 'SESSION_NOT_FOUND']);
+      expect(none.json.detail).toMatch(/^No active session found/);
+      const blank = await call('/chat', { body: { message: '   ' } });
+      expect([blank.status, blank.json.detail]).toEqual([400, 'Message cannot be empty']);
+      const other = await call('/chat', { body: { user_id: 'bob', message: 'hi' } });
+      expect([other.status, other.json.detail]).toEqual([403, 'User ID mismatch.']);
+      const wrongType = await call('/chat', { body: { message: 42 } });
+      expect([wrongType.status, wrongType.json.code]).toEqual([422, 'VALIDATION_FAILED']);
+      expect(wrongType.json.detail).toMatch(/^message/);
+    });
+
+    it('answers 409 to a second turn while one runs, and a client leaving frees the lock and stops the LLM', async () => {
+      await connect('carol');
+      const controller = new AbortController();
+      const first = await fetch(`${host.baseUrl}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer user:carol' },
+        body: JSON.stringify({ message: 'talk slowly', streaming: true }),
+        signal: controller.signal,
+      });
+      expect(first.status).toBe(200);
+      const reader = (first.body as ReadableStream<Uint8Array>).getReader();
+      const firstChunk = await reader.read();
+      expect(new TextDecoder().decode(firstChunk.value)).toContain('event: token');
+
+      const second = await call('/chat', { user: 'carol', body: { message: 'me too', streaming: true } });
+      expect([second.status, second.json.code]).toEqual([409, 'TURN_IN_PROGRESS']);
+
+      const llmRequest = stack.llm.requests.at(-1);
+      controller.abort();
+      await llmRequest?.settled;
+      expect(llmRequest?.aborted).toBe(true);
+      // The lock is released once the turn has wound down.
+      await expect
+        .poll(async () => (await call('/chat', { user: 'carol', body: { message: 'hi again' } })).status, {
+          timeout: 5000,
+        })
+        .toBe(200);
+    });
+
+    it('reports status, masked config, and disconnects idempotently', async () => {
+      await connect('dave', { model: 'fake', temperature: 0.5 });
+      const status = await call('/status/dave', { user: 'dave' });
+      expect(status.json).toEqual({ user_id: 'dave', connected: true });
+      const foreign = await call('/status/alice', { user: 'dave' });
+      expect(foreign.status).toBe(403);
+
+      const config = await call('/config/dave', { user: 'dave' });
+      expect(config.status).toBe(200);
+      expect(config.json).toMatchObject({
+        mcp_server: { url: stack.mcp.url, transport: 'streamable_http', auth_token: '*****' },
+        llm: { provider: 'openai_compatible', config: { model: 'fake', temperature: 0.5 } },
+        enable_streaming: true,
+      });
+      expect(config.text).not.toContain(SECRETS.mcpToken);
+      expect((await call('/config/alice', { user: 'dave' })).status).toBe(403);
+
+      const bye = await call('/disconnect', { user: 'dave', body: {} });
+      expect(bye.json).toMatchObject({ status: 'disconnected', user_id: 'dave' });
+      const again = await call('/disconnect', { user: 'dave', body: {} });
+      expect(again.json).toMatchObject({ status: 'no_active_session', user_id: 'dave' });
+      expect((await call('/status/dave', { user: 'dave' })).json.connected).toBe(false);
+      const gone = await call('/config/dave', { user: 'dave' });
+      expect([gone.status, gone.json.detail]).toEqual([404, 'No config found for this user.']);
+      const chat = await call('/chat', { user: 'dave', body: { message: 'hi' } });
+      expect(chat.json.code).toBe('SESSION_NOT_FOUND');
+    });
+
+    it('leaves the working session in place when a reconnect fails', async () => {
+      await connect('erin');
+      await stack.mcp.stop();
+      try {
+        const failed = await connect('erin');
+        expect([failed.status, failed.json.code]).toEqual([503, 'MCP_UNAVAILABLE']);
+      } finally {
+        await stack.mcp.start();
+      }
+      const status = await call('/status/erin', { user: 'erin' });
+      expect(status.json.connected).toBe(true);
+      const chat = await call('/chat', { user: 'erin', body: { message: 'add 1 and 1' } });
+      expect(chat.status).toBe(200);
+      expect(chat.json.response).toBe('The result is 2.');
+    });
+  });
+}
