@@ -1,0 +1,241 @@
+import { randomBytes } from 'node:crypto';
+import { LlmChatError, wrapError } from '../errors.js';
+import { unrefTimer } from '../internal/unref-timer.js';
+import type { Logger } from '../types.js';
+import type { Lock } from './lock.js';
+import type { LockBackend } from './lock-backend.js';
+
+/** Options of {@link LockManager}. */
+export interface LockManagerOptions {
+  /** Lease length; a crashed holder's lock frees itself after this long. @default 30000 */
+  ttlMs?: number;
+  /** Pause between attempts while waiting for a held lock. @default 50 */
+  retryDelayMs?: number;
+  /** Random extra pause added to each retry, so waiters do not retry in lockstep. @default 50 */
+  retryJitterMs?: number;
+  /** Receives warnings about failed extensions and releases. @default undefined (silent) */
+  logger?: Logger;
+}
+
+/** Options of {@link LockManager.acquire}. */
+export interface AcquireLockOptions {
+  /** Lease length for this acquisition. @default the manager's `ttlMs` */
+  ttlMs?: number;
+  /** How long to wait for a held lock before `LOCK_TIMEOUT`; `0` tries once. @default 0 */
+  waitMs?: number;
+  /** Stops waiting with `ABORTED`. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link LockManager.tryAcquire}. */
+export interface TryAcquireLockOptions {
+  /** Lease length. @default the manager's `ttlMs` */
+  ttlMs?: number;
+}
+
+/** Options of {@link LockManager.using}. */
+export interface UsingLockOptions extends AcquireLockOptions {
+  /** How often the lease is renewed while the function runs. @default ttlMs / 3 */
+  extendEveryMs?: number;
+}
+
+const LOST_MESSAGE = 'The lock was lost before the operation finished.';
+
+/**
+ * Distributed mutual exclusion over a {@link LockBackend}: random token per acquisition, waits
+ * with retry and jitter, and `using()` to run a function while the lease is kept alive.
+ *
+ * Failures have distinct codes: someone else holding the lock is `LOCK_TIMEOUT`, an unreachable
+ * backend is `BACKEND_UNAVAILABLE`, an aborted wait is `ABORTED`, a lease lost while running is
+ * `LOCK_LOST` (as the reason of the signal handed to the function).
+ *
+ * @example
+ * const locks = new LockManager(memoryStorage().locks, { ttlMs: 30_000 });
+ * const answer = await locks.using(`turn:${userId}`, async (signal) => runTurn({ signal }), { waitMs: 0 });
+ */
+export class LockManager {
+  readonly #backend: LockBackend;
+  readonly #ttlMs: number;
+  readonly #retryDelayMs: number;
+  readonly #retryJitterMs: number;
+  readonly #logger: Logger | undefined;
+
+  constructor(backend: LockBackend, options: LockManagerOptions = {}) {
+    const { ttlMs = 30_000, retryDelayMs = 50, retryJitterMs = 50 } = options;
+    assertDuration('ttlMs', ttlMs, 1);
+    assertDuration('retryDelayMs', retryDelayMs, 0);
+    assertDuration('retryJitterMs', retryJitterMs, 0);
+    this.#backend = backend;
+    this.#ttlMs = ttlMs;
+    this.#retryDelayMs = retryDelayMs;
+    this.#retryJitterMs = retryJitterMs;
+    this.#logger = options.logger;
+  }
+
+  /**
+   * Takes the lock once. Resolves `null` when someone else holds it.
+   * @throws LlmChatError `BACKEND_UNAVAILABLE` when the backend fails.
+   */
+  async tryAcquire(key: string, options: TryAcquireLockOptions = {}): Promise<Lock | null> {
+    const ttlMs = options.ttlMs ?? this.#ttlMs;
+    assertDuration('ttlMs', ttlMs, 1);
+    const token = randomBytes(16).toString('base64url');
+    const acquired = await callBackend(() => this.#backend.tryAcquire(key, token, ttlMs));
+    return acquired ? new LeaseLock(this.#backend, key, token, ttlMs) : null;
+  }
+
+  /**
+   * Takes the lock, retrying with jitter until `waitMs` has passed.
+   * @throws LlmChatError `LOCK_TIMEOUT` when it is still held at the deadline,
+   * `BACKEND_UNAVAILABLE` when the backend fails, `ABORTED` when `signal` aborts.
+   */
+  async acquire(key: string, options: AcquireLockOptions = {}): Promise<Lock> {
+    const { waitMs = 0, signal } = options;
+    assertDuration('waitMs', waitMs, 0);
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      throwIfAborted(signal);
+      const lock = await this.tryAcquire(key, { ttlMs: options.ttlMs ?? this.#ttlMs });
+      if (lock !== null) {
+        if (signal?.aborted !== true) return lock;
+        // Aborted while the attempt was in flight: do not keep a lock nobody will release.
+        await lock.release().catch(() => false);
+        throwIfAborted(signal);
+      }
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) throw new LlmChatError('LOCK_TIMEOUT', 'The lock is held by another operation.');
+      await sleep(Math.min(this.#retryDelayMs + Math.random() * this.#retryJitterMs, remainingMs), signal);
+    }
+  }
+
+  /**
+   * Runs `fn` while holding the lock. The lease is extended every `extendEveryMs`; if it is lost
+   * (or cannot be renewed before it ends) the signal given to `fn` aborts with an `LlmChatError`
+   * of code `LOCK_LOST` as its reason. `options.signal` aborting also aborts that signal. When
+   * `fn` settles, any in-flight extension is awaited and the lock is released; a failed release
+   * is logged, not thrown (the lease then ends by its TTL). `fn`'s result or error passes through.
+   * @throws the errors of {@link acquire} when the lock cannot be taken.
+   */
+  async using<T>(
+    key: string,
+    fn: (signal: AbortSignal, lock: Lock) => Promise<T>,
+    options: UsingLockOptions = {},
+  ): Promise<T> {
+    const ttlMs = options.ttlMs ?? this.#ttlMs;
+    const extendEveryMs = options.extendEveryMs ?? Math.max(1, Math.floor(ttlMs / 3));
+    assertDuration('extendEveryMs', extendEveryMs, 1);
+    const lock = await this.acquire(key, { ...options, ttlMs });
+
+    const controller = new AbortController();
+    const outer = options.signal;
+    const forwardAbort = () => controller.abort(outer?.reason);
+    outer?.addEventListener('abort', forwardAbort, { once: true });
+
+    let leaseEndsAt = Date.now() + ttlMs;
+    let finished = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let inFlight: Promise<void> | undefined;
+
+    const lose = (cause?: unknown) => {
+      if (finished || controller.signal.aborted) return;
+      this.#logger?.warn?.('Lock lease lost while its holder was running.', { reason: cause ? 'error' : 'taken' });
+      controller.abort(new LlmChatError('LOCK_LOST', LOST_MESSAGE, cause === undefined ? {} : { cause }));
+    };
+    const renew = async () => {
+      const startedAt = Date.now();
+      try {
+        if (!(await lock.extend(ttlMs))) return lose();
+        leaseEndsAt = startedAt + ttlMs;
+      } catch (error) {
+        // A transient failure is retried while the current lease surely still holds.
+        if (Date.now() + extendEveryMs >= leaseEndsAt) return lose(error);
+        this.#logger?.warn?.('Lock extension failed; retrying.');
+      }
+      schedule();
+    };
+    const schedule = () => {
+      if (finished) return;
+      timer = setTimeout(() => {
+        inFlight = renew().finally(() => {
+          inFlight = undefined;
+        });
+      }, extendEveryMs);
+      unrefTimer(timer);
+    };
+
+    schedule();
+    try {
+      return await fn(controller.signal, lock);
+    } finally {
+      finished = true;
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', forwardAbort);
+      if (inFlight !== undefined) await inFlight;
+      try {
+        await lock.release();
+      } catch {
+        this.#logger?.warn?.('Lock release failed; the lease will end by its TTL.');
+      }
+    }
+  }
+}
+
+class LeaseLock implements Lock {
+  readonly key: string;
+  readonly token: string;
+  readonly #backend: LockBackend;
+  readonly #ttlMs: number;
+  #released = false;
+
+  constructor(backend: LockBackend, key: string, token: string, ttlMs: number) {
+    this.#backend = backend;
+    this.key = key;
+    this.token = token;
+    this.#ttlMs = ttlMs;
+  }
+
+  async release(): Promise<boolean> {
+    if (this.#released) return false;
+    const released = await callBackend(() => this.#backend.release(this.key, this.token));
+    this.#released = true;
+    return released;
+  }
+
+  async extend(ttlMs: number = this.#ttlMs): Promise<boolean> {
+    assertDuration('ttlMs', ttlMs, 1);
+    if (this.#released) return false;
+    return callBackend(() => this.#backend.extend(this.key, this.token, ttlMs));
+  }
+}
+
+async function callBackend<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw wrapError(error, 'BACKEND_UNAVAILABLE', 'The lock backend is unavailable.');
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new LlmChatError('ABORTED', 'The operation was aborted.', { cause: signal.reason });
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    unrefTimer(timer);
+    // Wake early on abort; the caller's loop then throws ABORTED.
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function assertDuration(name: string, value: number, min: number): void {
+  if (!Number.isFinite(value) || value < min) {
+    throw new LlmChatError('CONFIG_INVALID', `${name} must be a number of milliseconds >= ${min}.`);
+  }
+}

@@ -1,0 +1,70 @@
+import type { AppendToListOptions, SessionBackend } from '../session/session-backend.js';
+import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
+import { resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
+import { APPEND_TO_LIST, runScript } from './redis-scripts.js';
+
+/**
+ * A {@link SessionBackend} over the host's ioredis client. Every key gets `keyPrefix`; TTLs are
+ * set in milliseconds (`PX` / `PEXPIRE`); the list append is one Lua script, so a chat turn's
+ * write is a single round trip and concurrent appends from several processes never lose an entry.
+ *
+ * Every operation fails with `BACKEND_UNAVAILABLE` at once while the client is disconnected,
+ * and after `operationTimeoutMs` when Redis does not answer.
+ *
+ * @example
+ * const backend = new RedisSessionBackend(new Redis(process.env.REDIS_URL), { keyPrefix: 'myapp:chat:' });
+ */
+export class RedisSessionBackend implements SessionBackend {
+  readonly #client: RedisClientLike;
+  readonly #keyPrefix: string;
+  readonly #timeoutMs: number;
+
+  constructor(client: RedisClientLike, options: RedisBackendOptions = {}) {
+    const resolved = resolveRedisOptions(options);
+    this.#client = client;
+    this.#keyPrefix = resolved.keyPrefix;
+    this.#timeoutMs = resolved.operationTimeoutMs;
+  }
+
+  get(key: string): Promise<string | null> {
+    return this.#run(() => this.#client.get(this.#key(key)));
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.#run(() => this.#client.set(this.#key(key), value, 'PX', toRedisMs(ttlMs)));
+  }
+
+  delete(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return Promise.resolve(0);
+    return this.#run(() => this.#client.del(...keys.map((key) => this.#key(key))));
+  }
+
+  async touch(key: string, ttlMs: number): Promise<boolean> {
+    return (await this.#run(() => this.#client.pexpire(this.#key(key), toRedisMs(ttlMs)))) === 1;
+  }
+
+  getList(key: string): Promise<string[]> {
+    return this.#run(() => this.#client.lrange(this.#key(key), 0, -1));
+  }
+
+  async appendToList(key: string, values: readonly string[], options: AppendToListOptions): Promise<void> {
+    const touch = options.touch ?? [];
+    const keys = [this.#key(key), ...touch.map((entry) => this.#key(entry.key))];
+    const args = [
+      toRedisMs(options.ttlMs),
+      options.maxLength ?? 0,
+      values.length,
+      ...values,
+      ...touch.map((entry) => toRedisMs(entry.ttlMs)),
+    ];
+    await this.#run(() => runScript(this.#client, APPEND_TO_LIST, keys, args));
+  }
+
+  #key(key: string): string {
+    return this.#keyPrefix + key;
+  }
+
+  #run<T>(operation: () => Promise<T>): Promise<T> {
+    return runRedisCommand(this.#client, this.#timeoutMs, operation);
+  }
+}

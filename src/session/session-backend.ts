@@ -1,0 +1,52 @@
+/** A key whose time to live is refreshed alongside another write. */
+export interface TtlRefresh {
+  key: string;
+  /** The new time to live, in milliseconds. */
+  ttlMs: number;
+}
+
+/** Options of {@link SessionBackend.appendToList}. */
+export interface AppendToListOptions {
+  /** The list's new time to live, in milliseconds. */
+  ttlMs: number;
+  /** Keep only the newest `maxLength` entries. Unbounded when omitted. */
+  maxLength?: number;
+  /**
+   * Other keys whose TTL is refreshed in the same atomic step (a key that does not exist stays
+   * absent). On Redis these must share the list's hash tag, so the step is one cluster-safe script.
+   */
+  touch?: readonly TtlRefresh[];
+}
+
+/**
+ * Where {@link SessionStore} keeps its records: opaque string values and lists of strings, each
+ * with a millisecond TTL. The store owns key names, JSON and validation, so every backend
+ * serializes identically and a corrupt record becomes a typed error instead of a crash.
+ *
+ * Required: `get`, `set`, `delete`, `getList`, `appendToList`. Optional: `touch` (the store
+ * falls back to `get` + `set`, which is not atomic) and `close`.
+ *
+ * Every method returns a promise, rejects with an `LlmChatError` of code `BACKEND_UNAVAILABLE`
+ * when the store cannot be reached (other rejections are wrapped by the store), and never hands
+ * out a live reference to stored data. Keys passed in one call share a hash tag.
+ */
+export interface SessionBackend {
+  /** The value at `key`, or `null` when absent or expired. */
+  get(key: string): Promise<string | null>;
+  /** Stores `value` at `key` for `ttlMs` milliseconds, replacing any value and TTL. */
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Deletes the keys (values or lists); resolves to how many existed. */
+  delete(keys: readonly string[]): Promise<number>;
+  /** The whole list at `key`, oldest first; `[]` when absent or expired. */
+  getList(key: string): Promise<string[]>;
+  /**
+   * Atomically appends `values` to the list at `key` (creating it), trims it to the newest
+   * `maxLength` entries, sets its TTL and refreshes the TTLs of `touch`, so concurrent appends
+   * from several processes never lose an entry. On Redis this is one round trip.
+   */
+  appendToList(key: string, values: readonly string[], options: AppendToListOptions): Promise<void>;
+  /** Optional. Sets a new TTL on an existing key; resolves `false` when the key is absent. */
+  touch?(key: string, ttlMs: number): Promise<boolean>;
+  /** Optional. Releases timers or connections the backend itself created. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+// Loose objects: a record written by a newer version of the library, with extra fields, still
+// reads; the fields this version relies on are checked.
+const stringRecord = z.record(z.string(), z.string());
+
+const mcpServerConfigSchema = z.looseObject({
+  name: z.string().optional(),
+  url: z.string().optional(),
+  transport: z.enum(['streamable_http', 'sse', 'stdio']).optional(),
+  authToken: z.string().optional(),
+  headers: stringRecord.optional(),
+  command: z.string().optional(),
+  args: z.array(z.string()).optional(),
+  env: stringRecord.optional(),
+});
+
+/** Validates a `SessionConfig` (see src/types.ts). @internal */
+export const sessionConfigSchema = z.looseObject({
+  servers: z.array(mcpServerConfigSchema),
+  model: z.string().min(1),
+  temperature: z.number().optional(),
+  maxTokens: z.number().optional(),
+  streaming: z.boolean(),
+});
+
+/** Validates the stored session record. `sealed` says the config's secrets are encrypted. @internal */
+export const sessionRecordSchema = z.object({
+  v: z.literal(1),
+  userId: z.string(),
+  version: z.string().min(1),
+  createdAt: z.string(),
+  sealed: z.boolean(),
+  config: sessionConfigSchema,
+});
+
+const toolCallSchema = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  arguments: z.record(z.string(), z.unknown()),
+});
+
+const transcriptMessageSchema = z.discriminatedUnion('role', [
+  z.looseObject({ role: z.literal('user'), content: z.string() }),
+  z.looseObject({
+    role: z.literal('assistant'),
+    content: z.string(),
+    toolCalls: z.array(toolCallSchema).optional(),
+    interrupted: z.boolean().optional(),
+  }),
+  z.looseObject({
+    role: z.literal('tool'),
+    toolCallId: z.string(),
+    name: z.string(),
+    content: z.string(),
+    isError: z.boolean().optional(),
+    images: z.array(z.looseObject({ data: z.string(), mimeType: z.string() })).optional(),
+  }),
+]);
+
+/** Validates one stored history entry: the messages of one turn. @internal */
+export const transcriptTurnSchema = z.array(transcriptMessageSchema);

@@ -1,0 +1,266 @@
+import { randomUUID } from 'node:crypto';
+import { LlmChatError, wrapError } from '../errors.js';
+import { createSealer, type Sealer } from '../internal/seal.js';
+import type { Logger, SessionConfig, TranscriptMessage } from '../types.js';
+import { mapConfigSecrets } from './map-config-secrets.js';
+import type { SessionBackend } from './session-backend.js';
+import { sessionKeys } from './session-keys.js';
+import { sessionConfigSchema, sessionRecordSchema, transcriptTurnSchema } from './session-schemas.js';
+
+/** One user's session as the store returns it. */
+export interface StoredSession {
+  userId: string;
+  /**
+   * Random, new on every {@link SessionStore.createSession}. A process that cached a connection
+   * for an older version knows the user reconnected elsewhere and its cache is stale.
+   */
+  version: string;
+  /** The configuration, secrets in clear text (they are only sealed at rest). */
+  config: SessionConfig;
+  /** When the session was created, ISO-8601 UTC. */
+  createdAt: string;
+}
+
+/** Options of {@link SessionStore}. */
+export interface SessionStoreOptions {
+  /** Idle lifetime of a session; refreshed by every turn. @default 300000 (5 minutes) */
+  sessionTtlMs?: number;
+  /**
+   * Idle lifetime of the chat history; refreshed by every turn. For this long after a session
+   * times out, `requireSession` reports `SESSION_EXPIRED` rather than `SESSION_NOT_FOUND`.
+   * @default 3600000 (1 hour)
+   */
+  historyTtlMs?: number;
+  /** Turns kept; older whole turns are dropped, so a tool call never loses its result. @default 50 */
+  maxHistoryTurns?: number;
+  /**
+   * Seals secrets of stored configurations (server `authToken`, `headers` and `env` values) with
+   * AES-256-GCM, so the backend never holds them in clear text. 32 bytes, or a string whose
+   * SHA-256 is the key. A record sealed with another key reads as `SESSION_INVALID`.
+   * @default undefined (not sealed)
+   */
+  sealKey?: string | Uint8Array;
+  /** Receives warnings about corrupt records. @default undefined (silent) */
+  logger?: Logger;
+}
+
+const NOT_FOUND_MESSAGE = 'No active session found. Please connect to a server first.';
+const EXPIRED_MESSAGE = 'No active session found: the session expired. Please reconnect.';
+const INVALID_MESSAGE = 'The stored session is invalid. Please reconnect.';
+const UNAVAILABLE_MESSAGE = 'Session storage is unavailable.';
+
+/**
+ * Per-user sessions over a {@link SessionBackend}: the session configuration (validated on
+ * read), a configuration version, and the chat history stored as one list entry per turn.
+ *
+ * A turn's append is atomic and refreshes the history and session TTLs in the same step, so
+ * concurrent writers from several processes lose nothing and a plain chat turn on Redis costs
+ * one command for the write. Backend failures reject with `BACKEND_UNAVAILABLE`.
+ *
+ * @example
+ * const store = new SessionStore(memoryStorage().sessions, { sessionTtlMs: 600_000 });
+ * await store.createSession('alice', { servers: [{ url: 'http://127.0.0.1:8000/mcp' }], model: 'gpt-4o', streaming: true });
+ * const session = await store.requireSession('alice');
+ * await store.appendTurn('alice', [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }]);
+ */
+export class SessionStore {
+  readonly #backend: SessionBackend;
+  readonly #sessionTtlMs: number;
+  readonly #historyTtlMs: number;
+  readonly #seenTtlMs: number;
+  readonly #maxHistoryTurns: number;
+  readonly #sealer: Sealer | undefined;
+  readonly #logger: Logger | undefined;
+
+  constructor(backend: SessionBackend, options: SessionStoreOptions = {}) {
+    const { sessionTtlMs = 300_000, historyTtlMs = 3_600_000, maxHistoryTurns = 50 } = options;
+    assertPositiveInteger('sessionTtlMs', sessionTtlMs);
+    assertPositiveInteger('historyTtlMs', historyTtlMs);
+    assertPositiveInteger('maxHistoryTurns', maxHistoryTurns);
+    this.#backend = backend;
+    this.#sessionTtlMs = sessionTtlMs;
+    this.#historyTtlMs = historyTtlMs;
+    // The marker outlives the session by historyTtlMs, so for that long after a timeout the user
+    // is told the session expired rather than that there never was one.
+    this.#seenTtlMs = sessionTtlMs + historyTtlMs;
+    this.#maxHistoryTurns = maxHistoryTurns;
+    this.#sealer = options.sealKey === undefined ? undefined : createSealer(options.sealKey);
+    this.#logger = options.logger;
+  }
+
+  /**
+   * The user's session, or `null` when there is none.
+   * @throws LlmChatError `SESSION_INVALID` when the stored record is corrupt, fails validation or
+   * was sealed with another key; `BACKEND_UNAVAILABLE` when the backend fails.
+   */
+  async getSession(userId: string): Promise<StoredSession | null> {
+    const raw = await this.#call(() => this.#backend.get(sessionKeys(userId).session));
+    return raw === null ? null : this.#decode(userId, raw);
+  }
+
+  /**
+   * The user's session.
+   * @throws LlmChatError `SESSION_EXPIRED` when the user had a session that timed out,
+   * `SESSION_NOT_FOUND` when there is none; both details start with `No active session found`.
+   */
+  async requireSession(userId: string): Promise<StoredSession> {
+    const session = await this.getSession(userId);
+    if (session !== null) return session;
+    const seen = await this.#call(() => this.#backend.get(sessionKeys(userId).seen));
+    if (seen !== null) throw new LlmChatError('SESSION_EXPIRED', EXPIRED_MESSAGE);
+    throw new LlmChatError('SESSION_NOT_FOUND', NOT_FOUND_MESSAGE);
+  }
+
+  /**
+   * Stores a new session for the user with a new version, replacing any existing one. The
+   * history is kept: a caller that wants a fresh conversation calls {@link clearHistory}.
+   * @throws LlmChatError `CONFIG_INVALID` when `config` is not a valid `SessionConfig`.
+   */
+  async createSession(userId: string, config: SessionConfig): Promise<StoredSession> {
+    const parsed = sessionConfigSchema.safeParse(config);
+    if (!parsed.success) {
+      throw new LlmChatError('CONFIG_INVALID', 'The session configuration is invalid.', { cause: parsed.error });
+    }
+    const session: StoredSession = {
+      userId,
+      version: randomUUID(),
+      config: parsed.data as SessionConfig,
+      createdAt: new Date().toISOString(),
+    };
+    const sealer = this.#sealer;
+    const record = {
+      v: 1,
+      userId,
+      version: session.version,
+      createdAt: session.createdAt,
+      sealed: sealer !== undefined,
+      config: sealer === undefined ? session.config : mapConfigSecrets(session.config, (s) => sealer.seal(s)),
+    };
+    const keys = sessionKeys(userId);
+    await this.#call(() =>
+      Promise.all([
+        this.#backend.set(keys.session, JSON.stringify(record), this.#sessionTtlMs),
+        this.#backend.set(keys.seen, '1', this.#seenTtlMs),
+      ]),
+    );
+    return session;
+  }
+
+  /** Restarts the session's idle timer. Resolves `false` when there is no session. */
+  async touchSession(userId: string): Promise<boolean> {
+    const keys = sessionKeys(userId);
+    const touched = await this.#call(() => this.#touch(keys.session, this.#sessionTtlMs));
+    if (touched) await this.#call(() => this.#touch(keys.seen, this.#seenTtlMs));
+    return touched;
+  }
+
+  /** Deletes the session, its history and its marker. Resolves `true` when a session existed. */
+  async deleteSession(userId: string): Promise<boolean> {
+    const keys = sessionKeys(userId);
+    const [sessions] = await this.#call(() =>
+      Promise.all([this.#backend.delete([keys.session]), this.#backend.delete([keys.history, keys.seen])]),
+    );
+    return sessions > 0;
+  }
+
+  /**
+   * The chat history, oldest first, flattened from its turns. A corrupt turn entry is skipped
+   * (with a logger warning) rather than failing the whole conversation.
+   */
+  async getHistory(userId: string): Promise<TranscriptMessage[]> {
+    const entries = await this.#call(() => this.#backend.getList(sessionKeys(userId).history));
+    const messages: TranscriptMessage[] = [];
+    entries.forEach((entry, index) => {
+      const turn = parseTurn(entry);
+      if (turn === undefined) this.#logger?.warn?.('Skipped a corrupt chat history entry.', { index });
+      else messages.push(...turn);
+    });
+    return messages;
+  }
+
+  /**
+   * Appends the messages of ONE turn (user message, assistant messages with their tool calls,
+   * tool results) as a single entry, drops the oldest turns beyond `maxHistoryTurns`, and
+   * refreshes the history and session TTLs, all in one atomic backend step.
+   */
+  async appendTurn(userId: string, messages: TranscriptMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const keys = sessionKeys(userId);
+    await this.#call(() =>
+      this.#backend.appendToList(keys.history, [JSON.stringify(messages)], {
+        ttlMs: this.#historyTtlMs,
+        maxLength: this.#maxHistoryTurns,
+        touch: [
+          { key: keys.session, ttlMs: this.#sessionTtlMs },
+          { key: keys.seen, ttlMs: this.#seenTtlMs },
+        ],
+      }),
+    );
+  }
+
+  /** Deletes the chat history, keeping the session. */
+  async clearHistory(userId: string): Promise<void> {
+    await this.#call(() => this.#backend.delete([sessionKeys(userId).history]));
+  }
+
+  #decode(userId: string, raw: string): StoredSession {
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch (error) {
+      throw this.#invalid('not JSON', error);
+    }
+    const parsed = sessionRecordSchema.safeParse(json);
+    if (!parsed.success) throw this.#invalid('failed validation', parsed.error);
+    const record = parsed.data;
+    if (record.userId !== userId) throw this.#invalid('belongs to another user');
+    let config = record.config as SessionConfig;
+    if (record.sealed) {
+      const sealer = this.#sealer;
+      if (sealer === undefined) throw this.#invalid('sealed but no sealKey is set');
+      try {
+        config = mapConfigSecrets(config, (secret) => sealer.open(secret));
+      } catch (error) {
+        throw this.#invalid('cannot be unsealed with this key', error);
+      }
+    }
+    return { userId, version: record.version, config, createdAt: record.createdAt };
+  }
+
+  #invalid(reason: string, cause?: unknown): LlmChatError {
+    this.#logger?.warn?.('Stored session record is invalid.', { reason });
+    return new LlmChatError('SESSION_INVALID', INVALID_MESSAGE, cause === undefined ? {} : { cause });
+  }
+
+  async #touch(key: string, ttlMs: number): Promise<boolean> {
+    if (this.#backend.touch !== undefined) return this.#backend.touch(key, ttlMs);
+    // Fallback for minimal backends; a write racing this one may be overwritten.
+    const value = await this.#backend.get(key);
+    if (value === null) return false;
+    await this.#backend.set(key, value, ttlMs);
+    return true;
+  }
+
+  async #call<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw wrapError(error, 'BACKEND_UNAVAILABLE', UNAVAILABLE_MESSAGE);
+    }
+  }
+}
+
+function parseTurn(entry: string): TranscriptMessage[] | undefined {
+  try {
+    const parsed = transcriptTurnSchema.safeParse(JSON.parse(entry));
+    return parsed.success ? (parsed.data as TranscriptMessage[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function assertPositiveInteger(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new LlmChatError('CONFIG_INVALID', `${name} must be a positive integer.`);
+  }
+}

@@ -1,0 +1,197 @@
+import RedisMock from 'ioredis-mock';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { LlmChatError } from '../../src/errors.js';
+import { RedisSessionBackend } from '../../src/redis/redis-session-backend.js';
+import { MemorySessionBackend } from '../../src/session/memory-session-backend.js';
+import type { SessionBackend } from '../../src/session/session-backend.js';
+import { sessionKeys } from '../../src/session/session-keys.js';
+import { SessionStore } from '../../src/session/session-store.js';
+import type { SessionConfig } from '../../src/types.js';
+
+const config: SessionConfig = {
+  servers: [{ url: 'http://127.0.0.1:8000/mcp', authToken: 'tok-SECRET' }],
+  model: 'gpt-4o',
+  streaming: false,
+};
+
+const opened: MemorySessionBackend[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((backend) => backend.close()));
+});
+
+function memoryBackend(): MemorySessionBackend {
+  const backend = new MemorySessionBackend();
+  opened.push(backend);
+  return backend;
+}
+
+/** A backend with only the required methods, recording calls. */
+function minimalBackend(): SessionBackend & { calls: string[] } {
+  const memory = memoryBackend();
+  const calls: string[] = [];
+  const record = <T>(name: string, result: T): T => {
+    calls.push(name);
+    return result;
+  };
+  return {
+    calls,
+    get: (key) => record('get', memory.get(key)),
+    set: (key, value, ttlMs) => record('set', memory.set(key, value, ttlMs)),
+    delete: (keys) => record('delete', memory.delete(keys)),
+    getList: (key) => record('getList', memory.getList(key)),
+    appendToList: (key, values, options) => record('appendToList', memory.appendToList(key, values, options)),
+  };
+}
+
+describe('SessionStore (fake timers, memory backend)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('expires an idle session after sessionTtlMs and then reports SESSION_EXPIRED', async () => {
+    vi.useFakeTimers();
+    const store = new SessionStore(memoryBackend(), { sessionTtlMs: 300_000, historyTtlMs: 3_600_000 });
+    await store.createSession('u', config);
+    vi.advanceTimersByTime(299_999);
+    expect(await store.getSession('u')).not.toBeNull();
+    vi.advanceTimersByTime(1);
+    await expect(store.requireSession('u')).rejects.toMatchObject({ code: 'SESSION_EXPIRED' });
+    vi.advanceTimersByTime(3_600_000);
+    await expect(store.requireSession('u')).rejects.toMatchObject({ code: 'SESSION_NOT_FOUND' });
+  });
+
+  it('keeps the expired marker alive even when history lives shorter than sessions', async () => {
+    vi.useFakeTimers();
+    const store = new SessionStore(memoryBackend(), { sessionTtlMs: 10_000, historyTtlMs: 1_000 });
+    await store.createSession('u', config);
+    vi.advanceTimersByTime(10_000);
+    await expect(store.requireSession('u')).rejects.toMatchObject({ code: 'SESSION_EXPIRED' });
+    vi.advanceTimersByTime(1_000);
+    await expect(store.requireSession('u')).rejects.toMatchObject({ code: 'SESSION_NOT_FOUND' });
+  });
+
+  it('touchSession restarts the idle timer and reports a missing session', async () => {
+    vi.useFakeTimers();
+    const store = new SessionStore(memoryBackend(), { sessionTtlMs: 1_000 });
+    await store.createSession('u', config);
+    vi.advanceTimersByTime(900);
+    expect(await store.touchSession('u')).toBe(true);
+    vi.advanceTimersByTime(900);
+    expect(await store.getSession('u')).not.toBeNull();
+    expect(await store.touchSession('nobody')).toBe(false);
+  });
+
+  it('appendTurn refreshes the session TTL and history TTL', async () => {
+    vi.useFakeTimers();
+    const store = new SessionStore(memoryBackend(), { sessionTtlMs: 1_000, historyTtlMs: 2_000 });
+    await store.createSession('u', config);
+    vi.advanceTimersByTime(900);
+    await store.appendTurn('u', [{ role: 'user', content: 'hi' }]);
+    vi.advanceTimersByTime(900);
+    expect(await store.getSession('u')).not.toBeNull();
+    vi.advanceTimersByTime(1_100);
+    expect(await store.getHistory('u')).toEqual([]);
+  });
+});
+
+describe('SessionStore with a minimal backend', () => {
+  it('appendTurn is a single backend call carrying the trim and TTL refreshes', async () => {
+    const backend = minimalBackend();
+    const append = vi.spyOn(backend, 'appendToList');
+    const store = new SessionStore(backend, { sessionTtlMs: 1_000, historyTtlMs: 5_000, maxHistoryTurns: 7 });
+    await store.appendTurn('u', [{ role: 'user', content: 'hi' }]);
+    const keys = sessionKeys('u');
+    expect(backend.calls).toEqual(['appendToList']);
+    expect(append).toHaveBeenCalledWith(keys.history, [JSON.stringify([{ role: 'user', content: 'hi' }])], {
+      ttlMs: 5_000,
+      maxLength: 7,
+      touch: [
+        { key: keys.session, ttlMs: 1_000 },
+        { key: keys.seen, ttlMs: 6_000 },
+      ],
+    });
+    await store.appendTurn('u', []);
+    expect(backend.calls).toHaveLength(1);
+  });
+
+  it('falls back to get + set when the backend has no touch', async () => {
+    const backend = minimalBackend();
+    const store = new SessionStore(backend);
+    await store.createSession('u', config);
+    backend.calls.length = 0;
+    expect(await store.touchSession('u')).toBe(true);
+    expect(backend.calls).toEqual(['get', 'set', 'get', 'set']);
+  });
+
+  it('wraps a plain backend failure as BACKEND_UNAVAILABLE and passes LlmChatErrors through', async () => {
+    const backend = minimalBackend();
+    backend.get = async () => {
+      throw new Error('ECONNREFUSED redis://:password@10.0.0.1');
+    };
+    const store = new SessionStore(backend);
+    const error = await store.getSession('u').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'BACKEND_UNAVAILABLE', message: 'Session storage is unavailable.' });
+    const own = new LlmChatError('BACKEND_UNAVAILABLE', 'The storage backend did not answer in time.');
+    backend.get = async () => {
+      throw own;
+    };
+    await expect(store.requireSession('u')).rejects.toBe(own);
+  });
+
+  it('refuses an invalid configuration and invalid options', async () => {
+    const store = new SessionStore(minimalBackend());
+    await expect(store.createSession('u', { servers: 'x' } as unknown as SessionConfig)).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+    });
+    expect(() => new SessionStore(minimalBackend(), { maxHistoryTurns: 0 })).toThrowError(
+      expect.objectContaining({ code: 'CONFIG_INVALID' }),
+    );
+    expect(() => new SessionStore(minimalBackend(), { sealKey: new Uint8Array(5) })).toThrowError(
+      expect.objectContaining({ code: 'CONFIG_INVALID' }),
+    );
+  });
+
+  it('does not leak record contents or the key into SESSION_INVALID messages', async () => {
+    const backend = minimalBackend();
+    const warn = vi.fn();
+    await new SessionStore(backend, { sealKey: 'a' }).createSession('u', config);
+    const error = await new SessionStore(backend, { sealKey: 'b', logger: { warn } })
+      .getSession('u')
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'SESSION_INVALID',
+      message: 'The stored session is invalid. Please reconnect.',
+    });
+    expect(JSON.stringify(warn.mock.calls)).not.toContain('tok-SECRET');
+    expect(warn).toHaveBeenCalledOnce();
+  });
+});
+
+describe('SessionStore over RedisSessionBackend (ioredis-mock)', () => {
+  it('round-trips sessions and history through the Lua append (EVALSHA falls back to EVAL)', async () => {
+    const redis = new RedisMock();
+    const evalsha = vi.spyOn(redis, 'evalsha');
+    const evalSpy = vi.spyOn(redis, 'eval');
+    const prefix = `unit-${Math.random()}:`;
+    const store = new SessionStore(new RedisSessionBackend(redis, { keyPrefix: prefix }), {
+      sealKey: 'k',
+      maxHistoryTurns: 2,
+    });
+    const created = await store.createSession('alice', config);
+    expect(await store.requireSession('alice')).toEqual(created);
+    expect(await redis.get(`${prefix}session:{alice}`)).not.toContain('tok-SECRET');
+    for (const n of [1, 2, 3]) {
+      await store.appendTurn('alice', [
+        { role: 'user', content: `q${n}` },
+        { role: 'assistant', content: `a${n}` },
+      ]);
+    }
+    expect((await store.getHistory('alice')).map((m) => m.content)).toEqual(['q2', 'a2', 'q3', 'a3']);
+    expect(evalsha).toHaveBeenCalledTimes(3);
+    // NOSCRIPT once, then the server has it cached, as on real Redis.
+    expect(evalSpy).toHaveBeenCalledTimes(1);
+    expect(await store.deleteSession('alice')).toBe(true);
+    expect(await redis.exists(`${prefix}session:{alice}`, `${prefix}history:{alice}`, `${prefix}seen:{alice}`)).toBe(0);
+    redis.disconnect();
+  });
+});
