@@ -3,7 +3,7 @@ import { LlmChatError } from '../errors.js';
 import { ModelRegistry } from '../llm/model-registry.js';
 import { LockManager } from '../lock/lock-manager.js';
 import { SessionStore } from '../session/session-store.js';
-import { memoryStorage } from '../storage.js';
+import { memoryStorage, type Storage } from '../storage.js';
 import type { FetchLike } from '../types.js';
 import type { ChatHandler } from './chat-handler.js';
 import type { ChatHandlerOptions } from './chat-handler-options.js';
@@ -44,7 +44,9 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
   if (typeof options.authenticate !== 'function') {
     throw new LlmChatError('CONFIG_INVALID', 'createChatHandler needs an authenticate function.');
   }
-  const context = createContext(options);
+  // A storage the handler made itself is its to close; a host's storage stays open.
+  const ownStorage = options.storage ? undefined : memoryStorage();
+  const context = createContext(options, ownStorage ?? (options.storage as Storage));
   const basePath = normalizeBasePath(options.basePath);
 
   return {
@@ -85,12 +87,12 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
     },
     async close(): Promise<void> {
       await context.cache.close();
+      await ownStorage?.close();
     },
   };
 }
 
-function createContext(options: ChatHandlerOptions): HandlerContext {
-  const storage = options.storage ?? memoryStorage();
+function createContext(options: ChatHandlerOptions, storage: Storage): HandlerContext {
   const registry = options.models instanceof ModelRegistry ? options.models : new ModelRegistry([...options.models]);
   const mcp = options.mcp ?? {};
   const defaultServer = mcp.defaultServer ? normalizeDefaultServer(mcp.defaultServer) : undefined;
