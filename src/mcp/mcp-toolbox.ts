@@ -1,6 +1,7 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
+import { raceSignal } from '../internal/race-signal.js';
 import type { FetchLike, Logger, McpServerConfig, ToolSpec } from '../types.js';
 import { classifyMcpError } from './classify-mcp-error.js';
 import { describeError, McpConnection } from './mcp-connection.js';
@@ -250,7 +251,7 @@ export class McpToolbox implements ToolSource {
   private async currentConnection(slot: ServerSlot, signal: AbortSignal | undefined): Promise<McpConnection> {
     if (!slot.reconnecting) return slot.connection;
     try {
-      return await raceAbort(slot.reconnecting, signal);
+      return await raceSignal(slot.reconnecting, signal, abortedError);
     } catch (error) {
       if (isLlmChatError(error)) throw error;
       throw new LlmChatError('MCP_UNAVAILABLE', 'Lost the connection to the MCP server.', { cause: error });
@@ -332,23 +333,4 @@ function closedError(cause?: unknown): LlmChatError {
 
 function abortedError(cause: unknown): LlmChatError {
   return new LlmChatError('ABORTED', 'The tool call was cancelled.', { cause });
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(abortedError(signal.reason));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortedError(signal.reason));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }
