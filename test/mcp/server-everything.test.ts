@@ -3,7 +3,11 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ChatService } from '../../src/chat/chat-service.js';
+import { OpenAIProvider } from '../../src/llm/openai-provider.js';
 import { McpToolbox } from '../../src/mcp/index.js';
+import type { ChatEvent } from '../../src/types.js';
+import { startFakeOpenAI } from '../fixtures/fake-openai-server.js';
 
 // The reference server of the MCP project, as a real third-party server over stdio and HTTP.
 const require = createRequire(import.meta.url);
@@ -19,6 +23,38 @@ function childArgs(): string[] {
   }
 }
 
+/**
+ * One whole chat turn through a real third-party MCP server: the fake LLM asks for `get-sum`,
+ * the toolbox calls it, and the LLM answers with the tool's text.
+ */
+async function sumTurn(toolbox: McpToolbox): Promise<ChatEvent[]> {
+  const llm = await startFakeOpenAI({
+    reply: (request) => {
+      const last = request.body.messages.at(-1);
+      return last.role === 'tool'
+        ? { kind: 'text', chunks: [`Server says: ${last.content}`] }
+        : { kind: 'tool_calls', calls: [{ name: 'get-sum', arguments: { a: 2, b: 3 } }] };
+    },
+  });
+  try {
+    const provider = new OpenAIProvider({ kind: 'openai_compatible', baseUrl: llm.url });
+    const service = new ChatService({ provider, model: 'fake', tools: toolbox });
+    const events: ChatEvent[] = [];
+    for await (const event of service.chat('What is 2 + 3?')) events.push(event);
+    return events;
+  } finally {
+    await llm.close();
+  }
+}
+
+function expectSumTurn(events: ChatEvent[]): void {
+  expect(events.map((event) => event.type)).toEqual(['tool_start', 'tool_end', 'token', 'final']);
+  expect(events[1]).toMatchObject({ type: 'tool_end', tool: 'get-sum' });
+  expect(String((events[1] as { output: unknown }).output)).toMatch(/\b5\b/);
+  expect(events.at(-1)).toMatchObject({ type: 'final', tool_used: true, tools: ['get-sum'] });
+  expect((events.at(-1) as { content: string }).content).toMatch(/Server says: .*\b5\b/);
+}
+
 async function freePort(): Promise<number> {
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
@@ -28,6 +64,21 @@ async function freePort(): Promise<number> {
 }
 
 describe('server-everything over stdio', () => {
+  it('serves a whole chat turn with a tool call', async () => {
+    const toolbox = await McpToolbox.connect(
+      [{ transport: 'stdio', command: process.execPath, args: [BIN, 'stdio'] }],
+      {
+        allowStdio: true,
+        connectTimeoutMs: 15_000,
+      },
+    );
+    try {
+      expectSumTurn(await sumTurn(toolbox));
+    } finally {
+      await toolbox.close();
+    }
+  });
+
   it('calls get-sum, forwards stderr to the logger, and kills the child on close', async () => {
     const debug = vi.fn();
     const toolbox = await McpToolbox.connect(
@@ -87,6 +138,15 @@ describe('server-everything over Streamable HTTP', () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill();
       await exited;
+    }
+  });
+
+  it('serves a whole chat turn with a tool call', async () => {
+    const toolbox = await McpToolbox.connect([{ url }]);
+    try {
+      expectSumTurn(await sumTurn(toolbox));
+    } finally {
+      await toolbox.close();
     }
   });
 
