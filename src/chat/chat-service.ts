@@ -265,7 +265,10 @@ export class ChatService {
   }
 
   #errorEvent(error: unknown, signal: AbortSignal | undefined): ErrorEvent {
-    const chatError = signal?.aborted && !isLlmChatError(error) ? abortedError(signal) : error;
+    // When the turn was stopped, the signal's reason says why (timeout, lost lease, client gone)
+    // better than the ABORTED each stopped call reports.
+    const chatError =
+      signal?.aborted && (isLlmChatError(signal.reason) || !isLlmChatError(error)) ? abortedError(signal) : error;
     if (!isLlmChatError(chatError)) {
       this.#options.logger?.error?.('chat turn failed', { error: String(chatError) });
       return { type: 'error', error: 'An unexpected error occurred.', recoverable: false, code: 'INTERNAL' };
