@@ -8,6 +8,11 @@ const DISCONNECTED = new Set(['wait', 'reconnecting', 'end', 'close']);
 
 const UNAVAILABLE_MESSAGE = 'The storage backend is unavailable.';
 
+// Clients whose last command failed. While such a client is not `ready`, ioredis cycles through
+// `connecting` between reconnect attempts, where a command would again wait in the offline queue
+// for the whole timeout; a client known to be down fails at once until it is ready again.
+const knownDown = new WeakSet<RedisClientLike>();
+
 /**
  * Runs one Redis operation with the backends' failure policy: fail fast when the client is
  * known to be disconnected, give up after `timeoutMs`, and turn every failure into an
@@ -20,17 +25,22 @@ export async function runRedisCommand<T>(
   timeoutMs: number,
   operation: () => Promise<T>,
 ): Promise<T> {
-  if (client.status !== undefined && DISCONNECTED.has(client.status)) {
-    throw new LlmChatError('BACKEND_UNAVAILABLE', UNAVAILABLE_MESSAGE, { details: { status: client.status } });
+  const { status } = client;
+  if (status !== undefined && (DISCONNECTED.has(status) || (status !== 'ready' && knownDown.has(client)))) {
+    throw new LlmChatError('BACKEND_UNAVAILABLE', UNAVAILABLE_MESSAGE, { details: { status } });
   }
   try {
-    return await withTimeout(
+    const result = await withTimeout(
       operation(),
       timeoutMs,
       () => new LlmChatError('BACKEND_UNAVAILABLE', 'The storage backend did not answer in time.'),
     );
+    knownDown.delete(client);
+    return result;
   } catch (error) {
-    throw wrapError(error, 'BACKEND_UNAVAILABLE', UNAVAILABLE_MESSAGE);
+    const wrapped = wrapError(error, 'BACKEND_UNAVAILABLE', UNAVAILABLE_MESSAGE);
+    if (wrapped.code === 'BACKEND_UNAVAILABLE') knownDown.add(client);
+    throw wrapped;
   }
 }
 
