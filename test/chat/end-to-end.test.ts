@@ -29,7 +29,7 @@ describe('ChatService end to end with Anthropic and a real MCP server', () => {
     });
     const tools = await McpToolbox.connect([{ name: 'test' }], { createTransport: () => connectInMemory(stats) });
     try {
-      const provider = new AnthropicProvider({ baseUrl: llm.url, apiKey: 'test-key', model: 'claude-test' });
+      const provider = new AnthropicProvider({ baseUrl: llm.url, apiKey: 'test-key' });
       const service = new ChatService({
         provider,
         model: 'claude-test',
