@@ -1,6 +1,18 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // The demo and the examples import the package by name, as users do; in tests those names
+    // mean this checkout's source (tsx does the same through the tsconfig paths).
+    alias: [
+      { find: /^mcp-llmchat$/, replacement: src('index.ts') },
+      { find: /^mcp-llmchat\/redis$/, replacement: src('redis/index.ts') },
+      { find: /^mcp-llmchat\/(express|fastify|koa)$/, replacement: src('adapters/$1.ts') },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
