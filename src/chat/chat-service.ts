@@ -104,12 +104,8 @@ export class ChatService {
    * event. The turn (user message, answers with their tool calls, tool results) is appended to
    * `history` once, before `final`; an interrupted turn is kept too, marked as interrupted.
    */
-  async *chat(message: string, options: ChatTurnOptions = {}): AsyncGenerator<ChatEvent, void, undefined> {
-    try {
-      yield* this.#turn(message, options);
-    } catch (error) {
-      yield this.#errorEvent(error, options.signal);
-    }
+  chat(message: string, options: ChatTurnOptions = {}): AsyncGenerator<ChatEvent, void, undefined> {
+    return this.#turn(message, options, false);
   }
 
   /**
@@ -119,7 +115,7 @@ export class ChatService {
   async complete(message: string, options: ChatTurnOptions = {}): Promise<ChatResult> {
     let response = '';
     const invocations: ToolEvent[] = [];
-    for await (const event of this.#turn(message, options)) {
+    for await (const event of this.#turn(message, options, true)) {
       if (event.type === 'token') response += event.content;
       else if (event.type === 'final') {
         const result: ChatResult = {
@@ -136,11 +132,17 @@ export class ChatService {
     throw new LlmChatError('INTERNAL', 'The chat turn ended without an answer.');
   }
 
-  async *#turn(message: string, options: ChatTurnOptions): AsyncGenerator<ChatEvent, void, undefined> {
+  /**
+   * One turn. A failure is thrown (`complete`) or becomes the last event (`chat`): one generator
+   * either way, since every layer of async generators costs a promise per streamed token.
+   */
+  async *#turn(
+    message: string,
+    options: ChatTurnOptions,
+    throwErrors: boolean,
+  ): AsyncGenerator<ChatEvent, void, undefined> {
     const started = performance.now();
     const { signal, history } = options;
-    signal?.throwIfAborted();
-    const past = history ? await history.load() : [];
     const turn: TranscriptMessage[] = [{ role: 'user', content: message }];
     const toolsUsed = new Set<string>();
     const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
@@ -152,7 +154,10 @@ export class ChatService {
       await history.append(interrupted ? closeInterruptedTurn(turn) : turn);
     };
 
+    let failure: { error: unknown } | undefined;
     try {
+      signal?.throwIfAborted();
+      const past = history ? await history.load() : [];
       const maxRounds = this.#options.maxToolRounds ?? 10;
       for (let round = 0; ; round++) {
         const toolsEnabled = round < maxRounds;
@@ -193,10 +198,15 @@ export class ChatService {
         final.usage = { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens };
       }
       yield final;
+    } catch (error) {
+      failure = { error };
     } finally {
       // A turn that failed, was aborted, or whose consumer stopped early: keep what was said.
       if (!saved) await this.#saveQuietly(save, turn);
     }
+    if (failure === undefined) return;
+    if (throwErrors) throw failure.error;
+    yield this.#errorEvent(failure.error, signal);
   }
 
   /** Runs one round's tool calls in parallel, yielding their events as each one ends. */

@@ -4,7 +4,7 @@ import { chatBodySchema, parseBody } from '../schemas.js';
 import { sseChunks } from '../sse/sse-chunks.js';
 import { SSE_HEADERS } from '../sse/sse-headers.js';
 import { chunksToStream } from '../sse/to-sse-stream.js';
-import type { ChatEvent, TranscriptMessage } from '../types.js';
+import type { TranscriptMessage } from '../types.js';
 import { encodeChatEvent } from './encode-chat-event.js';
 import { acquireLive, authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
 import { jsonResponse } from './json-response.js';
@@ -67,23 +67,15 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
     }
   }
 
-  const events = guardTurn(live.value.service.chat(body.message, { history, signal }), finish);
-  const chunks = sseChunks(events, {
+  const chunks = sseChunks(live.value.service.chat(body.message, { history, signal }), {
     encode: encodeChatEvent(),
     keepAliveMs: context.options.keepAliveMs ?? 15_000,
     onCancel: () => stop.abort(new LlmChatError('ABORTED', 'The client went away.')),
+    // After the turn has wound down (an interrupted turn saved), never before.
+    onSettled: finish,
   });
   const response = new Response(chunksToStream(chunks), { status: 200, headers: SSE_HEADERS });
   return setNodeBody(response, chunks);
-}
-
-/** Releases the lock and the connection once the turn's events end, however they end. */
-async function* guardTurn(events: AsyncGenerator<ChatEvent>, finish: () => void): AsyncGenerator<ChatEvent> {
-  try {
-    yield* events;
-  } finally {
-    finish();
-  }
 }
 
 /**

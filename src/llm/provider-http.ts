@@ -61,6 +61,9 @@ interface AttemptFailure {
   retryAfterMs?: number;
 }
 
+// The abort reason of an attempt that is over; see the finally block below.
+const ATTEMPT_FINISHED = new Error('The provider call attempt finished.');
+
 /**
  * Runs one streaming provider call over `fetch` with timeouts, bounded retries and error
  * mapping, and yields the parsed events.
@@ -159,7 +162,9 @@ export async function* streamProviderCall(
       } finally {
         clearFirstChunkTimer();
         callController.signal.removeEventListener('abort', abortAttempt);
-        attemptController.abort();
+        // Frees the connection if the body was left half-read. A shared reason: a fresh
+        // DOMException (with its stack) on every call costs more than the call's parsing.
+        attemptController.abort(ATTEMPT_FINISHED);
       }
       if (stopReason) throw stopError();
 

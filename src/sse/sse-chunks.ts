@@ -24,6 +24,12 @@ export interface SseChunksOptions<T> {
    * source reaches its next `yield`. Errors it throws are ignored.
    */
   onCancel?: () => void;
+  /**
+   * Called once when the source is finished for good: it ended or threw, or, after a cancel,
+   * its `return()` settled (so its `finally` blocks have run). Use it to release what the
+   * source's work held. Not called when the stream is never read. Errors it throws are ignored.
+   */
+  onSettled?: () => void;
 }
 
 const DEFAULT_KEEP_ALIVE_MS = 15_000;
@@ -75,6 +81,8 @@ class SseChunkIterator<T> implements AsyncIterableIterator<string> {
   readonly #highWaterMark: number;
   readonly #signal: AbortSignal | undefined;
   readonly #onCancel: (() => void) | undefined;
+  readonly #onSettled: (() => void) | undefined;
+  #settled = false;
 
   readonly #frames: string[] = [];
   #bufferedLength = 0;
@@ -105,6 +113,7 @@ class SseChunkIterator<T> implements AsyncIterableIterator<string> {
     this.#highWaterMark = highWaterMark;
     this.#signal = options.signal;
     this.#onCancel = options.onCancel;
+    this.#onSettled = options.onSettled;
     if (this.#signal !== undefined) {
       if (this.#signal.aborted) this.#cancel();
       else this.#signal.addEventListener('abort', this.#onAbort, { once: true });
@@ -180,6 +189,7 @@ class SseChunkIterator<T> implements AsyncIterableIterator<string> {
       this.#sourceError = { error };
     }
     this.#sourceEnded = true;
+    this.#settle();
     if (this.#waiter === undefined) return;
     const failure = this.#end();
     if (failure === undefined) this.#resolve(DONE);
@@ -247,6 +257,7 @@ class SseChunkIterator<T> implements AsyncIterableIterator<string> {
     resume?.();
     this.#resolve(DONE);
     if (sourceWasRunning) this.#closeSource();
+    else this.#settle();
     try {
       this.#onCancel?.();
     } catch {
@@ -256,11 +267,24 @@ class SseChunkIterator<T> implements AsyncIterableIterator<string> {
 
   /** Asks the source to finish without waiting: a generator parked in an await returns only later. */
   #closeSource(): void {
+    const settle = () => this.#settle();
     try {
       const closing = this.#source.return?.();
-      if (closing !== undefined) closing.then(undefined, () => {});
+      if (closing === undefined) settle();
+      else closing.then(settle, settle);
     } catch {
       // A source whose return() throws has nothing more to release.
+      settle();
+    }
+  }
+
+  #settle(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    try {
+      this.#onSettled?.();
+    } catch {
+      // Same as onCancel: the stream is over; a failing callback must not crash it.
     }
   }
 

@@ -386,3 +386,49 @@ describe('sseChunks: keep-alive', () => {
     await chunks.return?.();
   });
 });
+
+describe('sseChunks onSettled', () => {
+  it('fires once after the source ended, and after a cancelled source ran its finally', async () => {
+    const log: string[] = [];
+    async function* source(stall: Promise<void>) {
+      try {
+        yield 'a';
+        await stall;
+        yield 'b';
+      } finally {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        log.push('source finally');
+      }
+    }
+
+    const ended = sseChunks(source(Promise.resolve()), { encode, onSettled: () => log.push('settled') });
+    for await (const _chunk of ended) {
+      // drain
+    }
+    expect(log).toEqual(['source finally', 'settled']);
+
+    log.length = 0;
+    let release!: () => void;
+    const stall = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const cancelled = sseChunks(source(stall), { encode, onSettled: () => log.push('settled') });
+    await cancelled.next();
+    await settle();
+    await cancelled.return?.();
+    expect(log).toEqual([]);
+    // The source is parked in an await: only once it moves on does its finally run, then onSettled.
+    release();
+    await vi.waitFor(() => expect(log).toEqual(['source finally', 'settled']));
+  });
+
+  it('is not called for a stream nobody reads', async () => {
+    let settled = false;
+    async function* source() {
+      yield 'x';
+    }
+    sseChunks(source(), { encode, onSettled: () => (settled = true) });
+    await settle();
+    expect(settled).toBe(false);
+  });
+});
