@@ -12,6 +12,7 @@ import type {
   ToolCall,
   ToolEvent,
   ToolMessage,
+  ToolSpec,
   TranscriptMessage,
 } from '../types.js';
 import type { ChatHistory } from './chat-history.js';
@@ -84,6 +85,8 @@ const INTERRUPTED_TOOL_RESULT = 'The tool call was interrupted before it finishe
 export class ChatService {
   readonly #options: ChatServiceOptions;
   readonly #countTokens: TokenCounter;
+  // Tool schemas are the same every call; sizing them means serializing them, so do it once.
+  readonly #toolTokenCache = new WeakMap<readonly ToolSpec[], number>();
 
   constructor(options: ChatServiceOptions) {
     const rounds = options.maxToolRounds ?? 10;
@@ -250,7 +253,7 @@ export class ChatService {
     const budget =
       (options.contextWindow ?? 128_000) -
       answerRoom -
-      toolSpecTokens(tools, this.#countTokens) -
+      this.#toolTokens(tools) -
       this.#countTokens(options.systemPrompt ?? '');
     const request: LlmRequest = {
       model: options.model,
@@ -262,6 +265,15 @@ export class ChatService {
     if (options.temperature !== undefined) request.temperature = options.temperature;
     if (options.maxTokens !== undefined) request.maxTokens = options.maxTokens;
     return request;
+  }
+
+  #toolTokens(tools: readonly ToolSpec[]): number {
+    let size = this.#toolTokenCache.get(tools);
+    if (size === undefined) {
+      size = toolSpecTokens(tools, this.#countTokens);
+      this.#toolTokenCache.set(tools, size);
+    }
+    return size;
   }
 
   async #saveQuietly(save: (interrupted: boolean) => Promise<void>, turn: TranscriptMessage[]): Promise<void> {

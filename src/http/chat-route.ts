@@ -89,34 +89,33 @@ async function holdTurnLock(context: HandlerContext, userId: string, requestSign
     releaseHold = resolve;
   });
   let acquired!: (signal: AbortSignal) => void;
-  const ready = new Promise<AbortSignal>((resolve) => {
+  let failed!: (error: unknown) => void;
+  const ready = new Promise<AbortSignal>((resolve, reject) => {
     acquired = resolve;
+    failed = reject;
   });
-  const using = context.locks.using(
-    `turn:${userId}`,
-    async (leaseSignal) => {
-      acquired(leaseSignal);
-      await held;
-    },
-    {
-      ttlMs: context.options.lockTtlMs ?? 30_000,
-      waitMs: queue ? (context.options.turnQueueTimeoutMs ?? 30_000) : 0,
-      signal: requestSignal,
-    },
-  );
+  context.locks
+    .using(
+      `turn:${userId}`,
+      async (leaseSignal) => {
+        acquired(leaseSignal);
+        await held;
+      },
+      {
+        ttlMs: context.options.lockTtlMs ?? 30_000,
+        waitMs: queue ? (context.options.turnQueueTimeoutMs ?? 30_000) : 0,
+        signal: requestSignal,
+      },
+    )
+    // Rejects `ready` when the lock was never acquired; once it was, a lost lease surfaces
+    // through the lease signal instead and this settles nothing.
+    .catch(failed);
   try {
-    const signal = await Promise.race([ready, using.then(() => never())]);
-    // A lease lost mid-turn surfaces through `signal`; the settled promise needs no handler.
-    using.catch(() => {});
-    return { signal, release: releaseHold };
+    return { signal: await ready, release: releaseHold };
   } catch (error) {
     if (isLlmChatError(error) && error.code === 'LOCK_TIMEOUT') {
       throw new LlmChatError('TURN_IN_PROGRESS', 'A chat turn is already running for this user.', { cause: error });
     }
     throw error;
   }
-}
-
-function never(): never {
-  throw new LlmChatError('INTERNAL', 'The turn lock ended before it was acquired.');
 }

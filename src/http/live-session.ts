@@ -39,7 +39,11 @@ export async function buildLiveSession(
   user: ChatUser,
 ): Promise<LiveSession> {
   const model = deps.registry.get(config.model);
-  const provider = deps.registry.createProvider(model.id, deps.llm);
+  // The host's logger also hears about LLM retries.
+  const provider = deps.registry.createProvider(model.id, {
+    ...deps.llm,
+    ...(deps.logger ? { logger: deps.logger } : {}),
+  });
   const servers = await Promise.all(config.servers.map((server) => withServerAuth(deps, server, request, user)));
   const toolbox = await McpToolbox.connect(servers, {
     ...(deps.mcp.toolTimeoutMs === undefined ? {} : { toolTimeoutMs: deps.mcp.toolTimeoutMs }),

@@ -9,7 +9,7 @@ export interface LlmRequest {
   /** The transcript, oldest first. */
   messages: TranscriptMessage[];
   /** Tools the model may call; empty or absent means none (tool calling disabled). */
-  tools?: ToolSpec[];
+  tools?: readonly ToolSpec[];
   temperature?: number;
   maxTokens?: number;
   /** Whether tool images may be sent as image parts. @default false */

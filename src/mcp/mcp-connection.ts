@@ -117,6 +117,11 @@ export class McpConnection {
     const logger = options.logger;
     client.onerror = (error) => {
       logger?.debug?.('MCP client error', { server: options.label, error: describeError(error) });
+      // The SDK gave up re-opening a stream: the server is gone. Requests waiting on that stream
+      // would otherwise hang until their timeout; closing rejects them as a lost connection.
+      if (error instanceof Error && error.message.startsWith('Maximum reconnection attempts')) {
+        void client.close().catch(() => undefined);
+      }
     };
     try {
       const requestOptions = { signal, timeout: options.connectTimeoutMs };

@@ -81,7 +81,7 @@ export class McpToolbox implements ToolSource {
   private readonly slots: ServerSlot[];
   private readonly options: McpToolboxOptions;
   private entries = new Map<string, ToolEntry>();
-  private specs: ToolSpec[] = [];
+  private specs: readonly ToolSpec[] = [];
   private closing?: Promise<void>;
 
   private constructor(slots: ServerSlot[], options: McpToolboxOptions) {
@@ -134,8 +134,9 @@ export class McpToolbox implements ToolSource {
   }
 
   /** The tools of all servers, with their unique names. Still answers after `close()`. */
-  listTools(): ToolSpec[] {
-    return this.specs.map((spec) => ({ ...spec }));
+  listTools(): readonly ToolSpec[] {
+    // The same frozen list until a reconnect rebuilds it, so callers can cache per list.
+    return this.specs;
   }
 
   /**
@@ -319,7 +320,7 @@ export class McpToolbox implements ToolSource {
       specs.push(spec);
     }
     this.entries = entries;
-    this.specs = specs;
+    this.specs = Object.freeze(specs.map((spec) => Object.freeze(spec)));
   }
 
   private assertOpen(): void {

@@ -26,7 +26,7 @@ export interface ToolCallOptions {
  */
 export interface ToolSource {
   /** The tools, listed once at connect and cached. */
-  listTools(): ToolSpec[];
+  listTools(): readonly ToolSpec[];
   /**
    * Calls a tool. A tool that reports `isError` resolves with `isError: true`; a call that
    * cannot complete (unknown tool, timeout, server gone) rejects with an `LlmChatError`

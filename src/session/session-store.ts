@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LlmChatError, wrapError } from '../errors.js';
 import { createSealer, type Sealer } from '../internal/seal.js';
+import { TextMemo } from '../internal/text-memo.js';
 import type { Logger, SessionConfig, TranscriptMessage } from '../types.js';
 import { mapConfigSecrets } from './map-config-secrets.js';
 import type { SessionBackend } from './session-backend.js';
@@ -71,6 +72,9 @@ export class SessionStore {
   readonly #maxHistoryTurns: number;
   readonly #sealer: Sealer | undefined;
   readonly #logger: Logger | undefined;
+  // Every turn reads the session and the history again; most of it is text already decoded.
+  readonly #records = new TextMemo<StoredSession>(1_000_000);
+  readonly #turns = new TextMemo<TranscriptMessage[]>(4_000_000);
 
   constructor(backend: SessionBackend, options: SessionStoreOptions = {}) {
     const { sessionTtlMs = 300_000, historyTtlMs = 3_600_000, maxHistoryTurns = 50 } = options;
@@ -171,7 +175,7 @@ export class SessionStore {
     const entries = await this.#call(() => this.#backend.getList(sessionKeys(userId).history));
     const messages: TranscriptMessage[] = [];
     entries.forEach((entry, index) => {
-      const turn = parseTurn(entry);
+      const turn = this.#turns.get(entry, parseTurn);
       if (turn === undefined) this.#logger?.warn?.('Skipped a corrupt chat history entry.', { index });
       else messages.push(...turn);
     });
@@ -204,6 +208,14 @@ export class SessionStore {
   }
 
   #decode(userId: string, raw: string): StoredSession {
+    const session = this.#records.get(raw, (text) => this.#decodeRecord(text));
+    if (session === undefined) throw this.#invalid('failed validation');
+    if (session.userId !== userId) throw this.#invalid('belongs to another user');
+    return session;
+  }
+
+  /** Parses, validates and unseals one stored record; throws SESSION_INVALID. */
+  #decodeRecord(raw: string): StoredSession {
     let json: unknown;
     try {
       json = JSON.parse(raw);
@@ -213,7 +225,6 @@ export class SessionStore {
     const parsed = sessionRecordSchema.safeParse(json);
     if (!parsed.success) throw this.#invalid('failed validation', parsed.error);
     const record = parsed.data;
-    if (record.userId !== userId) throw this.#invalid('belongs to another user');
     let config = record.config as SessionConfig;
     if (record.sealed) {
       const sealer = this.#sealer;
@@ -224,7 +235,7 @@ export class SessionStore {
         throw this.#invalid('cannot be unsealed with this key', error);
       }
     }
-    return { userId, version: record.version, config, createdAt: record.createdAt };
+    return { userId: record.userId, version: record.version, config, createdAt: record.createdAt };
   }
 
   #invalid(reason: string, cause?: unknown): LlmChatError {

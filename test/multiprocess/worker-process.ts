@@ -1,0 +1,185 @@
+/**
+ * Helpers of the multi-process suites: spawning chat workers (`test/fixtures/chat-worker.ts`),
+ * calling them over HTTP, and Redis housekeeping (probe, SCAN+DEL of a test prefix).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import type { ChatWorkerConfig } from '../fixtures/chat-worker.js';
+
+export type { ChatWorkerConfig } from '../fixtures/chat-worker.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** The shared Redis of the test run. */
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A running worker process. */
+export interface Worker {
+  readonly name: string;
+  readonly pid: number;
+  /** `http://127.0.0.1:PORT/llmchat` */
+  readonly baseUrl: string;
+  readonly origin: string;
+  readonly process: ChildProcess;
+  /** Every stderr line (its logger's JSON lines, and anything else). */
+  readonly stderr: string[];
+  /** Whether it has exited. */
+  readonly exited: boolean;
+  /** Sends SIGKILL and waits for the exit. */
+  kill(): Promise<void>;
+  /** SIGTERM, then SIGKILL after a grace period. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Spawns a worker and resolves once it listens. */
+export function startWorker(name: string, config: ChatWorkerConfig, timeoutMs = 20_000): Promise<Worker> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/chat-worker.ts', JSON.stringify(config)], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  const stderr: string[] = [];
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  let errBuffer = '';
+  child.stderr?.on('data', (data: Buffer) => {
+    errBuffer += data.toString();
+    const lines = errBuffer.split('\n');
+    errBuffer = lines.pop() ?? '';
+    stderr.push(...lines);
+  });
+  const kill = async () => {
+    if (!exited) child.kill('SIGKILL');
+    await exit;
+  };
+  return new Promise<Worker>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void kill();
+      reject(new Error(`worker ${name} did not start in ${timeoutMs} ms: ${stderr.join('\n')}`));
+    }, timeoutMs);
+    let outBuffer = '';
+    child.stdout?.on('data', (data: Buffer) => {
+      outBuffer += data.toString();
+      const line = outBuffer.split('\n')[0];
+      if (line === undefined || !outBuffer.includes('\n')) return;
+      clearTimeout(timer);
+      const { port } = JSON.parse(line) as { port: number };
+      const origin = `http://127.0.0.1:${port}`;
+      resolve({
+        name,
+        pid: child.pid as number,
+        origin,
+        baseUrl: `${origin}/llmchat`,
+        process: child,
+        stderr,
+        get exited() {
+          return exited;
+        },
+        kill,
+        async stop() {
+          if (exited) return;
+          child.kill('SIGTERM');
+          const grace = setTimeout(() => child.kill('SIGKILL'), 3000);
+          await exit;
+          clearTimeout(grace);
+        },
+      });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker ${name} exited (${code}) before listening: ${stderr.join('\n')}`));
+    });
+  });
+}
+
+/** An HTTP answer, its body read. */
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests dig into bodies freely.
+  json: any;
+}
+
+/** Calls `baseUrl + path` as `user` (Bearer user:<id>); a body makes it a POST. */
+export async function call(
+  baseUrl: string,
+  path: string,
+  init: { user?: string; body?: unknown; signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (init.user) headers.authorization = `Bearer user:${init.user}`;
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: init.body === undefined ? 'GET' : 'POST',
+    headers,
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    signal: init.signal ?? AbortSignal.timeout(init.timeoutMs ?? 15_000),
+  });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}
+
+/** Whether a Redis answers PING at `url` within a second. */
+export async function redisAnswers(url = REDIS_URL): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0 });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/**
+ * Probes the shared Redis once per file: fails when CI set REDIS_URL and it does not answer,
+ * else warns loudly and returns false so the suite skips.
+ */
+export async function requireRedis(suite: string): Promise<boolean> {
+  if (await redisAnswers()) return true;
+  if (process.env.REDIS_URL) throw new Error(`REDIS_URL is set but Redis at ${REDIS_URL} does not answer.`);
+  console.warn(`\n!!!!! ${suite} SKIPPED: no Redis answers at ${REDIS_URL}. Start one to run it. !!!!!\n`);
+  return false;
+}
+
+/** Deletes every key under `prefix` with SCAN + DEL (never FLUSHDB). */
+export async function deletePrefix(client: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    if (keys.length > 0) await client.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+/** Reads an SSE body into `{ event, data }` frames (data JSON-parsed). */
+export function parseSse(text: string): Array<{ id?: string; event: string; data: Record<string, unknown> }> {
+  const frames: Array<{ id?: string; event: string; data: Record<string, unknown> }> = [];
+  for (const block of text.split('\n\n')) {
+    let event = 'message';
+    let id: string | undefined;
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith('event:')) event = line.slice(6).trim();
+      else if (line.startsWith('data:')) data.push(line.slice(5).trim());
+      else if (line.startsWith('id:')) id = line.slice(3).trim();
+    }
+    if (data.length === 0) continue;
+    frames.push({ event, data: JSON.parse(data.join('\n')), ...(id ? { id } : {}) });
+  }
+  return frames;
+}
