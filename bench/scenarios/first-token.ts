@@ -1,0 +1,215 @@
+/**
+ * Scenario 1: latency added to the first token. One short streamed turn ("Hello from the fake."
+ * in three chunks), timed from sending the request to the first token frame the client reads,
+ * through mcp-llmchat (Express, memory and Redis storage), the bare relay floor and the AI SDK.
+ * Then the same without HTTP (issue 4): `ChatService.chat()` to its first `token` event vs a
+ * direct `fetch` of the fake provider to its first content chunk.
+ */
+import { ChatService } from '../../src/chat/chat-service.js';
+import { OpenAIProvider } from '../../src/llm/openai-provider.js';
+import { McpToolbox } from '../../src/mcp/mcp-toolbox.js';
+import { type BenchEnv, connectUser } from '../lib/bench-env.js';
+import { interleave } from '../lib/interleave.js';
+import type { Table, TargetRow } from '../lib/report.js';
+import { fmt, pairedDiffs, summarize } from '../lib/stats.js';
+import { FORMATS, postStream, type StreamFormat, userHeaders } from '../lib/stream-client.js';
+
+/** Turn counts of the scenario. */
+export interface FirstTokenOptions {
+  turns: number;
+  warmup: number;
+}
+
+/** Tables and target rows a scenario returns. */
+export interface ScenarioResult {
+  tables: Table[];
+  targets: TargetRow[];
+}
+
+const USER = 'bench-first-token';
+
+export async function firstTokenScenario(env: BenchEnv, options: FirstTokenOptions): Promise<ScenarioResult> {
+  await connectUser(env.ports.lib, USER);
+  if (env.ports.libRedis !== undefined) await connectUser(env.ports.libRedis, USER);
+  const turn = (url: string, body: unknown, format: StreamFormat, headers?: Record<string, string>) => async () => {
+    const timing = await postStream(url, body, format, headers ? { headers } : {});
+    if (timing.status !== 200 || !timing.complete || Number.isNaN(timing.firstMs)) {
+      throw new Error(`incomplete turn from ${url}: status ${timing.status}`);
+    }
+    return timing.firstMs;
+  };
+  const chatBody = { message: 'hello', streaming: true };
+  // The floor and the AI SDK send the provider one message. For the same turn, the library's user
+  // starts each turn from a fresh conversation: a reconnect (untimed) clears the history.
+  const freshTurn = (port: number | undefined) => {
+    const timed = turn(env.url(port, '/llmchat/chat'), chatBody, FORMATS.lib, userHeaders(USER));
+    return async () => {
+      const firstMs = await timed();
+      await connectUser(port, USER);
+      return firstMs;
+    };
+  };
+  const samples = await interleave(
+    [
+      { name: 'floor', run: turn(env.url(env.ports.floor, '/'), { message: 'hello' }, FORMATS.floor) },
+      { name: 'floor-fetch', run: turn(env.url(env.ports.floor, '/fetch'), { message: 'hello' }, FORMATS.floor) },
+      {
+        name: 'lib-memory',
+        run: freshTurn(env.ports.lib),
+      },
+      {
+        name: 'lib-redis',
+        run: freshTurn(env.ports.libRedis),
+      },
+      { name: 'aisdk', run: turn(env.url(env.ports.aisdk, '/chat'), { message: 'hello' }, FORMATS.aisdk) },
+    ].filter((variant) => variant.name !== 'lib-redis' || env.ports.libRedis !== undefined),
+    options.turns,
+    options.warmup,
+  );
+  const floor = summarize(samples.floor ?? []);
+  const labels: Record<string, string> = {
+    floor: 'bare relay (floor)',
+    'floor-fetch': 'bare relay calling the provider with fetch',
+    'lib-memory': 'mcp-llmchat, Express, memory',
+    'lib-redis': 'mcp-llmchat, Express, Redis',
+    aisdk: 'AI SDK 6 streamText, Express',
+  };
+  const added: Record<string, number> = {};
+  const rows = Object.entries(samples).map(([name, values]) => {
+    const summary = summarize(values);
+    added[name] = summary.median - floor.median;
+    const paired = summarize(pairedDiffs(values, samples.floor ?? []));
+    return [
+      labels[name] ?? name,
+      String(summary.n),
+      fmt(summary.median),
+      fmt(summary.p99),
+      name === 'floor' ? '—' : fmt(added[name] ?? Number.NaN),
+      name === 'floor' ? '—' : fmt(paired.median),
+    ];
+  });
+
+  const inProcess = await inProcessFirstToken(env, options);
+  const lib = added['lib-memory'] ?? Number.NaN;
+  const redis = added['lib-redis'] ?? Number.NaN;
+  return {
+    tables: [
+      {
+        title: '1. Time to the first token over HTTP (ms, client-side)',
+        headers: ['Server', 'turns', 'median', 'p99', 'added vs floor (median)', 'paired diff (median)'],
+        rows,
+        notes: [
+          `AI SDK adds ${fmt(added.aisdk ?? Number.NaN)} ms over the floor; mcp-llmchat (memory) adds ${fmt(lib)} ms;`,
+          `calling the provider with fetch (undici) instead of http.request alone costs ${fmt(added['floor-fetch'] ?? Number.NaN)} ms.`,
+        ],
+      },
+      inProcess.table,
+    ],
+    targets: [
+      {
+        target: 'first token, memory: ≤ 1 ms added at the median over the floor',
+        measured: `${fmt(lib)} ms`,
+        pass: lib <= 1,
+      },
+      {
+        target: 'first token, Redis: ≤ 3 ms added at the median over the floor',
+        measured: Number.isNaN(redis) ? 'skipped: no Redis' : `${fmt(redis)} ms`,
+        pass: Number.isNaN(redis) ? undefined : redis <= 3,
+      },
+      {
+        target: '(issue 4) ChatService.chat() first token vs direct fetch, no HTTP',
+        measured: `${fmt(inProcess.added)} ms added`,
+        pass: undefined,
+      },
+    ],
+  };
+}
+
+/** `ChatService.chat()` vs a direct `fetch` of the provider, in this process, no HTTP server. */
+async function inProcessFirstToken(
+  env: BenchEnv,
+  options: FirstTokenOptions,
+): Promise<{ table: Table; added: number }> {
+  const provider = new OpenAIProvider({ kind: 'openai_compatible', baseUrl: env.info.llmUrl, apiKey: 'sk-bench' });
+  const toolbox = await McpToolbox.connect([{ url: env.info.mcpUrl }]);
+  try {
+    const service = new ChatService({ provider, model: 'fake-model', tools: toolbox });
+    const tools = toolbox.listTools().map((tool) => ({
+      type: 'function',
+      function: { name: tool.name, description: tool.description, parameters: tool.inputSchema },
+    }));
+    const body = JSON.stringify({
+      model: 'fake-model',
+      messages: [{ role: 'user', content: 'hello' }],
+      tools,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const samples = await interleave(
+      [
+        {
+          name: 'fetch',
+          run: async () => {
+            const started = performance.now();
+            const response = await fetch(`${env.info.llmUrl}/chat/completions`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
+              body,
+            });
+            const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+            const decoder = new TextDecoder();
+            let first = Number.NaN;
+            let text = '';
+            for (;;) {
+              const { done, value } = await reader.read();
+              if (done) break;
+              if (Number.isNaN(first)) {
+                text += decoder.decode(value, { stream: true });
+                if (text.includes(FORMATS.floor.token)) first = performance.now() - started;
+              }
+            }
+            return first;
+          },
+        },
+        {
+          name: 'chat-service',
+          run: async () => {
+            const started = performance.now();
+            let first = Number.NaN;
+            let final = false;
+            for await (const event of service.chat('hello')) {
+              if (event.type === 'token' && Number.isNaN(first)) first = performance.now() - started;
+              if (event.type === 'final') final = true;
+            }
+            if (!final) throw new Error('ChatService turn did not finish');
+            return first;
+          },
+        },
+      ],
+      options.turns,
+      options.warmup,
+    );
+    const direct = summarize(samples.fetch ?? []);
+    const service_ = summarize(samples['chat-service'] ?? []);
+    const added = service_.median - direct.median;
+    return {
+      added,
+      table: {
+        title: '1b. (issue 4) Library overhead without HTTP: first token in-process (ms)',
+        headers: ['Path', 'turns', 'median', 'p99', 'added (median)'],
+        rows: [
+          ['direct fetch of the provider', String(direct.n), fmt(direct.median), fmt(direct.p99), '—'],
+          [
+            'ChatService.chat() (OpenAIProvider + McpToolbox)',
+            String(service_.n),
+            fmt(service_.median),
+            fmt(service_.p99),
+            fmt(added),
+          ],
+        ],
+      },
+    };
+  } finally {
+    await toolbox.close();
+  }
+}
