@@ -1,0 +1,167 @@
+/**
+ * The bench's HTTP client: raw `node:http` (cheaper and steadier than `fetch`, so the client
+ * adds little noise), keep-alive, no socket limit. It reads a streamed answer and notes when the
+ * first token frame arrived and when the stream ended.
+ */
+import { Agent, request } from 'node:http';
+
+/** One shared agent: keep-alive, unlimited sockets (1,000 concurrent streams need 1,000). */
+export const benchAgent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+
+/** How to recognize the frames of one server's stream format. */
+export interface StreamFormat {
+  /** Text that appears in a frame carrying a token, and in no earlier frame. */
+  token: string;
+  /** Text that appears once the answer is complete. */
+  end: string;
+}
+
+/** The stream formats of the servers under comparison. */
+export const FORMATS = {
+  /** mcp-llmchat's SSE (`event: token`, …, `event: final`). */
+  lib: { token: 'event: token', end: 'event: final' },
+  /** The provider's Chat Completions stream, piped as it is. */
+  floor: { token: '"delta":{"content":"', end: 'data: [DONE]' },
+  /** The AI SDK's UI message stream. */
+  aisdk: { token: '"type":"text-delta"', end: '"type":"finish"' },
+} satisfies Record<string, StreamFormat>;
+
+/** What one streamed request measured. */
+export interface StreamTiming {
+  /** Milliseconds from sending the request to the first token frame (NaN if none). */
+  firstMs: number;
+  /** Milliseconds from sending the request to the end of the response. */
+  totalMs: number;
+  bytes: number;
+  /** The end marker was seen: the answer is complete. */
+  complete: boolean;
+  status: number;
+  /** The whole body, only with `keepBody`. */
+  body?: string;
+}
+
+/** Options of {@link postStream}. */
+export interface PostStreamOptions {
+  headers?: Record<string, string>;
+  /** Keep the whole body (small answers only). */
+  keepBody?: boolean;
+  /** Destroy the request after this many milliseconds from the first token (an aborted stream). */
+  abortAfterFirstMs?: number;
+  signal?: AbortSignal;
+}
+
+/** POSTs `body` as JSON to `url` and reads the streamed answer. */
+export function postStream(
+  url: string,
+  body: unknown,
+  format: StreamFormat,
+  options: PostStreamOptions = {},
+): Promise<StreamTiming> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    let firstMs = Number.NaN;
+    let carry = '';
+    let endCarry = '';
+    let ended = false;
+    let bytes = 0;
+    const parts: string[] = [];
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent: benchAgent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(payload),
+          ...options.headers,
+        },
+      },
+      (res) => {
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          bytes += chunk.length;
+          if (options.keepBody) parts.push(chunk);
+          if (Number.isNaN(firstMs)) {
+            const hay = carry + chunk;
+            if (hay.includes(format.token)) {
+              firstMs = performance.now() - started;
+              if (options.abortAfterFirstMs !== undefined) {
+                setTimeout(() => req.destroy(), options.abortAfterFirstMs);
+              }
+            } else {
+              carry = hay.slice(-format.token.length);
+            }
+          }
+          if (!ended) {
+            const hay = endCarry + chunk;
+            if (hay.includes(format.end)) ended = true;
+            else endCarry = hay.slice(-format.end.length);
+          }
+        });
+        const finish = () => {
+          const timing: StreamTiming = {
+            firstMs,
+            totalMs: performance.now() - started,
+            bytes,
+            complete: ended,
+            status: res.statusCode ?? 0,
+          };
+          if (options.keepBody) timing.body = parts.join('');
+          resolve(timing);
+        };
+        res.on('end', finish);
+        res.on('aborted', finish);
+        res.on('error', finish);
+      },
+    );
+    req.on('error', (error) => {
+      if (options.abortAfterFirstMs !== undefined && !Number.isNaN(firstMs)) {
+        resolve({ firstMs, totalMs: performance.now() - started, bytes, complete: false, status: 0 });
+      } else reject(error);
+    });
+    options.signal?.addEventListener('abort', () => req.destroy(), { once: true });
+    req.end(payload);
+  });
+}
+
+/** POSTs `body` as JSON and returns the status and parsed JSON answer. */
+export function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: unknown }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent: benchAgent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown = text;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            // not JSON: keep the text
+          }
+          resolve({ status: res.statusCode ?? 0, json });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** The `Authorization` header of a bench user (the stack's `bearerUser` scheme). */
+export function userHeaders(userId: string): Record<string, string> {
+  return { authorization: `Bearer user:${userId}` };
+}

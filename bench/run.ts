@@ -1,0 +1,196 @@
+/**
+ * `npm run bench`: the performance benchmarks of mcp-llmchat (issues 4 and 7).
+ *
+ * Three kinds of process, all on loopback: this one is the client (and runs the in-process and
+ * plain-script baselines); `bench/upstream.ts` holds the fake OpenAI-compatible provider and a
+ * real MCP server; `bench/server.ts` holds the servers under test, so their CPU time, memory and
+ * event-loop delay are measured apart from the load generator and the fakes. Scenario 4 gets a
+ * fresh server process of its own. Every comparison is interleaved within one run.
+ *
+ * Flags: `--only 1,3` (scenario numbers), `--quick` (fewer turns, for a smoke run),
+ * `--profile` (run the server under `--cpu-prof`, profiles in bench/.profiles; summarize them
+ * with `npx tsx bench/profile-summary.ts <file>`), `--no-write` (do not write RESULTS.md).
+ */
+import { execSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { type BenchEnv, startServer, workerScripts } from './lib/bench-env.js';
+import { buildWorkers } from './lib/build-workers.js';
+import { startWorker } from './lib/ipc.js';
+import { renderTable, summaryTable, type Table, type TargetRow } from './lib/report.js';
+import { benchAgent } from './lib/stream-client.js';
+import { concurrencyScenario } from './scenarios/concurrency.js';
+import { firstTokenScenario, type ScenarioResult } from './scenarios/first-token.js';
+import { redisCostScenario } from './scenarios/redis-cost.js';
+import { relayScenario } from './scenarios/relay.js';
+import { toolTurnScenario } from './scenarios/tool-turn.js';
+import type { UpstreamInfo } from './server.js';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const profile = argv.includes('--profile');
+const write = !argv.includes('--no-write');
+const onlyIndex = argv.indexOf('--only');
+const only = new Set(onlyIndex >= 0 ? (argv[onlyIndex + 1] ?? '').split(',').map(Number) : [1, 2, 3, 4, 5]);
+const profileDir = fileURLToPath(new URL('./.profiles', import.meta.url));
+
+const sizes = quick
+  ? {
+      firstToken: { turns: 40, warmup: 10 },
+      relay: { tokens: 20_000, turns: 2, warmup: 1 },
+      tool: { turns: 30, warmup: 5 },
+      concurrency: { streams: 200, connectBatch: 50, tokens: 50, delayMs: 20 },
+      redis: { turns: 30 },
+    }
+  : {
+      firstToken: { turns: 300, warmup: 40 },
+      relay: { tokens: 20_000, turns: 8, warmup: 2 },
+      tool: { turns: 200, warmup: 30 },
+      concurrency: { streams: 1000, connectBatch: 50, tokens: 50, delayMs: 20 },
+      redis: { turns: 200 },
+    };
+
+async function redisAnswers(): Promise<boolean> {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1000,
+    retryStrategy: () => null,
+  });
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function machine(): string[] {
+  let nproc = String(availableParallelism());
+  try {
+    nproc = execSync('nproc', { encoding: 'utf8' }).trim();
+  } catch {
+    // nproc missing: availableParallelism() is the same figure on Linux
+  }
+  return [
+    `- date: ${new Date().toISOString()}`,
+    `- machine: nproc ${nproc}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`,
+    `- node ${process.version}, ${process.platform} ${process.arch}; load average now ${loadavg()
+      .map((value) => value.toFixed(2))
+      .join(' / ')} (1 / 5 / 15 min: other work on the machine inflates absolute times)`,
+    `- command: \`npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\`${quick ? ' (quick: reduced turn counts)' : ''}`,
+  ];
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const tables: Table[] = [];
+  const targets: TargetRow[] = [];
+  const record = (title: string, result: ScenarioResult) => {
+    for (const table of result.tables) {
+      tables.push(table);
+      console.log(`\n${renderTable(table)}`);
+    }
+    targets.push(...result.targets);
+    console.log(`(${title} done at ${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  };
+
+  const hasRedis = await redisAnswers();
+  if (!hasRedis) {
+    console.warn('\n!!! Redis does not answer at REDIS_URL / 127.0.0.1:6379: the Redis variants are SKIPPED !!!\n');
+  }
+  console.log(machine().join('\n'));
+  if (!profile) Object.assign(workerScripts, await buildWorkers());
+  const upstream = await startWorker(workerScripts.upstream);
+  const info = await upstream.call<UpstreamInfo>('info');
+  let env: BenchEnv | undefined;
+  try {
+    if ([1, 2, 3, 5].some((n) => only.has(n))) {
+      if (profile) mkdirSync(profileDir, { recursive: true });
+      const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+      env = await startServer(upstream, info, hasRedis ? ['--redis'] : [], flags);
+      if (only.has(1)) record('scenario 1', await firstTokenScenario(env, sizes.firstToken));
+      if (only.has(2)) record('scenario 2', await relayScenario(env, sizes.relay));
+      if (only.has(3)) record('scenario 3', await toolTurnScenario(env, sizes.tool));
+      if (only.has(5)) {
+        if (hasRedis) record('scenario 5', await redisCostScenario(env, sizes.redis));
+        else
+          targets.push({ target: '≤ 6 Redis commands per plain turn', measured: 'skipped: no Redis', pass: undefined });
+      }
+      await env.server.close();
+      env = undefined;
+    }
+    if (only.has(4)) {
+      const fresh = await startServer(upstream, info, ['--no-aisdk'], ['--expose-gc']);
+      try {
+        record('scenario 4', await concurrencyScenario(fresh, sizes.concurrency));
+      } finally {
+        await fresh.server.close();
+      }
+    }
+  } finally {
+    await env?.server.close();
+    await upstream.close();
+    benchAgent.destroy();
+  }
+
+  const summary = summaryTable(targets);
+  console.log(`\n${renderTable(summary)}`);
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`\nTotal ${seconds.toFixed(0)} s.`);
+  if (write) {
+    const file = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
+    writeFileSync(file, resultsMarkdown(summary, tables, seconds));
+    console.log(`Wrote ${file}`);
+  }
+}
+
+function resultsMarkdown(summary: Table, tables: Table[], seconds: number): string {
+  return [
+    '# mcp-llmchat benchmarks',
+    '',
+    ...machine(),
+    `- duration: ${seconds.toFixed(0)} s`,
+    '',
+    'Loopback only: the fake OpenAI-compatible provider and a real MCP server (Streamable HTTP) run in',
+    'one process (`bench/upstream.ts`), the servers under test in another (`bench/server.ts`), the',
+    'client in a third (`bench/run.ts`); the two children run as esbuild bundles on plain Node (no tsx).',
+    'Comparisons are interleaved turn by turn in the same run;',
+    'on a noisy machine the differences and ratios matter, not the absolute times.',
+    '',
+    renderTable(summary),
+    '',
+    ...tables.flatMap((table) => [renderTable(table), '']),
+    NOTES,
+    analysis(),
+  ].join('\n');
+}
+
+/** The hand-written analysis of the misses (bench/ANALYSIS.md), kept with every figures file. */
+function analysis(): string {
+  const file = fileURLToPath(new URL('./ANALYSIS.md', import.meta.url));
+  return existsSync(file) ? readFileSync(file, 'utf8') : '';
+}
+
+const NOTES = `## How to read and reproduce
+
+- \`npm run bench\` runs scenarios 1–5 (about 3–4 minutes on 2 cores); \`npm run bench -- --only 2,3\` runs some;
+  \`--quick\` is a smoke run; \`--profile\` writes V8 CPU profiles of the server process to
+  \`bench/.profiles/\` (summarize with \`npx tsx bench/profile-summary.ts bench/.profiles/<file>.cpuprofile\`).
+- \`npm run bench:soak -- --minutes 10\`: mixed traffic, reports whether RSS, heap and handles stay flat.
+- The floor is a bare \`node:http\` server that sends the provider request and pipes its stream to the
+  client untouched. The AI SDK server runs \`streamText\` (\`@ai-sdk/openai-compatible\`, MCP tools from
+  \`@ai-sdk/mcp\` connected once at start-up, \`stopWhen: stepCountIs(10)\`) and streams with
+  \`result.pipeUIMessageStreamToResponse(res)\`, on Express like mcp-llmchat.
+- mcp-llmchat runs with \`maxHistoryTurns: 1\` so that each measured turn sends about the same request as
+  the stateless peers (one earlier turn rides along); users are connected before measuring.
+- The relay scenario uses a "burst" front of the fake: the fixture fake's own frames, each frame one
+  \`write()\`, as fast as the socket takes them (the fixture fake itself waits one event-loop turn per frame,
+  about 30 µs, which would make the fake the bottleneck).
+`;
+
+await main();

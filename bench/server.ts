@@ -1,0 +1,309 @@
+/**
+ * The server under test, in its own process so `process.cpuUsage()`, memory and event-loop
+ * delay are its own. Driven over IPC by `bench/run.ts` and `bench/soak.ts`.
+ *
+ * Serves, each on its own loopback port:
+ * - `lib` (mcp-llmchat through the Express adapter, memory storage), and with `--redis` also
+ *   `libRedis` (the same over real Redis, random key prefix, removed on close);
+ * - `floor`: a bare node:http server piping the fake provider's stream straight to the client
+ *   (`POST /`; `POST /fetch` does the same with `fetch` instead of `http.request`);
+ * - `aisdk`: the Vercel AI SDK (`streamText` + `@ai-sdk/openai-compatible`, MCP tools through
+ *   `@ai-sdk/mcp` connected once up front) on Express, streamed with
+ *   `result.pipeUIMessageStreamToResponse(res)`.
+ *
+ * Flags: `--only-lib` (just `lib`, for the soak run), `--no-aisdk` (`lib` and `floor`, for the
+ * concurrency run), `--redis`.
+ */
+import { randomUUID } from 'node:crypto';
+import { Agent, createServer, request as httpRequest, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import express from 'express';
+import { Redis } from 'ioredis';
+import { toExpressMiddleware } from '../src/adapters/express.js';
+import type { ChatHandler } from '../src/http/chat-handler.js';
+import { createChatHandler } from '../src/http/create-chat-handler.js';
+import { redisStorage } from '../src/redis/redis-storage.js';
+import { memoryStorage, type Storage } from '../src/storage.js';
+import { bearerUser } from '../test/http/stack.js';
+import { serveIpc } from './lib/ipc.js';
+
+/** Where the upstream fakes live, sent by the orchestrator. */
+export interface UpstreamInfo {
+  llmUrl: string;
+  burstUrl: string;
+  mcpUrl: string;
+}
+
+/** Ports of the servers this process started (absent ones were not started). */
+export interface ServerPorts {
+  lib: number;
+  libRedis?: number;
+  floor?: number;
+  aisdk?: number;
+}
+
+const onlyLib = process.argv.includes('--only-lib');
+const withRedis = process.argv.includes('--redis');
+const noAiSdk = process.argv.includes('--no-aisdk');
+const closers: Array<() => Promise<void>> = [];
+const redisCounts = new Map<string, number>();
+let redis: Redis | undefined;
+let redisPrefix = '';
+let eld: ReturnType<typeof monitorEventLoopDelay> | undefined;
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+    closers.push(async () => {
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+    });
+  });
+}
+
+function libHandler(upstream: UpstreamInfo, storage: Storage): ChatHandler {
+  const handler = createChatHandler({
+    authenticate: bearerUser,
+    models: [
+      { id: 'fake', model: 'fake-model', provider: 'openai_compatible', baseUrl: upstream.llmUrl, apiKey: 'sk-bench' },
+      {
+        id: 'burst',
+        model: 'fake-model',
+        provider: 'openai_compatible',
+        baseUrl: upstream.burstUrl,
+        apiKey: 'sk-bench',
+      },
+    ],
+    mcp: { defaultServer: { url: upstream.mcpUrl } },
+    storage,
+    // One earlier turn rides along, so each measured turn sends about what the peers send.
+    maxHistoryTurns: 1,
+    connections: { max: 5000 },
+  });
+  closers.push(async () => {
+    await handler.close();
+    await storage.close();
+  });
+  return handler;
+}
+
+async function startLib(handler: ChatHandler): Promise<number> {
+  const app = express();
+  app.use('/llmchat', toExpressMiddleware(handler));
+  return listen(createServer(app));
+}
+
+/** The floor: request in, provider stream out, nothing in between. */
+async function startFloor(upstream: UpstreamInfo, tools: unknown[]): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+  closers.push(async () => agent.destroy());
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const { message, model } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        message: string;
+        model?: string;
+      };
+      const base = model === 'burst' ? upstream.burstUrl : upstream.llmUrl;
+      const viaFetch = req.url === '/fetch';
+      const body = JSON.stringify({
+        model: 'fake-model',
+        messages: [{ role: 'user', content: message }],
+        tools,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      if (viaFetch) {
+        relayWithFetch(`${base}/chat/completions`, body, res);
+        return;
+      }
+      const upstreamReq = httpRequest(
+        `${base}/chat/completions`,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' } },
+        (upstreamRes) => {
+          res.writeHead(upstreamRes.statusCode ?? 502, {
+            'content-type': 'text/event-stream',
+            'cache-control': 'no-cache',
+          });
+          upstreamRes.pipe(res);
+        },
+      );
+      res.on('close', () => upstreamReq.destroy());
+      upstreamReq.on('error', () => res.destroy());
+      upstreamReq.end(body);
+    });
+  });
+  return listen(server);
+}
+
+/** The floor again, but calling the provider with `fetch` (undici), as mcp-llmchat does. */
+function relayWithFetch(url: string, body: string, res: ServerResponse): void {
+  const abort = new AbortController();
+  res.on('close', () => abort.abort());
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
+    body,
+    signal: abort.signal,
+  })
+    .then(async (response) => {
+      res.writeHead(response.status, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+      }
+      res.end();
+    })
+    .catch(() => res.destroy());
+}
+
+async function startAiSdk(upstream: UpstreamInfo): Promise<number> {
+  // Loaded only here, so the lib-only processes (concurrency, soak) do not carry it in memory.
+  const [{ createMCPClient }, { createOpenAICompatible }, { stepCountIs, streamText }] = await Promise.all([
+    import('@ai-sdk/mcp'),
+    import('@ai-sdk/openai-compatible'),
+    import('ai'),
+  ]);
+  const mcpClient = await createMCPClient({ transport: { type: 'http', url: upstream.mcpUrl } });
+  closers.push(() => mcpClient.close());
+  const tools = await mcpClient.tools();
+  const providers = {
+    fake: createOpenAICompatible({ name: 'fake', baseURL: upstream.llmUrl, apiKey: 'sk-bench', includeUsage: true }),
+    burst: createOpenAICompatible({
+      name: 'burst',
+      baseURL: upstream.burstUrl,
+      apiKey: 'sk-bench',
+      includeUsage: true,
+    }),
+  };
+  const app = express();
+  app.post('/chat', express.json(), (req, res) => {
+    const { message, model } = req.body as { message: string; model?: string };
+    const provider = model === 'burst' ? providers.burst : providers.fake;
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const result = streamText({
+      model: provider.chatModel('fake-model'),
+      messages: [{ role: 'user', content: message }],
+      tools,
+      stopWhen: stepCountIs(10),
+      abortSignal: abort.signal,
+    });
+    result.pipeUIMessageStreamToResponse(res);
+  });
+  return listen(createServer(app));
+}
+
+/** The MCP tools in Chat Completions form, listed once with a plain SDK client (for the floor's body). */
+async function listOpenAiTools(mcpUrl: string): Promise<unknown[]> {
+  const client = new Client({ name: 'bench-floor', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl)));
+  const { tools } = await client.listTools();
+  await client.close();
+  return tools.map((tool) => ({
+    type: 'function',
+    function: { name: tool.name, description: tool.description, parameters: tool.inputSchema },
+  }));
+}
+
+/** Counts every command this process sends to Redis, by name (client side, exact). */
+function countCommands(client: Redis): void {
+  const send = client.sendCommand.bind(client);
+  client.sendCommand = ((command: { name: string }, stream?: unknown) => {
+    redisCounts.set(command.name, (redisCounts.get(command.name) ?? 0) + 1);
+    return send(command as never, stream as never);
+  }) as typeof client.sendCommand;
+}
+
+async function start(upstream: UpstreamInfo): Promise<ServerPorts> {
+  const ports: ServerPorts = { lib: await startLib(libHandler(upstream, memoryStorage())) };
+  if (withRedis) {
+    redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+    });
+    await redis.connect();
+    redisPrefix = `bench:${randomUUID().slice(0, 8)}:`;
+    const client = redis;
+    closers.push(async () => {
+      await deleteKeys(client, redisPrefix);
+      await client.quit();
+    });
+    countCommands(client);
+    ports.libRedis = await startLib(libHandler(upstream, redisStorage(client, { keyPrefix: redisPrefix })));
+  }
+  if (!onlyLib) ports.floor = await startFloor(upstream, await listOpenAiTools(upstream.mcpUrl));
+  if (!onlyLib && !noAiSdk) ports.aisdk = await startAiSdk(upstream);
+  return ports;
+}
+
+async function deleteKeys(client: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) deleted += await client.del(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+function handleSummary(): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const name of process.getActiveResourcesInfo()) counts[name] = (counts[name] ?? 0) + 1;
+  return counts;
+}
+
+serveIpc(
+  {
+    start: (upstream: UpstreamInfo) => start(upstream),
+    cpu: () => process.cpuUsage(),
+    mem: () => ({ ...process.memoryUsage(), maxRss: process.resourceUsage().maxRSS * 1024 }),
+    gc: () => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      if (!gc) return false;
+      gc();
+      gc();
+      return true;
+    },
+    handles: () => handleSummary(),
+    eldStart: () => {
+      eld?.disable();
+      eld = monitorEventLoopDelay({ resolution: 5 });
+      eld.enable();
+      return true;
+    },
+    eldStop: () => {
+      if (!eld) return undefined;
+      eld.disable();
+      const result = { p50: eld.percentile(50) / 1e6, p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 };
+      eld = undefined;
+      return result;
+    },
+    redisInfo: async () => ({ prefix: redisPrefix, clientInfo: redis ? await redis.client('INFO') : '' }),
+    redisCounts: () => Object.fromEntries(redisCounts),
+    redisResetCounts: () => {
+      redisCounts.clear();
+      return true;
+    },
+    redisKeyCount: async () => {
+      if (!redis) return 0;
+      let cursor = '0';
+      let count = 0;
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 500);
+        cursor = next;
+        count += keys.length;
+      } while (cursor !== '0');
+      return count;
+    },
+  },
+  async () => {
+    for (const close of closers.reverse()) await close().catch(() => {});
+  },
+);
