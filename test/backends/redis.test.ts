@@ -10,29 +10,11 @@ import { redisStorage } from '../../src/redis/redis-storage.js';
 import { SessionStore } from '../../src/session/session-store.js';
 import { runLockBackendContract } from '../contract/lock-backend.contract.js';
 import { runSessionBackendContract } from '../contract/session-backend.contract.js';
+import { REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREFIX = `llmchat-test:${randomUUID()}:`;
 
-async function redisAnswers(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0 });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const available = await redisAnswers();
-if (!available) {
-  // CI sets REDIS_URL and must not silently skip; locally a missing Redis only skips, loudly.
-  if (process.env.REDIS_URL) throw new Error(`REDIS_URL is set but Redis at ${REDIS_URL} does not answer.`);
-  console.warn(`\n!!!!! Redis backend tests SKIPPED: no Redis answers at ${REDIS_URL}. Start one to run them. !!!!!\n`);
-}
+const available = await requireRedis('Redis backend tests');
 
 const clients: Redis[] = [];
 function client(): Redis {

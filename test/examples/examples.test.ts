@@ -4,12 +4,12 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, type ExpectStatic, it } from 'vitest';
+import { REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
 
 // Each example runs as users run it: its own process, TypeScript through tsx, the scripted model,
 // the demo MCP server, real HTTP. Examples start in parallel (about a second each) to keep this short.
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const REDIS_PREFIX = `llmchat-examples-test:${randomUUID()}:`;
 // Generous: a busy 2-core CI box can take 10+ s to load TypeScript in seven processes at once.
 const START_TIMEOUT_MS = 30_000;
@@ -26,26 +26,7 @@ interface RunningExample {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-async function redisAnswers(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0 });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const redisAvailable = await redisAnswers();
-if (!redisAvailable) {
-  if (process.env.REDIS_URL) throw new Error(`REDIS_URL is set but Redis at ${REDIS_URL} does not answer.`);
-  console.warn(
-    `\n!!!!! examples/multi-process test SKIPPED: no Redis answers at ${REDIS_URL}. Start one to run it. !!!!!\n`,
-  );
-}
+const redisAvailable = await requireRedis('examples/multi-process test');
 
 const children: ChildProcess[] = [];
 

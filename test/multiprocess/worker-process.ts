@@ -4,7 +4,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import type { ChatWorkerConfig } from '../fixtures/chat-worker.js';
 
 export type { ChatWorkerConfig } from '../fixtures/chat-worker.js';
@@ -12,7 +11,7 @@ export type { ChatWorkerConfig } from '../fixtures/chat-worker.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** The shared Redis of the test run. */
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { deletePrefix, REDIS_URL, redisAnswers, requireRedis } from '../fixtures/shared-redis.js';
 
 /** A running worker process. */
 export interface Worker {
@@ -129,41 +128,6 @@ export async function call(
     json = undefined;
   }
   return { status: response.status, headers: response.headers, text, json };
-}
-
-/** Whether a Redis answers PING at `url` within a second. */
-export async function redisAnswers(url = REDIS_URL): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0 });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-/**
- * Probes the shared Redis once per file: fails when CI set REDIS_URL and it does not answer,
- * else warns loudly and returns false so the suite skips.
- */
-export async function requireRedis(suite: string): Promise<boolean> {
-  if (await redisAnswers()) return true;
-  if (process.env.REDIS_URL) throw new Error(`REDIS_URL is set but Redis at ${REDIS_URL} does not answer.`);
-  console.warn(`\n!!!!! ${suite} SKIPPED: no Redis answers at ${REDIS_URL}. Start one to run it. !!!!!\n`);
-  return false;
-}
-
-/** Deletes every key under `prefix` with SCAN + DEL (never FLUSHDB). */
-export async function deletePrefix(client: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    if (keys.length > 0) await client.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
 }
 
 /** Reads an SSE body into `{ event, data }` frames (data JSON-parsed). */
