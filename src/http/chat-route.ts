@@ -28,9 +28,26 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
   const body = parseBody(chatBodySchema, await readJsonBody(request, context.maxBodyBytes));
   const userId = resolveUserId(user, body.user_id);
   if (body.message.trim() === '') throw new LlmChatError('BAD_REQUEST', 'Message cannot be empty');
-  const stored = await context.store.requireSession(userId);
-
-  const turnLock = await holdTurnLock(context, userId, request.signal);
+  // Session, lock and history are requested together: one round trip on Redis instead of three.
+  // The lock is requested before the history, and one connection runs commands in order, so a
+  // history read that follows a granted lock sees every turn saved before that lock was free.
+  // A queued turn waits for the lock first, so it reads its history afterwards.
+  const session = context.store.requireSession(userId);
+  const locking = holdTurnLock(context, userId, request.signal);
+  const earlyHistory = context.options.turnPolicy === 'queue' ? undefined : context.store.getHistory(userId);
+  // Read below, or dropped when the turn is refused.
+  earlyHistory?.catch(() => {});
+  let stored: Awaited<typeof session>;
+  try {
+    stored = await session;
+  } catch (error) {
+    locking.then(
+      (lock) => lock.release(),
+      () => {},
+    );
+    throw error;
+  }
+  const turnLock = await locking;
   let live: CacheLease<LiveSession>;
   try {
     live = await acquireLive(context, stored, request, user);
@@ -45,8 +62,13 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
   );
   deadline.unref?.();
   const signal = AbortSignal.any([request.signal, turnLock.signal, stop.signal]);
+  let prefetched = earlyHistory;
   const history = {
-    load: (): Promise<TranscriptMessage[]> => context.store.getHistory(userId),
+    load: (): Promise<TranscriptMessage[]> => {
+      const early = prefetched;
+      prefetched = undefined;
+      return early ?? context.store.getHistory(userId);
+    },
     append: (turn: TranscriptMessage[]): Promise<void> => context.store.appendTurn(userId, turn),
   };
   let finished = false;

@@ -25,6 +25,8 @@ const USER = 'tabby';
 
 interface LlmCall {
   message: string;
+  /** The user messages the LLM was sent: the history it saw, then this turn's message. */
+  seen: string[];
   start: number;
   end: number;
 }
@@ -41,7 +43,10 @@ describe.skipIf(!available)('one user, many tabs, two processes', () => {
     llm = await startFakeOpenAI({
       reply: (request) => {
         const messages = request.body?.messages ?? [];
-        const entry: LlmCall = { message: String(messages.at(-1)?.content), start: Date.now(), end: Number.NaN };
+        const seen = messages
+          .filter((m: { role: string }) => m.role === 'user')
+          .map((m: { content: unknown }) => String(m.content));
+        const entry: LlmCall = { message: String(messages.at(-1)?.content), seen, start: Date.now(), end: Number.NaN };
         calls.push(entry);
         void request.settled.then(() => {
           entry.end = Date.now();
@@ -116,6 +121,10 @@ describe.skipIf(!available)('one user, many tabs, two processes', () => {
       const current = byStart[i] as LlmCall;
       expect(current.start, `${previous.message} overlaps ${current.message}`).toBeGreaterThanOrEqual(previous.end);
     }
+    // Every turn saw all the turns answered before it, whichever process saved them.
+    byStart.forEach((c, i) => {
+      expect(c.seen, c.message).toEqual(byStart.slice(0, i + 1).map((earlier) => earlier.message));
+    });
 
     // The stored history, read straight from Redis: the answered turns, in the order they ran.
     const store = new SessionStore(new RedisSessionBackend(redis, { keyPrefix: PREFIX }));
