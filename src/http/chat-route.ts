@@ -9,7 +9,7 @@ import { encodeChatEvent } from './encode-chat-event.js';
 import { acquireLive, authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
 import { jsonResponse } from './json-response.js';
 import type { LiveSession } from './live-session.js';
-import { setNodeBody } from './node-body.js';
+import { getNodeRequestBody, setNodeBody } from './node-body.js';
 import { readJsonBody } from './read-json-body.js';
 
 /** A held turn lock: its lease signal, and a way to let it go. */
@@ -96,8 +96,9 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
     // After the turn has wound down (an interrupted turn saved), never before.
     onSettled: finish,
   });
-  const response = new Response(chunksToStream(chunks), { status: 200, headers: SSE_HEADERS });
-  return setNodeBody(response, chunks);
+  // A request from the Node bridge is answered through the fast path alone: no web stream to build.
+  const webBody = getNodeRequestBody(request) === undefined ? chunksToStream(chunks) : null;
+  return setNodeBody(new Response(webBody, { status: 200, headers: SSE_HEADERS }), chunks);
 }
 
 /**

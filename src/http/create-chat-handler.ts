@@ -12,6 +12,7 @@ import { connectRoute } from './connect-route.js';
 import type { HandlerContext } from './handler-context.js';
 import { errorResponse } from './json-response.js';
 import type { LiveSession } from './live-session.js';
+import { NODE_AWARE } from './node-body.js';
 import { matchRoute, type RouteSpec } from './route-table.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
 import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
@@ -49,7 +50,8 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
   const context = createContext(options, ownStorage ?? (options.storage as Storage));
   const basePath = normalizeBasePath(options.basePath);
 
-  return {
+  const handler: ChatHandler & { [NODE_AWARE]: true } = {
+    [NODE_AWARE]: true,
     async fetch(request: Request): Promise<Response> {
       try {
         const pathname = new URL(request.url, 'http://localhost').pathname;
@@ -90,6 +92,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
       await ownStorage?.close();
     },
   };
+  return handler;
 }
 
 function createContext(options: ChatHandlerOptions, storage: Storage): HandlerContext {

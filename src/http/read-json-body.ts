@@ -1,4 +1,5 @@
 import { LlmChatError } from '../errors.js';
+import { getNodeRequestBody } from './node-body.js';
 
 /**
  * Reads a request body as JSON, enforcing a size limit while reading (a lying or missing
@@ -12,7 +13,16 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   }
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);
-  const text = await readText(request, maxBytes);
+  const nodeBody = getNodeRequestBody(request);
+  const parsed = nodeBody?.parsed;
+  // A host parser already made the object (and enforced its own size limit): use it as it is.
+  if (parsed !== undefined && typeof parsed !== 'string' && !(parsed instanceof Uint8Array)) return parsed;
+  const text =
+    nodeBody === undefined
+      ? await readText(request, maxBytes)
+      : parsed === undefined
+        ? await nodeBody.read(maxBytes)
+        : rawText(parsed, maxBytes);
   if (text.trim() === '') return {};
   try {
     return JSON.parse(text);
@@ -22,6 +32,12 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
       details: { field: 'body' },
     });
   }
+}
+
+function rawText(body: string | Uint8Array, maxBytes: number): string {
+  const bytes = typeof body === 'string' ? new TextEncoder().encode(body).byteLength : body.byteLength;
+  if (bytes > maxBytes) throw tooLarge(maxBytes);
+  return typeof body === 'string' ? body : new TextDecoder().decode(body);
 }
 
 async function readText(request: Request, maxBytes: number): Promise<string> {

@@ -194,15 +194,16 @@ describe.each(HOSTS)('$name', (host) => {
       expect(await sse.next()).toBeUndefined();
     });
 
-    it('tells the handler within 1 s when the client aborts mid-stream', async () => {
+    it('tells the handler promptly when the client aborts mid-stream', async () => {
       const sse = await openSse(`${base}/slow-stream?x=1${q}`);
       await sse.next();
       await sse.next();
       const abortedAt = Date.now();
       sse.abort();
-      await until(() => state.abortedAt !== undefined && state.stoppedAt !== undefined, 1000, 'abort seen');
-      expect(state.abortedAt! - abortedAt).toBeLessThan(1000);
-      expect(state.stoppedAt! - abortedAt).toBeLessThan(1000);
+      // Seconds, not the milliseconds it takes on an idle machine: CI machines are shared.
+      await until(() => state.abortedAt !== undefined && state.stoppedAt !== undefined, 3000, 'abort seen');
+      expect(state.abortedAt! - abortedAt).toBeLessThan(3000);
+      expect(state.stoppedAt! - abortedAt).toBeLessThan(3000);
     });
 
     it('stops pulling the source while the client does not read', async () => {
