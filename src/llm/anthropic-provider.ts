@@ -1,5 +1,5 @@
 import { toAnthropicMessages, toAnthropicTools } from './anthropic-messages.js';
-import { parseAnthropicStream } from './anthropic-stream.js';
+import { createAnthropicStreamParser } from './anthropic-stream.js';
 import type { LlmCallOptions, LlmProvider, LlmRequest, LlmStreamEvent } from './llm-provider.js';
 import { type LlmProviderRuntimeOptions, streamProviderCall } from './provider-http.js';
 
@@ -76,7 +76,7 @@ export class AnthropicProvider implements LlmProvider {
         headers,
         body,
         secrets,
-        parse: (messages) => parseAnthropicStream(messages, LABEL, secrets),
+        createParser: () => createAnthropicStreamParser(LABEL, secrets),
       },
       this.#options,
       options.signal,

@@ -5,6 +5,7 @@ import { parseStreamJson } from './parse-stream-json.js';
 import { parseToolArguments } from './parse-tool-arguments.js';
 import { markRetryable } from './provider-http.js';
 import { redactProviderMessage } from './redact-provider-message.js';
+import type { StreamParser } from './stream-parser.js';
 
 interface OpenBlock {
   type: string;
@@ -28,18 +29,15 @@ const RETRYABLE_ERROR_TYPES = new Set(['overloaded_error', 'api_error', 'rate_li
  * An `error` event is a `PROVIDER_ERROR` (retried before any output when it is an overload);
  * bad JSON, and a stream that ends before `message_stop`, are `PROVIDER_ERROR` too.
  */
-export async function* parseAnthropicStream(
-  messages: AsyncIterable<EventSourceMessage>,
-  label: string,
-  secrets: readonly string[] = [],
-): AsyncGenerator<LlmStreamEvent, void, undefined> {
+export function createAnthropicStreamParser(label: string, secrets: readonly string[] = []): StreamParser {
   const blocks = new Map<number, OpenBlock>();
   let inputTokens = 0;
   let outputTokens = 0;
   let finish: FinishReason = 'other';
   let sawToolUse = false;
+  let stopped = false;
 
-  for await (const message of messages) {
+  function* push(message: EventSourceMessage): Generator<LlmStreamEvent> {
     // The event name is repeated as `type` in the data; trust the data, as the SDKs do.
     const data = parseStreamJson(message.data, label);
     const type = typeof data.type === 'string' ? data.type : message.event;
@@ -103,6 +101,7 @@ export async function* parseAnthropicStream(
         break;
       }
       case 'message_stop':
+        stopped = true;
         yield { type: 'usage', usage: { inputTokens, outputTokens } };
         yield { type: 'finish', reason: finish === 'other' && sawToolUse ? 'tool_calls' : finish };
         return;
@@ -122,7 +121,19 @@ export async function* parseAnthropicStream(
         break;
     }
   }
-  throw new LlmChatError('PROVIDER_ERROR', `The ${label} stream ended before the answer was complete.`);
+
+  // biome-ignore lint/correctness/useYield: everything is said by message_stop; this only checks it came.
+  function* end(): Generator<LlmStreamEvent> {
+    if (!stopped) throw new LlmChatError('PROVIDER_ERROR', `The ${label} stream ended before the answer was complete.`);
+  }
+
+  return {
+    push,
+    end,
+    get done() {
+      return stopped;
+    },
+  };
 }
 
 function mapStopReason(reason: string): FinishReason {

@@ -1,7 +1,7 @@
 import { LlmChatError } from '../errors.js';
 import type { LlmCallOptions, LlmProvider, LlmRequest, LlmStreamEvent } from './llm-provider.js';
 import { toOpenAIMessages, toOpenAITools } from './openai-messages.js';
-import { parseOpenAIStream } from './openai-stream.js';
+import { createOpenAIStreamParser } from './openai-stream.js';
 import { type LlmProviderRuntimeOptions, streamProviderCall } from './provider-http.js';
 
 /** The provider kinds that speak the Chat Completions API. */
@@ -105,7 +105,7 @@ export class OpenAIProvider implements LlmProvider {
         headers,
         body,
         secrets,
-        parse: (messages) => parseOpenAIStream(messages, label, secrets),
+        createParser: () => createOpenAIStreamParser(label, secrets),
       },
       this.#options,
       options.signal,

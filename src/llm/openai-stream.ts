@@ -4,6 +4,7 @@ import type { FinishReason, LlmStreamEvent } from './llm-provider.js';
 import { parseStreamJson } from './parse-stream-json.js';
 import { parseToolArguments } from './parse-tool-arguments.js';
 import { extractProviderMessage, redactProviderMessage } from './redact-provider-message.js';
+import type { StreamParser } from './stream-parser.js';
 
 interface PartialToolCall {
   id: string;
@@ -26,11 +27,7 @@ interface PartialToolCall {
  * A stream that ends with neither `finish_reason` nor `[DONE]` was cut: `PROVIDER_ERROR`, as
  * are bad JSON and an `error` object sent mid-stream (vLLM, OpenRouter and others do that).
  */
-export async function* parseOpenAIStream(
-  messages: AsyncIterable<EventSourceMessage>,
-  label: string,
-  secrets: readonly string[] = [],
-): AsyncGenerator<LlmStreamEvent, void, undefined> {
+export function createOpenAIStreamParser(label: string, secrets: readonly string[] = []): StreamParser {
   const calls: PartialToolCall[] = [];
   const byIndex = new Map<number, PartialToolCall>();
   let finish: FinishReason | undefined;
@@ -51,10 +48,10 @@ export async function* parseOpenAIStream(
     emittedCalls = calls.length;
   }
 
-  for await (const message of messages) {
-    if (message.data.trim() === '[DONE]') {
+  function* push(message: EventSourceMessage): Generator<LlmStreamEvent> {
+    if (message.data.length < 16 && message.data.trim() === '[DONE]') {
       sawDone = true;
-      break;
+      return;
     }
     const chunk = parseStreamJson(message.data, label);
     if (chunk.error !== undefined && chunk.error !== null) {
@@ -86,15 +83,25 @@ export async function* parseOpenAIStream(
     }
   }
 
-  if (!sawDone && finish === undefined) {
-    throw new LlmChatError('PROVIDER_ERROR', `The ${label} stream ended before the answer was complete.`);
+  function* end(): Generator<LlmStreamEvent> {
+    if (!sawDone && finish === undefined) {
+      throw new LlmChatError('PROVIDER_ERROR', `The ${label} stream ended before the answer was complete.`);
+    }
+    if (finish === undefined) {
+      // [DONE] without finish_reason: some compatible servers skip it.
+      yield* flushCalls();
+      finish = calls.length > 0 ? 'tool_calls' : 'stop';
+    }
+    yield { type: 'finish', reason: finish };
   }
-  if (finish === undefined) {
-    // [DONE] without finish_reason: some compatible servers skip it.
-    yield* flushCalls();
-    finish = calls.length > 0 ? 'tool_calls' : 'stop';
-  }
-  yield { type: 'finish', reason: finish };
+
+  return {
+    push,
+    end,
+    get done() {
+      return sawDone;
+    },
+  };
 
   function addFragment(fragment: Record<string, unknown>): void {
     const fn = (fragment.function ?? {}) as Record<string, unknown>;

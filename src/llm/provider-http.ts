@@ -1,10 +1,10 @@
-import type { EventSourceMessage } from 'eventsource-parser';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import type { Logger } from '../types.js';
 import type { LlmProviderOptions, LlmStreamEvent } from './llm-provider.js';
 import { parseRetryAfter } from './parse-retry-after.js';
-import { readSse } from './read-sse.js';
+import { readSseBatches } from './read-sse.js';
 import { extractProviderMessage, redactProviderMessage } from './redact-provider-message.js';
+import type { StreamParser } from './stream-parser.js';
 
 /** {@link LlmProviderOptions} plus an optional logger for retries. */
 export interface LlmProviderRuntimeOptions extends LlmProviderOptions {
@@ -25,7 +25,7 @@ export interface ProviderHttpCall {
   /** Values (API key, header values) masked out of any provider message we repeat. */
   secrets: readonly string[];
   /** Turns the provider's SSE messages into normalized events; throws `LlmChatError`s. */
-  parse: (messages: AsyncIterable<EventSourceMessage>) => AsyncIterable<LlmStreamEvent>;
+  createParser: () => StreamParser;
 }
 
 const DEFAULTS = {
@@ -149,8 +149,21 @@ export async function* streamProviderCall(
         if (!response.ok || response.body === null) {
           failure = await failureFromResponse(response, call, details);
         } else {
-          const messages = readSse(response.body, { signal: attemptController.signal, onChunk: clearFirstChunkTimer });
-          for await (const event of call.parse(messages)) {
+          const parser = call.createParser();
+          const batches = readSseBatches(response.body, {
+            signal: attemptController.signal,
+            onChunk: clearFirstChunkTimer,
+          });
+          read: for await (const batch of batches) {
+            for (const message of batch) {
+              for (const event of parser.push(message)) {
+                emitted = true;
+                yield event;
+              }
+              if (parser.done) break read;
+            }
+          }
+          for (const event of parser.end()) {
             emitted = true;
             yield event;
           }

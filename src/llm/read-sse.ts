@@ -35,10 +35,22 @@ export async function* readSse(
   body: ReadableStream<Uint8Array>,
   options: ReadSseOptions = {},
 ): AsyncGenerator<EventSourceMessage, void, undefined> {
+  for await (const batch of readSseBatches(body, options)) yield* batch;
+}
+
+/**
+ * {@link readSse}, one array of events per network chunk. A provider often packs many tokens
+ * into one chunk; taking them together saves an async step per token on the hot path.
+ * @internal
+ */
+export async function* readSseBatches(
+  body: ReadableStream<Uint8Array>,
+  options: ReadSseOptions = {},
+): AsyncGenerator<EventSourceMessage[], void, undefined> {
   const { signal, onChunk } = options;
   const reader = body.getReader();
   const decoder = new TextDecoder();
-  const pending: EventSourceMessage[] = [];
+  let pending: EventSourceMessage[] = [];
   let overflow = false;
   const parser = createParser({
     onEvent: (message) => pending.push(message),
@@ -68,7 +80,11 @@ export async function* readSse(
         parser.feed(decoder.decode(result.value, { stream: true }));
       }
       if (overflow) throw new LlmChatError('PROVIDER_ERROR', 'The provider sent a stream event that is too large.');
-      while (pending.length > 0) yield pending.shift() as EventSourceMessage;
+      if (pending.length > 0) {
+        const batch = pending;
+        pending = [];
+        yield batch;
+      }
       if (done) return;
     }
   } finally {
