@@ -56,10 +56,13 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
     throw error;
   }
   const stop = new AbortController();
-  const deadline = setTimeout(
-    () => stop.abort(new LlmChatError('TIMEOUT', 'The chat turn took too long and was stopped.')),
-    context.options.turnTimeoutMs ?? 600_000,
-  );
+  const turnTimeoutMs = context.options.turnTimeoutMs ?? 600_000;
+  let deadline = setTimeout(() => {
+    stop.abort(new LlmChatError('TIMEOUT', 'The chat turn took too long and was stopped.'));
+    // A stream nobody reads never winds down by itself; let its lock go a little later anyway.
+    deadline = setTimeout(() => finish(), Math.min(10_000, turnTimeoutMs));
+    deadline.unref?.();
+  }, turnTimeoutMs);
   deadline.unref?.();
   const signal = AbortSignal.any([request.signal, turnLock.signal, stop.signal]);
   let prefetched = earlyHistory;

@@ -137,3 +137,22 @@ describe('createChatHandler', () => {
     expect(await response.text()).not.toContain('hunter2');
   });
 });
+
+describe('a streamed answer nobody reads', () => {
+  it('lets the turn lock go after turnTimeoutMs and a grace period', async () => {
+    stack = await startStack({ turnTimeoutMs: 150 });
+    const { handler } = stack;
+    await handler.fetch(jsonRequest('/connect', 'ann', connectBody));
+    const unread = await handler.fetch(jsonRequest('/chat', 'ann', { message: 'hi', streaming: true }));
+    expect(unread.status).toBe(200);
+    const blocked = await handler.fetch(jsonRequest('/chat', 'ann', { message: 'again' }));
+    expect(blocked.status).toBe(409);
+    // The host never reads or cancels `unread`: the lock still frees itself.
+    await expect
+      .poll(async () => (await handler.fetch(jsonRequest('/chat', 'ann', { message: 'hello' }))).status, {
+        timeout: 3000,
+        interval: 100,
+      })
+      .toBe(200);
+  });
+});
