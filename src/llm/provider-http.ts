@@ -1,5 +1,6 @@
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import type { Logger } from '../types.js';
+import { byteSourceOf } from './byte-source.js';
 import type { LlmProviderOptions, LlmStreamEvent } from './llm-provider.js';
 import { parseRetryAfter } from './parse-retry-after.js';
 import { readSseBatches } from './read-sse.js';
@@ -146,11 +147,12 @@ export async function* streamProviderCall(
           body,
           signal: attemptController.signal,
         });
-        if (!response.ok || response.body === null) {
+        const source = response.ok ? byteSourceOf(response) : undefined;
+        if (source === undefined) {
           failure = await failureFromResponse(response, call, details);
         } else {
           const parser = call.createParser();
-          const batches = readSseBatches(response.body, {
+          const batches = readSseBatches(source, {
             signal: attemptController.signal,
             onChunk: clearFirstChunkTimer,
           });

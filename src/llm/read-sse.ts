@@ -1,5 +1,6 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { LlmChatError } from '../errors.js';
+import { type ByteSource, webByteSource } from './byte-source.js';
 
 /** Options of {@link readSse}. */
 export interface ReadSseOptions {
@@ -35,7 +36,7 @@ export async function* readSse(
   body: ReadableStream<Uint8Array>,
   options: ReadSseOptions = {},
 ): AsyncGenerator<EventSourceMessage, void, undefined> {
-  for await (const batch of readSseBatches(body, options)) yield* batch;
+  for await (const batch of readSseBatches(webByteSource(body), options)) yield* batch;
 }
 
 /**
@@ -44,11 +45,10 @@ export async function* readSse(
  * @internal
  */
 export async function* readSseBatches(
-  body: ReadableStream<Uint8Array>,
+  body: ByteSource,
   options: ReadSseOptions = {},
 ): AsyncGenerator<EventSourceMessage[], void, undefined> {
   const { signal, onChunk } = options;
-  const reader = body.getReader();
   const decoder = new TextDecoder();
   let pending: EventSourceMessage[] = [];
   let overflow = false;
@@ -64,20 +64,20 @@ export async function* readSseBatches(
   let done = false;
   // A custom fetch may not tie its body to the signal: cancelling the reader ends a pending read.
   const onAbort = () => {
-    reader.cancel(signal?.reason).catch(() => {});
+    void body.cancel(signal?.reason);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     throwIfAborted(signal);
     while (true) {
-      const result = await reader.read();
+      const chunk = await body.next();
       throwIfAborted(signal);
-      if (result.done) {
+      if (chunk === undefined) {
         done = true;
         parser.feed(decoder.decode());
       } else {
         onChunk?.();
-        parser.feed(decoder.decode(result.value, { stream: true }));
+        parser.feed(decoder.decode(chunk, { stream: true }));
       }
       if (overflow) throw new LlmChatError('PROVIDER_ERROR', 'The provider sent a stream event that is too large.');
       if (pending.length > 0) {
@@ -89,12 +89,7 @@ export async function* readSseBatches(
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    if (!done) await reader.cancel().catch(() => {});
-    try {
-      reader.releaseLock();
-    } catch {
-      // Already released or errored: nothing left to free.
-    }
+    if (!done) await body.cancel();
   }
 }
 
