@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatHandler } from '../http/chat-handler.js';
-import { enableNodeFastPaths } from './node/node-fast-paths.js';
+import { isNodeAware } from '../http/node-body.js';
 import { toWebRequest } from './node/to-web-request.js';
 import { writeWebResponse } from './node/write-web-response.js';
 
@@ -30,7 +30,7 @@ export type ExpressMiddleware = (req: ExpressRequestLike, res: ServerResponse, n
  * ```
  */
 export function toExpressMiddleware(handler: ChatHandler): ExpressMiddleware {
-  const nodeBody = enableNodeFastPaths(handler);
+  const nodeBody = isNodeAware(handler);
   return (req, res, next) => {
     let request: Request;
     try {

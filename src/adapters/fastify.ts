@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatHandler } from '../http/chat-handler.js';
-import { enableNodeFastPaths } from './node/node-fast-paths.js';
+import { isNodeAware } from '../http/node-body.js';
 import { stripMountPrefix } from './node/strip-mount-prefix.js';
 import { toWebRequest } from './node/to-web-request.js';
 import { writeWebResponse } from './node/write-web-response.js';
@@ -31,7 +31,7 @@ const RAW_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
  * ```
  */
 export function toFastifyPlugin(handler: ChatHandler): FastifyPluginAsync {
-  const nodeBody = enableNodeFastPaths(handler);
+  const nodeBody = isNodeAware(handler);
   return async (fastify) => {
     fastify.removeAllContentTypeParsers();
     fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: RAW_BODY_LIMIT_BYTES }, (_request, body, done) =>

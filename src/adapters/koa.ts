@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatHandler } from '../http/chat-handler.js';
-import { enableNodeFastPaths } from './node/node-fast-paths.js';
+import { isNodeAware } from '../http/node-body.js';
 import { stripMountPrefix } from './node/strip-mount-prefix.js';
 import { toWebRequest } from './node/to-web-request.js';
 import { writeWebResponse } from './node/write-web-response.js';
@@ -49,7 +49,7 @@ export interface KoaMiddlewareOptions {
  */
 export function toKoaMiddleware(handler: ChatHandler, options: KoaMiddlewareOptions = {}): KoaMiddleware {
   const prefix = options.prefix ?? '';
-  const nodeBody = enableNodeFastPaths(handler);
+  const nodeBody = isNodeAware(handler);
   return async (ctx, next) => {
     const url = stripMountPrefix(ctx.url, prefix);
     if (url === undefined) {

@@ -12,7 +12,7 @@ import { connectRoute } from './connect-route.js';
 import type { HandlerContext } from './handler-context.js';
 import { errorResponse } from './json-response.js';
 import type { LiveSession } from './live-session.js';
-import { NODE_AWARE, type NodeTransportFactory, USE_NODE_TRANSPORT } from './node-body.js';
+import { NODE_AWARE } from './node-body.js';
 import { matchRoute, type RouteSpec } from './route-table.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
 import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
@@ -47,23 +47,11 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
   }
   // A storage the handler made itself is its to close; a host's storage stays open.
   const ownStorage = options.storage ? undefined : memoryStorage();
-  // Provider calls use the host's fetch, else a Node-native one a Node adapter installs, else
-  // the global fetch; bound per call, since adapters are attached after the handler is made.
-  let nodeTransport: ReturnType<NodeTransportFactory> | undefined;
-  const hostFetch = options.llm?.fetch;
-  const providerFetch: FetchLike =
-    hostFetch ?? ((input, init) => (nodeTransport?.fetch ?? globalThis.fetch)(input, init));
-  const context = createContext(
-    { ...options, llm: { ...options.llm, fetch: providerFetch } },
-    ownStorage ?? (options.storage as Storage),
-  );
+  const context = createContext(options, ownStorage ?? (options.storage as Storage));
   const basePath = normalizeBasePath(options.basePath);
 
-  const handler: ChatHandler & { [NODE_AWARE]: true; [USE_NODE_TRANSPORT]: (make: NodeTransportFactory) => void } = {
+  const handler: ChatHandler & { [NODE_AWARE]: true } = {
     [NODE_AWARE]: true,
-    [USE_NODE_TRANSPORT]: (make) => {
-      if (hostFetch === undefined && nodeTransport === undefined) nodeTransport = make();
-    },
     async fetch(request: Request): Promise<Response> {
       try {
         const pathname = new URL(request.url, 'http://localhost').pathname;
@@ -102,7 +90,6 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
     async close(): Promise<void> {
       await context.cache.close();
       await ownStorage?.close();
-      nodeTransport?.close();
     },
   };
   return handler;

@@ -1,5 +1,3 @@
-import type { FetchLike } from '../types.js';
-
 /**
  * A fast path for Node hosts. A streaming Response built by the handler carries, under this
  * symbol, the async iterable of encoded SSE chunks that its web `body` stream wraps. The Node
@@ -63,13 +61,3 @@ export const NODE_AWARE: unique symbol = Symbol.for('mcp-llmchat.node-aware') as
 export function isNodeAware(handler: object): boolean {
   return (handler as Record<symbol, unknown>)[NODE_AWARE] === true;
 }
-
-/**
- * On a handler from `createChatHandler`: installs a Node-native `fetch` for provider calls,
- * unless the host set `llm.fetch`. The Node adapters call it; the handler closes it on `close()`.
- * @internal
- */
-export const USE_NODE_TRANSPORT: unique symbol = Symbol.for('mcp-llmchat.use-node-transport') as never;
-
-/** What {@link USE_NODE_TRANSPORT} takes: a maker of the transport, called at most once. @internal */
-export type NodeTransportFactory = () => { fetch: FetchLike; close(): void };

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createNodeFetch } from '../../src/adapters/node/node-fetch.js';
 import { AnthropicProvider } from '../../src/llm/anthropic-provider.js';
 import type { LlmProvider, LlmRequest } from '../../src/llm/llm-provider.js';
 import { OpenAIProvider } from '../../src/llm/openai-provider.js';
@@ -36,20 +35,7 @@ const targets: Target[] = [
   },
 ];
 
-// Every case runs over global fetch and over the Node-native transport the Node adapters install.
-const nodeTransport = createNodeFetch();
-afterAll(() => nodeTransport.close());
-const variants = targets.flatMap((target) => [
-  { ...target, transport: 'fetch' },
-  {
-    ...target,
-    transport: 'node:http',
-    make: (fake: FakeLlmServer, options: LlmProviderRuntimeOptions = FAST) =>
-      target.make(fake, { ...options, fetch: nodeTransport.fetch }),
-  },
-]);
-
-describe.each(variants)('$name provider failures over $transport', ({ start, make }) => {
+describe.each(targets)('$name provider failures', ({ start, make }) => {
   let fake: FakeLlmServer;
   beforeAll(async () => {
     fake = await start();
