@@ -1,6 +1,5 @@
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import type { Logger } from '../types.js';
-import { byteSourceOf } from './byte-source.js';
 import type { LlmProviderOptions, LlmStreamEvent } from './llm-provider.js';
 import { parseRetryAfter } from './parse-retry-after.js';
 import { readSseBatches } from './read-sse.js';
@@ -147,12 +146,11 @@ export async function* streamProviderCall(
           body,
           signal: attemptController.signal,
         });
-        const source = response.ok ? byteSourceOf(response) : undefined;
-        if (source === undefined) {
+        if (!response.ok || response.body === null) {
           failure = await failureFromResponse(response, call, details);
         } else {
           const parser = call.createParser();
-          const batches = readSseBatches(source, {
+          const batches = readSseBatches(response.body, {
             signal: attemptController.signal,
             onChunk: clearFirstChunkTimer,
           });

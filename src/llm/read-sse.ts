@@ -1,6 +1,5 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { LlmChatError } from '../errors.js';
-import { type ByteSource, webByteSource } from './byte-source.js';
 
 /** Options of {@link readSse}. */
 export interface ReadSseOptions {
@@ -36,7 +35,7 @@ export async function* readSse(
   body: ReadableStream<Uint8Array>,
   options: ReadSseOptions = {},
 ): AsyncGenerator<EventSourceMessage, void, undefined> {
-  for await (const batch of readSseBatches(webByteSource(body), options)) yield* batch;
+  for await (const batch of readSseBatches(body, options)) yield* batch;
 }
 
 /**
@@ -45,10 +44,11 @@ export async function* readSse(
  * @internal
  */
 export async function* readSseBatches(
-  body: ByteSource,
+  body: ReadableStream<Uint8Array>,
   options: ReadSseOptions = {},
 ): AsyncGenerator<EventSourceMessage[], void, undefined> {
   const { signal, onChunk } = options;
+  const reader = body.getReader();
   const decoder = new TextDecoder();
   let pending: EventSourceMessage[] = [];
   let overflow = false;
@@ -64,20 +64,20 @@ export async function* readSseBatches(
   let done = false;
   // A custom fetch may not tie its body to the signal: cancelling the reader ends a pending read.
   const onAbort = () => {
-    void body.cancel(signal?.reason);
+    reader.cancel(signal?.reason).catch(() => {});
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     throwIfAborted(signal);
     while (true) {
-      const chunk = await body.next();
+      const result = await reader.read();
       throwIfAborted(signal);
-      if (chunk === undefined) {
+      if (result.done) {
         done = true;
         parser.feed(decoder.decode());
       } else {
         onChunk?.();
-        parser.feed(decoder.decode(chunk, { stream: true }));
+        parser.feed(decoder.decode(result.value, { stream: true }));
       }
       if (overflow) throw new LlmChatError('PROVIDER_ERROR', 'The provider sent a stream event that is too large.');
       if (pending.length > 0) {
@@ -89,7 +89,12 @@ export async function* readSseBatches(
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    if (!done) await body.cancel();
+    if (!done) await reader.cancel().catch(() => {});
+    try {
+      reader.releaseLock();
+    } catch {
+      // Already released or errored: nothing left to free.
+    }
   }
 }
 
