@@ -154,14 +154,34 @@ export async function* streamProviderCall(
             signal: attemptController.signal,
             onChunk: clearFirstChunkTimer,
           });
-          read: for await (const batch of batches) {
-            for (const message of batch) {
-              for (const event of parser.push(message)) {
-                emitted = true;
-                yield event;
+          for await (const batch of batches) {
+            // Text that arrived in one network chunk travels on as one event: every event costs
+            // a step through the chat loop and an SSE frame, and the reader sees the same text.
+            let text = '';
+            let failure: { error: unknown } | undefined;
+            try {
+              for (const message of batch) {
+                for (const event of parser.push(message)) {
+                  emitted = true;
+                  if (event.type === 'text') {
+                    text += event.text;
+                    continue;
+                  }
+                  if (text !== '') {
+                    yield { type: 'text', text };
+                    text = '';
+                  }
+                  yield event;
+                }
+                if (parser.done) break;
               }
-              if (parser.done) break read;
+            } catch (error) {
+              // The text before a failure still reaches the reader (and the interrupted turn).
+              failure = { error };
             }
+            if (text !== '') yield { type: 'text', text };
+            if (failure !== undefined) throw failure.error;
+            if (parser.done) break;
           }
           for (const event of parser.end()) {
             emitted = true;

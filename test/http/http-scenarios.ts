@@ -191,14 +191,21 @@ export function runHttpScenarios(hostName: string, mount: Mount, options: { host
       expect(answer.headers.get('cache-control')).toBe('no-cache, no-transform');
       expect(answer.headers.get('x-accel-buffering')).toBe('no');
       const frames = events(answer.text);
-      expect(frames.map((f) => f.event)).toEqual(['tool_start', 'tool_end', 'token', 'token', 'final']);
+      // Tokens that reach us in one network chunk travel as one frame, so count them loosely.
+      const names = frames.map((f) => f.event);
+      expect(names.slice(0, 2)).toEqual(['tool_start', 'tool_end']);
+      expect(names.at(-1)).toBe('final');
+      expect(new Set(names.slice(2, -1))).toEqual(new Set(['token']));
+      const tokens = frames.filter((f) => f.event === 'token');
       const ids = frames.map((f) => Number(f.id));
       expect(ids).toEqual([...ids].sort((a, b) => a - b));
       expect(new Set(ids).size).toBe(ids.length);
       expect(frames[0]?.data).toMatchObject({ type: 'tool_start', tool: 'add', input: { a: 2, b: 3 } });
       expect(frames[1]?.data).toMatchObject({ type: 'tool_end', tool: 'add', output: '5', id: frames[0]?.data.id });
-      expect(frames[2]?.data).toEqual({ content: 'The result' });
-      expect(frames[4]?.data).toMatchObject({
+      // Exactly the gateway's token shape: `content` only, no `type`.
+      for (const token of tokens) expect(Object.keys(token.data)).toEqual(['content']);
+      expect(tokens.map((t) => t.data.content).join('')).toBe('The result is 5.');
+      expect(frames.at(-1)?.data).toMatchObject({
         type: 'final',
         content: 'The result is 5.',
         tool_used: true,

@@ -27,14 +27,34 @@ function provider() {
 const hi: LlmRequest = { model: 'gpt-test', messages: [{ role: 'user', content: 'Hi' }] };
 
 describe('OpenAIProvider streaming', () => {
+  it('joins the text deltas of one network chunk, and keeps chunks that arrive apart apart', async () => {
+    // One raw frame list sent in a single write: every delta arrives in the same chunk.
+    const delta = (content: string) =>
+      `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+    const finish = `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`;
+    fake.reply({ kind: 'raw', frames: [[delta('a'), delta('b'), delta('c'), finish, 'data: [DONE]\n\n'].join('')] });
+    const together = await collect(provider().stream(hi));
+    expect(together.filter((event) => event.type === 'text')).toEqual([{ type: 'text', text: 'abc' }]);
+
+    // Frames 30 ms apart arrive in separate chunks: each delta streams on as soon as it comes.
+    fake.reply({ kind: 'text', chunks: ['x', 'y', 'z'], delayMs: 30 });
+    const apart = await collect(provider().stream(hi));
+    expect(apart.filter((event) => event.type === 'text').map((event) => (event as { text: string }).text)).toEqual([
+      'x',
+      'y',
+      'z',
+    ]);
+  });
+
   it('streams text chunks, usage, then finish, and sends the request the API expects', async () => {
     fake.reply({ kind: 'text', chunks: ['Hel', 'lo', ' world'], usage: { input: 7, output: 3 } });
     const events = await collect(provider().stream({ ...hi, system: 'Be brief.', temperature: 0.3, maxTokens: 50 }));
 
-    expect(events).toEqual([
-      { type: 'text', text: 'Hel' },
-      { type: 'text', text: 'lo' },
-      { type: 'text', text: ' world' },
+    // Deltas that arrive in one network chunk are joined into one text event.
+    const texts = events.filter((event) => event.type === 'text');
+    expect(texts.length).toBeGreaterThanOrEqual(1);
+    expect(textOf(events)).toBe('Hello world');
+    expect(events.slice(texts.length)).toEqual([
       { type: 'usage', usage: { inputTokens: 7, outputTokens: 3 } },
       { type: 'finish', reason: 'stop' },
     ]);

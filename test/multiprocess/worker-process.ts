@@ -147,3 +147,13 @@ export function parseSse(text: string): Array<{ id?: string; event: string; data
   }
   return frames;
 }
+
+/**
+ * The event names of a stream with each run of `token` events counted once: tokens that reach
+ * the server in one network chunk travel as one frame, so their number is not fixed.
+ */
+export function eventNames(frames: ReadonlyArray<{ event: string }>): string[] {
+  const names: string[] = [];
+  for (const { event } of frames) if (!(event === 'token' && names.at(-1) === 'token')) names.push(event);
+  return names;
+}
