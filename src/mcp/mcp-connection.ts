@@ -2,10 +2,18 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { raceSignal } from '../internal/race-signal.js';
 import type { FetchLike, Logger, McpServerConfig, McpTransportKind } from '../types.js';
 import { createMcpTransport } from './create-mcp-transport.js';
 import { listAllTools } from './list-all-tools.js';
+
+// Tool results go to a model, which reads whatever came back; nothing here relies on their shape.
+// The SDK's output-schema checks cost one Ajv instance and its compiled validators per session
+// (per user), which is most of what a connected user weighs, so accept any output instead.
+const ACCEPT_ANY_OUTPUT = {
+  getValidator: () => (input: unknown) => ({ valid: true, data: input, errorMessage: undefined }),
+} as jsonSchemaValidator;
 
 /** Options of {@link McpConnection.open}. */
 export interface McpConnectionOptions {
@@ -113,7 +121,7 @@ export class McpConnection {
     options: McpConnectionOptions,
     signal: AbortSignal,
   ): Promise<McpConnection> {
-    const client = new Client(options.clientInfo, { capabilities: {} });
+    const client = new Client(options.clientInfo, { capabilities: {}, jsonSchemaValidator: ACCEPT_ANY_OUTPUT });
     const logger = options.logger;
     client.onerror = (error) => {
       logger?.debug?.('MCP client error', { server: options.label, error: describeError(error) });
