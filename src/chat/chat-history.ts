@@ -15,7 +15,7 @@ export interface ChatHistory {
  * A history kept in an array: for one-off use, tests and CLIs.
  * @example
  * const history = arrayHistory();
- * for await (const event of service.chat('hi', { history })) console.log(event);
+ * for await (const event of service.chat('hi', { history })) show(event);
  */
 export function arrayHistory(initial: TranscriptMessage[] = []): ChatHistory & { messages: TranscriptMessage[] } {
   const messages = structuredClone(initial);

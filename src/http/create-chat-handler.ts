@@ -36,7 +36,7 @@ const ROUTES: readonly RouteSpec<RouteName>[] = [
  * @example
  * const handler = createChatHandler({
  *   authenticate: async (request) => ({ id: await userIdFromSession(request) }),
- *   models: [{ id: 'gpt-4o', provider: 'openai', apiKey: process.env.OPENAI_API_KEY }],
+ *   models: [{ id: 'gpt-4o', provider: 'openai', apiKey: openAiKey }],
  *   mcp: { defaultServer: { url: 'http://127.0.0.1:8000/mcp' } },
  * });
  * app.use('/llmchat', toExpressMiddleware(handler));

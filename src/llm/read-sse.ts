@@ -28,7 +28,7 @@ const DEFAULT_MAX_BUFFER_SIZE = 8 * 1024 * 1024;
  * const response = await fetch(url, { method: 'POST', body });
  * for await (const message of readSse(response.body!)) {
  *   if (message.data === '[DONE]') break;
- *   console.log(message.event, JSON.parse(message.data));
+ *   handle(message.event, JSON.parse(message.data));
  * }
  */
 export async function* readSse(

@@ -12,7 +12,7 @@ import { APPEND_TO_LIST, runScript } from './redis-scripts.js';
  * and after `operationTimeoutMs` when Redis does not answer.
  *
  * @example
- * const backend = new RedisSessionBackend(new Redis(process.env.REDIS_URL), { keyPrefix: 'myapp:chat:' });
+ * const backend = new RedisSessionBackend(new Redis(redisUrl), { keyPrefix: 'myapp:chat:' });
  */
 export class RedisSessionBackend implements SessionBackend {
   readonly #client: RedisClientLike;

@@ -18,7 +18,7 @@ export type RedisStorageOptions = RedisBackendOptions;
  * @example
  * import Redis from 'ioredis';
  * import { redisStorage } from 'mcp-llmchat/redis';
- * const redis = new Redis(process.env.REDIS_URL);
+ * const redis = new Redis(redisUrl);
  * const handler = createChatHandler({ authenticate, models, storage: redisStorage(redis, { keyPrefix: 'llmchat:' }) });
  * // on shutdown: await handler.close(); await redis.quit();
  */
