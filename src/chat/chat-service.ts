@@ -149,7 +149,6 @@ export class ChatService {
     const turn: TranscriptMessage[] = [{ role: 'user', content: message }];
     const toolsUsed = new Set<string>();
     const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
-    let answer = '';
     let saved = false;
     const save = async (interrupted: boolean) => {
       if (saved || !history) return;
@@ -172,7 +171,6 @@ export class ChatService {
           if (event.type === 'text') {
             if (event.text.length === 0) continue;
             assistant.content += event.text;
-            answer += event.text;
             yield { type: 'token', content: event.text };
           } else if (event.type === 'tool_call') {
             calls.push({ id: event.id, name: event.name, arguments: event.arguments });
@@ -192,7 +190,8 @@ export class ChatService {
       await save(false);
       const final: FinalEvent = {
         type: 'final',
-        content: answer,
+        // The whole answer is every round's text, as the client saw it streamed.
+        content: answerOf(turn),
         tool_used: toolsUsed.size > 0,
         tools: [...toolsUsed],
         elapsed_ms: Math.round(performance.now() - started),
@@ -329,6 +328,12 @@ function closeInterruptedTurn(turn: TranscriptMessage[]): TranscriptMessage[] {
   if (tail?.role === 'assistant' && !tail.toolCalls?.length) closed[closed.length - 1] = { ...tail, interrupted: true };
   else closed.push({ role: 'assistant', content: '', interrupted: true });
   return closed;
+}
+
+function answerOf(turn: readonly TranscriptMessage[]): string {
+  let answer = '';
+  for (const message of turn) if (message.role === 'assistant') answer += message.content;
+  return answer;
 }
 
 /** Empty answers (a call stopped before its first token) carry nothing and some APIs refuse them. */

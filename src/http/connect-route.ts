@@ -1,5 +1,5 @@
 import { LlmChatError } from '../errors.js';
-import { connectBodySchema, parseBody } from '../schemas.js';
+import { type ConnectBody, connectBodySchema, parseBody } from '../schemas.js';
 import type { McpServerConfig, SessionConfig } from '../types.js';
 import { authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
 import { jsonResponse } from './json-response.js';
@@ -43,13 +43,7 @@ export async function connectRoute(context: HandlerContext, request: Request): P
   });
 }
 
-type ServerInput = {
-  url?: string | null | undefined;
-  transport?: string | undefined;
-  auth_token?: string | null | undefined;
-};
-
-function chooseServer(context: HandlerContext, input: ServerInput | null | undefined): McpServerConfig {
+function chooseServer(context: HandlerContext, input: ConnectBody['server']): McpServerConfig {
   if (input?.transport === 'stdio') {
     throw new LlmChatError('SERVER_NOT_ALLOWED', 'stdio servers can only be configured by the host.');
   }

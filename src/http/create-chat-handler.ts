@@ -1,5 +1,5 @@
 import { ConnectionCache } from '../chat/connection-cache.js';
-import { LlmChatError } from '../errors.js';
+import { isLlmChatError, LlmChatError } from '../errors.js';
 import { ModelRegistry } from '../llm/model-registry.js';
 import { LockManager } from '../lock/lock-manager.js';
 import { SessionStore } from '../session/session-store.js';
@@ -81,7 +81,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
             return await modelsRoute(context, request);
         }
       } catch (error) {
-        if (!(error instanceof LlmChatError)) {
+        if (!isLlmChatError(error)) {
           context.logger?.error?.('request failed', { error: String(error) });
         }
         return errorResponse(error);

@@ -1,4 +1,4 @@
-import { LlmChatError } from '../errors.js';
+import { isLlmChatError, LlmChatError } from '../errors.js';
 import { getNodeRequestBody } from './node-body.js';
 
 /**
@@ -57,7 +57,7 @@ async function readText(request: Request, maxBytes: number): Promise<string> {
       chunks.push(value);
     }
   } catch (error) {
-    if (error instanceof LlmChatError) throw error;
+    if (isLlmChatError(error)) throw error;
     throw new LlmChatError('BAD_REQUEST', 'The request body could not be read.', { cause: error });
   }
   return new TextDecoder('utf-8', { fatal: false }).decode(chunks.length === 1 ? chunks[0] : concat(chunks, size));
