@@ -15,7 +15,7 @@ import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import { redisAnswers } from '../test/fixtures/shared-redis.js';
 import { type BenchEnv, startServer, workerScripts } from './lib/bench-env.js';
 import { buildWorkers } from './lib/build-workers.js';
 import { startWorker } from './lib/ipc.js';
@@ -51,23 +51,6 @@ const sizes = quick
       concurrency: { streams: 1000, connectBatch: 50, tokens: 50, delayMs: 20 },
       redis: { turns: 200 },
     };
-
-async function redisAnswers(): Promise<boolean> {
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1000,
-    retryStrategy: () => null,
-  });
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}
 
 function machine(): string[] {
   let nproc = String(availableParallelism());

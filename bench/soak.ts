@@ -11,7 +11,7 @@
  * Flags: `--minutes N` (default 10), `--concurrency N` (default 12), `--users N` (default 48),
  * `--sample-seconds N` (default 5), `--redis`.
  */
-import { Redis } from 'ioredis';
+import { redisAnswers } from '../test/fixtures/shared-redis.js';
 import { connectUser, startServer, workerScripts } from './lib/bench-env.js';
 import { buildWorkers } from './lib/build-workers.js';
 import { startWorker } from './lib/ipc.js';
@@ -56,22 +56,6 @@ function pickOp(): Op {
     if (roll < 0) return op;
   }
   return 'chat';
-}
-
-async function redisAnswers(): Promise<boolean> {
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
 }
 
 async function main(): Promise<void> {

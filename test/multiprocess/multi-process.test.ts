@@ -12,7 +12,7 @@ import {
   parseSse,
   REDIS_URL,
   requireRedis,
-  startWorker,
+  startWorkers,
   type Worker,
 } from './worker-process.js';
 
@@ -58,10 +58,7 @@ describe.skipIf(!available)('several processes sharing Redis', () => {
       lockTtlMs: LOCK_TTL_MS,
     };
     // tsx startup costs about a second per process: start them all at once.
-    const started = await Promise.allSettled(['A', 'B', 'C', 'victim'].map((name) => startWorker(name, config)));
-    for (const result of started) if (result.status === 'fulfilled') workers.push(result.value);
-    const failed = started.find((result) => result.status === 'rejected');
-    if (failed) throw failed.reason;
+    await startWorkers(workers, ['A', 'B', 'C', 'victim'], config);
     [a, b, c, victim] = workers as [Worker, Worker, Worker, Worker];
   }, 90_000);
 

@@ -157,3 +157,15 @@ export function eventNames(frames: ReadonlyArray<{ event: string }>): string[] {
   for (const { event } of frames) if (!(event === 'token' && names.at(-1) === 'token')) names.push(event);
   return names;
 }
+
+/**
+ * Starts several workers at once (tsx costs about a second each) and adds every one that came
+ * up to `into`, so the caller's cleanup stops them even when another failed; then throws the
+ * first failure, if any.
+ */
+export async function startWorkers(into: Worker[], names: readonly string[], config: ChatWorkerConfig): Promise<void> {
+  const started = await Promise.allSettled(names.map((name) => startWorker(name, config)));
+  for (const result of started) if (result.status === 'fulfilled') into.push(result.value);
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+}

@@ -12,7 +12,7 @@ import {
   parseSse,
   REDIS_URL,
   requireRedis,
-  startWorker,
+  startWorkers,
   type Worker,
 } from '../multiprocess/worker-process.js';
 
@@ -63,10 +63,7 @@ describe.skipIf(!available)('one user, many tabs, two processes', () => {
       turnPolicy: 'reject' as const,
       maxHistoryTurns: 1000,
     };
-    const started = await Promise.allSettled([startWorker('tabs-1', config), startWorker('tabs-2', config)]);
-    for (const result of started) if (result.status === 'fulfilled') workers.push(result.value);
-    const failed = started.find((result) => result.status === 'rejected');
-    if (failed) throw failed.reason;
+    await startWorkers(workers, ['tabs-1', 'tabs-2'], config);
   }, 90_000);
 
   afterAll(async () => {

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { TextMemo } from '../../src/internal/text-memo.js';
+
+describe('TextMemo', () => {
+  it('decodes a text once, freezes the value, and does not keep failures', () => {
+    const memo = new TextMemo<{ n: number[] }>(1000);
+    let decodes = 0;
+    const decode = (text: string) => {
+      decodes += 1;
+      return text === 'bad' ? undefined : { n: [text.length] };
+    };
+    const first = memo.get('abc', decode);
+    expect(memo.get('abc', decode)).toBe(first);
+    expect(decodes).toBe(1);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(Object.isFrozen(first?.n)).toBe(true);
+    memo.get('bad', decode);
+    memo.get('bad', decode);
+    expect(decodes).toBe(3);
+  });
+
+  it('forgets the oldest texts past its size budget', () => {
+    const memo = new TextMemo<string>(10);
+    let decodes = 0;
+    const decode = (text: string) => {
+      decodes += 1;
+      return text.toUpperCase();
+    };
+    memo.get('aaaaa', decode);
+    memo.get('bbbbb', decode);
+    memo.get('ccccc', decode);
+    expect(decodes).toBe(3);
+    memo.get('ccccc', decode);
+    memo.get('bbbbb', decode);
+    expect(decodes).toBe(3);
+    memo.get('aaaaa', decode);
+    expect(decodes).toBe(4);
+  });
+});
