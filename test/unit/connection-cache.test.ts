@@ -2,7 +2,13 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConnectionCache } from '../../src/chat/connection-cache.js';
 
 function conn(name: string) {
-  const value = { name, closed: false, close: async () => void (value.closed = true) };
+  const value = {
+    name,
+    closed: false,
+    close: async () => {
+      value.closed = true;
+    },
+  };
   return value;
 }
 type Conn = ReturnType<typeof conn>;
