@@ -1,11 +1,13 @@
 import { AnthropicProvider } from './anthropic-provider.js';
+import { createCloudProvider } from './create-cloud-provider.js';
 import type { LlmProvider } from './llm-provider.js';
 import type { ResolvedModel } from './model-registry.js';
-import { OpenAIProvider } from './openai-provider.js';
+import { OpenAIProvider, type OpenAIProviderKind } from './openai-provider.js';
 import type { LlmProviderRuntimeOptions } from './provider-http.js';
 
 /**
- * Builds the provider for a resolved model: {@link AnthropicProvider} for `anthropic`, else
+ * Builds the provider for a resolved model: {@link AnthropicProvider} for `anthropic`, the
+ * Bedrock, Gemini and Vertex providers for `bedrock`, `google` and `vertex`, else
  * {@link OpenAIProvider} with the model's kind, base URL, key, headers and defaults.
  *
  * @example
@@ -20,9 +22,11 @@ export function createLlmProvider(model: ResolvedModel, options: LlmProviderRunt
     ...(model.maxTokens === undefined ? {} : { maxTokens: model.maxTokens }),
   };
   if (model.provider === 'anthropic') return new AnthropicProvider(shared, options);
+  const cloud = createCloudProvider(model, shared, options);
+  if (cloud) return cloud;
   return new OpenAIProvider(
     {
-      kind: model.provider,
+      kind: model.provider as OpenAIProviderKind,
       ...shared,
       ...(model.apiVersion === undefined ? {} : { apiVersion: model.apiVersion }),
       // Azure routes by deployment; the registry lets `model` stand in for it.

@@ -1,5 +1,5 @@
 import { LlmChatError } from '../errors.js';
-import type { ModelConfig, ProviderKind } from '../types.js';
+import type { AwsCredentials, ModelConfig, ProviderKind } from '../types.js';
 import { createLlmProvider } from './create-llm-provider.js';
 import type { LlmProvider } from './llm-provider.js';
 import type { LlmProviderRuntimeOptions } from './provider-http.js';
@@ -26,6 +26,16 @@ export interface ResolvedModel {
   maxTokens?: number;
   /** Secrets. */
   headers?: Record<string, string>;
+  /** Bedrock. */
+  region?: string;
+  /** Bedrock. Secrets. */
+  credentials?: AwsCredentials | (() => Promise<AwsCredentials>);
+  /** Vertex. */
+  project?: string;
+  /** Vertex. */
+  location?: string;
+  /** Vertex. */
+  getAccessToken?: () => Promise<string>;
 }
 
 /** One entry of `GET /gateway/models`, in the gateway's field names. Holds no secret. */
@@ -49,6 +59,9 @@ const PROVIDER_NAMES: Record<ProviderKind, string> = {
   anthropic: 'Anthropic',
   ollama: 'Ollama',
   openai_compatible: 'OpenAI-compatible',
+  bedrock: 'Amazon Bedrock',
+  google: 'Google Gemini',
+  vertex: 'Google Vertex AI',
 };
 const DEFAULT_CONTEXT_WINDOW = 128_000;
 
@@ -151,6 +164,7 @@ function resolve(config: ModelConfig, index: number): ResolvedModel {
   if (config.provider === 'azure_openai' && !config.deployment && !config.model) {
     throw new LlmChatError('CONFIG_INVALID', `${label} needs a deployment (or model) for Azure OpenAI.`);
   }
+  checkCloudFields(config, label);
   checkNumber(config.temperature, `${label} temperature`, (n) => n >= 0 && n <= 2, 'between 0 and 2');
   checkNumber(config.maxTokens, `${label} maxTokens`, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
   checkNumber(
@@ -172,10 +186,58 @@ function resolve(config: ModelConfig, index: number): ResolvedModel {
     supportsVision: config.supportsVision ?? false,
     enabled: config.enabled ?? true,
   };
-  for (const key of ['baseUrl', 'apiKey', 'apiVersion', 'deployment', 'temperature', 'maxTokens', 'headers'] as const) {
+  for (const key of [
+    'baseUrl',
+    'apiKey',
+    'apiVersion',
+    'deployment',
+    'temperature',
+    'maxTokens',
+    'headers',
+    'region',
+    'credentials',
+    'project',
+    'location',
+    'getAccessToken',
+  ] as const) {
     if (config[key] !== undefined) (model as unknown as Record<string, unknown>)[key] = config[key];
   }
   return model;
+}
+
+/** What Bedrock and Vertex cannot work without; checked here so a typo fails at startup, not on a user's turn. */
+function checkCloudFields(config: ModelConfig, label: string): void {
+  if (config.provider === 'bedrock') {
+    if (typeof config.region !== 'string' || !/^[a-z0-9-]+$/.test(config.region)) {
+      throw new LlmChatError('CONFIG_INVALID', `${label} needs a region (like 'us-east-1') for Amazon Bedrock.`);
+    }
+    const credentials = config.credentials;
+    const usable =
+      typeof credentials === 'function' ||
+      (typeof credentials === 'object' &&
+        credentials !== null &&
+        typeof credentials.accessKeyId === 'string' &&
+        credentials.accessKeyId !== '' &&
+        typeof credentials.secretAccessKey === 'string' &&
+        credentials.secretAccessKey !== '');
+    if (!usable) {
+      throw new LlmChatError(
+        'CONFIG_INVALID',
+        `${label} needs credentials for Amazon Bedrock: { accessKeyId, secretAccessKey, sessionToken? } or an async function returning them.`,
+      );
+    }
+  }
+  if (config.provider === 'vertex') {
+    if (typeof config.project !== 'string' || config.project === '') {
+      throw new LlmChatError('CONFIG_INVALID', `${label} needs a project for Vertex AI.`);
+    }
+    if (config.location !== undefined && !/^[a-z0-9-]+$/.test(String(config.location))) {
+      throw new LlmChatError('CONFIG_INVALID', `${label} has a location that is not a Google Cloud location name.`);
+    }
+    if (typeof config.getAccessToken !== 'function') {
+      throw new LlmChatError('CONFIG_INVALID', `${label} needs a getAccessToken function for Vertex AI.`);
+    }
+  }
 }
 
 function checkNumber(value: unknown, what: string, ok: (n: number) => boolean, expected: string): void {

@@ -1,8 +1,9 @@
+import type { EventSourceMessage } from 'eventsource-parser';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import type { Logger } from '../types.js';
 import type { LlmProviderOptions, LlmStreamEvent } from './llm-provider.js';
 import { parseRetryAfter } from './parse-retry-after.js';
-import { readSseBatches } from './read-sse.js';
+import { type ReadSseOptions, readSseBatches } from './read-sse.js';
 import { extractProviderMessage, redactProviderMessage } from './redact-provider-message.js';
 import type { StreamParser } from './stream-parser.js';
 
@@ -12,8 +13,30 @@ export interface LlmProviderRuntimeOptions extends LlmProviderOptions {
   logger?: Logger;
 }
 
-/** One streaming POST to a provider, as the providers describe it to {@link streamProviderCall}. */
-export interface ProviderHttpCall {
+/** Splits a response body into batches of wire messages, one batch per network chunk. */
+export type ProviderBodyReader<M> = (body: ReadableStream<Uint8Array>, options: ReadSseOptions) => AsyncIterable<M[]>;
+
+/** What {@link ProviderHttpCall.readFailure} found in an error body. */
+export interface ProviderFailureHints {
+  /** The credentials were refused: `PROVIDER_AUTH`, whatever the status. */
+  auth?: boolean;
+  /** The wait the provider asked for, when its body says so. */
+  retryAfterMs?: number;
+}
+
+/** The request an {@link ProviderHttpCall.authorize} hook signs or adds a token to. */
+export interface ProviderHttpRequest {
+  url: string;
+  headers: Record<string, string>;
+  /** The JSON body, exactly as it is sent. */
+  body: string;
+}
+
+/**
+ * One streaming POST to a provider, as the providers describe it to {@link streamProviderCall}.
+ * `M` is one wire message: an SSE message unless `readBody` says otherwise.
+ */
+export interface ProviderHttpCall<M = EventSourceMessage> {
   /** The provider kind, for error details and logs (`openai`, `anthropic`, …). */
   kind: string;
   /** Display name used in error messages (`OpenAI`, `Anthropic`, …). */
@@ -24,8 +47,22 @@ export interface ProviderHttpCall {
   body: unknown;
   /** Values (API key, header values) masked out of any provider message we repeat. */
   secrets: readonly string[];
-  /** Turns the provider's SSE messages into normalized events; throws `LlmChatError`s. */
-  createParser: () => StreamParser;
+  /** Turns the provider's messages into normalized events; throws `LlmChatError`s. */
+  createParser: () => StreamParser<M>;
+  /** Reads the response body as messages (AWS's binary event stream, …). @default SSE */
+  readBody?: ProviderBodyReader<M>;
+  /**
+   * Runs before every attempt, under the call's timeouts and abort, and returns the headers to
+   * send: a fresh SigV4 signature, an access token from the host. Their values are treated as
+   * secrets. A thrown `LlmChatError` fails the call as it is; anything else is `PROVIDER_AUTH`.
+   */
+  authorize?: (request: ProviderHttpRequest, signal: AbortSignal) => Promise<Record<string, string>>;
+  /**
+   * Reads what the status alone does not say from a refused response's JSON body: that the
+   * credentials were refused (Gemini answers a bad key with 400), or how long to wait (Google
+   * sends `RetryInfo` in the body rather than a `Retry-After` header).
+   */
+  readFailure?: (status: number, body: unknown) => ProviderFailureHints | undefined;
 }
 
 const DEFAULTS = {
@@ -80,8 +117,8 @@ const ATTEMPT_FINISHED = new Error('The provider call attempt finished.');
  * Messages never hold the API key, headers or URL; the original failure is kept as `cause`
  * except for HTTP bodies, which may echo the key.
  */
-export async function* streamProviderCall(
-  call: ProviderHttpCall,
+export async function* streamProviderCall<M = EventSourceMessage>(
+  call: ProviderHttpCall<M>,
   options: LlmProviderRuntimeOptions = {},
   signal?: AbortSignal,
 ): AsyncGenerator<LlmStreamEvent, void, undefined> {
@@ -139,18 +176,28 @@ export async function* streamProviderCall(
 
       let emitted = false;
       let failure: AttemptFailure;
+      const secrets = [...call.secrets];
       try {
+        const headers = call.authorize
+          ? await authorizeAttempt(call, { url: call.url, headers: call.headers, body }, attemptController.signal)
+          : call.headers;
+        if (headers !== call.headers) {
+          for (const [name, value] of Object.entries(headers)) {
+            if (call.headers[name] !== value) secrets.push(value, value.replace(/^bearer\s+/i, ''));
+          }
+        }
         const response = await fetchFn(call.url, {
           method: 'POST',
-          headers: call.headers,
+          headers,
           body,
           signal: attemptController.signal,
         });
         if (!response.ok || response.body === null) {
-          failure = await failureFromResponse(response, call, details);
+          failure = await failureFromResponse(response, call, details, secrets);
         } else {
           const parser = call.createParser();
-          const batches = readSseBatches(response.body, {
+          const readBody = call.readBody ?? (readSseBatches as unknown as ProviderBodyReader<M>);
+          const batches = readBody(response.body, {
             signal: attemptController.signal,
             onChunk: clearFirstChunkTimer,
           });
@@ -221,15 +268,45 @@ export async function* streamProviderCall(
   }
 }
 
-async function failureFromResponse(
+/** Runs the call's `authorize` hook, bounded by the attempt's signal. */
+async function authorizeAttempt<M>(
+  call: ProviderHttpCall<M>,
+  request: ProviderHttpRequest,
+  signal: AbortSignal,
+): Promise<Record<string, string>> {
+  const authorize = call.authorize as NonNullable<ProviderHttpCall<M>['authorize']>;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    // A host credentials function that never settles must not outlive the call's timeouts.
+    return await Promise.race([authorize(request, signal), aborted]);
+  } catch (error) {
+    if (signal.aborted || isLlmChatError(error)) throw error;
+    throw new LlmChatError('PROVIDER_AUTH', `Could not get credentials for the ${call.label} API.`, {
+      details: { provider: call.kind },
+      cause: error,
+    });
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+    aborted.catch(() => {});
+  }
+}
+
+async function failureFromResponse<M>(
   response: Response,
-  call: ProviderHttpCall,
+  call: ProviderHttpCall<M>,
   baseDetails: Record<string, unknown>,
+  secrets: readonly string[],
 ): Promise<AttemptFailure> {
   const status = response.status;
   const details = { ...baseDetails, status };
-  const providerMessage = redactProviderMessage(extractProviderMessage(await readErrorBody(response)), call.secrets);
-  if (status === 401 || status === 403) {
+  const errorBody = await readErrorBody(response);
+  const providerMessage = redactProviderMessage(extractProviderMessage(errorBody), secrets);
+  const hints = response.ok ? undefined : call.readFailure?.(status, errorBody);
+  if (status === 401 || status === 403 || hints?.auth === true) {
     // The provider's text is not repeated: OpenAI's quotes part of the key.
     return {
       error: new LlmChatError(
@@ -241,7 +318,7 @@ async function failureFromResponse(
     };
   }
   if (status === 429) {
-    const retryAfterMs = parseRetryAfter(response.headers);
+    const retryAfterMs = parseRetryAfter(response.headers) ?? hints?.retryAfterMs;
     const error = new LlmChatError(
       'PROVIDER_RATE_LIMITED',
       `The ${call.label} API is rate limiting requests. Try again later.`,
@@ -270,7 +347,11 @@ async function failureFromResponse(
   };
 }
 
-function failureFromThrown(error: unknown, call: ProviderHttpCall, details: Record<string, unknown>): AttemptFailure {
+function failureFromThrown<M>(
+  error: unknown,
+  call: ProviderHttpCall<M>,
+  details: Record<string, unknown>,
+): AttemptFailure {
   if (isLlmChatError(error)) return { error, retryable: retryable.has(error) };
   // Anything else is the transport: fetch's TypeError before headers, or a body cut mid-way.
   return {
