@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { signBedrockRequest } from '../../src/llm/bedrock-signer.js';
+import { FAKE_AWS_CREDENTIALS, startFakeBedrock } from '../fixtures/fake-bedrock-server.js';
 import { verifySigV4 } from '../fixtures/sigv4-verify.js';
 
 // The fake's signature check is only as good as its verifier: pin it to AWS's own published
@@ -46,5 +48,54 @@ describe('the fake’s SigV4 verifier', () => {
     expect(verifySigV4({ ...example, headers: unsigned }, expected)?.errorType).toBe(
       'MissingAuthenticationTokenException',
     );
+  });
+});
+
+describe('the Bedrock fake', () => {
+  it('refuses the conversations Converse refuses, in the service’s words', async () => {
+    const fake = await startFakeBedrock();
+    try {
+      const send = async (body: unknown) => {
+        const url = `${fake.url}/model/amazon.nova-pro-v1%3A0/converse-stream`;
+        const request = { url, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+        const headers = await signBedrockRequest(request, FAKE_AWS_CREDENTIALS, 'us-east-1');
+        const response = await fetch(url, { method: 'POST', headers, body: request.body });
+        if (response.ok) {
+          return [response.status, response.headers.get('content-type'), (await response.arrayBuffer()).byteLength > 0];
+        }
+        return [
+          response.status,
+          response.headers.get('x-amzn-errortype')?.split(':')[0],
+          (await response.json()).message,
+        ];
+      };
+      const user = { role: 'user', content: [{ text: 'Hi' }] };
+      const use = { role: 'assistant', content: [{ toolUse: { toolUseId: 't1', name: 'add', input: {} } }] };
+      const result = { role: 'user', content: [{ toolResult: { toolUseId: 't1', content: [{ text: '1' }] } }] };
+      const tools = { tools: [{ toolSpec: { name: 'add', inputSchema: { json: { type: 'object' } } } }] };
+      expect(await send({ messages: [user, use, result] })).toEqual([
+        400,
+        'ValidationException',
+        'The toolConfig field must be defined when using toolUse and toolResult content blocks.',
+      ]);
+      expect((await send({ messages: [user, user] }))[2]).toMatch(/must alternate between user and assistant/);
+      expect((await send({ messages: [user, { role: 'assistant', content: [] }, user] }))[2]).toMatch(
+        /content field in the Message object at messages.1 is empty/,
+      );
+      expect((await send({ messages: [{ role: 'user', content: [{ text: '  ' }] }] }))[2]).toMatch(/is blank/);
+      expect((await send({ messages: [user, use, user], toolConfig: tools }))[2]).toMatch(
+        /Expected toolResult blocks at messages.2.content for the following Ids: t1/,
+      );
+      const dotted = { tools: [{ toolSpec: { name: 'fs.read', inputSchema: { json: {} } } }] };
+      expect((await send({ messages: [user], toolConfig: dotted }))[2]).toMatch(/toolSpec.name' failed to satisfy/);
+      // And a well-formed one streams.
+      expect(await send({ messages: [user, use, result], toolConfig: tools })).toEqual([
+        200,
+        'application/vnd.amazon.eventstream',
+        true,
+      ]);
+    } finally {
+      await fake.close();
+    }
   });
 });
