@@ -80,7 +80,8 @@ export class VertexProvider implements LlmProvider {
         readFailure: readGoogleFailure,
         authorize: async (call) => {
           const token = await config.getAccessToken();
-          if (typeof token !== 'string' || token === '') {
+          // Visible ASCII only: anything else is no token and must not reach a header.
+          if (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token)) {
             throw new LlmChatError('PROVIDER_AUTH', `The ${LABEL} access token function returned no token.`, {
               details: { provider: 'vertex' },
             });

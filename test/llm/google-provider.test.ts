@@ -270,8 +270,10 @@ describe('VertexProvider (Gemini on Vertex AI)', () => {
     expect([refused.error.code, refused.error.details?.status]).toEqual(['PROVIDER_AUTH', 401]);
     expectSecretAbsent(refused.error, 'ya29.stale-SECRET');
 
-    const empty = await collectFailure(onVertex({ getAccessToken: async () => '' }).stream(hi));
-    expect(empty.error.code).toBe('PROVIDER_AUTH');
+    for (const bad of ['', 'ya29.two\r\nx-injected: 1']) {
+      const empty = await collectFailure(onVertex({ getAccessToken: async () => bad }).stream(hi));
+      expect(empty.error.code).toBe('PROVIDER_AUTH');
+    }
     const failing = await collectFailure(
       onVertex({
         getAccessToken: async () => {
