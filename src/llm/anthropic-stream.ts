@@ -3,7 +3,7 @@ import { LlmChatError } from '../errors.js';
 import type { FinishReason, LlmStreamEvent } from './llm-provider.js';
 import { parseStreamJson } from './parse-stream-json.js';
 import { parseToolArguments } from './parse-tool-arguments.js';
-import { markRetryable } from './provider-http.js';
+import { markRetryable } from './provider-retry.js';
 import { redactProviderMessage } from './redact-provider-message.js';
 import type { StreamParser } from './stream-parser.js';
 

@@ -1,8 +1,8 @@
 import { AnthropicProvider } from './anthropic-provider.js';
 import type { LlmProvider } from './llm-provider.js';
-import type { ResolvedModel } from './model-registry.js';
 import { OpenAIProvider } from './openai-provider.js';
 import type { LlmProviderRuntimeOptions } from './provider-http.js';
+import type { ResolvedModel } from './resolved-model.js';
 
 /**
  * Builds the provider for a resolved model: {@link AnthropicProvider} for `anthropic`, else

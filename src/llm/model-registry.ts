@@ -3,30 +3,9 @@ import type { ModelConfig, ProviderKind } from '../types.js';
 import { createLlmProvider } from './create-llm-provider.js';
 import type { LlmProvider } from './llm-provider.js';
 import type { LlmProviderRuntimeOptions } from './provider-http.js';
+import type { ResolvedModel } from './resolved-model.js';
 
-/** A {@link ModelConfig} with every default applied. */
-export interface ResolvedModel {
-  id: string;
-  /** The provider's model name. */
-  model: string;
-  provider: ProviderKind;
-  name: string;
-  providerName: string;
-  contextWindow: number;
-  supportsStreaming: boolean;
-  supportsFunctionCalling: boolean;
-  supportsVision: boolean;
-  enabled: boolean;
-  baseUrl?: string;
-  /** A secret. */
-  apiKey?: string;
-  apiVersion?: string;
-  deployment?: string;
-  temperature?: number;
-  maxTokens?: number;
-  /** Secrets. */
-  headers?: Record<string, string>;
-}
+export type { ResolvedModel } from './resolved-model.js';
 
 /** One entry of `GET /gateway/models`, in the gateway's field names. Holds no secret. */
 export interface GatewayModelInfo {
