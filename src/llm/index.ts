@@ -1,7 +1,11 @@
 /** LLM providers over plain `fetch`, and the model registry. */
 export type { AnthropicProviderConfig } from './anthropic-provider.js';
 export { AnthropicProvider } from './anthropic-provider.js';
+export type { CohereProviderConfig } from './cohere-provider.js';
+export { CohereProvider } from './cohere-provider.js';
 export { createLlmProvider } from './create-llm-provider.js';
+export type { IamTokenSourceOptions } from './iam-token-source.js';
+export { IamTokenSource } from './iam-token-source.js';
 export type {
   FinishReason,
   LlmCallOptions,
@@ -17,3 +21,5 @@ export { OpenAIProvider } from './openai-provider.js';
 export type { LlmProviderRuntimeOptions } from './provider-http.js';
 export type { ReadSseOptions } from './read-sse.js';
 export { readSse } from './read-sse.js';
+export type { WatsonxProviderConfig } from './watsonx-provider.js';
+export { WatsonxProvider } from './watsonx-provider.js';

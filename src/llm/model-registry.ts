@@ -28,7 +28,15 @@ const PROVIDER_NAMES: Record<ProviderKind, string> = {
   anthropic: 'Anthropic',
   ollama: 'Ollama',
   openai_compatible: 'OpenAI-compatible',
+  watsonx: 'IBM watsonx.ai',
+  cohere: 'Cohere',
+  mistral: 'Mistral AI',
+  groq: 'Groq',
+  together: 'Together AI',
 };
+const REASONING_EFFORTS = ['minimal', 'low', 'medium', 'high'];
+/** Anthropic's smallest thinking budget. */
+const MIN_THINKING_BUDGET = 1024;
 const DEFAULT_CONTEXT_WINDOW = 128_000;
 
 /**
@@ -130,6 +138,28 @@ function resolve(config: ModelConfig, index: number): ResolvedModel {
   if (config.provider === 'azure_openai' && !config.deployment && !config.model) {
     throw new LlmChatError('CONFIG_INVALID', `${label} needs a deployment (or model) for Azure OpenAI.`);
   }
+  if (config.provider === 'watsonx') {
+    if (!config.baseUrl) throw new LlmChatError('CONFIG_INVALID', `${label} needs a baseUrl for provider 'watsonx'.`);
+    if (!config.apiKey) throw new LlmChatError('CONFIG_INVALID', `${label} needs an apiKey for provider 'watsonx'.`);
+    if (!config.projectId && !config.spaceId) {
+      throw new LlmChatError('CONFIG_INVALID', `${label} needs a projectId or a spaceId for provider 'watsonx'.`);
+    }
+  }
+  if (config.iamUrl !== undefined && !isHttpUrl(config.iamUrl)) {
+    throw new LlmChatError('CONFIG_INVALID', `${label} has an iamUrl that is not an http(s) URL.`);
+  }
+  if (config.reasoningEffort !== undefined && !REASONING_EFFORTS.includes(config.reasoningEffort)) {
+    throw new LlmChatError(
+      'CONFIG_INVALID',
+      `${label} reasoningEffort must be one of ${REASONING_EFFORTS.join(', ')}.`,
+    );
+  }
+  checkNumber(
+    config.thinkingBudgetTokens,
+    `${label} thinkingBudgetTokens`,
+    (n) => Number.isInteger(n) && n >= MIN_THINKING_BUDGET,
+    `a whole number of at least ${MIN_THINKING_BUDGET}`,
+  );
   checkNumber(config.temperature, `${label} temperature`, (n) => n >= 0 && n <= 2, 'between 0 and 2');
   checkNumber(config.maxTokens, `${label} maxTokens`, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
   checkNumber(
@@ -151,7 +181,22 @@ function resolve(config: ModelConfig, index: number): ResolvedModel {
     supportsVision: config.supportsVision ?? false,
     enabled: config.enabled ?? true,
   };
-  for (const key of ['baseUrl', 'apiKey', 'apiVersion', 'deployment', 'temperature', 'maxTokens', 'headers'] as const) {
+  for (const key of [
+    'baseUrl',
+    'apiKey',
+    'apiVersion',
+    'deployment',
+    'temperature',
+    'maxTokens',
+    'headers',
+    'reasoningEffort',
+    'reasoningModel',
+    'thinkingBudgetTokens',
+    'promptCaching',
+    'projectId',
+    'spaceId',
+    'iamUrl',
+  ] as const) {
     if (config[key] !== undefined) (model as unknown as Record<string, unknown>)[key] = config[key];
   }
   return model;

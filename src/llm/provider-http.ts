@@ -36,7 +36,7 @@ export interface ProviderHttpCall<M = EventSourceMessage> {
   label: string;
   url: string;
   headers: Record<string, string>;
-  /** Sent as JSON. */
+  /** Sent as JSON; a string is sent as it is (already JSON text). */
   body: unknown;
   /** Values (API key, header values) masked out of any provider message we repeat. */
   secrets: readonly string[];
@@ -133,7 +133,7 @@ export async function* streamProviderCall<M = EventSourceMessage>(
   signal?.addEventListener('abort', onCallerAbort, { once: true });
   const totalTimer = setTimeout(() => stop('total'), totalTimeoutMs);
   unrefTimer(totalTimer);
-  const body = JSON.stringify(call.body);
+  const body = typeof call.body === 'string' ? call.body : JSON.stringify(call.body);
 
   try {
     if (signal?.aborted) stop('caller');

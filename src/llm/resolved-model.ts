@@ -22,4 +22,11 @@ export interface ResolvedModel {
   maxTokens?: number;
   /** Secrets. */
   headers?: Record<string, string>;
+  reasoningEffort?: 'minimal' | 'low' | 'medium' | 'high';
+  reasoningModel?: boolean;
+  thinkingBudgetTokens?: number;
+  promptCaching?: boolean;
+  projectId?: string;
+  spaceId?: string;
+  iamUrl?: string;
 }

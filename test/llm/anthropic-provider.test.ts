@@ -44,8 +44,9 @@ describe('AnthropicProvider streaming', () => {
     expect(request?.body).toEqual({
       model: 'claude-test',
       max_tokens: 4096,
-      system: 'Be brief.',
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }],
+      // Prompt caching is on by default: breakpoints on the system prompt and the last message.
+      system: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }],
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi', cache_control: { type: 'ephemeral' } }] }],
       stream: true,
       // Anthropic's range is 0..1.
       temperature: 1,
@@ -72,7 +73,12 @@ describe('AnthropicProvider streaming', () => {
       { type: 'finish', reason: 'tool_calls' },
     ]);
     expect(fake.requests[0]?.body.tools).toEqual([
-      { name: 'get_weather', description: 'Weather', input_schema: { type: 'object' } },
+      {
+        name: 'get_weather',
+        description: 'Weather',
+        input_schema: { type: 'object' },
+        cache_control: { type: 'ephemeral' },
+      },
     ]);
     expect(fake.requests[0]?.body.max_tokens).toBe(100);
   });
@@ -190,7 +196,7 @@ describe('Anthropic transcript mapping', () => {
           },
           { type: 'tool_result', tool_use_id: 'toolu_2', content: 'boom', is_error: true },
           // The empty interrupted assistant turn is dropped, so this merges too.
-          { type: 'text', text: 'Again?' },
+          { type: 'text', text: 'Again?', cache_control: { type: 'ephemeral' } },
         ],
       },
     ]);
