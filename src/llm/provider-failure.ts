@@ -20,8 +20,16 @@ export interface FailureContext {
   details: Record<string, unknown>;
   /** Values masked out of any provider message we repeat. */
   secrets: readonly string[];
-  /** Pulls the provider's message out of its JSON error body. @default extractProviderMessage */
-  extractMessage?: (body: unknown) => unknown;
+  /** Reads what the status alone does not say from a refused response's JSON body. */
+  readFailure?: (status: number, body: unknown) => ProviderFailureHints | undefined;
+}
+
+/** What {@link FailureContext.readFailure} found in an error body. */
+export interface ProviderFailureHints {
+  /** The credentials were refused: `PROVIDER_AUTH`, whatever the status. */
+  auth?: boolean;
+  /** The wait the provider asked for, when its body says so. */
+  retryAfterMs?: number;
 }
 
 /**
@@ -35,9 +43,10 @@ export async function failureFromResponse(response: Response, context: FailureCo
   const { label } = context;
   const status = response.status;
   const details = { ...context.details, status };
-  const extract = context.extractMessage ?? extractProviderMessage;
-  const providerMessage = redactProviderMessage(extract(await readErrorBody(response)), context.secrets);
-  if (status === 401 || status === 403) {
+  const errorBody = await readErrorBody(response);
+  const providerMessage = redactProviderMessage(extractProviderMessage(errorBody), context.secrets);
+  const hints = response.ok ? undefined : context.readFailure?.(status, errorBody);
+  if (status === 401 || status === 403 || hints?.auth === true) {
     return {
       error: new LlmChatError(
         'PROVIDER_AUTH',
@@ -48,7 +57,7 @@ export async function failureFromResponse(response: Response, context: FailureCo
     };
   }
   if (status === 429) {
-    const retryAfterMs = parseRetryAfter(response.headers);
+    const retryAfterMs = parseRetryAfter(response.headers) ?? hints?.retryAfterMs;
     const error = new LlmChatError(
       'PROVIDER_RATE_LIMITED',
       `The ${label} API is rate limiting requests. Try again later.`,

@@ -1,5 +1,6 @@
 import type { EventSourceMessage } from 'eventsource-parser';
-import { LlmChatError } from '../errors.js';
+import { isLlmChatError, LlmChatError } from '../errors.js';
+import { raceSignal } from '../internal/race-signal.js';
 import { sleep } from '../internal/sleep.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import type { Logger } from '../types.js';
@@ -15,7 +16,8 @@ import { backoffMs } from './provider-retry.js';
 import { type ReadSseOptions, readSseBatches } from './read-sse.js';
 import type { StreamParser } from './stream-parser.js';
 
-// Kept importable from here: providers written before the split import it from this module.
+// Kept importable from here: providers written before the split import them from this module.
+export type { ProviderFailureHints } from './provider-failure.js';
 export { markRetryable } from './provider-retry.js';
 
 /** {@link LlmProviderOptions} plus an optional logger for retries. */
@@ -24,9 +26,20 @@ export interface LlmProviderRuntimeOptions extends LlmProviderOptions {
   logger?: Logger;
 }
 
+/** Splits a response body into batches of wire messages, one batch per network chunk. */
+export type ProviderBodyReader<M> = (body: ReadableStream<Uint8Array>, options: ReadSseOptions) => AsyncIterable<M[]>;
+
+/** The request an {@link ProviderHttpCall.authorize} hook signs or adds a token to. */
+export interface ProviderHttpRequest {
+  url: string;
+  headers: Record<string, string>;
+  /** The JSON body, exactly as it is sent. */
+  body: string;
+}
+
 /**
  * One streaming POST to a provider, as the providers describe it to {@link streamProviderCall}.
- * `M` is the wire message type: SSE messages unless `readBatches` decodes something else (AWS's
+ * `M` is the wire message type: SSE messages unless `readBody` decodes something else (AWS's
  * binary event stream).
  */
 export interface ProviderHttpCall<M = EventSourceMessage> {
@@ -42,22 +55,20 @@ export interface ProviderHttpCall<M = EventSourceMessage> {
   secrets: readonly string[];
   /** Turns the provider's wire messages into normalized events; throws `LlmChatError`s. */
   createParser: () => StreamParser<M>;
+  /** Reads the response body as messages (AWS's binary event stream, …). @default SSE */
+  readBody?: ProviderBodyReader<M>;
   /**
-   * Splits the response body into batches of wire messages, one batch per network chunk.
-   * @default readSseBatches (Server-Sent Events)
+   * Runs before every attempt, under the call's timeouts and abort, and returns the headers to
+   * send: a fresh SigV4 signature, an IAM or host access token. Header values it adds are
+   * treated as secrets. A thrown `LlmChatError` fails the attempt as it is (retried only when
+   * marked retryable); anything else is `PROVIDER_AUTH`.
    */
-  readBatches?: (body: ReadableStream<Uint8Array>, options: ReadSseOptions) => AsyncIterable<M[]>;
+  authorize?: (request: ProviderHttpRequest, signal: AbortSignal) => Promise<Record<string, string>>;
   /**
-   * Called before every attempt with the serialized body; returns the headers to send instead of
-   * `headers` (a fresh IAM token, a request signature). A throw fails the attempt like a
-   * failed response: `LlmChatError`s keep their code (retried only when marked retryable).
+   * Reads what the status alone does not say from a refused response's JSON body: that the
+   * credentials were refused (Gemini answers a bad key with 400), or how long to wait.
    */
-  authorize?: (
-    request: { url: string; headers: Record<string, string>; body: string },
-    signal: AbortSignal,
-  ) => Promise<Record<string, string>> | Record<string, string>;
-  /** Pulls the provider's message out of a JSON error body. @default `{ error: { message } }` shapes */
-  extractErrorMessage?: (body: unknown) => unknown;
+  readFailure?: FailureContext['readFailure'];
 }
 
 const DEFAULTS = {
@@ -100,13 +111,12 @@ export async function* streamProviderCall<M = EventSourceMessage>(
   const maxRetries = Math.max(0, options.maxRetries ?? DEFAULTS.maxRetries);
   const retryDelayMs = options.retryDelayMs ?? DEFAULTS.retryDelayMs;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULTS.maxRetryAfterMs;
-  const readBatches =
-    call.readBatches ?? (readSseBatches as unknown as NonNullable<ProviderHttpCall<M>['readBatches']>);
+  const readBody = call.readBody ?? (readSseBatches as unknown as ProviderBodyReader<M>);
   const failureContext: FailureContext = {
     label: call.label,
     details: { provider: call.kind },
     secrets: call.secrets,
-    ...(call.extractErrorMessage ? { extractMessage: call.extractErrorMessage } : {}),
+    ...(call.readFailure ? { readFailure: call.readFailure } : {}),
   };
 
   const callController = new AbortController();
@@ -155,15 +165,18 @@ export async function* streamProviderCall<M = EventSourceMessage>(
 
       let emitted = false;
       let failure: AttemptFailure;
+      let context = failureContext;
       try {
         const headers = call.authorize
-          ? await call.authorize({ url: call.url, headers: call.headers, body }, attemptController.signal)
+          ? await authorizeAttempt(call, { url: call.url, headers: call.headers, body }, attemptController.signal)
           : call.headers;
+        // A token or signature the hook added is as secret as the API key.
+        if (headers !== call.headers) context = { ...failureContext, secrets: addedSecrets(call, headers) };
         const response = await fetchFn(call.url, { method: 'POST', headers, body, signal: attemptController.signal });
         if (!response.ok || response.body === null) {
-          failure = await failureFromResponse(response, failureContext);
+          failure = await failureFromResponse(response, context);
         } else {
-          const batches = readBatches(response.body, {
+          const batches = readBody(response.body, {
             signal: attemptController.signal,
             onChunk: clearFirstChunkTimer,
           });
@@ -174,7 +187,7 @@ export async function* streamProviderCall<M = EventSourceMessage>(
         }
       } catch (error) {
         if (stopReason) throw stopError(error);
-        failure = failureFromThrown(error, failureContext);
+        failure = failureFromThrown(error, context);
       } finally {
         clearFirstChunkTimer();
         callController.signal.removeEventListener('abort', abortAttempt);
@@ -202,6 +215,33 @@ export async function* streamProviderCall<M = EventSourceMessage>(
     clearTimeout(totalTimer);
     signal?.removeEventListener('abort', onCallerAbort);
   }
+}
+
+/** Runs the call's `authorize` hook, bounded by the attempt's signal. */
+async function authorizeAttempt<M>(
+  call: ProviderHttpCall<M>,
+  request: ProviderHttpRequest,
+  signal: AbortSignal,
+): Promise<Record<string, string>> {
+  const authorize = call.authorize as NonNullable<ProviderHttpCall<M>['authorize']>;
+  try {
+    // A host credentials function that never settles must not outlive the call's timeouts.
+    return await raceSignal(authorize(request, signal), signal);
+  } catch (error) {
+    if (signal.aborted || isLlmChatError(error)) throw error;
+    throw new LlmChatError('PROVIDER_AUTH', `Could not get credentials for the ${call.label} API.`, {
+      details: { provider: call.kind },
+      cause: error,
+    });
+  }
+}
+
+function addedSecrets<M>(call: ProviderHttpCall<M>, headers: Record<string, string>): string[] {
+  const secrets = [...call.secrets];
+  for (const [name, value] of Object.entries(headers)) {
+    if (call.headers[name] !== value) secrets.push(value, value.replace(/^bearer\s+/i, ''));
+  }
+  return secrets;
 }
 
 function seconds(ms: number): string {

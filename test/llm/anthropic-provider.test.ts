@@ -33,7 +33,7 @@ describe('AnthropicProvider streaming', () => {
     const texts = events.filter((event) => event.type === 'text');
     expect(textOf(events)).toBe('Bonjour');
     expect(events.slice(texts.length)).toEqual([
-      { type: 'usage', usage: { inputTokens: 21, outputTokens: 4 } },
+      { type: 'usage', usage: { inputTokens: 21, outputTokens: 4, cachedInputTokens: 0, cacheWriteInputTokens: 0 } },
       { type: 'finish', reason: 'stop' },
     ]);
     const [request] = fake.requests;
@@ -69,7 +69,7 @@ describe('AnthropicProvider streaming', () => {
     expect(events).toEqual([
       { type: 'text', text: 'Checking.' },
       { type: 'tool_call', id: 'toolu_A', name: 'get_weather', arguments: { city: 'Rome', days: 3 } },
-      { type: 'usage', usage: { inputTokens: 10, outputTokens: 5 } },
+      { type: 'usage', usage: { inputTokens: 10, outputTokens: 5, cachedInputTokens: 0, cacheWriteInputTokens: 0 } },
       { type: 'finish', reason: 'tool_calls' },
     ]);
     expect(fake.requests[0]?.body.tools).toEqual([
