@@ -138,3 +138,34 @@ describe('WatsonxProvider', () => {
     expect(wx.exchanges - before).toBe(1);
   });
 });
+
+describe('IamTokenSource', () => {
+  it('a caller that gives up does not fail the others waiting on the same exchange', async () => {
+    const slow = await startFakeWatsonx({ apiKey: KEY, iamDelayMs: 80 });
+    try {
+      const tokens = new IamTokenSource({ apiKey: KEY, iamUrl: slow.iamUrl });
+      const quitter = new AbortController();
+      const first = tokens.token(quitter.signal);
+      const second = tokens.token();
+      quitter.abort(new Error('gone'));
+      await expect(first).rejects.toThrow('gone');
+      expect(await second).toBe(slow.issued.at(-1));
+      expect(slow.exchanges).toBe(1);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('an unreachable IAM is a retryable PROVIDER_ERROR; the call retries and then succeeds', async () => {
+    let calls = 0;
+    const flaky: typeof fetch = async (input, init) => {
+      calls++;
+      if (calls === 1) throw new TypeError('fetch failed');
+      return fetch(input, init);
+    };
+    const tokens = new IamTokenSource({ apiKey: KEY, iamUrl: wx.iamUrl, fetch: flaky });
+    const events = await collect(provider({ tokens }).stream(hi));
+    expect(textOf(events)).toBe('Ciao');
+    expect(calls).toBe(2);
+  });
+});
