@@ -11,6 +11,8 @@ export interface ToolCall {
   name: string;
   /** The parsed arguments object. */
   arguments: Record<string, unknown>;
+  /** An opaque signature the provider attached to the call and wants back with it (Gemini's thought signature). */
+  signature?: string;
 }
 
 /** An image returned by a tool, passed to vision models as an image part. */
@@ -106,7 +108,18 @@ export type ProviderKind =
   | 'cohere'
   | 'mistral'
   | 'groq'
-  | 'together';
+  | 'together'
+  | 'bedrock'
+  | 'google'
+  | 'vertex';
+
+/** AWS credentials for `bedrock` models. Secrets: never shown by any route, error or log. */
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** For temporary credentials (STS, an assumed role). */
+  sessionToken?: string;
+}
 
 /** One model users may pick: the gateway's "LLM Settings" entry. */
 export interface ModelConfig {
@@ -167,6 +180,22 @@ export interface ModelConfig {
   spaceId?: string;
   /** watsonx: the IBM Cloud IAM endpoint that exchanges `apiKey` for a token. @default 'https://iam.cloud.ibm.com' */
   iamUrl?: string;
+  /** Bedrock only: the AWS region (`us-east-1`), used for the endpoint and the signature. */
+  region?: string;
+  /**
+   * Bedrock only: the AWS credentials, or a function that returns them (called before each
+   * request, so it can refresh them). The library never reads them from the environment.
+   */
+  credentials?: AwsCredentials | (() => Promise<AwsCredentials>);
+  /** Vertex only: the Google Cloud project id. */
+  project?: string;
+  /** Vertex only: the location (`us-central1`, `global`). @default 'global' */
+  location?: string;
+  /**
+   * Vertex only: returns an OAuth access token for the `cloud-platform` scope (for example from
+   * `google-auth-library` or workload identity). Called before each request; cache in it.
+   */
+  getAccessToken?: () => Promise<string>;
 }
 
 /** What one user's session is configured to use; stored by {@link SessionStore}. */

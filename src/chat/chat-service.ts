@@ -176,7 +176,9 @@ export class ChatService {
             assistant.content += event.text;
             yield { type: 'token', content: event.text };
           } else if (event.type === 'tool_call') {
-            calls.push({ id: event.id, name: event.name, arguments: event.arguments });
+            const call: ToolCall = { id: event.id, name: event.name, arguments: event.arguments };
+            if (event.signature !== undefined) call.signature = event.signature;
+            calls.push(call);
           } else if (event.type === 'usage') {
             addUsage(usage, event.usage);
           } else if (event.type === 'reasoning') {

@@ -1,8 +1,9 @@
 import { AnthropicProvider } from './anthropic-provider.js';
 import { CohereProvider } from './cohere-provider.js';
+import { createCloudProvider } from './create-cloud-provider.js';
 import { IamTokenSource } from './iam-token-source.js';
 import type { LlmProvider } from './llm-provider.js';
-import { OpenAIProvider } from './openai-provider.js';
+import { OpenAIProvider, type OpenAIProviderKind } from './openai-provider.js';
 import type { LlmProviderRuntimeOptions } from './provider-http.js';
 import type { ResolvedModel } from './resolved-model.js';
 import { WatsonxProvider } from './watsonx-provider.js';
@@ -14,7 +15,8 @@ const iamTokens = new WeakMap<ResolvedModel, IamTokenSource>();
 
 /**
  * Builds the provider for a resolved model: {@link AnthropicProvider} for `anthropic`,
- * {@link CohereProvider} for `cohere`, {@link WatsonxProvider} for `watsonx`, else
+ * {@link CohereProvider} for `cohere`, {@link WatsonxProvider} for `watsonx`, the Bedrock,
+ * Gemini and Vertex providers for `bedrock`, `google` and `vertex`, else
  * {@link OpenAIProvider} with the model's kind, base URL, key, headers and defaults.
  *
  * @example
@@ -52,10 +54,12 @@ export function createLlmProvider(model: ResolvedModel, options: LlmProviderRunt
         },
         options,
       );
-    default:
+    default: {
+      const cloud = createCloudProvider(model, shared, options);
+      if (cloud) return cloud;
       return new OpenAIProvider(
         {
-          kind: model.provider,
+          kind: model.provider as OpenAIProviderKind,
           ...shared,
           ...(model.apiVersion === undefined ? {} : { apiVersion: model.apiVersion }),
           ...(model.reasoningEffort === undefined ? {} : { reasoningEffort: model.reasoningEffort }),
@@ -65,6 +69,7 @@ export function createLlmProvider(model: ResolvedModel, options: LlmProviderRunt
         },
         options,
       );
+    }
   }
 }
 

@@ -28,7 +28,7 @@ export type LlmStreamEvent =
   /** A complete signed reasoning block, to be kept in the transcript and sent back verbatim. */
   | { type: 'thinking'; block: ThinkingBlock }
   /** A complete tool call, its arguments assembled from the streamed deltas and parsed. */
-  | { type: 'tool_call'; id: string; name: string; arguments: Record<string, unknown> }
+  | { type: 'tool_call'; id: string; name: string; arguments: Record<string, unknown>; signature?: string }
   /** Token counts of this call. */
   | { type: 'usage'; usage: TokenUsage }
   /** The last event of a successful call. */

@@ -33,6 +33,9 @@ const PROVIDER_NAMES: Record<ProviderKind, string> = {
   mistral: 'Mistral AI',
   groq: 'Groq',
   together: 'Together AI',
+  bedrock: 'Amazon Bedrock',
+  google: 'Google Gemini',
+  vertex: 'Google Vertex AI',
 };
 const REASONING_EFFORTS = ['minimal', 'low', 'medium', 'high'];
 /** Anthropic's smallest thinking budget. */
@@ -160,6 +163,7 @@ function resolve(config: ModelConfig, index: number): ResolvedModel {
     (n) => Number.isInteger(n) && n >= MIN_THINKING_BUDGET,
     `a whole number of at least ${MIN_THINKING_BUDGET}`,
   );
+  checkCloudFields(config, label);
   checkNumber(config.temperature, `${label} temperature`, (n) => n >= 0 && n <= 2, 'between 0 and 2');
   checkNumber(config.maxTokens, `${label} maxTokens`, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
   checkNumber(
@@ -196,10 +200,50 @@ function resolve(config: ModelConfig, index: number): ResolvedModel {
     'projectId',
     'spaceId',
     'iamUrl',
+    'region',
+    'credentials',
+    'project',
+    'location',
+    'getAccessToken',
   ] as const) {
     if (config[key] !== undefined) (model as unknown as Record<string, unknown>)[key] = config[key];
   }
   return model;
+}
+
+/** What Bedrock and Vertex cannot work without; checked here so a typo fails at startup, not on a user's turn. */
+function checkCloudFields(config: ModelConfig, label: string): void {
+  if (config.provider === 'bedrock') {
+    if (typeof config.region !== 'string' || !/^[a-z0-9-]+$/.test(config.region)) {
+      throw new LlmChatError('CONFIG_INVALID', `${label} needs a region (like 'us-east-1') for Amazon Bedrock.`);
+    }
+    const credentials = config.credentials;
+    const usable =
+      typeof credentials === 'function' ||
+      (typeof credentials === 'object' &&
+        credentials !== null &&
+        typeof credentials.accessKeyId === 'string' &&
+        credentials.accessKeyId !== '' &&
+        typeof credentials.secretAccessKey === 'string' &&
+        credentials.secretAccessKey !== '');
+    if (!usable) {
+      throw new LlmChatError(
+        'CONFIG_INVALID',
+        `${label} needs credentials for Amazon Bedrock: { accessKeyId, secretAccessKey, sessionToken? } or an async function returning them.`,
+      );
+    }
+  }
+  if (config.provider === 'vertex') {
+    if (typeof config.project !== 'string' || config.project === '') {
+      throw new LlmChatError('CONFIG_INVALID', `${label} needs a project for Vertex AI.`);
+    }
+    if (config.location !== undefined && !/^[a-z0-9-]+$/.test(String(config.location))) {
+      throw new LlmChatError('CONFIG_INVALID', `${label} has a location that is not a Google Cloud location name.`);
+    }
+    if (typeof config.getAccessToken !== 'function') {
+      throw new LlmChatError('CONFIG_INVALID', `${label} needs a getAccessToken function for Vertex AI.`);
+    }
+  }
 }
 
 function checkNumber(value: unknown, what: string, ok: (n: number) => boolean, expected: string): void {

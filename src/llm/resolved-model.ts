@@ -1,4 +1,4 @@
-import type { ProviderKind } from '../types.js';
+import type { AwsCredentials, ProviderKind } from '../types.js';
 
 /** A `ModelConfig` (src/types.ts) with every default applied. */
 export interface ResolvedModel {
@@ -29,4 +29,14 @@ export interface ResolvedModel {
   projectId?: string;
   spaceId?: string;
   iamUrl?: string;
+  /** Bedrock. */
+  region?: string;
+  /** Bedrock. Secrets. */
+  credentials?: AwsCredentials | (() => Promise<AwsCredentials>);
+  /** Vertex. */
+  project?: string;
+  /** Vertex. */
+  location?: string;
+  /** Vertex. */
+  getAccessToken?: () => Promise<string>;
 }

@@ -150,6 +150,32 @@ describe('ModelRegistry', () => {
     ['an unknown reasoning effort', [{ id: 'a', provider: 'openai', reasoningEffort: 'max' }], /reasoningEffort/],
     ['watsonx without baseUrl', [{ id: 'a', provider: 'watsonx', apiKey: 'k', projectId: 'p' }], /needs a baseUrl/],
     ['a non-http iamUrl', [{ id: 'a', provider: 'openai', iamUrl: 'file:///x' }], /iamUrl/],
+    ['bedrock without a region', [{ id: 'a', provider: 'bedrock', credentials: async () => ({}) }], /region/],
+    ['bedrock without credentials', [{ id: 'a', provider: 'bedrock', region: 'us-east-1' }], /credentials/],
+    [
+      'bedrock with half its credentials',
+      [{ id: 'a', provider: 'bedrock', region: 'us-east-1', credentials: { accessKeyId: 'AKIDX' } }],
+      /credentials/,
+    ],
+    [
+      'vertex without a project',
+      [{ id: 'a', provider: 'vertex', getAccessToken: async (): Promise<string> => 't' }],
+      /project/,
+    ],
+    ['vertex without a token function', [{ id: 'a', provider: 'vertex', project: 'p' }], /getAccessToken/],
+    [
+      'vertex with a location that is no location',
+      [
+        {
+          id: 'a',
+          provider: 'vertex',
+          project: 'p',
+          location: 'x/../y',
+          getAccessToken: async (): Promise<string> => 't',
+        },
+      ],
+      /location/,
+    ],
     ['openai_compatible without baseUrl', [{ id: 'a', provider: 'openai_compatible' }], /needs a baseUrl/],
     ['azure without baseUrl', [{ id: 'a', provider: 'azure_openai', deployment: 'd' }], /needs a baseUrl/],
     ['azure without deployment or model', [{ id: 'a', provider: 'azure_openai', baseUrl: 'https://x' }], /deployment/],
