@@ -86,7 +86,7 @@ async function measure(entry: (typeof PROVIDERS)[number]): Promise<Row> {
       rawRelay.push(performance.now() - started);
     }
     return {
-      provider: entry.id,
+      provider: entry.name ?? entry.id,
       firstTokenMs: summarize(firstToken).median,
       rawFirstByteMs: summarize(rawFirst).median,
       relayMs: summarize(relay).median,

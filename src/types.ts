@@ -36,7 +36,17 @@ export interface AssistantMessage {
   toolCalls?: ToolCall[];
   /** Set when the turn was stopped (abort or error) before the model finished. */
   interrupted?: boolean;
+  /**
+   * The model's signed reasoning blocks (Anthropic extended thinking), kept verbatim because the
+   * API wants them back, in order, with the tool results of the same turn. Never shown as text.
+   */
+  thinking?: ThinkingBlock[];
 }
+
+/** A reasoning block as the provider signed it; opaque to the library. */
+export type ThinkingBlock =
+  | { type: 'thinking'; thinking: string; signature: string }
+  | { type: 'redacted_thinking'; data: string };
 
 /** The result of one tool call, fed back to the model. */
 export interface ToolMessage {
@@ -94,6 +104,11 @@ export type ProviderKind =
   | 'anthropic'
   | 'ollama'
   | 'openai_compatible'
+  | 'watsonx'
+  | 'cohere'
+  | 'mistral'
+  | 'groq'
+  | 'together'
   | 'bedrock'
   | 'google'
   | 'vertex';
@@ -144,6 +159,27 @@ export interface ModelConfig {
   enabled?: boolean;
   /** Extra request headers sent to the provider. Treated as secrets. */
   headers?: Record<string, string>;
+  /**
+   * OpenAI-style reasoning models: sent as `reasoning_effort`. Setting it also marks the model
+   * as a reasoning model (see `reasoningModel`).
+   */
+  reasoningEffort?: 'minimal' | 'low' | 'medium' | 'high';
+  /**
+   * OpenAI-style providers: whether the model is a reasoning model, which takes
+   * `max_completion_tokens` instead of `max_tokens` and refuses `temperature`.
+   * @default detected from the model name: `o1`, `o3`, `o4`, `gpt-5` and their variants
+   */
+  reasoningModel?: boolean;
+  /** Anthropic: turns on extended thinking with this token budget (at least 1024, below `maxTokens`). */
+  thinkingBudgetTokens?: number;
+  /** Anthropic: marks the system prompt, tool list and conversation for prompt caching. @default true */
+  promptCaching?: boolean;
+  /** watsonx: the project the model runs in (this or `spaceId`). */
+  projectId?: string;
+  /** watsonx: the deployment space the model runs in (this or `projectId`). */
+  spaceId?: string;
+  /** watsonx: the IBM Cloud IAM endpoint that exchanges `apiKey` for a token. @default 'https://iam.cloud.ibm.com' */
+  iamUrl?: string;
   /** Bedrock only: the AWS region (`us-east-1`), used for the endpoint and the signature. */
   region?: string;
   /**
@@ -176,8 +212,13 @@ export interface SessionConfig {
 
 /** Token counts of one LLM call, or summed over a turn. */
 export interface TokenUsage {
+  /** Every input token, cached or not. */
   inputTokens: number;
   outputTokens: number;
+  /** Of `inputTokens`, those read from the provider's prompt cache. */
+  cachedInputTokens?: number;
+  /** Of `inputTokens`, those written to the provider's prompt cache (Anthropic). */
+  cacheWriteInputTokens?: number;
 }
 
 /** `token`: a chunk of answer text. */
@@ -223,7 +264,28 @@ export interface FinalEvent {
   tool_used: boolean;
   tools: string[];
   elapsed_ms: number;
-  usage?: { input_tokens: number; output_tokens: number };
+  usage?: UsageSummary;
+}
+
+/**
+ * Token counts of a turn as `final` reports them. The cache counts appear when the provider
+ * reported any; they are parts of `input_tokens`, not additions to it.
+ */
+export interface UsageSummary {
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens?: number;
+  cache_creation_input_tokens?: number;
+}
+
+/**
+ * `reasoning`: a chunk of the model's visible reasoning (Anthropic thinking, `reasoning_content`
+ * of DeepSeek/vLLM/Ollama, Cohere's tool plan). Sent only when the host opts in; never part of
+ * the answer.
+ */
+export interface ReasoningEvent {
+  type: 'reasoning';
+  content: string;
 }
 
 /** `error`: the turn failed. Exactly one per failed turn, instead of `final`. */
@@ -235,7 +297,14 @@ export interface ErrorEvent {
 }
 
 /** Every event a chat turn yields, in the shapes of the wire contract. */
-export type ChatEvent = TokenEvent | ToolStartEvent | ToolEndEvent | ToolErrorEvent | FinalEvent | ErrorEvent;
+export type ChatEvent =
+  | TokenEvent
+  | ReasoningEvent
+  | ToolStartEvent
+  | ToolEndEvent
+  | ToolErrorEvent
+  | FinalEvent
+  | ErrorEvent;
 
 /** The tool events, as listed in `tool_invocations`. */
 export type ToolEvent = ToolStartEvent | ToolEndEvent | ToolErrorEvent;

@@ -120,6 +120,7 @@ function createContext(options: ChatHandlerOptions, storage: Storage): HandlerCo
       mcp,
       ...(options.systemPrompt === undefined ? {} : { systemPrompt: options.systemPrompt }),
       ...(options.maxToolRounds === undefined ? {} : { maxToolRounds: options.maxToolRounds }),
+      ...(options.reasoningEvents === undefined ? {} : { reasoningEvents: options.reasoningEvents }),
       ...(options.llm ? { llm: options.llm } : {}),
       // An allowed server must not bounce us somewhere the allow-list never named.
       fetch: (input, init) => baseFetch(input, { ...init, redirect: 'error' }),

@@ -2,8 +2,8 @@ import { LlmChatError } from '../errors.js';
 import { BedrockProvider } from './bedrock-provider.js';
 import { GoogleProvider } from './google-provider.js';
 import type { LlmProvider } from './llm-provider.js';
-import type { ResolvedModel } from './model-registry.js';
 import type { LlmProviderRuntimeOptions } from './provider-http.js';
+import type { ResolvedModel } from './resolved-model.js';
 import { VertexProvider } from './vertex-provider.js';
 
 /** What every provider takes from a model config. */

@@ -1,11 +1,24 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import { isLlmChatError, LlmChatError } from '../errors.js';
+import { raceSignal } from '../internal/race-signal.js';
+import { sleep } from '../internal/sleep.js';
+import { unrefTimer } from '../internal/unref-timer.js';
 import type { Logger } from '../types.js';
+import { batchStreamEvents } from './batch-stream-events.js';
 import type { LlmProviderOptions, LlmStreamEvent } from './llm-provider.js';
-import { parseRetryAfter } from './parse-retry-after.js';
+import {
+  type AttemptFailure,
+  type FailureContext,
+  failureFromResponse,
+  failureFromThrown,
+} from './provider-failure.js';
+import { backoffMs } from './provider-retry.js';
 import { type ReadSseOptions, readSseBatches } from './read-sse.js';
-import { extractProviderMessage, redactProviderMessage } from './redact-provider-message.js';
 import type { StreamParser } from './stream-parser.js';
+
+// Kept importable from here: providers written before the split import them from this module.
+export type { ProviderFailureHints } from './provider-failure.js';
+export { markRetryable } from './provider-retry.js';
 
 /** {@link LlmProviderOptions} plus an optional logger for retries. */
 export interface LlmProviderRuntimeOptions extends LlmProviderOptions {
@@ -15,14 +28,6 @@ export interface LlmProviderRuntimeOptions extends LlmProviderOptions {
 
 /** Splits a response body into batches of wire messages, one batch per network chunk. */
 export type ProviderBodyReader<M> = (body: ReadableStream<Uint8Array>, options: ReadSseOptions) => AsyncIterable<M[]>;
-
-/** What {@link ProviderHttpCall.readFailure} found in an error body. */
-export interface ProviderFailureHints {
-  /** The credentials were refused: `PROVIDER_AUTH`, whatever the status. */
-  auth?: boolean;
-  /** The wait the provider asked for, when its body says so. */
-  retryAfterMs?: number;
-}
 
 /** The request an {@link ProviderHttpCall.authorize} hook signs or adds a token to. */
 export interface ProviderHttpRequest {
@@ -34,7 +39,8 @@ export interface ProviderHttpRequest {
 
 /**
  * One streaming POST to a provider, as the providers describe it to {@link streamProviderCall}.
- * `M` is one wire message: an SSE message unless `readBody` says otherwise.
+ * `M` is the wire message type: SSE messages unless `readBody` decodes something else (AWS's
+ * binary event stream).
  */
 export interface ProviderHttpCall<M = EventSourceMessage> {
   /** The provider kind, for error details and logs (`openai`, `anthropic`, …). */
@@ -43,26 +49,26 @@ export interface ProviderHttpCall<M = EventSourceMessage> {
   label: string;
   url: string;
   headers: Record<string, string>;
-  /** Sent as JSON. */
+  /** Sent as JSON; a string is sent as it is (already JSON text). */
   body: unknown;
   /** Values (API key, header values) masked out of any provider message we repeat. */
   secrets: readonly string[];
-  /** Turns the provider's messages into normalized events; throws `LlmChatError`s. */
+  /** Turns the provider's wire messages into normalized events; throws `LlmChatError`s. */
   createParser: () => StreamParser<M>;
   /** Reads the response body as messages (AWS's binary event stream, …). @default SSE */
   readBody?: ProviderBodyReader<M>;
   /**
    * Runs before every attempt, under the call's timeouts and abort, and returns the headers to
-   * send: a fresh SigV4 signature, an access token from the host. Their values are treated as
-   * secrets. A thrown `LlmChatError` fails the call as it is; anything else is `PROVIDER_AUTH`.
+   * send: a fresh SigV4 signature, an IAM or host access token. Header values it adds are
+   * treated as secrets. A thrown `LlmChatError` fails the attempt as it is (retried only when
+   * marked retryable); anything else is `PROVIDER_AUTH`.
    */
   authorize?: (request: ProviderHttpRequest, signal: AbortSignal) => Promise<Record<string, string>>;
   /**
    * Reads what the status alone does not say from a refused response's JSON body: that the
-   * credentials were refused (Gemini answers a bad key with 400), or how long to wait (Google
-   * sends `RetryInfo` in the body rather than a `Retry-After` header).
+   * credentials were refused (Gemini answers a bad key with 400), or how long to wait.
    */
-  readFailure?: (status: number, body: unknown) => ProviderFailureHints | undefined;
+  readFailure?: FailureContext['readFailure'];
 }
 
 const DEFAULTS = {
@@ -73,30 +79,7 @@ const DEFAULTS = {
   maxRetryAfterMs: 30_000,
 } as const;
 
-/** Upper bound of one exponential backoff step, so a large `maxRetries` never waits minutes. */
-const MAX_BACKOFF_MS = 10_000;
-/** How much of an error body is read to find the provider's message. */
-const MAX_ERROR_BODY_CHARS = 16_384;
-
-const retryable = new WeakSet<LlmChatError>();
-
-/**
- * Marks an error thrown by a stream parser as worth another attempt (for example Anthropic's
- * `overloaded_error` event), as long as nothing was streamed yet. Returns the same error.
- */
-export function markRetryable(error: LlmChatError): LlmChatError {
-  retryable.add(error);
-  return error;
-}
-
 type StopReason = 'caller' | 'total' | 'first_chunk';
-
-interface AttemptFailure {
-  error: LlmChatError;
-  retryable: boolean;
-  /** The wait the provider asked for, when it said. */
-  retryAfterMs?: number;
-}
 
 // The abort reason of an attempt that is over; see the finally block below.
 const ATTEMPT_FINISHED = new Error('The provider call attempt finished.');
@@ -128,7 +111,13 @@ export async function* streamProviderCall<M = EventSourceMessage>(
   const maxRetries = Math.max(0, options.maxRetries ?? DEFAULTS.maxRetries);
   const retryDelayMs = options.retryDelayMs ?? DEFAULTS.retryDelayMs;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULTS.maxRetryAfterMs;
-  const details = { provider: call.kind };
+  const readBody = call.readBody ?? (readSseBatches as unknown as ProviderBodyReader<M>);
+  const failureContext: FailureContext = {
+    label: call.label,
+    details: { provider: call.kind },
+    secrets: call.secrets,
+    ...(call.readFailure ? { readFailure: call.readFailure } : {}),
+  };
 
   const callController = new AbortController();
   let stopReason: StopReason | undefined;
@@ -138,7 +127,7 @@ export async function* streamProviderCall<M = EventSourceMessage>(
     callController.abort();
   };
   const stopError = (cause?: unknown): LlmChatError => {
-    const opts = { details, cause };
+    const opts = { details: failureContext.details, cause };
     if (stopReason === 'caller') return new LlmChatError('ABORTED', `The ${call.label} request was cancelled.`, opts);
     if (stopReason === 'first_chunk') {
       return new LlmChatError(
@@ -153,8 +142,8 @@ export async function* streamProviderCall<M = EventSourceMessage>(
   const onCallerAbort = () => stop('caller');
   signal?.addEventListener('abort', onCallerAbort, { once: true });
   const totalTimer = setTimeout(() => stop('total'), totalTimeoutMs);
-  totalTimer.unref?.();
-  const body = JSON.stringify(call.body);
+  unrefTimer(totalTimer);
+  const body = typeof call.body === 'string' ? call.body : JSON.stringify(call.body);
 
   try {
     if (signal?.aborted) stop('caller');
@@ -168,7 +157,7 @@ export async function* streamProviderCall<M = EventSourceMessage>(
         () => stop('first_chunk'),
         firstChunkTimeoutMs,
       );
-      firstChunkTimer.unref?.();
+      unrefTimer(firstChunkTimer);
       const clearFirstChunkTimer = () => {
         if (firstChunkTimer !== undefined) clearTimeout(firstChunkTimer);
         firstChunkTimer = undefined;
@@ -176,69 +165,29 @@ export async function* streamProviderCall<M = EventSourceMessage>(
 
       let emitted = false;
       let failure: AttemptFailure;
-      const secrets = [...call.secrets];
+      let context = failureContext;
       try {
         const headers = call.authorize
           ? await authorizeAttempt(call, { url: call.url, headers: call.headers, body }, attemptController.signal)
           : call.headers;
-        if (headers !== call.headers) {
-          for (const [name, value] of Object.entries(headers)) {
-            if (call.headers[name] !== value) secrets.push(value, value.replace(/^bearer\s+/i, ''));
-          }
-        }
-        const response = await fetchFn(call.url, {
-          method: 'POST',
-          headers,
-          body,
-          signal: attemptController.signal,
-        });
+        // A token or signature the hook added is as secret as the API key.
+        if (headers !== call.headers) context = { ...failureContext, secrets: addedSecrets(call, headers) };
+        const response = await fetchFn(call.url, { method: 'POST', headers, body, signal: attemptController.signal });
         if (!response.ok || response.body === null) {
-          failure = await failureFromResponse(response, call, details, secrets);
+          failure = await failureFromResponse(response, context);
         } else {
-          const parser = call.createParser();
-          const readBody = call.readBody ?? (readSseBatches as unknown as ProviderBodyReader<M>);
           const batches = readBody(response.body, {
             signal: attemptController.signal,
             onChunk: clearFirstChunkTimer,
           });
-          for await (const batch of batches) {
-            // Text that arrived in one network chunk travels on as one event: every event costs
-            // a step through the chat loop and an SSE frame, and the reader sees the same text.
-            let text = '';
-            let failure: { error: unknown } | undefined;
-            try {
-              for (const message of batch) {
-                for (const event of parser.push(message)) {
-                  emitted = true;
-                  if (event.type === 'text') {
-                    text += event.text;
-                    continue;
-                  }
-                  if (text !== '') {
-                    yield { type: 'text', text };
-                    text = '';
-                  }
-                  yield event;
-                }
-                if (parser.done) break;
-              }
-            } catch (error) {
-              // The text before a failure still reaches the reader (and the interrupted turn).
-              failure = { error };
-            }
-            if (text !== '') yield { type: 'text', text };
-            if (failure !== undefined) throw failure.error;
-            if (parser.done) break;
-          }
-          for (const event of parser.end()) {
+          yield* batchStreamEvents(batches, call.createParser(), () => {
             emitted = true;
-            yield event;
-          }
+          });
           return;
         }
       } catch (error) {
         if (stopReason) throw stopError(error);
-        failure = failureFromThrown(error, call, details);
+        failure = failureFromThrown(error, context);
       } finally {
         clearFirstChunkTimer();
         callController.signal.removeEventListener('abort', abortAttempt);
@@ -275,128 +224,24 @@ async function authorizeAttempt<M>(
   signal: AbortSignal,
 ): Promise<Record<string, string>> {
   const authorize = call.authorize as NonNullable<ProviderHttpCall<M>['authorize']>;
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
   try {
     // A host credentials function that never settles must not outlive the call's timeouts.
-    return await Promise.race([authorize(request, signal), aborted]);
+    return await raceSignal(authorize(request, signal), signal);
   } catch (error) {
     if (signal.aborted || isLlmChatError(error)) throw error;
     throw new LlmChatError('PROVIDER_AUTH', `Could not get credentials for the ${call.label} API.`, {
       details: { provider: call.kind },
       cause: error,
     });
-  } finally {
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-    aborted.catch(() => {});
   }
 }
 
-async function failureFromResponse<M>(
-  response: Response,
-  call: ProviderHttpCall<M>,
-  baseDetails: Record<string, unknown>,
-  secrets: readonly string[],
-): Promise<AttemptFailure> {
-  const status = response.status;
-  const details = { ...baseDetails, status };
-  const errorBody = await readErrorBody(response);
-  const providerMessage = redactProviderMessage(extractProviderMessage(errorBody), secrets);
-  const hints = response.ok ? undefined : call.readFailure?.(status, errorBody);
-  if (status === 401 || status === 403 || hints?.auth === true) {
-    // The provider's text is not repeated: OpenAI's quotes part of the key.
-    return {
-      error: new LlmChatError(
-        'PROVIDER_AUTH',
-        `The ${call.label} API refused the credentials (HTTP ${status}). Check the model's API key.`,
-        { details },
-      ),
-      retryable: false,
-    };
+function addedSecrets<M>(call: ProviderHttpCall<M>, headers: Record<string, string>): string[] {
+  const secrets = [...call.secrets];
+  for (const [name, value] of Object.entries(headers)) {
+    if (call.headers[name] !== value) secrets.push(value, value.replace(/^bearer\s+/i, ''));
   }
-  if (status === 429) {
-    const retryAfterMs = parseRetryAfter(response.headers) ?? hints?.retryAfterMs;
-    const error = new LlmChatError(
-      'PROVIDER_RATE_LIMITED',
-      `The ${call.label} API is rate limiting requests. Try again later.`,
-      retryAfterMs === undefined ? { details } : { details, retryAfterMs },
-    );
-    return retryAfterMs === undefined ? { error, retryable: true } : { error, retryable: true, retryAfterMs };
-  }
-  if (status === 408 || status >= 500) {
-    return {
-      error: new LlmChatError('PROVIDER_ERROR', `The ${call.label} API failed (HTTP ${status}).`, { details }),
-      retryable: true,
-    };
-  }
-  if (response.ok) {
-    return {
-      error: new LlmChatError('PROVIDER_ERROR', `The ${call.label} API sent an empty answer.`, { details }),
-      retryable: true,
-    };
-  }
-  const suffix = providerMessage ? `: ${providerMessage}` : '.';
-  return {
-    error: new LlmChatError('PROVIDER_ERROR', `The ${call.label} API rejected the request (HTTP ${status})${suffix}`, {
-      details,
-    }),
-    retryable: false,
-  };
-}
-
-function failureFromThrown<M>(
-  error: unknown,
-  call: ProviderHttpCall<M>,
-  details: Record<string, unknown>,
-): AttemptFailure {
-  if (isLlmChatError(error)) return { error, retryable: retryable.has(error) };
-  // Anything else is the transport: fetch's TypeError before headers, or a body cut mid-way.
-  return {
-    error: new LlmChatError('PROVIDER_ERROR', `The connection to the ${call.label} API failed.`, {
-      details,
-      cause: error,
-    }),
-    retryable: true,
-  };
-}
-
-async function readErrorBody(response: Response): Promise<unknown> {
-  let text: string;
-  try {
-    text = (await response.text()).slice(0, MAX_ERROR_BODY_CHARS);
-  } catch {
-    return undefined;
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function backoffMs(baseMs: number, attempt: number): number {
-  const ceiling = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** attempt);
-  // Jitter in [50%, 100%] so many clients that failed together do not retry together.
-  return Math.round(ceiling * (0.5 + Math.random() * 0.5));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) {
-      resolve();
-      return;
-    }
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
+  return secrets;
 }
 
 function seconds(ms: number): string {

@@ -2,9 +2,10 @@ import type { EventSourceMessage } from 'eventsource-parser';
 import type { LlmStreamEvent } from './llm-provider.js';
 
 /**
- * Turns one provider's wire messages (SSE messages unless the call reads another format) into normalized events, one message at a time. Synchronous
- * on purpose: the HTTP layer feeds it every message of a network chunk in one go, so a streamed
- * token costs no async step of its own here.
+ * Turns one provider's wire messages (SSE messages by default; decoded frames for binary
+ * streams) into normalized events, one message at a time. Synchronous on purpose: the HTTP layer
+ * feeds it every message of a network chunk in one go, so a streamed token costs no async step
+ * of its own here.
  * @internal
  */
 export interface StreamParser<M = EventSourceMessage> {

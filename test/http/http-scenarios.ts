@@ -401,7 +401,7 @@ async function startProviderStack(provider: ProviderUnderTest): Promise<Provider
  * may hold one of the provider's secrets.
  */
 export function runProviderChatScenarios(provider: ProviderUnderTest, hostName: string, mount: Mount): void {
-  describe(`chat scenarios: ${provider.id} via ${hostName}`, () => {
+  describe(`chat scenarios: ${provider.name ?? provider.id} via ${hostName}`, () => {
     let stack: ProviderStack;
     let host: MountedHost;
     const seen: string[] = [];
