@@ -1,4 +1,5 @@
 import { LlmChatError } from '../errors.js';
+import type { TokenUsage } from '../types.js';
 import type { EventStreamMessage } from './bedrock-event-stream.js';
 import type { FinishReason, LlmStreamEvent } from './llm-provider.js';
 import { parseStreamJson } from './parse-stream-json.js';
@@ -38,15 +39,14 @@ export function createBedrockStreamParser(
   secrets: readonly string[] = [],
 ): StreamParser<EventStreamMessage> {
   const blocks = new Map<number, OpenToolUse>();
-  let inputTokens = 0;
-  let outputTokens = 0;
+  let usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
   let finish: FinishReason | undefined;
   let sawToolUse = false;
   let finished = false;
 
   function* close(): Generator<LlmStreamEvent> {
     finished = true;
-    yield { type: 'usage', usage: { inputTokens, outputTokens } };
+    yield { type: 'usage', usage };
     const reason = finish ?? 'other';
     yield { type: 'finish', reason: reason === 'other' && sawToolUse ? 'tool_calls' : reason };
   }
@@ -102,10 +102,13 @@ export function createBedrockStreamParser(
         finish = mapStopReason(String(data.stopReason ?? ''));
         break;
       case 'metadata': {
-        const usage = (data.usage ?? {}) as Record<string, unknown>;
+        const raw = (data.usage ?? {}) as Record<string, unknown>;
         // Cached input is counted apart from inputTokens; the total is what was sent.
-        inputTokens = count(usage.inputTokens) + count(usage.cacheReadInputTokens) + count(usage.cacheWriteInputTokens);
-        outputTokens = count(usage.outputTokens);
+        const cacheRead = count(raw.cacheReadInputTokens);
+        const cacheWrite = count(raw.cacheWriteInputTokens);
+        usage = { inputTokens: count(raw.inputTokens) + cacheRead + cacheWrite, outputTokens: count(raw.outputTokens) };
+        if (cacheRead > 0) usage.cachedInputTokens = cacheRead;
+        if (cacheWrite > 0) usage.cacheWriteInputTokens = cacheWrite;
         if (finish !== undefined) yield* close();
         break;
       }

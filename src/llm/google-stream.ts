@@ -1,5 +1,6 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import { LlmChatError } from '../errors.js';
+import type { TokenUsage } from '../types.js';
 import type { FinishReason, LlmStreamEvent } from './llm-provider.js';
 import { parseStreamJson } from './parse-stream-json.js';
 import { markRetryable } from './provider-http.js';
@@ -22,8 +23,7 @@ const RETRYABLE_STATUSES = new Set(['RESOURCE_EXHAUSTED', 'UNAVAILABLE', 'INTERN
  * any output when they are transient).
  */
 export function createGoogleStreamParser(label: string, secrets: readonly string[] = []): StreamParser {
-  let inputTokens = 0;
-  let outputTokens = 0;
+  let tokens: TokenUsage = { inputTokens: 0, outputTokens: 0 };
   let finish: FinishReason | undefined;
   let sawCall = false;
   let calls = 0;
@@ -33,9 +33,12 @@ export function createGoogleStreamParser(label: string, secrets: readonly string
     if (data.error !== undefined) throw streamError(data.error, label, secrets);
     const usage = data.usageMetadata as Record<string, unknown> | undefined;
     if (usage) {
-      inputTokens = count(usage.promptTokenCount);
-      // Thinking is billed as output.
-      outputTokens = count(usage.candidatesTokenCount) + count(usage.thoughtsTokenCount);
+      // Thinking is billed as output; cached content is part of the prompt count.
+      tokens = {
+        inputTokens: count(usage.promptTokenCount),
+        outputTokens: count(usage.candidatesTokenCount) + count(usage.thoughtsTokenCount),
+      };
+      if (count(usage.cachedContentTokenCount) > 0) tokens.cachedInputTokens = count(usage.cachedContentTokenCount);
     }
     const candidate = (Array.isArray(data.candidates) ? data.candidates[0] : undefined) as
       | Record<string, unknown>
@@ -89,7 +92,7 @@ export function createGoogleStreamParser(label: string, secrets: readonly string
     if (finish === undefined) {
       throw new LlmChatError('PROVIDER_ERROR', `The ${label} stream ended before the answer was complete.`);
     }
-    yield { type: 'usage', usage: { inputTokens, outputTokens } };
+    yield { type: 'usage', usage: tokens };
     // Gemini says STOP for a turn that calls functions.
     yield { type: 'finish', reason: finish === 'stop' && sawCall ? 'tool_calls' : finish };
   }

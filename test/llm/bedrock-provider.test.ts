@@ -125,6 +125,15 @@ describe('BedrockProvider', () => {
     ]);
   });
 
+  it('reports prompt-cache reads and writes as parts of the input tokens', async () => {
+    fake.reply({ kind: 'text', chunks: ['ok'], usage: { input: 100, output: 2, cached: 60, cacheWrite: 30 } });
+    const events = await collect(provider().stream(hi));
+    expect(events.find((e) => e.type === 'usage')).toEqual({
+      type: 'usage',
+      usage: { inputTokens: 100, outputTokens: 2, cachedInputTokens: 60, cacheWriteInputTokens: 30 },
+    });
+  });
+
   it('calls the credentials function for every request', async () => {
     let calls = 0;
     const credentials = async () => {

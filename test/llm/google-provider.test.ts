@@ -58,6 +58,24 @@ describe('GoogleProvider (Gemini API)', () => {
     });
   });
 
+  it('reports cached content as part of the input tokens', async () => {
+    gemini.reply({ kind: 'text', chunks: ['ok'], usage: { input: 100, output: 2, cached: 64 } });
+    const events = await collect(google().stream(hi));
+    expect(events.find((e) => e.type === 'usage')).toEqual({
+      type: 'usage',
+      usage: { inputTokens: 100, outputTokens: 2, cachedInputTokens: 64 },
+    });
+  });
+
+  it('ends a blocked prompt with content_filter', async () => {
+    gemini.reply({
+      kind: 'raw',
+      frames: [`data: ${JSON.stringify({ promptFeedback: { blockReason: 'SAFETY' } })}\r\n\r\n`],
+    });
+    const events = await collect(google().stream(hi));
+    expect(events.at(-1)).toEqual({ type: 'finish', reason: 'content_filter' });
+  });
+
   it('sends tools as JSON-Schema function declarations and carries the thought signature back', async () => {
     gemini.reply({
       kind: 'tool_calls',
