@@ -4,6 +4,7 @@ import { type AwsCredentialSource, signBedrockRequest } from './bedrock-signer.j
 import { createBedrockStreamParser } from './bedrock-stream.js';
 import type { LlmCallOptions, LlmProvider, LlmRequest, LlmStreamEvent } from './llm-provider.js';
 import { type LlmProviderRuntimeOptions, streamProviderCall } from './provider-http.js';
+import { ToolJsonCache } from './tool-json-cache.js';
 
 /** Configuration of a {@link BedrockProvider}. */
 export interface BedrockProviderConfig {
@@ -47,6 +48,7 @@ export class BedrockProvider implements LlmProvider {
   readonly #config: BedrockProviderConfig;
   readonly #options: LlmProviderRuntimeOptions;
   readonly #origin: string;
+  readonly #tools = new ToolJsonCache((tools) => toBedrockToolConfig(tools).tools);
 
   constructor(config: BedrockProviderConfig, options: LlmProviderRuntimeOptions = {}) {
     this.#config = config;
@@ -66,7 +68,7 @@ export class BedrockProvider implements LlmProvider {
       messages: toBedrockMessages(request.messages, { vision: request.vision === true, withTools }),
     };
     if (request.system) body.system = [{ text: request.system }];
-    if (withTools) body.toolConfig = toBedrockToolConfig(request.tools ?? []);
+
     const inferenceConfig: Record<string, unknown> = {};
     const maxTokens = request.maxTokens ?? config.maxTokens;
     if (maxTokens !== undefined) inferenceConfig.maxTokens = maxTokens;
@@ -88,7 +90,7 @@ export class BedrockProvider implements LlmProvider {
         label: LABEL,
         url: `${this.#origin}/model/${encodeURIComponent(request.model)}/converse-stream`,
         headers,
-        body,
+        body: withToolConfig(body, this.#tools.get(request.tools)),
         secrets,
         createParser: () => createBedrockStreamParser(LABEL, secrets),
         readBody: readEventStreamBatches,
@@ -102,4 +104,10 @@ export class BedrockProvider implements LlmProvider {
       options.signal,
     );
   }
+}
+
+/** `body` as JSON with the pre-serialized, name-sorted tool list spliced in as `toolConfig.tools`. */
+function withToolConfig(body: Record<string, unknown>, toolsJson: string | undefined): string {
+  const json = JSON.stringify(body);
+  return toolsJson === undefined ? json : `${json.slice(0, -1)},"toolConfig":{"tools":${toolsJson}}}`;
 }

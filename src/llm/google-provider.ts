@@ -1,4 +1,10 @@
-import { type GeminiDefaults, geminiRequestBody, readGoogleFailure, streamPath } from './google-request.js';
+import {
+  type GeminiDefaults,
+  geminiRequestBody,
+  geminiToolCache,
+  readGoogleFailure,
+  streamPath,
+} from './google-request.js';
 import { createGoogleStreamParser } from './google-stream.js';
 import type { LlmCallOptions, LlmProvider, LlmRequest, LlmStreamEvent } from './llm-provider.js';
 import { type LlmProviderRuntimeOptions, streamProviderCall } from './provider-http.js';
@@ -34,6 +40,7 @@ export class GoogleProvider implements LlmProvider {
   readonly #config: GoogleProviderConfig;
   readonly #options: LlmProviderRuntimeOptions;
   readonly #root: string;
+  readonly #tools = geminiToolCache();
 
   constructor(config: GoogleProviderConfig = {}, options: LlmProviderRuntimeOptions = {}) {
     this.#config = config;
@@ -54,7 +61,7 @@ export class GoogleProvider implements LlmProvider {
         label: LABEL,
         url: `${this.#root}/${streamPath(`models/${encodeURIComponent(request.model)}`)}`,
         headers,
-        body: geminiRequestBody(request, config),
+        body: geminiRequestBody(request, config, this.#tools),
         secrets,
         createParser: () => createGoogleStreamParser(LABEL, secrets),
         readFailure: readGoogleFailure,

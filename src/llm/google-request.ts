@@ -1,6 +1,7 @@
 import { toGeminiContents, toGeminiTools } from './google-messages.js';
 import type { LlmRequest } from './llm-provider.js';
 import type { ProviderFailureHints } from './provider-http.js';
+import { jsonWithTools, ToolJsonCache } from './tool-json-cache.js';
 
 /** Defaults a Gemini model config may give a request. */
 export interface GeminiDefaults {
@@ -8,18 +9,26 @@ export interface GeminiDefaults {
   maxTokens?: number;
 }
 
-/** The JSON body of a `streamGenerateContent` call, shared by the Gemini API and Vertex AI. */
-export function geminiRequestBody(request: LlmRequest, defaults: GeminiDefaults): Record<string, unknown> {
+/**
+ * The JSON body of a `streamGenerateContent` call, shared by the Gemini API and Vertex AI, with
+ * the tool list from `tools` (serialized once per list, sorted by name, so the prefix stays
+ * byte-identical for Gemini's implicit cache).
+ */
+export function geminiRequestBody(request: LlmRequest, defaults: GeminiDefaults, tools: ToolJsonCache): string {
   const body: Record<string, unknown> = { contents: toGeminiContents(request.messages, request.vision === true) };
   if (request.system) body.systemInstruction = { parts: [{ text: request.system }] };
-  if (request.tools && request.tools.length > 0) body.tools = toGeminiTools(request.tools);
   const generationConfig: Record<string, unknown> = {};
   const temperature = request.temperature ?? defaults.temperature;
   if (temperature !== undefined) generationConfig.temperature = temperature;
   const maxTokens = request.maxTokens ?? defaults.maxTokens;
   if (maxTokens !== undefined) generationConfig.maxOutputTokens = maxTokens;
   if (Object.keys(generationConfig).length > 0) body.generationConfig = generationConfig;
-  return body;
+  return jsonWithTools(body, tools.get(request.tools));
+}
+
+/** A cache of Gemini function declarations for one provider. */
+export function geminiToolCache(): ToolJsonCache {
+  return new ToolJsonCache((tools) => toGeminiTools(tools));
 }
 
 /** The path of a streaming call on a model resource, with `alt=sse` for Server-Sent Events. */

@@ -1,5 +1,11 @@
 import { LlmChatError } from '../errors.js';
-import { type GeminiDefaults, geminiRequestBody, readGoogleFailure, streamPath } from './google-request.js';
+import {
+  type GeminiDefaults,
+  geminiRequestBody,
+  geminiToolCache,
+  readGoogleFailure,
+  streamPath,
+} from './google-request.js';
 import { createGoogleStreamParser } from './google-stream.js';
 import type { LlmCallOptions, LlmProvider, LlmRequest, LlmStreamEvent } from './llm-provider.js';
 import { type LlmProviderRuntimeOptions, streamProviderCall } from './provider-http.js';
@@ -46,6 +52,7 @@ export class VertexProvider implements LlmProvider {
   readonly #config: VertexProviderConfig;
   readonly #options: LlmProviderRuntimeOptions;
   readonly #root: string;
+  readonly #tools = geminiToolCache();
   readonly #location: string;
 
   constructor(config: VertexProviderConfig, options: LlmProviderRuntimeOptions = {}) {
@@ -74,7 +81,7 @@ export class VertexProvider implements LlmProvider {
         label: LABEL,
         url: `${this.#root}/${streamPath(model)}`,
         headers,
-        body: geminiRequestBody(request, config),
+        body: geminiRequestBody(request, config, this.#tools),
         secrets,
         createParser: () => createGoogleStreamParser(LABEL, secrets),
         readFailure: readGoogleFailure,

@@ -108,6 +108,16 @@ describe('BedrockProvider', () => {
     });
   });
 
+  it('sends the tool list sorted by name, the same bytes on every call', async () => {
+    const tools = [addTool, { name: 'abs', inputSchema: { type: 'object' } }];
+    const bedrock = provider();
+    await collect(bedrock.stream({ ...hi, tools }));
+    await collect(bedrock.stream({ ...hi, tools }));
+    const names = fake.requests[0]?.body.toolConfig.tools.map((t: { toolSpec: { name: string } }) => t.toolSpec.name);
+    expect(names).toEqual(['abs', 'add']);
+    expect(fake.requests[1]?.rawBody).toBe(fake.requests[0]?.rawBody);
+  });
+
   it('writes past tool use as text when a request carries no tools, which Converse would refuse', async () => {
     const request: LlmRequest = {
       ...hi,

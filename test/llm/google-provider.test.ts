@@ -134,6 +134,12 @@ describe('GoogleProvider (Gemini API)', () => {
     ]);
   });
 
+  it('sends the function declarations sorted by name', async () => {
+    await collect(google().stream({ ...hi, tools: [addTool, { name: 'abs', inputSchema: { type: 'object' } }] }));
+    const names = gemini.requests[0]?.body.tools[0].functionDeclarations.map((d: { name: string }) => d.name);
+    expect(names).toEqual(['abs', 'add']);
+  });
+
   it('sends the documented skip value for a current-turn call that never had a signature', async () => {
     const request: LlmRequest = {
       ...hi,
