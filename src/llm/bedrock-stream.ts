@@ -27,7 +27,7 @@ const RETRYABLE_EXCEPTIONS = new Set([
  *
  * `contentBlockStart` opens a `toolUse` block (id and name); `contentBlockDelta` carries `text`
  * (→ `text`) or pieces of the tool input JSON, assembled until `contentBlockStop` emits the whole
- * `tool_call`; reasoning deltas are skipped; `messageStop` gives the stop reason; `metadata`,
+ * `tool_call`; reasoning deltas are `reasoning`; `messageStop` gives the stop reason; `metadata`,
  * which follows it, gives the usage and ends the stream.
  *
  * Exception messages (`throttlingException` → `PROVIDER_RATE_LIMITED`, the rest
@@ -73,6 +73,10 @@ export function createBedrockStreamParser(
         const delta = (data.delta ?? {}) as Record<string, unknown>;
         if (typeof delta.text === 'string' && delta.text !== '') {
           yield { type: 'text', text: delta.text };
+        } else if (typeof delta.reasoningContent === 'object' && delta.reasoningContent !== null) {
+          // Reasoning models (DeepSeek-R1, gpt-oss, …) stream their thinking here: never answer text.
+          const thought = (delta.reasoningContent as Record<string, unknown>).text;
+          if (typeof thought === 'string' && thought !== '') yield { type: 'reasoning', text: thought };
         } else if (typeof delta.toolUse === 'object' && delta.toolUse !== null) {
           const open = blocks.get(count(data.contentBlockIndex));
           const input = (delta.toolUse as Record<string, unknown>).input;

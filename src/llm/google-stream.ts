@@ -14,7 +14,7 @@ const RETRYABLE_STATUSES = new Set(['RESOURCE_EXHAUSTED', 'UNAVAILABLE', 'INTERN
  * Turns a `streamGenerateContent?alt=sse` stream into normalized events.
  *
  * Every message is a `GenerateContentResponse`: the first candidate's parts give text (thought
- * parts are skipped) and whole `functionCall`s (with their `thoughtSignature`, kept on the call
+ * parts are `reasoning`) and whole `functionCall`s (with their `thoughtSignature`, kept on the call
  * so it can be sent back); `usageMetadata` is cumulative, so the last one counts; the chunk with
  * `finishReason` is the end. The stream has no end marker of its own: it must have said
  * `finishReason` (or blocked the prompt) before the body ends, or it was cut.
@@ -51,7 +51,11 @@ export function createGoogleStreamParser(label: string, secrets: readonly string
     const content = candidate.content as Record<string, unknown> | undefined;
     const parts = Array.isArray(content?.parts) ? (content.parts as Array<Record<string, unknown>>) : [];
     for (const part of parts) {
-      if (part.thought === true) continue;
+      if (part.thought === true) {
+        // A thought summary (when a model sends them): reasoning, never answer text.
+        if (typeof part.text === 'string' && part.text !== '') yield { type: 'reasoning', text: part.text };
+        continue;
+      }
       if (typeof part.text === 'string' && part.text !== '') yield { type: 'text', text: part.text };
       const call = part.functionCall as Record<string, unknown> | undefined;
       if (call) {

@@ -144,6 +144,18 @@ describe('BedrockProvider', () => {
     });
   });
 
+  it('streams a reasoning model’s reasoningContent as reasoning, kept out of the answer', async () => {
+    fake.reply({ kind: 'text', reasoning: ['Think', 'ing.'], chunks: ['Answer.'] });
+    const events = await collect(provider().stream(hi));
+    expect(textOf(events)).toBe('Answer.');
+    expect(
+      events
+        .filter((e) => e.type === 'reasoning')
+        .map((e) => (e as { text: string }).text)
+        .join(''),
+    ).toBe('Thinking.');
+  });
+
   it('calls the credentials function for every request', async () => {
     let calls = 0;
     const credentials = async () => {

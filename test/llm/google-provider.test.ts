@@ -67,6 +67,18 @@ describe('GoogleProvider (Gemini API)', () => {
     });
   });
 
+  it('streams thought parts as reasoning, kept out of the answer', async () => {
+    gemini.reply({ kind: 'text', reasoning: ['Weighing ', 'options.'], chunks: ['Answer.'] });
+    const events = await collect(google().stream(hi));
+    expect(textOf(events)).toBe('Answer.');
+    expect(
+      events
+        .filter((e) => e.type === 'reasoning')
+        .map((e) => (e as { text: string }).text)
+        .join(''),
+    ).toBe('Weighing options.');
+  });
+
   it('ends a blocked prompt with content_filter', async () => {
     gemini.reply({
       kind: 'raw',
