@@ -1,5 +1,6 @@
 import { LlmChatError } from '../errors.js';
 import { loadOptionalPeer } from './load-optional-peer.js';
+import { markRetryable } from './provider-retry.js';
 import type { ReadSseOptions } from './read-sse.js';
 
 /** One decoded message of AWS's `application/vnd.amazon.eventstream` format. */
@@ -75,7 +76,9 @@ export async function* readEventStreamBatches(
       throwIfAborted(signal);
       if (result.done) {
         done = true;
-        if (buffer.byteLength > 0) throw malformed('The Bedrock stream ended in the middle of a message.');
+        // A connection closed mid-frame is a dropped connection: worth another try if nothing was shown.
+        if (buffer.byteLength > 0)
+          throw markRetryable(malformed('The Bedrock stream ended in the middle of a message.'));
         return;
       }
       onChunk?.();

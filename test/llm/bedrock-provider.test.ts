@@ -3,7 +3,7 @@ import { BedrockProvider, type BedrockProviderConfig } from '../../src/llm/bedro
 import type { LlmRequest } from '../../src/llm/llm-provider.js';
 import { loadOptionalPeer } from '../../src/llm/load-optional-peer.js';
 import type { AwsCredentials } from '../../src/types.js';
-import { exceptionFrame } from '../fixtures/event-stream-frames.js';
+import { eventFrame, exceptionFrame } from '../fixtures/event-stream-frames.js';
 import { bedrockError, FAKE_AWS_CREDENTIALS, startFakeBedrock } from '../fixtures/fake-bedrock-server.js';
 import type { FakeLlmServer } from '../fixtures/fake-llm-common.js';
 import { collect, collectFailure, expectSecretAbsent, FAST, textOf } from './helpers.js';
@@ -246,6 +246,17 @@ describe('BedrockProvider', () => {
     fake.reply({ kind: 'text', chunks: ['a', 'b', 'c'], cutAfter: 3 });
     const cut = await collectFailure(provider({}, { maxRetries: 0 }).stream(hi));
     expect(cut.error.code).toBe('PROVIDER_ERROR');
+  });
+
+  it('retries a body that ends in the middle of a frame, as a dropped connection', async () => {
+    const whole = eventFrame('messageStart', { role: 'assistant' });
+    fake.reply({ kind: 'raw', frames: [whole.subarray(0, 10)], contentType: 'application/vnd.amazon.eventstream' });
+    const { error } = await collectFailure(provider({}, { maxRetries: 1 }).stream(hi));
+    expect([error.code, error.message]).toEqual([
+      'PROVIDER_ERROR',
+      'The Bedrock stream ended in the middle of a message.',
+    ]);
+    expect(fake.requests).toHaveLength(2);
   });
 
   it('decodes an exception frame exactly as AWS sent it (recorded bytes)', async () => {
