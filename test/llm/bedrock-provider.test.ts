@@ -156,6 +156,12 @@ describe('BedrockProvider', () => {
     ).toBe('Thinking.');
   });
 
+  it('signs an inference profile ARN as a model (slashes and colons encoded in one path segment)', async () => {
+    const arn = 'arn:aws:bedrock:us-west-2:123456789012:application-inference-profile/a1b2c3d4';
+    expect(textOf(await collect(provider().stream({ ...hi, model: arn })))).toBe('Hello from the fake.');
+    expect(fake.requests[0]?.path).toBe(`/model/${encodeURIComponent(arn)}/converse-stream`);
+  });
+
   it('calls the credentials function for every request', async () => {
     let calls = 0;
     const credentials = async () => {
