@@ -6,6 +6,18 @@ import type { ProviderHttpRequest } from './provider-http.js';
 /** Where a Bedrock provider gets its credentials: fixed ones, or a host function called per request. */
 export type AwsCredentialSource = AwsCredentials | (() => Promise<AwsCredentials>);
 
+let signerModule: Promise<typeof import('aws4fetch')> | undefined;
+
+/** `aws4fetch`, imported once: a dynamic import per request costs a loader round trip. */
+function loadSigner(): Promise<typeof import('aws4fetch')> {
+  signerModule ??= loadOptionalPeer(() => import('aws4fetch'), 'aws4fetch', 'bedrock');
+  // A failed load is not kept: the host may install the package and try again.
+  signerModule.catch(() => {
+    signerModule = undefined;
+  });
+  return signerModule;
+}
+
 /**
  * Signs a Bedrock runtime request with AWS Signature Version 4 (service `bedrock`) and returns
  * the headers to send: `authorization`, `x-amz-date`, and `x-amz-security-token` for temporary
@@ -19,7 +31,7 @@ export async function signBedrockRequest(
   source: AwsCredentialSource,
   region: string,
 ): Promise<Record<string, string>> {
-  const { AwsV4Signer } = await loadOptionalPeer(() => import('aws4fetch'), 'aws4fetch', 'bedrock');
+  const { AwsV4Signer } = await loadSigner();
   const credentials = typeof source === 'function' ? await source() : source;
   if (
     typeof credentials !== 'object' ||
