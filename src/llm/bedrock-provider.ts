@@ -1,3 +1,4 @@
+import { LlmChatError } from '../errors.js';
 import { type EventStreamMessage, loadEventStreamCodec, readEventStreamBatches } from './bedrock-event-stream.js';
 import { toBedrockMessages, toBedrockToolConfig } from './bedrock-messages.js';
 import { type AwsCredentialSource, signBedrockRequest } from './bedrock-signer.js';
@@ -53,6 +54,10 @@ export class BedrockProvider implements LlmProvider {
   constructor(config: BedrockProviderConfig, options: LlmProviderRuntimeOptions = {}) {
     this.#config = config;
     this.#options = options;
+    // The region goes into the host name and the signature: only a region name may.
+    if (typeof config.region !== 'string' || !/^[a-z0-9-]+$/.test(config.region)) {
+      throw new LlmChatError('CONFIG_INVALID', "Bedrock needs a region name like 'us-east-1'.");
+    }
     this.#origin = (config.baseUrl ?? `https://bedrock-runtime.${config.region}.amazonaws.com`).replace(/\/+$/, '');
   }
 

@@ -59,6 +59,10 @@ export class VertexProvider implements LlmProvider {
     this.#config = config;
     this.#options = options;
     this.#location = config.location ?? DEFAULT_LOCATION;
+    // The location goes into the host name: only a location name may.
+    if (!/^[a-z0-9-]+$/.test(this.#location)) {
+      throw new LlmChatError('CONFIG_INVALID', 'Vertex AI needs a location name like us-central1 or global.');
+    }
     const origin =
       config.baseUrl ??
       (this.#location === 'global'

@@ -296,6 +296,12 @@ describe('BedrockProvider', () => {
     expect(fake.requests[0]?.aborted).toBe(true);
   });
 
+  it('refuses a region that is not a region name, since it becomes part of the host name', () => {
+    expect(() => new BedrockProvider({ region: 'evil.example.com#', credentials: SESSION })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID' }),
+    );
+  });
+
   it('says which package to install when an optional peer is missing', async () => {
     const error = await loadOptionalPeer(
       () => Promise.reject(new Error('Cannot find module')),

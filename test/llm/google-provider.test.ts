@@ -325,6 +325,12 @@ describe('VertexProvider (Gemini on Vertex AI)', () => {
     expect(vertex.requests).toHaveLength(1);
   });
 
+  it('refuses a location that is not a location name, since it becomes part of the host name', () => {
+    expect(
+      () => new VertexProvider({ project: 'p', location: 'x.evil.com/', getAccessToken: async () => TOKEN }),
+    ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+  });
+
   it('uses the global endpoint for location global, and a resource path as given', async () => {
     const seen: string[] = [];
     const provider = new VertexProvider(
