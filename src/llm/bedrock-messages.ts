@@ -41,8 +41,8 @@ const IMAGE_FORMATS: Record<string, string> = {
  * Maps the transcript to Converse messages.
  *
  * Assistant tool calls become `toolUse` blocks and results `toolResult` blocks of a user message
- * (`status: 'error'` for failures), images as image blocks when `vision` is on (a note
- * otherwise). Converse wants roles to alternate, no empty or blank text, and refuses tool blocks
+ * (`status: 'error'` on failures only, the field being documented for Claude), images as image
+ * blocks when `vision` is on (a note otherwise). Converse wants roles to alternate, no empty or blank text, and refuses tool blocks
  * in a request without a `toolConfig`: with `withTools` off (the last round of a turn, where
  * tools are withheld) past calls and results are written out as text instead.
  */
@@ -113,9 +113,8 @@ function toolResult(message: ToolMessage, vision: boolean): BedrockContentBlock 
   }
   // A result block needs some content; an empty tool output is still an answer.
   if (content.length === 0) content.push({ text: '(no output)' });
-  return {
-    toolResult: { toolUseId: message.toolCallId, content, status: message.isError ? 'error' : 'success' },
-  };
+  // `status` is documented for Claude only; it is sent where it matters, on failures.
+  return { toolResult: { toolUseId: message.toolCallId, content, ...(message.isError ? { status: 'error' } : {}) } };
 }
 
 function resultAsText(message: ToolMessage): string {

@@ -33,7 +33,6 @@ describe('toBedrockMessages', () => {
                 { text: '[The tool returned 1 image, not shown: this model does not accept images.]' },
                 { image: { format: 'png', source: { bytes: png.data } } },
               ],
-              status: 'success',
             },
           },
           { text: 'and?' },
@@ -48,7 +47,6 @@ describe('toBedrockMessages', () => {
       toolResult: {
         toolUseId: 't1',
         content: [{ text: '[The tool returned 2 images, not shown: this model does not accept images.]' }],
-        status: 'success',
       },
     });
     const empty = toBedrockMessages([{ role: 'tool', toolCallId: 'x', name: 'n', content: '' }]);

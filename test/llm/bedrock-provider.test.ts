@@ -102,7 +102,7 @@ describe('BedrockProvider', () => {
     expect(fake.requests[1]?.body.messages.at(-1)).toEqual({
       role: 'user',
       content: [
-        { toolResult: { toolUseId: 'tooluse_1', content: [{ text: '5' }], status: 'success' } },
+        { toolResult: { toolUseId: 'tooluse_1', content: [{ text: '5' }] } },
         { toolResult: { toolUseId: 'tooluse_2', content: [{ text: 'boom' }], status: 'error' } },
       ],
     });
