@@ -172,7 +172,10 @@ export interface ModelConfig {
   reasoningModel?: boolean;
   /** Anthropic: turns on extended thinking with this token budget (at least 1024, below `maxTokens`). */
   thinkingBudgetTokens?: number;
-  /** Anthropic: marks the system prompt, tool list and conversation for prompt caching. @default true */
+  /**
+   * Anthropic: marks the system prompt, tool list and conversation for prompt caching. @default true
+   * Bedrock: the same with `cachePoint` blocks, for models that support them (Claude, Nova). @default false
+   */
   promptCaching?: boolean;
   /** watsonx: the project the model runs in (this or `spaceId`). */
   projectId?: string;

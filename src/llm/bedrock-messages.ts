@@ -14,7 +14,8 @@ export type BedrockContentBlock =
   | { text: string }
   | BedrockImageBlock
   | { toolUse: { toolUseId: string; name: string; input: Record<string, unknown> } }
-  | { toolResult: { toolUseId: string; content: BedrockToolResultBlock[]; status?: 'success' | 'error' } };
+  | { toolResult: { toolUseId: string; content: BedrockToolResultBlock[]; status?: 'success' | 'error' } }
+  | { cachePoint: { type: 'default' } };
 
 /** One message of the Converse `messages` array. */
 export interface BedrockMessage {

@@ -1,6 +1,6 @@
 import { LlmChatError } from '../errors.js';
 import { type EventStreamMessage, loadEventStreamCodec, readEventStreamBatches } from './bedrock-event-stream.js';
-import { toBedrockMessages, toBedrockToolConfig } from './bedrock-messages.js';
+import { type BedrockMessage, toBedrockMessages, toBedrockToolConfig } from './bedrock-messages.js';
 import { type AwsCredentialSource, signBedrockRequest } from './bedrock-signer.js';
 import { createBedrockStreamParser } from './bedrock-stream.js';
 import type { LlmCallOptions, LlmProvider, LlmRequest, LlmStreamEvent } from './llm-provider.js';
@@ -24,7 +24,16 @@ export interface BedrockProviderConfig {
   temperature?: number;
   /** `inferenceConfig.maxTokens` when the request sets none. */
   maxTokens?: number;
+  /**
+   * Adds `cachePoint` blocks after the system prompt, the tool list and the last message, so
+   * the next call of the tool loop reads that prefix from the cache. Only for models that
+   * support prompt caching (Claude, Nova): others refuse the request. @default false
+   */
+  promptCaching?: boolean;
 }
+
+/** The Converse prompt-cache marker. */
+const CACHE_POINT = { cachePoint: { type: 'default' } } as const;
 
 const LABEL = 'Bedrock';
 
@@ -50,6 +59,7 @@ export class BedrockProvider implements LlmProvider {
   readonly #options: LlmProviderRuntimeOptions;
   readonly #origin: string;
   readonly #tools = new ToolJsonCache((tools) => toBedrockToolConfig(tools).tools);
+  readonly #cachedTools = new ToolJsonCache((tools) => [...toBedrockToolConfig(tools).tools, CACHE_POINT]);
 
   constructor(config: BedrockProviderConfig, options: LlmProviderRuntimeOptions = {}) {
     this.#config = config;
@@ -72,7 +82,9 @@ export class BedrockProvider implements LlmProvider {
     const body: Record<string, unknown> = {
       messages: toBedrockMessages(request.messages, { vision: request.vision === true, withTools }),
     };
-    if (request.system) body.system = [{ text: request.system }];
+    const caching = config.promptCaching === true;
+    if (request.system) body.system = caching ? [{ text: request.system }, CACHE_POINT] : [{ text: request.system }];
+    if (caching) (body.messages as BedrockMessage[]).at(-1)?.content.push(CACHE_POINT);
 
     const inferenceConfig: Record<string, unknown> = {};
     const maxTokens = request.maxTokens ?? config.maxTokens;
@@ -95,7 +107,7 @@ export class BedrockProvider implements LlmProvider {
         label: LABEL,
         url: `${this.#origin}/model/${encodeURIComponent(request.model)}/converse-stream`,
         headers,
-        body: withToolConfig(body, this.#tools.get(request.tools)),
+        body: withToolConfig(body, (caching ? this.#cachedTools : this.#tools).get(request.tools)),
         secrets,
         createParser: () => createBedrockStreamParser(LABEL, secrets),
         readBody: readEventStreamBatches,

@@ -28,7 +28,15 @@ export function createCloudProvider(
   switch (model.provider) {
     case 'bedrock':
       if (!model.region || !model.credentials) throw missing(model, 'a region and credentials');
-      return new BedrockProvider({ ...common, region: model.region, credentials: model.credentials }, options);
+      return new BedrockProvider(
+        {
+          ...common,
+          region: model.region,
+          credentials: model.credentials,
+          ...(model.promptCaching === undefined ? {} : { promptCaching: model.promptCaching }),
+        },
+        options,
+      );
     case 'google':
       return new GoogleProvider(
         { ...shared, ...(model.apiVersion === undefined ? {} : { apiVersion: model.apiVersion }) },

@@ -118,6 +118,18 @@ describe('BedrockProvider', () => {
     expect(fake.requests[1]?.rawBody).toBe(fake.requests[0]?.rawBody);
   });
 
+  it('with promptCaching, puts cache points after the system prompt, the tool list and the last message', async () => {
+    const cachePoint = { cachePoint: { type: 'default' } };
+    await collect(provider({ promptCaching: true }).stream({ ...hi, system: 'Be brief.', tools: [addTool] }));
+    const body = fake.requests[0]?.body;
+    expect(body.system).toEqual([{ text: 'Be brief.' }, cachePoint]);
+    expect(body.toolConfig.tools.at(-1)).toEqual(cachePoint);
+    expect(body.messages.at(-1).content).toEqual([{ text: 'Hi' }, cachePoint]);
+    // Off by default: not every Bedrock model takes cache points.
+    await collect(provider().stream({ ...hi, system: 'Be brief.', tools: [addTool] }));
+    expect(fake.requests[1]?.rawBody).not.toContain('cachePoint');
+  });
+
   it('writes past tool use as text when a request carries no tools, which Converse would refuse', async () => {
     const request: LlmRequest = {
       ...hi,
