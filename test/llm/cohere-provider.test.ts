@@ -59,7 +59,8 @@ describe('CohereProvider', () => {
       provider().stream({ ...hi, tools: [{ name: 'weather', inputSchema: { type: 'object' } }] }),
     );
     expect(textOf(events)).toBe('');
-    expect(events.filter((e) => e.type === 'reasoning').length).toBe(2);
+    const plan = events.filter((e) => e.type === 'reasoning').map((e) => (e.type === 'reasoning' ? e.text : ''));
+    expect(plan.join('')).toBe('I will use the weather tool.');
     expect(events.filter((e) => e.type === 'tool_call')).toEqual([
       { type: 'tool_call', id: 'weather_e8p4pn45zt0t', name: 'weather', arguments: { location: 'San Francisco' } },
       { type: 'tool_call', id: 'cityAttractions_pyxs', name: 'cityAttractions', arguments: { city: 'San Francisco' } },

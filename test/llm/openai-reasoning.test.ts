@@ -95,10 +95,8 @@ describe('OpenAI reasoning models', () => {
     const provider = new OpenAIProvider({ kind: 'ollama', baseUrl: fake.url }, FAST);
     const events = await collect(provider.stream(ask('deepseek-r1')));
     expect(textOf(events)).toBe('The answer is 4.');
-    expect(events.filter((e) => e.type === 'reasoning').map((e) => (e.type === 'reasoning' ? e.text : ''))).toEqual([
-      'Let me ',
-      'think.',
-    ]);
+    const reasoning = events.filter((e) => e.type === 'reasoning').map((e) => (e.type === 'reasoning' ? e.text : ''));
+    expect(reasoning.join('')).toBe('Let me think.');
     // Not a reasoning model by name: Ollama's temperature is kept.
     expect(fake.requests[0]?.body.temperature).toBe(0.2);
   });
