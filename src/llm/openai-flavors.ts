@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 /** The provider kinds that speak the Chat Completions API through {@link OpenAIProvider}. */
 export type OpenAIProviderKind =
   | 'openai'
@@ -94,9 +92,21 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
  */
 export function mistralToolCallId(id: string): string {
   if (MISTRAL_ID.test(id)) return id;
-  const digest = createHash('sha256').update(id).digest();
+  // FNV-1a, twice with different seeds for 64 bits: plain arithmetic, so the providers need no
+  // crypto module on any runtime, and nine base-62 digits of it (about 53 bits) hardly collide.
+  let high = 0x811c9dc5;
+  let low = 0x050c5d1f;
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    high = Math.imul(high ^ code, 0x01000193) >>> 0;
+    low = Math.imul(low ^ code, 0x01000193) >>> 0;
+  }
+  let value = high * 2 ** 21 + (low >>> 11);
   let out = '';
-  for (let i = 0; i < 9; i++) out += ALPHABET[(digest[i] ?? 0) % ALPHABET.length];
+  for (let i = 0; i < 9; i++) {
+    out += ALPHABET[value % ALPHABET.length];
+    value = Math.floor(value / ALPHABET.length);
+  }
   return out;
 }
 
