@@ -26,6 +26,12 @@ export interface OpenAIFlavor {
   toolCallId?: (id: string) => string;
   /** Whether `tool` messages carry the tool's `name`. */
   toolMessageName: boolean;
+  /**
+   * Whether a tool-call round's reasoning goes back as `reasoning_content`: DeepSeek's thinking
+   * mode (served as `openai_compatible`, or through Ollama) refuses the next request without it.
+   * Off for servers that never stream it or refuse unknown fields.
+   */
+  reasoningContent: boolean;
 }
 
 /** The per-kind table. @internal */
@@ -36,14 +42,22 @@ export const OPENAI_FLAVORS: Record<OpenAIProviderKind, OpenAIFlavor> = {
     streamUsageOption: true,
     detectReasoningModels: true,
     toolMessageName: false,
+    reasoningContent: false,
   },
-  azure_openai: { label: 'Azure OpenAI', streamUsageOption: true, detectReasoningModels: true, toolMessageName: false },
+  azure_openai: {
+    label: 'Azure OpenAI',
+    streamUsageOption: true,
+    detectReasoningModels: true,
+    toolMessageName: false,
+    reasoningContent: false,
+  },
   // Compatible servers in front of OpenAI models (OpenRouter's `openai/o3`) need the same care.
   openai_compatible: {
     label: 'OpenAI-compatible',
     streamUsageOption: true,
     detectReasoningModels: true,
     toolMessageName: false,
+    reasoningContent: true,
   },
   ollama: {
     label: 'Ollama',
@@ -51,6 +65,7 @@ export const OPENAI_FLAVORS: Record<OpenAIProviderKind, OpenAIFlavor> = {
     streamUsageOption: true,
     detectReasoningModels: false,
     toolMessageName: false,
+    reasoningContent: true,
   },
   // Mistral validates strictly: unknown fields (`stream_options`) are a 422, and tool call ids
   // must be exactly nine letters or digits, so ids from another provider's turns are rewritten.
@@ -62,6 +77,7 @@ export const OPENAI_FLAVORS: Record<OpenAIProviderKind, OpenAIFlavor> = {
     detectReasoningModels: false,
     toolCallId: mistralToolCallId,
     toolMessageName: true,
+    reasoningContent: false,
   },
   // Groq reports usage in `x_groq.usage` on the last chunk without being asked.
   groq: {
@@ -70,6 +86,7 @@ export const OPENAI_FLAVORS: Record<OpenAIProviderKind, OpenAIFlavor> = {
     streamUsageOption: false,
     detectReasoningModels: false,
     toolMessageName: false,
+    reasoningContent: false,
   },
   // Together puts `usage` on the chunk with `finish_reason` without being asked.
   together: {
@@ -78,6 +95,7 @@ export const OPENAI_FLAVORS: Record<OpenAIProviderKind, OpenAIFlavor> = {
     streamUsageOption: false,
     detectReasoningModels: false,
     toolMessageName: false,
+    reasoningContent: false,
   },
 };
 
