@@ -41,6 +41,12 @@ export interface AssistantMessage {
    * API wants them back, in order, with the tool results of the same turn. Never shown as text.
    */
   thinking?: ThinkingBlock[];
+  /**
+   * The reasoning text streamed beside a round that called tools (`reasoning_content`, Cohere's
+   * tool plan), when no signed blocks carried it: DeepSeek's thinking mode refuses a later
+   * request whose tool-call messages lost it. Never shown as text.
+   */
+  reasoning?: string;
 }
 
 /** A reasoning block as the provider signed it; opaque to the library. */

@@ -169,6 +169,7 @@ export class ChatService {
         const request = this.#request(past, turn, toolsEnabled);
         const assistant: AssistantMessage = { role: 'assistant', content: '' };
         const calls: ToolCall[] = [];
+        let reasoning = '';
         turn.push(assistant);
         for await (const event of this.#options.provider.stream(request, signal ? { signal } : {})) {
           if (event.type === 'text') {
@@ -182,6 +183,7 @@ export class ChatService {
           } else if (event.type === 'usage') {
             addUsage(usage, event.usage);
           } else if (event.type === 'reasoning') {
+            reasoning += event.text;
             if (this.#options.emitReasoning === true && event.text.length > 0) {
               yield { type: 'reasoning', content: event.text };
             }
@@ -194,6 +196,8 @@ export class ChatService {
         // calls dropped: the turn must end with an answer.
         if (calls.length === 0 || !toolsEnabled) break;
         assistant.toolCalls = calls;
+        // Signed blocks already carry their text; plain reasoning is kept for the tool loop.
+        if (reasoning !== '' && !assistant.thinking) assistant.reasoning = reasoning;
         for (const call of calls) toolsUsed.add(call.name);
         yield* this.#runTools(calls, turn, signal);
       }

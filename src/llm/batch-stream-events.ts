@@ -3,8 +3,9 @@ import type { StreamParser } from './stream-parser.js';
 
 /**
  * Runs each batch of wire messages (one network chunk's worth) through `parser` and yields the
- * normalized events, with the text of one batch joined into one `text` event: every event costs
- * a step through the chat loop and an SSE frame, and the reader sees the same text. Ends after
+ * normalized events, with consecutive text (or reasoning) of one batch joined into one event:
+ * every event costs a step through the chat loop and an SSE frame, and the reader sees the same
+ * text. Ends after
  * the parser's closing events, or as soon as the parser says the stream is `done`.
  *
  * `onEvent` is called before the first event of each yield, so the caller knows output started
@@ -17,19 +18,24 @@ export async function* batchStreamEvents<M>(
   onEvent: () => void,
 ): AsyncGenerator<LlmStreamEvent, void, undefined> {
   for await (const batch of batches) {
-    let text = '';
+    // Text, or reasoning, gathered from consecutive events of this batch.
+    let pending: { type: 'text' | 'reasoning'; text: string } | undefined;
     let failure: { error: unknown } | undefined;
     try {
       for (const message of batch) {
         for (const event of parser.push(message)) {
           onEvent();
-          if (event.type === 'text') {
-            text += event.text;
+          if (event.type === 'text' || event.type === 'reasoning') {
+            if (pending?.type === event.type) pending.text += event.text;
+            else {
+              if (pending) yield pending;
+              pending = { type: event.type, text: event.text };
+            }
             continue;
           }
-          if (text !== '') {
-            yield { type: 'text', text };
-            text = '';
+          if (pending) {
+            yield pending;
+            pending = undefined;
           }
           yield event;
         }
@@ -39,7 +45,7 @@ export async function* batchStreamEvents<M>(
       // The text before a failure still reaches the reader (and the interrupted turn).
       failure = { error };
     }
-    if (text !== '') yield { type: 'text', text };
+    if (pending) yield pending;
     if (failure !== undefined) throw failure.error;
     if (parser.done) break;
   }

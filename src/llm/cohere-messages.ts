@@ -37,9 +37,11 @@ export function toCohereMessages(request: LlmRequest): CohereMessage[] {
         out.push({ role: 'assistant', content: message.content });
         continue;
       }
+      // The plan Cohere streamed goes back as the plan; text another model said stands in for it.
+      const plan = message.content === '' ? message.reasoning : message.content;
       out.push({
         role: 'assistant',
-        ...(message.content === '' ? {} : { tool_plan: message.content }),
+        ...(plan ? { tool_plan: plan } : {}),
         tool_calls: calls.map((call) => ({
           id: call.id,
           type: 'function',

@@ -71,9 +71,13 @@ export class IamTokenSource {
     return fresh.value;
   }
 
-  /** Forgets the cached token (for example after the API refused it). */
-  clear(): void {
-    this.#cached = undefined;
+  /**
+   * Forgets the cached token, so the next call exchanges again: the API refused it (revoked,
+   * or the key was rotated). With `token`, only when that is still the cached one, so a refusal
+   * of an old token does not throw away a fresh one.
+   */
+  clear(token?: string): void {
+    if (token === undefined || this.#cached?.value === token) this.#cached = undefined;
   }
 
   async #exchange(): Promise<CachedToken> {

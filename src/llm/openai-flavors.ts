@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 /** The provider kinds that speak the Chat Completions API through {@link OpenAIProvider}. */
 export type OpenAIProviderKind =
   | 'openai'
@@ -28,6 +26,12 @@ export interface OpenAIFlavor {
   toolCallId?: (id: string) => string;
   /** Whether `tool` messages carry the tool's `name`. */
   toolMessageName: boolean;
+  /**
+   * Whether a tool-call round's reasoning goes back as `reasoning_content`: DeepSeek's thinking
+   * mode (served as `openai_compatible`, or through Ollama) refuses the next request without it.
+   * Off for servers that never stream it or refuse unknown fields.
+   */
+  reasoningContent: boolean;
 }
 
 /** The per-kind table. @internal */
@@ -38,14 +42,22 @@ export const OPENAI_FLAVORS: Record<OpenAIProviderKind, OpenAIFlavor> = {
     streamUsageOption: true,
     detectReasoningModels: true,
     toolMessageName: false,
+    reasoningContent: false,
   },
-  azure_openai: { label: 'Azure OpenAI', streamUsageOption: true, detectReasoningModels: true, toolMessageName: false },
+  azure_openai: {
+    label: 'Azure OpenAI',
+    streamUsageOption: true,
+    detectReasoningModels: true,
+    toolMessageName: false,
+    reasoningContent: false,
+  },
   // Compatible servers in front of OpenAI models (OpenRouter's `openai/o3`) need the same care.
   openai_compatible: {
     label: 'OpenAI-compatible',
     streamUsageOption: true,
     detectReasoningModels: true,
     toolMessageName: false,
+    reasoningContent: true,
   },
   ollama: {
     label: 'Ollama',
@@ -53,6 +65,7 @@ export const OPENAI_FLAVORS: Record<OpenAIProviderKind, OpenAIFlavor> = {
     streamUsageOption: true,
     detectReasoningModels: false,
     toolMessageName: false,
+    reasoningContent: true,
   },
   // Mistral validates strictly: unknown fields (`stream_options`) are a 422, and tool call ids
   // must be exactly nine letters or digits, so ids from another provider's turns are rewritten.
@@ -64,6 +77,7 @@ export const OPENAI_FLAVORS: Record<OpenAIProviderKind, OpenAIFlavor> = {
     detectReasoningModels: false,
     toolCallId: mistralToolCallId,
     toolMessageName: true,
+    reasoningContent: false,
   },
   // Groq reports usage in `x_groq.usage` on the last chunk without being asked.
   groq: {
@@ -72,6 +86,7 @@ export const OPENAI_FLAVORS: Record<OpenAIProviderKind, OpenAIFlavor> = {
     streamUsageOption: false,
     detectReasoningModels: false,
     toolMessageName: false,
+    reasoningContent: false,
   },
   // Together puts `usage` on the chunk with `finish_reason` without being asked.
   together: {
@@ -80,6 +95,7 @@ export const OPENAI_FLAVORS: Record<OpenAIProviderKind, OpenAIFlavor> = {
     streamUsageOption: false,
     detectReasoningModels: false,
     toolMessageName: false,
+    reasoningContent: false,
   },
 };
 
@@ -94,9 +110,21 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
  */
 export function mistralToolCallId(id: string): string {
   if (MISTRAL_ID.test(id)) return id;
-  const digest = createHash('sha256').update(id).digest();
+  // FNV-1a, twice with different seeds for 64 bits: plain arithmetic, so the providers need no
+  // crypto module on any runtime, and nine base-62 digits of it (about 53 bits) hardly collide.
+  let high = 0x811c9dc5;
+  let low = 0x050c5d1f;
+  for (let i = 0; i < id.length; i++) {
+    const code = id.charCodeAt(i);
+    high = Math.imul(high ^ code, 0x01000193) >>> 0;
+    low = Math.imul(low ^ code, 0x01000193) >>> 0;
+  }
+  let value = high * 2 ** 21 + (low >>> 11);
   let out = '';
-  for (let i = 0; i < 9; i++) out += ALPHABET[(digest[i] ?? 0) % ALPHABET.length];
+  for (let i = 0; i < 9; i++) {
+    out += ALPHABET[value % ALPHABET.length];
+    value = Math.floor(value / ALPHABET.length);
+  }
   return out;
 }
 

@@ -13,6 +13,7 @@ export type OpenAIChatMessage =
       role: 'assistant';
       content: string | null;
       tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[];
+      reasoning_content?: string;
     }
   | { role: 'tool'; tool_call_id: string; content: string; name?: string };
 
@@ -22,6 +23,8 @@ export interface OpenAIMessageOptions {
   toolCallId?: (id: string) => string;
   /** Adds the tool's `name` to `tool` messages. @default false */
   toolMessageName?: boolean;
+  /** Sends a tool-call round's stored reasoning back as `reasoning_content` (DeepSeek). @default false */
+  reasoningContent?: boolean;
 }
 
 /** One entry of the Chat Completions `tools` array. */
@@ -67,6 +70,9 @@ export function toOpenAIMessages(request: LlmRequest, options: OpenAIMessageOpti
             type: 'function',
             function: { name: call.name, arguments: JSON.stringify(call.arguments) },
           })),
+          ...(options.reasoningContent && message.reasoning !== undefined
+            ? { reasoning_content: message.reasoning }
+            : {}),
         });
       }
     } else {

@@ -101,6 +101,7 @@ export class OpenAIProvider implements LlmProvider {
       messages: toOpenAIMessages(request, {
         ...(flavor.toolCallId ? { toolCallId: flavor.toolCallId } : {}),
         toolMessageName: flavor.toolMessageName,
+        reasoningContent: flavor.reasoningContent,
       }),
       stream: true,
     };

@@ -17,8 +17,8 @@ interface PartialToolCall {
  * Turns a Chat Completions stream (`chat.completion.chunk` objects, then `data: [DONE]`) into
  * normalized events.
  *
- * - `choices[0].delta.content` → `text`; `reasoning_content` / `reasoning` → `reasoning`, never
- *   part of the answer.
+ * - `choices[0].delta.content` → `text`; `reasoning_content` / `reasoning`, and Mistral's
+ *   `thinking` content parts, → `reasoning`, never part of the answer.
  * - `delta.tool_calls` fragments are assembled per `index` (id and name come first, the
  *   arguments in pieces) and emitted as complete `tool_call`s once `finish_reason` arrives.
  *   Servers that omit `index` are handled: a fragment with a new id starts a call, one without
@@ -70,7 +70,11 @@ export function createOpenAIStreamParser(label: string, secrets: readonly string
       // DeepSeek and older vLLM say `reasoning_content`; Ollama, newer vLLM and Groq `reasoning`.
       const reasoning = delta.reasoning_content ?? delta.reasoning;
       if (typeof reasoning === 'string' && reasoning !== '') yield { type: 'reasoning', text: reasoning };
-      if (typeof delta.content === 'string' && delta.content !== '') yield { type: 'text', text: delta.content };
+      if (typeof delta.content === 'string') {
+        if (delta.content !== '') yield { type: 'text', text: delta.content };
+      } else if (Array.isArray(delta.content)) {
+        yield* contentParts(delta.content);
+      }
       if (Array.isArray(delta.tool_calls)) {
         for (const fragment of delta.tool_calls as Record<string, unknown>[]) addFragment(fragment);
       }
@@ -131,6 +135,22 @@ export function createOpenAIStreamParser(label: string, secrets: readonly string
     if (typeof fn.name === 'string' && fn.name !== '') call.name = call.name === '' ? fn.name : call.name;
     if (typeof fn.arguments === 'string') call.arguments += fn.arguments;
     else if (typeof fn.arguments === 'object' && fn.arguments !== null) call.arguments = JSON.stringify(fn.arguments);
+  }
+}
+
+/**
+ * Content sent as parts (Mistral's reasoning models): `text` parts are answer text, `thinking`
+ * parts (themselves lists of text parts) are reasoning.
+ */
+function* contentParts(parts: unknown[]): Generator<LlmStreamEvent> {
+  for (const part of parts as Record<string, unknown>[]) {
+    if (part?.type === 'text' && typeof part.text === 'string' && part.text !== '') {
+      yield { type: 'text', text: part.text };
+    } else if (part?.type === 'thinking' && Array.isArray(part.thinking)) {
+      for (const inner of part.thinking as Record<string, unknown>[]) {
+        if (typeof inner?.text === 'string' && inner.text !== '') yield { type: 'reasoning', text: inner.text };
+      }
+    }
   }
 }
 

@@ -91,6 +91,7 @@ export class WatsonxProvider implements LlmProvider {
     };
     const secrets = [config.apiKey ?? '', ...Object.values(config.headers ?? {})].filter((s) => s !== '');
     const tokens = this.#tokens;
+    let used: string | undefined;
     return streamProviderCall(
       {
         kind: this.kind,
@@ -99,7 +100,15 @@ export class WatsonxProvider implements LlmProvider {
         headers,
         body: jsonWithTools(body, this.#tools.get(request.tools)),
         secrets,
-        authorize: async (call, signal) => ({ ...call.headers, authorization: `Bearer ${await tokens.token(signal)}` }),
+        authorize: async (call, signal) => {
+          used = await tokens.token(signal);
+          return { ...call.headers, authorization: `Bearer ${used}` };
+        },
+        // A refused token (revoked, key rotated) must not be reused until it would expire.
+        readFailure: (status) => {
+          if (status === 401 && used !== undefined) tokens.clear(used);
+          return undefined;
+        },
         createParser: () => createOpenAIStreamParser(LABEL, secrets),
       },
       this.#options,

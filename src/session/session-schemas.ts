@@ -54,6 +54,7 @@ const transcriptMessageSchema = z.discriminatedUnion('role', [
     toolCalls: z.array(toolCallSchema).optional(),
     interrupted: z.boolean().optional(),
     thinking: z.array(thinkingBlockSchema).optional(),
+    reasoning: z.string().optional(),
   }),
   z.looseObject({
     role: z.literal('tool'),

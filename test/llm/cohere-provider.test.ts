@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { toCohereMessages } from '../../src/llm/cohere-messages.js';
 import { CohereProvider } from '../../src/llm/cohere-provider.js';
 import type { LlmRequest } from '../../src/llm/llm-provider.js';
 import type { LlmProviderRuntimeOptions } from '../../src/llm/provider-http.js';
@@ -59,7 +60,8 @@ describe('CohereProvider', () => {
       provider().stream({ ...hi, tools: [{ name: 'weather', inputSchema: { type: 'object' } }] }),
     );
     expect(textOf(events)).toBe('');
-    expect(events.filter((e) => e.type === 'reasoning').length).toBe(2);
+    const plan = events.filter((e) => e.type === 'reasoning').map((e) => (e.type === 'reasoning' ? e.text : ''));
+    expect(plan.join('')).toBe('I will use the weather tool.');
     expect(events.filter((e) => e.type === 'tool_call')).toEqual([
       { type: 'tool_call', id: 'weather_e8p4pn45zt0t', name: 'weather', arguments: { location: 'San Francisco' } },
       { type: 'tool_call', id: 'cityAttractions_pyxs', name: 'cityAttractions', arguments: { city: 'San Francisco' } },
@@ -97,6 +99,23 @@ describe('CohereProvider', () => {
       },
       { role: 'tool', tool_call_id: 'weather_1', content: 'Error: boom' },
     ]);
+  });
+
+  it("a round's own tool plan (stored as its reasoning) goes back as the tool_plan", () => {
+    const messages = toCohereMessages({
+      model: 'command-a-03-2025',
+      messages: [
+        { role: 'user', content: 'Weather?' },
+        {
+          role: 'assistant',
+          content: '',
+          reasoning: 'I will use the weather tool.',
+          toolCalls: [{ id: 'w1', name: 'weather', arguments: {} }],
+        },
+        { role: 'tool', toolCallId: 'w1', name: 'weather', content: 'sunny' },
+      ],
+    });
+    expect(messages[1]).toMatchObject({ role: 'assistant', tool_plan: 'I will use the weather tool.' });
   });
 
   it('a tool result that answers no call is refused by the fake, as by Cohere → PROVIDER_ERROR with its message', async () => {

@@ -59,6 +59,18 @@ describe('Mistral preset', () => {
     });
   });
 
+  it("Magistral's thinking content parts are reasoning, its text parts the answer", async () => {
+    fake = await startFakeOpenAI({
+      flavor: 'mistral',
+      reply: { kind: 'text', reasoning: ['The user is asking', ' for 2+2.'], chunks: ['2 + 2 = 4'] },
+    });
+    const provider = new OpenAIProvider({ kind: 'mistral', baseUrl: fake.url, apiKey: 'mk' }, FAST);
+    const events = await collect(provider.stream(afterToolCall));
+    expect(events.filter((e) => e.type === 'text')).toEqual([{ type: 'text', text: '2 + 2 = 4' }]);
+    const reasoning = events.filter((e) => e.type === 'reasoning').map((e) => (e.type === 'reasoning' ? e.text : ''));
+    expect(reasoning.join('')).toBe('The user is asking for 2+2.');
+  });
+
   it('keeps Mistral ids unchanged, and maps the same foreign id the same way every time', () => {
     expect(mistralToolCallId('D681PevKs')).toBe('D681PevKs');
     expect(mistralToolCallId('toolu_01ABC')).toBe(mistralToolCallId('toolu_01ABC'));

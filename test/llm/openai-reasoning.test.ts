@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { arrayHistory } from '../../src/chat/chat-history.js';
+import { ChatService } from '../../src/chat/chat-service.js';
 import type { LlmRequest } from '../../src/llm/llm-provider.js';
 import { isOpenAIReasoningModel } from '../../src/llm/openai-flavors.js';
 import { OpenAIProvider } from '../../src/llm/openai-provider.js';
+import type { ChatEvent } from '../../src/types.js';
+import { functionTools, ok } from '../chat/scripted.js';
 import type { FakeLlmServer } from '../fixtures/fake-llm-common.js';
 import { startFakeOpenAI } from '../fixtures/fake-openai-server.js';
 import { collect, collectFailure, FAST, textOf } from './helpers.js';
@@ -95,12 +99,54 @@ describe('OpenAI reasoning models', () => {
     const provider = new OpenAIProvider({ kind: 'ollama', baseUrl: fake.url }, FAST);
     const events = await collect(provider.stream(ask('deepseek-r1')));
     expect(textOf(events)).toBe('The answer is 4.');
-    expect(events.filter((e) => e.type === 'reasoning').map((e) => (e.type === 'reasoning' ? e.text : ''))).toEqual([
-      'Let me ',
-      'think.',
-    ]);
+    const reasoning = events.filter((e) => e.type === 'reasoning').map((e) => (e.type === 'reasoning' ? e.text : ''));
+    expect(reasoning.join('')).toBe('Let me think.');
     // Not a reasoning model by name: Ollama's temperature is kept.
     expect(fake.requests[0]?.body.temperature).toBe(0.2);
+  });
+
+  it("DeepSeek's thinking mode gets a tool round's reasoning_content back; the fake refuses a request without it", async () => {
+    const deepseek = await startFakeOpenAI({
+      flavor: 'deepseek',
+      reply: (request) =>
+        request.body.messages.at(-1).role === 'tool'
+          ? { kind: 'text', reasoning: ['Got 5.'], chunks: ['It is 5.'] }
+          : {
+              kind: 'tool_calls',
+              reasoning: ['Need ', 'the tool.'],
+              calls: [{ name: 'add', arguments: { a: 2, b: 3 } }],
+            },
+    });
+    try {
+      const provider = new OpenAIProvider({ kind: 'openai_compatible', baseUrl: deepseek.url }, FAST);
+      const chat = new ChatService({
+        provider,
+        model: 'deepseek-v4-flash',
+        tools: functionTools({ add: async () => ok('5') }),
+      });
+      const history = arrayHistory();
+      const events: ChatEvent[] = [];
+      for await (const event of chat.chat('add 2 and 3', { history })) events.push(event);
+      expect(events.at(-1)).toMatchObject({ type: 'final', content: 'It is 5.' });
+      expect(deepseek.requests[1]?.body.messages[1]).toMatchObject({
+        role: 'assistant',
+        reasoning_content: 'Need the tool.',
+      });
+      // Stored with the round, not in the answer; a round without tool calls keeps none.
+      const stored = history.messages.filter((m) => m.role === 'assistant');
+      expect(stored.map((m) => (m.role === 'assistant' ? m.reasoning : undefined))).toEqual([
+        'Need the tool.',
+        undefined,
+      ]);
+
+      // Mistral, Groq and the other strict servers are never sent the field.
+      const mistral = new OpenAIProvider({ kind: 'mistral', baseUrl: deepseek.url }, { ...FAST, maxRetries: 0 });
+      const request = { model: 'm', messages: history.messages, maxTokens: 10 };
+      const { error } = await collectFailure(mistral.stream(request));
+      expect(error.message).toContain('reasoning_content in the thinking mode must be passed back');
+    } finally {
+      await deepseek.close();
+    }
   });
 
   it('reports cached prompt tokens from prompt_tokens_details', async () => {

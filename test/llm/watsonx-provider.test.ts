@@ -102,6 +102,19 @@ describe('WatsonxProvider', () => {
     expect(wx.exchanges - before).toBe(2);
   });
 
+  it('a token the API refuses is dropped: that call fails with PROVIDER_AUTH, the next exchanges again', async () => {
+    const tokens = new IamTokenSource({ apiKey: KEY, iamUrl: wx.iamUrl });
+    const shared = provider({ tokens });
+    await collect(shared.stream(hi));
+    const before = wx.exchanges;
+    wx.revokeAll();
+    const { error } = await collectFailure(shared.stream(hi));
+    expect(error.code).toBe('PROVIDER_AUTH');
+    expectSecretAbsent(error, wx.issued.at(-1) as string);
+    expect(textOf(await collect(shared.stream(hi)))).toBe('Ciao');
+    expect(wx.exchanges - before).toBe(1);
+  });
+
   it('a refused key → PROVIDER_AUTH, with the key nowhere in the error; the chat API is never called', async () => {
     const bad = 'ibm-apikey-WRONG-13579';
     const { error } = await collectFailure(provider({ apiKey: bad }).stream(hi));
