@@ -370,10 +370,13 @@ export function providerReply(provider: ProviderUnderTest): Responder {
   };
 }
 
-async function startProviderStack(provider: ProviderUnderTest): Promise<ProviderStack> {
-  const llm = await provider.start(providerReply(provider));
-  const mcp = await startTestMcpHttpServer({ authToken: SECRETS.mcpToken });
-  const handler = createChatHandler({
+function providerHandler(
+  provider: ProviderUnderTest,
+  llm: FakeLlmServer,
+  mcp: TestMcpHttpServer,
+  extra: { maxToolRounds?: number } = {},
+): ChatHandler {
+  return createChatHandler({
     authenticate: bearerUser,
     models: [
       { ...provider.model(llm, { id: 'main' }), name: 'Main model' },
@@ -382,7 +385,14 @@ async function startProviderStack(provider: ProviderUnderTest): Promise<Provider
     mcp: { defaultServer: { url: mcp.url, authToken: SECRETS.mcpToken }, allowedUrls: [mcp.url] },
     keepAliveMs: 0,
     llm: { retryDelayMs: 1 },
+    ...extra,
   });
+}
+
+async function startProviderStack(provider: ProviderUnderTest): Promise<ProviderStack> {
+  const llm = await provider.start(providerReply(provider));
+  const mcp = await startTestMcpHttpServer({ authToken: SECRETS.mcpToken });
+  const handler = providerHandler(provider, llm, mcp);
   return {
     llm,
     mcp,
@@ -396,7 +406,7 @@ async function startProviderStack(provider: ProviderUnderTest): Promise<Provider
 
 /**
  * The chat scenarios every provider runs, through one host: a plain answer, a tool call, parallel
- * tool calls and the history after them, a rate limit, a stream broken mid-way, refused
+ * tool calls and the history after them, a last round with the tools withheld, a rate limit, a stream broken mid-way, refused
  * credentials, and a client leaving mid-stream (the provider request is aborted). No response
  * may hold one of the provider's secrets.
  */
@@ -503,6 +513,31 @@ export function runProviderChatScenarios(provider: ProviderUnderTest, hostName: 
       // The fake refuses a conversation the real API would refuse; this one carries both rounds.
       const next = await call('/chat', 'cid', { message: 'hello again' });
       expect([next.status, next.json.response]).toEqual([200, 'Hello from the fake.']);
+    });
+
+    it('answers on a last round with the tools withheld, over a history holding tool calls', async () => {
+      // One tool round allowed: the second call carries the calls and results but no tools,
+      // which some APIs refuse unless the history is sent in a form they accept.
+      const limited = providerHandler(provider, stack.llm, stack.mcp, { maxToolRounds: 1 });
+      try {
+        const post = (path: string, body: unknown) =>
+          limited.fetch(
+            new Request(`http://local${path}`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', authorization: 'Bearer user:hal' },
+              body: JSON.stringify(body),
+            }),
+          );
+        expect((await post('/connect', { llm: { model: 'main' } })).status).toBe(200);
+        const answer = await post('/chat', { message: 'add 2 and 3' });
+        const json = await answer.json();
+        expect([answer.status, json.tool_used]).toEqual([200, true]);
+        expect(json.response).not.toBe('');
+        const last = stack.llm.requests.at(-1)?.body;
+        expect('tools' in last || 'toolConfig' in last).toBe(false);
+      } finally {
+        await limited.close();
+      }
     });
 
     it('reports a rate limit as PROVIDER_RATE_LIMITED after its retries', async () => {
