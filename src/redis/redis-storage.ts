@@ -45,7 +45,7 @@ export function redisStorage(client: RedisClientLike, options: RedisStorageOptio
     locks,
     bus,
     close: async () => {
-      await bus.close();
+      await Promise.all([bus.close(), locks.close()]);
     },
   };
 }
