@@ -12,9 +12,9 @@ import { connectRoute } from './connect-route.js';
 import type { HandlerContext } from './handler-context.js';
 import { errorResponse } from './json-response.js';
 import type { LiveSession } from './live-session.js';
+import { mcpEndpointPolicy } from './mcp-endpoint-policy.js';
 import { NODE_AWARE } from './node-body.js';
 import { matchRoute, type RouteSpec } from './route-table.js';
-import { mcpEndpointPolicy } from './mcp-endpoint-policy.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
 import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
 
