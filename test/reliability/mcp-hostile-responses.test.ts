@@ -151,4 +151,21 @@ describe('the legacy HTTP+SSE transport', () => {
     await toolbox.close();
     await expect.poll(() => server.openLegacyStreams, { timeout: 5000 }).toBe(0);
   });
+
+  it('the event stream dropping mid-call fails the call at once, not at the tool timeout', async () => {
+    const server = await startHostileMcpServer({ behaviour: 'answer' });
+    servers.push(server);
+    const toolbox = await McpToolbox.connect([{ url: server.sseUrl, transport: 'sse' }], {
+      toolTimeoutMs: LONG_TOOL_TIMEOUT_MS,
+    });
+    toolboxes.push(toolbox);
+    const call = failure(toolbox.callTool('hostile', {}));
+    await expect.poll(() => server.requests.some((request) => request.rpcMethod === 'tools/call')).toBe(true);
+    server.dropLegacyStreams();
+    // The session went with the stream; 'hostile' is not idempotent, so it is not repeated.
+    const error = await call;
+    expect(error.code).toBe('TOOL_ERROR');
+    expect(error.message).toContain('lost the session');
+    expect(server.requests.filter((request) => request.rpcMethod === 'tools/call')).toHaveLength(1);
+  }, 10_000);
 });
