@@ -18,6 +18,7 @@ export class GuardedTransport implements Transport {
   onerror?: (error: Error) => void;
   onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
   private readonly pending = new Set<RequestId>();
+  private closing?: Promise<void>;
 
   constructor(
     /** The SDK transport underneath. */
@@ -45,13 +46,13 @@ export class GuardedTransport implements Transport {
     this.inner.setProtocolVersion?.(version);
   }
 
-  async close(): Promise<void> {
-    try {
-      await this.inner.close();
-    } finally {
+  /** Closes the transport and tears down every exchange still open. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.inner.close().finally(() => {
       this.pending.clear();
       this.exchanges.close();
-    }
+    });
+    return this.closing;
   }
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
