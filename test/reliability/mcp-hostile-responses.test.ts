@@ -168,4 +168,19 @@ describe('the legacy HTTP+SSE transport', () => {
     expect(error.message).toContain('lost the session');
     expect(server.requests.filter((request) => request.rpcMethod === 'tools/call')).toHaveLength(1);
   }, 10_000);
+
+  it('an endless event on the event stream is cut at the limit: the stream is closed and the call fails at once', async () => {
+    const server = await startHostileMcpServer({ behaviour: 'sse-endless', maxEndlessBytes: ENDLESS });
+    servers.push(server);
+    const toolbox = await McpToolbox.connect([{ url: server.sseUrl, transport: 'sse' }], {
+      toolTimeoutMs: LONG_TOOL_TIMEOUT_MS,
+      maxMessageBytes: LIMIT,
+    });
+    toolboxes.push(toolbox);
+    const error = await failure(toolbox.callTool('hostile', {}));
+    expect(error.code).toBe('TOOL_ERROR');
+    const exchange = server.exchanges[0];
+    expect(await socketOutcome(exchange?.closed ?? Promise.resolve())).toBe('closed');
+    expect(exchange?.bytesWritten).toBeLessThan(LIMIT + SOCKET_SLACK);
+  }, 10_000);
 });
