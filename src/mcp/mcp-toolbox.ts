@@ -126,13 +126,15 @@ export class McpToolbox implements ToolSource {
 
   /**
    * Connects to every server in parallel and lists their tools (all pages). Any failure closes
-   * whatever was opened and rejects: `SERVER_NOT_ALLOWED` for a stdio server without
+   * whatever was opened and rejects: `CONFIG_INVALID` for a limit that is not a positive
+   * integer, `SERVER_NOT_ALLOWED` for a stdio server without
    * `allowStdio`, `BAD_REQUEST` for a missing or malformed URL, `CONFIG_INVALID` for a stdio
    * server without a command, and `MCP_UNAVAILABLE` for a server that cannot be reached, refuses
    * us (401, 403) or does not answer within `connectTimeoutMs`. Messages never include URLs or
    * tokens; the SDK's error is kept as `cause`.
    */
   static async connect(servers: McpServerConfig[], options: McpToolboxOptions = {}): Promise<McpToolbox> {
+    assertLimits(options);
     servers.forEach((server) => {
       if (server.transport === 'stdio' && options.allowStdio !== true) {
         throw new LlmChatError('SERVER_NOT_ALLOWED', 'stdio MCP servers are not allowed.');
@@ -390,6 +392,24 @@ export class McpToolbox implements ToolSource {
 
   private assertOpen(): void {
     if (this.isClosed) throw closedError();
+  }
+}
+
+// A zero, negative or fractional limit would refuse every answer or list; fail at start-up instead.
+function assertLimits(options: McpToolboxOptions): void {
+  const limits = {
+    maxImageBytes: options.maxImageBytes,
+    maxMessageBytes: options.maxMessageBytes,
+    maxToolsPerServer: options.maxToolsPerServer,
+    maxToolSchemaChars: options.maxToolSchemaChars,
+  };
+  for (const [name, value] of Object.entries(limits)) {
+    if (value === undefined) continue;
+    // maxImageBytes may be 0: no images at all.
+    const least = name === 'maxImageBytes' ? 0 : 1;
+    if (!Number.isSafeInteger(value) || value < least) {
+      throw new LlmChatError('CONFIG_INVALID', `${name} must be an integer of at least ${least}.`);
+    }
   }
 }
 

@@ -127,3 +127,18 @@ describe('images from tools', () => {
     expect(result.text).toMatch(/\[image: image\/png, \d+ bytes, left out: over the 10-byte image limit\]/);
   });
 });
+
+describe('limit options', () => {
+  for (const [name, value] of [
+    ['maxMessageBytes', 0],
+    ['maxToolsPerServer', -1],
+    ['maxToolSchemaChars', 1.5],
+    ['maxImageBytes', Number.NaN],
+  ] as const) {
+    it(`${name}: ${value} is CONFIG_INVALID before anything is contacted`, async () => {
+      const error = await McpToolbox.connect([{ url: 'http://127.0.0.1:9/mcp' }], { [name]: value }).catch((e) => e);
+      expect(error).toMatchObject({ code: 'CONFIG_INVALID' });
+      expect(String(error.message)).toContain(name);
+    });
+  }
+});
