@@ -77,6 +77,32 @@ describe('a turn whose tool calls meet a hostile MCP server', () => {
   }
 });
 
+describe('a client that stops a turn while its tool call stalls', () => {
+  for (const behaviour of ['json-stall', 'sse-stall'] as const) {
+    it(`${behaviour}: the MCP socket is released`, async () => {
+      const server = await startHostileMcpServer({ behaviour });
+      servers.push(server);
+      const stack = await stackWith({
+        mcp: { defaultServer: { url: server.url }, allowedUrls: [server.url], toolTimeoutMs: 60_000 },
+      });
+      const connected = await stack.handler.fetch(jsonRequest('/connect', 'hal', { llm: { model: 'fake' } }));
+      expect(connected.status).toBe(200);
+      const started = server.nextCall();
+      const response = await stack.handler.fetch(
+        jsonRequest('/chat', 'hal', { message: 'parallel 1 hostile', streaming: true }),
+      );
+      // The turn runs as its stream is read.
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      void reader.read().catch(() => undefined);
+      const exchange = await started;
+      // Going away stops the turn (0.1 rule), which aborts its tool calls.
+      await reader.cancel();
+      await exchange.closed;
+      expect(exchange.isClosed).toBe(true);
+    }, 10_000);
+  }
+});
+
 describe('sixteen parallel tool calls in one turn', () => {
   it('make Node print no warning (no MaxListenersExceededWarning)', async () => {
     const stack = await stackWith();
