@@ -24,7 +24,7 @@ export class McpMessageTooLargeError extends Error {
 }
 
 /** The error message the client sees for `reason`. */
-export function exchangeEndMessage(reason: ExchangeEndReason, limitBytes: number): string {
+function exchangeEndMessage(reason: ExchangeEndReason, limitBytes: number): string {
   switch (reason) {
     case 'too_large':
       return `The MCP server's answer was longer than ${limitBytes} bytes and was cut off.`;

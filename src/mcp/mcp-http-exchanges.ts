@@ -88,11 +88,6 @@ export class McpHttpExchanges {
     return kind;
   }
 
-  /** Number of exchanges whose response is still open (for tests and diagnostics). */
-  get openCount(): number {
-    return this.live.size;
-  }
-
   /** Tears down every open exchange and refuses new ones. Idempotent. */
   close(): void {
     this.closed = true;
