@@ -173,8 +173,8 @@ export class McpHttpExchanges {
   }
 
   private end(exchange: Exchange, reason: ExchangeEndReason): void {
-    if (exchange.ended) return;
-    exchange.ended = reason;
+    if (exchange.controller.signal.aborted) return;
+    exchange.ended ??= reason;
     // An AbortError, as a fetch aborted by the transport itself would report.
     exchange.controller.abort(new DOMException('The MCP request was cancelled.', 'AbortError'));
   }
@@ -272,6 +272,15 @@ export class McpHttpExchanges {
           if (!sizer.push(step.value, limit)) {
             exchange.ended = 'too_large';
             void reader.cancel().catch(() => undefined);
+            if (exchange.requestIds.length === 0 && !this.options.legacySse) {
+              // A Streamable HTTP GET stream: the SDK re-opens a broken or ended one at once, so
+              // a server answering each with an endless event would keep us downloading. The
+              // socket is released; the stream stays silent until the connection closes.
+              await aborted(exchange.controller.signal);
+              release();
+              controller.close();
+              return;
+            }
             finish(controller, 'too_large', new McpMessageTooLargeError(limit));
             return;
           }
@@ -302,6 +311,12 @@ function closingEvents(ids: RequestId[], reason: ExchangeEndReason, sizer: SseEv
     text += `event: message\ndata: ${JSON.stringify(message)}\n\n`;
   }
   return text;
+}
+
+/** Resolves when `signal` aborts. */
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
 function responseKind(response: Response): ResponseKind | 'other' {

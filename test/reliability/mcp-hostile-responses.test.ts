@@ -74,6 +74,24 @@ describe('an MCP answer longer than the message limit', () => {
   }
 });
 
+describe('an endless event on the Streamable HTTP GET stream', () => {
+  it('is cut at the limit, its socket released, and the stream not re-opened to be flooded again', async () => {
+    const server = await startHostileMcpServer({ getStream: 'endless', maxEndlessBytes: ENDLESS });
+    servers.push(server);
+    const toolbox = await McpToolbox.connect([{ url: server.url }], { maxMessageBytes: LIMIT });
+    toolboxes.push(toolbox);
+    await expect.poll(() => server.getExchanges.length).toBe(1);
+    const exchange = server.getExchanges[0];
+    expect(await socketOutcome(exchange?.closed ?? Promise.resolve())).toBe('closed');
+    expect(exchange?.bytesWritten).toBeLessThan(LIMIT + SOCKET_SLACK);
+    // The SDK re-opens a broken GET stream after 1 s; give it 1.5 s to (not) do so.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(server.getExchanges).toHaveLength(1);
+    // Calls still work.
+    expect((await toolbox.callTool('hostile', {})).text).toBe('ok');
+  });
+});
+
 describe('an MCP answer that stalls', () => {
   for (const behaviour of ['json-stall', 'sse-stall'] as const) {
     it(`${behaviour}: the socket is released when the call times out`, async () => {
