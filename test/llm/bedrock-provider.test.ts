@@ -277,6 +277,30 @@ describe('BedrockProvider', () => {
     expect(fake.requests).toHaveLength(2);
   });
 
+  it('takes metadata before messageStop too (the order of the AI SDK’s recorded tool-call chunks)', async () => {
+    // Events as in packages/amazon-bedrock/src/__fixtures__/bedrock-tool-call.1.chunks.txt (Vercel AI SDK).
+    const frames = [
+      eventFrame('contentBlockStart', {
+        contentBlockIndex: 0,
+        start: { toolUse: { toolUseId: 'tool-use-id', name: 'test-tool' } },
+      }),
+      eventFrame('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input: '{"value":' } } }),
+      eventFrame('contentBlockDelta', { contentBlockIndex: 0, delta: { toolUse: { input: '"Sparkle Day"}' } } }),
+      eventFrame('contentBlockStop', { contentBlockIndex: 0 }),
+      eventFrame('metadata', {
+        usage: { inputTokens: 125, outputTokens: 45, totalTokens: 170 },
+        metrics: { latencyMs: 234 },
+      }),
+      eventFrame('messageStop', { stopReason: 'tool_use' }),
+    ];
+    fake.reply({ kind: 'raw', frames, contentType: 'application/vnd.amazon.eventstream' });
+    expect(await collect(provider().stream(hi))).toEqual([
+      { type: 'tool_call', id: 'tool-use-id', name: 'test-tool', arguments: { value: 'Sparkle Day' } },
+      { type: 'usage', usage: { inputTokens: 125, outputTokens: 45 } },
+      { type: 'finish', reason: 'tool_calls' },
+    ]);
+  });
+
   it('decodes an exception frame exactly as AWS sent it (recorded bytes)', async () => {
     // A modelStreamErrorException frame recorded from Bedrock, as kept by the Vercel AI SDK in
     // packages/amazon-bedrock/src/__fixtures__/model-stream-error-exception.eventstream.base64.txt.
