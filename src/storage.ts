@@ -1,7 +1,11 @@
+import { memoryRateWindow } from './limits/memory-rate-window.js';
+import type { RateWindowBackend } from './limits/rate-window-backend.js';
 import type { LockBackend } from './lock/lock-backend.js';
 import { MemoryLockBackend } from './lock/memory-lock-backend.js';
 import { MemorySessionBackend, type MemorySessionBackendOptions } from './session/memory-session-backend.js';
 import type { SessionBackend } from './session/session-backend.js';
+import { MemoryUsageBackend } from './usage/memory-usage-backend.js';
+import type { UsageBackend } from './usage/usage-backend.js';
 
 /**
  * Everything the chat handler stores: sessions and history, and the per-user turn locks. Build
@@ -13,6 +17,10 @@ export interface Storage {
   sessions: SessionBackend;
   /** Leases that serialize one user's turns. */
   locks: LockBackend;
+  /** Usage counters (accounting and token budgets). Optional for storages written before them. */
+  usage?: UsageBackend;
+  /** Request windows of the `limits.requests` option. Optional like `usage`. */
+  rateWindows?: RateWindowBackend;
   /**
    * Releases what the storage itself created. Memory: stops its sweep timer. Redis: nothing
    * network-wise, since the host's client is never quit by the library.
@@ -33,9 +41,14 @@ export type MemoryStorageOptions = MemorySessionBackendOptions;
  */
 export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   const sessions = new MemorySessionBackend(options);
+  const usage = new MemoryUsageBackend();
   return {
     sessions,
     locks: new MemoryLockBackend(),
-    close: () => sessions.close(),
+    usage,
+    rateWindows: memoryRateWindow(),
+    close: async () => {
+      await Promise.all([sessions.close(), usage.close()]);
+    },
   };
 }

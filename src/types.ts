@@ -144,6 +144,8 @@ export interface SessionConfig {
 export interface TokenUsage {
   inputTokens: number;
   outputTokens: number;
+  /** Input tokens served from the provider's prompt cache (part of `inputTokens`), when reported. */
+  cachedInputTokens?: number;
 }
 
 /** `token`: a chunk of answer text. */

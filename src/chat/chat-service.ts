@@ -2,6 +2,7 @@ import { isLlmChatError, LlmChatError } from '../errors.js';
 import { asCompleted } from '../internal/as-completed.js';
 import type { LlmProvider, LlmRequest } from '../llm/llm-provider.js';
 import type { ToolResult, ToolSource } from '../mcp/tool-source.js';
+import type { LlmCallHooks, ToolCallHooks, TurnHooks, TurnOutcome } from '../telemetry/turn-observer.js';
 import type {
   AssistantMessage,
   ChatEvent,
@@ -55,6 +56,8 @@ export interface ChatTurnOptions {
   history?: ChatHistory;
   /** Stops the turn: the LLM request and running tool calls are cancelled. */
   signal?: AbortSignal;
+  /** Observers of this turn (tracing, usage, budgets). Nothing is called when absent. */
+  hooks?: TurnHooks;
 }
 
 /** The gateway's non-streaming answer shape, returned by {@link ChatService.complete}. */
@@ -145,7 +148,7 @@ export class ChatService {
     throwErrors: boolean,
   ): AsyncGenerator<ChatEvent, void, undefined> {
     const started = performance.now();
-    const { signal, history } = options;
+    const { signal, history, hooks } = options;
     const turn: TranscriptMessage[] = [{ role: 'user', content: message }];
     const toolsUsed = new Set<string>();
     const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
@@ -157,6 +160,11 @@ export class ChatService {
     };
 
     let failure: { error: unknown } | undefined;
+    let ended = false;
+    const end = (outcome: TurnOutcome) => {
+      ended = true;
+      hooks?.end?.(outcome);
+    };
     try {
       signal?.throwIfAborted();
       const past = history ? await history.load() : [];
@@ -167,24 +175,40 @@ export class ChatService {
         const assistant: AssistantMessage = { role: 'assistant', content: '' };
         const calls: ToolCall[] = [];
         turn.push(assistant);
-        for await (const event of this.#options.provider.stream(request, signal ? { signal } : {})) {
-          if (event.type === 'text') {
-            if (event.text.length === 0) continue;
-            assistant.content += event.text;
-            yield { type: 'token', content: event.text };
-          } else if (event.type === 'tool_call') {
-            calls.push({ id: event.id, name: event.name, arguments: event.arguments });
-          } else if (event.type === 'usage') {
-            usage.inputTokens += event.usage.inputTokens;
-            usage.outputTokens += event.usage.outputTokens;
+        const call = hooks?.llmCall ? await this.#llmCallHooks(hooks, round, request) : undefined;
+        const callOptions = { ...(signal ? { signal } : {}), ...(call?.headers ? { headers: call.headers } : {}) };
+        let callUsage: TokenUsage | undefined;
+        try {
+          for await (const event of this.#options.provider.stream(request, callOptions)) {
+            if (event.type === 'text') {
+              if (event.text.length === 0) continue;
+              if (call && assistant.content === '') call.firstToken?.();
+              assistant.content += event.text;
+              yield { type: 'token', content: event.text };
+            } else if (event.type === 'tool_call') {
+              calls.push({ id: event.id, name: event.name, arguments: event.arguments });
+            } else if (event.type === 'usage') {
+              callUsage = event.usage;
+              usage.inputTokens += event.usage.inputTokens;
+              usage.outputTokens += event.usage.outputTokens;
+            }
           }
+        } catch (error) {
+          call?.end?.({
+            text: assistant.content,
+            toolCalls: calls.length,
+            error,
+            ...(callUsage ? { usage: callUsage } : {}),
+          });
+          throw error;
         }
+        call?.end?.({ text: assistant.content, toolCalls: calls.length, ...(callUsage ? { usage: callUsage } : {}) });
         // A model that still asks for tools once they are disabled gets its text kept and the
         // calls dropped: the turn must end with an answer.
         if (calls.length === 0 || !toolsEnabled) break;
         assistant.toolCalls = calls;
         for (const call of calls) toolsUsed.add(call.name);
-        yield* this.#runTools(calls, turn, signal);
+        yield* this.#runTools(calls, turn, signal, hooks);
       }
       signal?.throwIfAborted();
       await save(false);
@@ -199,16 +223,31 @@ export class ChatService {
       if (usage.inputTokens > 0 || usage.outputTokens > 0) {
         final.usage = { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens };
       }
+      end({ status: 'final', text: final.content });
       yield final;
     } catch (error) {
       failure = { error };
     } finally {
       // A turn that failed, was aborted, or whose consumer stopped early: keep what was said.
       if (!saved) await this.#saveQuietly(save, turn);
+      if (!ended && failure === undefined) end({ status: 'stopped', text: answerOf(turn) });
     }
     if (failure === undefined) return;
+    const errorEvent = this.#errorEvent(failure.error, signal);
+    if (!ended) {
+      const text = answerOf(turn);
+      end(
+        errorEvent.code === 'ABORTED' ? { status: 'stopped', text } : { status: 'error', code: errorEvent.code, text },
+      );
+    }
     if (throwErrors) throw failure.error;
-    yield this.#errorEvent(failure.error, signal);
+    yield errorEvent;
+  }
+
+  /** The hooks of one LLM call; a hook that refuses the call ends the turn with its error. */
+  #llmCallHooks(hooks: TurnHooks, round: number, request: LlmRequest): Promise<LlmCallHooks | undefined> {
+    const { provider, model } = this.#options;
+    return Promise.resolve(hooks.llmCall?.({ provider: provider.kind, model, round, request }));
   }
 
   /** Runs one round's tool calls in parallel, yielding their events as each one ends. */
@@ -216,6 +255,7 @@ export class ChatService {
     calls: ToolCall[],
     turn: TranscriptMessage[],
     signal: AbortSignal | undefined,
+    hooks: TurnHooks | undefined,
   ): AsyncGenerator<ToolEvent, void, undefined> {
     const now = () => new Date().toISOString();
     for (const call of calls) {
@@ -225,10 +265,37 @@ export class ChatService {
       ...(signal ? { signal } : {}),
       ...(this.#options.toolTimeoutMs === undefined ? {} : { timeoutMs: this.#options.toolTimeoutMs }),
     };
-    const tasks = calls.map((call) => this.#options.tools.callTool(call.name, call.arguments, callOptions));
+    const observed = calls.map((call) => hooks?.toolCall?.(call));
+    const tasks = calls.map((call, index) => {
+      const meta = observed[index]?.meta;
+      return this.#options.tools.callTool(call.name, call.arguments, meta ? { ...callOptions, meta } : callOptions);
+    });
     const results: ToolMessage[] = new Array(calls.length);
+    try {
+      yield* this.#collectTools(calls, tasks, results, signal, observed);
+    } finally {
+      // Calls still running when the turn stopped end here, so no observer waits on them.
+      for (const hooks of observed) hooks?.end?.({ isError: true, error: signal?.reason });
+    }
+    turn.push(...results);
+  }
+
+  async *#collectTools(
+    calls: ToolCall[],
+    tasks: Promise<ToolResult>[],
+    results: ToolMessage[],
+    signal: AbortSignal | undefined,
+    observed: (ToolCallHooks | undefined)[],
+  ): AsyncGenerator<ToolEvent, void, undefined> {
+    const now = () => new Date().toISOString();
     for await (const outcome of asCompleted(tasks)) {
       const call = calls[outcome.index] as ToolCall;
+      observed[outcome.index]?.end?.(
+        outcome.status === 'fulfilled'
+          ? { isError: outcome.value.isError, text: outcome.value.text }
+          : { isError: true, error: outcome.reason },
+      );
+      observed[outcome.index] = undefined;
       if (outcome.status === 'fulfilled') {
         results[outcome.index] = toolMessage(call, outcome.value);
         yield outcome.value.isError
@@ -242,7 +309,6 @@ export class ChatService {
         yield { type: 'tool_error', id: call.id, tool: call.name, error, time: now() };
       }
     }
-    turn.push(...results);
   }
 
   #request(past: TranscriptMessage[], turn: TranscriptMessage[], toolsEnabled: boolean): LlmRequest {

@@ -54,7 +54,7 @@ export class AnthropicProvider implements LlmProvider {
       'anthropic-version': API_VERSION,
     };
     if (config.apiKey) headers['x-api-key'] = config.apiKey;
-    Object.assign(headers, config.headers);
+    Object.assign(headers, options.headers, config.headers);
 
     const body: Record<string, unknown> = {
       model: request.model,

@@ -222,7 +222,8 @@ export class McpToolbox implements ToolSource {
     const forward = () => controller.abort(outer?.reason);
     outer?.addEventListener('abort', forward, { once: true });
     try {
-      const result = await connection.client.callTool({ name: originalName, arguments: args }, undefined, {
+      const params = { name: originalName, arguments: args, ...(options.meta ? { _meta: { ...options.meta } } : {}) };
+      const result = await connection.client.callTool(params, undefined, {
         signal: controller.signal,
         timeout: timeoutMs,
       });

@@ -1,7 +1,9 @@
 import type { Storage } from '../storage.js';
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
 import { RedisLockBackend } from './redis-lock-backend.js';
+import { redisRateWindow } from './redis-rate-window.js';
 import { RedisSessionBackend } from './redis-session-backend.js';
+import { RedisUsageBackend } from './redis-usage-backend.js';
 
 /** Options of {@link redisStorage}. */
 export type RedisStorageOptions = RedisBackendOptions;
@@ -26,6 +28,8 @@ export function redisStorage(client: RedisClientLike, options: RedisStorageOptio
   return {
     sessions: new RedisSessionBackend(client, options),
     locks: new RedisLockBackend(client, options),
+    usage: new RedisUsageBackend(client, options),
+    rateWindows: redisRateWindow(client, options),
     close: async () => {},
   };
 }

@@ -30,7 +30,14 @@ beforeAll(() => {
   const target = join(scratch, 'node_modules', 'mcp-llmchat');
   mkdirSync(target, { recursive: true });
   execFileSync('tar', ['-xzf', join(scratch, tarball ?? ''), '-C', target, '--strip-components=1']);
-  for (const dependency of ['@modelcontextprotocol', 'zod', 'eventsource-parser', 'ioredis']) {
+  for (const dependency of [
+    '@modelcontextprotocol',
+    'zod',
+    'eventsource-parser',
+    'ioredis',
+    'rate-limiter-flexible',
+    '@opentelemetry',
+  ]) {
     symlinkSync(join(ROOT, 'node_modules', dependency), join(scratch, 'node_modules', dependency));
   }
   writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true }));
