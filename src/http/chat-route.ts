@@ -51,6 +51,8 @@ async function runChat(
   // A queued turn waits for the lock first, so it reads its history afterwards.
   const session = context.store.requireSession(userId);
   const locking = holdTurnLock(context, userId, request.signal);
+  // Awaited below, but a refusal can land before the session read does: never unhandled.
+  locking.catch(() => {});
   const earlyHistory = context.options.turnPolicy === 'queue' ? undefined : context.store.getHistory(userId);
   // Read below, or dropped when the turn is refused.
   earlyHistory?.catch(() => {});
