@@ -178,6 +178,8 @@ export class ChatService {
         const call = hooks?.llmCall ? await this.#llmCallHooks(hooks, round, request) : undefined;
         const callOptions = { ...(signal ? { signal } : {}), ...(call?.headers ? { headers: call.headers } : {}) };
         let callUsage: TokenUsage | undefined;
+        // Unset while the call runs; a consumer that stops reading ends it with neither.
+        let outcome: { error?: unknown } | undefined;
         try {
           for await (const event of this.#options.provider.stream(request, callOptions)) {
             if (event.type === 'text') {
@@ -193,16 +195,13 @@ export class ChatService {
               usage.outputTokens += event.usage.outputTokens;
             }
           }
+          outcome = {};
         } catch (error) {
-          call?.end?.({
-            text: assistant.content,
-            toolCalls: calls.length,
-            error,
-            ...(callUsage ? { usage: callUsage } : {}),
-          });
+          outcome = { error };
           throw error;
+        } finally {
+          if (call) this.#endLlmCall(call, assistant.content, calls.length, callUsage, outcome, signal);
         }
-        call?.end?.({ text: assistant.content, toolCalls: calls.length, ...(callUsage ? { usage: callUsage } : {}) });
         // A model that still asks for tools once they are disabled gets its text kept and the
         // calls dropped: the turn must end with an answer.
         if (calls.length === 0 || !toolsEnabled) break;
@@ -242,6 +241,20 @@ export class ChatService {
     }
     if (throwErrors) throw failure.error;
     yield errorEvent;
+  }
+
+  #endLlmCall(
+    call: LlmCallHooks,
+    text: string,
+    toolCalls: number,
+    usage: TokenUsage | undefined,
+    outcome: { error?: unknown } | undefined,
+    signal: AbortSignal | undefined,
+  ): void {
+    const error = outcome
+      ? outcome.error
+      : (signal?.reason ?? new LlmChatError('ABORTED', 'The chat turn was stopped.'));
+    call.end?.({ text, toolCalls, ...(usage ? { usage } : {}), ...(error === undefined ? {} : { error }) });
   }
 
   /** The hooks of one LLM call; a hook that refuses the call ends the turn with its error. */
