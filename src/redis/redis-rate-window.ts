@@ -8,8 +8,11 @@ import { resolveRedisOptions, runRedisCommand } from './redis-command.js';
  * whose one Lua script (SET NX + INCRBY + PTTL) counts atomically. It is handed a small client
  * of ours instead of the host's, so nothing is defined on the host's client (the library would
  * otherwise `defineCommand` on it), and the backends' fail-fast and timeout rules apply. The
- * window's key has no hash tag: it is one key, so Redis Cluster is fine.
- * @internal
+ * window's key has no hash tag: it is one key, so Redis Cluster is fine. `redisStorage` builds
+ * one; build it yourself for a custom `Storage`.
+ *
+ * @example
+ * const storage = { ...myStorage, rateWindows: redisRateWindow(redis, { keyPrefix: 'myapp:' }) };
  */
 export function redisRateWindow(client: RedisClientLike, options: RedisBackendOptions = {}): RateWindowBackend {
   const { keyPrefix, operationTimeoutMs } = resolveRedisOptions(options);
