@@ -85,6 +85,9 @@ export function runUsageContract(name: string, makeStores: () => Promise<UsageSt
       });
       expect(report.conversation?.models.small).toBeUndefined();
       expect(await reader.tokensUsed(user)).toEqual({ day: 2355, month: 2355 });
+      // Budgets reset with the UTC calendar: the next day starts from zero.
+      expect((await reader.tokensUsed(user, new Date(Date.now() + 86_400_000))).day).toBe(0);
+      expect((await reader.read(user, { at: new Date(Date.now() + 86_400_000) })).day.turns).toBe(0);
     });
 
     it('keeps users apart and omits cost without prices', async () => {
