@@ -2,7 +2,8 @@ import { isLlmChatError, LlmChatError } from '../errors.js';
 import { asCompleted } from '../internal/as-completed.js';
 import type { LlmProvider, LlmRequest } from '../llm/llm-provider.js';
 import type { ToolResult, ToolSource } from '../mcp/tool-source.js';
-import type { LlmCallHooks, ToolCallHooks, TurnHooks, TurnOutcome } from '../telemetry/turn-observer.js';
+import { observeLlmCall, observeToolCall } from '../telemetry/observe-calls.js';
+import type { LlmCallHooks, TurnHooks, TurnOutcome } from '../telemetry/turn-observer.js';
 import type {
   AssistantMessage,
   ChatEvent,
@@ -176,31 +177,18 @@ export class ChatService {
         const calls: ToolCall[] = [];
         turn.push(assistant);
         const call = hooks?.llmCall ? await this.#llmCallHooks(hooks, round, request) : undefined;
-        const callOptions = { ...(signal ? { signal } : {}), ...(call?.headers ? { headers: call.headers } : {}) };
-        let callUsage: TokenUsage | undefined;
-        // Unset while the call runs; a consumer that stops reading ends it with neither.
-        let outcome: { error?: unknown } | undefined;
-        try {
-          for await (const event of this.#options.provider.stream(request, callOptions)) {
-            if (event.type === 'text') {
-              if (event.text.length === 0) continue;
-              if (call && assistant.content === '') call.firstToken?.();
-              assistant.content += event.text;
-              yield { type: 'token', content: event.text };
-            } else if (event.type === 'tool_call') {
-              calls.push({ id: event.id, name: event.name, arguments: event.arguments });
-            } else if (event.type === 'usage') {
-              callUsage = event.usage;
-              usage.inputTokens += event.usage.inputTokens;
-              usage.outputTokens += event.usage.outputTokens;
-            }
+        const stream = this.#options.provider.stream(request, callOptions(signal, call));
+        for await (const event of call ? observeLlmCall(stream, call, signal) : stream) {
+          if (event.type === 'text') {
+            if (event.text.length === 0) continue;
+            assistant.content += event.text;
+            yield { type: 'token', content: event.text };
+          } else if (event.type === 'tool_call') {
+            calls.push({ id: event.id, name: event.name, arguments: event.arguments });
+          } else if (event.type === 'usage') {
+            usage.inputTokens += event.usage.inputTokens;
+            usage.outputTokens += event.usage.outputTokens;
           }
-          outcome = {};
-        } catch (error) {
-          outcome = { error };
-          throw error;
-        } finally {
-          if (call) this.#endLlmCall(call, assistant.content, calls.length, callUsage, outcome, signal);
         }
         // A model that still asks for tools once they are disabled gets its text kept and the
         // calls dropped: the turn must end with an answer.
@@ -233,34 +221,15 @@ export class ChatService {
     }
     if (failure === undefined) return;
     const errorEvent = this.#errorEvent(failure.error, signal);
-    if (!ended) {
-      const text = answerOf(turn);
-      end(
-        errorEvent.code === 'ABORTED' ? { status: 'stopped', text } : { status: 'error', code: errorEvent.code, text },
-      );
-    }
+    if (!ended) end(outcomeOf(errorEvent, answerOf(turn)));
     if (throwErrors) throw failure.error;
     yield errorEvent;
   }
 
-  #endLlmCall(
-    call: LlmCallHooks,
-    text: string,
-    toolCalls: number,
-    usage: TokenUsage | undefined,
-    outcome: { error?: unknown } | undefined,
-    signal: AbortSignal | undefined,
-  ): void {
-    const error = outcome
-      ? outcome.error
-      : (signal?.reason ?? new LlmChatError('ABORTED', 'The chat turn was stopped.'));
-    call.end?.({ text, toolCalls, ...(usage ? { usage } : {}), ...(error === undefined ? {} : { error }) });
-  }
-
   /** The hooks of one LLM call; a hook that refuses the call ends the turn with its error. */
-  #llmCallHooks(hooks: TurnHooks, round: number, request: LlmRequest): Promise<LlmCallHooks | undefined> {
+  async #llmCallHooks(hooks: TurnHooks, round: number, request: LlmRequest): Promise<LlmCallHooks | undefined> {
     const { provider, model } = this.#options;
-    return Promise.resolve(hooks.llmCall?.({ provider: provider.kind, model, round, request }));
+    return hooks.llmCall?.({ provider: provider.kind, model, round, request });
   }
 
   /** Runs one round's tool calls in parallel, yielding their events as each one ends. */
@@ -278,37 +247,14 @@ export class ChatService {
       ...(signal ? { signal } : {}),
       ...(this.#options.toolTimeoutMs === undefined ? {} : { timeoutMs: this.#options.toolTimeoutMs }),
     };
-    const observed = calls.map((call) => hooks?.toolCall?.(call));
-    const tasks = calls.map((call, index) => {
-      const meta = observed[index]?.meta;
-      return this.#options.tools.callTool(call.name, call.arguments, meta ? { ...callOptions, meta } : callOptions);
+    const tasks = calls.map((call) => {
+      const observed = hooks?.toolCall?.(call);
+      const options = observed?.meta ? { ...callOptions, meta: observed.meta } : callOptions;
+      return observeToolCall(this.#options.tools.callTool(call.name, call.arguments, options), observed);
     });
     const results: ToolMessage[] = new Array(calls.length);
-    try {
-      yield* this.#collectTools(calls, tasks, results, signal, observed);
-    } finally {
-      // Calls still running when the turn stopped end here, so no observer waits on them.
-      for (const hooks of observed) hooks?.end?.({ isError: true, error: signal?.reason });
-    }
-    turn.push(...results);
-  }
-
-  async *#collectTools(
-    calls: ToolCall[],
-    tasks: Promise<ToolResult>[],
-    results: ToolMessage[],
-    signal: AbortSignal | undefined,
-    observed: (ToolCallHooks | undefined)[],
-  ): AsyncGenerator<ToolEvent, void, undefined> {
-    const now = () => new Date().toISOString();
     for await (const outcome of asCompleted(tasks)) {
       const call = calls[outcome.index] as ToolCall;
-      observed[outcome.index]?.end?.(
-        outcome.status === 'fulfilled'
-          ? { isError: outcome.value.isError, text: outcome.value.text }
-          : { isError: true, error: outcome.reason },
-      );
-      observed[outcome.index] = undefined;
       if (outcome.status === 'fulfilled') {
         results[outcome.index] = toolMessage(call, outcome.value);
         yield outcome.value.isError
@@ -322,6 +268,7 @@ export class ChatService {
         yield { type: 'tool_error', id: call.id, tool: call.name, error, time: now() };
       }
     }
+    turn.push(...results);
   }
 
   #request(past: TranscriptMessage[], turn: TranscriptMessage[], toolsEnabled: boolean): LlmRequest {
@@ -407,6 +354,16 @@ function closeInterruptedTurn(turn: TranscriptMessage[]): TranscriptMessage[] {
   if (tail?.role === 'assistant' && !tail.toolCalls?.length) closed[closed.length - 1] = { ...tail, interrupted: true };
   else closed.push({ role: 'assistant', content: '', interrupted: true });
   return closed;
+}
+
+/** The provider call's options: the turn's signal, and the headers observers add (trace context). */
+function callOptions(signal: AbortSignal | undefined, call: LlmCallHooks | undefined) {
+  return { ...(signal ? { signal } : {}), ...(call?.headers ? { headers: call.headers } : {}) };
+}
+
+/** A stopped turn (`ABORTED`) is not a failure to its observers. */
+function outcomeOf(event: ErrorEvent, text: string): TurnOutcome {
+  return event.code === 'ABORTED' ? { status: 'stopped', text } : { status: 'error', code: event.code, text };
 }
 
 function answerOf(turn: readonly TranscriptMessage[]): string {
