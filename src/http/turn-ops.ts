@@ -3,7 +3,7 @@ import { LimitGate } from '../limits/limit-gate.js';
 import { StreamSlots } from '../limits/stream-slots.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import type { Storage } from '../storage.js';
-import { combineObservers, type TurnHooks, type TurnInfo } from '../telemetry/turn-observer.js';
+import { combineObservers, type TurnHooks, type TurnInfo, type TurnObserver } from '../telemetry/turn-observer.js';
 import { UsageLedger } from '../usage/usage-ledger.js';
 import { usageObserver } from '../usage/usage-observer.js';
 import type { ChatHandlerOptions, ChatUser } from './chat-handler-options.js';
@@ -56,8 +56,18 @@ export function createTurnOps(options: ChatHandlerOptions, storage: Storage, loc
     telemetry,
     ledger ? usageObserver(ledger, logger ? { logger } : {}) : undefined,
   ]);
+  // The route holds a lock and a connection when it starts the turn: an observer that throws
+  // there must not strand them, so it is logged and the turn runs unobserved.
+  const start = (observer: TurnObserver | undefined, info: TurnInfo): TurnHooks | undefined => {
+    try {
+      return observer?.startTurn(info);
+    } catch (error) {
+      logger?.error?.('a turn observer failed to start', { error: String(error) });
+      return undefined;
+    }
+  };
   const plainTicket: TurnTicket = plainObserver
-    ? { startTurn: (info) => plainObserver.startTurn(info), release: () => {} }
+    ? { startTurn: (info) => start(plainObserver, info), release: () => {} }
     : NO_TICKET;
 
   return {
@@ -74,7 +84,7 @@ export function createTurnOps(options: ChatHandlerOptions, storage: Storage, loc
             }),
           ])
         : plainObserver;
-      return { startTurn: (info) => observer?.startTurn(info), release: admission.release };
+      return { startTurn: (info) => start(observer, info), release: admission.release };
     },
   };
 }

@@ -4,6 +4,7 @@ import { LlmChatError } from '../../src/errors.js';
 import type { LlmProvider, LlmStreamEvent } from '../../src/llm/llm-provider.js';
 import type { ToolSource } from '../../src/mcp/tool-source.js';
 import { combineObservers, type TurnHooks, type TurnObserver } from '../../src/telemetry/turn-observer.js';
+import { jsonRequest, startStack } from '../http/stack.js';
 
 const INFO = { userId: 'u', modelId: 'm', streaming: true, message: 'hi', conversationId: 'c1' };
 
@@ -138,5 +139,29 @@ describe('turn observers', () => {
     }
     expect(log.at(-1)).toBe('a end stopped');
     expect(log).toContain('a llm-end error');
+  });
+});
+
+describe('a turn observer that throws when a turn starts', () => {
+  it('is logged, the turn runs unobserved, and the user’s next turn is not blocked', async () => {
+    const errors: string[] = [];
+    const stack = await startStack({
+      telemetry: {
+        startTurn: () => {
+          throw new Error('observer bug');
+        },
+      },
+      logger: { error: (message) => errors.push(message) },
+    });
+    try {
+      expect((await stack.handler.fetch(jsonRequest('/connect', 'ann', { llm: { model: 'fake' } }))).status).toBe(200);
+      for (let i = 0; i < 2; i++) {
+        const response = await stack.handler.fetch(jsonRequest('/chat', 'ann', { message: 'hi', streaming: false }));
+        expect(response.status).toBe(200);
+      }
+      expect(errors).toEqual(['a turn observer failed to start', 'a turn observer failed to start']);
+    } finally {
+      await stack.close();
+    }
   });
 });
