@@ -1,5 +1,5 @@
 import { LlmChatError } from '../errors.js';
-import type { LlmStreamEvent } from '../llm/llm-provider.js';
+import type { FinishReason, LlmStreamEvent } from '../llm/llm-provider.js';
 import type { ToolResult } from '../mcp/tool-source.js';
 import type { TokenUsage } from '../types.js';
 import type { LlmCallHooks, ToolCallHooks } from './turn-observer.js';
@@ -18,6 +18,7 @@ export async function* observeLlmCall(
   let text = '';
   let toolCalls = 0;
   let usage: TokenUsage | undefined;
+  let finishReason: FinishReason | undefined;
   // Unset while the call runs; a consumer that stops reading leaves it unset.
   let outcome: { error?: unknown } | undefined;
   try {
@@ -27,6 +28,7 @@ export async function* observeLlmCall(
         text += event.text;
       } else if (event.type === 'tool_call') toolCalls += 1;
       else if (event.type === 'usage') usage = event.usage;
+      else if (event.type === 'finish') finishReason = event.reason;
       yield event;
     }
     outcome = {};
@@ -37,7 +39,13 @@ export async function* observeLlmCall(
     const error = outcome
       ? outcome.error
       : (signal?.reason ?? new LlmChatError('ABORTED', 'The chat turn was stopped.'));
-    hooks.end?.({ text, toolCalls, ...(usage ? { usage } : {}), ...(error === undefined ? {} : { error }) });
+    hooks.end?.({
+      text,
+      toolCalls,
+      ...(usage ? { usage } : {}),
+      ...(finishReason ? { finishReason } : {}),
+      ...(error === undefined ? {} : { error }),
+    });
   }
 }
 

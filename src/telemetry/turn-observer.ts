@@ -1,4 +1,4 @@
-import type { LlmRequest } from '../llm/llm-provider.js';
+import type { FinishReason, LlmRequest } from '../llm/llm-provider.js';
 import type { TokenUsage } from '../types.js';
 
 /** What a turn is about, given to {@link TurnObserver.startTurn}. */
@@ -35,6 +35,8 @@ export interface LlmCallResult {
   text: string;
   /** How many tool calls the model asked for. */
   toolCalls: number;
+  /** Why the model stopped, when the call finished. */
+  finishReason?: FinishReason;
   /** Set when the call failed or was stopped. */
   error?: unknown;
 }

@@ -73,6 +73,8 @@ describe('openTelemetry()', () => {
       expect(call.attributes['gen_ai.input.messages']).toBeUndefined();
       expect(call.attributes['gen_ai.output.messages']).toBeUndefined();
     }
+    const reasons = chats.map((call) => call.attributes['gen_ai.response.finish_reasons']);
+    expect(reasons).toEqual(expect.arrayContaining([['tool_calls'], ['stop']]));
     expect(tool?.attributes).toMatchObject({
       'gen_ai.operation.name': 'execute_tool',
       'gen_ai.tool.name': 'add',

@@ -152,8 +152,10 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TurnObserver 
               instruments.tokenUsage.record(result.usage.inputTokens, { ...common, 'gen_ai.token.type': 'input' });
               instruments.tokenUsage.record(result.usage.outputTokens, { ...common, 'gen_ai.token.type': 'output' });
             }
-            if (recordContent)
+            if (result.finishReason) span.setAttribute('gen_ai.response.finish_reasons', [result.finishReason]);
+            if (recordContent) {
               span.setAttribute('gen_ai.output.messages', outputMessages(result.text, result.toolCalls));
+            }
             if (result.error !== undefined) {
               const type = errorType(result.error);
               failSpan(span, type);
