@@ -149,22 +149,27 @@ export class UsageLedger {
     return counts;
   }
 
-  // One hash tag per user, so all of a user's keys of one write sit in one Redis Cluster slot.
+  // All of a user's keys share a hash tag, so one write is one Redis Cluster slot.
   #totalKey(userId: string): string {
-    return `usage:{${userId}}:total`;
+    return `${userKey(userId)}:total`;
   }
 
   #dayKey(userId: string, at: Date): string {
-    return `usage:{${userId}}:d:${dayOf(at)}`;
+    return `${userKey(userId)}:d:${dayOf(at)}`;
   }
 
   #monthKey(userId: string, at: Date): string {
-    return `usage:{${userId}}:m:${dayOf(at).slice(0, 7)}`;
+    return `${userKey(userId)}:m:${dayOf(at).slice(0, 7)}`;
   }
 
   #conversationKey(userId: string, conversationId: string): string {
-    return `usage:{${userId}}:c:${conversationId}`;
+    return `${userKey(userId)}:c:${conversationId}`;
   }
+}
+
+// One hash tag per user; encoded, so no user id can close the tag or reach another's keys.
+function userKey(userId: string): string {
+  return `usage:{${encodeURIComponent(userId)}}`;
 }
 
 /** The conversation a turn without `conversation_id` belongs to (CONTRACT §6). */
