@@ -8,21 +8,28 @@ interface Counters {
 
 /**
  * An in-process {@link UsageBackend}: counters of one process, lost on restart. Expired hashes
- * are dropped on read and in a periodic sweep (its timer is `unref()`ed).
+ * are dropped on read and in a periodic sweep, whose `unref()`ed timer starts with the first
+ * write (a storage whose usage is never counted runs no timer).
  *
  * @example
  * const usage = new MemoryUsageBackend();
  */
 export class MemoryUsageBackend implements UsageBackend {
   readonly #hashes = new Map<string, Counters>();
-  readonly #sweepTimer: ReturnType<typeof setInterval>;
+  readonly #sweepIntervalMs: number;
+  #sweepTimer: ReturnType<typeof setInterval> | undefined;
 
-  constructor(options: { sweepIntervalMs?: number } = {}) {
-    this.#sweepTimer = setInterval(() => this.#sweep(), options.sweepIntervalMs ?? 60_000);
-    unrefTimer(this.#sweepTimer);
+  constructor(
+    options: { /** How often expired hashes are swept out. @default 60000 */ sweepIntervalMs?: number } = {},
+  ) {
+    this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
   }
 
   async add(additions: readonly CounterAddition[]): Promise<void> {
+    if (this.#sweepTimer === undefined) {
+      this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepIntervalMs);
+      unrefTimer(this.#sweepTimer);
+    }
     const now = Date.now();
     for (const { key, fields, ttlMs } of additions) {
       let counters = this.#hashes.get(key);
@@ -49,6 +56,7 @@ export class MemoryUsageBackend implements UsageBackend {
   /** Stops the sweep timer. */
   async close(): Promise<void> {
     clearInterval(this.#sweepTimer);
+    this.#sweepTimer = undefined;
   }
 
   #sweep(): void {
