@@ -1,5 +1,12 @@
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ChatService } from '../../src/chat/chat-service.js';
+import { openTelemetry } from '../../src/telemetry/otel/index.js';
 import { type Frame, jsonRequest, readFrames } from '../http/stack.js';
 import { type OtelStack, startOtelStack } from './otel-stack.js';
 
@@ -191,5 +198,46 @@ describe('openTelemetry()', () => {
     expect(stack.llm.requests.at(-1)?.headers.traceparent).toBeUndefined();
     expect(stack.toolMeta[0]).toBeUndefined();
     expect(stack.spans.getFinishedSpans()).toHaveLength(4);
+  });
+});
+
+describe('openTelemetry() under ChatService alone', () => {
+  it('names the conversation on the turn and call spans when the turn has one', async () => {
+    const spans = new InMemorySpanExporter();
+    const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+    const observer = openTelemetry({ tracerProvider });
+    const service = new ChatService({
+      provider: {
+        kind: 'anthropic',
+        async *stream() {
+          yield { type: 'text', text: 'hi' } as const;
+          yield { type: 'finish', reason: 'stop' } as const;
+        },
+      },
+      model: 'claude-x',
+      tools: {
+        listTools: () => [],
+        callTool: async () => ({ text: '', output: '', isError: false }),
+        close: async () => {},
+      },
+    });
+    const hooks = observer.startTurn({
+      userId: 'u',
+      modelId: 'claude',
+      conversationId: 'trip-42',
+      streaming: true,
+      message: 'x',
+    });
+    for await (const _ of service.chat('x', hooks ? { hooks } : {})) {
+      // drain
+    }
+    const [turn] = byName(spans.getFinishedSpans(), 'invoke_agent mcp-llmchat');
+    const [call] = byName(spans.getFinishedSpans(), 'chat claude-x');
+    expect(turn?.attributes['gen_ai.conversation.id']).toBe('trip-42');
+    expect(call?.attributes).toMatchObject({
+      'gen_ai.conversation.id': 'trip-42',
+      'gen_ai.provider.name': 'anthropic',
+    });
+    await tracerProvider.shutdown();
   });
 });
