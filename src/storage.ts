@@ -1,3 +1,5 @@
+import { MemoryMessageBus } from './bus/memory-message-bus.js';
+import type { MessageBus } from './bus/message-bus.js';
 import { memoryRateWindow } from './limits/memory-rate-window.js';
 import type { RateWindowBackend } from './limits/rate-window-backend.js';
 import type { LockBackend } from './lock/lock-backend.js';
@@ -8,22 +10,26 @@ import { MemoryUsageBackend } from './usage/memory-usage-backend.js';
 import type { UsageBackend } from './usage/usage-backend.js';
 
 /**
- * Everything the chat handler stores: sessions and history, and the per-user turn locks. Build
- * one with {@link memoryStorage} (one process) or `redisStorage` from `mcp-llmchat/redis`
- * (several processes sharing users).
+ * Everything the chat handler stores: sessions and history, the per-user turn locks, and the
+ * bus that carries signals between the processes sharing them. Build one with
+ * {@link memoryStorage} (one process) or `redisStorage` from `mcp-llmchat/redis` (several
+ * processes sharing users). A storage of your own can use `new MemoryMessageBus()` when it
+ * serves one process.
  */
 export interface Storage {
   /** Session configurations and chat histories. */
   sessions: SessionBackend;
   /** Leases that serialize one user's turns. */
   locks: LockBackend;
+  /** Cross-process signals (a user disconnected, a turn was stopped). */
+  bus: MessageBus;
   /** Usage counters (accounting and token budgets). Optional for storages written before them. */
   usage?: UsageBackend;
   /** Request windows of the `limits.requests` option. Optional like `usage`. */
   rateWindows?: RateWindowBackend;
   /**
-   * Releases what the storage itself created. Memory: stops its sweep timer. Redis: nothing
-   * network-wise, since the host's client is never quit by the library.
+   * Releases what the storage itself created. Memory: stops its sweep timer. Redis: the
+   * subscriber connection it made for the bus, if any; the host's clients are never quit.
    */
   close(): Promise<void>;
 }
@@ -45,6 +51,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   return {
     sessions,
     locks: new MemoryLockBackend(),
+    bus: new MemoryMessageBus(),
     usage,
     rateWindows: memoryRateWindow(),
     close: async () => {

@@ -2,6 +2,7 @@ import { LlmChatError } from '../errors.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import type { Lock } from '../lock/lock.js';
 import type { LockManager } from '../lock/lock-manager.js';
+import { streamSlotKey } from '../session/session-keys.js';
 import type { Logger } from '../types.js';
 
 /** A held slot; `release` is idempotent and never throws. */
@@ -11,7 +12,7 @@ export interface StreamSlot {
 
 /**
  * Caps how many turns one user has open at once, across every process: slot `i` of a user is
- * the lock `streams:<user>:<i>`, held with a renewed lease, so at most `max` can be held at
+ * the lock `{u:<user>}:stream:<i>`, held with a renewed lease, so at most `max` can be held at
  * any moment and a process that dies frees its slots when their lease ends. (A counter in
  * rate-limiter-flexible would be the other way, but its fixed window expires under long
  * streams and a later `reward` then drives the count below zero: over-admission.)
@@ -39,7 +40,7 @@ export class StreamSlots {
     // Starting from a random slot spreads concurrent takers over the slots.
     const start = Math.floor(Math.random() * max);
     for (let i = 0; i < max; i++) {
-      const lock = await this.#locks.tryAcquire(`streams:${userId}:${(start + i) % max}`, { ttlMs: this.#ttlMs });
+      const lock = await this.#locks.tryAcquire(streamSlotKey(userId, (start + i) % max), { ttlMs: this.#ttlMs });
       if (lock) return this.#hold(lock);
     }
     throw new LlmChatError('RATE_LIMITED', 'Too many chat streams are open for this user.', { retryAfterMs: 1000 });

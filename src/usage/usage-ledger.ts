@@ -1,4 +1,5 @@
 import { LlmChatError } from '../errors.js';
+import { conversationUsageKey, usageKey } from '../session/session-keys.js';
 import type { TokenUsage } from '../types.js';
 import type { CounterAddition, UsageBackend } from './usage-backend.js';
 import type { ModelPrice, ModelUsage, UsageCounts, UsageReport } from './usage-report.js';
@@ -149,27 +150,22 @@ export class UsageLedger {
     return counts;
   }
 
-  // All of a user's keys share a hash tag, so one write is one Redis Cluster slot.
+  // The user's hash tag (session-keys.ts) puts one write's keys in one Redis Cluster slot.
   #totalKey(userId: string): string {
-    return `${userKey(userId)}:total`;
+    return usageKey(userId, 'total');
   }
 
   #dayKey(userId: string, at: Date): string {
-    return `${userKey(userId)}:d:${dayOf(at)}`;
+    return usageKey(userId, `d:${dayOf(at)}`);
   }
 
   #monthKey(userId: string, at: Date): string {
-    return `${userKey(userId)}:m:${dayOf(at).slice(0, 7)}`;
+    return usageKey(userId, `m:${dayOf(at).slice(0, 7)}`);
   }
 
   #conversationKey(userId: string, conversationId: string): string {
-    return `${userKey(userId)}:c:${conversationId}`;
+    return conversationUsageKey(userId, conversationId);
   }
-}
-
-// One hash tag per user; encoded, so no user id can close the tag or reach another's keys.
-function userKey(userId: string): string {
-  return `usage:{${encodeURIComponent(userId)}}`;
 }
 
 /** The conversation a turn without `conversation_id` belongs to (CONTRACT §6). */
