@@ -66,6 +66,8 @@ describe('openTelemetry()', () => {
       'mcp_llmchat.turn.outcome': 'final',
     });
     expect(turn?.attributes['user.id']).toBeUndefined();
+    expect(turn?.attributes['gen_ai.input.messages']).toBeUndefined();
+    expect(turn?.attributes['gen_ai.output.messages']).toBeUndefined();
     expect(turn?.status.code).toBe(0);
     for (const call of chats) {
       expect(call.kind).toBe(2); // CLIENT
@@ -186,6 +188,8 @@ describe('openTelemetry()', () => {
     const [first] = byName(spans, 'chat fake');
     const [tool] = byName(spans, 'execute_tool add');
     expect(turn?.attributes['user.id']).toBe('ann');
+    expect(String(turn?.attributes['gen_ai.input.messages'])).toContain('please add 2 and 3');
+    expect(String(turn?.attributes['gen_ai.output.messages'])).toContain('The result is 5.');
     expect(String(first?.attributes['gen_ai.input.messages'])).toContain('please add 2 and 3');
     expect(JSON.parse(String(tool?.attributes['gen_ai.tool.call.arguments']))).toEqual({ a: 2, b: 3 });
     expect(tool?.attributes['gen_ai.tool.call.result']).toBe('5');

@@ -85,6 +85,11 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TurnObserver 
       };
       if (info.conversationId !== undefined) attributes['gen_ai.conversation.id'] = info.conversationId;
       if (options.recordUserId) attributes['user.id'] = info.userId;
+      if (recordContent) {
+        attributes['gen_ai.input.messages'] = JSON.stringify([
+          { role: 'user', parts: [{ type: 'text', content: info.message }] },
+        ]);
+      }
       const turnSpan = tracer.startSpan(`invoke_agent ${agentName}`, { kind: SpanKind.INTERNAL, attributes }, parent);
       const turnContext = trace.setSpan(parent, turnSpan);
       let provider: string | undefined;
