@@ -129,7 +129,8 @@ export interface ChatHandlerOptions {
   telemetry?: TurnObserver;
   /**
    * Usage accounting per user and conversation in the storage (`true`, or options with prices
-   * per model), read with `handler.usage` or `GET /usage/:user_id`. Token budgets turn it on.
+   * per model), read with `handler.usage` or `GET /usage/:user_id`. Token budgets turn it on, and
+   * so does `limits.forRequest` (it may pick budgets) when the storage can count.
    * @default false
    */
   usage?: boolean | UsageLedgerOptions;

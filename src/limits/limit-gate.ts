@@ -46,7 +46,7 @@ export class LimitGate {
     if (limits.requests) {
       if (!this.#windows) throw new LlmChatError('CONFIG_INVALID', 'The storage has no request-window backend.');
       const { limit, windowMs } = limits.requests;
-      const result = await this.#windows.consume(`${userId}`, limit, windowMs);
+      const result = await this.#windows.consume(userId, limit, windowMs);
       if (!result.allowed) {
         throw new LlmChatError('RATE_LIMITED', 'Too many chat requests; please wait before sending more.', {
           retryAfterMs: Math.max(1000, result.resetMs),
