@@ -3,12 +3,11 @@ import { LlmChatError } from '../errors.js';
 import { chatBodySchema, parseBody } from '../schemas.js';
 import { sseChunks } from '../sse/sse-chunks.js';
 import { SSE_HEADERS } from '../sse/sse-headers.js';
-import { chunksToStream } from '../sse/to-sse-stream.js';
 import type { TranscriptMessage } from '../types.js';
 import { encodeChatEvent } from './encode-chat-event.js';
 import { acquireLive, authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
 import { jsonResponse } from './json-response.js';
-import { getNodeRequestBody, setNodeBody } from './node-body.js';
+import { chunkedResponse } from './node-body.js';
 import { readJsonBody } from './read-json-body.js';
 import { TurnScope } from './turn-scope.js';
 import { startTurn } from './turn-start.js';
@@ -40,13 +39,15 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
     const chunks = sseChunks(live.service.chat(body.message, options), {
       encode: encodeChatEvent(),
       keepAliveMs: context.settings.keepAliveMs,
+      // The turn runs to its end whether or not anyone reads the response (a host may drop it),
+      // so its end always comes and lets the lock go.
+      eager: true,
       onCancel: () => turn.stop(new LlmChatError('ABORTED', 'The client went away.')),
       // After the turn has wound down (an interrupted turn saved), never before.
       onSettled: () => void turn.end(),
     });
-    // A request from the Node bridge is answered through the fast path alone: no web stream to build.
-    const webBody = getNodeRequestBody(request) === undefined ? chunksToStream(chunks) : null;
-    const response = setNodeBody(new Response(webBody, { status: 200, headers: SSE_HEADERS }), chunks);
+    // A real web body; the Node bridge may write the same chunks straight to the socket instead.
+    const response = chunkedResponse(chunks, { status: 200, headers: SSE_HEADERS });
     streamOwnsTurn = true;
     return response;
   } finally {

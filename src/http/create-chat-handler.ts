@@ -13,7 +13,6 @@ import type { HandlerContext } from './handler-context.js';
 import { type HandlerSettings, resolveHandlerSettings } from './handler-settings.js';
 import { errorResponse } from './json-response.js';
 import type { LiveSession } from './live-session.js';
-import { NODE_AWARE } from './node-body.js';
 import { matchRoute, type RouteSpec } from './route-table.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
 import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
@@ -50,8 +49,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
   const context = createContext(options, settings, ownStorage ?? (options.storage as Storage));
   const basePath = normalizeBasePath(options.basePath);
 
-  const handler: ChatHandler & { [NODE_AWARE]: true } = {
-    [NODE_AWARE]: true,
+  const handler: ChatHandler = {
     async fetch(request: Request): Promise<Response> {
       try {
         const pathname = new URL(request.url, 'http://localhost').pathname;

@@ -151,7 +151,7 @@ describe('a streamed answer nobody reads', () => {
     stack = await startStack({ turnTimeoutMs: 150 });
     const { handler } = stack;
     await handler.fetch(jsonRequest('/connect', 'ann', connectBody));
-    const unread = await handler.fetch(jsonRequest('/chat', 'ann', { message: 'hi', streaming: true }));
+    const unread = await handler.fetch(jsonRequest('/chat', 'ann', { message: 'talk slowly', streaming: true }));
     expect(unread.status).toBe(200);
     const blocked = await handler.fetch(jsonRequest('/chat', 'ann', { message: 'again' }));
     expect(blocked.status).toBe(409);
