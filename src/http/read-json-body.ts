@@ -3,12 +3,15 @@ import { takeNodeRequestBody } from './node-body.js';
 
 /**
  * Reads a request body as JSON, enforcing a size limit while reading (a lying or missing
- * `Content-Length` cannot get past it). An empty body reads as `{}`.
+ * `Content-Length` cannot get past it). An empty body reads as `{}`. The request must say
+ * `Content-Type: application/json` (or a `+json` type): anything else, or none, is 415.
  * @internal
  */
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+  // Required, even for an empty body: a cross-site form or a Blob POST, which browsers send
+  // without a CORS preflight, cannot carry `application/json`.
   const type = request.headers.get('content-type');
-  if (type && !/^application\/([\w.+-]+\+)?json\b/i.test(type.trim())) {
+  if (type === null || !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type.trim())) {
     throw new LlmChatError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be JSON (Content-Type: application/json).');
   }
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
