@@ -44,7 +44,9 @@ const WRAPPERS: Array<[string, (inner: ChatHandler) => ChatHandler]> = [
 ];
 
 const SOME_HOSTS = HOSTS.filter((host) =>
-  ['express 5 + express.json()', 'express 4', 'fastify 5', 'koa 3 + bodyparser', 'node:http bridge'].includes(host.name),
+  ['express 5 + express.json()', 'express 4', 'fastify 5', 'koa 3 + bodyparser', 'node:http bridge'].includes(
+    host.name,
+  ),
 );
 
 let stack: Stack;
