@@ -126,6 +126,10 @@ function createContext(options: ChatHandlerOptions, settings: HandlerSettings, s
     liveDeps: {
       registry,
       mcp,
+      servers: {
+        allowedUrls,
+        stdioServer: defaultServer?.transport === 'stdio' ? defaultServer : undefined,
+      },
       ...(options.systemPrompt === undefined ? {} : { systemPrompt: options.systemPrompt }),
       maxToolRounds: settings.maxToolRounds,
       ...(options.llm ? { llm: options.llm } : {}),

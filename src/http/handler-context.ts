@@ -1,5 +1,5 @@
 import type { ConnectionCache } from '../chat/connection-cache.js';
-import { LlmChatError } from '../errors.js';
+import { isLlmChatError, LlmChatError } from '../errors.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import type { SessionStore, StoredSession } from '../session/session-store.js';
@@ -52,7 +52,15 @@ export function resolveUserId(user: ChatUser, supplied: string | null | undefine
 
 /** Borrows this process's live session for `stored`, building it when missing or stale. @internal */
 export function acquireLive(context: HandlerContext, stored: StoredSession, request: Request, user: ChatUser) {
-  return context.cache.acquire(stored.userId, stored.version, () =>
-    buildLiveSession(context.liveDeps, stored.config, request, user),
-  );
+  return context.cache.acquire(stored.userId, stored.version, async () => {
+    try {
+      return await buildLiveSession(context.liveDeps, stored.config, request, user);
+    } catch (error) {
+      // Someone wrote a session the host's options forbid: worth a warning, never a spawn.
+      if (isLlmChatError(error) && error.code === 'SESSION_INVALID') {
+        context.logger?.warn?.('Refused a stored session the host options do not allow.', { ...error.details });
+      }
+      throw error;
+    }
+  });
 }
