@@ -2,6 +2,7 @@ import { isLlmChatError, LlmChatError } from '../errors.js';
 import type { Logger } from '../types.js';
 import type { LlmProviderOptions, LlmStreamEvent } from './llm-provider.js';
 import { parseRetryAfter } from './parse-retry-after.js';
+import { readCappedText } from './read-capped-text.js';
 import { readSseBatches } from './read-sse.js';
 import { extractProviderMessage, redactProviderMessage } from './redact-provider-message.js';
 import type { StreamParser } from './stream-parser.js';
@@ -285,7 +286,7 @@ function failureFromThrown(error: unknown, call: ProviderHttpCall, details: Reco
 async function readErrorBody(response: Response): Promise<unknown> {
   let text: string;
   try {
-    text = (await response.text()).slice(0, MAX_ERROR_BODY_CHARS);
+    text = await readCappedText(response, MAX_ERROR_BODY_CHARS);
   } catch {
     return undefined;
   }
