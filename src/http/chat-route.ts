@@ -31,7 +31,8 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
   let streamOwnsTurn = false;
   try {
     const live = turn.use(await acquireLive(context, start.stored, request, user));
-    const options = { history: turnHistory(context, userId, start.history), signal: anySignal(request, turn) };
+    const history = turnHistory(context, userId, start.stored.version, start.history);
+    const options = { history, signal: anySignal(request, turn) };
     if (!body.streaming) {
       const result = await live.service.complete(body.message, options);
       return jsonResponse(200, { user_id: userId, ...result });
@@ -59,10 +60,15 @@ function anySignal(request: Request, turn: TurnScope): AbortSignal {
   return AbortSignal.any([request.signal, turn.signal]);
 }
 
-/** The user's history for one turn: the copy read alongside the lock first, the store after. */
+/**
+ * The user's history for one turn: the copy read alongside the lock first, the store after. The
+ * turn is saved only into the session it started with: after a reconnect or a disconnect while
+ * it ran, it is dropped (and logged) rather than written into the new or cleared conversation.
+ */
 function turnHistory(
   context: HandlerContext,
   userId: string,
+  sessionVersion: string,
   prefetched: Promise<TranscriptMessage[]> | undefined,
 ): ChatHistory {
   let early = prefetched;
@@ -72,6 +78,9 @@ function turnHistory(
       early = undefined;
       return history;
     },
-    append: (turn) => context.store.appendTurn(userId, turn),
+    append: async (turn) => {
+      if (await context.store.appendTurn(userId, turn, { sessionVersion })) return;
+      context.logger?.info?.('A turn was not saved: its session was replaced or closed while it ran.');
+    },
   };
 }

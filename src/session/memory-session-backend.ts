@@ -81,8 +81,12 @@ export class MemorySessionBackend implements SessionBackend {
     return Array.isArray(entry?.value) ? [...entry.value] : [];
   }
 
-  async appendToList(key: string, values: readonly string[], options: AppendToListOptions): Promise<void> {
+  async appendToList(key: string, values: readonly string[], options: AppendToListOptions): Promise<boolean> {
     const now = Date.now();
+    if (options.onlyIf !== undefined) {
+      const guard = this.#live(options.onlyIf.key)?.value;
+      if (typeof guard !== 'string' || !guard.includes(options.onlyIf.contains)) return false;
+    }
     const existing = this.#live(key);
     const list = Array.isArray(existing?.value) ? existing.value : [];
     list.push(...values.map(String));
@@ -95,6 +99,7 @@ export class MemorySessionBackend implements SessionBackend {
       const entry = this.#live(refresh.key);
       if (entry !== undefined) entry.expiresAt = now + refresh.ttlMs;
     }
+    return true;
   }
 
   /** Stops the sweep timer. Stored data stays readable. */

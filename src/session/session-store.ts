@@ -186,11 +186,21 @@ export class SessionStore {
    * Appends the messages of ONE turn (user message, assistant messages with their tool calls,
    * tool results) as a single entry, drops the oldest turns beyond `maxHistoryTurns`, and
    * refreshes the history and session TTLs, all in one atomic backend step.
+   *
+   * With `sessionVersion`, the append only happens while the user's session still has that
+   * version (checked in the same atomic step): a turn that outlived its session (a reconnect or
+   * a disconnect while it ran) never writes into the new conversation, nor re-creates a cleared
+   * history. Resolves `false` when nothing was written for that reason.
    */
-  async appendTurn(userId: string, messages: TranscriptMessage[]): Promise<void> {
-    if (messages.length === 0) return;
+  async appendTurn(
+    userId: string,
+    messages: TranscriptMessage[],
+    options: { sessionVersion?: string } = {},
+  ): Promise<boolean> {
+    if (messages.length === 0) return true;
     const keys = sessionKeys(userId);
-    await this.#call(() =>
+    const { sessionVersion } = options;
+    const appended = await this.#call(() =>
       this.#backend.appendToList(keys.history, [JSON.stringify(messages)], {
         ttlMs: this.#historyTtlMs,
         maxLength: this.#maxHistoryTurns,
@@ -198,8 +208,13 @@ export class SessionStore {
           { key: keys.session, ttlMs: this.#sessionTtlMs },
           { key: keys.seen, ttlMs: this.#seenTtlMs },
         ],
+        // The record is this store's JSON, where the version is written exactly like this.
+        ...(sessionVersion === undefined
+          ? {}
+          : { onlyIf: { key: keys.session, contains: JSON.stringify({ version: sessionVersion }).slice(1, -1) } }),
       }),
     );
+    return appended !== false;
   }
 
   /** Deletes the chat history, keeping the session. */

@@ -93,10 +93,8 @@ describe('createChatHandler', () => {
     stack = await startStack({ turnTimeoutMs: 200 });
     const { handler } = stack;
     await handler.fetch(jsonRequest('/connect', 'ann', connectBody));
-    const started = Date.now();
     const response = await handler.fetch(jsonRequest('/chat', 'ann', { message: 'talk slowly', streaming: true }));
     const frames = await readFrames(response);
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(frames.at(-1)).toMatchObject({ event: 'error', data: { code: 'TIMEOUT', recoverable: true } });
     expect(frames.filter((f) => f.event === 'final')).toHaveLength(0);
     const next = await handler.fetch(jsonRequest('/chat', 'ann', { message: 'hello' }));
