@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { repairTranscript } from '../chat/repair-transcript.js';
 import { LlmChatError, wrapError } from '../errors.js';
 import { createSealer, type Sealer } from '../internal/seal.js';
 import { TextMemo } from '../internal/text-memo.js';
@@ -169,7 +170,8 @@ export class SessionStore {
 
   /**
    * The chat history, oldest first, flattened from its turns. A corrupt turn entry is skipped
-   * (with a logger warning) rather than failing the whole conversation.
+   * (with a logger warning) rather than failing the whole conversation, and the result is
+   * repaired into a transcript providers accept (see `repairTranscript`; logged too).
    */
   async getHistory(userId: string): Promise<TranscriptMessage[]> {
     const entries = await this.#call(() => this.#backend.getList(sessionKeys(userId).history));
@@ -179,7 +181,16 @@ export class SessionStore {
       if (turn === undefined) this.#logger?.warn?.('Skipped a corrupt chat history entry.', { index });
       else messages.push(...turn);
     });
-    return messages;
+    // Schema-valid is not enough: a tool result with no call (or a call with no result) makes
+    // every provider refuse every later turn.
+    const repair = repairTranscript(messages);
+    if (repair.droppedResults > 0 || repair.closedCalls > 0) {
+      this.#logger?.warn?.('Repaired a chat history that providers would refuse.', {
+        droppedResults: repair.droppedResults,
+        closedCalls: repair.closedCalls,
+      });
+    }
+    return repair.messages;
   }
 
   /**
