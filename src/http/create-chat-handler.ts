@@ -45,7 +45,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
   // Every option is checked here, once: a bad value fails start-up, never a turn.
   const settings = resolveHandlerSettings(options);
   // A storage the handler made itself is its to close; a host's storage stays open.
-  const ownStorage = options.storage ? undefined : memoryStorage();
+  const ownStorage = options.storage ? undefined : memoryStorage(options.logger ? { logger: options.logger } : {});
   const context = createContext(options, settings, ownStorage ?? (options.storage as Storage));
   const basePath = normalizeBasePath(options.basePath);
 

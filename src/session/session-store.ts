@@ -142,10 +142,12 @@ export class SessionStore {
       config: sealer === undefined ? session.config : mapConfigSecrets(session.config, (s) => sealer.seal(s)),
     };
     const keys = sessionKeys(userId);
+    // The marker first: if the storage refuses the second write (full), what is left is a
+    // harmless marker, never a session whose connect was reported as failed.
     await this.#call(() =>
       Promise.all([
-        this.#backend.set(keys.session, JSON.stringify(record), this.#sessionTtlMs),
         this.#backend.set(keys.seen, '1', this.#seenTtlMs),
+        this.#backend.set(keys.session, JSON.stringify(record), this.#sessionTtlMs),
       ]),
     );
     return session;
