@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryStorage } from '../../src/storage.js';
 import type { FinalEvent } from '../../src/types.js';
+import { parseSseText } from '../fixtures/sse-reader.js';
 import { jsonRequest, readFrames, SECRETS, type Stack, startStack } from './stack.js';
 
 // Handler behaviour that one host is enough to show (the shared suite covers the routes in every host).
@@ -112,14 +113,8 @@ describe('createChatHandler', () => {
     const response = await handler.fetch(jsonRequest('/chat', 'ann', { message: 'hi', streaming: true }));
     const raw = await response.text();
     expect(raw).toContain(': ping\n\n');
-    const final = raw.split('\n\n').find((block) => block.includes('event: final')) ?? '';
-    const data = JSON.parse(
-      final
-        .split('\n')
-        .find((line) => line.startsWith('data:'))
-        ?.slice(5) ?? '{}',
-    ) as FinalEvent;
-    expect(data.usage).toEqual({ input_tokens: 7, output_tokens: 2 });
+    const final = parseSseText(raw).find((frame) => frame.event === 'final')?.data as FinalEvent;
+    expect(final.usage).toEqual({ input_tokens: 7, output_tokens: 2 });
   });
 
   it('refuses bad options at construction', async () => {

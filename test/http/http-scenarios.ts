@@ -1,6 +1,6 @@
-import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatHandler } from '../../src/http/chat-handler.js';
+import { parseSseText } from '../fixtures/sse-reader.js';
 import { SECRETS, type Stack, startStack } from './stack.js';
 
 /** A host with the handler mounted at `/llmchat`. */
@@ -19,13 +19,6 @@ interface Answer {
   text: string;
   // biome-ignore lint/suspicious/noExplicitAny: scenario assertions dig into bodies freely.
   json: any;
-}
-
-interface SseEvent {
-  id: string | undefined;
-  event: string;
-  // biome-ignore lint/suspicious/noExplicitAny: scenario assertions dig into bodies freely.
-  data: any;
 }
 
 /**
@@ -65,14 +58,7 @@ export function runHttpScenarios(hostName: string, mount: Mount, options: { host
       return { status: response.status, headers: response.headers, text, json };
     }
 
-    function events(text: string): SseEvent[] {
-      const out: SseEvent[] = [];
-      const parser = createParser({
-        onEvent: (e) => out.push({ id: e.id, event: e.event ?? 'message', data: JSON.parse(e.data) }),
-      });
-      parser.feed(text);
-      return out;
-    }
+    const events = parseSseText;
 
     const connect = (user = 'alice', llm: Record<string, unknown> = { model: 'fake' }) =>
       call('/connect', { user, body: { user_id: user, llm, streaming: true } });
