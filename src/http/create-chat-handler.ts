@@ -1,3 +1,4 @@
+import { MemoryMessageBus } from '../bus/memory-message-bus.js';
 import { ConnectionCache } from '../chat/connection-cache.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { ModelRegistry } from '../llm/model-registry.js';
@@ -9,10 +10,12 @@ import type { ChatHandler } from './chat-handler.js';
 import type { ChatHandlerMcpOptions, ChatHandlerOptions } from './chat-handler-options.js';
 import { chatRoute } from './chat-route.js';
 import { connectRoute } from './connect-route.js';
+import { followDisconnects } from './disconnect-broadcast.js';
 import type { HandlerContext } from './handler-context.js';
 import { type HandlerSettings, resolveHandlerSettings } from './handler-settings.js';
 import { errorResponse } from './json-response.js';
 import type { LiveSession } from './live-session.js';
+import { mcpEndpointPolicy } from './mcp-endpoint-policy.js';
 import { matchRoute, type RouteSpec } from './route-table.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
 import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
@@ -48,6 +51,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
   const ownStorage = options.storage ? undefined : memoryStorage(options.logger ? { logger: options.logger } : {});
   const context = createContext(options, settings, ownStorage ?? (options.storage as Storage));
   const basePath = normalizeBasePath(options.basePath);
+  const disconnects = followDisconnects(context.bus, context.cache, context.logger);
 
   const handler: ChatHandler = {
     async fetch(request: Request): Promise<Response> {
@@ -86,6 +90,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
       }
     },
     async close(): Promise<void> {
+      await disconnects.stop();
       await context.cache.close();
       await ownStorage?.close();
     },
@@ -123,6 +128,8 @@ function createContext(options: ChatHandlerOptions, settings: HandlerSettings, s
       max: settings.maxConnections,
       ...(logger ? { logger } : {}),
     }),
+    // A storage written before the bus existed still works, for this process alone.
+    bus: storage.bus ?? new MemoryMessageBus(),
     liveDeps: {
       registry,
       mcp,
@@ -137,6 +144,7 @@ function createContext(options: ChatHandlerOptions, settings: HandlerSettings, s
       fetch: (input, init) => baseFetch(input, { ...init, redirect: 'error' }),
       ...(options.serverAuth ? { serverAuth: options.serverAuth } : {}),
       ...(logger ? { logger } : {}),
+      isMcpUrlAllowed: mcpEndpointPolicy(allowedUrls, defaultServer),
     },
     allowedUrls,
     defaultServer,

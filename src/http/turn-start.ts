@@ -1,5 +1,6 @@
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import type { LockLease } from '../lock/lock-manager.js';
+import { turnLockKey } from '../session/session-keys.js';
 import type { StoredSession } from '../session/session-store.js';
 import type { TranscriptMessage } from '../types.js';
 import type { HandlerContext } from './handler-context.js';
@@ -30,7 +31,7 @@ export async function startTurn(context: HandlerContext, userId: string, request
   const queue = context.settings.turnPolicy === 'queue';
   const stopWaiting = new AbortController();
   const session = context.store.requireSession(userId);
-  const leasing = context.locks.hold(`turn:${userId}`, {
+  const leasing = context.locks.hold(turnLockKey(userId), {
     ttlMs: context.settings.lockTtlMs,
     waitMs: queue ? context.settings.turnQueueTimeoutMs : 0,
     signal: AbortSignal.any([request.signal, stopWaiting.signal]),
