@@ -2,6 +2,8 @@ import { ConnectionCache } from '../chat/connection-cache.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { ModelRegistry } from '../llm/model-registry.js';
 import { LockManager } from '../lock/lock-manager.js';
+import { OAuthManager } from '../oauth/oauth-manager.js';
+import { oauthCallbackRoute, oauthClientMetadataRoute, oauthForgetRoute } from '../oauth/oauth-routes.js';
 import { SessionStore } from '../session/session-store.js';
 import { memoryStorage, type Storage } from '../storage.js';
 import type { FetchLike } from '../types.js';
@@ -17,7 +19,16 @@ import { matchRoute, type RouteSpec } from './route-table.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
 import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
 
-type RouteName = 'connect' | 'chat' | 'disconnect' | 'status' | 'config' | 'models';
+type RouteName =
+  | 'connect'
+  | 'chat'
+  | 'disconnect'
+  | 'status'
+  | 'config'
+  | 'models'
+  | 'oauthCallback'
+  | 'oauthMetadata'
+  | 'oauthForget';
 
 const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'connect', method: 'POST', path: '/connect' },
@@ -26,6 +37,9 @@ const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'status', method: 'GET', path: '/status/:user_id' },
   { name: 'config', method: 'GET', path: '/config/:user_id' },
   { name: 'models', method: 'GET', path: '/gateway/models' },
+  { name: 'oauthCallback', method: 'GET', path: '/oauth/callback' },
+  { name: 'oauthMetadata', method: 'GET', path: '/oauth/client-metadata.json' },
+  { name: 'oauthForget', method: 'DELETE', path: '/oauth/:user_id' },
 ];
 
 /**
@@ -79,6 +93,12 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
             return await configRoute(context, request, param);
           case 'models':
             return await modelsRoute(context, request);
+          case 'oauthCallback':
+            return await oauthCallbackRoute(context, request);
+          case 'oauthMetadata':
+            return oauthClientMetadataRoute(context);
+          case 'oauthForget':
+            return await oauthForgetRoute(context, request, param);
         }
       } catch (error) {
         if (!isLlmChatError(error)) {
@@ -103,6 +123,19 @@ function createContext(options: ChatHandlerOptions, storage: Storage): HandlerCo
   if (defaultServer?.url) allowedUrls.push(defaultServer.url);
   const baseFetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const logger = options.logger;
+  const locks = new LockManager(storage.locks, { ttlMs: options.lockTtlMs ?? 30_000, ...(logger ? { logger } : {}) });
+  // An allowed server must not bounce us somewhere the allow-list never named.
+  const fetch: FetchLike = (input, init) => baseFetch(input, { ...init, redirect: 'error' });
+  const oauth = options.oauth
+    ? new OAuthManager({
+        options: options.oauth,
+        sealKey: options.sealKey,
+        storage,
+        locks,
+        fetch,
+        ...(logger ? { logger } : {}),
+      })
+    : undefined;
   return {
     options,
     store: new SessionStore(storage.sessions, {
@@ -112,7 +145,7 @@ function createContext(options: ChatHandlerOptions, storage: Storage): HandlerCo
       ...(options.sealKey === undefined ? {} : { sealKey: options.sealKey }),
       ...(logger ? { logger } : {}),
     }),
-    locks: new LockManager(storage.locks, { ttlMs: options.lockTtlMs ?? 30_000, ...(logger ? { logger } : {}) }),
+    locks,
     registry,
     cache: new ConnectionCache<LiveSession>({ ...options.connections, ...(logger ? { logger } : {}) }),
     liveDeps: {
@@ -121,8 +154,8 @@ function createContext(options: ChatHandlerOptions, storage: Storage): HandlerCo
       ...(options.systemPrompt === undefined ? {} : { systemPrompt: options.systemPrompt }),
       ...(options.maxToolRounds === undefined ? {} : { maxToolRounds: options.maxToolRounds }),
       ...(options.llm ? { llm: options.llm } : {}),
-      // An allowed server must not bounce us somewhere the allow-list never named.
-      fetch: (input, init) => baseFetch(input, { ...init, redirect: 'error' }),
+      fetch,
+      ...(oauth ? { oauth } : {}),
       ...(options.serverAuth ? { serverAuth: options.serverAuth } : {}),
       ...(logger ? { logger } : {}),
     },
@@ -130,6 +163,7 @@ function createContext(options: ChatHandlerOptions, storage: Storage): HandlerCo
     defaultServer,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     logger,
+    ...(oauth ? { oauth } : {}),
   };
 }
 

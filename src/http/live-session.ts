@@ -2,6 +2,7 @@ import { ChatService } from '../chat/chat-service.js';
 import type { LlmProviderOptions } from '../llm/llm-provider.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
 import { McpToolbox } from '../mcp/mcp-toolbox.js';
+import type { OAuthManager } from '../oauth/oauth-manager.js';
 import type { FetchLike, Logger, McpServerConfig, SessionConfig } from '../types.js';
 import type { ChatHandlerMcpOptions, ChatUser, ServerAuthContext } from './chat-handler-options.js';
 
@@ -24,6 +25,8 @@ export interface LiveSessionDeps {
     context: ServerAuthContext,
   ) => Record<string, string> | undefined | Promise<Record<string, string> | undefined>;
   logger?: Logger;
+  /** Hands each HTTP MCP server its OAuth provider, when OAuth is on. */
+  oauth?: OAuthManager;
 }
 
 /**
@@ -52,6 +55,7 @@ export async function buildLiveSession(
     // Only the host can configure stdio servers; client-supplied ones were refused at connect.
     allowStdio: servers.some((server) => server.transport === 'stdio'),
     fetch: deps.fetch,
+    ...(deps.oauth ? { oauthFor: (server: McpServerConfig) => deps.oauth?.connectionFor(user.id, server) } : {}),
     ...(deps.logger ? { logger: deps.logger } : {}),
   });
   const temperature = config.temperature ?? model.temperature;

@@ -1,3 +1,4 @@
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -12,6 +13,16 @@ export interface CreateMcpTransportOptions {
   logger?: Logger;
   /** The server's short name, for log lines. */
   label?: string;
+  /** OAuth for this server: the SDK's `authProvider`, and the fetch that goes with it. */
+  auth?: McpAuth;
+}
+
+/** How one MCP connection authorizes with OAuth. */
+export interface McpAuth {
+  /** Passed to the SDK transport as its `authProvider`. */
+  provider: OAuthClientProvider;
+  /** Replaces `fetch` for this connection (to refresh tokens on a 401). */
+  fetch: FetchLike;
 }
 
 /**
@@ -39,10 +50,14 @@ export async function createMcpTransport(
   if (kind === 'stdio') return createStdioTransport(server, options);
   const { url, headers } = httpTarget(server);
   const requestInit: RequestInit = { headers };
-  if (kind === 'sse') {
-    return new SSEClientTransport(url, { requestInit, ...(options.fetch ? { fetch: options.fetch } : {}) });
-  }
-  return new StreamableHTTPClientTransport(url, { requestInit, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  const fetch = options.auth?.fetch ?? options.fetch;
+  const common = {
+    requestInit,
+    ...(fetch ? { fetch } : {}),
+    ...(options.auth ? { authProvider: options.auth.provider } : {}),
+  };
+  if (kind === 'sse') return new SSEClientTransport(url, common);
+  return new StreamableHTTPClientTransport(url, common);
 }
 
 function httpTarget(server: McpServerConfig): { url: URL; headers: Record<string, string> } {

@@ -5,7 +5,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { raceSignal } from '../internal/race-signal.js';
 import type { FetchLike, Logger, McpServerConfig, McpTransportKind } from '../types.js';
-import { createMcpTransport } from './create-mcp-transport.js';
+import { createMcpTransport, type McpAuth } from './create-mcp-transport.js';
 import { listAllTools } from './list-all-tools.js';
 
 // Tool results go to a model, which reads whatever came back; nothing here relies on their shape.
@@ -25,6 +25,8 @@ export interface McpConnectionOptions {
   clientInfo: { name: string; version: string };
   fetch?: FetchLike;
   logger?: Logger;
+  /** OAuth for this server, when the host turned it on. */
+  auth?: McpAuth;
   /** Replaces the built-in transport factory (and its SSE fallback). */
   createTransport?: (server: McpServerConfig) => Transport | Promise<Transport>;
 }

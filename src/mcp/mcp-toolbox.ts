@@ -4,6 +4,7 @@ import { isLlmChatError, LlmChatError } from '../errors.js';
 import { raceSignal } from '../internal/race-signal.js';
 import type { FetchLike, Logger, McpServerConfig, ToolSpec } from '../types.js';
 import { classifyMcpError } from './classify-mcp-error.js';
+import type { McpAuth } from './create-mcp-transport.js';
 import { describeError, McpConnection } from './mcp-connection.js';
 import { DEFAULT_MAX_RESULT_CHARS, toToolResult } from './tool-result.js';
 import type { ToolCallOptions, ToolResult, ToolSource } from './tool-source.js';
@@ -33,6 +34,8 @@ export interface McpToolboxOptions {
    * Called again on every reconnect. Used for in-memory servers in tests and for custom transports.
    */
   createTransport?: (server: McpServerConfig) => Transport | Promise<Transport>;
+  /** OAuth for a server (asked again on every reconnect); undefined for servers without it. */
+  oauthFor?: (server: McpServerConfig) => McpAuth | undefined;
 }
 
 interface ServerSlot {
@@ -191,8 +194,10 @@ export class McpToolbox implements ToolSource {
   }
 
   private static async open(server: McpServerConfig, label: string, options: McpToolboxOptions) {
+    const auth = options.oauthFor?.(server);
     try {
       return await McpConnection.open(server, {
+        ...(auth ? { auth } : {}),
         label,
         connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
         clientInfo: options.clientInfo ?? DEFAULT_CLIENT_INFO,
@@ -229,6 +234,8 @@ export class McpToolbox implements ToolSource {
       return toToolResult(result, { maxResultChars: this.options.maxResultChars ?? DEFAULT_MAX_RESULT_CHARS });
     } catch (error) {
       if (outer?.aborted) throw abortedError(error);
+      // Our OAuth provider's own answer (authorize again, or refused for good) passes as it is.
+      if (isLlmChatError(error)) throw error;
       // close() ends in-flight calls with "connection closed": not a lost session to recover.
       if (this.isClosed) throw closedError(error);
       switch (classifyMcpError(error)) {
