@@ -66,7 +66,7 @@ export class OAuthManager {
     const machine = this.#deps.options.clients?.[server.url]?.grant === 'client_credentials';
     const owner: TokenOwner = machine ? { kind: 'app' } : { kind: 'user', userId };
     const provider = new StoredOAuthProvider(this.#deps, owner, server.url);
-    return { provider, fetch: withTokenRefresh(this.#deps.fetch, provider) };
+    return { provider, fetch: withTokenRefresh(this.#deps.fetch, provider, server.url) };
   }
 
   /**

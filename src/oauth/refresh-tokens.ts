@@ -1,6 +1,7 @@
 import type { OAuthDiscoveryState } from '@modelcontextprotocol/sdk/client/auth.js';
 import {
   discoverAuthorizationServerMetadata,
+  fetchToken,
   type OAuthClientProvider,
   refreshAuthorization,
   selectResourceURL,
@@ -24,6 +25,8 @@ const REFRESH_WAIT_MS = 30_000;
  * - otherwise it redeems the refresh token with the SDK's `refreshAuthorization` (resource
  *   indicator included) and stores the answer in one write, keeping the old refresh token only
  *   when the server did not rotate it;
+ * - for a `client_credentials` owner (no refresh token), the same lock guards fetching a new
+ *   token, so processes that meet an expired machine token ask for one new token, not one each;
  * - a refresh the authorization server refuses for good (`invalid_grant`, a revoked token)
  *   forgets the tokens and resolves undefined: the user must authorize again. A transient failure
  *   (network, 5xx) keeps them and resolves undefined for this call only.
@@ -42,18 +45,25 @@ export async function refreshTokens(
       refreshLockKey(owner, serverUrl),
       async () => {
         const current = await store.getTokens(owner, serverUrl);
-        if (!current || current.access_token !== staleAccessToken) return current;
-        if (!current.refresh_token) return undefined;
+        if (current && current.access_token !== staleAccessToken) return current;
+        const machine = owner.kind === 'app';
+        if (!machine && !current?.refresh_token) return undefined;
         const discovery = await store.getDiscovery(serverUrl);
-        if (!discovery || !issuerMatches(current.issuer, discovery)) {
-          // Never hand a refresh token to an authorization server it was not issued by.
+        if (!discovery || !issuerMatches(current?.issuer, discovery)) {
+          // Never hand a refresh token to an authorization server it was not issued by; without
+          // discovery, the SDK's own flow (on the 401) discovers first.
           return undefined;
         }
         try {
-          const fresh = await redeem(deps, provider, serverUrl, discovery, current.refresh_token);
+          const fresh =
+            machine || !current?.refresh_token
+              ? await fetchMachineToken(deps, provider, serverUrl, discovery)
+              : await redeem(deps, provider, serverUrl, discovery, current.refresh_token);
           const next: StoredTokens = {
             ...fresh,
-            refresh_token: fresh.refresh_token ?? current.refresh_token,
+            ...((fresh.refresh_token ?? current?.refresh_token)
+              ? { refresh_token: fresh.refresh_token ?? current?.refresh_token }
+              : {}),
             issuer: String(discovery.authorizationServerUrl),
           };
           if (typeof fresh.expires_in === 'number') next.expires_at = Date.now() + fresh.expires_in * 1000;
@@ -97,6 +107,25 @@ async function redeem(
     refreshToken,
     ...(resource ? { resource } : {}),
     ...(provider.addClientAuthentication ? { addClientAuthentication: provider.addClientAuthentication } : {}),
+    fetchFn: deps.fetch,
+  });
+}
+
+async function fetchMachineToken(
+  deps: OAuthProviderDeps,
+  provider: OAuthClientProvider,
+  serverUrl: string,
+  discovery: OAuthDiscoveryState,
+) {
+  const metadata =
+    discovery.authorizationServerMetadata ??
+    (await discoverAuthorizationServerMetadata(discovery.authorizationServerUrl, { fetchFn: deps.fetch }));
+  const selected = await selectResourceURL(serverUrl, provider, discovery.resourceMetadata);
+  const resource =
+    selected && discovery.resourceMetadata ? (discovery.resourceMetadata.resource as unknown as URL) : selected;
+  return fetchToken(provider, discovery.authorizationServerUrl, {
+    metadata,
+    ...(resource ? { resource } : {}),
     fetchFn: deps.fetch,
   });
 }

@@ -6,15 +6,19 @@ import type { StoredOAuthProvider } from './stored-oauth-provider.js';
  * is met by one locked refresh (see {@link StoredOAuthProvider.refresh}) and the request is sent
  * again with the new token, once. When no new token comes out of it, the 401 goes back to the
  * SDK transport, whose `auth()` then starts a new authorization (`MCP_AUTHORIZATION_REQUIRED`).
- * Requests without our token (discovery, registration) pass through untouched.
+ * Requests without our token (discovery, registration) pass through untouched, except for a
+ * `client_credentials` client, whose first token is fetched under the same lock.
  * @internal
  */
-export function withTokenRefresh(fetch: FetchLike, provider: StoredOAuthProvider): FetchLike {
+export function withTokenRefresh(fetch: FetchLike, provider: StoredOAuthProvider, serverUrl: string): FetchLike {
   return async (input, init) => {
     const response = await fetch(input, init);
-    if (response.status !== 401) return response;
-    const sent = new Headers(init?.headers).get('authorization');
-    if (!sent?.startsWith('Bearer ')) return response;
+    // Only the MCP endpoint's own 401s: the SDK also fetches discovery and token URLs through here.
+    if (response.status !== 401 || !sameUrl(input, serverUrl)) return response;
+    const sent = new Headers(init?.headers).get('authorization') ?? '';
+    // A user's request without our token is the SDK's to handle (it starts an authorization); a
+    // machine client fetches its first token under the same lock as a renewal.
+    if (!sent.startsWith('Bearer ') && !provider.isClientCredentials) return response;
     const fresh = await provider.refresh(sent.slice('Bearer '.length));
     if (!fresh || `Bearer ${fresh.access_token}` === sent) return response;
     await response.body?.cancel().catch(() => undefined);
@@ -22,4 +26,13 @@ export function withTokenRefresh(fetch: FetchLike, provider: StoredOAuthProvider
     headers.set('authorization', `Bearer ${fresh.access_token}`);
     return fetch(input, { ...init, headers });
   };
+}
+
+function sameUrl(input: Parameters<FetchLike>[0], serverUrl: string): boolean {
+  const raw = typeof input === 'string' ? input : input.href;
+  try {
+    return new URL(raw).href === serverUrl;
+  } catch {
+    return false;
+  }
 }

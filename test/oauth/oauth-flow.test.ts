@@ -22,6 +22,18 @@ let logged: string[];
 /** Every value written to the session backend. */
 let written: string[];
 
+function optionsOf(oauth: NonNullable<ChatHandlerOptions['oauth']>): ChatHandlerOptions {
+  return {
+    authenticate: bearerUser,
+    models: [{ id: 'fake', provider: 'openai_compatible', baseUrl: llm.url, apiKey: 'sk-fake' }],
+    mcp: { allowedUrls: [mcp.url] },
+    storage,
+    sealKey: 'test-seal-key',
+    keepAliveMs: 0,
+    oauth,
+  };
+}
+
 function start(overrides: Partial<ChatHandlerOptions> = {}) {
   logged = [];
   const record = (level: string) => (message: string, meta?: Record<string, unknown>) => {
@@ -228,6 +240,39 @@ describe('OAuth for MCP servers', () => {
     const again = await handler.fetch(jsonRequest(path, 'ann', undefined, 'DELETE'));
     expect(((await again.json()) as { status: string }).status).toBe('not_found');
     expect((await connect()).status).toBe(403);
+  });
+
+  it('fetches one client_credentials token for all users, and one new one at expiry across handlers sharing the storage', async () => {
+    await handler.close();
+    await mcp.close();
+    const machineClient = { clientId: 'machine', clientSecret: 'machine-secret' };
+    mcp = await startOAuthMcpServer({ machineClient });
+    const options = {
+      redirectUrl: CALLBACK,
+      clients: { [mcp.url]: { ...machineClient, grant: 'client_credentials' as const } },
+    };
+    start({ oauth: options });
+    expect((await connect('ann')).status).toBe(200);
+    expect(mcp.counters.clientCredentialsGrants).toBe(1);
+    // Three handlers on one storage stand for three processes sharing Redis.
+    const others = [createChatHandler({ ...optionsOf(options) }), createChatHandler({ ...optionsOf(options) })];
+    try {
+      mcp.expireAccessTokens();
+      const users = ['bob', 'cy', 'dee', 'eli', 'fay', 'gus'];
+      const answers = await Promise.all(
+        users.map((user, i) =>
+          [handler, ...others][i % 3]?.fetch(
+            jsonRequest('/connect', user, { server: { url: mcp.url }, llm: { model: 'fake' } }),
+          ),
+        ),
+      );
+      expect(answers.map((answer) => answer?.status)).toEqual(Array(users.length).fill(200));
+      expect(mcp.counters.clientCredentialsGrants).toBe(2);
+      expect(mcp.counters.registrations).toBe(0);
+      expect(mcp.counters.authorizationRequests).toBe(0);
+    } finally {
+      await Promise.all(others.map((other) => other.close()));
+    }
   });
 
   it('refreshes an expired access token on 401 and carries on', async () => {
