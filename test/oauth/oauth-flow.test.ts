@@ -301,6 +301,13 @@ describe('OAuth for MCP servers', () => {
     expect(again.at(-1)?.data.code).toBe('MCP_AUTHORIZATION_REQUIRED');
     expect(mcp.counters.refreshRequests).toBe(1);
 
+    // A non-streaming turn answers the same with a 403 body.
+    const plain = await handler.fetch(jsonRequest('/chat', 'ann', { message: 'please add 1 and 1', streaming: false }));
+    expect(plain.status).toBe(403);
+    const plainBody = (await plain.json()) as Record<string, string>;
+    expect(plainBody.code).toBe('MCP_AUTHORIZATION_REQUIRED');
+    expect(plainBody.authorization_url).toContain(`${mcp.origin}/authorize`);
+
     expect((await land(await consent(String(again.at(-1)?.data.authorization_url)))).status).toBe(200);
     const after = await chat('please add 2 and 2');
     expect(after.find((frame) => frame.event === 'tool_end')?.data.output).toBe('4');
