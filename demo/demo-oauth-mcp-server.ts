@@ -35,6 +35,8 @@ export interface OAuthMcpServerOptions {
   scopes?: string[];
   /** A confidential client allowed the `client_credentials` grant (Basic authentication). */
   machineClient?: { clientId: string; clientSecret: string };
+  /** Issue refresh tokens with access tokens. @default true */
+  refreshTokens?: boolean;
   /** Holds each registration this long, so concurrent clients surely overlap. @default 0 */
   registrationDelayMs?: number;
 }
@@ -91,19 +93,16 @@ export async function startOAuthMcpServer(options: OAuthMcpServerOptions): Promi
   const issued: string[] = [];
   let origin = '';
 
-  const issue = (scope: string) => {
+  const issue = (scope: string, withRefresh = options.refreshTokens !== false) => {
     const access = `at-${randomBytes(12).toString('hex')}`;
-    const refresh = `rt-${randomBytes(12).toString('hex')}`;
     accessTokens.add(access);
+    issued.push(access);
+    const token = { access_token: access, token_type: 'Bearer', expires_in: options.accessTokenSeconds ?? 3600, scope };
+    if (!withRefresh) return token;
+    const refresh = `rt-${randomBytes(12).toString('hex')}`;
     refreshTokens.set(refresh, 'live');
-    issued.push(access, refresh);
-    return {
-      access_token: access,
-      token_type: 'Bearer',
-      expires_in: options.accessTokenSeconds ?? 3600,
-      refresh_token: refresh,
-      scope,
-    };
+    issued.push(refresh);
+    return { ...token, refresh_token: refresh };
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -204,8 +203,7 @@ export async function startOAuthMcpServer(options: OAuthMcpServerOptions): Promi
         const basic = `Basic ${Buffer.from(`${machine.clientId}:${machine.clientSecret}`).toString('base64')}`;
         if (req.headers.authorization !== basic) return sendJson(res, 401, { error: 'invalid_client' });
         counters.clientCredentialsGrants += 1;
-        const { refresh_token: _none, ...token } = issue(scopes.join(' '));
-        return sendJson(res, 200, token);
+        return sendJson(res, 200, issue(scopes.join(' '), false));
       }
       return sendJson(res, 400, { error: 'unsupported_grant_type' });
     }

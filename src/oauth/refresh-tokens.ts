@@ -27,6 +27,7 @@ const REFRESH_WAIT_MS = 30_000;
  *   when the server did not rotate it;
  * - for a `client_credentials` owner (no refresh token), the same lock guards fetching a new
  *   token, so processes that meet an expired machine token ask for one new token, not one each;
+ * - a rejected access token without a refresh token is forgotten (the user authorizes again);
  * - a refresh the authorization server refuses for good (`invalid_grant`, a revoked token)
  *   forgets the tokens and resolves undefined: the user must authorize again. A transient failure
  *   (network, 5xx) keeps them and resolves undefined for this call only.
@@ -47,7 +48,12 @@ export async function refreshTokens(
         const current = await store.getTokens(owner, serverUrl);
         if (current && current.access_token !== staleAccessToken) return current;
         const machine = owner.kind === 'app';
-        if (!machine && !current?.refresh_token) return undefined;
+        if (!machine && !current?.refresh_token) {
+          // The server turned down the token and nothing can renew it: forget it, so the user
+          // is asked to authorize again instead of being refused with a dead token.
+          if (current) await store.deleteTokens(owner, serverUrl);
+          return undefined;
+        }
         const discovery = await store.getDiscovery(serverUrl);
         if (!discovery || !issuerMatches(current?.issuer, discovery)) {
           // Never hand a refresh token to an authorization server it was not issued by; without

@@ -156,7 +156,9 @@ export class StoredOAuthProvider implements OAuthClientProvider {
   async tokens(): Promise<OAuthTokens | undefined> {
     let tokens = await this.#deps.store.getTokens(this.#owner, this.#serverUrl);
     if (!tokens) return undefined;
-    const skewMs = this.#deps.options.refreshSkewMs ?? 60_000;
+    // Short-lived tokens are renewed at half their life at the latest, never on every request.
+    const lifetimeMs = (tokens.expires_in ?? Number.POSITIVE_INFINITY) * 1000;
+    const skewMs = Math.min(this.#deps.options.refreshSkewMs ?? 60_000, lifetimeMs / 2);
     if (tokens.refresh_token && tokens.expires_at !== undefined && tokens.expires_at - Date.now() < skewMs) {
       tokens = await this.refresh(tokens.access_token);
       if (!tokens) return undefined;
@@ -190,11 +192,12 @@ export class StoredOAuthProvider implements OAuthClientProvider {
     const granted = (await this.#deps.store.getTokens(this.#owner, this.#serverUrl))?.scope;
     const requested = authorizationUrl.searchParams.get('scope') ?? undefined;
     if (granted && requested && isSubset(requested, granted)) {
-      // The user already granted every scope the server asks for and it still refuses: another
-      // round in the browser cannot help, so stop here instead of looping.
+      // The user already granted every scope the server asks for and it still refuses (or a
+      // refresh failed for a passing reason): another round in the browser cannot help, so stop
+      // here instead of looping.
       throw new LlmChatError(
         'MCP_UNAVAILABLE',
-        'The MCP server refused the request even with the scopes it asked for.',
+        'The MCP server refused the authorization it was given. Try again later, or forget the authorization and connect again.',
       );
     }
     const scope = unionOfScopes(granted, requested);
@@ -248,6 +251,7 @@ export class StoredOAuthProvider implements OAuthClientProvider {
     if (!(await this.#deps.store.getTokens(this.#owner, this.#serverUrl))) return;
     const ttlMs = this.#deps.options.stateTtlMs ?? 600_000;
     for (let attempt = 0; attempt < MAX_STEP_UPS; attempt++) {
+      // A marker that expires by itself, never released: the count of the last `ttlMs`.
       const lock = await this.#deps.locks.tryAcquire(attemptKey(this.#owner, this.#serverUrl, attempt), { ttlMs });
       if (lock !== null) return;
     }

@@ -275,6 +275,22 @@ describe('OAuth for MCP servers', () => {
     }
   });
 
+  it('asks for a new authorization when a token without a refresh token expires', async () => {
+    await handler.close();
+    await mcp.close();
+    mcp = await startOAuthMcpServer({ refreshTokens: false });
+    start();
+    await authorize();
+    expect((await connect()).status).toBe(200);
+    mcp.expireAccessTokens();
+    const frames = await chat('please add 1 and 1');
+    expect(frames.at(-1)?.data.code).toBe('MCP_AUTHORIZATION_REQUIRED');
+    const again = await connect();
+    expect(again.status).toBe(403);
+    expect(((await again.json()) as { code: string }).code).toBe('MCP_AUTHORIZATION_REQUIRED');
+    expect(mcp.counters.refreshRequests).toBe(0);
+  });
+
   it('refreshes an expired access token on 401 and carries on', async () => {
     await authorize();
     expect((await connect()).status).toBe(200);
