@@ -3,7 +3,7 @@
  * a real MCP server behind a local authorization server (`oauth-mcp-server.ts`), a fake LLM,
  * and a browser played by `fetch` with manual redirects.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChatHandlerOptions } from '../../src/http/chat-handler-options.js';
 import { createChatHandler } from '../../src/http/create-chat-handler.js';
 import { memoryStorage, type Storage } from '../../src/storage.js';
@@ -289,6 +289,25 @@ describe('OAuth for MCP servers', () => {
     expect(again.status).toBe(403);
     expect(((await again.json()) as { code: string }).code).toBe('MCP_AUTHORIZATION_REQUIRED');
     expect(mcp.counters.refreshRequests).toBe(0);
+  });
+
+  it('refreshes a token about to expire before using it, with no 401 on the way', async () => {
+    await handler.close();
+    start({ sessionTtlMs: 24 * 3600_000, historyTtlMs: 24 * 3600_000 });
+    await authorize();
+    expect((await connect()).status).toBe(200);
+    const unauthorized = mcp.counters.unauthorizedMcpRequests;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      // Ten seconds before the hour-long token ends: inside the 60 s refresh window.
+      vi.setSystemTime(Date.now() + 3590_000);
+      const frames = await chat('please add 3 and 3');
+      expect(frames.find((frame) => frame.event === 'tool_end')?.data.output).toBe('6');
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(mcp.counters.refreshRequests).toBe(1);
+    expect(mcp.counters.unauthorizedMcpRequests).toBe(unauthorized);
   });
 
   it('refreshes an expired access token on 401 and carries on', async () => {
