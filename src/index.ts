@@ -21,6 +21,7 @@ export type {
 } from './http/chat-handler-options.js';
 export { createChatHandler } from './http/create-chat-handler.js';
 export * from './llm/index.js';
+export type { OAuthClientConfig, OAuthOptions } from './oauth/oauth-options.js';
 export type { Lock } from './lock/lock.js';
 export type { LockBackend } from './lock/lock-backend.js';
 export type {
