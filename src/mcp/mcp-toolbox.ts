@@ -292,6 +292,8 @@ export class McpToolbox implements ToolSource {
     try {
       fresh = await McpToolbox.open(slot.config, slot.name, this.options);
     } catch (error) {
+      // The server now wants the user's authorization: say so, not "could not reconnect".
+      if (isLlmChatError(error) && error.code === 'MCP_AUTHORIZATION_REQUIRED') throw error;
       this.options.logger?.warn?.('MCP reconnect failed', { server: slot.name });
       throw new LlmChatError('MCP_UNAVAILABLE', 'Lost the connection to the MCP server and could not reconnect.', {
         cause: error,
