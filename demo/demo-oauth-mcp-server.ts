@@ -37,6 +37,8 @@ export interface OAuthMcpServerOptions {
   machineClient?: { clientId: string; clientSecret: string };
   /** Issue refresh tokens with access tokens. @default true */
   refreshTokens?: boolean;
+  /** Holds each token request this long, so concurrent clients surely overlap. @default 0 */
+  tokenDelayMs?: number;
   /** Holds each registration this long, so concurrent clients surely overlap. @default 0 */
   registrationDelayMs?: number;
 }
@@ -171,6 +173,7 @@ export async function startOAuthMcpServer(options: OAuthMcpServerOptions): Promi
     }
     if (path === '/token' && req.method === 'POST') {
       const form = (await readBody(req, 'form')) as URLSearchParams;
+      if (options.tokenDelayMs) await new Promise((resolve) => setTimeout(resolve, options.tokenDelayMs));
       const resource = form.get('resource');
       if (resource) counters.resources.push(resource);
       if (form.get('grant_type') === 'authorization_code') {

@@ -27,9 +27,22 @@ const PREFIX = `llmchat-oauth-mp:${randomUUID()}:`;
 // The public URL of the callback, as a load balancer in front of the workers would expose it.
 const PUBLIC = 'http://chat.invalid/llmchat';
 
-/** "add many": ten parallel `add` calls in one round; otherwise the usual fake. */
-function reply(request: RecordedRequest) {
+/** Holds "together" requests until `size` of them arrived, so their tool calls start at once. */
+const barrier = { size: 0, waiting: [] as (() => void)[] };
+
+/**
+ * "add many": ten parallel `add` calls in one round; "together": waits at the barrier, then calls
+ * `add`; otherwise the usual fake.
+ */
+async function reply(request: RecordedRequest) {
   const messages = (request.body?.messages ?? []) as Array<{ role: string; content: unknown }>;
+  const text = String(messages.at(-1)?.content);
+  if (messages.at(-1)?.role === 'user' && text.startsWith('together')) {
+    await new Promise<void>((resolve) => {
+      barrier.waiting.push(resolve);
+      if (barrier.waiting.length >= barrier.size) for (const release of barrier.waiting.splice(0)) release();
+    });
+  }
   if (messages.at(-1)?.role === 'user' && /add many/.test(String(messages.at(-1)?.content))) {
     return {
       kind: 'tool_calls' as const,
@@ -42,6 +55,9 @@ function reply(request: RecordedRequest) {
 describe.skipIf(!available)('OAuth across processes sharing Redis', () => {
   let llm: FakeLlmServer;
   let mcp: OAuthMcpServer;
+  /** An MCP server whose token the application itself gets (`client_credentials`), shared by all users. */
+  let machine: OAuthMcpServer;
+  const machineClient = { clientId: 'chat-app', clientSecret: 'chat-app-secret' };
   let redis: Redis;
   const workers: Worker[] = [];
   let a: Worker;
@@ -53,20 +69,26 @@ describe.skipIf(!available)('OAuth across processes sharing Redis', () => {
     llm = await startFakeOpenAI({ reply });
     // Registrations take a while, so the first connects of several processes meet at it.
     mcp = await startOAuthMcpServer({ registrationDelayMs: 300 });
+    // Slow token answers: a process that did not wait for the one token request would send its own.
+    machine = await startOAuthMcpServer({ machineClient, tokenDelayMs: 300 });
     await startWorkers(workers, ['A', 'B', 'C'], {
       redisUrl: REDIS_URL,
       keyPrefix: PREFIX,
       llmUrl: llm.url,
       mcpUrl: mcp.url,
       sealKey: 'multi-process-seal-key',
-      oauth: { redirectUrl: `${PUBLIC}/oauth/callback` },
+      oauth: {
+        redirectUrl: `${PUBLIC}/oauth/callback`,
+        clients: { [machine.url]: { ...machineClient, grant: 'client_credentials' } },
+      },
+      extraAllowedUrls: [machine.url],
     });
     [a, b, c] = workers as [Worker, Worker, Worker];
   }, 90_000);
 
   afterAll(async () => {
     await Promise.all(workers.map((worker) => worker.stop()));
-    await Promise.all([llm?.close(), mcp?.close()]);
+    await Promise.all([llm?.close(), mcp?.close(), machine?.close()]);
     if (redis) {
       await deletePrefix(redis, PREFIX);
       await redis.quit();
@@ -159,5 +181,28 @@ describe.skipIf(!available)('OAuth across processes sharing Redis', () => {
     expect((await consentOn(a, String(onA.at(-1)?.data.authorization_url), 'eve')).status).toBe(200);
     const after = await chatOn(b, 'eve', 'please add 2 and 2');
     expect(after.find((frame) => frame.event === 'tool_end')?.data.output).toBe('4');
+  });
+
+  it('20 concurrent turns of 20 users on 3 processes at the expiry of a shared client_credentials token cause exactly one token request', async () => {
+    const users = Array.from({ length: 20 }, (_, i) => `m${i}`);
+    const body = { server: { url: machine.url }, llm: { model: 'fake' }, streaming: true };
+    expect((await call(a.baseUrl, '/connect', { user: users[0], body })).status).toBe(200);
+    const connected = await Promise.all(
+      users.slice(1).map((user, i) => call(([a, b, c][i % 3] as Worker).baseUrl, '/connect', { user, body })),
+    );
+    expect(connected.map((answer) => answer.status)).toEqual(Array(19).fill(200));
+    expect(machine.counters.clientCredentialsGrants).toBe(1);
+
+    machine.expireAccessTokens();
+    // The fake LLM answers all twenty at once, so their tool calls meet the expiry together.
+    barrier.size = users.length;
+    const turns = await Promise.all(
+      users.map((user, i) => chatOn([a, b, c][(i + 1) % 3] as Worker, user, `together: please add ${i} and 1`)),
+    );
+    turns.forEach((frames, i) => {
+      expect(frames.find((frame) => frame.event === 'tool_end')?.data.output).toBe(String(i + 1));
+    });
+    expect(machine.counters.clientCredentialsGrants).toBe(2);
+    expect(machine.counters.authorizationRequests).toBe(0);
   });
 });
