@@ -21,7 +21,6 @@ export type {
 } from './http/chat-handler-options.js';
 export { createChatHandler } from './http/create-chat-handler.js';
 export * from './llm/index.js';
-export type { OAuthClientConfig, OAuthOptions } from './oauth/oauth-options.js';
 export type { Lock } from './lock/lock.js';
 export type { LockBackend } from './lock/lock-backend.js';
 export type {
@@ -34,6 +33,7 @@ export { LockManager } from './lock/lock-manager.js';
 export { MemoryLockBackend } from './lock/memory-lock-backend.js';
 export { McpToolbox, type McpToolboxOptions } from './mcp/mcp-toolbox.js';
 export type { ToolCallOptions, ToolResult, ToolSource } from './mcp/tool-source.js';
+export type { OAuthClientConfig, OAuthOptions } from './oauth/oauth-options.js';
 export type { ChatBody, ConnectBody, DisconnectBody } from './schemas.js';
 export { chatBodySchema, connectBodySchema, disconnectBodySchema, parseBody } from './schemas.js';
 export type { MemorySessionBackendOptions } from './session/memory-session-backend.js';
