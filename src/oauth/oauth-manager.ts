@@ -35,12 +35,26 @@ export interface OAuthConnection {
 export class OAuthManager {
   readonly #deps: OAuthProviderDeps;
 
-  /** @throws LlmChatError `CONFIG_INVALID` without a seal key or with a bad redirect URL. */
+  /** @throws LlmChatError `CONFIG_INVALID` without a seal key, or with a bad URL in the options. */
   constructor(deps: OAuthManagerDeps) {
     if (deps.sealKey === undefined) throw missingSealKey();
     assertUrl('oauth.redirectUrl', deps.options.redirectUrl);
-    if (deps.options.clientMetadataUrl !== undefined)
-      assertUrl('oauth.clientMetadataUrl', deps.options.clientMetadataUrl);
+    const metadataUrl = deps.options.clientMetadataUrl;
+    if (metadataUrl !== undefined) {
+      assertUrl('oauth.clientMetadataUrl', metadataUrl);
+      // The spec's client id documents are https URLs with a path; others are refused by servers.
+      const parsed = new URL(metadataUrl);
+      if (parsed.protocol !== 'https:' || parsed.pathname === '/') {
+        throw new LlmChatError('CONFIG_INVALID', 'oauth.clientMetadataUrl must be an https URL with a path.');
+      }
+    }
+    // Keys as connections spell server URLs (normalized), so `http://h:80/mcp` finds `http://h/mcp`.
+    const clients = Object.fromEntries(
+      Object.entries(deps.options.clients ?? {}).map(([url, client]) => {
+        assertUrl('oauth.clients key', url);
+        return [new URL(url).href, client];
+      }),
+    );
     const store = new OAuthStore(
       deps.storage.sessions,
       deps.storage.locks,
@@ -50,7 +64,7 @@ export class OAuthManager {
     this.#deps = {
       store,
       locks: deps.locks,
-      options: deps.options,
+      options: { ...deps.options, clients },
       fetch: deps.fetch,
       ...(deps.logger ? { logger: deps.logger } : {}),
     };

@@ -121,6 +121,19 @@ describe('OAuth for MCP servers', () => {
     ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
   });
 
+  it('refuses a client metadata URL that is not https with a path', () => {
+    for (const clientMetadataUrl of ['http://chat.example/oauth/client-metadata.json', 'https://chat.example/']) {
+      expect(() =>
+        createChatHandler({
+          authenticate: bearerUser,
+          models: [],
+          sealKey: 'k',
+          oauth: { redirectUrl: CALLBACK, clientMetadataUrl },
+        }),
+      ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
+    }
+  });
+
   it('answers /connect with 403 MCP_AUTHORIZATION_REQUIRED, then connects after the callback and chats with the tools', async () => {
     const first = await connect();
     expect(first.status).toBe(403);
@@ -249,7 +262,8 @@ describe('OAuth for MCP servers', () => {
     mcp = await startOAuthMcpServer({ machineClient });
     const options = {
       redirectUrl: CALLBACK,
-      clients: { [mcp.url]: { ...machineClient, grant: 'client_credentials' as const } },
+      // Written unnormalized, as a host may: it still names the server clients connect to.
+      clients: { [mcp.url.replace('http://', 'HTTP://')]: { ...machineClient, grant: 'client_credentials' as const } },
     };
     start({ oauth: options });
     expect((await connect('ann')).status).toBe(200);
