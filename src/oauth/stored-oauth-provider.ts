@@ -81,15 +81,18 @@ export class StoredOAuthProvider implements OAuthClientProvider {
     return this.#client?.grant === 'client_credentials';
   }
 
+  /** The host's callback URL; none for `client_credentials`. */
   get redirectUrl(): string | undefined {
     // No redirect URL is how the SDK tells a non-interactive (client_credentials) flow.
     return this.isClientCredentials ? undefined : this.#deps.options.redirectUrl;
   }
 
+  /** The host's client ID metadata document URL, if any. */
   get clientMetadataUrl(): string | undefined {
     return this.#deps.options.clientMetadataUrl;
   }
 
+  /** What a dynamic registration asks for: this application as an OAuth client. */
   get clientMetadata(): OAuthClientMetadata {
     if (this.isClientCredentials) {
       return {
@@ -102,11 +105,16 @@ export class StoredOAuthProvider implements OAuthClientProvider {
     return clientMetadataDocument(this.#deps.options);
   }
 
+  /** A fresh random `state` for one authorization; kept for {@link saveCodeVerifier}. */
   state(): string {
     this.#state = randomBytes(24).toString('base64url');
     return this.#state;
   }
 
+  /**
+   * The client identity, in the order of preference: pre-registered for this server, the client
+   * ID metadata document where the server supports it, the stored registration, a new one.
+   */
   async clientInformation(): Promise<OAuthClientInformationMixed | undefined> {
     const client = this.#client;
     if (client) {
@@ -147,12 +155,14 @@ export class StoredOAuthProvider implements OAuthClientProvider {
     );
   }
 
+  /** Keeps a registration (stamped with its `issuer` by the SDK) for everyone. */
   async saveClientInformation(info: OAuthClientInformationMixed): Promise<void> {
     // Pre-registered and metadata-document identities are configuration, not state.
     if (this.#client || info.client_id === this.#deps.options.clientMetadataUrl) return;
     if (typeof info.issuer === 'string') await this.#deps.store.saveRegistration(info.issuer, info);
   }
 
+  /** The tokens to send, refreshed first when about to expire; the refresh token stays inside. */
   async tokens(): Promise<OAuthTokens | undefined> {
     let tokens = await this.#deps.store.getTokens(this.#owner, this.#serverUrl);
     if (!tokens) return undefined;
@@ -168,6 +178,7 @@ export class StoredOAuthProvider implements OAuthClientProvider {
     return visible;
   }
 
+  /** Stores what the token endpoint answered (with its `issuer`), sealed, in one write. */
   async saveTokens(tokens: OAuthTokens): Promise<void> {
     await this.#deps.store.saveTokens(this.#owner, this.#serverUrl, withExpiry(tokens));
   }
@@ -180,6 +191,7 @@ export class StoredOAuthProvider implements OAuthClientProvider {
     return refreshTokens(this.#deps, this, this.#owner, this.#serverUrl, staleAccessToken);
   }
 
+  /** The `client_credentials` grant's parameters; undefined (the code grant) for users. */
   prepareTokenRequest(scope?: string): URLSearchParams | undefined {
     if (!this.isClientCredentials) return undefined;
     const params = new URLSearchParams({ grant_type: 'client_credentials' });
@@ -188,6 +200,7 @@ export class StoredOAuthProvider implements OAuthClientProvider {
     return params;
   }
 
+  /** Cannot redirect a browser from here: throws `MCP_AUTHORIZATION_REQUIRED` with the URL. */
   async redirectToAuthorization(authorizationUrl: URL): Promise<never> {
     const granted = (await this.#deps.store.getTokens(this.#owner, this.#serverUrl))?.scope;
     const requested = authorizationUrl.searchParams.get('scope') ?? undefined;
@@ -209,6 +222,7 @@ export class StoredOAuthProvider implements OAuthClientProvider {
     );
   }
 
+  /** Records the pending authorization under its state, for the callback on any process. */
   async saveCodeVerifier(codeVerifier: string): Promise<void> {
     const state = this.#state;
     if (this.#owner.kind !== 'user' || state === undefined) {
@@ -220,19 +234,23 @@ export class StoredOAuthProvider implements OAuthClientProvider {
     await this.#countStepUp();
   }
 
+  /** The verifier of the authorization being completed (given by the callback). */
   codeVerifier(): string {
     if (this.#codeVerifier === undefined) throw new LlmChatError('BAD_REQUEST', 'No authorization is pending.');
     return this.#codeVerifier;
   }
 
+  /** Discovery results shared by every user of the server. */
   async discoveryState(): Promise<OAuthDiscoveryState | undefined> {
     return this.#deps.store.getDiscovery(this.#serverUrl);
   }
 
+  /** Keeps discovery results for everyone. */
   async saveDiscoveryState(state: OAuthDiscoveryState): Promise<void> {
     await this.#deps.store.saveDiscovery(this.#serverUrl, state);
   }
 
+  /** Forgets what the SDK found invalid (a registration is only forgotten if it was dynamic). */
   async invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery'): Promise<void> {
     const store = this.#deps.store;
     if (scope === 'all' || scope === 'tokens') await store.deleteTokens(this.#owner, this.#serverUrl);
