@@ -971,8 +971,12 @@
   window.mcpLlmchatDemo = { renderMarkdown, createSseParser, state };
 
   // Back from an MCP server's authorization page: tidy the address bar; connecting follows.
-  if (new URLSearchParams(window.location.search).has('oauth')) {
+  const returned = new URLSearchParams(window.location.search);
+  if (returned.has('oauth')) {
     window.history.replaceState(null, '', window.location.pathname);
+    if (returned.get('oauth') === 'error') {
+      showSystemError(`The authorization did not complete (${returned.get('code') || 'error'}). Connect to try again.`);
+    }
   }
 
   loadModels()

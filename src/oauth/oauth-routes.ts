@@ -1,4 +1,4 @@
-import { LlmChatError } from '../errors.js';
+import { isLlmChatError, LlmChatError } from '../errors.js';
 import { authenticate, type HandlerContext, resolveUserId } from '../http/handler-context.js';
 import { jsonResponse } from '../http/json-response.js';
 import type { OAuthManager } from './oauth-manager.js';
@@ -7,23 +7,26 @@ import type { OAuthManager } from './oauth-manager.js';
  * `GET /oauth/callback`: where authorization servers send the user's browser back. The caller
  * must be the user who started the authorization (the host's `authenticate` sees the browser's
  * own session); the code is exchanged and the tokens stored, then the browser goes to the host's
- * return URL, or reads a short page saying the window can be closed.
+ * return URL, or reads a short page saying the window can be closed. A failure goes to the
+ * return URL too, as `?oauth=error&code=<CODE>` (a browser tab has no use for a JSON body), or
+ * is the usual JSON error without one.
  * @internal
  */
 export async function oauthCallbackRoute(context: HandlerContext, request: Request): Promise<Response> {
   const oauth = requireOAuth(context);
-  const user = await authenticate(context, request);
-  const query = new URL(request.url, 'http://localhost').searchParams;
-  const serverUrl = await oauth.completeAuthorization(user.id, query);
-  // The next connection of this user must use the new tokens, not a connection built without them.
-  context.cache.evict(user.id);
   const returnUrl = oauth.returnUrl;
-  if (returnUrl) {
-    const target = new URL(returnUrl);
-    target.searchParams.set('oauth', 'connected');
-    target.searchParams.set('server', serverUrl);
-    return new Response(null, { status: 302, headers: { location: target.href, 'cache-control': 'no-store' } });
+  let serverUrl: string;
+  try {
+    const user = await authenticate(context, request);
+    const query = new URL(request.url, 'http://localhost').searchParams;
+    serverUrl = await oauth.completeAuthorization(user.id, query);
+    // The next connection of this user must use the new tokens, not a connection built without them.
+    context.cache.evict(user.id);
+  } catch (error) {
+    if (!returnUrl || !isLlmChatError(error)) throw error;
+    return redirectTo(returnUrl, { oauth: 'error', code: error.code });
   }
+  if (returnUrl) return redirectTo(returnUrl, { oauth: 'connected', server: serverUrl });
   return new Response(DONE_PAGE, {
     status: 200,
     headers: {
@@ -63,6 +66,12 @@ export async function oauthForgetRoute(context: HandlerContext, request: Request
  */
 export function oauthClientMetadataRoute(context: HandlerContext): Response {
   return jsonResponse(200, requireOAuth(context).clientMetadataDocument(), { 'cache-control': 'public, max-age=300' });
+}
+
+function redirectTo(base: string, params: Record<string, string>): Response {
+  const target = new URL(base);
+  for (const [name, value] of Object.entries(params)) target.searchParams.set(name, value);
+  return new Response(null, { status: 302, headers: { location: target.href, 'cache-control': 'no-store' } });
 }
 
 function requireOAuth(context: HandlerContext): OAuthManager {

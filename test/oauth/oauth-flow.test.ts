@@ -217,6 +217,16 @@ describe('OAuth for MCP servers', () => {
     expect(location.origin + location.pathname).toBe('https://app.example/chat');
     expect(location.searchParams.get('oauth')).toBe('connected');
     expect(location.searchParams.get('tab')).toBe('1');
+    // A failure comes back there too, with its code, for the page to show.
+    const callback = new URL(
+      await consent(((await (await connect('cat')).json()) as { authorization_url: string }).authorization_url),
+    );
+    const asBob = await land(callback.href, 'bob');
+    expect(asBob.status).toBe(302);
+    const failed = new URL(asBob.headers.get('location') as string);
+    expect(failed.searchParams.get('oauth')).toBe('error');
+    expect(failed.searchParams.get('code')).toBe('FORBIDDEN');
+    expect(mcp.counters.codeExchanges).toBe(1);
   });
 
   it('shares one dynamic registration among users', async () => {
