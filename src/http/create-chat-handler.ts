@@ -1,3 +1,4 @@
+import { MemoryMessageBus } from '../bus/memory-message-bus.js';
 import { ConnectionCache } from '../chat/connection-cache.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { ModelRegistry } from '../llm/model-registry.js';
@@ -11,9 +12,11 @@ import type { ChatHandler } from './chat-handler.js';
 import type { ChatHandlerOptions } from './chat-handler-options.js';
 import { chatRoute } from './chat-route.js';
 import { connectRoute } from './connect-route.js';
+import { followDisconnects } from './disconnect-broadcast.js';
 import type { HandlerContext } from './handler-context.js';
 import { errorResponse } from './json-response.js';
 import type { LiveSession } from './live-session.js';
+import { mcpEndpointPolicy } from './mcp-endpoint-policy.js';
 import { NODE_AWARE } from './node-body.js';
 import { matchRoute, type RouteSpec } from './route-table.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
@@ -63,6 +66,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
   const ownStorage = options.storage ? undefined : memoryStorage();
   const context = createContext(options, ownStorage ?? (options.storage as Storage));
   const basePath = normalizeBasePath(options.basePath);
+  const disconnects = followDisconnects(context.bus, context.cache, context.logger);
 
   const handler: ChatHandler & { [NODE_AWARE]: true } = {
     [NODE_AWARE]: true,
@@ -108,6 +112,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
       }
     },
     async close(): Promise<void> {
+      await disconnects.stop();
       await context.cache.close();
       await ownStorage?.close();
     },
@@ -148,6 +153,8 @@ function createContext(options: ChatHandlerOptions, storage: Storage): HandlerCo
     locks,
     registry,
     cache: new ConnectionCache<LiveSession>({ ...options.connections, ...(logger ? { logger } : {}) }),
+    // A storage written before the bus existed still works, for this process alone.
+    bus: storage.bus ?? new MemoryMessageBus(),
     liveDeps: {
       registry,
       mcp,
@@ -158,6 +165,7 @@ function createContext(options: ChatHandlerOptions, storage: Storage): HandlerCo
       ...(oauth ? { oauth } : {}),
       ...(options.serverAuth ? { serverAuth: options.serverAuth } : {}),
       ...(logger ? { logger } : {}),
+      isMcpUrlAllowed: mcpEndpointPolicy(allowedUrls, defaultServer),
     },
     allowedUrls,
     defaultServer,

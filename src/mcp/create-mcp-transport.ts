@@ -4,6 +4,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { LlmChatError } from '../errors.js';
 import type { FetchLike, Logger, McpServerConfig, McpTransportKind } from '../types.js';
+import { GuardedTransport } from './guarded-transport.js';
+import { McpHttpExchanges } from './mcp-http-exchanges.js';
+import { SecretRedactor } from './secret-redactor.js';
 
 /** Options of {@link createMcpTransport}. */
 export interface CreateMcpTransportOptions {
@@ -13,7 +16,16 @@ export interface CreateMcpTransportOptions {
   logger?: Logger;
   /** The server's short name, for log lines. */
   label?: string;
-  /** OAuth for this server: the SDK's `authProvider`, and the fetch that goes with it. */
+  /**
+   * The longest one MCP message over HTTP may be (a JSON body, or one event of an event
+   * stream). @default 8388608 (8 MiB)
+   */
+  maxMessageBytes?: number;
+  /** Decides URLs other than the server's own (a legacy-SSE endpoint, a redirect target). */
+  isUrlAllowed?: (url: URL) => boolean;
+  /** Masks the header values sent in error pages the server answers with. */
+  redactor?: SecretRedactor;
+  /** OAuth for this server: the SDK's `authProvider`, and the fetches that go with it. */
   auth?: McpAuth;
 }
 
@@ -21,9 +33,17 @@ export interface CreateMcpTransportOptions {
 export interface McpAuth {
   /** Passed to the SDK transport as its `authProvider`. */
   provider: OAuthClientProvider;
-  /** Replaces `fetch` for this connection (to refresh tokens on a 401). */
+  /** Replaces `fetch` under the MCP exchanges of this connection (to refresh tokens on a 401). */
   fetch: FetchLike;
+  /**
+   * The transport's fetch: MCP exchanges through `mcpFetch`, the OAuth protocol's own requests
+   * (discovery, registration, tokens: other hosts, no bearer) to the authorization server.
+   */
+  route(mcpFetch: FetchLike): FetchLike;
 }
+
+/** The default of {@link CreateMcpTransportOptions.maxMessageBytes}. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
 /**
  * Builds the SDK client transport for one MCP server, of the given kind:
@@ -38,6 +58,10 @@ export interface McpAuth {
  * (`https://user:pass@host/`) are moved into a Basic `Authorization` header, because `fetch`
  * refuses URLs that carry them; an explicit `authToken` wins.
  *
+ * The HTTP transports run on {@link McpHttpExchanges} behind a {@link GuardedTransport}: every
+ * response is bounded, torn down with its call or the connection, and a response that ends
+ * without its answer fails its request at once.
+ *
  * Throws `BAD_REQUEST` for a missing or malformed URL and `CONFIG_INVALID` for a stdio server
  * without a command. Allowing stdio at all is the caller's decision.
  * @internal
@@ -49,15 +73,28 @@ export async function createMcpTransport(
 ): Promise<Transport> {
   if (kind === 'stdio') return createStdioTransport(server, options);
   const { url, headers } = httpTarget(server);
+  const redactor = options.redactor ?? new SecretRedactor();
+  redactor.learnHeaders(headers);
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  let guarded: GuardedTransport | undefined;
+  const exchanges = new McpHttpExchanges({
+    ...(options.auth ? { fetch: options.auth.fetch } : options.fetch ? { fetch: options.fetch } : {}),
+    maxMessageBytes,
+    serverUrl: url,
+    ...(options.isUrlAllowed ? { isUrlAllowed: options.isUrlAllowed } : {}),
+    legacySse: kind === 'sse',
+    onStreamLost: () => {
+      options.logger?.debug?.('MCP event stream ended; closing the connection', { server: options.label });
+      void guarded?.close().catch(() => undefined);
+    },
+    redactor,
+  });
   const requestInit: RequestInit = { headers };
-  const fetch = options.auth?.fetch ?? options.fetch;
-  const common = {
-    requestInit,
-    ...(fetch ? { fetch } : {}),
-    ...(options.auth ? { authProvider: options.auth.provider } : {}),
-  };
-  if (kind === 'sse') return new SSEClientTransport(url, common);
-  return new StreamableHTTPClientTransport(url, common);
+  const fetch = options.auth ? options.auth.route(exchanges.fetch) : exchanges.fetch;
+  const common = { requestInit, fetch, ...(options.auth ? { authProvider: options.auth.provider } : {}) };
+  const inner = kind === 'sse' ? new SSEClientTransport(url, common) : new StreamableHTTPClientTransport(url, common);
+  guarded = new GuardedTransport(inner, exchanges, maxMessageBytes);
+  return guarded;
 }
 
 function httpTarget(server: McpServerConfig): { url: URL; headers: Record<string, string> } {

@@ -7,6 +7,7 @@ import type { Storage } from '../storage.js';
 import type { FetchLike, Logger, McpServerConfig } from '../types.js';
 import type { OAuthOptions } from './oauth-options.js';
 import { missingSealKey, OAuthStore, type TokenOwner } from './oauth-store.js';
+import { routeOAuthRequests } from './route-oauth-requests.js';
 import { clientMetadataDocument, type OAuthProviderDeps, StoredOAuthProvider } from './stored-oauth-provider.js';
 import { withTokenRefresh } from './with-token-refresh.js';
 
@@ -20,10 +21,11 @@ export interface OAuthManagerDeps {
   logger?: Logger;
 }
 
-/** An MCP server's OAuth wiring for one connection: the SDK provider and the fetch to use. @internal */
+/** An MCP server's OAuth wiring for one connection (see `McpAuth`). @internal */
 export interface OAuthConnection {
   provider: StoredOAuthProvider;
   fetch: FetchLike;
+  route(mcpFetch: FetchLike): FetchLike;
 }
 
 /**
@@ -80,7 +82,12 @@ export class OAuthManager {
     const machine = this.#deps.options.clients?.[server.url]?.grant === 'client_credentials';
     const owner: TokenOwner = machine ? { kind: 'app' } : { kind: 'user', userId };
     const provider = new StoredOAuthProvider(this.#deps, owner, server.url);
-    return { provider, fetch: withTokenRefresh(this.#deps.fetch, provider, server.url) };
+    const serverUrl = server.url;
+    return {
+      provider,
+      fetch: withTokenRefresh(this.#deps.fetch, provider, serverUrl),
+      route: (mcpFetch) => routeOAuthRequests(mcpFetch, this.#deps.fetch, serverUrl),
+    };
   }
 
   /**
