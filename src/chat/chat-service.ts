@@ -14,6 +14,7 @@ import type {
   ToolMessage,
   ToolSpec,
   TranscriptMessage,
+  UsageSummary,
 } from '../types.js';
 import type { ChatHistory } from './chat-history.js';
 import { estimateTokens, fitHistory, type TokenCounter, toolSpecTokens } from './token-budget.js';
@@ -47,6 +48,8 @@ export interface ChatServiceOptions {
   countTokens?: TokenCounter;
   /** Receives diagnostics (never secrets). */
   logger?: Logger;
+  /** Yield the model's reasoning as `reasoning` events; otherwise it is dropped. @default false */
+  emitReasoning?: boolean;
 }
 
 /** Per-turn options of {@link ChatService.chat}. */
@@ -64,7 +67,7 @@ export interface ChatResult {
   tools: string[];
   tool_invocations: ToolEvent[];
   elapsed_ms: number;
-  usage?: { input_tokens: number; output_tokens: number };
+  usage?: UsageSummary;
 }
 
 // Room left for the answer when the model config sets no maxTokens.
@@ -130,7 +133,7 @@ export class ChatService {
         };
         if (event.usage) result.usage = event.usage;
         return result;
-      } else if (event.type !== 'error') invocations.push(event);
+      } else if (event.type !== 'error' && event.type !== 'reasoning') invocations.push(event);
     }
     throw new LlmChatError('INTERNAL', 'The chat turn ended without an answer.');
   }
@@ -166,6 +169,7 @@ export class ChatService {
         const request = this.#request(past, turn, toolsEnabled);
         const assistant: AssistantMessage = { role: 'assistant', content: '' };
         const calls: ToolCall[] = [];
+        let reasoning = '';
         turn.push(assistant);
         for await (const event of this.#options.provider.stream(request, signal ? { signal } : {})) {
           if (event.type === 'text') {
@@ -173,16 +177,27 @@ export class ChatService {
             assistant.content += event.text;
             yield { type: 'token', content: event.text };
           } else if (event.type === 'tool_call') {
-            calls.push({ id: event.id, name: event.name, arguments: event.arguments });
+            const call: ToolCall = { id: event.id, name: event.name, arguments: event.arguments };
+            if (event.signature !== undefined) call.signature = event.signature;
+            calls.push(call);
           } else if (event.type === 'usage') {
-            usage.inputTokens += event.usage.inputTokens;
-            usage.outputTokens += event.usage.outputTokens;
+            addUsage(usage, event.usage);
+          } else if (event.type === 'reasoning') {
+            reasoning += event.text;
+            if (this.#options.emitReasoning === true && event.text.length > 0) {
+              yield { type: 'reasoning', content: event.text };
+            }
+          } else if (event.type === 'thinking') {
+            if (assistant.thinking) assistant.thinking.push(event.block);
+            else assistant.thinking = [event.block];
           }
         }
         // A model that still asks for tools once they are disabled gets its text kept and the
         // calls dropped: the turn must end with an answer.
         if (calls.length === 0 || !toolsEnabled) break;
         assistant.toolCalls = calls;
+        // Signed blocks already carry their text; plain reasoning is kept for the tool loop.
+        if (reasoning !== '' && !assistant.thinking) assistant.reasoning = reasoning;
         for (const call of calls) toolsUsed.add(call.name);
         yield* this.#runTools(calls, turn, signal);
       }
@@ -196,9 +211,7 @@ export class ChatService {
         tools: [...toolsUsed],
         elapsed_ms: Math.round(performance.now() - started),
       };
-      if (usage.inputTokens > 0 || usage.outputTokens > 0) {
-        final.usage = { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens };
-      }
+      if (usage.inputTokens > 0 || usage.outputTokens > 0) final.usage = usageSummary(usage);
       yield final;
     } catch (error) {
       failure = { error };
@@ -310,6 +323,25 @@ export class ChatService {
     }
     return event;
   }
+}
+
+function addUsage(total: TokenUsage, call: TokenUsage): void {
+  total.inputTokens += call.inputTokens;
+  total.outputTokens += call.outputTokens;
+  if (call.cachedInputTokens !== undefined) {
+    total.cachedInputTokens = (total.cachedInputTokens ?? 0) + call.cachedInputTokens;
+  }
+  if (call.cacheWriteInputTokens !== undefined) {
+    total.cacheWriteInputTokens = (total.cacheWriteInputTokens ?? 0) + call.cacheWriteInputTokens;
+  }
+}
+
+/** The wire shape of a turn's usage; cache counts only when the provider reported them. */
+function usageSummary(usage: TokenUsage): UsageSummary {
+  const summary: UsageSummary = { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens };
+  if (usage.cachedInputTokens !== undefined) summary.cached_input_tokens = usage.cachedInputTokens;
+  if (usage.cacheWriteInputTokens !== undefined) summary.cache_creation_input_tokens = usage.cacheWriteInputTokens;
+  return summary;
 }
 
 function toolMessage(call: ToolCall, result: ToolResult): ToolMessage {

@@ -74,6 +74,12 @@ export interface ChatHandlerOptions {
   systemPrompt?: string;
   /** Rounds of tool calls one turn may make before a last answer without tools. @default 10 */
   maxToolRounds?: number;
+  /**
+   * Stream the model's reasoning (thinking, `reasoning_content`, tool plans) as `reasoning`
+   * events `{ content }`. Off by default: gateway clients do not know the event, and reasoning
+   * is never part of the answer either way. @default false
+   */
+  reasoningEvents?: boolean;
   /** Idle lifetime of a session, refreshed by each turn. @default 300000 */
   sessionTtlMs?: number;
   /** Idle lifetime of the chat history. @default 3600000 */

@@ -160,6 +160,7 @@ function createContext(options: ChatHandlerOptions, storage: Storage): HandlerCo
       mcp,
       ...(options.systemPrompt === undefined ? {} : { systemPrompt: options.systemPrompt }),
       ...(options.maxToolRounds === undefined ? {} : { maxToolRounds: options.maxToolRounds }),
+      ...(options.reasoningEvents === undefined ? {} : { reasoningEvents: options.reasoningEvents }),
       ...(options.llm ? { llm: options.llm } : {}),
       fetch,
       ...(oauth ? { oauth } : {}),
