@@ -2,6 +2,8 @@ import { isLlmChatError, LlmChatError } from '../errors.js';
 import { asCompleted } from '../internal/as-completed.js';
 import type { LlmProvider, LlmRequest } from '../llm/llm-provider.js';
 import type { ToolResult, ToolSource } from '../mcp/tool-source.js';
+import { observeLlmCall, observeToolCall } from '../telemetry/observe-calls.js';
+import type { LlmCallHooks, TurnHooks, TurnOutcome } from '../telemetry/turn-observer.js';
 import type {
   AssistantMessage,
   ChatEvent,
@@ -58,6 +60,8 @@ export interface ChatTurnOptions {
   history?: ChatHistory;
   /** Stops the turn: the LLM request and running tool calls are cancelled. */
   signal?: AbortSignal;
+  /** Observers of this turn (tracing, usage, budgets). Nothing is called when absent. */
+  hooks?: TurnHooks;
 }
 
 /** The gateway's non-streaming answer shape, returned by {@link ChatService.complete}. */
@@ -148,7 +152,7 @@ export class ChatService {
     throwErrors: boolean,
   ): AsyncGenerator<ChatEvent, void, undefined> {
     const started = performance.now();
-    const { signal, history } = options;
+    const { signal, history, hooks } = options;
     const turn: TranscriptMessage[] = [{ role: 'user', content: message }];
     const toolsUsed = new Set<string>();
     const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
@@ -160,6 +164,11 @@ export class ChatService {
     };
 
     let failure: { error: unknown } | undefined;
+    let ended = false;
+    const end = (outcome: TurnOutcome) => {
+      ended = true;
+      hooks?.end?.(outcome);
+    };
     try {
       signal?.throwIfAborted();
       const past = history ? await history.load() : [];
@@ -171,7 +180,9 @@ export class ChatService {
         const calls: ToolCall[] = [];
         let reasoning = '';
         turn.push(assistant);
-        for await (const event of this.#options.provider.stream(request, signal ? { signal } : {})) {
+        const call = hooks?.llmCall ? await this.#llmCallHooks(hooks, round, request) : undefined;
+        const stream = this.#options.provider.stream(request, callOptions(signal, call));
+        for await (const event of call ? observeLlmCall(stream, call, signal) : stream) {
           if (event.type === 'text') {
             if (event.text.length === 0) continue;
             assistant.content += event.text;
@@ -199,7 +210,7 @@ export class ChatService {
         // Signed blocks already carry their text; plain reasoning is kept for the tool loop.
         if (reasoning !== '' && !assistant.thinking) assistant.reasoning = reasoning;
         for (const call of calls) toolsUsed.add(call.name);
-        yield* this.#runTools(calls, turn, signal);
+        yield* this.#runTools(calls, turn, signal, hooks);
       }
       signal?.throwIfAborted();
       await save(false);
@@ -212,16 +223,26 @@ export class ChatService {
         elapsed_ms: Math.round(performance.now() - started),
       };
       if (usage.inputTokens > 0 || usage.outputTokens > 0) final.usage = usageSummary(usage);
+      end({ status: 'final', text: final.content });
       yield final;
     } catch (error) {
       failure = { error };
     } finally {
       // A turn that failed, was aborted, or whose consumer stopped early: keep what was said.
       if (!saved) await this.#saveQuietly(save, turn);
+      if (!ended && failure === undefined) end({ status: 'stopped', text: answerOf(turn) });
     }
     if (failure === undefined) return;
+    const errorEvent = this.#errorEvent(failure.error, signal);
+    if (!ended) end(outcomeOf(errorEvent, answerOf(turn)));
     if (throwErrors) throw failure.error;
-    yield this.#errorEvent(failure.error, signal);
+    yield errorEvent;
+  }
+
+  /** The hooks of one LLM call; a hook that refuses the call ends the turn with its error. */
+  async #llmCallHooks(hooks: TurnHooks, round: number, request: LlmRequest): Promise<LlmCallHooks | undefined> {
+    const { provider, model } = this.#options;
+    return hooks.llmCall?.({ provider: provider.kind, model, round, request });
   }
 
   /** Runs one round's tool calls in parallel, yielding their events as each one ends. */
@@ -229,6 +250,7 @@ export class ChatService {
     calls: ToolCall[],
     turn: TranscriptMessage[],
     signal: AbortSignal | undefined,
+    hooks: TurnHooks | undefined,
   ): AsyncGenerator<ToolEvent, void, undefined> {
     const now = () => new Date().toISOString();
     for (const call of calls) {
@@ -238,7 +260,11 @@ export class ChatService {
       ...(signal ? { signal } : {}),
       ...(this.#options.toolTimeoutMs === undefined ? {} : { timeoutMs: this.#options.toolTimeoutMs }),
     };
-    const tasks = calls.map((call) => this.#options.tools.callTool(call.name, call.arguments, callOptions));
+    const tasks = calls.map((call) => {
+      const observed = hooks?.toolCall?.(call);
+      const options = observed?.meta ? { ...callOptions, meta: observed.meta } : callOptions;
+      return observeToolCall(this.#options.tools.callTool(call.name, call.arguments, options), observed);
+    });
     const results: ToolMessage[] = new Array(calls.length);
     for await (const outcome of asCompleted(tasks)) {
       const call = calls[outcome.index] as ToolCall;
@@ -374,6 +400,16 @@ function closeInterruptedTurn(turn: TranscriptMessage[]): TranscriptMessage[] {
   if (tail?.role === 'assistant' && !tail.toolCalls?.length) closed[closed.length - 1] = { ...tail, interrupted: true };
   else closed.push({ role: 'assistant', content: '', interrupted: true });
   return closed;
+}
+
+/** The provider call's options: the turn's signal, and the headers observers add (trace context). */
+function callOptions(signal: AbortSignal | undefined, call: LlmCallHooks | undefined) {
+  return { ...(signal ? { signal } : {}), ...(call?.headers ? { headers: call.headers } : {}) };
+}
+
+/** A stopped turn (`ABORTED`) is not a failure to its observers. */
+function outcomeOf(event: ErrorEvent, text: string): TurnOutcome {
+  return event.code === 'ABORTED' ? { status: 'stopped', text } : { status: 'error', code: event.code, text };
 }
 
 function answerOf(turn: readonly TranscriptMessage[]): string {

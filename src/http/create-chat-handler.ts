@@ -21,6 +21,8 @@ import { NODE_AWARE } from './node-body.js';
 import { matchRoute, type RouteSpec } from './route-table.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
 import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
+import { createTurnOps } from './turn-ops.js';
+import { usageRoute } from './usage-route.js';
 
 type RouteName =
   | 'connect'
@@ -29,6 +31,7 @@ type RouteName =
   | 'status'
   | 'config'
   | 'models'
+  | 'usage'
   | 'oauthCallback'
   | 'oauthMetadata'
   | 'oauthForget';
@@ -43,6 +46,7 @@ const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'oauthCallback', method: 'GET', path: '/oauth/callback' },
   { name: 'oauthMetadata', method: 'GET', path: '/oauth/client-metadata.json' },
   { name: 'oauthForget', method: 'DELETE', path: '/oauth/:user_id' },
+  { name: 'usage', method: 'GET', path: '/usage/:user_id' },
 ];
 
 /**
@@ -70,6 +74,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
 
   const handler: ChatHandler & { [NODE_AWARE]: true } = {
     [NODE_AWARE]: true,
+    usage: context.ops.ledger,
     async fetch(request: Request): Promise<Response> {
       try {
         const pathname = new URL(request.url, 'http://localhost').pathname;
@@ -103,6 +108,8 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
             return oauthClientMetadataRoute(context);
           case 'oauthForget':
             return await oauthForgetRoute(context, request, param);
+          case 'usage':
+            return await usageRoute(context, request, param);
         }
       } catch (error) {
         if (!isLlmChatError(error)) {
@@ -143,6 +150,7 @@ function createContext(options: ChatHandlerOptions, storage: Storage): HandlerCo
     : undefined;
   return {
     options,
+    ops: createTurnOps(options, storage, locks),
     store: new SessionStore(storage.sessions, {
       ...(options.sessionTtlMs === undefined ? {} : { sessionTtlMs: options.sessionTtlMs }),
       ...(options.historyTtlMs === undefined ? {} : { historyTtlMs: options.historyTtlMs }),

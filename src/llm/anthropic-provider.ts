@@ -77,7 +77,7 @@ export class AnthropicProvider implements LlmProvider {
       'anthropic-version': API_VERSION,
     };
     if (config.apiKey) headers['x-api-key'] = config.apiKey;
-    Object.assign(headers, config.headers);
+    Object.assign(headers, options.headers, config.headers);
 
     const budget = config.thinkingBudgetTokens;
     let maxTokens = request.maxTokens ?? config.maxTokens ?? DEFAULT_MAX_TOKENS;

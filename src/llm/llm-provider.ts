@@ -38,6 +38,8 @@ export type LlmStreamEvent =
 export interface LlmCallOptions {
   /** Aborts the HTTP request and ends the iterable with an `ABORTED` error. */
   signal?: AbortSignal;
+  /** Extra request headers of this call (for example W3C `traceparent`); not treated as secrets. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /**

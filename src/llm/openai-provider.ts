@@ -94,7 +94,7 @@ export class OpenAIProvider implements LlmProvider {
       if (this.kind === 'azure_openai') headers['api-key'] = config.apiKey;
       else headers.authorization = `Bearer ${config.apiKey}`;
     }
-    Object.assign(headers, config.headers);
+    Object.assign(headers, options.headers, config.headers);
 
     const body: Record<string, unknown> = {
       model: request.model,
