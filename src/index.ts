@@ -40,6 +40,7 @@ export { LockManager } from './lock/lock-manager.js';
 export { MemoryLockBackend } from './lock/memory-lock-backend.js';
 export { McpToolbox, type McpToolboxOptions } from './mcp/mcp-toolbox.js';
 export type { ToolCallOptions, ToolResult, ToolSource } from './mcp/tool-source.js';
+export type { OAuthClientConfig, OAuthOptions } from './oauth/oauth-options.js';
 export type { ChatBody, ConnectBody, DisconnectBody } from './schemas.js';
 export { chatBodySchema, connectBodySchema, disconnectBodySchema, parseBody } from './schemas.js';
 export type { MemorySessionBackendOptions } from './session/memory-session-backend.js';

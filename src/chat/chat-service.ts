@@ -288,6 +288,10 @@ export class ChatService {
           : { type: 'tool_end', id: call.id, tool: call.name, output: outcome.value.output, end: now() };
       } else {
         if (signal?.aborted) throw signal.reason;
+        // The user must authorize the MCP server first: the turn ends with that error, not a tool error.
+        if (isLlmChatError(outcome.reason) && outcome.reason.code === 'MCP_AUTHORIZATION_REQUIRED') {
+          throw outcome.reason;
+        }
         const error = clientMessage(outcome.reason);
         this.#options.logger?.warn?.('tool call failed', { tool: call.name, code: codeOf(outcome.reason) });
         results[outcome.index] = { role: 'tool', toolCallId: call.id, name: call.name, content: error, isError: true };
@@ -346,7 +350,17 @@ export class ChatService {
       this.#options.logger?.error?.('chat turn failed', { error: String(chatError) });
       return { type: 'error', error: 'An unexpected error occurred.', recoverable: false, code: 'INTERNAL' };
     }
-    return { type: 'error', error: chatError.message, recoverable: chatError.recoverable, code: chatError.code };
+    const event: ErrorEvent = {
+      type: 'error',
+      error: chatError.message,
+      recoverable: chatError.recoverable,
+      code: chatError.code,
+    };
+    const authorizationUrl = chatError.details?.authorization_url;
+    if (chatError.code === 'MCP_AUTHORIZATION_REQUIRED' && typeof authorizationUrl === 'string') {
+      event.authorization_url = authorizationUrl;
+    }
+    return event;
   }
 }
 

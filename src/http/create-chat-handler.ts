@@ -3,6 +3,8 @@ import { ConnectionCache } from '../chat/connection-cache.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { ModelRegistry } from '../llm/model-registry.js';
 import { LockManager } from '../lock/lock-manager.js';
+import { OAuthManager } from '../oauth/oauth-manager.js';
+import { oauthCallbackRoute, oauthClientMetadataRoute, oauthForgetRoute } from '../oauth/oauth-routes.js';
 import { SessionStore } from '../session/session-store.js';
 import { memoryStorage, type Storage } from '../storage.js';
 import type { FetchLike } from '../types.js';
@@ -22,7 +24,17 @@ import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './sessio
 import { createTurnOps } from './turn-ops.js';
 import { usageRoute } from './usage-route.js';
 
-type RouteName = 'connect' | 'chat' | 'disconnect' | 'status' | 'config' | 'models' | 'usage';
+type RouteName =
+  | 'connect'
+  | 'chat'
+  | 'disconnect'
+  | 'status'
+  | 'config'
+  | 'models'
+  | 'usage'
+  | 'oauthCallback'
+  | 'oauthMetadata'
+  | 'oauthForget';
 
 const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'connect', method: 'POST', path: '/connect' },
@@ -31,6 +43,9 @@ const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'status', method: 'GET', path: '/status/:user_id' },
   { name: 'config', method: 'GET', path: '/config/:user_id' },
   { name: 'models', method: 'GET', path: '/gateway/models' },
+  { name: 'oauthCallback', method: 'GET', path: '/oauth/callback' },
+  { name: 'oauthMetadata', method: 'GET', path: '/oauth/client-metadata.json' },
+  { name: 'oauthForget', method: 'DELETE', path: '/oauth/:user_id' },
   { name: 'usage', method: 'GET', path: '/usage/:user_id' },
 ];
 
@@ -85,6 +100,12 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
             return await configRoute(context, request, param);
           case 'models':
             return await modelsRoute(context, request);
+          case 'oauthCallback':
+            return await oauthCallbackRoute(context, request);
+          case 'oauthMetadata':
+            return oauthClientMetadataRoute(context);
+          case 'oauthForget':
+            return await oauthForgetRoute(context, request, param);
           case 'usage':
             return await usageRoute(context, request, param);
         }
@@ -118,6 +139,18 @@ function createContext(options: ChatHandlerOptions, settings: HandlerSettings, s
   const baseFetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const logger = options.logger;
   const locks = new LockManager(storage.locks, { ttlMs: settings.lockTtlMs, ...(logger ? { logger } : {}) });
+  // An allowed server must not bounce us somewhere the allow-list never named.
+  const fetch: FetchLike = (input, init) => baseFetch(input, { ...init, redirect: 'error' });
+  const oauth = options.oauth
+    ? new OAuthManager({
+        options: options.oauth,
+        sealKey: options.sealKey,
+        storage,
+        locks,
+        fetch,
+        ...(logger ? { logger } : {}),
+      })
+    : undefined;
   return {
     options,
     settings,
@@ -149,8 +182,8 @@ function createContext(options: ChatHandlerOptions, settings: HandlerSettings, s
       maxToolRounds: settings.maxToolRounds,
       ...(options.reasoningEvents === undefined ? {} : { reasoningEvents: options.reasoningEvents }),
       ...(options.llm ? { llm: options.llm } : {}),
-      // An allowed server must not bounce us somewhere the allow-list never named.
-      fetch: (input, init) => baseFetch(input, { ...init, redirect: 'error' }),
+      fetch,
+      ...(oauth ? { oauth } : {}),
       ...(options.serverAuth ? { serverAuth: options.serverAuth } : {}),
       ...(logger ? { logger } : {}),
       isMcpUrlAllowed: mcpEndpointPolicy(allowedUrls, defaultServer),
@@ -158,6 +191,7 @@ function createContext(options: ChatHandlerOptions, settings: HandlerSettings, s
     allowedUrls,
     defaultServer,
     logger,
+    ...(oauth ? { oauth } : {}),
   };
 }
 

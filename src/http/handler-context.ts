@@ -3,6 +3,7 @@ import type { ConnectionCache } from '../chat/connection-cache.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
 import type { LockManager } from '../lock/lock-manager.js';
+import type { OAuthManager } from '../oauth/oauth-manager.js';
 import type { SessionStore, StoredSession } from '../session/session-store.js';
 import type { Logger, McpServerConfig } from '../types.js';
 import type { ChatHandlerOptions, ChatUser } from './chat-handler-options.js';
@@ -27,6 +28,8 @@ export interface HandlerContext {
   allowedUrls: string[];
   defaultServer: McpServerConfig | undefined;
   logger: Logger | undefined;
+  /** Present when the host turned on OAuth for MCP servers. */
+  oauth?: OAuthManager;
 }
 
 /** Runs the host's `authenticate`; anything but a user with an id is a 401. @internal */

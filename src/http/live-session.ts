@@ -2,6 +2,7 @@ import { ChatService } from '../chat/chat-service.js';
 import type { LlmProviderOptions } from '../llm/llm-provider.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
 import { McpToolbox } from '../mcp/mcp-toolbox.js';
+import type { OAuthManager } from '../oauth/oauth-manager.js';
 import type { FetchLike, Logger, McpServerConfig, SessionConfig } from '../types.js';
 import type { ChatHandlerMcpOptions, ChatUser, ServerAuthContext } from './chat-handler-options.js';
 import { checkStoredServers, type ServerPolicy } from './stored-server-policy.js';
@@ -28,6 +29,8 @@ export interface LiveSessionDeps {
     context: ServerAuthContext,
   ) => Record<string, string> | undefined | Promise<Record<string, string> | undefined>;
   logger?: Logger;
+  /** Hands each HTTP MCP server its OAuth provider, when OAuth is on. */
+  oauth?: OAuthManager;
   /** Decides URLs an MCP server sends us to (legacy-SSE endpoint, redirect). */
   isMcpUrlAllowed?: (url: string, server: Readonly<McpServerConfig>) => boolean;
 }
@@ -66,6 +69,7 @@ export async function buildLiveSession(
     // Only the host's own stdio server may be spawned, and checkStoredServers made sure of it.
     allowStdio: deps.servers.stdioServer !== undefined,
     fetch: deps.fetch,
+    ...(deps.oauth ? { oauthFor: (server: McpServerConfig) => deps.oauth?.connectionFor(user.id, server) } : {}),
     ...(deps.logger ? { logger: deps.logger } : {}),
   });
   const temperature = config.temperature ?? model.temperature;
