@@ -30,6 +30,9 @@ export const ERROR_CODES = [
   'PROVIDER_RATE_LIMITED',
   'TIMEOUT',
   'ABORTED',
+  'RESUME_LOST',
+  'IDEMPOTENCY_KEY_REUSED',
+  'EVENT_LOG_INVALID',
   'CONFIG_INVALID',
   'INTERNAL',
 ] as const;
@@ -65,6 +68,10 @@ export const ERROR_HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   PROVIDER_RATE_LIMITED: 429,
   TIMEOUT: 504,
   ABORTED: 499,
+  // The events after the client's last id are no longer retained (sent as an SSE `error`).
+  RESUME_LOST: 410,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  EVENT_LOG_INVALID: 500,
   CONFIG_INVALID: 500,
   INTERNAL: 500,
 };
@@ -83,6 +90,7 @@ const RECOVERABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'PROVIDER_RATE_LIMITED',
   'TIMEOUT',
   'ABORTED',
+  'RESUME_LOST',
 ]);
 
 // Symbol.for, so the brand is shared by the ESM and CJS copies of this module.

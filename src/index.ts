@@ -41,5 +41,15 @@ export type { AppendToListOptions, SessionBackend, TtlRefresh } from './session/
 export type { SessionStoreOptions, StoredSession } from './session/session-store.js';
 export { SessionStore } from './session/session-store.js';
 export * from './sse/index.js';
+export { MemoryTurnBackend, type MemoryTurnBackendOptions } from './turns/memory-turn-backend.js';
+export type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turns/turn-backend.js';
+export {
+  type IdempotencyRecord,
+  type LatestTurn,
+  type RecordedEvent,
+  TurnLog,
+  type TurnLogOptions,
+  type TurnRef,
+} from './turns/turn-log.js';
 export { type MemoryStorageOptions, memoryStorage, type Storage } from './storage.js';
 export type * from './types.js';

@@ -6,3 +6,4 @@ export type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
 export { RedisLockBackend } from './redis-lock-backend.js';
 export { RedisSessionBackend } from './redis-session-backend.js';
 export { type RedisStorageOptions, redisStorage } from './redis-storage.js';
+export { RedisTurnBackend, type RedisTurnClientLike } from './redis-turn-backend.js';
