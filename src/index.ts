@@ -41,6 +41,7 @@ export type { AppendToListOptions, SessionBackend, TtlRefresh } from './session/
 export type { SessionStoreOptions, StoredSession } from './session/session-store.js';
 export { SessionStore } from './session/session-store.js';
 export * from './sse/index.js';
+export { type MemoryStorageOptions, memoryStorage, type Storage } from './storage.js';
 export { MemoryTurnBackend, type MemoryTurnBackendOptions } from './turns/memory-turn-backend.js';
 export type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turns/turn-backend.js';
 export {
@@ -51,5 +52,4 @@ export {
   type TurnLogOptions,
   type TurnRef,
 } from './turns/turn-log.js';
-export { type MemoryStorageOptions, memoryStorage, type Storage } from './storage.js';
 export type * from './types.js';
