@@ -1,7 +1,11 @@
+import { MemoryMessageBus } from './bus/memory-message-bus.js';
+import type { MessageBus } from './bus/message-bus.js';
 import type { LockBackend } from './lock/lock-backend.js';
 import { MemoryLockBackend } from './lock/memory-lock-backend.js';
 import { MemorySessionBackend, type MemorySessionBackendOptions } from './session/memory-session-backend.js';
 import type { SessionBackend } from './session/session-backend.js';
+import { MemoryTurnBackend } from './turns/memory-turn-backend.js';
+import type { TurnBackend } from './turns/turn-backend.js';
 
 /**
  * Everything the chat handler stores: sessions and history, and the per-user turn locks. Build
@@ -13,6 +17,13 @@ export interface Storage {
   sessions: SessionBackend;
   /** Leases that serialize one user's turns. */
   locks: LockBackend;
+  /** Cross-process signals (a turn was stopped, a turn recorded events). @default in-process only */
+  bus?: MessageBus;
+  /**
+   * The event logs of turns, so a reader can resume a turn on any process.
+   * @default in-process only (readers must then reach the process that runs the turn)
+   */
+  turns?: TurnBackend;
   /**
    * Releases what the storage itself created. Memory: stops its sweep timer. Redis: nothing
    * network-wise, since the host's client is never quit by the library.
@@ -33,9 +44,14 @@ export type MemoryStorageOptions = MemorySessionBackendOptions;
  */
 export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   const sessions = new MemorySessionBackend(options);
+  const turns = new MemoryTurnBackend();
   return {
     sessions,
     locks: new MemoryLockBackend(),
-    close: () => sessions.close(),
+    bus: new MemoryMessageBus(),
+    turns,
+    close: async () => {
+      await Promise.all([sessions.close(), turns.close()]);
+    },
   };
 }

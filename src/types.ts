@@ -198,6 +198,8 @@ export interface ErrorEvent {
   error: string;
   recoverable: boolean;
   code: string;
+  /** How long to wait before a retry, when the failure says so (a provider's `Retry-After`). */
+  retry_after_ms?: number;
 }
 
 /** Every event a chat turn yields, in the shapes of the wire contract. */

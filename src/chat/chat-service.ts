@@ -294,7 +294,14 @@ export class ChatService {
       this.#options.logger?.error?.('chat turn failed', { error: String(chatError) });
       return { type: 'error', error: 'An unexpected error occurred.', recoverable: false, code: 'INTERNAL' };
     }
-    return { type: 'error', error: chatError.message, recoverable: chatError.recoverable, code: chatError.code };
+    const event: ErrorEvent = {
+      type: 'error',
+      error: chatError.message,
+      recoverable: chatError.recoverable,
+      code: chatError.code,
+    };
+    if (chatError.retryAfterMs !== undefined) event.retry_after_ms = chatError.retryAfterMs;
+    return event;
   }
 }
 

@@ -76,6 +76,19 @@ export interface ChatHandlerOptions {
   turnQueueTimeoutMs?: number;
   /** The longest a turn may run before it is stopped with `TIMEOUT`. @default 600000 */
   turnTimeoutMs?: number;
+  /**
+   * How long a turn's events stay readable after it ended, for `GET /chat/events` and
+   * `Idempotency-Key` retries. @default 600000 (10 minutes)
+   */
+  turnRetentionMs?: number;
+  /** Events kept per turn (token chunks count one each); a resume before them is `RESUME_LOST`. @default 10000 */
+  maxTurnEvents?: number;
+  /**
+   * The 0.1 rule: a client that goes away from the `/chat` response stops its turn (the LLM
+   * request and running MCP calls are cancelled). By default the turn runs to its end, is saved,
+   * and can be re-attached with `GET /chat/events`. @default false
+   */
+  stopOnDisconnect?: boolean;
   /** Request bodies above this size answer 413. @default 1048576 (1 MiB) */
   maxBodyBytes?: number;
   /** Interval of `: ping` comments on idle streams. @default 15000 */

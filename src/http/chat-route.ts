@@ -1,22 +1,13 @@
 import type { CacheLease } from '../chat/connection-cache.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
-import { chatBodySchema, parseBody } from '../schemas.js';
-import { sseChunks } from '../sse/sse-chunks.js';
-import { SSE_HEADERS } from '../sse/sse-headers.js';
-import { chunksToStream } from '../sse/to-sse-stream.js';
+import { type ChatBody, chatBodySchema, parseBody } from '../schemas.js';
 import type { TranscriptMessage } from '../types.js';
-import { encodeChatEvent } from './encode-chat-event.js';
+import type { ChatUser } from './chat-handler-options.js';
+import { respondWithTurn, startChatTurn, type TurnLease } from './chat-turn.js';
 import { acquireLive, authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
-import { jsonResponse } from './json-response.js';
+import { abandonSend, claimSend, type SendClaim } from './idempotent-send.js';
 import type { LiveSession } from './live-session.js';
-import { getNodeRequestBody, setNodeBody } from './node-body.js';
 import { readJsonBody } from './read-json-body.js';
-
-/** A held turn lock: its lease signal, and a way to let it go. */
-interface TurnLease {
-  signal: AbortSignal;
-  release(): void;
-}
 
 /**
  * `POST /chat`: one turn under the user's turn lock (across every process sharing the
@@ -28,6 +19,25 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
   const body = parseBody(chatBodySchema, await readJsonBody(request, context.maxBodyBytes));
   const userId = resolveUserId(user, body.user_id);
   if (body.message.trim() === '') throw new LlmChatError('BAD_REQUEST', 'Message cannot be empty');
+  const claim = await claimSend(context, request, userId, undefined, body.message);
+  if (claim.kind === 'attach') return respondWithTurn(context, request, claim.ref, body.streaming);
+  try {
+    return await runNewTurn(context, request, user, body, claim);
+  } catch (error) {
+    await abandonSend(context, claim, userId, undefined, error);
+    throw error;
+  }
+}
+
+/** Takes the lock, the session and its live connection, then starts the turn and answers with it. */
+async function runNewTurn(
+  context: HandlerContext,
+  request: Request,
+  user: ChatUser,
+  body: ChatBody,
+  claim: SendClaim,
+): Promise<Response> {
+  const userId = user.id;
   // Session, lock and history are requested together: one round trip on Redis instead of three.
   // The lock is requested before the history, and one connection runs commands in order, so a
   // history read that follows a granted lock sees every turn saved before that lock was free.
@@ -55,16 +65,6 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
     turnLock.release();
     throw error;
   }
-  const stop = new AbortController();
-  const turnTimeoutMs = context.options.turnTimeoutMs ?? 600_000;
-  let deadline = setTimeout(() => {
-    stop.abort(new LlmChatError('TIMEOUT', 'The chat turn took too long and was stopped.'));
-    // A stream nobody reads never winds down by itself; let its lock go a little later anyway.
-    deadline = setTimeout(() => finish(), Math.min(10_000, turnTimeoutMs));
-    deadline.unref?.();
-  }, turnTimeoutMs);
-  deadline.unref?.();
-  const signal = AbortSignal.any([request.signal, turnLock.signal, stop.signal]);
   let prefetched = earlyHistory;
   const history = {
     load: (): Promise<TranscriptMessage[]> => {
@@ -74,34 +74,15 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
     },
     append: (turn: TranscriptMessage[]): Promise<void> => context.store.appendTurn(userId, turn),
   };
-  let finished = false;
-  const finish = () => {
-    if (finished) return;
-    finished = true;
-    clearTimeout(deadline);
-    live.release();
-    turnLock.release();
-  };
-
-  if (!body.streaming) {
-    try {
-      const result = await live.value.service.complete(body.message, { history, signal });
-      return jsonResponse(200, { user_id: userId, ...result });
-    } finally {
-      finish();
-    }
-  }
-
-  const chunks = sseChunks(live.value.service.chat(body.message, { history, signal }), {
-    encode: encodeChatEvent(),
-    keepAliveMs: context.options.keepAliveMs ?? 15_000,
-    onCancel: () => stop.abort(new LlmChatError('ABORTED', 'The client went away.')),
-    // After the turn has wound down (an interrupted turn saved), never before.
-    onSettled: finish,
+  const turn = await startChatTurn(context, {
+    userId,
+    ...(claim.kind === 'claimed' ? { turnId: claim.turnId } : {}),
+    message: body.message,
+    lease: turnLock,
+    live,
+    history,
   });
-  // A request from the Node bridge is answered through the fast path alone: no web stream to build.
-  const webBody = getNodeRequestBody(request) === undefined ? chunksToStream(chunks) : null;
-  return setNodeBody(new Response(webBody, { status: 200, headers: SSE_HEADERS }), chunks);
+  return respondWithTurn(context, request, turn.ref, body.streaming, turn);
 }
 
 /**
@@ -120,6 +101,15 @@ async function holdTurnLock(context: HandlerContext, userId: string, requestSign
     acquired = resolve;
     failed = reject;
   });
+  // The request may give up waiting for the lock; once the turn holds it, the request is only
+  // its first reader and its going away must not end the lease.
+  const waiting = new AbortController();
+  const giveUp = () => waiting.abort(requestSignal.reason);
+  requestSignal.addEventListener('abort', giveUp, { once: true });
+  ready.then(
+    () => requestSignal.removeEventListener('abort', giveUp),
+    () => requestSignal.removeEventListener('abort', giveUp),
+  );
   context.locks
     .using(
       `turn:${userId}`,
@@ -130,7 +120,7 @@ async function holdTurnLock(context: HandlerContext, userId: string, requestSign
       {
         ttlMs: context.options.lockTtlMs ?? 30_000,
         waitMs: queue ? (context.options.turnQueueTimeoutMs ?? 30_000) : 0,
-        signal: requestSignal,
+        signal: waiting.signal,
       },
     )
     // Rejects `ready` when the lock was never acquired; once it was, a lost lease surfaces

@@ -1,9 +1,14 @@
+import { MemoryMessageBus } from '../bus/memory-message-bus.js';
 import { ConnectionCache } from '../chat/connection-cache.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { ModelRegistry } from '../llm/model-registry.js';
 import { LockManager } from '../lock/lock-manager.js';
 import { SessionStore } from '../session/session-store.js';
 import { memoryStorage, type Storage } from '../storage.js';
+import { MemoryTurnBackend } from '../turns/memory-turn-backend.js';
+import type { TurnBackend } from '../turns/turn-backend.js';
+import { TurnLog } from '../turns/turn-log.js';
+import { TurnManager } from '../turns/turn-manager.js';
 import type { FetchLike } from '../types.js';
 import type { ChatHandler } from './chat-handler.js';
 import type { ChatHandlerOptions } from './chat-handler-options.js';
@@ -16,12 +21,15 @@ import { NODE_AWARE } from './node-body.js';
 import { matchRoute, type RouteSpec } from './route-table.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
 import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
+import { chatEventsRoute, stopRoute } from './turn-routes.js';
 
-type RouteName = 'connect' | 'chat' | 'disconnect' | 'status' | 'config' | 'models';
+type RouteName = 'connect' | 'chat' | 'events' | 'stop' | 'disconnect' | 'status' | 'config' | 'models';
 
 const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'connect', method: 'POST', path: '/connect' },
   { name: 'chat', method: 'POST', path: '/chat' },
+  { name: 'events', method: 'GET', path: '/chat/events/:user_id' },
+  { name: 'stop', method: 'POST', path: '/stop' },
   { name: 'disconnect', method: 'POST', path: '/disconnect' },
   { name: 'status', method: 'GET', path: '/status/:user_id' },
   { name: 'config', method: 'GET', path: '/config/:user_id' },
@@ -47,7 +55,10 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
   }
   // A storage the handler made itself is its to close; a host's storage stays open.
   const ownStorage = options.storage ? undefined : memoryStorage();
-  const context = createContext(options, ownStorage ?? (options.storage as Storage));
+  const storage = ownStorage ?? (options.storage as Storage);
+  // A host storage of its own making may lack the turn parts: they then stay in this process.
+  const fallbackTurns = storage.turns ? undefined : new MemoryTurnBackend();
+  const context = createContext(options, storage, storage.turns ?? (fallbackTurns as MemoryTurnBackend));
   const basePath = normalizeBasePath(options.basePath);
 
   const handler: ChatHandler & { [NODE_AWARE]: true } = {
@@ -71,6 +82,10 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
             return await connectRoute(context, request);
           case 'chat':
             return await chatRoute(context, request);
+          case 'events':
+            return await chatEventsRoute(context, request, param);
+          case 'stop':
+            return await stopRoute(context, request);
           case 'disconnect':
             return await disconnectRoute(context, request);
           case 'status':
@@ -88,14 +103,16 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
       }
     },
     async close(): Promise<void> {
+      await context.turns.close();
       await context.cache.close();
+      await fallbackTurns?.close();
       await ownStorage?.close();
     },
   };
   return handler;
 }
 
-function createContext(options: ChatHandlerOptions, storage: Storage): HandlerContext {
+function createContext(options: ChatHandlerOptions, storage: Storage, turnBackend: TurnBackend): HandlerContext {
   const registry = options.models instanceof ModelRegistry ? options.models : new ModelRegistry([...options.models]);
   const mcp = options.mcp ?? {};
   const defaultServer = mcp.defaultServer ? normalizeDefaultServer(mcp.defaultServer) : undefined;
@@ -113,6 +130,15 @@ function createContext(options: ChatHandlerOptions, storage: Storage): HandlerCo
       ...(logger ? { logger } : {}),
     }),
     locks: new LockManager(storage.locks, { ttlMs: options.lockTtlMs ?? 30_000, ...(logger ? { logger } : {}) }),
+    turns: new TurnManager({
+      log: new TurnLog(turnBackend, {
+        ...(options.turnRetentionMs === undefined ? {} : { retentionMs: options.turnRetentionMs }),
+        ...(options.maxTurnEvents === undefined ? {} : { maxEvents: options.maxTurnEvents }),
+      }),
+      bus: storage.bus ?? new MemoryMessageBus(),
+      turnTimeoutMs: options.turnTimeoutMs ?? 600_000,
+      ...(logger ? { logger } : {}),
+    }),
     registry,
     cache: new ConnectionCache<LiveSession>({ ...options.connections, ...(logger ? { logger } : {}) }),
     liveDeps: {

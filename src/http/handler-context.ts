@@ -3,6 +3,7 @@ import { LlmChatError } from '../errors.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import type { SessionStore, StoredSession } from '../session/session-store.js';
+import type { TurnManager } from '../turns/turn-manager.js';
 import type { Logger, McpServerConfig } from '../types.js';
 import type { ChatHandlerOptions, ChatUser } from './chat-handler-options.js';
 import { buildLiveSession, type LiveSession, type LiveSessionDeps } from './live-session.js';
@@ -12,6 +13,7 @@ export interface HandlerContext {
   options: ChatHandlerOptions;
   store: SessionStore;
   locks: LockManager;
+  turns: TurnManager;
   registry: ModelRegistry;
   cache: ConnectionCache<LiveSession>;
   liveDeps: LiveSessionDeps;

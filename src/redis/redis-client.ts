@@ -4,7 +4,10 @@ import type { Redis } from 'ioredis';
  * The part of an ioredis client (`Redis` or `Cluster`) the backends use. Only these commands
  * are called: nothing is defined on, subscribed through, or quit on the host's client.
  */
-export type RedisClientLike = Pick<Redis, 'get' | 'set' | 'del' | 'pexpire' | 'lrange' | 'evalsha' | 'eval'> & {
+export type RedisClientLike = Pick<
+  Redis,
+  'get' | 'set' | 'del' | 'pexpire' | 'lrange' | 'evalsha' | 'eval' | 'xrange' | 'xrevrange'
+> & {
   /** ioredis connection state; read to fail fast while disconnected. */
   readonly status?: string;
 };

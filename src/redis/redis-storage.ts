@@ -2,6 +2,7 @@ import type { Storage } from '../storage.js';
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
 import { RedisLockBackend } from './redis-lock-backend.js';
 import { RedisSessionBackend } from './redis-session-backend.js';
+import { RedisTurnBackend } from './redis-turn-backend.js';
 
 /** Options of {@link redisStorage}. */
 export type RedisStorageOptions = RedisBackendOptions;
@@ -26,6 +27,7 @@ export function redisStorage(client: RedisClientLike, options: RedisStorageOptio
   return {
     sessions: new RedisSessionBackend(client, options),
     locks: new RedisLockBackend(client, options),
+    turns: new RedisTurnBackend(client, options),
     close: async () => {},
   };
 }

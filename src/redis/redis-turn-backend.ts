@@ -1,12 +1,11 @@
-import type { Redis } from 'ioredis';
 import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from '../turns/turn-backend.js';
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
 import { resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
 import { runScript } from './redis-scripts.js';
 import { APPEND_TURN_EVENTS, SET_IF_ABSENT } from './redis-turn-scripts.js';
 
-/** The commands {@link RedisTurnBackend} uses on the host's client, besides those of the other backends. */
-export type RedisTurnClientLike = RedisClientLike & Pick<Redis, 'xrange' | 'xrevrange'>;
+/** The commands {@link RedisTurnBackend} uses on the host's client. */
+export type RedisTurnClientLike = RedisClientLike;
 
 /**
  * A {@link TurnBackend} over the host's ioredis client: one Redis Stream per turn, with entry ids

@@ -26,6 +26,10 @@ export interface LatestTurn {
   turnId: string;
   /** The id of the process that runs (or ran) it, whose control channel stops it. */
   owner: string;
+  /** When it started (epoch ms): a turn with no events yet may still be starting. */
+  startedAt: number;
+  /** Set once it ended: a reader finding no events then knows they expired. */
+  ended?: boolean;
 }
 
 /** The record of an `Idempotency-Key`: the turn it started, and a digest of its message. */
@@ -150,10 +154,17 @@ export class TurnLog {
   async getLatest(userId: string, conversationId?: string): Promise<LatestTurn | null> {
     const raw = await this.#call(() => this.#backend.get(latestTurnKey(userId, conversationId)));
     const value = parseRecord(raw);
-    if (typeof value?.turnId !== 'string' || !TurnLog.isTurnId(value.turnId) || typeof value.owner !== 'string') {
+    if (
+      typeof value?.turnId !== 'string' ||
+      !TurnLog.isTurnId(value.turnId) ||
+      typeof value.owner !== 'string' ||
+      typeof value.startedAt !== 'number'
+    ) {
       return null;
     }
-    return { turnId: value.turnId, owner: value.owner };
+    const latest: LatestTurn = { turnId: value.turnId, owner: value.owner, startedAt: value.startedAt };
+    if (value.ended === true) latest.ended = true;
+    return latest;
   }
 
   /**

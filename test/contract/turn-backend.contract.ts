@@ -112,9 +112,9 @@ export function runTurnBackendContract(name: string, makeBackends: MakeTurnBacke
       const log = new TurnLog(a);
       const { userId, turnId } = ref();
       expect(await log.getLatest(userId)).toBeNull();
-      await log.setLatest(userId, undefined, { turnId, owner: 'p1' }, 10_000);
-      await log.setLatest(userId, 'work', { turnId: TurnLog.newTurnId(), owner: 'p2' }, 10_000);
-      expect(await new TurnLog(b).getLatest(userId)).toEqual({ turnId, owner: 'p1' });
+      await log.setLatest(userId, undefined, { turnId, owner: 'p1', startedAt: 1 }, 10_000);
+      await log.setLatest(userId, 'work', { turnId: TurnLog.newTurnId(), owner: 'p2', startedAt: 2 }, 10_000);
+      expect(await new TurnLog(b).getLatest(userId)).toEqual({ turnId, owner: 'p1', startedAt: 1 });
       expect((await new TurnLog(b).getLatest(userId, 'work'))?.owner).toBe('p2');
     });
 
