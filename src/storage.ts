@@ -8,25 +8,27 @@ import { MemoryTurnBackend } from './turns/memory-turn-backend.js';
 import type { TurnBackend } from './turns/turn-backend.js';
 
 /**
- * Everything the chat handler stores: sessions and history, and the per-user turn locks. Build
- * one with {@link memoryStorage} (one process) or `redisStorage` from `mcp-llmchat/redis`
- * (several processes sharing users).
+ * Everything the chat handler stores: sessions and history, the per-user turn locks, and the
+ * bus that carries signals between the processes sharing them. Build one with
+ * {@link memoryStorage} (one process) or `redisStorage` from `mcp-llmchat/redis` (several
+ * processes sharing users). A storage of your own can use `new MemoryMessageBus()` when it
+ * serves one process.
  */
 export interface Storage {
   /** Session configurations and chat histories. */
   sessions: SessionBackend;
   /** Leases that serialize one user's turns. */
   locks: LockBackend;
-  /** Cross-process signals (a turn was stopped, a turn recorded events). @default in-process only */
-  bus?: MessageBus;
+  /** Cross-process signals (a user disconnected, a turn was stopped, a turn recorded events). */
+  bus: MessageBus;
   /**
    * The event logs of turns, so a reader can resume a turn on any process.
    * @default in-process only (readers must then reach the process that runs the turn)
    */
   turns?: TurnBackend;
   /**
-   * Releases what the storage itself created. Memory: stops its sweep timer. Redis: nothing
-   * network-wise, since the host's client is never quit by the library.
+   * Releases what the storage itself created. Memory: stops its sweep timer. Redis: the
+   * subscriber connection it made for the bus, if any; the host's clients are never quit.
    */
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import type { CacheLease } from '../chat/connection-cache.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { type ChatBody, chatBodySchema, parseBody } from '../schemas.js';
+import { turnLockKey } from '../session/session-keys.js';
 import type { TranscriptMessage } from '../types.js';
 import type { ChatUser } from './chat-handler-options.js';
 import { respondWithTurn, startChatTurn, type TurnLease } from './chat-turn.js';
@@ -112,7 +113,7 @@ async function holdTurnLock(context: HandlerContext, userId: string, requestSign
   );
   context.locks
     .using(
-      `turn:${userId}`,
+      turnLockKey(userId),
       async (leaseSignal) => {
         acquired(leaseSignal);
         await held;

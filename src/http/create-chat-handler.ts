@@ -14,6 +14,7 @@ import type { ChatHandler } from './chat-handler.js';
 import type { ChatHandlerOptions } from './chat-handler-options.js';
 import { chatRoute } from './chat-route.js';
 import { connectRoute } from './connect-route.js';
+import { followDisconnects } from './disconnect-broadcast.js';
 import type { HandlerContext } from './handler-context.js';
 import { errorResponse } from './json-response.js';
 import type { LiveSession } from './live-session.js';
@@ -60,6 +61,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
   const fallbackTurns = storage.turns ? undefined : new MemoryTurnBackend();
   const context = createContext(options, storage, storage.turns ?? (fallbackTurns as MemoryTurnBackend));
   const basePath = normalizeBasePath(options.basePath);
+  const disconnects = followDisconnects(context.bus, context.cache, context.logger);
 
   const handler: ChatHandler & { [NODE_AWARE]: true } = {
     [NODE_AWARE]: true,
@@ -103,6 +105,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
       }
     },
     async close(): Promise<void> {
+      await disconnects.stop();
       await context.turns.close();
       await context.cache.close();
       await fallbackTurns?.close();
@@ -113,6 +116,8 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
 }
 
 function createContext(options: ChatHandlerOptions, storage: Storage, turnBackend: TurnBackend): HandlerContext {
+  // A storage written before the bus existed still works, for this process alone.
+  const bus = storage.bus ?? new MemoryMessageBus();
   const registry = options.models instanceof ModelRegistry ? options.models : new ModelRegistry([...options.models]);
   const mcp = options.mcp ?? {};
   const defaultServer = mcp.defaultServer ? normalizeDefaultServer(mcp.defaultServer) : undefined;
@@ -135,12 +140,13 @@ function createContext(options: ChatHandlerOptions, storage: Storage, turnBacken
         ...(options.turnRetentionMs === undefined ? {} : { retentionMs: options.turnRetentionMs }),
         ...(options.maxTurnEvents === undefined ? {} : { maxEvents: options.maxTurnEvents }),
       }),
-      bus: storage.bus ?? new MemoryMessageBus(),
+      bus,
       turnTimeoutMs: options.turnTimeoutMs ?? 600_000,
       ...(logger ? { logger } : {}),
     }),
     registry,
     cache: new ConnectionCache<LiveSession>({ ...options.connections, ...(logger ? { logger } : {}) }),
+    bus,
     liveDeps: {
       registry,
       mcp,

@@ -1,3 +1,4 @@
+import type { MessageBus } from '../bus/message-bus.js';
 import type { ConnectionCache } from '../chat/connection-cache.js';
 import { LlmChatError } from '../errors.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
@@ -16,6 +17,8 @@ export interface HandlerContext {
   turns: TurnManager;
   registry: ModelRegistry;
   cache: ConnectionCache<LiveSession>;
+  /** Signals between the processes sharing the storage. */
+  bus: MessageBus;
   liveDeps: LiveSessionDeps;
   allowedUrls: string[];
   defaultServer: McpServerConfig | undefined;

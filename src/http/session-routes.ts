@@ -1,6 +1,7 @@
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { disconnectBodySchema, parseBody } from '../schemas.js';
 import type { SessionConfig } from '../types.js';
+import { announceDisconnect } from './disconnect-broadcast.js';
 import { authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
 import { jsonResponse } from './json-response.js';
 import { maskSecrets } from './mask-secrets.js';
@@ -8,7 +9,8 @@ import { readJsonBody } from './read-json-body.js';
 
 /**
  * `POST /disconnect`: clears the session, its configuration and its history in the shared
- * storage, so it is gone on every process; this process also closes its live connection.
+ * storage, so it is gone on every process; this process closes its live connection and tells
+ * the others to close theirs.
  * Idempotent, never 404.
  * @internal
  */
@@ -18,6 +20,7 @@ export async function disconnectRoute(context: HandlerContext, request: Request)
   const userId = resolveUserId(user, body.user_id);
   const existed = await context.store.deleteSession(userId);
   context.cache.evict(userId);
+  await announceDisconnect(context.bus, userId, context.logger);
   return jsonResponse(200, {
     status: existed ? 'disconnected' : 'no_active_session',
     user_id: userId,

@@ -2,12 +2,25 @@ import type { LockBackend } from '../lock/lock-backend.js';
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
 import { resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
 import { EXTEND_LOCK, RELEASE_LOCK, runScript } from './redis-scripts.js';
+import { ReleaseRetrier } from './release-retrier.js';
+
+// Lease ends are remembered per held token so a failed release is retried only while it can
+// matter; past this many, ends already passed are pruned.
+const PRUNE_ABOVE = 1000;
 
 /**
  * A {@link LockBackend} over the host's ioredis client: `SET NX PX` to acquire, and single-key
  * Lua scripts (EVALSHA, EVAL on NOSCRIPT) that extend or delete the key only while it still holds
- * this holder's token. Keys are `${keyPrefix}lock:{${encodeURIComponent(key)}}`: a namespace
- * apart from session data, and a hash tag so Redis Cluster is fine.
+ * this holder's token. Keys live in a namespace apart from session data, `${keyPrefix}lock:`. A
+ * lock key that carries a hash tag keeps it (`{u:alice}:turn` becomes
+ * `${keyPrefix}lock:{u:alice}:turn`, in the same Cluster slot as the user's other keys); any
+ * other key is escaped into a tag of its own (`${keyPrefix}lock:{${encodeURIComponent(key)}}`).
+ *
+ * No lock is left behind by a Redis that stalls or fails over:
+ * - an acquisition that timed out, but whose `SET` Redis ran later, is released as soon as the
+ *   late reply arrives (nobody was told they hold it);
+ * - a release that failed is retried in the background, with backoff, until it goes through or
+ *   the lease has ended anyway. The failed call still rejects with `BACKEND_UNAVAILABLE`.
  *
  * @example
  * const locks = new LockManager(new RedisLockBackend(redis, { keyPrefix: 'myapp:chat:' }));
@@ -16,6 +29,9 @@ export class RedisLockBackend implements LockBackend {
   readonly #client: RedisClientLike;
   readonly #keyPrefix: string;
   readonly #timeoutMs: number;
+  readonly #retrier = new ReleaseRetrier();
+  /** When each held lease (`key + token`) ends at the latest, as far as this process knows. */
+  readonly #leaseEnds = new Map<string, number>();
 
   constructor(client: RedisClientLike, options: RedisBackendOptions = {}) {
     const resolved = resolveRedisOptions(options);
@@ -26,27 +42,91 @@ export class RedisLockBackend implements LockBackend {
 
   /** The Redis key that holds the lock `key`. */
   redisKey(key: string): string {
-    return `${this.#keyPrefix}lock:{${encodeURIComponent(key)}}`;
+    return hasHashTag(key) ? `${this.#keyPrefix}lock:${key}` : `${this.#keyPrefix}lock:{${encodeURIComponent(key)}}`;
   }
 
   async tryAcquire(key: string, token: string, ttlMs: number): Promise<boolean> {
-    const reply = await this.#run(() => this.#client.set(this.redisKey(key), token, 'PX', toRedisMs(ttlMs), 'NX'));
-    return reply === 'OK';
+    let sent: Promise<string | null> | undefined;
+    try {
+      const reply = await this.#run(() => {
+        sent = this.#client.set(this.redisKey(key), token, 'PX', toRedisMs(ttlMs), 'NX');
+        return sent;
+      });
+      if (reply !== 'OK') return false;
+      this.#held(key, token, ttlMs);
+      return true;
+    } catch (error) {
+      // Given up on, yet possibly still run by Redis later: free it the moment that shows.
+      sent?.then(
+        (reply) => {
+          if (reply === 'OK') this.#releaseInBackground(key, token, Date.now() + ttlMs);
+        },
+        () => {},
+      );
+      throw error;
+    }
   }
 
   async extend(key: string, token: string, ttlMs: number): Promise<boolean> {
     // `=== 1`: ioredis-mock answers Lua nil/false as `false`, real Redis as `null` or 0.
-    return (
+    const extended =
       (await this.#run(() => runScript(this.#client, EXTEND_LOCK, [this.redisKey(key)], [token, toRedisMs(ttlMs)]))) ===
-      1
-    );
+      1;
+    if (extended) this.#held(key, token, ttlMs);
+    return extended;
   }
 
   async release(key: string, token: string): Promise<boolean> {
-    return (await this.#run(() => runScript(this.#client, RELEASE_LOCK, [this.redisKey(key)], [token]))) === 1;
+    try {
+      const released = await this.#releaseOnce(key, token);
+      this.#leaseEnds.delete(leaseId(key, token));
+      return released;
+    } catch (error) {
+      const endsAt = this.#leaseEnds.get(leaseId(key, token));
+      if (endsAt !== undefined) this.#releaseInBackground(key, token, endsAt);
+      throw error;
+    }
+  }
+
+  /** Stops the background release retries (their leases then end by TTL). The client stays open. */
+  async close(): Promise<void> {
+    this.#retrier.close();
+    this.#leaseEnds.clear();
+  }
+
+  #releaseOnce(key: string, token: string): Promise<boolean> {
+    return this.#run(async () => (await runScript(this.#client, RELEASE_LOCK, [this.redisKey(key)], [token])) === 1);
+  }
+
+  #releaseInBackground(key: string, token: string, untilMs: number): void {
+    const id = leaseId(key, token);
+    this.#retrier.retry(id, untilMs, async () => {
+      await this.#releaseOnce(key, token);
+      this.#leaseEnds.delete(id);
+    });
+  }
+
+  #held(key: string, token: string, ttlMs: number): void {
+    const now = Date.now();
+    if (this.#leaseEnds.size > PRUNE_ABOVE) {
+      for (const [id, endsAt] of this.#leaseEnds) if (endsAt <= now) this.#leaseEnds.delete(id);
+    }
+    this.#leaseEnds.set(leaseId(key, token), now + ttlMs);
   }
 
   #run<T>(operation: () => Promise<T>): Promise<T> {
     return runRedisCommand(this.#client, this.#timeoutMs, operation);
   }
+}
+
+function leaseId(key: string, token: string): string {
+  return `${token} ${key}`;
+}
+
+/** Whether Redis Cluster would hash `key` by a tag: a `{` followed later by a `}`, not empty between. */
+function hasHashTag(key: string): boolean {
+  const open = key.indexOf('{');
+  if (open === -1) return false;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1;
 }

@@ -1,8 +1,10 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { MemoryMessageBus } from '../../src/bus/memory-message-bus.js';
 import { MemoryLockBackend } from '../../src/lock/memory-lock-backend.js';
 import { MemorySessionBackend } from '../../src/session/memory-session-backend.js';
 import { memoryStorage } from '../../src/storage.js';
 import { runLockBackendContract } from '../contract/lock-backend.contract.js';
+import { runMessageBusContract } from '../contract/message-bus.contract.js';
 import { runSessionBackendContract } from '../contract/session-backend.contract.js';
 
 const opened: MemorySessionBackend[] = [];
@@ -20,6 +22,11 @@ runSessionBackendContract('memory', async () => {
 runLockBackendContract('memory', async () => {
   const backend = new MemoryLockBackend();
   return [backend, backend];
+});
+
+runMessageBusContract('memory', async () => {
+  const bus = new MemoryMessageBus();
+  return [bus, bus];
 });
 
 describe('MemorySessionBackend specifics', () => {
@@ -98,13 +105,22 @@ describe('memoryStorage', () => {
     vi.useRealTimers();
   });
 
-  it('returns working sessions and locks, and close() clears its timer', async () => {
+  it('returns working sessions, locks, bus and turn logs, and close() clears their timers', async () => {
     vi.useFakeTimers();
     const storage = memoryStorage({ maxEntries: 10 });
     await storage.sessions.set('k', 'v', 1_000);
     expect(await storage.sessions.get('k')).toBe('v');
     expect(await storage.locks.tryAcquire('k', 't', 1_000)).toBe(true);
-    expect(vi.getTimerCount()).toBe(1);
+    const heard: string[] = [];
+    const unsubscribe = await storage.bus.subscribe('c', (message) => heard.push(message));
+    await storage.bus.publish('c', 'm');
+    await Promise.resolve();
+    expect(heard).toEqual(['m']);
+    await unsubscribe();
+    await storage.turns?.append('t', [{ seq: 1, payload: '{}' }], { maxEvents: 10, ttlMs: 1_000 });
+    expect(await storage.turns?.last('t')).toEqual({ seq: 1, payload: '{}' });
+    // The sweeps of the session store and of the turn logs.
+    expect(vi.getTimerCount()).toBe(2);
     await storage.close();
     expect(vi.getTimerCount()).toBe(0);
   });

@@ -14,6 +14,15 @@ const WAIT = { timeout: 3000, interval: 20 };
 /** A key no other test uses. */
 const uniqueKey = (label: string) => `${label}:${randomUUID()}`;
 
+/**
+ * Keys for one multi-key call: they share a hash tag, as the interface requires (on Redis
+ * Cluster a call over two slots fails with CROSSSLOT).
+ */
+const keyGroup = () => {
+  const tag = `{group-${randomUUID()}}`;
+  return (label: string) => `${tag}:${label}`;
+};
+
 const config = (overrides: Partial<SessionConfig> = {}): SessionConfig => ({
   servers: [{ url: 'http://127.0.0.1:8000/mcp', transport: 'streamable_http' }],
   model: 'gpt-4o',
@@ -76,11 +85,12 @@ export function runSessionBackendContract(name: string, makeBackends: MakeSessio
 
     it('delete removes values and lists and counts those that existed', async () => {
       const [a, b] = await makeBackends();
-      const value = uniqueKey('del-value');
-      const list = uniqueKey('del-list');
+      const groupKey = keyGroup();
+      const value = groupKey('del-value');
+      const list = groupKey('del-list');
       await a.set(value, 'x', 10_000);
       await a.appendToList(list, ['y'], { ttlMs: 10_000 });
-      expect(await b.delete([value, list, uniqueKey('missing')])).toBe(2);
+      expect(await b.delete([value, list, groupKey('missing')])).toBe(2);
       expect(await a.get(value)).toBeNull();
       expect(await a.getList(list)).toEqual([]);
       expect(await a.delete([value])).toBe(0);
@@ -120,9 +130,10 @@ export function runSessionBackendContract(name: string, makeBackends: MakeSessio
 
     it('appendToList sets the list TTL and refreshes the touched keys that exist', async () => {
       const [a, b] = await makeBackends();
-      const list = uniqueKey('append-ttl');
-      const kept = uniqueKey('append-touched');
-      const absent = uniqueKey('append-absent');
+      const groupKey = keyGroup();
+      const list = groupKey('append-ttl');
+      const kept = groupKey('append-touched');
+      const absent = groupKey('append-absent');
       await a.set(kept, 'refreshed', 150);
       await a.appendToList(list, ['x'], {
         ttlMs: 150,

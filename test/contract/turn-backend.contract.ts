@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isLlmChatError } from '../../src/errors.js';
 import type { TurnBackend } from '../../src/turns/turn-backend.js';
-import { turnEventsKey } from '../../src/turns/turn-keys.js';
+import { latestTurnKey, turnEventsKey } from '../../src/turns/turn-keys.js';
 import { type RecordedEvent, TurnLog } from '../../src/turns/turn-log.js';
 
 /** Two handles on one store: two clients for Redis, the same instance twice for memory. */
@@ -152,7 +152,7 @@ export function runTurnBackendContract(name: string, makeBackends: MakeTurnBacke
         expect(await codeOf(log.last(turn))).toBe('EVENT_LOG_INVALID');
       }
       const user = ref().userId;
-      await a.set(`{u:${encodeURIComponent(user)}}:turn-latest`, 'junk', 10_000);
+      await a.set(latestTurnKey(user), 'junk', 10_000);
       expect(await log.getLatest(user)).toBeNull();
     });
   });

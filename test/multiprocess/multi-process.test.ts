@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RecordedRequest } from '../fixtures/fake-llm-common.js';
 import { type FakeLlmServer, startFakeOpenAI } from '../fixtures/fake-openai-server.js';
 import { startTestMcpHttpServer, type TestMcpHttpServer } from '../fixtures/test-mcp-server.js';
@@ -60,6 +60,13 @@ describe.skipIf(!available)('several processes sharing Redis', () => {
     // tsx startup costs about a second per process: start them all at once.
     await startWorkers(workers, ['A', 'B', 'C', 'victim'], config);
     [a, b, c, victim] = workers as [Worker, Worker, Worker, Worker];
+    // Each worker listens for other processes' disconnects before the tests start.
+    await vi.waitFor(
+      () => {
+        for (const worker of workers) expect(worker.stderr.join('\n'), worker.name).toContain('following disconnects');
+      },
+      { timeout: 10_000, interval: 50 },
+    );
   }, 90_000);
 
   afterAll(async () => {
@@ -71,7 +78,7 @@ describe.skipIf(!available)('several processes sharing Redis', () => {
     }
   });
 
-  it('connects on A, chats with a tool on B and again on C with the same history, disconnects everywhere from C', async () => {
+  it('connects on A, chats with a tool on B and again on C with the same history, disconnects everywhere from C, closing every MCP session', async () => {
     const user = 'ann';
     const connected = await call(a.baseUrl, '/connect', { user, body: { llm: { model: 'fake' }, streaming: true } });
     expect(connected.status).toBe(200);
@@ -103,8 +110,12 @@ describe.skipIf(!available)('several processes sharing Redis', () => {
     for (const worker of [a, b, c]) {
       expect((await call(worker.baseUrl, `/status/${user}`, { user })).json.connected, worker.name).toBe(true);
     }
+    // A, B and C each hold an MCP session for the user.
+    expect(mcp.sessionCount).toBe(3);
     const bye = await call(c.baseUrl, '/disconnect', { user, body: {} });
     expect(bye.json.status).toBe('disconnected');
+    // C told A and B over Redis pub/sub: their MCP sessions close now, not at the idle timeout.
+    await vi.waitFor(() => expect(mcp.sessionCount).toBe(0), { timeout: 5000, interval: 20 });
     for (const worker of [a, b, c]) {
       const chat = await call(worker.baseUrl, '/chat', { user, body: { message: 'still there?' } });
       expect([chat.status, chat.json.code], worker.name).toEqual([400, 'SESSION_NOT_FOUND']);
