@@ -11,14 +11,14 @@ import { TurnLog } from '../turns/turn-log.js';
 import { TurnManager } from '../turns/turn-manager.js';
 import type { FetchLike } from '../types.js';
 import type { ChatHandler } from './chat-handler.js';
-import type { ChatHandlerOptions } from './chat-handler-options.js';
+import type { ChatHandlerMcpOptions, ChatHandlerOptions } from './chat-handler-options.js';
 import { chatRoute } from './chat-route.js';
 import { connectRoute } from './connect-route.js';
 import { followDisconnects } from './disconnect-broadcast.js';
 import type { HandlerContext } from './handler-context.js';
+import { type HandlerSettings, resolveHandlerSettings } from './handler-settings.js';
 import { errorResponse } from './json-response.js';
 import type { LiveSession } from './live-session.js';
-import { NODE_AWARE } from './node-body.js';
 import { matchRoute, type RouteSpec } from './route-table.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
 import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
@@ -51,20 +51,18 @@ const ROUTES: readonly RouteSpec<RouteName>[] = [
  * app.use('/llmchat', toExpressMiddleware(handler));
  */
 export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
-  if (typeof options.authenticate !== 'function') {
-    throw new LlmChatError('CONFIG_INVALID', 'createChatHandler needs an authenticate function.');
-  }
+  // Every option is checked here, once: a bad value fails start-up, never a turn.
+  const settings = resolveHandlerSettings(options);
   // A storage the handler made itself is its to close; a host's storage stays open.
   const ownStorage = options.storage ? undefined : memoryStorage();
   const storage = ownStorage ?? (options.storage as Storage);
   // A host storage of its own making may lack the turn parts: they then stay in this process.
   const fallbackTurns = storage.turns ? undefined : new MemoryTurnBackend();
-  const context = createContext(options, storage, storage.turns ?? (fallbackTurns as MemoryTurnBackend));
+  const context = createContext(options, settings, storage, storage.turns ?? (fallbackTurns as MemoryTurnBackend));
   const basePath = normalizeBasePath(options.basePath);
   const disconnects = followDisconnects(context.bus, context.cache, context.logger);
 
-  const handler: ChatHandler & { [NODE_AWARE]: true } = {
-    [NODE_AWARE]: true,
+  const handler: ChatHandler = {
     async fetch(request: Request): Promise<Response> {
       try {
         const pathname = new URL(request.url, 'http://localhost').pathname;
@@ -115,11 +113,21 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
   return handler;
 }
 
-function createContext(options: ChatHandlerOptions, storage: Storage, turnBackend: TurnBackend): HandlerContext {
+function createContext(
+  options: ChatHandlerOptions,
+  settings: HandlerSettings,
+  storage: Storage,
+  turnBackend: TurnBackend,
+): HandlerContext {
   // A storage written before the bus existed still works, for this process alone.
   const bus = storage.bus ?? new MemoryMessageBus();
   const registry = options.models instanceof ModelRegistry ? options.models : new ModelRegistry([...options.models]);
-  const mcp = options.mcp ?? {};
+  const mcp: ChatHandlerMcpOptions = {
+    ...options.mcp,
+    toolTimeoutMs: settings.toolTimeoutMs,
+    connectTimeoutMs: settings.connectTimeoutMs,
+    maxResultChars: settings.maxResultChars,
+  };
   const defaultServer = mcp.defaultServer ? normalizeDefaultServer(mcp.defaultServer) : undefined;
   const allowedUrls = (mcp.allowedUrls ?? []).map(normalizeAllowedUrl);
   if (defaultServer?.url) allowedUrls.push(defaultServer.url);
@@ -127,31 +135,33 @@ function createContext(options: ChatHandlerOptions, storage: Storage, turnBacken
   const logger = options.logger;
   return {
     options,
+    settings,
     store: new SessionStore(storage.sessions, {
-      ...(options.sessionTtlMs === undefined ? {} : { sessionTtlMs: options.sessionTtlMs }),
-      ...(options.historyTtlMs === undefined ? {} : { historyTtlMs: options.historyTtlMs }),
-      ...(options.maxHistoryTurns === undefined ? {} : { maxHistoryTurns: options.maxHistoryTurns }),
+      sessionTtlMs: settings.sessionTtlMs,
+      historyTtlMs: settings.historyTtlMs,
+      maxHistoryTurns: settings.maxHistoryTurns,
       ...(options.sealKey === undefined ? {} : { sealKey: options.sealKey }),
       ...(logger ? { logger } : {}),
     }),
-    locks: new LockManager(storage.locks, { ttlMs: options.lockTtlMs ?? 30_000, ...(logger ? { logger } : {}) }),
+    locks: new LockManager(storage.locks, { ttlMs: settings.lockTtlMs, ...(logger ? { logger } : {}) }),
     turns: new TurnManager({
-      log: new TurnLog(turnBackend, {
-        ...(options.turnRetentionMs === undefined ? {} : { retentionMs: options.turnRetentionMs }),
-        ...(options.maxTurnEvents === undefined ? {} : { maxEvents: options.maxTurnEvents }),
-      }),
+      log: new TurnLog(turnBackend, { retentionMs: settings.turnRetentionMs, maxEvents: settings.maxTurnEvents }),
       bus,
-      turnTimeoutMs: options.turnTimeoutMs ?? 600_000,
+      turnTimeoutMs: settings.turnTimeoutMs,
       ...(logger ? { logger } : {}),
     }),
     registry,
-    cache: new ConnectionCache<LiveSession>({ ...options.connections, ...(logger ? { logger } : {}) }),
+    cache: new ConnectionCache<LiveSession>({
+      idleMs: settings.connectionIdleMs,
+      max: settings.maxConnections,
+      ...(logger ? { logger } : {}),
+    }),
     bus,
     liveDeps: {
       registry,
       mcp,
       ...(options.systemPrompt === undefined ? {} : { systemPrompt: options.systemPrompt }),
-      ...(options.maxToolRounds === undefined ? {} : { maxToolRounds: options.maxToolRounds }),
+      maxToolRounds: settings.maxToolRounds,
       ...(options.llm ? { llm: options.llm } : {}),
       // An allowed server must not bounce us somewhere the allow-list never named.
       fetch: (input, init) => baseFetch(input, { ...init, redirect: 'error' }),
@@ -160,7 +170,6 @@ function createContext(options: ChatHandlerOptions, storage: Storage, turnBacken
     },
     allowedUrls,
     defaultServer,
-    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     logger,
   };
 }

@@ -7,11 +7,14 @@ import type { SessionStore, StoredSession } from '../session/session-store.js';
 import type { TurnManager } from '../turns/turn-manager.js';
 import type { Logger, McpServerConfig } from '../types.js';
 import type { ChatHandlerOptions, ChatUser } from './chat-handler-options.js';
+import type { HandlerSettings } from './handler-settings.js';
 import { buildLiveSession, type LiveSession, type LiveSessionDeps } from './live-session.js';
 
 /** Everything the routes share, built once by `createChatHandler`. @internal */
 export interface HandlerContext {
   options: ChatHandlerOptions;
+  /** The options with their defaults applied, validated at start-up. */
+  settings: HandlerSettings;
   store: SessionStore;
   locks: LockManager;
   turns: TurnManager;
@@ -22,7 +25,6 @@ export interface HandlerContext {
   liveDeps: LiveSessionDeps;
   allowedUrls: string[];
   defaultServer: McpServerConfig | undefined;
-  maxBodyBytes: number;
   logger: Logger | undefined;
 }
 

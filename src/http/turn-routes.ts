@@ -34,16 +34,16 @@ export async function chatEventsRoute(
     // The end marker of a stream already told the reader everything.
     if (lastId.endsWith(':end')) return noContent();
     const parsed = TurnLog.parseEventId(lastId);
-    if (parsed === undefined) return lostTurnResponse(context, request, 'unknown', lostError());
+    if (parsed === undefined) return lostTurnResponse(context, 'unknown', lostError());
     turnId = parsed.turnId;
     afterSeq = parsed.seq;
   }
   const ref = { userId, turnId, ...(conversationId ? { conversationId } : {}) };
   const state = await turns.state(ref, afterSeq);
   if (state === 'over' || (state === 'gone' && lastId === undefined)) return noContent();
-  if (state === 'gone') return lostTurnResponse(context, request, turnId, lostError());
+  if (state === 'gone') return lostTurnResponse(context, turnId, lostError());
   const reader = new AbortController();
-  return turnEventResponse(context, request, turnId, turns.read(ref, afterSeq, reader.signal), {
+  return turnEventResponse(context, turnId, turns.read(ref, afterSeq, reader.signal), {
     onCancel: () => reader.abort(),
   });
 }
@@ -55,7 +55,7 @@ export async function chatEventsRoute(
  */
 export async function stopRoute(context: HandlerContext, request: Request): Promise<Response> {
   const user = await authenticate(context, request);
-  const body = parseBody(stopBodySchema, await readJsonBody(request, context.maxBodyBytes));
+  const body = parseBody(stopBodySchema, await readJsonBody(request, context.settings.maxBodyBytes));
   const userId = resolveUserId(user, body.user_id);
   const outcome = await context.turns.stop(userId, body.conversation_id ?? undefined, body.turn_id ?? undefined);
   return jsonResponse(200, {

@@ -2,10 +2,9 @@ import { isLlmChatError } from '../errors.js';
 import { encodeSseEvent, type SseMessage } from '../sse/encode-sse-event.js';
 import { sseChunks } from '../sse/sse-chunks.js';
 import { SSE_HEADERS } from '../sse/sse-headers.js';
-import { chunksToStream } from '../sse/to-sse-stream.js';
 import { type RecordedEvent, TurnLog } from '../turns/turn-log.js';
 import type { HandlerContext } from './handler-context.js';
-import { getNodeRequestBody, setNodeBody } from './node-body.js';
+import { chunkedResponse } from './node-body.js';
 
 /**
  * The id of the frame that tells a reader nothing more will come of this turn: a browser
@@ -29,25 +28,22 @@ export interface TurnEventResponseOptions {
  */
 export function turnEventResponse(
   context: HandlerContext,
-  request: Request,
   turnId: string,
   events: AsyncIterable<RecordedEvent>,
   options: TurnEventResponseOptions = {},
 ): Response {
   const chunks = sseChunks(framesOf(turnId, events), {
     encode: encodeSseEvent,
-    keepAliveMs: context.options.keepAliveMs ?? 15_000,
+    keepAliveMs: context.settings.keepAliveMs,
     ...(options.onCancel ? { onCancel: options.onCancel } : {}),
   });
-  const headers = { ...SSE_HEADERS, 'x-turn-id': turnId };
-  // A request from the Node bridge is answered through the fast path alone: no web stream to build.
-  const webBody = getNodeRequestBody(request) === undefined ? chunksToStream(chunks) : null;
-  return setNodeBody(new Response(webBody, { status: 200, headers }), chunks);
+  // A real web body; the Node bridge may write the same chunks straight to the socket instead.
+  return chunkedResponse(chunks, { status: 200, headers: { ...SSE_HEADERS, 'x-turn-id': turnId } });
 }
 
 /** An SSE stream of a single `error` event, for a resume that cannot be served. @internal */
-export function lostTurnResponse(context: HandlerContext, request: Request, turnId: string, error: unknown): Response {
-  return turnEventResponse(context, request, turnId, failing(error));
+export function lostTurnResponse(context: HandlerContext, turnId: string, error: unknown): Response {
+  return turnEventResponse(context, turnId, failing(error));
 }
 
 async function* failing(error: unknown): AsyncGenerator<RecordedEvent, void> {

@@ -30,8 +30,11 @@ export interface StartTurnOptions {
   turnId?: string;
   /** The chat loop, given the signal that stops the turn. */
   source: (signal: AbortSignal) => AsyncIterable<ChatEvent>;
-  /** Called once the turn has ended and its last event is stored (release the lease here). */
-  onEnded?: () => void;
+  /**
+   * Called once the turn has ended and its last event is stored, before readers of this process
+   * see that event (release the lease here: a client that sees `final` may send the next turn).
+   */
+  onEnded?: () => void | Promise<void>;
 }
 
 /** How `/stop` went. */
@@ -111,7 +114,7 @@ export class TurnManager {
           this.#logger?.warn?.('could not mark the turn as ended', { code: (error as { code?: string }).code });
         }
         this.#running.delete(ref.turnId);
-        options.onEnded?.();
+        await options.onEnded?.();
       },
       ...(this.#logger ? { logger: this.#logger } : {}),
     });
