@@ -29,9 +29,16 @@ export class RedisTurnBackend implements TurnBackend {
 
   async append(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): Promise<void> {
     if (entries.length === 0) return;
-    const args: Array<string | number> = [toRedisMs(options.ttlMs), Math.max(1, Math.floor(options.maxEvents))];
+    const record = options.record;
+    const keys = record ? [this.#key(key), this.#key(record.key)] : [this.#key(key)];
+    const args: Array<string | number> = [
+      toRedisMs(options.ttlMs),
+      Math.max(1, Math.floor(options.maxEvents)),
+      record?.value ?? '',
+      record ? toRedisMs(record.ttlMs) : 0,
+    ];
     for (const entry of entries) args.push(entry.seq, entry.payload);
-    await this.#run(() => runScript(this.#client, APPEND_TURN_EVENTS, [this.#key(key)], args));
+    await this.#run(() => runScript(this.#client, APPEND_TURN_EVENTS, keys, args));
   }
 
   async read(key: string, afterSeq: number, limit: number): Promise<TurnLogEntry[]> {

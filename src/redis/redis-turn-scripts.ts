@@ -7,14 +7,18 @@ function defineScript(source: string): RedisScript {
 
 /**
  * Appends entries to a turn's Stream with ids `0-<seq>`, trims it (`MAXLEN ~`) and sets its TTL,
- * in one round trip. KEYS[1]: the stream. ARGV: ttlMs, maxEvents, then seq/payload pairs.
+ * and optionally sets one record, in one round trip. KEYS[1]: the stream; KEYS[2]: the record,
+ * if any. ARGV: ttlMs, maxEvents, record value, record ttlMs, then seq/payload pairs.
  * @internal
  */
 export const APPEND_TURN_EVENTS = defineScript(`
-for i = 3, #ARGV, 2 do
+for i = 5, #ARGV, 2 do
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '0-' .. ARGV[i], 'p', ARGV[i + 1])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if KEYS[2] then
+  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+end
 return 1
 `);
 

@@ -56,6 +56,8 @@ export class MemoryTurnBackend implements TurnBackend {
     }
     if (log.length > options.maxEvents) log.splice(0, log.length - options.maxEvents);
     this.#put(key, { value: log, expiresAt: Date.now() + options.ttlMs });
+    const record = options.record;
+    if (record) this.#put(record.key, { value: String(record.value), expiresAt: Date.now() + record.ttlMs });
   }
 
   async read(key: string, afterSeq: number, limit: number): Promise<TurnLogEntry[]> {

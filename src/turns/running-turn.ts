@@ -1,6 +1,6 @@
 import { LlmChatError } from '../errors.js';
 import type { ChatEvent, Logger } from '../types.js';
-import { type RecordedEvent, TERMINAL_EVENTS, type TurnLog, type TurnRef } from './turn-log.js';
+import { type LatestTurn, type RecordedEvent, TERMINAL_EVENTS, type TurnLog, type TurnRef } from './turn-log.js';
 
 /** What a {@link RunningTurn} needs besides its events. @internal */
 export interface RunningTurnOptions {
@@ -8,8 +8,13 @@ export interface RunningTurnOptions {
   log: TurnLog;
   /** Log TTL while the turn runs (it is cut to the retention once the turn ends). */
   runningTtlMs: number;
-  /** Called after each acknowledged write with the events it stored, to tell other processes. */
+  /**
+   * Called after each acknowledged write with the events it stored, to tell readers on other
+   * processes; only once one of them asked ({@link RunningTurn.watch}).
+   */
   announce?: (events: readonly RecordedEvent[]) => void;
+  /** The conversation's latest-turn record once this turn has ended, stored with its last event. */
+  endedLatest?: LatestTurn;
   /**
    * Called once the last event is stored and before readers of this process see it: so when a
    * client sees `final`, the turn has let its lease go and the next turn is welcome.
@@ -42,6 +47,9 @@ export class RunningTurn {
   readonly #runningTtlMs: number;
   readonly #announce: ((events: readonly RecordedEvent[]) => void) | undefined;
   readonly #beforeEnd: (() => Promise<void>) | undefined;
+  readonly #endedLatest: LatestTurn | undefined;
+  /** Whether a reader on another process follows: only then are stored events announced. */
+  #watched = false;
   /** The last event is held back from readers until the turn has wound down. */
   #visibleEnd = false;
   readonly #logger: Logger | undefined;
@@ -74,6 +82,7 @@ export class RunningTurn {
     this.#runningTtlMs = options.runningTtlMs;
     this.#announce = options.announce;
     this.#beforeEnd = options.beforeEnd;
+    this.#endedLatest = options.endedLatest;
     this.#logger = options.logger;
   }
 
@@ -156,6 +165,17 @@ export class RunningTurn {
   pacedEvents(signal?: AbortSignal): AsyncGenerator<RecordedEvent, void, undefined> {
     this.#pacing = true;
     return this.#follow(0, signal, true);
+  }
+
+  /**
+   * A reader on another process follows this turn: from now on every stored batch is announced,
+   * and an empty announcement after the write in flight tells it to read what was stored before.
+   */
+  watch(): void {
+    this.#watched = true;
+    const nudge = () => this.#announce?.([]);
+    if (this.#writing === undefined) nudge();
+    else void this.#writing.then(nudge);
   }
 
   #resume(): void {
@@ -250,10 +270,11 @@ export class RunningTurn {
       const batch = this.#pending;
       this.#pending = [];
       const last = batch[batch.length - 1] as RecordedEvent;
-      const ttlMs = TERMINAL_EVENTS.has(last.event) ? this.#log.retentionMs : this.#runningTtlMs;
+      const terminal = TERMINAL_EVENTS.has(last.event);
+      const ttlMs = terminal ? this.#log.retentionMs : this.#runningTtlMs;
       try {
-        await this.#log.append(this.ref, batch, ttlMs);
-        this.#announce?.(batch);
+        await this.#log.append(this.ref, batch, ttlMs, terminal ? this.#endedLatest : undefined);
+        if (this.#watched) this.#announce?.(batch);
       } catch (error) {
         // Readers of this process still get every event; readers elsewhere see a gap (RESUME_LOST).
         this.#logger?.warn?.('could not record turn events', { code: (error as { code?: string }).code ?? 'INTERNAL' });

@@ -12,6 +12,8 @@ export interface TurnAppendOptions {
   maxEvents: number;
   /** The log expires this long after this append. */
   ttlMs: number;
+  /** A string record set in the same step (same user, so the same Redis slot). */
+  record?: { key: string; value: string; ttlMs: number };
 }
 
 /**

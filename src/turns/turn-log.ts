@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { LlmChatError, wrapError } from '../errors.js';
-import type { TurnBackend, TurnLogEntry } from './turn-backend.js';
+import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turn-backend.js';
 import { idempotencyKey, latestTurnKey, turnEventsKey } from './turn-keys.js';
 
 /** One recorded event of a turn: its position, its SSE event name, and its data object. */
@@ -107,15 +107,24 @@ export class TurnLog {
     return TURN_ID.test(value);
   }
 
-  /** Appends events of one turn in one backend step; the log then lives `ttlMs` longer. */
-  async append(ref: TurnRef, events: readonly RecordedEvent[], ttlMs: number): Promise<void> {
+  /**
+   * Appends events of one turn in one backend step; the log then lives `ttlMs` longer. With
+   * `latest`, the conversation's latest-turn record is written in the same step (for the retention).
+   */
+  async append(ref: TurnRef, events: readonly RecordedEvent[], ttlMs: number, latest?: LatestTurn): Promise<void> {
     const entries: TurnLogEntry[] = events.map((event) => ({
       seq: event.seq,
       payload: JSON.stringify({ e: event.event, d: event.data }),
     }));
-    await this.#call(() =>
-      this.#backend.append(turnEventsKey(ref.userId, ref.turnId), entries, { maxEvents: this.maxEvents, ttlMs }),
-    );
+    const options: TurnAppendOptions = { maxEvents: this.maxEvents, ttlMs };
+    if (latest) {
+      options.record = {
+        key: latestTurnKey(ref.userId, ref.conversationId),
+        value: JSON.stringify(latest),
+        ttlMs: this.retentionMs,
+      };
+    }
+    await this.#call(() => this.#backend.append(turnEventsKey(ref.userId, ref.turnId), entries, options));
   }
 
   /**

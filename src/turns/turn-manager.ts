@@ -101,18 +101,9 @@ export class TurnManager {
           // Best effort: a reader elsewhere re-reads the log when it notices the gap.
         });
       },
+      // Marked as ended with its last event, before the lease goes: no reader waits for a turn that is over.
+      endedLatest: { ...latest, ended: true },
       beforeEnd: async () => {
-        try {
-          // Marked as ended before the lease goes, so no reader waits for a turn that is over.
-          await this.log.setLatest(
-            ref.userId,
-            options.conversationId,
-            { ...latest, ended: true },
-            this.log.retentionMs,
-          );
-        } catch (error) {
-          this.#logger?.warn?.('could not mark the turn as ended', { code: (error as { code?: string }).code });
-        }
         this.#running.delete(ref.turnId);
         await options.onEnded?.();
       },
@@ -202,8 +193,11 @@ export class TurnManager {
 
   #listenForControl(): Promise<unknown> {
     this.#control ??= this.#bus.subscribe(processControlChannel(this.processId), (message) => {
-      const turnId = parseStop(message);
-      if (turnId !== undefined) this.#running.get(turnId)?.stop();
+      const control = parseControl(message);
+      if (control === undefined) return;
+      const turn = this.#running.get(control.turnId);
+      if (control.kind === 'stop') turn?.stop();
+      else turn?.watch();
     });
     // A bus that fails now is retried by the next turn.
     this.#control.catch(() => {
@@ -224,6 +218,12 @@ export class TurnManager {
     const onAbort = () => wake?.();
     signal?.addEventListener('abort', onAbort);
     try {
+      // Ask the process that runs the turn to announce its events from now on (it does not
+      // for turns nobody follows elsewhere, which saves a PUBLISH per batch).
+      const latest = await this.log.getLatest(ref.userId, ref.conversationId);
+      if (latest?.turnId === ref.turnId && latest.ended !== true) {
+        await this.#bus.publish(processControlChannel(latest.owner), JSON.stringify({ watch: ref.turnId }));
+      }
       let last = afterSeq;
       let quietSince = Date.now();
       for (;;) {
@@ -244,7 +244,12 @@ export class TurnManager {
             const events = inbox.shift() as RecordedEvent[];
             const first = events[0];
             const newest = events[events.length - 1];
-            if (first === undefined || newest === undefined || newest.seq <= last) continue;
+            // An empty message asks for a look at the log (what was stored before we were heard).
+            if (first === undefined || newest === undefined) {
+              gap = true;
+              break;
+            }
+            if (newest.seq <= last) continue;
             // A message after a lost one: the log has the missing events.
             if (first.seq > last + 1) {
               gap = true;
@@ -283,10 +288,13 @@ export class TurnManager {
   }
 }
 
-function parseStop(message: string): string | undefined {
+/** A message on a process's control channel: stop a turn, or announce its events from now on. */
+function parseControl(message: string): { kind: 'stop' | 'watch'; turnId: string } | undefined {
   try {
-    const value = JSON.parse(message) as { stop?: unknown };
-    return typeof value.stop === 'string' ? value.stop : undefined;
+    const value = JSON.parse(message) as { stop?: unknown; watch?: unknown };
+    if (typeof value.stop === 'string') return { kind: 'stop', turnId: value.stop };
+    if (typeof value.watch === 'string') return { kind: 'watch', turnId: value.watch };
+    return undefined;
   } catch {
     return undefined;
   }

@@ -116,6 +116,9 @@ export function runTurnBackendContract(name: string, makeBackends: MakeTurnBacke
       await log.setLatest(userId, 'work', { turnId: TurnLog.newTurnId(), owner: 'p2', startedAt: 2 }, 10_000);
       expect(await new TurnLog(b).getLatest(userId)).toEqual({ turnId, owner: 'p1', startedAt: 1 });
       expect((await new TurnLog(b).getLatest(userId, 'work'))?.owner).toBe('p2');
+      // The last append of a turn writes the record in the same step.
+      await log.append({ userId, turnId }, tokens(1, 1), 10_000, { turnId, owner: 'p1', startedAt: 1, ended: true });
+      expect(await new TurnLog(b).getLatest(userId)).toEqual({ turnId, owner: 'p1', startedAt: 1, ended: true });
     });
 
     it('claims an idempotency key once, and lets it go again', async () => {
