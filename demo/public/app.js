@@ -792,7 +792,14 @@
   }
 
   function stopTurn() {
-    if (state.turn) state.turn.controller.abort();
+    if (!state.turn) return;
+    // A turn outlives its connection (0.2): ask the server to stop it, then stop reading.
+    fetch(`${API}/stop`, {
+      method: 'POST',
+      headers: headers(),
+      body: JSON.stringify({ user_id: state.userId }),
+    }).catch(() => {});
+    state.turn.controller.abort();
   }
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
