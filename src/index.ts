@@ -6,6 +6,8 @@
  * @packageDocumentation
  */
 
+export { MemoryMessageBus } from './bus/memory-message-bus.js';
+export type { MessageBus } from './bus/message-bus.js';
 export type { ChatHistory } from './chat/chat-history.js';
 export { arrayHistory } from './chat/chat-history.js';
 export type { ChatResult, ChatServiceOptions, ChatTurnOptions } from './chat/chat-service.js';

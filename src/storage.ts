@@ -1,21 +1,27 @@
+import { MemoryMessageBus } from './bus/memory-message-bus.js';
+import type { MessageBus } from './bus/message-bus.js';
 import type { LockBackend } from './lock/lock-backend.js';
 import { MemoryLockBackend } from './lock/memory-lock-backend.js';
 import { MemorySessionBackend, type MemorySessionBackendOptions } from './session/memory-session-backend.js';
 import type { SessionBackend } from './session/session-backend.js';
 
 /**
- * Everything the chat handler stores: sessions and history, and the per-user turn locks. Build
- * one with {@link memoryStorage} (one process) or `redisStorage` from `mcp-llmchat/redis`
- * (several processes sharing users).
+ * Everything the chat handler stores: sessions and history, the per-user turn locks, and the
+ * bus that carries signals between the processes sharing them. Build one with
+ * {@link memoryStorage} (one process) or `redisStorage` from `mcp-llmchat/redis` (several
+ * processes sharing users). A storage of your own can use `new MemoryMessageBus()` when it
+ * serves one process.
  */
 export interface Storage {
   /** Session configurations and chat histories. */
   sessions: SessionBackend;
   /** Leases that serialize one user's turns. */
   locks: LockBackend;
+  /** Cross-process signals (a user disconnected, a turn was stopped). */
+  bus: MessageBus;
   /**
-   * Releases what the storage itself created. Memory: stops its sweep timer. Redis: nothing
-   * network-wise, since the host's client is never quit by the library.
+   * Releases what the storage itself created. Memory: stops its sweep timer. Redis: the
+   * subscriber connection it made for the bus, if any; the host's clients are never quit.
    */
   close(): Promise<void>;
 }
@@ -36,6 +42,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   return {
     sessions,
     locks: new MemoryLockBackend(),
+    bus: new MemoryMessageBus(),
     close: () => sessions.close(),
   };
 }

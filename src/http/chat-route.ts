@@ -1,6 +1,7 @@
 import type { CacheLease } from '../chat/connection-cache.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { chatBodySchema, parseBody } from '../schemas.js';
+import { turnLockKey } from '../session/session-keys.js';
 import { sseChunks } from '../sse/sse-chunks.js';
 import { SSE_HEADERS } from '../sse/sse-headers.js';
 import { chunksToStream } from '../sse/to-sse-stream.js';
@@ -122,7 +123,7 @@ async function holdTurnLock(context: HandlerContext, userId: string, requestSign
   });
   context.locks
     .using(
-      `turn:${userId}`,
+      turnLockKey(userId),
       async (leaseSignal) => {
         acquired(leaseSignal);
         await held;

@@ -2,7 +2,7 @@
  * `mcp-llmchat/redis`: storage in Redis over the host's ioredis client, for several processes.
  * @packageDocumentation
  */
-export type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
+export type { RedisBackendOptions, RedisClientLike, RedisSubscriberLike } from './redis-client.js';
 export { RedisLockBackend } from './redis-lock-backend.js';
 export { RedisSessionBackend } from './redis-session-backend.js';
 export { type RedisStorageOptions, redisStorage } from './redis-storage.js';

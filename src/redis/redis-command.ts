@@ -1,6 +1,5 @@
 import { LlmChatError, wrapError } from '../errors.js';
 import { withTimeout } from '../internal/with-timeout.js';
-import type { RedisClientLike } from './redis-client.js';
 
 // Statuses in which ioredis would park a command in its offline queue (or reject it after a
 // long wait): fail at once instead. `wait` is a lazyConnect client nobody has connected yet.
@@ -11,7 +10,7 @@ const UNAVAILABLE_MESSAGE = 'The storage backend is unavailable.';
 // Clients whose last command failed. While such a client is not `ready`, ioredis cycles through
 // `connecting` between reconnect attempts, where a command would again wait in the offline queue
 // for the whole timeout; a client known to be down fails at once until it is ready again.
-const knownDown = new WeakSet<RedisClientLike>();
+const knownDown = new WeakSet<object>();
 
 /**
  * Runs one Redis operation with the backends' failure policy: fail fast when the client is
@@ -21,7 +20,7 @@ const knownDown = new WeakSet<RedisClientLike>();
  * @internal
  */
 export async function runRedisCommand<T>(
-  client: RedisClientLike,
+  client: { readonly status?: string },
   timeoutMs: number,
   operation: () => Promise<T>,
 ): Promise<T> {

@@ -6,8 +6,10 @@ import { EXTEND_LOCK, RELEASE_LOCK, runScript } from './redis-scripts.js';
 /**
  * A {@link LockBackend} over the host's ioredis client: `SET NX PX` to acquire, and single-key
  * Lua scripts (EVALSHA, EVAL on NOSCRIPT) that extend or delete the key only while it still holds
- * this holder's token. Keys are `${keyPrefix}lock:{${encodeURIComponent(key)}}`: a namespace
- * apart from session data, and a hash tag so Redis Cluster is fine.
+ * this holder's token. Keys live in a namespace apart from session data, `${keyPrefix}lock:`. A
+ * lock key that carries a hash tag keeps it (`{u:alice}:turn` becomes
+ * `${keyPrefix}lock:{u:alice}:turn`, in the same Cluster slot as the user's other keys); any
+ * other key is escaped into a tag of its own (`${keyPrefix}lock:{${encodeURIComponent(key)}}`).
  *
  * @example
  * const locks = new LockManager(new RedisLockBackend(redis, { keyPrefix: 'myapp:chat:' }));
@@ -26,7 +28,7 @@ export class RedisLockBackend implements LockBackend {
 
   /** The Redis key that holds the lock `key`. */
   redisKey(key: string): string {
-    return `${this.#keyPrefix}lock:{${encodeURIComponent(key)}}`;
+    return hasHashTag(key) ? `${this.#keyPrefix}lock:${key}` : `${this.#keyPrefix}lock:{${encodeURIComponent(key)}}`;
   }
 
   async tryAcquire(key: string, token: string, ttlMs: number): Promise<boolean> {
@@ -49,4 +51,12 @@ export class RedisLockBackend implements LockBackend {
   #run<T>(operation: () => Promise<T>): Promise<T> {
     return runRedisCommand(this.#client, this.#timeoutMs, operation);
   }
+}
+
+/** Whether Redis Cluster would hash `key` by a tag: a `{` followed later by a `}`, not empty between. */
+function hasHashTag(key: string): boolean {
+  const open = key.indexOf('{');
+  if (open === -1) return false;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1;
 }

@@ -1,10 +1,20 @@
 import type { Storage } from '../storage.js';
-import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
+import type { RedisBackendOptions, RedisClientLike, RedisSubscriberLike } from './redis-client.js';
+import { resolveRedisOptions } from './redis-command.js';
 import { RedisLockBackend } from './redis-lock-backend.js';
+import { RedisMessageBus } from './redis-message-bus.js';
 import { RedisSessionBackend } from './redis-session-backend.js';
 
 /** Options of {@link redisStorage}. */
-export type RedisStorageOptions = RedisBackendOptions;
+export interface RedisStorageOptions extends RedisBackendOptions {
+  /**
+   * The connection the message bus subscribes through; the library puts it in subscriber mode
+   * and never quits it. When omitted, the first subscription creates one with
+   * `client.duplicate()` (same settings as the host's client), and `storage.close()` closes it.
+   * @default undefined (a duplicate of `client`, made on first use)
+   */
+  subscriber?: RedisSubscriberLike;
+}
 
 /**
  * Storage in Redis, over a client the host created and owns: any process can then serve any
@@ -13,7 +23,8 @@ export type RedisStorageOptions = RedisBackendOptions;
  *
  * Commands wait at most `operationTimeoutMs` and fail at once while the client is disconnected,
  * both as `BACKEND_UNAVAILABLE` (HTTP 503). A `lazyConnect` client must be connected by the host
- * (`await redis.connect()`) before use. Works with `Redis` and `Cluster` (keys are hash-tagged).
+ * (`await redis.connect()`) before use. Works with `Redis` and `Cluster`: every key of one user
+ * carries the user's hash tag, so it lives in one slot.
  *
  * @example
  * import Redis from 'ioredis';
@@ -23,9 +34,18 @@ export type RedisStorageOptions = RedisBackendOptions;
  * // on shutdown: await handler.close(); await redis.quit();
  */
 export function redisStorage(client: RedisClientLike, options: RedisStorageOptions = {}): Storage {
+  const resolved = resolveRedisOptions(options);
+  const bus = new RedisMessageBus(client, {
+    ...resolved,
+    ...(options.subscriber === undefined ? {} : { subscriber: options.subscriber }),
+  });
+  const locks = new RedisLockBackend(client, resolved);
   return {
-    sessions: new RedisSessionBackend(client, options),
-    locks: new RedisLockBackend(client, options),
-    close: async () => {},
+    sessions: new RedisSessionBackend(client, resolved),
+    locks,
+    bus,
+    close: async () => {
+      await bus.close();
+    },
   };
 }

@@ -1,3 +1,55 @@
+/**
+ * The storage key layout, in one place. Every key of one user starts with the user's hash tag
+ * `{u:<encoded id>}`, so on Redis Cluster all of them (session, history, marker, turn lock and
+ * anything added later, such as a conversation's event log) land in one slot: multi-key scripts
+ * stay legal, and one connection orders a user's lock and data commands. Backends prepend their
+ * own prefix (`${keyPrefix}{u:alice}:history`); the lock backend adds `lock:` before that.
+ *
+ * To add a key kind, add a function here built on {@link userKey} or {@link conversationKey};
+ * never build a user's key by hand elsewhere.
+ */
+
+/**
+ * The hash tag shared by every key of `userId`. `encodeURIComponent` escapes braces, so no
+ * user id can end the tag early or pick another user's slot.
+ */
+export function userHashTag(userId: string): string {
+  return `{u:${encodeURIComponent(userId)}}`;
+}
+
+/** A key of `kind` belonging to `userId`, in the user's slot. `kind` is a fixed word of the library. */
+export function userKey(userId: string, kind: string): string {
+  return `${userHashTag(userId)}:${kind}`;
+}
+
+/**
+ * A key of `kind` belonging to one conversation of `userId`, in the user's slot (so a user's
+ * turn lock and a conversation's records can be touched by one script).
+ */
+export function conversationKey(userId: string, conversationId: string, kind: string): string {
+  return userKey(userId, `c:${encodeURIComponent(conversationId)}:${kind}`);
+}
+
+/** The session configuration record. */
+export function sessionKey(userId: string): string {
+  return userKey(userId, 'session');
+}
+
+/** The chat history list: one entry per turn. */
+export function historyKey(userId: string): string {
+  return userKey(userId, 'history');
+}
+
+/** A marker that the user had a session, so an expired one can be told from none. */
+export function seenKey(userId: string): string {
+  return userKey(userId, 'seen');
+}
+
+/** The lock that serializes the user's turns (a lock key: the lock backend namespaces it). */
+export function turnLockKey(userId: string): string {
+  return userKey(userId, 'turn');
+}
+
 /** The backend keys of one user's records (before the backend's own prefix). */
 export interface SessionKeys {
   /** The session configuration record. */
@@ -8,12 +60,7 @@ export interface SessionKeys {
   seen: string;
 }
 
-/**
- * The keys {@link SessionStore} uses for `userId`. The encoded id sits in a `{hash tag}`, so all
- * of one user's keys land in the same Redis Cluster slot and multi-key scripts over them stay
- * cluster-safe; `encodeURIComponent` also escapes braces and colons inside the id.
- */
+/** The keys {@link SessionStore} uses for `userId`, all in the user's slot. */
 export function sessionKeys(userId: string): SessionKeys {
-  const tag = `{${encodeURIComponent(userId)}}`;
-  return { session: `session:${tag}`, history: `history:${tag}`, seen: `seen:${tag}` };
+  return { session: sessionKey(userId), history: historyKey(userId), seen: seenKey(userId) };
 }

@@ -1,8 +1,10 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { MemoryMessageBus } from '../../src/bus/memory-message-bus.js';
 import { MemoryLockBackend } from '../../src/lock/memory-lock-backend.js';
 import { MemorySessionBackend } from '../../src/session/memory-session-backend.js';
 import { memoryStorage } from '../../src/storage.js';
 import { runLockBackendContract } from '../contract/lock-backend.contract.js';
+import { runMessageBusContract } from '../contract/message-bus.contract.js';
 import { runSessionBackendContract } from '../contract/session-backend.contract.js';
 
 const opened: MemorySessionBackend[] = [];
@@ -20,6 +22,11 @@ runSessionBackendContract('memory', async () => {
 runLockBackendContract('memory', async () => {
   const backend = new MemoryLockBackend();
   return [backend, backend];
+});
+
+runMessageBusContract('memory', async () => {
+  const bus = new MemoryMessageBus();
+  return [bus, bus];
 });
 
 describe('MemorySessionBackend specifics', () => {
@@ -104,6 +111,12 @@ describe('memoryStorage', () => {
     await storage.sessions.set('k', 'v', 1_000);
     expect(await storage.sessions.get('k')).toBe('v');
     expect(await storage.locks.tryAcquire('k', 't', 1_000)).toBe(true);
+    const heard: string[] = [];
+    const unsubscribe = await storage.bus.subscribe('c', (message) => heard.push(message));
+    await storage.bus.publish('c', 'm');
+    await Promise.resolve();
+    expect(heard).toEqual(['m']);
+    await unsubscribe();
     expect(vi.getTimerCount()).toBe(1);
     await storage.close();
     expect(vi.getTimerCount()).toBe(0);

@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { isLlmChatError } from '../../src/errors.js';
 import { LockManager } from '../../src/lock/lock-manager.js';
 import { RedisLockBackend } from '../../src/redis/redis-lock-backend.js';
 import { RedisSessionBackend } from '../../src/redis/redis-session-backend.js';
 import { redisStorage } from '../../src/redis/redis-storage.js';
+import { turnLockKey } from '../../src/session/session-keys.js';
 import { SessionStore } from '../../src/session/session-store.js';
+import type { Storage } from '../../src/storage.js';
 import { runLockBackendContract } from '../contract/lock-backend.contract.js';
+import { runMessageBusContract } from '../contract/message-bus.contract.js';
 import { runSessionBackendContract } from '../contract/session-backend.contract.js';
+import { redisKeySlot } from '../fixtures/redis-key-slot.js';
 import { REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
 
 const PREFIX = `llmchat-test:${randomUUID()}:`;
@@ -66,30 +70,132 @@ describe.skipIf(!available)('Redis backends', () => {
     new RedisLockBackend(client(), { keyPrefix: PREFIX }),
   ]);
 
+  const storages: Storage[] = [];
+  afterAll(async () => {
+    await Promise.all(storages.map((storage) => storage.close()));
+  });
+  runMessageBusContract('redis', async () => {
+    const pair: [Storage, Storage] = [
+      redisStorage(client(), { keyPrefix: PREFIX }),
+      redisStorage(client(), { keyPrefix: PREFIX }),
+    ];
+    storages.push(...pair);
+    return [pair[0].bus, pair[1].bus];
+  });
+
   describe('Redis specifics', () => {
-    it('keeps every key under the prefix, one user in one hash tag, locks in their own namespace', async () => {
+    it('keeps every key under the prefix, all of one user in one hash slot, locks in their own namespace', async () => {
       const raw = client();
       const prefix = `${PREFIX}layout-${randomUUID()}:`;
       const storage = redisStorage(raw, { keyPrefix: prefix });
       const store = new SessionStore(storage.sessions);
       await store.createSession('alice@example.com', { servers: [], model: 'm', streaming: false });
       await store.appendTurn('alice@example.com', [{ role: 'user', content: 'hi' }]);
-      const lock = await new LockManager(storage.locks).acquire('alice@example.com');
+      const lock = await new LockManager(storage.locks).acquire(turnLockKey('alice@example.com'));
+      const other = await new LockManager(storage.locks).acquire('plain key');
       const [, keys] = await raw.scan('0', 'MATCH', `${prefix}*`, 'COUNT', 1000);
       expect(keys.sort()).toEqual(
         [
-          `${prefix}history:{alice%40example.com}`,
-          `${prefix}lock:{alice%40example.com}`,
-          `${prefix}seen:{alice%40example.com}`,
-          `${prefix}session:{alice%40example.com}`,
+          `${prefix}{u:alice%40example.com}:history`,
+          `${prefix}lock:{u:alice%40example.com}:turn`,
+          `${prefix}{u:alice%40example.com}:seen`,
+          `${prefix}{u:alice%40example.com}:session`,
+          `${prefix}lock:{plain%20key}`,
         ].sort(),
       );
-      const ttl = await raw.pttl(`${prefix}session:{alice%40example.com}`);
+      const userKeys = keys.filter((key) => key.includes('alice'));
+      expect(userKeys).toHaveLength(4);
+      expect(new Set(userKeys.map(redisKeySlot)).size).toBe(1);
+      await other.release();
+      const ttl = await raw.pttl(`${prefix}{u:alice%40example.com}:session`);
       expect(ttl).toBeGreaterThan(290_000);
       expect(ttl).toBeLessThanOrEqual(300_000);
       await lock.release();
       await storage.close();
       expect(await raw.ping()).toBe('PONG');
+    });
+
+    it('keeps bus channels under the key prefix, apart from other prefixes', async () => {
+      const channel = `news-${randomUUID()}`;
+      const mine = redisStorage(client(), { keyPrefix: `${PREFIX}bus-a:` });
+      const theirs = redisStorage(client(), { keyPrefix: `${PREFIX}bus-b:` });
+      storages.push(mine, theirs);
+      const heard: string[] = [];
+      const raw: string[] = [];
+      const spy = client();
+      spy.on('message', (name: string, message: string) => raw.push(`${name}=${message}`));
+      await spy.subscribe(`${PREFIX}bus-a:${channel}`);
+      const off = await mine.bus.subscribe(channel, (message) => heard.push(message));
+      await theirs.bus.publish(channel, 'other app');
+      await mine.bus.publish(channel, 'mine');
+      await vi.waitFor(() => expect(heard).toEqual(['mine']), { timeout: 3000, interval: 10 });
+      expect(raw).toEqual([`${PREFIX}bus-a:${channel}=mine`]);
+      await off();
+      await spy.unsubscribe();
+    });
+
+    it('subscribes through one duplicate connection made on first use, closed by close()', async () => {
+      const name = `bus-${randomUUID().slice(0, 8)}`;
+      const host = new Redis(REDIS_URL, { connectionName: name });
+      clients.push(host);
+      const admin = client();
+      const connections = async () =>
+        String(await admin.client('LIST'))
+          .split('\n')
+          .filter((line: string) => line.includes(` name=${name} `));
+      const storage = redisStorage(host, { keyPrefix: PREFIX });
+      await host.ping();
+      expect(await connections()).toHaveLength(1);
+      const offs = await Promise.all(Array.from({ length: 5 }, (_, i) => storage.bus.subscribe(`many-${i}`, () => {})));
+      offs.push(await storage.bus.subscribe('many-0', () => {}));
+      const lines = await connections();
+      expect(lines).toHaveLength(2);
+      expect(lines.some((line) => / sub=5 /.test(line))).toBe(true);
+      await offs[0]?.();
+      expect((await connections()).some((line) => / sub=5 /.test(line))).toBe(true);
+      await offs[5]?.();
+      await vi.waitFor(async () => expect((await connections()).some((line) => / sub=4 /.test(line))).toBe(true));
+      await storage.close();
+      await vi.waitFor(async () => expect(await connections()).toHaveLength(1));
+      expect(host.status).toBe('ready');
+    });
+
+    it("uses the host's subscriber connection when given, and never closes it", async () => {
+      const subscriber = client();
+      const storage = redisStorage(client(), { keyPrefix: PREFIX, subscriber });
+      const heard: string[] = [];
+      const channel = `given-${randomUUID()}`;
+      await storage.bus.subscribe(channel, (message) => heard.push(message));
+      await storage.bus.publish(channel, 'via host subscriber');
+      await vi.waitFor(() => expect(heard).toEqual(['via host subscriber']), { timeout: 3000, interval: 10 });
+      await storage.close();
+      expect(subscriber.status).toBe('ready');
+      // Unsubscribed on close, so the connection can leave subscriber mode and be used again.
+      await subscriber.unsubscribe();
+      expect(await subscriber.ping()).toBe('PONG');
+      await expect(storage.bus.subscribe(channel, () => {})).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
+    });
+
+    it('fails a subscription with BACKEND_UNAVAILABLE when Redis does not confirm it in time', async () => {
+      const sockets: Socket[] = [];
+      const silent: Server = createServer((socket) => sockets.push(socket));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const address = silent.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      const hung = new Redis({ host: '127.0.0.1', port });
+      hung.on('error', () => {});
+      clients.push(hung);
+      const storage = redisStorage(hung, { keyPrefix: PREFIX, operationTimeoutMs: 200 });
+      try {
+        const result = await failure(storage.bus.subscribe('never', () => {}));
+        expect(result.code).toBe('BACKEND_UNAVAILABLE');
+        expect((await failure(storage.bus.publish('never', 'x'))).code).toBe('BACKEND_UNAVAILABLE');
+      } finally {
+        await storage.close();
+        hung.disconnect();
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => silent.close(resolve));
+      }
     });
 
     it('costs at most 6 commands for a plain chat turn', async () => {

@@ -179,7 +179,7 @@ describe('SessionStore over RedisSessionBackend (ioredis-mock)', () => {
     });
     const created = await store.createSession('alice', config);
     expect(await store.requireSession('alice')).toEqual(created);
-    expect(await redis.get(`${prefix}session:{alice}`)).not.toContain('tok-SECRET');
+    expect(await redis.get(`${prefix}{u:alice}:session`)).not.toContain('tok-SECRET');
     for (const n of [1, 2, 3]) {
       await store.appendTurn('alice', [
         { role: 'user', content: `q${n}` },
@@ -191,7 +191,9 @@ describe('SessionStore over RedisSessionBackend (ioredis-mock)', () => {
     // NOSCRIPT once, then the server has it cached, as on real Redis.
     expect(evalSpy).toHaveBeenCalledTimes(1);
     expect(await store.deleteSession('alice')).toBe(true);
-    expect(await redis.exists(`${prefix}session:{alice}`, `${prefix}history:{alice}`, `${prefix}seen:{alice}`)).toBe(0);
+    expect(
+      await redis.exists(`${prefix}{u:alice}:session`, `${prefix}{u:alice}:history`, `${prefix}{u:alice}:seen`),
+    ).toBe(0);
     redis.disconnect();
   });
 });
