@@ -11,6 +11,7 @@ import {
   parseConversationEntry,
   toSummary,
 } from '../conversations/conversation-entry.js';
+import { conversationEntriesKey, conversationIndexKey } from '../session/session-keys.js';
 import {
   GET_CONVERSATION,
   LIST_CONVERSATIONS,
@@ -100,8 +101,7 @@ export class RedisConversationBackend implements ConversationBackend {
   }
 
   #keys(userId: string): string[] {
-    const tag = `{${encodeURIComponent(userId)}}`;
-    return [`${this.#keyPrefix}conversations:${tag}`, `${this.#keyPrefix}conversation-entries:${tag}`];
+    return [this.#keyPrefix + conversationIndexKey(userId), this.#keyPrefix + conversationEntriesKey(userId)];
   }
 
   #run<T>(operation: () => Promise<T>): Promise<T> {

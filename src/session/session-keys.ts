@@ -45,6 +45,16 @@ export function seenKey(userId: string): string {
   return userKey(userId, 'seen');
 }
 
+/** The user's conversations, newest first (a sorted set on Redis: id → time of the latest turn). */
+export function conversationIndexKey(userId: string): string {
+  return userKey(userId, 'conversations');
+}
+
+/** One entry per conversation of the user: title, times, turn count (a hash on Redis). */
+export function conversationEntriesKey(userId: string): string {
+  return userKey(userId, 'conversation-entries');
+}
+
 /** The lock that serializes the user's turns (a lock key: the lock backend namespaces it). */
 export function turnLockKey(userId: string): string {
   return userKey(userId, 'turn');

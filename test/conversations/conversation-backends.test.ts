@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe } from 'vitest';
 import { MemoryConversationBackend } from '../../src/conversations/memory-conversation-backend.js';
 import { RedisConversationBackend } from '../../src/redis/redis-conversation-backend.js';
+import { conversationEntriesKey } from '../../src/session/session-keys.js';
 import { runConversationBackendContract } from '../contract/conversation-backend.contract.js';
 import { deletePrefix, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
 
@@ -44,7 +45,7 @@ describe.skipIf(!available)('redis', () => {
         backend,
         advance: clock.advance,
         corrupt: async (userId, conversationId) => {
-          await client.hset(`${PREFIX}conversation-entries:{${encodeURIComponent(userId)}}`, conversationId, '{"t":');
+          await client.hset(PREFIX + conversationEntriesKey(userId), conversationId, '{"t":');
         },
       };
     },
