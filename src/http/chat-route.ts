@@ -1,11 +1,11 @@
 import type { CacheLease } from '../chat/connection-cache.js';
+import { DEFAULT_CONVERSATION_ID } from '../conversations/conversation-id.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { chatBodySchema, parseBody } from '../schemas.js';
-import { turnLockKey } from '../session/session-keys.js';
+import { conversationTurnLockKey } from '../session/session-keys.js';
 import { sseChunks } from '../sse/sse-chunks.js';
 import { SSE_HEADERS } from '../sse/sse-headers.js';
 import { chunksToStream } from '../sse/to-sse-stream.js';
-import type { TranscriptMessage } from '../types.js';
 import { encodeChatEvent } from './encode-chat-event.js';
 import { acquireLive, authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
 import { jsonResponse } from './json-response.js';
@@ -33,9 +33,11 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
   // The lock is requested before the history, and one connection runs commands in order, so a
   // history read that follows a granted lock sees every turn saved before that lock was free.
   // A queued turn waits for the lock first, so it reads its history afterwards.
+  const conversationId = body.conversation_id ?? DEFAULT_CONVERSATION_ID;
   const session = context.store.requireSession(userId);
-  const locking = holdTurnLock(context, userId, request.signal);
-  const earlyHistory = context.options.turnPolicy === 'queue' ? undefined : context.store.getHistory(userId);
+  const locking = holdTurnLock(context, userId, conversationId, request.signal);
+  const earlyHistory =
+    context.options.turnPolicy === 'queue' ? undefined : context.store.getHistory(userId, conversationId);
   // Read below, or dropped when the turn is refused.
   earlyHistory?.catch(() => {});
   let stored: Awaited<typeof session>;
@@ -66,15 +68,7 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
   }, turnTimeoutMs);
   deadline.unref?.();
   const signal = AbortSignal.any([request.signal, turnLock.signal, stop.signal]);
-  let prefetched = earlyHistory;
-  const history = {
-    load: (): Promise<TranscriptMessage[]> => {
-      const early = prefetched;
-      prefetched = undefined;
-      return early ?? context.store.getHistory(userId);
-    },
-    append: (turn: TranscriptMessage[]): Promise<void> => context.store.appendTurn(userId, turn),
-  };
+  const history = context.conversations.history(userId, conversationId, earlyHistory);
   let finished = false;
   const finish = () => {
     if (finished) return;
@@ -109,7 +103,12 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
  * Takes the user's turn lock and holds it (renewing its lease) until released. With the
  * `reject` policy a held lock answers 409 at once; with `queue` it waits up to the deadline.
  */
-async function holdTurnLock(context: HandlerContext, userId: string, requestSignal: AbortSignal): Promise<TurnLease> {
+async function holdTurnLock(
+  context: HandlerContext,
+  userId: string,
+  conversationId: string,
+  requestSignal: AbortSignal,
+): Promise<TurnLease> {
   const queue = context.options.turnPolicy === 'queue';
   let releaseHold!: () => void;
   const held = new Promise<void>((resolve) => {
@@ -123,7 +122,7 @@ async function holdTurnLock(context: HandlerContext, userId: string, requestSign
   });
   context.locks
     .using(
-      turnLockKey(userId),
+      conversationTurnLockKey(userId, conversationId),
       async (leaseSignal) => {
         acquired(leaseSignal);
         await held;

@@ -1,4 +1,6 @@
 import { ConnectionCache } from '../chat/connection-cache.js';
+import { Conversations } from '../conversations/conversations.js';
+import { MemoryConversationBackend } from '../conversations/memory-conversation-backend.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { ModelRegistry } from '../llm/model-registry.js';
 import { LockManager } from '../lock/lock-manager.js';
@@ -9,6 +11,7 @@ import type { ChatHandler } from './chat-handler.js';
 import type { ChatHandlerOptions } from './chat-handler-options.js';
 import { chatRoute } from './chat-route.js';
 import { connectRoute } from './connect-route.js';
+import { clearHistoryRoute, conversationsRoute, historyRoute } from './conversation-routes.js';
 import type { HandlerContext } from './handler-context.js';
 import { errorResponse } from './json-response.js';
 import type { LiveSession } from './live-session.js';
@@ -17,7 +20,16 @@ import { matchRoute, type RouteSpec } from './route-table.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
 import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
 
-type RouteName = 'connect' | 'chat' | 'disconnect' | 'status' | 'config' | 'models';
+type RouteName =
+  | 'connect'
+  | 'chat'
+  | 'disconnect'
+  | 'status'
+  | 'config'
+  | 'models'
+  | 'conversations'
+  | 'history'
+  | 'clear-history';
 
 const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'connect', method: 'POST', path: '/connect' },
@@ -26,6 +38,9 @@ const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'status', method: 'GET', path: '/status/:user_id' },
   { name: 'config', method: 'GET', path: '/config/:user_id' },
   { name: 'models', method: 'GET', path: '/gateway/models' },
+  { name: 'conversations', method: 'GET', path: '/conversations/:user_id' },
+  { name: 'history', method: 'GET', path: '/history/:user_id' },
+  { name: 'clear-history', method: 'DELETE', path: '/history/:user_id' },
 ];
 
 /**
@@ -79,6 +94,12 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
             return await configRoute(context, request, param);
           case 'models':
             return await modelsRoute(context, request);
+          case 'conversations':
+            return await conversationsRoute(context, request, param);
+          case 'history':
+            return await historyRoute(context, request, param);
+          case 'clear-history':
+            return await clearHistoryRoute(context, request, param);
         }
       } catch (error) {
         if (!isLlmChatError(error)) {
@@ -103,15 +124,23 @@ function createContext(options: ChatHandlerOptions, storage: Storage): HandlerCo
   if (defaultServer?.url) allowedUrls.push(defaultServer.url);
   const baseFetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const logger = options.logger;
+  const store = new SessionStore(storage.sessions, {
+    ...(options.sessionTtlMs === undefined ? {} : { sessionTtlMs: options.sessionTtlMs }),
+    ...(options.historyTtlMs === undefined ? {} : { historyTtlMs: options.historyTtlMs }),
+    ...(options.maxHistoryTurns === undefined ? {} : { maxHistoryTurns: options.maxHistoryTurns }),
+    ...(options.sealKey === undefined ? {} : { sealKey: options.sealKey }),
+    ...(logger ? { logger } : {}),
+  });
+  const conversations = new Conversations(store, storage.conversations ?? new MemoryConversationBackend(), {
+    historyTtlMs: options.historyTtlMs ?? 3_600_000,
+  });
   return {
     options,
-    store: new SessionStore(storage.sessions, {
-      ...(options.sessionTtlMs === undefined ? {} : { sessionTtlMs: options.sessionTtlMs }),
-      ...(options.historyTtlMs === undefined ? {} : { historyTtlMs: options.historyTtlMs }),
-      ...(options.maxHistoryTurns === undefined ? {} : { maxHistoryTurns: options.maxHistoryTurns }),
-      ...(options.sealKey === undefined ? {} : { sealKey: options.sealKey }),
-      ...(logger ? { logger } : {}),
-    }),
+    store,
+    conversations,
+    // Until turns are tracked across processes, a conversation counts as running while its
+    // turn lock is held here.
+    isConversationRunning: async () => false,
     locks: new LockManager(storage.locks, { ttlMs: options.lockTtlMs ?? 30_000, ...(logger ? { logger } : {}) }),
     registry,
     cache: new ConnectionCache<LiveSession>({ ...options.connections, ...(logger ? { logger } : {}) }),
