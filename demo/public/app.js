@@ -434,7 +434,15 @@ ui.input.addEventListener('keydown', (event) => {
 ui.input.addEventListener('input', autoGrow);
 ui.stopButton.addEventListener('click', () => stopTurn());
 document.addEventListener('keydown', (event) => {
-  if (event.key === 'Escape' && state.turn) stopTurn();
+  if (event.key !== 'Escape') return;
+  if (ui.sidebar.dataset.open) closeSidebar();
+  else if (state.turn) stopTurn();
+});
+// On narrow screens the list is a drawer over the chat: a tap outside it closes it.
+document.addEventListener('click', (event) => {
+  if (!ui.sidebar.dataset.open) return;
+  if (ui.sidebar.contains(event.target) || ui.sidebarToggle.contains(event.target)) return;
+  closeSidebar();
 });
 ui.connectButton.addEventListener('click', () => {
   if (state.connected) disconnect();
