@@ -164,7 +164,8 @@ export function createMessageList(ui) {
     };
     if (event.input !== undefined) section('Input', event.input, 'input');
     root.append(summary, body);
-    const started = event.start ? Date.parse(event.start) : Date.now();
+    // A card redrawn from the history has no times: it says Done without a duration.
+    const started = event.start ? Date.parse(event.start) : Number.NaN;
     let done = false;
     return {
       root,
@@ -177,7 +178,7 @@ export function createMessageList(ui) {
           root.open = true;
         } else {
           root.dataset.state = 'done';
-          const finished = end.end ? Date.parse(end.end) : Date.now();
+          const finished = end.end ? Date.parse(end.end) : Number.NaN;
           const ms = Number.isFinite(finished - started) ? Math.max(0, finished - started) : null;
           status.textContent =
             ms === null ? 'Done' : `Done · ${ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`}`;
