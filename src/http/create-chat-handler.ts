@@ -8,14 +8,14 @@ import { SessionStore } from '../session/session-store.js';
 import { memoryStorage, type Storage } from '../storage.js';
 import type { FetchLike } from '../types.js';
 import type { ChatHandler } from './chat-handler.js';
-import type { ChatHandlerOptions } from './chat-handler-options.js';
+import type { ChatHandlerMcpOptions, ChatHandlerOptions } from './chat-handler-options.js';
 import { chatRoute } from './chat-route.js';
 import { connectRoute } from './connect-route.js';
 import { clearHistoryRoute, conversationsRoute, historyRoute } from './conversation-routes.js';
 import type { HandlerContext } from './handler-context.js';
+import { type HandlerSettings, resolveHandlerSettings } from './handler-settings.js';
 import { errorResponse } from './json-response.js';
 import type { LiveSession } from './live-session.js';
-import { NODE_AWARE } from './node-body.js';
 import { matchRoute, type RouteSpec } from './route-table.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
 import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
@@ -57,16 +57,14 @@ const ROUTES: readonly RouteSpec<RouteName>[] = [
  * app.use('/llmchat', toExpressMiddleware(handler));
  */
 export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
-  if (typeof options.authenticate !== 'function') {
-    throw new LlmChatError('CONFIG_INVALID', 'createChatHandler needs an authenticate function.');
-  }
+  // Every option is checked here, once: a bad value fails start-up, never a turn.
+  const settings = resolveHandlerSettings(options);
   // A storage the handler made itself is its to close; a host's storage stays open.
   const ownStorage = options.storage ? undefined : memoryStorage();
-  const context = createContext(options, ownStorage ?? (options.storage as Storage));
+  const context = createContext(options, settings, ownStorage ?? (options.storage as Storage));
   const basePath = normalizeBasePath(options.basePath);
 
-  const handler: ChatHandler & { [NODE_AWARE]: true } = {
-    [NODE_AWARE]: true,
+  const handler: ChatHandler = {
     async fetch(request: Request): Promise<Response> {
       try {
         const pathname = new URL(request.url, 'http://localhost').pathname;
@@ -116,39 +114,48 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
   return handler;
 }
 
-function createContext(options: ChatHandlerOptions, storage: Storage): HandlerContext {
+function createContext(options: ChatHandlerOptions, settings: HandlerSettings, storage: Storage): HandlerContext {
   const registry = options.models instanceof ModelRegistry ? options.models : new ModelRegistry([...options.models]);
-  const mcp = options.mcp ?? {};
+  const mcp: ChatHandlerMcpOptions = {
+    ...options.mcp,
+    toolTimeoutMs: settings.toolTimeoutMs,
+    connectTimeoutMs: settings.connectTimeoutMs,
+    maxResultChars: settings.maxResultChars,
+  };
   const defaultServer = mcp.defaultServer ? normalizeDefaultServer(mcp.defaultServer) : undefined;
   const allowedUrls = (mcp.allowedUrls ?? []).map(normalizeAllowedUrl);
   if (defaultServer?.url) allowedUrls.push(defaultServer.url);
   const baseFetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const logger = options.logger;
   const store = new SessionStore(storage.sessions, {
-    ...(options.sessionTtlMs === undefined ? {} : { sessionTtlMs: options.sessionTtlMs }),
-    ...(options.historyTtlMs === undefined ? {} : { historyTtlMs: options.historyTtlMs }),
-    ...(options.maxHistoryTurns === undefined ? {} : { maxHistoryTurns: options.maxHistoryTurns }),
+    sessionTtlMs: settings.sessionTtlMs,
+    historyTtlMs: settings.historyTtlMs,
+    maxHistoryTurns: settings.maxHistoryTurns,
     ...(options.sealKey === undefined ? {} : { sealKey: options.sealKey }),
     ...(logger ? { logger } : {}),
   });
   const conversations = new Conversations(store, storage.conversations ?? new MemoryConversationBackend(), {
-    historyTtlMs: options.historyTtlMs ?? 3_600_000,
+    historyTtlMs: settings.historyTtlMs,
   });
   return {
     options,
+    settings,
     store,
     conversations,
-    // Until turns are tracked across processes, a conversation counts as running while its
-    // turn lock is held here.
+    // Until turns are tracked across processes, no conversation reports itself running.
     isConversationRunning: async () => false,
-    locks: new LockManager(storage.locks, { ttlMs: options.lockTtlMs ?? 30_000, ...(logger ? { logger } : {}) }),
+    locks: new LockManager(storage.locks, { ttlMs: settings.lockTtlMs, ...(logger ? { logger } : {}) }),
     registry,
-    cache: new ConnectionCache<LiveSession>({ ...options.connections, ...(logger ? { logger } : {}) }),
+    cache: new ConnectionCache<LiveSession>({
+      idleMs: settings.connectionIdleMs,
+      max: settings.maxConnections,
+      ...(logger ? { logger } : {}),
+    }),
     liveDeps: {
       registry,
       mcp,
       ...(options.systemPrompt === undefined ? {} : { systemPrompt: options.systemPrompt }),
-      ...(options.maxToolRounds === undefined ? {} : { maxToolRounds: options.maxToolRounds }),
+      maxToolRounds: settings.maxToolRounds,
       ...(options.llm ? { llm: options.llm } : {}),
       // An allowed server must not bounce us somewhere the allow-list never named.
       fetch: (input, init) => baseFetch(input, { ...init, redirect: 'error' }),
@@ -157,7 +164,6 @@ function createContext(options: ChatHandlerOptions, storage: Storage): HandlerCo
     },
     allowedUrls,
     defaultServer,
-    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     logger,
   };
 }

@@ -6,11 +6,14 @@ import type { LockManager } from '../lock/lock-manager.js';
 import type { SessionStore, StoredSession } from '../session/session-store.js';
 import type { Logger, McpServerConfig } from '../types.js';
 import type { ChatHandlerOptions, ChatUser } from './chat-handler-options.js';
+import type { HandlerSettings } from './handler-settings.js';
 import { buildLiveSession, type LiveSession, type LiveSessionDeps } from './live-session.js';
 
 /** Everything the routes share, built once by `createChatHandler`. @internal */
 export interface HandlerContext {
   options: ChatHandlerOptions;
+  /** The options with their defaults applied, validated at start-up. */
+  settings: HandlerSettings;
   store: SessionStore;
   locks: LockManager;
   registry: ModelRegistry;
@@ -18,7 +21,6 @@ export interface HandlerContext {
   liveDeps: LiveSessionDeps;
   allowedUrls: string[];
   defaultServer: McpServerConfig | undefined;
-  maxBodyBytes: number;
   logger: Logger | undefined;
   /** Every user's conversations: histories and the per-user list. */
   conversations: Conversations;

@@ -1,5 +1,5 @@
 import { isLlmChatError, LlmChatError } from '../errors.js';
-import { getNodeRequestBody } from './node-body.js';
+import { takeNodeRequestBody } from './node-body.js';
 
 /**
  * Reads a request body as JSON, enforcing a size limit while reading (a lying or missing
@@ -13,7 +13,7 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   }
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);
-  const nodeBody = getNodeRequestBody(request);
+  const nodeBody = takeNodeRequestBody(request);
   const parsed = nodeBody?.parsed;
   // A host parser already made the object (and enforced its own size limit): use it as it is.
   if (parsed !== undefined && typeof parsed !== 'string' && !(parsed instanceof Uint8Array)) return parsed;

@@ -19,7 +19,12 @@ afterAll(async () => {
 /** A clock that starts at 0 and moves only when the suite says so. */
 function testClock() {
   let now = 0;
-  return { now: () => now, advance: (ms: number) => void (now += ms) };
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 runConversationBackendContract(

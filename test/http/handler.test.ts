@@ -39,9 +39,17 @@ describe('createChatHandler', () => {
     expect([first.status, second.status]).toEqual([200, 200]);
     const answers = [await first.json(), await second.json()].map((body) => body.response).sort();
     expect(answers).toEqual(['Hello from the fake.', 'The result is 3.']);
-    // Serialized: the later turn's LLM request saw the earlier turn in its history.
-    const lastMessages = stack.llm.requests.at(-1)?.body.messages as Array<{ role: string }>;
-    expect(lastMessages.length).toBeGreaterThan(1);
+    // Serialized: whichever turn ran second started from a history holding the whole first turn.
+    // Run side by side, neither would have seen the other's answer.
+    const sent = stack.llm.requests.map(
+      (request) => request.body.messages as Array<{ role: string; content: unknown }>,
+    );
+    const firstCallOf = (text: string) => sent.find((messages) => messages.at(-1)?.content === text) ?? [];
+    const sawAnswer = (messages: Array<{ role: string; content: unknown }>, answer: string) =>
+      messages.some((message) => message.role === 'assistant' && message.content === answer);
+    const helloSawAdd = sawAnswer(firstCallOf('hello'), 'The result is 3.');
+    const addSawHello = sawAnswer(firstCallOf('add 1 and 2'), 'Hello from the fake.');
+    expect(helloSawAdd !== addSawHello, 'exactly one turn ran after the other').toBe(true);
   });
 
   it('matches routes under basePath when a host passes full URLs', async () => {
@@ -143,7 +151,7 @@ describe('a streamed answer nobody reads', () => {
     stack = await startStack({ turnTimeoutMs: 150 });
     const { handler } = stack;
     await handler.fetch(jsonRequest('/connect', 'ann', connectBody));
-    const unread = await handler.fetch(jsonRequest('/chat', 'ann', { message: 'hi', streaming: true }));
+    const unread = await handler.fetch(jsonRequest('/chat', 'ann', { message: 'talk slowly', streaming: true }));
     expect(unread.status).toBe(200);
     const blocked = await handler.fetch(jsonRequest('/chat', 'ann', { message: 'again' }));
     expect(blocked.status).toBe(409);
