@@ -115,6 +115,21 @@ describe.each(backends)('conversations and history over HTTP (%s)', (_name, make
     expect(ids).toEqual(['keep']);
   });
 
+  it('disconnect clears the default conversation and keeps the named ones', async () => {
+    stack = await startStack({ storage: makeStorage() });
+    const ann = user();
+    await stack.handler.fetch(jsonRequest('/connect', ann, { llm: { model: 'fake' } }));
+    await chat(ann, 'hello');
+    await chat(ann, 'hello', 'named');
+    expect((await stack.handler.fetch(jsonRequest('/disconnect', ann, {}))).status).toBe(200);
+    const ids = (await get(`/conversations/${ann}`, ann)).body.conversations.map(
+      (c: { conversation_id: string }) => c.conversation_id,
+    );
+    expect(ids).toEqual(['named']);
+    expect((await get(`/history/${ann}`, ann)).body.messages).toEqual([]);
+    expect((await get(`/history/${ann}?conversation_id=named`, ann)).body.messages).toHaveLength(2);
+  });
+
   it("never shows one user another user's conversations, and validates every parameter", async () => {
     stack = await startStack({ storage: makeStorage() });
     const [ann, bob] = [user(), user()];
