@@ -1,5 +1,7 @@
 import { MemoryMessageBus } from './bus/memory-message-bus.js';
 import type { MessageBus } from './bus/message-bus.js';
+import type { ConversationBackend } from './conversations/conversation-backend.js';
+import { MemoryConversationBackend } from './conversations/memory-conversation-backend.js';
 import type { LockBackend } from './lock/lock-backend.js';
 import { MemoryLockBackend } from './lock/memory-lock-backend.js';
 import { MemorySessionBackend, type MemorySessionBackendOptions } from './session/memory-session-backend.js';
@@ -19,6 +21,11 @@ export interface Storage {
   sessions: SessionBackend;
   /** Leases that serialize one user's turns. */
   locks: LockBackend;
+  /**
+   * The per-user lists of conversations. Optional for storages written before conversations
+   * existed: the handler then keeps the lists in memory, for one process.
+   */
+  conversations?: ConversationBackend;
   /** Cross-process signals (a user disconnected, a turn was stopped, a turn recorded events). */
   bus: MessageBus;
   /**
@@ -50,6 +57,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   return {
     sessions,
     locks: new MemoryLockBackend(),
+    conversations: new MemoryConversationBackend(),
     bus: new MemoryMessageBus(),
     turns,
     close: async () => {

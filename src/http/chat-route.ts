@@ -1,7 +1,6 @@
-import type { ChatHistory } from '../chat/chat-history.js';
+import { DEFAULT_CONVERSATION_ID, namedConversation } from '../conversations/conversation-id.js';
 import { LlmChatError } from '../errors.js';
 import { type ChatBody, chatBodySchema, parseBody } from '../schemas.js';
-import type { TranscriptMessage } from '../types.js';
 import type { ChatUser } from './chat-handler-options.js';
 import { respondWithTurn } from './chat-turn.js';
 import { acquireLive, authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
@@ -21,12 +20,13 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
   const body = parseBody(chatBodySchema, await readJsonBody(request, context.settings.maxBodyBytes));
   const userId = resolveUserId(user, body.user_id);
   if (body.message.trim() === '') throw new LlmChatError('BAD_REQUEST', 'Message cannot be empty');
-  const claim = await claimSend(context, request, userId, undefined, body.message);
+  const conversation = namedConversation(body.conversation_id);
+  const claim = await claimSend(context, request, userId, conversation, body.message);
   if (claim.kind === 'attach') return respondWithTurn(context, request, claim.ref, body.streaming);
   try {
     return await runNewTurn(context, request, user, body, claim);
   } catch (error) {
-    await abandonSend(context, claim, userId, undefined, error);
+    await abandonSend(context, claim, userId, conversation, error);
     throw error;
   }
 }
@@ -44,14 +44,16 @@ async function runNewTurn(
   claim: SendClaim,
 ): Promise<Response> {
   const userId = user.id;
-  const start = await startTurn(context, userId, request);
+  const conversationId = body.conversation_id ?? DEFAULT_CONVERSATION_ID;
+  const start = await startTurn(context, userId, conversationId, request);
   const scope = new TurnScope(start.lease, context.settings.turnTimeoutMs);
   let turnOwnsScope = false;
   try {
     const live = scope.use(await acquireLive(context, start.stored, request, user));
-    const history = turnHistory(context, userId, start.history);
+    const history = context.conversations.history(userId, conversationId, start.history);
     const turn = await context.turns.start({
       userId,
+      ...(namedConversation(conversationId) ? { conversationId } : {}),
       ...(claim.kind === 'claimed' ? { turnId: claim.turnId } : {}),
       source: (signal) => live.service.chat(body.message, { history, signal: AbortSignal.any([signal, scope.signal]) }),
       onEnded: () => scope.end(),
@@ -61,21 +63,4 @@ async function runNewTurn(
   } finally {
     if (!turnOwnsScope) await scope.end();
   }
-}
-
-/** The user's history for one turn: the copy read alongside the lock first, the store after. */
-function turnHistory(
-  context: HandlerContext,
-  userId: string,
-  prefetched: Promise<TranscriptMessage[]> | undefined,
-): ChatHistory {
-  let early = prefetched;
-  return {
-    load: () => {
-      const history = early ?? context.store.getHistory(userId);
-      early = undefined;
-      return history;
-    },
-    append: (turn) => context.store.appendTurn(userId, turn),
-  };
 }

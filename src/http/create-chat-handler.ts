@@ -1,5 +1,8 @@
 import { MemoryMessageBus } from '../bus/memory-message-bus.js';
 import { ConnectionCache } from '../chat/connection-cache.js';
+import { namedConversation } from '../conversations/conversation-id.js';
+import { Conversations } from '../conversations/conversations.js';
+import { MemoryConversationBackend } from '../conversations/memory-conversation-backend.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { ModelRegistry } from '../llm/model-registry.js';
 import { LockManager } from '../lock/lock-manager.js';
@@ -14,6 +17,7 @@ import type { ChatHandler } from './chat-handler.js';
 import type { ChatHandlerMcpOptions, ChatHandlerOptions } from './chat-handler-options.js';
 import { chatRoute } from './chat-route.js';
 import { connectRoute } from './connect-route.js';
+import { clearHistoryRoute, conversationsRoute, historyRoute } from './conversation-routes.js';
 import { followDisconnects } from './disconnect-broadcast.js';
 import type { HandlerContext } from './handler-context.js';
 import { type HandlerSettings, resolveHandlerSettings } from './handler-settings.js';
@@ -25,7 +29,18 @@ import { normalizeAllowedUrl } from './server-url-policy.js';
 import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
 import { chatEventsRoute, stopRoute } from './turn-routes.js';
 
-type RouteName = 'connect' | 'chat' | 'events' | 'stop' | 'disconnect' | 'status' | 'config' | 'models';
+type RouteName =
+  | 'connect'
+  | 'chat'
+  | 'events'
+  | 'stop'
+  | 'disconnect'
+  | 'status'
+  | 'config'
+  | 'models'
+  | 'conversations'
+  | 'history'
+  | 'clear-history';
 
 const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'connect', method: 'POST', path: '/connect' },
@@ -36,6 +51,9 @@ const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'status', method: 'GET', path: '/status/:user_id' },
   { name: 'config', method: 'GET', path: '/config/:user_id' },
   { name: 'models', method: 'GET', path: '/gateway/models' },
+  { name: 'conversations', method: 'GET', path: '/conversations/:user_id' },
+  { name: 'history', method: 'GET', path: '/history/:user_id' },
+  { name: 'clear-history', method: 'DELETE', path: '/history/:user_id' },
 ];
 
 /**
@@ -95,6 +113,12 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
             return await configRoute(context, request, param);
           case 'models':
             return await modelsRoute(context, request);
+          case 'conversations':
+            return await conversationsRoute(context, request, param);
+          case 'history':
+            return await historyRoute(context, request, param);
+          case 'clear-history':
+            return await clearHistoryRoute(context, request, param);
         }
       } catch (error) {
         if (!isLlmChatError(error)) {
@@ -134,23 +158,39 @@ function createContext(
   if (defaultServer?.url) allowedUrls.push(defaultServer.url);
   const baseFetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const logger = options.logger;
+  const store = new SessionStore(storage.sessions, {
+    sessionTtlMs: settings.sessionTtlMs,
+    historyTtlMs: settings.historyTtlMs,
+    maxHistoryTurns: settings.maxHistoryTurns,
+    ...(options.sealKey === undefined ? {} : { sealKey: options.sealKey }),
+    ...(logger ? { logger } : {}),
+  });
+  const turns = new TurnManager({
+    log: new TurnLog(turnBackend, { retentionMs: settings.turnRetentionMs, maxEvents: settings.maxTurnEvents }),
+    bus,
+    turnTimeoutMs: settings.turnTimeoutMs,
+    ...(logger ? { logger } : {}),
+  });
+  const conversations = new Conversations(store, storage.conversations ?? new MemoryConversationBackend(), {
+    historyTtlMs: settings.historyTtlMs,
+    // A deleted conversation's running turn is stopped and its recorded events go with it.
+    onDelete: async (userId, conversationId) => {
+      await turns.stop(userId, namedConversation(conversationId), undefined).catch(() => undefined);
+    },
+  });
   return {
     options,
     settings,
-    store: new SessionStore(storage.sessions, {
-      sessionTtlMs: settings.sessionTtlMs,
-      historyTtlMs: settings.historyTtlMs,
-      maxHistoryTurns: settings.maxHistoryTurns,
-      ...(options.sealKey === undefined ? {} : { sealKey: options.sealKey }),
-      ...(logger ? { logger } : {}),
-    }),
+    store,
+    conversations,
+    // Running: its latest turn has not ended, and is younger than the longest a turn may run (a
+    // process that died mid-turn never marks its turn ended).
+    isConversationRunning: async (userId, conversationId) => {
+      const latest = await turns.log.getLatest(userId, namedConversation(conversationId));
+      return latest !== null && latest.ended !== true && Date.now() - latest.startedAt < settings.turnTimeoutMs;
+    },
     locks: new LockManager(storage.locks, { ttlMs: settings.lockTtlMs, ...(logger ? { logger } : {}) }),
-    turns: new TurnManager({
-      log: new TurnLog(turnBackend, { retentionMs: settings.turnRetentionMs, maxEvents: settings.maxTurnEvents }),
-      bus,
-      turnTimeoutMs: settings.turnTimeoutMs,
-      ...(logger ? { logger } : {}),
-    }),
+    turns,
     registry,
     cache: new ConnectionCache<LiveSession>({
       idleMs: settings.connectionIdleMs,

@@ -1,5 +1,6 @@
 import type { MessageBus } from '../bus/message-bus.js';
 import type { ConnectionCache } from '../chat/connection-cache.js';
+import type { Conversations } from '../conversations/conversations.js';
 import { LlmChatError } from '../errors.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
 import type { LockManager } from '../lock/lock-manager.js';
@@ -26,6 +27,10 @@ export interface HandlerContext {
   allowedUrls: string[];
   defaultServer: McpServerConfig | undefined;
   logger: Logger | undefined;
+  /** Every user's conversations: histories and the per-user list. */
+  conversations: Conversations;
+  /** Whether a turn of this conversation is running now, on any process. */
+  isConversationRunning(userId: string, conversationId: string): Promise<boolean>;
 }
 
 /** Runs the host's `authenticate`; anything but a user with an id is a 401. @internal */

@@ -7,7 +7,8 @@ export interface RedisScript {
   sha: string;
 }
 
-function defineScript(source: string): RedisScript {
+/** Pairs a Lua script with its SHA-1. @internal */
+export function defineScript(source: string): RedisScript {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 

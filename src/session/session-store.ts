@@ -5,7 +5,7 @@ import { TextMemo } from '../internal/text-memo.js';
 import type { Logger, SessionConfig, TranscriptMessage } from '../types.js';
 import { mapConfigSecrets } from './map-config-secrets.js';
 import type { SessionBackend } from './session-backend.js';
-import { sessionKeys } from './session-keys.js';
+import { conversationHistoryKey, sessionKeys } from './session-keys.js';
 import { sessionConfigSchema, sessionRecordSchema, transcriptTurnSchema } from './session-schemas.js';
 
 /** One user's session as the store returns it. */
@@ -169,17 +169,23 @@ export class SessionStore {
 
   /**
    * The chat history, oldest first, flattened from its turns. A corrupt turn entry is skipped
-   * (with a logger warning) rather than failing the whole conversation.
+   * (with a logger warning) rather than failing the whole conversation. Without
+   * `conversationId`, the user's default conversation (the only one a gateway client uses).
    */
-  async getHistory(userId: string): Promise<TranscriptMessage[]> {
-    const entries = await this.#call(() => this.#backend.getList(sessionKeys(userId).history));
-    const messages: TranscriptMessage[] = [];
+  async getHistory(userId: string, conversationId?: string): Promise<TranscriptMessage[]> {
+    return (await this.getTurns(userId, conversationId)).flat();
+  }
+
+  /** The history as stored: one array of messages per turn, oldest turn first. */
+  async getTurns(userId: string, conversationId?: string): Promise<TranscriptMessage[][]> {
+    const entries = await this.#call(() => this.#backend.getList(historyKeyOf(userId, conversationId)));
+    const turns: TranscriptMessage[][] = [];
     entries.forEach((entry, index) => {
       const turn = this.#turns.get(entry, parseTurn);
       if (turn === undefined) this.#logger?.warn?.('Skipped a corrupt chat history entry.', { index });
-      else messages.push(...turn);
+      else turns.push(turn);
     });
-    return messages;
+    return turns;
   }
 
   /**
@@ -187,11 +193,11 @@ export class SessionStore {
    * tool results) as a single entry, drops the oldest turns beyond `maxHistoryTurns`, and
    * refreshes the history and session TTLs, all in one atomic backend step.
    */
-  async appendTurn(userId: string, messages: TranscriptMessage[]): Promise<void> {
+  async appendTurn(userId: string, messages: TranscriptMessage[], conversationId?: string): Promise<void> {
     if (messages.length === 0) return;
     const keys = sessionKeys(userId);
     await this.#call(() =>
-      this.#backend.appendToList(keys.history, [JSON.stringify(messages)], {
+      this.#backend.appendToList(historyKeyOf(userId, conversationId), [JSON.stringify(messages)], {
         ttlMs: this.#historyTtlMs,
         maxLength: this.#maxHistoryTurns,
         touch: [
@@ -202,9 +208,9 @@ export class SessionStore {
     );
   }
 
-  /** Deletes the chat history, keeping the session. */
-  async clearHistory(userId: string): Promise<void> {
-    await this.#call(() => this.#backend.delete([sessionKeys(userId).history]));
+  /** Deletes one conversation's chat history (the default one without `conversationId`), keeping the session. */
+  async clearHistory(userId: string, conversationId?: string): Promise<void> {
+    await this.#call(() => this.#backend.delete([historyKeyOf(userId, conversationId)]));
   }
 
   #decode(userId: string, raw: string): StoredSession {
@@ -259,6 +265,11 @@ export class SessionStore {
       throw wrapError(error, 'BACKEND_UNAVAILABLE', UNAVAILABLE_MESSAGE);
     }
   }
+}
+
+// The default conversation keeps the key it had before conversations existed.
+function historyKeyOf(userId: string, conversationId: string | undefined): string {
+  return conversationHistoryKey(userId, conversationId);
 }
 
 function parseTurn(entry: string): TranscriptMessage[] | undefined {
