@@ -31,6 +31,8 @@ export const ERROR_CODES = [
   'TIMEOUT',
   'ABORTED',
   'CONFIG_INVALID',
+  'APPROVAL_NOT_FOUND',
+  'ELICITATION_NOT_FOUND',
   'INTERNAL',
 ] as const;
 
@@ -66,6 +68,8 @@ export const ERROR_HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   TIMEOUT: 504,
   ABORTED: 499,
   CONFIG_INVALID: 500,
+  APPROVAL_NOT_FOUND: 404,
+  ELICITATION_NOT_FOUND: 404,
   INTERNAL: 500,
 };
 
