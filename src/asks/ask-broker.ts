@@ -70,7 +70,9 @@ export class AskBroker {
     const accept = (raw: string | null) => {
       if (raw === null) return;
       try {
-        settle(JSON.parse(raw) as TAnswer);
+        const delivered = JSON.parse(raw) as { fingerprint?: unknown; answer?: TAnswer };
+        // An answer to another question under the same id (a reused call id, another input) is ignored.
+        if (delivered.fingerprint === pending.fingerprint && delivered.answer !== undefined) settle(delivered.answer);
       } catch {
         // A corrupt answer is no answer; the wait goes on to its end.
       }
@@ -143,7 +145,7 @@ export class AskBroker {
       if (ttl > 0) await this.#store.set(key, raw, ttl);
       throw error;
     }
-    const text = JSON.stringify(answer);
+    const text = JSON.stringify({ fingerprint: pending.fingerprint, answer });
     await this.#store.set(askAnswerKey(userId, kind, id), text, ANSWER_TTL_MS);
     await this.#bus.publish(channelOf(pending), text).catch(() => {});
     return { pending, answer };
