@@ -14,6 +14,7 @@ import { followDisconnects } from './disconnect-broadcast.js';
 import type { HandlerContext } from './handler-context.js';
 import { errorResponse } from './json-response.js';
 import type { LiveSession } from './live-session.js';
+import { mcpEndpointPolicy } from './mcp-endpoint-policy.js';
 import { NODE_AWARE } from './node-body.js';
 import { matchRoute, type RouteSpec } from './route-table.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
@@ -131,6 +132,7 @@ function createContext(options: ChatHandlerOptions, storage: Storage): HandlerCo
       fetch: (input, init) => baseFetch(input, { ...init, redirect: 'error' }),
       ...(options.serverAuth ? { serverAuth: options.serverAuth } : {}),
       ...(logger ? { logger } : {}),
+      isMcpUrlAllowed: mcpEndpointPolicy(allowedUrls, defaultServer),
     },
     allowedUrls,
     defaultServer,
