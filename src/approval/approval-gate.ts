@@ -31,7 +31,7 @@ export interface ApprovalGateOptions {
   /** How long a "for the rest of the conversation" approval is remembered. */
   rememberMs: number;
   /** The server and annotations of a tool. */
-  describeTool(name: string): { server: string; annotations: ToolAnnotationHints } | undefined;
+  describeTool(name: string): { server: string; url?: string; annotations: ToolAnnotationHints } | undefined;
 }
 
 const MAX_REASON_CHARS = 500;
@@ -65,7 +65,9 @@ export function createApprovalGate(options: ApprovalGateOptions): ToolGate {
         tool: call.name,
         input: call.arguments,
         annotations,
-        trusted: options.trustedServers.has(server),
+        trusted:
+          options.trustedServers.has(server) ||
+          (described?.url !== undefined && options.trustedServers.has(described.url)),
       });
       if (decision === 'allow') return { run: true };
       if (decision === 'deny') return { run: false, reason: DENIALS.policy };

@@ -1,9 +1,10 @@
 import type { ToolGate } from '../approval/tool-gate.js';
+import type { Elicitor } from '../elicitation/elicitation-relay.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { asCompleted } from '../internal/as-completed.js';
 import { EventInbox } from '../internal/event-inbox.js';
 import type { LlmProvider, LlmRequest } from '../llm/llm-provider.js';
-import type { ToolResult, ToolSource } from '../mcp/tool-source.js';
+import type { ToolCallOptions, ToolResult, ToolSource } from '../mcp/tool-source.js';
 import type {
   AssistantMessage,
   ChatEvent,
@@ -59,6 +60,8 @@ export interface ChatTurnOptions {
   signal?: AbortSignal;
   /** Decides whether each tool call may run (tool approval); every call runs when absent. */
   toolGate?: ToolGate;
+  /** Relays MCP servers' questions for the user (elicitation); they are cancelled when absent. */
+  elicitor?: Elicitor;
 }
 
 /** The gateway's non-streaming answer shape, returned by {@link ChatService.complete}. */
@@ -190,7 +193,7 @@ export class ChatService {
         if (calls.length === 0 || !toolsEnabled) break;
         assistant.toolCalls = calls;
         for (const call of calls) toolsUsed.add(call.name);
-        yield* this.#runTools(calls, turn, signal, options.toolGate);
+        yield* this.#runTools(calls, turn, signal, options);
       }
       signal?.throwIfAborted();
       await save(false);
@@ -226,7 +229,7 @@ export class ChatService {
     calls: ToolCall[],
     turn: TranscriptMessage[],
     signal: AbortSignal | undefined,
-    gate?: ToolGate,
+    { toolGate: gate, elicitor }: ChatTurnOptions,
   ): AsyncGenerator<ChatEvent, void, undefined> {
     const now = () => new Date().toISOString();
     for (const call of calls) {
@@ -237,8 +240,19 @@ export class ChatService {
       ...(this.#options.toolTimeoutMs === undefined ? {} : { timeoutMs: this.#options.toolTimeoutMs }),
     };
     const emitted = new EventInbox<ChatEvent>();
+    const emit = (event: ChatEvent) => emitted.push(event);
+    const withElicitation: ToolCallOptions = elicitor
+      ? {
+          ...callOptions,
+          onElicitation: (request, requestSignal) =>
+            elicitor.elicit(request, {
+              signal: signal ? AbortSignal.any([signal, requestSignal]) : requestSignal,
+              emit,
+            }),
+        }
+      : callOptions;
     const run = (call: ToolCall): Promise<ToolResult> =>
-      this.#options.tools.callTool(call.name, call.arguments, callOptions);
+      this.#options.tools.callTool(call.name, call.arguments, withElicitation);
     const tasks = calls.map((call) => (gate === undefined ? run(call) : gateThenRun(gate, call, signal, emitted, run)));
     const results: ToolMessage[] = new Array(calls.length);
     for await (const outcome of asCompleted(tasks, emitted)) {
