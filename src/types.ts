@@ -202,8 +202,46 @@ export interface ErrorEvent {
   retry_after_ms?: number;
 }
 
+/** `tool_approval`: a tool call waits for the user's decision (`POST /approve`). */
+export interface ToolApprovalEvent {
+  type: 'tool_approval';
+  /** The call id, to send back as `call_id`. */
+  id: string;
+  tool: string;
+  input: Record<string, unknown>;
+  /** The tool's MCP annotations, as its server declared them. */
+  annotations: Record<string, unknown>;
+  /** When an unanswered call is denied, ISO-8601 UTC. */
+  expires_at: string;
+}
+
+/** `elicitation`: an MCP server asks the user for input mid-call (`POST /elicitation`). */
+export interface ElicitationEvent {
+  type: 'elicitation';
+  /** The id to send back. */
+  id: string;
+  /** The server that asks. */
+  server: string;
+  mode: 'form' | 'url';
+  message: string;
+  /** Form mode: the fields to fill in (a flat object of primitives). */
+  requested_schema?: Record<string, unknown>;
+  /** URL mode: the page the user should open. */
+  url?: string;
+  /** When an unanswered request is cancelled, ISO-8601 UTC. */
+  expires_at: string;
+}
+
 /** Every event a chat turn yields, in the shapes of the wire contract. */
-export type ChatEvent = TokenEvent | ToolStartEvent | ToolEndEvent | ToolErrorEvent | FinalEvent | ErrorEvent;
+export type ChatEvent =
+  | TokenEvent
+  | ToolStartEvent
+  | ToolEndEvent
+  | ToolErrorEvent
+  | ToolApprovalEvent
+  | ElicitationEvent
+  | FinalEvent
+  | ErrorEvent;
 
 /** The tool events, as listed in `tool_invocations`. */
 export type ToolEvent = ToolStartEvent | ToolEndEvent | ToolErrorEvent;

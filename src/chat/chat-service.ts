@@ -1,7 +1,10 @@
+import type { ToolGate } from '../approval/tool-gate.js';
+import type { Elicitor } from '../elicitation/elicitation-relay.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { asCompleted } from '../internal/as-completed.js';
+import { EventInbox } from '../internal/event-inbox.js';
 import type { LlmProvider, LlmRequest } from '../llm/llm-provider.js';
-import type { ToolResult, ToolSource } from '../mcp/tool-source.js';
+import type { ToolCallOptions, ToolResult, ToolSource } from '../mcp/tool-source.js';
 import type {
   AssistantMessage,
   ChatEvent,
@@ -55,6 +58,10 @@ export interface ChatTurnOptions {
   history?: ChatHistory;
   /** Stops the turn: the LLM request and running tool calls are cancelled. */
   signal?: AbortSignal;
+  /** Decides whether each tool call may run (tool approval); every call runs when absent. */
+  toolGate?: ToolGate;
+  /** Relays MCP servers' questions for the user (elicitation); they are cancelled when absent. */
+  elicitor?: Elicitor;
 }
 
 /** The gateway's non-streaming answer shape, returned by {@link ChatService.complete}. */
@@ -130,7 +137,9 @@ export class ChatService {
         };
         if (event.usage) result.usage = event.usage;
         return result;
-      } else if (event.type !== 'error') invocations.push(event);
+      } else if (event.type === 'tool_start' || event.type === 'tool_end' || event.type === 'tool_error') {
+        invocations.push(event);
+      }
     }
     throw new LlmChatError('INTERNAL', 'The chat turn ended without an answer.');
   }
@@ -184,7 +193,7 @@ export class ChatService {
         if (calls.length === 0 || !toolsEnabled) break;
         assistant.toolCalls = calls;
         for (const call of calls) toolsUsed.add(call.name);
-        yield* this.#runTools(calls, turn, signal);
+        yield* this.#runTools(calls, turn, signal, options);
       }
       signal?.throwIfAborted();
       await save(false);
@@ -211,12 +220,17 @@ export class ChatService {
     yield this.#errorEvent(failure.error, signal);
   }
 
-  /** Runs one round's tool calls in parallel, yielding their events as each one ends. */
+  /**
+   * Runs one round's tool calls in parallel, yielding their events as each one ends. With a
+   * gate, each call first passes it (and may wait on the user); what the gate emits meanwhile
+   * is yielded as it comes.
+   */
   async *#runTools(
     calls: ToolCall[],
     turn: TranscriptMessage[],
     signal: AbortSignal | undefined,
-  ): AsyncGenerator<ToolEvent, void, undefined> {
+    { toolGate: gate, elicitor }: ChatTurnOptions,
+  ): AsyncGenerator<ChatEvent, void, undefined> {
     const now = () => new Date().toISOString();
     for (const call of calls) {
       yield { type: 'tool_start', id: call.id, tool: call.name, input: call.arguments, start: now() };
@@ -225,9 +239,27 @@ export class ChatService {
       ...(signal ? { signal } : {}),
       ...(this.#options.toolTimeoutMs === undefined ? {} : { timeoutMs: this.#options.toolTimeoutMs }),
     };
-    const tasks = calls.map((call) => this.#options.tools.callTool(call.name, call.arguments, callOptions));
+    const emitted = new EventInbox<ChatEvent>();
+    const emit = (event: ChatEvent) => emitted.push(event);
+    const withElicitation: ToolCallOptions = elicitor
+      ? {
+          ...callOptions,
+          onElicitation: (request, requestSignal) =>
+            elicitor.elicit(request, {
+              signal: signal ? AbortSignal.any([signal, requestSignal]) : requestSignal,
+              emit,
+            }),
+        }
+      : callOptions;
+    const run = (call: ToolCall): Promise<ToolResult> =>
+      this.#options.tools.callTool(call.name, call.arguments, withElicitation);
+    const tasks = calls.map((call) => (gate === undefined ? run(call) : gateThenRun(gate, call, signal, emitted, run)));
     const results: ToolMessage[] = new Array(calls.length);
-    for await (const outcome of asCompleted(tasks)) {
+    for await (const outcome of asCompleted(tasks, emitted)) {
+      if (outcome.status === 'event') {
+        yield outcome.event;
+        continue;
+      }
       const call = calls[outcome.index] as ToolCall;
       if (outcome.status === 'fulfilled') {
         results[outcome.index] = toolMessage(call, outcome.value);
@@ -359,4 +391,17 @@ function codeOf(error: unknown): string {
 function abortedError(signal: AbortSignal): LlmChatError {
   const reason: unknown = signal.reason;
   return isLlmChatError(reason) ? reason : new LlmChatError('ABORTED', 'The chat turn was stopped.', { cause: reason });
+}
+
+/** Passes one call through the gate, then runs it, or resolves with the denial as a tool error. */
+async function gateThenRun(
+  gate: ToolGate,
+  call: ToolCall,
+  signal: AbortSignal | undefined,
+  inbox: EventInbox<ChatEvent>,
+  run: (call: ToolCall) => Promise<ToolResult>,
+): Promise<ToolResult> {
+  const verdict = await gate.check(call, { ...(signal ? { signal } : {}), emit: (event) => inbox.push(event) });
+  if (verdict.run) return run(call);
+  return { text: verdict.reason, output: verdict.reason, isError: true };
 }

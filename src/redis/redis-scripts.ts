@@ -72,3 +72,10 @@ export async function runScript(
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.includes('NOSCRIPT');
 }
+
+/** Returns KEYS[1]'s value and deletes it (GETDEL for servers older than 6.2). @internal */
+export const TAKE_VALUE = defineScript(`
+local value = redis.call('GET', KEYS[1])
+if value then redis.call('DEL', KEYS[1]) end
+return value
+`);

@@ -45,6 +45,12 @@ export interface SessionBackend {
    * from several processes never lose an entry. On Redis this is one round trip.
    */
   appendToList(key: string, values: readonly string[], options: AppendToListOptions): Promise<void>;
+  /**
+   * Optional. Reads and deletes the value at `key` in one atomic step (`null` when absent), so
+   * of two processes taking the same key only one gets it. Callers fall back to `get` + `delete`,
+   * which is not atomic, when a backend lacks it.
+   */
+  take?(key: string): Promise<string | null>;
   /** Optional. Sets a new TTL on an existing key; resolves `false` when the key is absent. */
   touch?(key: string, ttlMs: number): Promise<boolean>;
   /** Optional. Releases timers or connections the backend itself created. */

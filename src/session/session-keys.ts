@@ -93,3 +93,13 @@ export interface SessionKeys {
 export function sessionKeys(userId: string): SessionKeys {
   return { session: sessionKey(userId), history: historyKey(userId), seen: seenKey(userId) };
 }
+
+/** A question a running turn waits on (a tool approval, an elicitation), until it is answered. */
+export function askKey(userId: string, kind: string, id: string): string {
+  return userKey(userId, `ask:${kind}:${encodeURIComponent(id)}`);
+}
+
+/** The answer to a question, kept briefly for a turn that missed the bus message. */
+export function askAnswerKey(userId: string, kind: string, id: string): string {
+  return userKey(userId, `answer:${kind}:${encodeURIComponent(id)}`);
+}
