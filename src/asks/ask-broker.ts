@@ -56,6 +56,11 @@ export class AskBroker {
     this.#bus = bus;
   }
 
+  /** The storage the questions live in (also where a turn keeps what the user allowed for good). */
+  get store(): SessionBackend {
+    return this.#store;
+  }
+
   /**
    * Stores `pending` and waits for its answer. Resolves with the answer, or `null` when none came
    * in time or the wait was aborted (the question is then withdrawn, so a late answer is a 404).

@@ -1,3 +1,5 @@
+import type { ToolApprovalRule } from '../approval/approval-policy.js';
+import type { ElicitationOptions, ToolApprovalOptions } from '../approval/ask-settings.js';
 import type { LlmProviderOptions } from '../llm/llm-provider.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
 import type { Storage } from '../storage.js';
@@ -130,6 +132,20 @@ export interface ChatHandlerOptions {
   llm?: LlmProviderOptions;
   /** The fetch used for MCP HTTP transports. @default globalThis.fetch */
   fetch?: FetchLike;
+  /**
+   * When a tool call needs the user's approval (CONTRACT §7): `'never'` (the gateway's
+   * behaviour), `'always'`, `'annotations'` (from the tools' MCP annotations, which can add a
+   * need but never waive one unless the server is trusted), or a function of the call answering
+   * `'allow'`, `'deny'` or `'ask'`. The long form sets trusted servers and the wait.
+   * @default 'never'
+   */
+  toolApproval?: ToolApprovalRule | ToolApprovalOptions;
+  /**
+   * Lets MCP servers ask the user for input mid-call (`elicitation/create`, form and URL modes),
+   * relayed as `elicitation` events and answered with `POST /elicitation`. The MCP client declares
+   * the capability only when this is on. @default false
+   */
+  elicitation?: boolean | ElicitationOptions;
   /** Receives diagnostics; never secrets. @default none (silent) */
   logger?: Logger;
 }

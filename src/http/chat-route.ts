@@ -6,6 +6,7 @@ import { respondWithTurn } from './chat-turn.js';
 import { acquireLive, authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
 import { abandonSend, claimSend, type SendClaim } from './idempotent-send.js';
 import { readJsonBody } from './read-json-body.js';
+import { turnAsks } from './turn-asks.js';
 import { TurnScope } from './turn-scope.js';
 import { startTurn } from './turn-start.js';
 
@@ -55,7 +56,12 @@ async function runNewTurn(
       userId,
       ...(namedConversation(conversationId) ? { conversationId } : {}),
       ...(claim.kind === 'claimed' ? { turnId: claim.turnId } : {}),
-      source: (signal) => live.service.chat(body.message, { history, signal: AbortSignal.any([signal, scope.signal]) }),
+      source: (signal) =>
+        live.service.chat(body.message, {
+          history,
+          signal: AbortSignal.any([signal, scope.signal]),
+          ...turnAsks(context, { userId, conversationId, streaming: body.streaming, tools: live.toolbox }),
+        }),
       onEnded: () => scope.end(),
     });
     turnOwnsScope = true;

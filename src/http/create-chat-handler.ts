@@ -1,3 +1,5 @@
+import { resolveAskSettings } from '../approval/ask-settings.js';
+import { AskBroker } from '../asks/ask-broker.js';
 import { MemoryMessageBus } from '../bus/memory-message-bus.js';
 import { ConnectionCache } from '../chat/connection-cache.js';
 import { namedConversation } from '../conversations/conversation-id.js';
@@ -13,6 +15,7 @@ import type { TurnBackend } from '../turns/turn-backend.js';
 import { TurnLog } from '../turns/turn-log.js';
 import { TurnManager } from '../turns/turn-manager.js';
 import type { FetchLike } from '../types.js';
+import { approveRoute, elicitationRoute } from './ask-routes.js';
 import type { ChatHandler } from './chat-handler.js';
 import type { ChatHandlerMcpOptions, ChatHandlerOptions } from './chat-handler-options.js';
 import { chatRoute } from './chat-route.js';
@@ -40,7 +43,9 @@ type RouteName =
   | 'models'
   | 'conversations'
   | 'history'
-  | 'clear-history';
+  | 'clear-history'
+  | 'approve'
+  | 'elicitation';
 
 const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'connect', method: 'POST', path: '/connect' },
@@ -54,6 +59,8 @@ const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'conversations', method: 'GET', path: '/conversations/:user_id' },
   { name: 'history', method: 'GET', path: '/history/:user_id' },
   { name: 'clear-history', method: 'DELETE', path: '/history/:user_id' },
+  { name: 'approve', method: 'POST', path: '/approve' },
+  { name: 'elicitation', method: 'POST', path: '/elicitation' },
 ];
 
 /**
@@ -119,6 +126,10 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
             return await historyRoute(context, request, param);
           case 'clear-history':
             return await clearHistoryRoute(context, request, param);
+          case 'approve':
+            return await approveRoute(context, request);
+          case 'elicitation':
+            return await elicitationRoute(context, request);
         }
       } catch (error) {
         if (!isLlmChatError(error)) {
@@ -165,6 +176,7 @@ function createContext(
     ...(options.sealKey === undefined ? {} : { sealKey: options.sealKey }),
     ...(logger ? { logger } : {}),
   });
+  const askSettings = resolveAskSettings(options);
   const turns = new TurnManager({
     log: new TurnLog(turnBackend, { retentionMs: settings.turnRetentionMs, maxEvents: settings.maxTurnEvents }),
     bus,
@@ -191,6 +203,8 @@ function createContext(
     },
     locks: new LockManager(storage.locks, { ttlMs: settings.lockTtlMs, ...(logger ? { logger } : {}) }),
     turns,
+    askSettings,
+    asks: new AskBroker(storage.sessions, bus),
     registry,
     cache: new ConnectionCache<LiveSession>({
       idleMs: settings.connectionIdleMs,
@@ -207,6 +221,7 @@ function createContext(
       // An allowed server must not bounce us somewhere the allow-list never named.
       fetch: (input, init) => baseFetch(input, { ...init, redirect: 'error' }),
       ...(options.serverAuth ? { serverAuth: options.serverAuth } : {}),
+      ...(askSettings.elicitation ? { elicitation: { timeoutMs: askSettings.elicitationTimeoutMs } } : {}),
       ...(logger ? { logger } : {}),
       isMcpUrlAllowed: mcpEndpointPolicy(allowedUrls, defaultServer),
     },

@@ -1,3 +1,5 @@
+import type { AskSettings } from '../approval/ask-settings.js';
+import type { AskBroker } from '../asks/ask-broker.js';
 import type { MessageBus } from '../bus/message-bus.js';
 import type { ConnectionCache } from '../chat/connection-cache.js';
 import type { Conversations } from '../conversations/conversations.js';
@@ -31,6 +33,10 @@ export interface HandlerContext {
   conversations: Conversations;
   /** Whether a turn of this conversation is running now, on any process. */
   isConversationRunning(userId: string, conversationId: string): Promise<boolean>;
+  /** Tool approval and elicitation, resolved at start-up. */
+  askSettings: AskSettings;
+  /** Questions turns ask their users (approvals, elicitations), answered from any process. */
+  asks: AskBroker;
 }
 
 /** Runs the host's `authenticate`; anything but a user with an id is a 401. @internal */

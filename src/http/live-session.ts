@@ -26,6 +26,8 @@ export interface LiveSessionDeps {
   logger?: Logger;
   /** Decides URLs an MCP server sends us to (legacy-SSE endpoint, redirect). */
   isMcpUrlAllowed?: (url: string, server: Readonly<McpServerConfig>) => boolean;
+  /** Whether servers may ask the user for input (elicitation), and for how long. */
+  elicitation?: { timeoutMs: number };
 }
 
 /**
@@ -59,6 +61,7 @@ export async function buildLiveSession(
     // Only the host can configure stdio servers; client-supplied ones were refused at connect.
     allowStdio: servers.some((server) => server.transport === 'stdio'),
     fetch: deps.fetch,
+    ...(deps.elicitation ? { elicitation: true, elicitationTimeoutMs: deps.elicitation.timeoutMs } : {}),
     ...(deps.logger ? { logger: deps.logger } : {}),
   });
   const temperature = config.temperature ?? model.temperature;
