@@ -374,6 +374,9 @@ function providerHandler(
     mcp: { defaultServer: { url: mcp.url, authToken: SECRETS.mcpToken }, allowedUrls: [mcp.url] },
     keepAliveMs: 0,
     llm: { retryDelayMs: 1 },
+    // The 0.1 rule, so "the client leaves" reaches the provider as an abort (since 0.2 a turn
+    // outlives its reader unless the host asks for this).
+    stopOnDisconnect: true,
     ...extra,
   });
 }
