@@ -1,6 +1,7 @@
 import type { ChatHistory } from '../chat/chat-history.js';
 import { LlmChatError } from '../errors.js';
 import { type ChatBody, chatBodySchema, parseBody } from '../schemas.js';
+import type { RunningTurn } from '../turns/running-turn.js';
 import type { TranscriptMessage } from '../types.js';
 import type { ChatUser } from './chat-handler-options.js';
 import { respondWithTurn } from './chat-turn.js';
@@ -23,12 +24,16 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
   if (body.message.trim() === '') throw new LlmChatError('BAD_REQUEST', 'Message cannot be empty');
   const claim = await claimSend(context, request, userId, undefined, body.message);
   if (claim.kind === 'attach') return respondWithTurn(context, request, claim.ref, body.streaming);
+  let turn: RunningTurn;
   try {
-    return await runNewTurn(context, request, user, body, claim);
+    turn = await startNewTurn(context, request, user, body, claim);
   } catch (error) {
+    // Only a send whose turn never started lets its key go; a started turn's outcome, even an
+    // error, is what a retry gets.
     await abandonSend(context, claim, userId, undefined, error);
     throw error;
   }
+  return respondWithTurn(context, request, turn.ref, body.streaming, turn);
 }
 
 /**
@@ -36,13 +41,13 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
  * held, one path lets it and the live session go whatever happens: the `finally` below, or, once
  * the turn runs, the turn's end.
  */
-async function runNewTurn(
+async function startNewTurn(
   context: HandlerContext,
   request: Request,
   user: ChatUser,
   body: ChatBody,
   claim: SendClaim,
-): Promise<Response> {
+): Promise<RunningTurn> {
   const userId = user.id;
   const start = await startTurn(context, userId, request);
   const scope = new TurnScope(start.lease, context.settings.turnTimeoutMs);
@@ -57,7 +62,7 @@ async function runNewTurn(
       onEnded: () => scope.end(),
     });
     turnOwnsScope = true;
-    return respondWithTurn(context, request, turn.ref, body.streaming, turn);
+    return turn;
   } finally {
     if (!turnOwnsScope) await scope.end();
   }

@@ -209,6 +209,18 @@ describe('turns over handler.fetch (memory storage)', () => {
     expect((await retried.json()).response).toBe('Hello from the fake.');
   });
 
+  it('a retried Idempotency-Key gets the same failure as the first send, without calling the LLM again', async () => {
+    await connect('xan');
+    const headers = { 'idempotency-key': 'failing-send' };
+    const first = await chat('xan', 'fail hard', false, headers);
+    const firstBody = await first.json();
+    expect(first.status).toBeGreaterThanOrEqual(400);
+    const calls = llm.requests.length;
+    const retry = await chat('xan', 'fail hard', false, headers);
+    expect([retry.status, (await retry.json()).code]).toEqual([first.status, firstBody.code]);
+    expect(llm.requests.length).toBe(calls);
+  });
+
   it('restores the 0.1 rule with stopOnDisconnect: a client going away stops the LLM', async () => {
     const strict = makeHandler({ stopOnDisconnect: true });
     await connect('yan', strict);
