@@ -33,6 +33,21 @@ export interface ChatHandlerMcpOptions {
   connectTimeoutMs?: number;
   /** Longer tool results are cut (head and tail kept) before they reach the model. @default 20000 */
   maxResultChars?: number;
+  /**
+   * Decoded bytes of images one tool result may keep (they go to the model and into the
+   * history); images over it are replaced by a short note. @default 2097152 (2 MiB)
+   */
+  maxImageBytes?: number;
+  /**
+   * The longest one MCP message may be (a JSON response, or one event of an event stream).
+   * A longer answer is cut off, its socket closed, and the call fails with a tool error.
+   * @default 8388608 (8 MiB)
+   */
+  maxMessageBytes?: number;
+  /** Tools kept per MCP server; more are left out, with a `warn` log line. @default 1000 */
+  maxToolsPerServer?: number;
+  /** Characters of one tool's input schema and description; bigger tools are left out, with a `warn`. @default 65536 */
+  maxToolSchemaChars?: number;
 }
 
 /** Options of {@link createChatHandler}. */

@@ -19,6 +19,7 @@ import type { HandlerContext } from './handler-context.js';
 import { type HandlerSettings, resolveHandlerSettings } from './handler-settings.js';
 import { errorResponse } from './json-response.js';
 import type { LiveSession } from './live-session.js';
+import { mcpEndpointPolicy } from './mcp-endpoint-policy.js';
 import { matchRoute, type RouteSpec } from './route-table.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
 import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
@@ -167,6 +168,7 @@ function createContext(
       fetch: (input, init) => baseFetch(input, { ...init, redirect: 'error' }),
       ...(options.serverAuth ? { serverAuth: options.serverAuth } : {}),
       ...(logger ? { logger } : {}),
+      isMcpUrlAllowed: mcpEndpointPolicy(allowedUrls, defaultServer),
     },
     allowedUrls,
     defaultServer,
