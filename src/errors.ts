@@ -35,6 +35,8 @@ export const ERROR_CODES = [
   'EVENT_LOG_INVALID',
   'CONFIG_INVALID',
   'INTERNAL',
+  'RATE_LIMITED',
+  'BUDGET_EXCEEDED',
 ] as const;
 
 /** A stable, machine-readable error code. */
@@ -74,6 +76,9 @@ export const ERROR_HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   EVENT_LOG_INVALID: 500,
   CONFIG_INVALID: 500,
   INTERNAL: 500,
+  // The host's limits: too many requests or streams now, or the token budget is spent.
+  RATE_LIMITED: 429,
+  BUDGET_EXCEEDED: 429,
 };
 
 /**
@@ -91,6 +96,7 @@ const RECOVERABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TIMEOUT',
   'ABORTED',
   'RESUME_LOST',
+  'RATE_LIMITED',
 ]);
 
 // Symbol.for, so the brand is shared by the ESM and CJS copies of this module.

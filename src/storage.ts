@@ -1,11 +1,15 @@
 import { MemoryMessageBus } from './bus/memory-message-bus.js';
 import type { MessageBus } from './bus/message-bus.js';
+import { memoryRateWindow } from './limits/memory-rate-window.js';
+import type { RateWindowBackend } from './limits/rate-window-backend.js';
 import type { LockBackend } from './lock/lock-backend.js';
 import { MemoryLockBackend } from './lock/memory-lock-backend.js';
 import { MemorySessionBackend, type MemorySessionBackendOptions } from './session/memory-session-backend.js';
 import type { SessionBackend } from './session/session-backend.js';
 import { MemoryTurnBackend } from './turns/memory-turn-backend.js';
 import type { TurnBackend } from './turns/turn-backend.js';
+import { MemoryUsageBackend } from './usage/memory-usage-backend.js';
+import type { UsageBackend } from './usage/usage-backend.js';
 
 /**
  * Everything the chat handler stores: sessions and history, the per-user turn locks, and the
@@ -21,6 +25,10 @@ export interface Storage {
   locks: LockBackend;
   /** Cross-process signals (a user disconnected, a turn was stopped, a turn recorded events). */
   bus: MessageBus;
+  /** Usage counters (accounting and token budgets). Optional for storages written before them. */
+  usage?: UsageBackend;
+  /** Request windows of the `limits.requests` option. Optional like `usage`. */
+  rateWindows?: RateWindowBackend;
   /**
    * The event logs of turns, so a reader can resume a turn on any process.
    * @default in-process only (readers must then reach the process that runs the turn)
@@ -47,13 +55,16 @@ export type MemoryStorageOptions = MemorySessionBackendOptions;
 export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   const sessions = new MemorySessionBackend(options);
   const turns = new MemoryTurnBackend();
+  const usage = new MemoryUsageBackend();
   return {
     sessions,
     locks: new MemoryLockBackend(),
     bus: new MemoryMessageBus(),
     turns,
+    usage,
+    rateWindows: memoryRateWindow(),
     close: async () => {
-      await Promise.all([sessions.close(), turns.close()]);
+      await Promise.all([sessions.close(), turns.close(), usage.close()]);
     },
   };
 }

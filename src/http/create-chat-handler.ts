@@ -23,9 +23,11 @@ import { mcpEndpointPolicy } from './mcp-endpoint-policy.js';
 import { matchRoute, type RouteSpec } from './route-table.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
 import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
+import { createTurnOps } from './turn-ops.js';
 import { chatEventsRoute, stopRoute } from './turn-routes.js';
+import { usageRoute } from './usage-route.js';
 
-type RouteName = 'connect' | 'chat' | 'events' | 'stop' | 'disconnect' | 'status' | 'config' | 'models';
+type RouteName = 'connect' | 'chat' | 'events' | 'stop' | 'disconnect' | 'status' | 'config' | 'models' | 'usage';
 
 const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'connect', method: 'POST', path: '/connect' },
@@ -36,6 +38,7 @@ const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'status', method: 'GET', path: '/status/:user_id' },
   { name: 'config', method: 'GET', path: '/config/:user_id' },
   { name: 'models', method: 'GET', path: '/gateway/models' },
+  { name: 'usage', method: 'GET', path: '/usage/:user_id' },
 ];
 
 /**
@@ -64,6 +67,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
   const disconnects = followDisconnects(context.bus, context.cache, context.logger);
 
   const handler: ChatHandler = {
+    usage: context.ops.ledger,
     async fetch(request: Request): Promise<Response> {
       try {
         const pathname = new URL(request.url, 'http://localhost').pathname;
@@ -95,6 +99,8 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
             return await configRoute(context, request, param);
           case 'models':
             return await modelsRoute(context, request);
+          case 'usage':
+            return await usageRoute(context, request, param);
         }
       } catch (error) {
         if (!isLlmChatError(error)) {
@@ -134,9 +140,11 @@ function createContext(
   if (defaultServer?.url) allowedUrls.push(defaultServer.url);
   const baseFetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const logger = options.logger;
+  const locks = new LockManager(storage.locks, { ttlMs: settings.lockTtlMs, ...(logger ? { logger } : {}) });
   return {
     options,
     settings,
+    ops: createTurnOps(options, storage, locks),
     store: new SessionStore(storage.sessions, {
       sessionTtlMs: settings.sessionTtlMs,
       historyTtlMs: settings.historyTtlMs,
@@ -144,7 +152,7 @@ function createContext(
       ...(options.sealKey === undefined ? {} : { sealKey: options.sealKey }),
       ...(logger ? { logger } : {}),
     }),
-    locks: new LockManager(storage.locks, { ttlMs: settings.lockTtlMs, ...(logger ? { logger } : {}) }),
+    locks,
     turns: new TurnManager({
       log: new TurnLog(turnBackend, { retentionMs: settings.turnRetentionMs, maxEvents: settings.maxTurnEvents }),
       bus,
@@ -163,6 +171,7 @@ function createContext(
       mcp,
       ...(options.systemPrompt === undefined ? {} : { systemPrompt: options.systemPrompt }),
       maxToolRounds: settings.maxToolRounds,
+      ...(options.reasoningEvents === undefined ? {} : { reasoningEvents: options.reasoningEvents }),
       ...(options.llm ? { llm: options.llm } : {}),
       // An allowed server must not bounce us somewhere the allow-list never named.
       fetch: (input, init) => baseFetch(input, { ...init, redirect: 'error' }),

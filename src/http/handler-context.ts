@@ -9,12 +9,15 @@ import type { Logger, McpServerConfig } from '../types.js';
 import type { ChatHandlerOptions, ChatUser } from './chat-handler-options.js';
 import type { HandlerSettings } from './handler-settings.js';
 import { buildLiveSession, type LiveSession, type LiveSessionDeps } from './live-session.js';
+import type { TurnOps } from './turn-ops.js';
 
 /** Everything the routes share, built once by `createChatHandler`. @internal */
 export interface HandlerContext {
   options: ChatHandlerOptions;
   /** The options with their defaults applied, validated at start-up. */
   settings: HandlerSettings;
+  /** Telemetry, usage accounting and limits of turns. */
+  ops: TurnOps;
   store: SessionStore;
   locks: LockManager;
   turns: TurnManager;

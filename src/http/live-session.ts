@@ -18,6 +18,7 @@ export interface LiveSessionDeps {
   mcp: ChatHandlerMcpOptions;
   systemPrompt?: string;
   maxToolRounds?: number;
+  reasoningEvents?: boolean;
   llm?: LlmProviderOptions;
   fetch: FetchLike;
   serverAuth?: (
@@ -73,6 +74,7 @@ export async function buildLiveSession(
     ...(maxTokens === undefined ? {} : { maxTokens }),
     ...(deps.systemPrompt === undefined ? {} : { systemPrompt: deps.systemPrompt }),
     ...(deps.maxToolRounds === undefined ? {} : { maxToolRounds: deps.maxToolRounds }),
+    ...(deps.reasoningEvents === undefined ? {} : { emitReasoning: deps.reasoningEvents }),
     ...(deps.logger ? { logger: deps.logger } : {}),
   });
   return { service, toolbox, close: () => toolbox.close() };

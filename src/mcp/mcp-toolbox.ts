@@ -275,7 +275,8 @@ export class McpToolbox implements ToolSource {
     const outer = options.signal;
     const unlink = outer ? onAbort(outer, (reason) => controller.abort(reason)) : () => undefined;
     try {
-      const result = await connection.client.callTool({ name: originalName, arguments: args }, undefined, {
+      const params = { name: originalName, arguments: args, ...(options.meta ? { _meta: { ...options.meta } } : {}) };
+      const result = await connection.client.callTool(params, undefined, {
         signal: controller.signal,
         timeout: timeoutMs,
       });

@@ -3,8 +3,10 @@ import type { RedisBackendOptions, RedisClientLike, RedisSubscriberLike } from '
 import { resolveRedisOptions } from './redis-command.js';
 import { RedisLockBackend } from './redis-lock-backend.js';
 import { RedisMessageBus } from './redis-message-bus.js';
+import { redisRateWindow } from './redis-rate-window.js';
 import { RedisSessionBackend } from './redis-session-backend.js';
 import { RedisTurnBackend } from './redis-turn-backend.js';
+import { RedisUsageBackend } from './redis-usage-backend.js';
 
 /** Options of {@link redisStorage}. */
 export interface RedisStorageOptions extends RedisBackendOptions {
@@ -46,6 +48,8 @@ export function redisStorage(client: RedisClientLike, options: RedisStorageOptio
     locks,
     bus,
     turns: new RedisTurnBackend(client, resolved),
+    usage: new RedisUsageBackend(client, resolved),
+    rateWindows: redisRateWindow(client, resolved),
     close: async () => {
       await Promise.all([bus.close(), locks.close()]);
     },
