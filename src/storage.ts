@@ -1,5 +1,7 @@
 import { MemoryMessageBus } from './bus/memory-message-bus.js';
 import type { MessageBus } from './bus/message-bus.js';
+import type { ConversationBackend } from './conversations/conversation-backend.js';
+import { MemoryConversationBackend } from './conversations/memory-conversation-backend.js';
 import { memoryRateWindow } from './limits/memory-rate-window.js';
 import type { RateWindowBackend } from './limits/rate-window-backend.js';
 import type { LockBackend } from './lock/lock-backend.js';
@@ -23,6 +25,11 @@ export interface Storage {
   sessions: SessionBackend;
   /** Leases that serialize one user's turns. */
   locks: LockBackend;
+  /**
+   * The per-user lists of conversations. Optional for storages written before conversations
+   * existed: the handler then keeps the lists in memory, for one process.
+   */
+  conversations?: ConversationBackend;
   /** Cross-process signals (a user disconnected, a turn was stopped, a turn recorded events). */
   bus: MessageBus;
   /** Usage counters (accounting and token budgets). Optional for storages written before them. */
@@ -54,17 +61,18 @@ export type MemoryStorageOptions = MemorySessionBackendOptions;
  */
 export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   const sessions = new MemorySessionBackend(options);
-  const turns = new MemoryTurnBackend();
   const usage = new MemoryUsageBackend();
+  const turns = new MemoryTurnBackend();
   return {
     sessions,
     locks: new MemoryLockBackend(),
+    conversations: new MemoryConversationBackend(),
     bus: new MemoryMessageBus(),
-    turns,
     usage,
     rateWindows: memoryRateWindow(),
+    turns,
     close: async () => {
-      await Promise.all([sessions.close(), turns.close(), usage.close()]);
+      await Promise.all([sessions.close(), usage.close(), turns.close()]);
     },
   };
 }

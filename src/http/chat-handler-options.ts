@@ -1,6 +1,9 @@
+import type { ToolApprovalRule } from '../approval/approval-policy.js';
+import type { ElicitationOptions, ToolApprovalOptions } from '../approval/ask-settings.js';
 import type { LimitsOptions } from '../limits/limits-options.js';
 import type { LlmProviderOptions } from '../llm/llm-provider.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
+import type { OAuthOptions } from '../oauth/oauth-options.js';
 import type { Storage } from '../storage.js';
 import type { TurnObserver } from '../telemetry/turn-observer.js';
 import type { FetchLike, Logger, McpServerConfig, ModelConfig } from '../types.js';
@@ -120,6 +123,12 @@ export interface ChatHandlerOptions {
   /** Seals MCP tokens and headers in storage with AES-256-GCM. See `SessionStore`. */
   sealKey?: string | Uint8Array;
   /**
+   * Per-user OAuth for MCP servers that require authorization (needs `sealKey`). A connection
+   * without a usable token answers 403 `MCP_AUTHORIZATION_REQUIRED` with `authorization_url`.
+   * @default undefined (off)
+   */
+  oauth?: OAuthOptions;
+  /**
    * Adds headers (for example a short-lived, audience-bound token) to an MCP connection when it
    * is built. Called on `/connect` and whenever a process builds a connection from the stored
    * configuration. Nothing it returns is stored. The gateway forwarded the caller's login token
@@ -139,6 +148,20 @@ export interface ChatHandlerOptions {
   llm?: LlmProviderOptions;
   /** The fetch used for MCP HTTP transports. @default globalThis.fetch */
   fetch?: FetchLike;
+  /**
+   * When a tool call needs the user's approval (CONTRACT §7): `'never'` (the gateway's
+   * behaviour), `'always'`, `'annotations'` (from the tools' MCP annotations, which can add a
+   * need but never waive one unless the server is trusted), or a function of the call answering
+   * `'allow'`, `'deny'` or `'ask'`. The long form sets trusted servers and the wait.
+   * @default 'never'
+   */
+  toolApproval?: ToolApprovalRule | ToolApprovalOptions;
+  /**
+   * Lets MCP servers ask the user for input mid-call (`elicitation/create`, form and URL modes),
+   * relayed as `elicitation` events and answered with `POST /elicitation`. The MCP client declares
+   * the capability only when this is on. @default false
+   */
+  elicitation?: boolean | ElicitationOptions;
   /** Receives diagnostics; never secrets. @default none (silent) */
   logger?: Logger;
   /**

@@ -1,8 +1,12 @@
+import type { AskSettings } from '../approval/ask-settings.js';
+import type { AskBroker } from '../asks/ask-broker.js';
 import type { MessageBus } from '../bus/message-bus.js';
 import type { ConnectionCache } from '../chat/connection-cache.js';
-import { LlmChatError } from '../errors.js';
+import type { Conversations } from '../conversations/conversations.js';
+import { isLlmChatError, LlmChatError } from '../errors.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
 import type { LockManager } from '../lock/lock-manager.js';
+import type { OAuthManager } from '../oauth/oauth-manager.js';
 import type { SessionStore, StoredSession } from '../session/session-store.js';
 import type { TurnManager } from '../turns/turn-manager.js';
 import type { Logger, McpServerConfig } from '../types.js';
@@ -14,10 +18,10 @@ import type { TurnOps } from './turn-ops.js';
 /** Everything the routes share, built once by `createChatHandler`. @internal */
 export interface HandlerContext {
   options: ChatHandlerOptions;
-  /** The options with their defaults applied, validated at start-up. */
-  settings: HandlerSettings;
   /** Telemetry, usage accounting and limits of turns. */
   ops: TurnOps;
+  /** The options with their defaults applied, validated at start-up. */
+  settings: HandlerSettings;
   store: SessionStore;
   locks: LockManager;
   turns: TurnManager;
@@ -29,6 +33,16 @@ export interface HandlerContext {
   allowedUrls: string[];
   defaultServer: McpServerConfig | undefined;
   logger: Logger | undefined;
+  /** Present when the host turned on OAuth for MCP servers. */
+  oauth?: OAuthManager;
+  /** Every user's conversations: histories and the per-user list. */
+  conversations: Conversations;
+  /** Whether a turn of this conversation is running now, on any process. */
+  isConversationRunning(userId: string, conversationId: string): Promise<boolean>;
+  /** Tool approval and elicitation, resolved at start-up. */
+  askSettings: AskSettings;
+  /** Questions turns ask their users (approvals, elicitations), answered from any process. */
+  asks: AskBroker;
 }
 
 /** Runs the host's `authenticate`; anything but a user with an id is a 401. @internal */
@@ -60,7 +74,15 @@ export function resolveUserId(user: ChatUser, supplied: string | null | undefine
 
 /** Borrows this process's live session for `stored`, building it when missing or stale. @internal */
 export function acquireLive(context: HandlerContext, stored: StoredSession, request: Request, user: ChatUser) {
-  return context.cache.acquire(stored.userId, stored.version, () =>
-    buildLiveSession(context.liveDeps, stored.config, request, user),
-  );
+  return context.cache.acquire(stored.userId, stored.version, async () => {
+    try {
+      return await buildLiveSession(context.liveDeps, stored.config, request, user);
+    } catch (error) {
+      // Someone wrote a session the host's options forbid: worth a warning, never a spawn.
+      if (isLlmChatError(error) && error.code === 'SESSION_INVALID') {
+        context.logger?.warn?.('Refused a stored session the host options do not allow.', { ...error.details });
+      }
+      throw error;
+    }
+  });
 }

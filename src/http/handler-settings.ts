@@ -110,6 +110,12 @@ function checkShapes(options: ChatHandlerOptions): void {
   if (storage !== undefined && (typeof storage.sessions !== 'object' || typeof storage.locks !== 'object')) {
     throw new LlmChatError('CONFIG_INVALID', 'storage must be a storage (memoryStorage() or redisStorage(…)).');
   }
+  const mcp = optionalObject('mcp', options.mcp);
+  // The MCP client applies its own defaults to these; a value given here must still be usable.
+  if (mcp?.maxImageBytes !== undefined) count('mcp.maxImageBytes', mcp.maxImageBytes, 0);
+  for (const name of ['maxMessageBytes', 'maxToolsPerServer', 'maxToolSchemaChars'] as const) {
+    if (mcp?.[name] !== undefined) count(`mcp.${name}`, mcp[name], 1);
+  }
   const llm = optionalObject('llm', options.llm);
   if (llm !== undefined) {
     // The provider applies its own defaults; a value given here must still be usable.

@@ -1,3 +1,4 @@
+import { namedConversation } from '../conversations/conversation-id.js';
 import { LlmChatError } from '../errors.js';
 import { parseBody } from '../schemas.js';
 import { TurnLog } from '../turns/turn-log.js';
@@ -57,7 +58,7 @@ export async function stopRoute(context: HandlerContext, request: Request): Prom
   const user = await authenticate(context, request);
   const body = parseBody(stopBodySchema, await readJsonBody(request, context.settings.maxBodyBytes));
   const userId = resolveUserId(user, body.user_id);
-  const outcome = await context.turns.stop(userId, body.conversation_id ?? undefined, body.turn_id ?? undefined);
+  const outcome = await context.turns.stop(userId, namedConversation(body.conversation_id), body.turn_id ?? undefined);
   return jsonResponse(200, {
     status: outcome.status,
     user_id: userId,

@@ -1,10 +1,6 @@
 import { z } from 'zod';
+import { conversationIdSchema, namedConversation } from '../conversations/conversation-id.js';
 import { LlmChatError } from '../errors.js';
-
-/** `conversation_id`: 1–128 characters of `A-Z a-z 0-9 . _ : -` (CONTRACT §6). */
-export const conversationIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -');
 
 /** Body of `POST /stop`. @internal */
 export const stopBodySchema = z.object({
@@ -32,7 +28,7 @@ export function readIdempotencyKey(request: Request): string | undefined {
 }
 
 /**
- * The `conversation_id` query parameter: `undefined` when absent or empty.
+ * The `conversation_id` query parameter: `undefined` when absent, empty or the default one.
  * @throws LlmChatError `VALIDATION_FAILED` when it breaks the rule.
  * @internal
  */
@@ -44,5 +40,5 @@ export function readConversationQuery(url: URL): string | undefined {
       details: { field: 'conversation_id' },
     });
   }
-  return value;
+  return namedConversation(value);
 }

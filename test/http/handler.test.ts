@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryStorage } from '../../src/storage.js';
 import type { FinalEvent } from '../../src/types.js';
+import { parseSseText } from '../fixtures/sse-reader.js';
 import { jsonRequest, readFrames, SECRETS, type Stack, startStack } from './stack.js';
 
 // Handler behaviour that one host is enough to show (the shared suite covers the routes in every host).
@@ -93,10 +94,8 @@ describe('createChatHandler', () => {
     stack = await startStack({ turnTimeoutMs: 200 });
     const { handler } = stack;
     await handler.fetch(jsonRequest('/connect', 'ann', connectBody));
-    const started = Date.now();
     const response = await handler.fetch(jsonRequest('/chat', 'ann', { message: 'talk slowly', streaming: true }));
     const frames = await readFrames(response);
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(frames.at(-1)).toMatchObject({ event: 'error', data: { code: 'TIMEOUT', recoverable: true } });
     expect(frames.filter((f) => f.event === 'final')).toHaveLength(0);
     const next = await handler.fetch(jsonRequest('/chat', 'ann', { message: 'hello' }));
@@ -114,14 +113,8 @@ describe('createChatHandler', () => {
     const response = await handler.fetch(jsonRequest('/chat', 'ann', { message: 'hi', streaming: true }));
     const raw = await response.text();
     expect(raw).toContain(': ping\n\n');
-    const final = raw.split('\n\n').find((block) => block.includes('event: final')) ?? '';
-    const data = JSON.parse(
-      final
-        .split('\n')
-        .find((line) => line.startsWith('data:'))
-        ?.slice(5) ?? '{}',
-    ) as FinalEvent;
-    expect(data.usage).toEqual({ input_tokens: 7, output_tokens: 2 });
+    const final = parseSseText(raw).find((frame) => frame.event === 'final')?.data as FinalEvent;
+    expect(final.usage).toEqual({ input_tokens: 7, output_tokens: 2 });
   });
 
   it('refuses bad options at construction', async () => {

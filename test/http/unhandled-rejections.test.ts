@@ -1,12 +1,19 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { deletePrefix, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
+import {
+  openRedisTarget,
+  REDIS_TARGETS,
+  type RedisTarget,
+  type RedisTargetKind,
+  redisTargetAvailable,
+} from '../fixtures/redis-targets.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PREFIX = `test:race:${process.pid}:`;
-const hasRedis = await requireRedis('unhandled-rejections (Redis)');
+const targets: RedisTargetKind[] = [];
+for (const kind of REDIS_TARGETS)
+  if (await redisTargetAvailable(kind, `unhandled-rejections (${kind})`)) targets.push(kind);
 
 /** Runs test/fixtures/route-race.ts in a plain Node process: an unhandled rejection kills it. */
 function race(config: Record<string, unknown>): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -43,11 +50,9 @@ function expectOutcomes(counts: Record<string, Record<string, number>>): void {
 }
 
 describe('no unhandled rejection under concurrent turns (a plain Node process)', () => {
+  const opened: RedisTarget[] = [];
   afterAll(async () => {
-    if (!hasRedis) return;
-    const client = new Redis(REDIS_URL);
-    await deletePrefix(client, PREFIX);
-    await client.quit();
+    await Promise.all(opened.map((target) => target.close()));
   });
 
   it('on memory storage', async () => {
@@ -57,14 +62,16 @@ describe('no unhandled rejection under concurrent turns (a plain Node process)',
     expectOutcomes(JSON.parse(run.stdout));
   }, 60_000);
 
-  it.runIf(hasRedis)(
-    'on Redis',
-    async () => {
-      const run = await race({ storage: 'redis', redisUrl: REDIS_URL, keyPrefix: PREFIX });
+  it.each(targets)(
+    'on %s',
+    async (kind) => {
+      const target = await openRedisTarget(kind, PREFIX);
+      opened.push(target);
+      const run = await race({ storage: 'redis', redisUrl: target.url, keyPrefix: PREFIX });
       expect(run.stderr).not.toMatch(/Unhandled|unhandled/);
       expect(run.code, run.stderr).toBe(0);
       expectOutcomes(JSON.parse(run.stdout));
     },
-    60_000,
+    120_000,
   );
 });
