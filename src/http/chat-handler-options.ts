@@ -8,12 +8,7 @@ import type { Storage } from '../storage.js';
 import type { TurnObserver } from '../telemetry/turn-observer.js';
 import type { FetchLike, Logger, McpServerConfig, ModelConfig } from '../types.js';
 import type { UsageLedgerOptions } from '../usage/usage-ledger.js';
-
-/** Who is calling, as `authenticate` returns it. `id` is the session key. */
-export interface ChatUser {
-  id: string;
-  [key: string]: unknown;
-}
+import type { ChatUser } from './chat-user.js';
 
 /** What the `serverAuth` hook receives. */
 export interface ServerAuthContext {
@@ -179,3 +174,5 @@ export interface ChatHandlerOptions {
   /** Limits per user on chat requests, open streams and tokens, enforced across processes. @default none */
   limits?: LimitsOptions;
 }
+
+export type { ChatUser } from './chat-user.js';
