@@ -30,6 +30,8 @@ export type { Lock } from './lock/lock.js';
 export type { LockBackend } from './lock/lock-backend.js';
 export type {
   AcquireLockOptions,
+  HoldLockOptions,
+  LockLease,
   LockManagerOptions,
   TryAcquireLockOptions,
   UsingLockOptions,

@@ -77,6 +77,9 @@ export interface ChatResult {
 // Room left for the answer when the model config sets no maxTokens.
 const DEFAULT_ANSWER_ROOM = 4096;
 const INTERRUPTED_TOOL_RESULT = 'The tool call was interrupted before it finished.';
+/** Deeper tool arguments are refused (tool schemas need a handful of levels, not thousands). */
+const MAX_ARGUMENT_DEPTH = 100;
+const TOO_DEEP_MESSAGE = `The tool arguments are nested more than ${MAX_ARGUMENT_DEPTH} levels deep; the call was not run.`;
 
 /**
  * Runs the LLM ⇄ MCP tool loop of one chat turn and yields the events of the wire contract
@@ -253,6 +256,15 @@ export class ChatService {
     hooks: TurnHooks | undefined,
   ): AsyncGenerator<ToolEvent, void, undefined> {
     const now = () => new Date().toISOString();
+    // Arguments nested deeper than any tool schema needs are refused, and dropped from the
+    // transcript: encoding them (for the stream, the history, the next LLM call) would overflow
+    // the stack.
+    const refused = new Set<ToolCall>();
+    for (const call of calls) {
+      if (!nestedDeeperThan(call.arguments, MAX_ARGUMENT_DEPTH)) continue;
+      call.arguments = {};
+      refused.add(call);
+    }
     for (const call of calls) {
       yield { type: 'tool_start', id: call.id, tool: call.name, input: call.arguments, start: now() };
     }
@@ -261,6 +273,7 @@ export class ChatService {
       ...(this.#options.toolTimeoutMs === undefined ? {} : { timeoutMs: this.#options.toolTimeoutMs }),
     };
     const tasks = calls.map((call) => {
+      if (refused.has(call)) return Promise.reject(new LlmChatError('BAD_REQUEST', TOO_DEEP_MESSAGE));
       const observed = hooks?.toolCall?.(call);
       const options = observed?.meta ? { ...callOptions, meta: observed.meta } : callOptions;
       return observeToolCall(this.#options.tools.callTool(call.name, call.arguments, options), observed);
@@ -421,6 +434,18 @@ function answerOf(turn: readonly TranscriptMessage[]): string {
 /** Empty answers (a call stopped before its first token) carry nothing and some APIs refuse them. */
 function isSendable(message: TranscriptMessage): boolean {
   return message.role !== 'assistant' || message.content.length > 0 || (message.toolCalls?.length ?? 0) > 0;
+}
+
+/** Whether `value` nests objects or arrays more than `limit` levels deep; iterative, linear in its size. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const pending: Array<[unknown, number]> = [[value, 0]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [item, depth] = next;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return false;
 }
 
 function clientMessage(error: unknown): string {

@@ -9,15 +9,15 @@ import { SessionStore } from '../session/session-store.js';
 import { memoryStorage, type Storage } from '../storage.js';
 import type { FetchLike } from '../types.js';
 import type { ChatHandler } from './chat-handler.js';
-import type { ChatHandlerOptions } from './chat-handler-options.js';
+import type { ChatHandlerMcpOptions, ChatHandlerOptions } from './chat-handler-options.js';
 import { chatRoute } from './chat-route.js';
 import { connectRoute } from './connect-route.js';
 import { followDisconnects } from './disconnect-broadcast.js';
 import type { HandlerContext } from './handler-context.js';
+import { type HandlerSettings, resolveHandlerSettings } from './handler-settings.js';
 import { errorResponse } from './json-response.js';
 import type { LiveSession } from './live-session.js';
 import { mcpEndpointPolicy } from './mcp-endpoint-policy.js';
-import { NODE_AWARE } from './node-body.js';
 import { matchRoute, type RouteSpec } from './route-table.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
 import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
@@ -63,17 +63,15 @@ const ROUTES: readonly RouteSpec<RouteName>[] = [
  * app.use('/llmchat', toExpressMiddleware(handler));
  */
 export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
-  if (typeof options.authenticate !== 'function') {
-    throw new LlmChatError('CONFIG_INVALID', 'createChatHandler needs an authenticate function.');
-  }
+  // Every option is checked here, once: a bad value fails start-up, never a turn.
+  const settings = resolveHandlerSettings(options);
   // A storage the handler made itself is its to close; a host's storage stays open.
-  const ownStorage = options.storage ? undefined : memoryStorage();
-  const context = createContext(options, ownStorage ?? (options.storage as Storage));
+  const ownStorage = options.storage ? undefined : memoryStorage(options.logger ? { logger: options.logger } : {});
+  const context = createContext(options, settings, ownStorage ?? (options.storage as Storage));
   const basePath = normalizeBasePath(options.basePath);
   const disconnects = followDisconnects(context.bus, context.cache, context.logger);
 
-  const handler: ChatHandler & { [NODE_AWARE]: true } = {
-    [NODE_AWARE]: true,
+  const handler: ChatHandler = {
     usage: context.ops.ledger,
     async fetch(request: Request): Promise<Response> {
       try {
@@ -127,15 +125,20 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
   return handler;
 }
 
-function createContext(options: ChatHandlerOptions, storage: Storage): HandlerContext {
+function createContext(options: ChatHandlerOptions, settings: HandlerSettings, storage: Storage): HandlerContext {
   const registry = options.models instanceof ModelRegistry ? options.models : new ModelRegistry([...options.models]);
-  const mcp = options.mcp ?? {};
+  const mcp: ChatHandlerMcpOptions = {
+    ...options.mcp,
+    toolTimeoutMs: settings.toolTimeoutMs,
+    connectTimeoutMs: settings.connectTimeoutMs,
+    maxResultChars: settings.maxResultChars,
+  };
   const defaultServer = mcp.defaultServer ? normalizeDefaultServer(mcp.defaultServer) : undefined;
   const allowedUrls = (mcp.allowedUrls ?? []).map(normalizeAllowedUrl);
   if (defaultServer?.url) allowedUrls.push(defaultServer.url);
   const baseFetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const logger = options.logger;
-  const locks = new LockManager(storage.locks, { ttlMs: options.lockTtlMs ?? 30_000, ...(logger ? { logger } : {}) });
+  const locks = new LockManager(storage.locks, { ttlMs: settings.lockTtlMs, ...(logger ? { logger } : {}) });
   // An allowed server must not bounce us somewhere the allow-list never named.
   const fetch: FetchLike = (input, init) => baseFetch(input, { ...init, redirect: 'error' });
   const oauth = options.oauth
@@ -150,24 +153,33 @@ function createContext(options: ChatHandlerOptions, storage: Storage): HandlerCo
     : undefined;
   return {
     options,
+    settings,
     ops: createTurnOps(options, storage, locks),
     store: new SessionStore(storage.sessions, {
-      ...(options.sessionTtlMs === undefined ? {} : { sessionTtlMs: options.sessionTtlMs }),
-      ...(options.historyTtlMs === undefined ? {} : { historyTtlMs: options.historyTtlMs }),
-      ...(options.maxHistoryTurns === undefined ? {} : { maxHistoryTurns: options.maxHistoryTurns }),
+      sessionTtlMs: settings.sessionTtlMs,
+      historyTtlMs: settings.historyTtlMs,
+      maxHistoryTurns: settings.maxHistoryTurns,
       ...(options.sealKey === undefined ? {} : { sealKey: options.sealKey }),
       ...(logger ? { logger } : {}),
     }),
     locks,
     registry,
-    cache: new ConnectionCache<LiveSession>({ ...options.connections, ...(logger ? { logger } : {}) }),
+    cache: new ConnectionCache<LiveSession>({
+      idleMs: settings.connectionIdleMs,
+      max: settings.maxConnections,
+      ...(logger ? { logger } : {}),
+    }),
     // A storage written before the bus existed still works, for this process alone.
     bus: storage.bus ?? new MemoryMessageBus(),
     liveDeps: {
       registry,
       mcp,
+      servers: {
+        allowedUrls,
+        stdioServer: defaultServer?.transport === 'stdio' ? defaultServer : undefined,
+      },
       ...(options.systemPrompt === undefined ? {} : { systemPrompt: options.systemPrompt }),
-      ...(options.maxToolRounds === undefined ? {} : { maxToolRounds: options.maxToolRounds }),
+      maxToolRounds: settings.maxToolRounds,
       ...(options.reasoningEvents === undefined ? {} : { reasoningEvents: options.reasoningEvents }),
       ...(options.llm ? { llm: options.llm } : {}),
       fetch,
@@ -178,7 +190,6 @@ function createContext(options: ChatHandlerOptions, storage: Storage): HandlerCo
     },
     allowedUrls,
     defaultServer,
-    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     logger,
     ...(oauth ? { oauth } : {}),
   };
