@@ -22,6 +22,8 @@ export async function respondWithTurn(
   const clientGone = () => turn?.abort(new LlmChatError('ABORTED', 'The client went away.'));
   if (streaming) {
     const reader = new AbortController();
+    // A host that hands us its request's signal (handler.fetch) tells us of a client gone that way too.
+    if (stopOnDisconnect) request.signal.addEventListener('abort', clientGone, { once: true });
     const events = stopOnDisconnect ? turn.pacedEvents(reader.signal) : context.turns.read(ref, 0, reader.signal);
     return turnEventResponse(context, ref.turnId, events, {
       onCancel: () => {

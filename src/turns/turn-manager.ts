@@ -84,7 +84,11 @@ export class TurnManager {
    * is registered (so `/stop` and readers on any process find it).
    */
   async start(options: StartTurnOptions): Promise<RunningTurn> {
-    await this.#listenForControl();
+    // Without the control channel a stop from another process cannot reach this turn, but the
+    // turn itself is fine: it runs, and the next turn tries to listen again.
+    await this.#listenForControl().catch(() => {
+      this.#logger?.warn?.('cannot hear stop requests from other processes yet');
+    });
     const ref: TurnRef = {
       userId: options.userId,
       turnId: options.turnId ?? TurnLog.newTurnId(),

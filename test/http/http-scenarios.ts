@@ -272,6 +272,40 @@ export function runHttpScenarios(hostName: string, mount: Mount, options: { host
         .toBe(200);
     });
 
+    it('resumes a turn with Last-Event-ID after the client left, and stops it with POST /stop', async () => {
+      await connect('erin');
+      const controller = new AbortController();
+      const first = await fetch(`${host.baseUrl}/chat`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer user:erin' },
+        body: JSON.stringify({ message: 'talk slowly', streaming: true }),
+        signal: controller.signal,
+      });
+      const turnId = first.headers.get('x-turn-id');
+      const reader = (first.body as ReadableStream<Uint8Array>).getReader();
+      const seen = events(new TextDecoder().decode((await reader.read()).value));
+      controller.abort();
+      const lastId = seen.at(-1)?.id as string;
+      expect(lastId).toMatch(new RegExp(`^${turnId}:\\d+$`));
+
+      const resumed = fetch(`${host.baseUrl}/chat/events/erin`, {
+        headers: { authorization: 'Bearer user:erin', 'last-event-id': lastId },
+      }).then(async (response) => ({ status: response.status, text: await response.text() }));
+      const stopped = await call('/stop', { user: 'erin', body: {} });
+      expect(stopped.json).toEqual({ status: 'stopped', user_id: 'erin', turn_id: turnId });
+      const rest = await resumed;
+      expect(rest.status).toBe(200);
+      const after = events(rest.text);
+      const position = (id: string | undefined) => Number(id?.split(':')[1]);
+      expect(after.map((frame) => position(frame.id))).toEqual(after.map((_, i) => position(lastId) + i + 1));
+      expect(after.at(-1)).toMatchObject({ event: 'final', data: { stopped: true, turn_id: turnId } });
+      const text = [...seen, ...after]
+        .filter((f) => f.event === 'token')
+        .map((f) => f.data.content)
+        .join('');
+      expect(after.at(-1)?.data.content).toBe(text);
+    });
+
     it('reports status, masked config, and disconnects idempotently', async () => {
       await connect('dave', { model: 'fake', temperature: 0.5 });
       const status = await call('/status/dave', { user: 'dave' });
@@ -374,6 +408,9 @@ function providerHandler(
     mcp: { defaultServer: { url: mcp.url, authToken: SECRETS.mcpToken }, allowedUrls: [mcp.url] },
     keepAliveMs: 0,
     llm: { retryDelayMs: 1 },
+    // The 0.1 rule, so "the client leaves" reaches the provider as an abort (since 0.2 a turn
+    // outlives its reader unless the host asks for this).
+    stopOnDisconnect: true,
     ...extra,
   });
 }
@@ -550,7 +587,7 @@ export function runProviderChatScenarios(provider: ProviderUnderTest, hostName: 
       expect(events[0]).toMatchObject({ event: 'error', data: { code: 'PROVIDER_AUTH' } });
     });
 
-    it('aborts the provider request when the client leaves mid-stream', async () => {
+    it('aborts the provider request when the turn is stopped mid-stream (POST /stop)', async () => {
       await connect('gus');
       const controller = new AbortController();
       const response = await send('/chat', 'gus', { message: 'talk slowly', streaming: true }, controller.signal);
@@ -564,6 +601,8 @@ export function runProviderChatScenarios(provider: ProviderUnderTest, hostName: 
       }
       expect(received).toContain('event: token');
       const llmRequest = stack.llm.requests.at(-1);
+      // Since 0.2 leaving alone does not stop a turn; POST /stop does.
+      expect((await (await send('/stop', 'gus', {})).json()).status).toBe('stopped');
       controller.abort();
       await llmRequest?.settled;
       expect(llmRequest?.aborted).toBe(true);

@@ -95,7 +95,9 @@ describe('a client that stops a turn while its tool call stalls', () => {
       const reader = (response.body as ReadableStream<Uint8Array>).getReader();
       void reader.read().catch(() => undefined);
       const exchange = await started;
-      // Going away stops the turn (0.1 rule), which aborts its tool calls.
+      // Stopping the turn (POST /stop; since 0.2 going away alone does not) aborts its tool calls.
+      const stopped = await stack.handler.fetch(jsonRequest('/stop', 'hal', {}));
+      expect((await stopped.json()).status).toBe('stopped');
       await reader.cancel();
       await exchange.closed;
       expect(exchange.isClosed).toBe(true);

@@ -14,6 +14,7 @@ export const countWords = (n: number): string[] => Array.from({ length: n }, (_,
  * - "count N": N chunks `c1 `…`cN `, one every 25 ms;
  * - "slow tool": calls `slow` (5 s), then answers "after slow";
  * - "stall": never sends a byte;
+ * - "fail hard": a 400 from the provider (not retried);
  * - otherwise the HTTP suite's script.
  */
 export function turnReply(request: RecordedRequest): FakeReply {
@@ -27,6 +28,7 @@ export function turnReply(request: RecordedRequest): FakeReply {
   if (count) return { kind: 'text', chunks: countWords(Number(count[1])), delayMs: 25 };
   if (/slow tool/.test(text)) return { kind: 'tool_calls', calls: [{ name: 'slow', arguments: { ms: 5000 } }] };
   if (/stall/.test(text)) return { kind: 'stall', phase: 'before_headers' };
+  if (/fail hard/.test(text)) return { kind: 'http_error', status: 400 };
   return smartReply(request);
 }
 

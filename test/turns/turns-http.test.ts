@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LlmChatError } from '../../src/errors.js';
 import type { ChatHandlerOptions } from '../../src/http/chat-handler-options.js';
 import { createChatHandler } from '../../src/http/create-chat-handler.js';
+import { memoryStorage } from '../../src/storage.js';
 import { type FakeLlmServer, startFakeOpenAI } from '../fixtures/fake-openai-server.js';
 import { startTestMcpHttpServer, type TestMcpHttpServer } from '../fixtures/test-mcp-server.js';
 import { bearerUser, jsonRequest } from '../http/stack.js';
@@ -209,6 +211,18 @@ describe('turns over handler.fetch (memory storage)', () => {
     expect((await retried.json()).response).toBe('Hello from the fake.');
   });
 
+  it('a retried Idempotency-Key gets the same failure as the first send, without calling the LLM again', async () => {
+    await connect('xan');
+    const headers = { 'idempotency-key': 'failing-send' };
+    const first = await chat('xan', 'fail hard', false, headers);
+    const firstBody = await first.json();
+    expect(first.status).toBeGreaterThanOrEqual(400);
+    const calls = llm.requests.length;
+    const retry = await chat('xan', 'fail hard', false, headers);
+    expect([retry.status, (await retry.json()).code]).toEqual([first.status, firstBody.code]);
+    expect(llm.requests.length).toBe(calls);
+  });
+
   it('restores the 0.1 rule with stopOnDisconnect: a client going away stops the LLM', async () => {
     const strict = makeHandler({ stopOnDisconnect: true });
     await connect('yan', strict);
@@ -218,6 +232,25 @@ describe('turns over handler.fetch (memory storage)', () => {
     await reader.cancel();
     await llmRequest?.settled;
     expect(llmRequest?.aborted).toBe(true);
+  });
+
+  it('still runs turns when the bus cannot subscribe (stop then only works on this process)', async () => {
+    const storage = memoryStorage();
+    const broken = makeHandler({
+      storage: {
+        ...storage,
+        bus: {
+          publish: async () => {},
+          subscribe: async () => {
+            throw new LlmChatError('BACKEND_UNAVAILABLE', 'The storage backend is unavailable.');
+          },
+        },
+      },
+    });
+    await connect('abe', broken);
+    const frames = await new SseReader(await chat('abe', 'hello?', true, {}, broken)).all();
+    expect(frames.at(-1)).toMatchObject({ event: 'final', data: { content: 'Hello from the fake.' } });
+    await storage.close();
   });
 
   it('forgets a turn after the retention time', async () => {
