@@ -136,12 +136,27 @@ function connect() {
     .catch((error) => {
       state.connected = false;
       setStatus('error', 'Not connected');
+      if (error.code === 'MCP_AUTHORIZATION_REQUIRED') authorize(error.authorizationUrl);
       throw error;
     })
     .finally(() => {
       state.connecting = null;
     });
   return state.connecting;
+}
+
+// The MCP server needs the user's consent (OAuth): go to its authorization page. It comes back
+// through /llmchat/oauth/callback to this page with ?oauth=connected, which connects again.
+function authorize(url) {
+  let target;
+  try {
+    target = new URL(url);
+  } catch {
+    return;
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') return;
+  setStatus('connecting', 'Authorizing…');
+  window.location.assign(target.href);
 }
 
 function showTools(tools) {
@@ -481,6 +496,16 @@ tabs?.addEventListener('message', ({ data }) => {
 window.mcpLlmchatDemo = { renderMarkdown, createSseParser, state };
 
 async function start() {
+  // Back from an MCP server's authorization page: tidy the address bar; connecting follows.
+  const returned = new URLSearchParams(window.location.search);
+  if (returned.has('oauth')) {
+    window.history.replaceState(null, '', window.location.pathname + window.location.hash);
+    if (returned.get('oauth') === 'error') {
+      view.showSystemError(
+        `The authorization did not complete (${returned.get('code') || 'error'}). Connect to try again.`,
+      );
+    }
+  }
   await loadModels();
   await connect();
   await loadConversations();

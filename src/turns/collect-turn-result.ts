@@ -40,11 +40,12 @@ export async function collectTurnResult(events: AsyncIterable<RecordedEvent>): P
         ? (data.code as ErrorCode)
         : 'INTERNAL';
       const retryAfterMs = typeof data.retry_after_ms === 'number' ? data.retry_after_ms : undefined;
-      throw new LlmChatError(
-        code,
-        typeof data.error === 'string' ? data.error : 'The chat turn failed.',
-        retryAfterMs === undefined ? {} : { retryAfterMs },
-      );
+      // MCP_AUTHORIZATION_REQUIRED keeps its link, so the 403 body carries `authorization_url`.
+      const authorizationUrl = typeof data.authorization_url === 'string' ? data.authorization_url : undefined;
+      throw new LlmChatError(code, typeof data.error === 'string' ? data.error : 'The chat turn failed.', {
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        ...(authorizationUrl === undefined ? {} : { details: { authorization_url: authorizationUrl } }),
+      });
     } else invocations.push(data);
   }
   throw new LlmChatError('INTERNAL', 'The chat turn ended without an answer.');

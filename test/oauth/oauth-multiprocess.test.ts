@@ -13,12 +13,13 @@ import { type FakeLlmServer, startFakeOpenAI } from '../fixtures/fake-openai-ser
 import { type OAuthMcpServer, startOAuthMcpServer } from '../fixtures/oauth-mcp-server.js';
 import { smartReply } from '../http/stack.js';
 import {
+  type ChatWorkerConfig,
   call,
   deletePrefix,
   parseSse,
   REDIS_URL,
   requireRedis,
-  startWorkers,
+  startWorker,
   type Worker,
 } from '../multiprocess/worker-process.js';
 
@@ -71,7 +72,7 @@ describe.skipIf(!available)('OAuth across processes sharing Redis', () => {
     mcp = await startOAuthMcpServer({ registrationDelayMs: 300 });
     // Slow token answers: a process that did not wait for the one token request would send its own.
     machine = await startOAuthMcpServer({ machineClient, tokenDelayMs: 300 });
-    await startWorkers(workers, ['A', 'B', 'C'], {
+    const config: ChatWorkerConfig = {
       redisUrl: REDIS_URL,
       keyPrefix: PREFIX,
       llmUrl: llm.url,
@@ -82,9 +83,14 @@ describe.skipIf(!available)('OAuth across processes sharing Redis', () => {
         clients: { [machine.url]: { ...machineClient, grant: 'client_credentials' } },
       },
       extraAllowedUrls: [machine.url],
-    });
+    };
+    // Three tsx processes at once on a busy machine can take a while: a generous start timeout.
+    const started = await Promise.allSettled(['A', 'B', 'C'].map((name) => startWorker(name, config, 60_000)));
+    for (const result of started) if (result.status === 'fulfilled') workers.push(result.value);
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
     [a, b, c] = workers as [Worker, Worker, Worker];
-  }, 90_000);
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all(workers.map((worker) => worker.stop()));

@@ -15,9 +15,12 @@ export function demoUserId() {
     id = `user-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
     localStorage.setItem(USER_KEY, id);
   }
-  // The cookie is a fallback for clients that cannot set headers (the header wins on the server).
+  // The cookie is a fallback for clients that cannot set headers (the header wins on the server),
+  // and what identifies the user when an MCP server's authorization page sends the browser back
+  // to /llmchat/oauth/callback: a navigation from another site, which carries SameSite=Lax
+  // cookies, not Strict ones.
   // biome-ignore lint/suspicious/noDocumentCookie: one session cookie, no need for the Cookie Store API
-  document.cookie = `demo_user=${id}; path=/; SameSite=Strict`;
+  document.cookie = `demo_user=${id}; path=/; SameSite=Lax`;
   return id;
 }
 
@@ -25,16 +28,19 @@ export function demoUserId() {
 export async function httpError(response) {
   let detail = `${response.status} ${response.statusText}`.trim();
   let code = null;
+  let authorizationUrl = null;
   try {
     const body = await response.json();
     if (body && typeof body.detail === 'string') detail = body.detail;
     else if (body && Array.isArray(body.detail)) detail = body.detail.map((d) => d.msg || String(d)).join('; ');
     if (body && typeof body.code === 'string') code = body.code;
+    if (body && typeof body.authorization_url === 'string') authorizationUrl = body.authorization_url;
   } catch {
     // Not JSON: keep the status line.
   }
   const error = new Error(detail);
   error.code = code;
+  error.authorizationUrl = authorizationUrl;
   error.status = response.status;
   return error;
 }
