@@ -45,12 +45,15 @@ export class Conversations {
   /**
    * The history of one conversation for a turn: `load` reads it, `append` saves the turn (with
    * the time it started and ended, for a page to show) and records it in the user's list.
-   * `prefetched`, when given, is the history already requested for this turn.
+   * `prefetched`, when given, is the history already requested for this turn. `wasStopped`, when
+   * given, tells whether the turn was stopped by its user: its saved answer is then marked
+   * `stopped` (a page shows "Stopped", not "Interrupted").
    */
   history(
     userId: string,
     conversationId: string = DEFAULT_CONVERSATION_ID,
     prefetched?: Promise<TranscriptMessage[]>,
+    wasStopped?: () => boolean,
   ): ChatHistory {
     let early = prefetched;
     let startedAt = this.#now();
@@ -64,7 +67,12 @@ export class Conversations {
       append: async (turn) => {
         if (turn.length === 0) return;
         const endedAt = this.#now();
-        await this.#store.appendTurn(userId, stampTurn(turn, startedAt, endedAt), conversationId);
+        const stamped = stampTurn(turn, startedAt, endedAt);
+        const last = stamped[stamped.length - 1];
+        if (last?.role === 'assistant' && last.interrupted === true && wasStopped?.() === true) {
+          (last as TranscriptMessage & { stopped?: boolean }).stopped = true;
+        }
+        await this.#store.appendTurn(userId, stamped, conversationId);
         const first = turn.find((message) => message.role === 'user');
         await this.#index.recordTurn(userId, conversationId, {
           title: titleFromMessage(first?.content ?? ''),

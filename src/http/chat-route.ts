@@ -1,6 +1,7 @@
 import { DEFAULT_CONVERSATION_ID, namedConversation } from '../conversations/conversation-id.js';
 import { LlmChatError } from '../errors.js';
 import { type ChatBody, chatBodySchema, parseBody } from '../schemas.js';
+import { isStopReason } from '../turns/running-turn.js';
 import type { ChatUser } from './chat-handler-options.js';
 import { respondWithTurn } from './chat-turn.js';
 import { acquireLive, authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
@@ -51,14 +52,15 @@ async function runNewTurn(
   let turnOwnsScope = false;
   try {
     const live = scope.use(await acquireLive(context, start.stored, request, user));
-    const history = context.conversations.history(userId, conversationId, start.history);
     const turn = await context.turns.start({
       userId,
       ...(namedConversation(conversationId) ? { conversationId } : {}),
       ...(claim.kind === 'claimed' ? { turnId: claim.turnId } : {}),
       source: (signal) =>
         live.service.chat(body.message, {
-          history,
+          history: context.conversations.history(userId, conversationId, start.history, () =>
+            isStopReason(signal.reason),
+          ),
           signal: AbortSignal.any([signal, scope.signal]),
           ...turnAsks(context, { userId, conversationId, streaming: body.streaming, tools: live.toolbox }),
         }),
