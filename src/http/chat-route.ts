@@ -51,6 +51,7 @@ async function runNewTurn(
   const scope = new TurnScope(start.lease, context.settings.turnTimeoutMs);
   let turnOwnsScope = false;
   try {
+    scope.keep(await context.slots.take(userId));
     const live = scope.use(await acquireLive(context, start.stored, request, user));
     const turn = await context.turns.start({
       userId,
