@@ -407,7 +407,10 @@ async function runTurn(conversationId, open) {
     if (state.turn?.controller === controller) {
       state.turn = null;
       setBusy(false);
-      if (readPending()?.conversationId === conversationId) sessionStorage.removeItem(PENDING_KEY);
+      // A left answer goes on: its question is kept, to be shown when the user comes back to it.
+      if (signal.reason !== DETACHED && readPending()?.conversationId === conversationId) {
+        sessionStorage.removeItem(PENDING_KEY);
+      }
     }
     loadConversations().catch(() => {});
     tabs?.postMessage({ type: 'changed' });

@@ -90,6 +90,40 @@ describe.skipIf(!available)('demo page: a running answer survives a reload and i
     expect(pageErrors).toEqual([]);
   }, 60_000);
 
+  it('switching away from a running answer shows the other history, and switching back follows it again', async () => {
+    const page = await open();
+    await page.goto(demo.url);
+    await connected(page);
+    const ask = async (text: string) => {
+      await page.locator('#input').fill(text);
+      await page.locator('#input').press('Enter');
+      await expect.poll(() => state(page), LONG).toBe('done');
+    };
+    await page.locator('#new-chat').click();
+    await ask('Hello there');
+    const other = await currentConversation(page);
+    await page.locator('#new-chat').click();
+    await ask('What is 12 * 7?');
+    const mine = await currentConversation(page);
+    await startStory(page);
+    await expect.poll(async () => (await answerText(page)).length, LONG).toBeGreaterThan(20);
+
+    await page.locator(`#conversation-list .conversation[data-id="${other}"] .conversation-open`).click();
+    await expect.poll(() => page.locator('.msg.user .bubble').allTextContents(), LONG).toEqual(['Hello there']);
+    expect(await answers(page).count()).toBe(1);
+    expect(await page.locator('#send-button').isVisible()).toBe(true);
+    // The story went on meanwhile; back in its conversation the page follows it to its end.
+    await page.locator(`#conversation-list .conversation[data-id="${mine}"] .conversation-open`).click();
+    await expect
+      .poll(() => page.locator('.msg.user .bubble').allTextContents(), LONG)
+      .toEqual(['What is 12 * 7?', STORY]);
+    await expect.poll(() => state(page), LONG).toBe('done');
+    expect(await answers(page).count()).toBe(2);
+    expect(await answerText(page)).toBe(uninterrupted);
+    await page.close();
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
   it('a second tab follows the running answer live, and its Stop ends the first tab too', async () => {
     const first = await open();
     await first.goto(demo.url);
