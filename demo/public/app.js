@@ -222,11 +222,18 @@ async function selectConversation(id) {
   view.drawHistory(saved.messages || []);
   const running = state.conversations.find((c) => c.conversation_id === id)?.running;
   const pending = readPending();
-  if (running && !state.turn) {
+  // This tab sent a message here before a reload and its turn is not in the history yet: it is
+  // still running (a new conversation is listed only once its first turn is saved).
+  const mine = pending?.conversationId === id && !endsWithQuestion(saved.messages || [], pending.message);
+  if ((running || mine) && !state.turn) {
     // An answer is still being written (by this tab before a reload, or by another tab):
     // follow it from its first event.
     followConversation(id, pending?.conversationId === id ? pending.message : null);
   }
+}
+
+function endsWithQuestion(messages, question) {
+  return messages.findLast((m) => m.role === 'user')?.content === question;
 }
 
 function newConversation() {
@@ -415,7 +422,10 @@ async function runTurn(conversationId, open) {
     if (state.turn?.controller === controller) {
       state.turn = null;
       setBusy(false);
-      if (readPending()?.conversationId === conversationId) sessionStorage.removeItem(PENDING_KEY);
+      // A left answer goes on: its question is kept, to be shown when the user comes back to it.
+      if (signal.reason !== DETACHED && readPending()?.conversationId === conversationId) {
+        sessionStorage.removeItem(PENDING_KEY);
+      }
     }
     loadConversations().catch(() => {});
     tabs?.postMessage({ type: 'changed' });

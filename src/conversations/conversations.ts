@@ -52,12 +52,14 @@ export class Conversations {
    * `prefetched`, when given, is the history already requested for this turn. With
    * `sessionVersion`, the turn is saved only while the user's session still has that version: a
    * turn that outlived its session (a reconnect or a disconnect meanwhile) is dropped and logged.
+   * `wasStopped`, when given, tells whether the turn was stopped by its user: its saved answer is
+   * then marked `stopped` (a page shows "Stopped", not "Interrupted").
    */
   history(
     userId: string,
     conversationId: string = DEFAULT_CONVERSATION_ID,
     prefetched?: Promise<TranscriptMessage[]>,
-    options: { sessionVersion?: string } = {},
+    options: { sessionVersion?: string; wasStopped?: () => boolean } = {},
   ): ChatHistory {
     let early = prefetched;
     let startedAt = this.#now();
@@ -71,7 +73,12 @@ export class Conversations {
       append: async (turn) => {
         if (turn.length === 0) return;
         const endedAt = this.#now();
-        const saved = await this.#store.appendTurn(userId, stampTurn(turn, startedAt, endedAt), {
+        const stamped = stampTurn(turn, startedAt, endedAt);
+        const last = stamped[stamped.length - 1];
+        if (last?.role === 'assistant' && last.interrupted === true && options.wasStopped?.() === true) {
+          (last as TranscriptMessage & { stopped?: boolean }).stopped = true;
+        }
+        const saved = await this.#store.appendTurn(userId, stamped, {
           conversationId,
           ...(options.sessionVersion === undefined ? {} : { sessionVersion: options.sessionVersion }),
         });

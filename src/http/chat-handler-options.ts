@@ -96,6 +96,12 @@ export interface ChatHandlerOptions {
   turnPolicy?: 'reject' | 'queue';
   /** How long a queued turn waits for the lock. @default 30000 */
   turnQueueTimeoutMs?: number;
+  /**
+   * How many of one user's conversations may run a turn at the same time, across every process
+   * sharing the storage. A turn past the cap is refused with 409 `TURN_IN_PROGRESS` (whatever
+   * `turnPolicy` says: it does not wait). @default Infinity (no cap)
+   */
+  maxConcurrentConversations?: number;
   /** The longest a turn may run before it is stopped with `TIMEOUT`. @default 600000 */
   turnTimeoutMs?: number;
   /**

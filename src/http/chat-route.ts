@@ -1,6 +1,7 @@
 import { DEFAULT_CONVERSATION_ID, namedConversation } from '../conversations/conversation-id.js';
 import { LlmChatError } from '../errors.js';
 import { type ChatBody, chatBodySchema, parseBody } from '../schemas.js';
+import { isStopReason } from '../turns/running-turn.js';
 import type { ChatUser } from './chat-handler-options.js';
 import { respondWithTurn } from './chat-turn.js';
 import { acquireLive, authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
@@ -58,10 +59,8 @@ async function runNewTurn(
   const endScope = () => scope.end().finally(() => ticket.release());
   let turnOwnsScope = false;
   try {
+    scope.keep(await context.slots.take(userId));
     const live = scope.use(await acquireLive(context, start.stored, request, user));
-    const history = context.conversations.history(userId, conversationId, start.history, {
-      sessionVersion: start.stored.version,
-    });
     const hooks = ticket.startTurn({
       userId,
       modelId: start.stored.config.model,
@@ -74,7 +73,10 @@ async function runNewTurn(
       ...(claim.kind === 'claimed' ? { turnId: claim.turnId } : {}),
       source: (signal) =>
         live.service.chat(body.message, {
-          history,
+          history: context.conversations.history(userId, conversationId, start.history, {
+            sessionVersion: start.stored.version,
+            wasStopped: () => isStopReason(signal.reason),
+          }),
           signal: AbortSignal.any([signal, scope.signal]),
           ...(hooks ? { hooks } : {}),
           ...turnAsks(context, { userId, conversationId, streaming: body.streaming, tools: live.toolbox }),

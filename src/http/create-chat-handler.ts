@@ -3,6 +3,7 @@ import { AskBroker } from '../asks/ask-broker.js';
 import { MemoryMessageBus } from '../bus/memory-message-bus.js';
 import { ConnectionCache } from '../chat/connection-cache.js';
 import { namedConversation } from '../conversations/conversation-id.js';
+import { ConversationSlots } from '../conversations/conversation-slots.js';
 import { Conversations } from '../conversations/conversations.js';
 import { MemoryConversationBackend } from '../conversations/memory-conversation-backend.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
@@ -220,9 +221,11 @@ function createContext(
   const conversations = new Conversations(store, storage.conversations ?? new MemoryConversationBackend(), {
     historyTtlMs: settings.historyTtlMs,
     ...(logger ? { logger } : {}),
-    // A deleted conversation's running turn is stopped and its recorded events go with it.
+    // A deleted conversation's running turn is stopped (stop waits for its end, on whichever
+    // process runs it) and its recorded events go with it.
     onDelete: async (userId, conversationId) => {
       await turns.stop(userId, namedConversation(conversationId), undefined).catch(() => undefined);
+      await turns.log.forgetLatest(userId, namedConversation(conversationId));
     },
   });
   return {
@@ -238,6 +241,7 @@ function createContext(
       return latest !== null && latest.ended !== true && Date.now() - latest.startedAt < settings.turnTimeoutMs;
     },
     locks,
+    slots: new ConversationSlots(locks, settings.maxConcurrentConversations, settings.lockTtlMs),
     turns,
     askSettings,
     asks: new AskBroker(storage.sessions, bus),

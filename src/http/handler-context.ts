@@ -2,6 +2,7 @@ import type { AskSettings } from '../approval/ask-settings.js';
 import type { AskBroker } from '../asks/ask-broker.js';
 import type { MessageBus } from '../bus/message-bus.js';
 import type { ConnectionCache } from '../chat/connection-cache.js';
+import type { ConversationSlots } from '../conversations/conversation-slots.js';
 import type { Conversations } from '../conversations/conversations.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
@@ -24,6 +25,8 @@ export interface HandlerContext {
   settings: HandlerSettings;
   store: SessionStore;
   locks: LockManager;
+  /** The cap on a user's conversations running at once (`maxConcurrentConversations`). */
+  slots: ConversationSlots;
   turns: TurnManager;
   registry: ModelRegistry;
   cache: ConnectionCache<LiveSession>;

@@ -14,6 +14,7 @@ export const HANDLER_DEFAULTS = Object.freeze({
   lockTtlMs: 30_000,
   turnPolicy: 'reject',
   turnQueueTimeoutMs: 30_000,
+  maxConcurrentConversations: Number.POSITIVE_INFINITY,
   turnTimeoutMs: 600_000,
   turnRetentionMs: 600_000,
   maxTurnEvents: 10_000,
@@ -35,6 +36,8 @@ export interface HandlerSettings {
   readonly lockTtlMs: number;
   readonly turnPolicy: 'reject' | 'queue';
   readonly turnQueueTimeoutMs: number;
+  /** `Infinity` when unlimited. */
+  readonly maxConcurrentConversations: number;
   readonly turnTimeoutMs: number;
   readonly turnRetentionMs: number;
   readonly maxTurnEvents: number;
@@ -77,6 +80,10 @@ export function resolveHandlerSettings(options: ChatHandlerOptions): HandlerSett
     lockTtlMs: duration('lockTtlMs', options.lockTtlMs ?? d.lockTtlMs, 1),
     turnPolicy,
     turnQueueTimeoutMs: duration('turnQueueTimeoutMs', options.turnQueueTimeoutMs ?? d.turnQueueTimeoutMs, 0),
+    maxConcurrentConversations: cap(
+      'maxConcurrentConversations',
+      options.maxConcurrentConversations ?? d.maxConcurrentConversations,
+    ),
     turnTimeoutMs: duration('turnTimeoutMs', options.turnTimeoutMs ?? d.turnTimeoutMs, 1),
     turnRetentionMs: duration('turnRetentionMs', options.turnRetentionMs ?? d.turnRetentionMs, 1),
     maxTurnEvents: count('maxTurnEvents', options.maxTurnEvents ?? d.maxTurnEvents, 2),
@@ -146,6 +153,11 @@ function duration(name: string, value: unknown, min: number): number {
     );
   }
   return value;
+}
+
+/** A whole number of at least 1, or `Infinity` for no cap. */
+function cap(name: string, value: unknown): number {
+  return value === Number.POSITIVE_INFINITY ? value : count(name, value, 1);
 }
 
 function count(name: string, value: unknown, min: number): number {

@@ -19,6 +19,7 @@ export class TurnScope {
   readonly #lease: LockLease;
   readonly #stop = new AbortController();
   #live: CacheLease<unknown> | undefined;
+  readonly #leases: LockLease[] = [];
   #deadline: ReturnType<typeof setTimeout> | undefined;
   #ended: Promise<void> | undefined;
 
@@ -39,6 +40,14 @@ export class TurnScope {
     return live.value;
   }
 
+  /** Keeps another lease (a conversation slot) until {@link end}; losing it stops the turn too. */
+  keep(lease: LockLease | null): void {
+    if (lease === null) return;
+    this.#leases.push(lease);
+    if (lease.signal.aborted) this.stop(lease.signal.reason);
+    else lease.signal.addEventListener('abort', () => this.stop(lease.signal.reason), { once: true });
+  }
+
   /** Stops the turn's work (LLM request, tool calls) with `reason`; {@link end} still follows. */
   stop(reason: unknown): void {
     this.#stop.abort(reason);
@@ -54,7 +63,7 @@ export class TurnScope {
         // Nothing may keep the lock from being released below.
       }
       // release() never rejects: a failed release is logged and the lease ends by its TTL.
-      this.#ended = this.#lease.release().then(() => undefined);
+      this.#ended = Promise.all([this.#lease, ...this.#leases].map((lease) => lease.release())).then(() => undefined);
     }
     return this.#ended;
   }

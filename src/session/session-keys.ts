@@ -74,6 +74,11 @@ export function conversationEntriesKey(userId: string): string {
   return userKey(userId, 'conversation-entries');
 }
 
+/** One of the user's conversation slots (a lock key), capping conversations that run at once. */
+export function conversationSlotKey(userId: string, slot: number): string {
+  return userKey(userId, `conversation-slot:${slot}`);
+}
+
 /** The lock that serializes the user's turns (a lock key: the lock backend namespaces it). */
 export function turnLockKey(userId: string): string {
   return userKey(userId, 'turn');

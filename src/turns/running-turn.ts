@@ -24,6 +24,13 @@ export interface RunningTurnOptions {
 }
 
 const STOPPED_MESSAGE = 'The chat turn was stopped.';
+// The abort reasons of user stops, so the turn's history can say "stopped" rather than "interrupted".
+const STOP_REASONS = new WeakSet<object>();
+
+/** Whether `reason` (an aborted turn signal's) is a user's stop (`POST /stop`, a deleted conversation). */
+export function isStopReason(reason: unknown): boolean {
+  return typeof reason === 'object' && reason !== null && STOP_REASONS.has(reason);
+}
 /** How far (in characters) the chat loop may run ahead of a reader that paces it. */
 const PACE_AHEAD_CHARS = 65_536;
 
@@ -113,7 +120,9 @@ export class RunningTurn {
   stop(): boolean {
     if (this.#ended) return false;
     this.#stopRequested = true;
-    this.#controller.abort(new LlmChatError('ABORTED', STOPPED_MESSAGE));
+    const reason = new LlmChatError('ABORTED', STOPPED_MESSAGE);
+    STOP_REASONS.add(reason);
+    this.#controller.abort(reason);
     this.#resume();
     return true;
   }

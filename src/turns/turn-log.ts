@@ -177,6 +177,17 @@ export class TurnLog {
   }
 
   /**
+   * Forgets the conversation's latest turn: its record and its events (a deleted conversation).
+   * Older turns' events are not reachable without their ids and end with their retention.
+   */
+  async forgetLatest(userId: string, conversationId?: string): Promise<void> {
+    const latest = await this.getLatest(userId, conversationId);
+    const keys = [latestTurnKey(userId, conversationId)];
+    if (latest !== null) keys.push(turnEventsKey(userId, latest.turnId));
+    await this.#call(() => this.#backend.delete(keys));
+  }
+
+  /**
    * Claims an idempotency key for a turn about to start. Resolves `null` when claimed, else the
    * record already there (a record that is not ours counts as a claim of another message).
    */

@@ -13,11 +13,17 @@ export function badge(text, className) {
  * placeholder and the `messages` list.
  */
 export function createMessageList(ui) {
+  // While a history is redrawn nothing reads the layout: each read would lay out the whole
+  // growing list again (50 turns took half a second). One scroll follows the redraw.
+  let redrawing = false;
+
   function isNearBottom() {
+    if (redrawing) return true;
     return ui.chat.scrollHeight - ui.chat.scrollTop - ui.chat.clientHeight < 120;
   }
 
   function scrollToBottom() {
+    if (redrawing) return;
     ui.chat.scrollTop = ui.chat.scrollHeight;
   }
 
@@ -60,7 +66,10 @@ export function createMessageList(ui) {
     const schedule = () => {
       if (!scheduled) {
         scheduled = true;
-        requestAnimationFrame(render);
+        // Skipped when finish() rendered meanwhile (a history redraw): no second Markdown pass.
+        requestAnimationFrame(() => {
+          if (scheduled) render();
+        });
       }
     };
     const hideTyping = () => {
@@ -211,6 +220,16 @@ export function createMessageList(ui) {
 
   /** Redraws saved turns from `GET /history` messages. */
   function drawHistory(messages) {
+    redrawing = true;
+    try {
+      drawMessages(messages);
+    } finally {
+      redrawing = false;
+    }
+    scrollToBottom();
+  }
+
+  function drawMessages(messages) {
     for (const message of messages) {
       if (message.role === 'user') {
         addUserMessage(message.content);
@@ -227,7 +246,6 @@ export function createMessageList(ui) {
       else if (message.interrupted) answer.finish('error', badge('Interrupted', 'stopped'));
       else answer.finish('done');
     }
-    scrollToBottom();
   }
 
   return { addUserMessage, addAssistantMessage, showSystemError, clear, drawHistory, scrollToBottom };
