@@ -57,7 +57,8 @@ describe.skipIf(!installed)('Redis Cluster backends', () => {
   runMessageBusContract('redis cluster', async () => {
     const pair: [Storage, Storage] = [
       redisStorage(client(), { keyPrefix: PREFIX }),
-      redisStorage(client(), { keyPrefix: PREFIX }),
+      // A Cluster of the host's as the subscriber connection, the other one duplicated.
+      redisStorage(client(), { keyPrefix: PREFIX, subscriber: client() }),
     ];
     storages.push(...pair);
     return [pair[0].bus, pair[1].bus];
