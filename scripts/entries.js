@@ -6,4 +6,5 @@ export const ENTRIES = {
   express: 'src/adapters/express.ts',
   fastify: 'src/adapters/fastify.ts',
   koa: 'src/adapters/koa.ts',
+  otel: 'src/telemetry/otel/index.ts',
 };

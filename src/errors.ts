@@ -32,6 +32,8 @@ export const ERROR_CODES = [
   'ABORTED',
   'CONFIG_INVALID',
   'INTERNAL',
+  'RATE_LIMITED',
+  'BUDGET_EXCEEDED',
 ] as const;
 
 /** A stable, machine-readable error code. */
@@ -67,6 +69,9 @@ export const ERROR_HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   ABORTED: 499,
   CONFIG_INVALID: 500,
   INTERNAL: 500,
+  // The host's limits: too many requests or streams now, or the token budget is spent.
+  RATE_LIMITED: 429,
+  BUDGET_EXCEEDED: 429,
 };
 
 /**
@@ -83,6 +88,7 @@ const RECOVERABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'PROVIDER_RATE_LIMITED',
   'TIMEOUT',
   'ABORTED',
+  'RATE_LIMITED',
 ]);
 
 // Symbol.for, so the brand is shared by the ESM and CJS copies of this module.

@@ -22,6 +22,9 @@ export type {
   ServerAuthContext,
 } from './http/chat-handler-options.js';
 export { createChatHandler } from './http/create-chat-handler.js';
+export type { LimitRequestContext, LimitsOptions, UserLimits } from './limits/limits-options.js';
+export { memoryRateWindow } from './limits/memory-rate-window.js';
+export type { RateWindowBackend, RateWindowResult } from './limits/rate-window-backend.js';
 export * from './llm/index.js';
 export type { Lock } from './lock/lock.js';
 export type { LockBackend } from './lock/lock-backend.js';
@@ -44,4 +47,21 @@ export type { SessionStoreOptions, StoredSession } from './session/session-store
 export { SessionStore } from './session/session-store.js';
 export * from './sse/index.js';
 export { type MemoryStorageOptions, memoryStorage, type Storage } from './storage.js';
+export type {
+  LlmCallHooks,
+  LlmCallInfo,
+  LlmCallResult,
+  ToolCallHooks,
+  ToolCallInfo,
+  ToolCallResult,
+  TurnHooks,
+  TurnInfo,
+  TurnObserver,
+  TurnOutcome,
+} from './telemetry/turn-observer.js';
+export { combineObservers } from './telemetry/turn-observer.js';
 export type * from './types.js';
+export { MemoryUsageBackend } from './usage/memory-usage-backend.js';
+export type { CounterAddition, UsageBackend } from './usage/usage-backend.js';
+export { UsageLedger, type UsageLedgerOptions } from './usage/usage-ledger.js';
+export type { ModelPrice, ModelUsage, UsageCounts, UsageReport } from './usage/usage-report.js';

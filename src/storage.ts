@@ -1,9 +1,13 @@
 import { MemoryMessageBus } from './bus/memory-message-bus.js';
 import type { MessageBus } from './bus/message-bus.js';
+import { memoryRateWindow } from './limits/memory-rate-window.js';
+import type { RateWindowBackend } from './limits/rate-window-backend.js';
 import type { LockBackend } from './lock/lock-backend.js';
 import { MemoryLockBackend } from './lock/memory-lock-backend.js';
 import { MemorySessionBackend, type MemorySessionBackendOptions } from './session/memory-session-backend.js';
 import type { SessionBackend } from './session/session-backend.js';
+import { MemoryUsageBackend } from './usage/memory-usage-backend.js';
+import type { UsageBackend } from './usage/usage-backend.js';
 
 /**
  * Everything the chat handler stores: sessions and history, the per-user turn locks, and the
@@ -19,6 +23,10 @@ export interface Storage {
   locks: LockBackend;
   /** Cross-process signals (a user disconnected, a turn was stopped). */
   bus: MessageBus;
+  /** Usage counters (accounting and token budgets). Optional for storages written before them. */
+  usage?: UsageBackend;
+  /** Request windows of the `limits.requests` option. Optional like `usage`. */
+  rateWindows?: RateWindowBackend;
   /**
    * Releases what the storage itself created. Memory: stops its sweep timer. Redis: the
    * subscriber connection it made for the bus, if any; the host's clients are never quit.
@@ -39,10 +47,15 @@ export type MemoryStorageOptions = MemorySessionBackendOptions;
  */
 export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   const sessions = new MemorySessionBackend(options);
+  const usage = new MemoryUsageBackend();
   return {
     sessions,
     locks: new MemoryLockBackend(),
     bus: new MemoryMessageBus(),
-    close: () => sessions.close(),
+    usage,
+    rateWindows: memoryRateWindow(),
+    close: async () => {
+      await Promise.all([sessions.close(), usage.close()]);
+    },
   };
 }

@@ -11,6 +11,8 @@ export interface ToolCall {
   name: string;
   /** The parsed arguments object. */
   arguments: Record<string, unknown>;
+  /** An opaque signature the provider attached to the call and wants back with it (Gemini's thought signature). */
+  signature?: string;
 }
 
 /** An image returned by a tool, passed to vision models as an image part. */
@@ -34,7 +36,23 @@ export interface AssistantMessage {
   toolCalls?: ToolCall[];
   /** Set when the turn was stopped (abort or error) before the model finished. */
   interrupted?: boolean;
+  /**
+   * The model's signed reasoning blocks (Anthropic extended thinking), kept verbatim because the
+   * API wants them back, in order, with the tool results of the same turn. Never shown as text.
+   */
+  thinking?: ThinkingBlock[];
+  /**
+   * The reasoning text streamed beside a round that called tools (`reasoning_content`, Cohere's
+   * tool plan), when no signed blocks carried it: DeepSeek's thinking mode refuses a later
+   * request whose tool-call messages lost it. Never shown as text.
+   */
+  reasoning?: string;
 }
+
+/** A reasoning block as the provider signed it; opaque to the library. */
+export type ThinkingBlock =
+  | { type: 'thinking'; thinking: string; signature: string }
+  | { type: 'redacted_thinking'; data: string };
 
 /** The result of one tool call, fed back to the model. */
 export interface ToolMessage {
@@ -86,7 +104,28 @@ export interface McpServerConfig {
 }
 
 /** The LLM providers the library speaks to. */
-export type ProviderKind = 'openai' | 'azure_openai' | 'anthropic' | 'ollama' | 'openai_compatible';
+export type ProviderKind =
+  | 'openai'
+  | 'azure_openai'
+  | 'anthropic'
+  | 'ollama'
+  | 'openai_compatible'
+  | 'watsonx'
+  | 'cohere'
+  | 'mistral'
+  | 'groq'
+  | 'together'
+  | 'bedrock'
+  | 'google'
+  | 'vertex';
+
+/** AWS credentials for `bedrock` models. Secrets: never shown by any route, error or log. */
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** For temporary credentials (STS, an assumed role). */
+  sessionToken?: string;
+}
 
 /** One model users may pick: the gateway's "LLM Settings" entry. */
 export interface ModelConfig {
@@ -126,6 +165,46 @@ export interface ModelConfig {
   enabled?: boolean;
   /** Extra request headers sent to the provider. Treated as secrets. */
   headers?: Record<string, string>;
+  /**
+   * OpenAI-style reasoning models: sent as `reasoning_effort`. Setting it also marks the model
+   * as a reasoning model (see `reasoningModel`).
+   */
+  reasoningEffort?: 'minimal' | 'low' | 'medium' | 'high';
+  /**
+   * OpenAI-style providers: whether the model is a reasoning model, which takes
+   * `max_completion_tokens` instead of `max_tokens` and refuses `temperature`.
+   * @default detected from the model name: `o1`, `o3`, `o4`, `gpt-5` and their variants
+   */
+  reasoningModel?: boolean;
+  /** Anthropic: turns on extended thinking with this token budget (at least 1024, below `maxTokens`). */
+  thinkingBudgetTokens?: number;
+  /**
+   * Anthropic: marks the system prompt, tool list and conversation for prompt caching. @default true
+   * Bedrock: the same with `cachePoint` blocks, for models that support them (Claude, Nova). @default false
+   */
+  promptCaching?: boolean;
+  /** watsonx: the project the model runs in (this or `spaceId`). */
+  projectId?: string;
+  /** watsonx: the deployment space the model runs in (this or `projectId`). */
+  spaceId?: string;
+  /** watsonx: the IBM Cloud IAM endpoint that exchanges `apiKey` for a token. @default 'https://iam.cloud.ibm.com' */
+  iamUrl?: string;
+  /** Bedrock only: the AWS region (`us-east-1`), used for the endpoint and the signature. */
+  region?: string;
+  /**
+   * Bedrock only: the AWS credentials, or a function that returns them (called before each
+   * request, so it can refresh them). The library never reads them from the environment.
+   */
+  credentials?: AwsCredentials | (() => Promise<AwsCredentials>);
+  /** Vertex only: the Google Cloud project id. */
+  project?: string;
+  /** Vertex only: the location (`us-central1`, `global`). @default 'global' */
+  location?: string;
+  /**
+   * Vertex only: returns an OAuth access token for the `cloud-platform` scope (for example from
+   * `google-auth-library` or workload identity). Called before each request; cache in it.
+   */
+  getAccessToken?: () => Promise<string>;
 }
 
 /** What one user's session is configured to use; stored by {@link SessionStore}. */
@@ -142,8 +221,13 @@ export interface SessionConfig {
 
 /** Token counts of one LLM call, or summed over a turn. */
 export interface TokenUsage {
+  /** Every input token, cached or not. */
   inputTokens: number;
   outputTokens: number;
+  /** Of `inputTokens`, those read from the provider's prompt cache. */
+  cachedInputTokens?: number;
+  /** Of `inputTokens`, those written to the provider's prompt cache (Anthropic). */
+  cacheWriteInputTokens?: number;
 }
 
 /** `token`: a chunk of answer text. */
@@ -189,7 +273,28 @@ export interface FinalEvent {
   tool_used: boolean;
   tools: string[];
   elapsed_ms: number;
-  usage?: { input_tokens: number; output_tokens: number };
+  usage?: UsageSummary;
+}
+
+/**
+ * Token counts of a turn as `final` reports them. The cache counts appear when the provider
+ * reported any; they are parts of `input_tokens`, not additions to it.
+ */
+export interface UsageSummary {
+  input_tokens: number;
+  output_tokens: number;
+  cached_input_tokens?: number;
+  cache_creation_input_tokens?: number;
+}
+
+/**
+ * `reasoning`: a chunk of the model's visible reasoning (Anthropic thinking, `reasoning_content`
+ * of DeepSeek/vLLM/Ollama, Cohere's tool plan). Sent only when the host opts in; never part of
+ * the answer.
+ */
+export interface ReasoningEvent {
+  type: 'reasoning';
+  content: string;
 }
 
 /** `error`: the turn failed. Exactly one per failed turn, instead of `final`. */
@@ -201,7 +306,14 @@ export interface ErrorEvent {
 }
 
 /** Every event a chat turn yields, in the shapes of the wire contract. */
-export type ChatEvent = TokenEvent | ToolStartEvent | ToolEndEvent | ToolErrorEvent | FinalEvent | ErrorEvent;
+export type ChatEvent =
+  | TokenEvent
+  | ReasoningEvent
+  | ToolStartEvent
+  | ToolEndEvent
+  | ToolErrorEvent
+  | FinalEvent
+  | ErrorEvent;
 
 /** The tool events, as listed in `tool_invocations`. */
 export type ToolEvent = ToolStartEvent | ToolEndEvent | ToolErrorEvent;

@@ -2,6 +2,8 @@ import { isLlmChatError, LlmChatError } from '../errors.js';
 import { asCompleted } from '../internal/as-completed.js';
 import type { LlmProvider, LlmRequest } from '../llm/llm-provider.js';
 import type { ToolResult, ToolSource } from '../mcp/tool-source.js';
+import { observeLlmCall, observeToolCall } from '../telemetry/observe-calls.js';
+import type { LlmCallHooks, TurnHooks, TurnOutcome } from '../telemetry/turn-observer.js';
 import type {
   AssistantMessage,
   ChatEvent,
@@ -14,6 +16,7 @@ import type {
   ToolMessage,
   ToolSpec,
   TranscriptMessage,
+  UsageSummary,
 } from '../types.js';
 import type { ChatHistory } from './chat-history.js';
 import { estimateTokens, fitHistory, type TokenCounter, toolSpecTokens } from './token-budget.js';
@@ -47,6 +50,8 @@ export interface ChatServiceOptions {
   countTokens?: TokenCounter;
   /** Receives diagnostics (never secrets). */
   logger?: Logger;
+  /** Yield the model's reasoning as `reasoning` events; otherwise it is dropped. @default false */
+  emitReasoning?: boolean;
 }
 
 /** Per-turn options of {@link ChatService.chat}. */
@@ -55,6 +60,8 @@ export interface ChatTurnOptions {
   history?: ChatHistory;
   /** Stops the turn: the LLM request and running tool calls are cancelled. */
   signal?: AbortSignal;
+  /** Observers of this turn (tracing, usage, budgets). Nothing is called when absent. */
+  hooks?: TurnHooks;
 }
 
 /** The gateway's non-streaming answer shape, returned by {@link ChatService.complete}. */
@@ -64,7 +71,7 @@ export interface ChatResult {
   tools: string[];
   tool_invocations: ToolEvent[];
   elapsed_ms: number;
-  usage?: { input_tokens: number; output_tokens: number };
+  usage?: UsageSummary;
 }
 
 // Room left for the answer when the model config sets no maxTokens.
@@ -130,7 +137,7 @@ export class ChatService {
         };
         if (event.usage) result.usage = event.usage;
         return result;
-      } else if (event.type !== 'error') invocations.push(event);
+      } else if (event.type !== 'error' && event.type !== 'reasoning') invocations.push(event);
     }
     throw new LlmChatError('INTERNAL', 'The chat turn ended without an answer.');
   }
@@ -145,7 +152,7 @@ export class ChatService {
     throwErrors: boolean,
   ): AsyncGenerator<ChatEvent, void, undefined> {
     const started = performance.now();
-    const { signal, history } = options;
+    const { signal, history, hooks } = options;
     const turn: TranscriptMessage[] = [{ role: 'user', content: message }];
     const toolsUsed = new Set<string>();
     const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
@@ -157,6 +164,11 @@ export class ChatService {
     };
 
     let failure: { error: unknown } | undefined;
+    let ended = false;
+    const end = (outcome: TurnOutcome) => {
+      ended = true;
+      hooks?.end?.(outcome);
+    };
     try {
       signal?.throwIfAborted();
       const past = history ? await history.load() : [];
@@ -166,25 +178,39 @@ export class ChatService {
         const request = this.#request(past, turn, toolsEnabled);
         const assistant: AssistantMessage = { role: 'assistant', content: '' };
         const calls: ToolCall[] = [];
+        let reasoning = '';
         turn.push(assistant);
-        for await (const event of this.#options.provider.stream(request, signal ? { signal } : {})) {
+        const call = hooks?.llmCall ? await this.#llmCallHooks(hooks, round, request) : undefined;
+        const stream = this.#options.provider.stream(request, callOptions(signal, call));
+        for await (const event of call ? observeLlmCall(stream, call, signal) : stream) {
           if (event.type === 'text') {
             if (event.text.length === 0) continue;
             assistant.content += event.text;
             yield { type: 'token', content: event.text };
           } else if (event.type === 'tool_call') {
-            calls.push({ id: event.id, name: event.name, arguments: event.arguments });
+            const call: ToolCall = { id: event.id, name: event.name, arguments: event.arguments };
+            if (event.signature !== undefined) call.signature = event.signature;
+            calls.push(call);
           } else if (event.type === 'usage') {
-            usage.inputTokens += event.usage.inputTokens;
-            usage.outputTokens += event.usage.outputTokens;
+            addUsage(usage, event.usage);
+          } else if (event.type === 'reasoning') {
+            reasoning += event.text;
+            if (this.#options.emitReasoning === true && event.text.length > 0) {
+              yield { type: 'reasoning', content: event.text };
+            }
+          } else if (event.type === 'thinking') {
+            if (assistant.thinking) assistant.thinking.push(event.block);
+            else assistant.thinking = [event.block];
           }
         }
         // A model that still asks for tools once they are disabled gets its text kept and the
         // calls dropped: the turn must end with an answer.
         if (calls.length === 0 || !toolsEnabled) break;
         assistant.toolCalls = calls;
+        // Signed blocks already carry their text; plain reasoning is kept for the tool loop.
+        if (reasoning !== '' && !assistant.thinking) assistant.reasoning = reasoning;
         for (const call of calls) toolsUsed.add(call.name);
-        yield* this.#runTools(calls, turn, signal);
+        yield* this.#runTools(calls, turn, signal, hooks);
       }
       signal?.throwIfAborted();
       await save(false);
@@ -196,19 +222,27 @@ export class ChatService {
         tools: [...toolsUsed],
         elapsed_ms: Math.round(performance.now() - started),
       };
-      if (usage.inputTokens > 0 || usage.outputTokens > 0) {
-        final.usage = { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens };
-      }
+      if (usage.inputTokens > 0 || usage.outputTokens > 0) final.usage = usageSummary(usage);
+      end({ status: 'final', text: final.content });
       yield final;
     } catch (error) {
       failure = { error };
     } finally {
       // A turn that failed, was aborted, or whose consumer stopped early: keep what was said.
       if (!saved) await this.#saveQuietly(save, turn);
+      if (!ended && failure === undefined) end({ status: 'stopped', text: answerOf(turn) });
     }
     if (failure === undefined) return;
+    const errorEvent = this.#errorEvent(failure.error, signal);
+    if (!ended) end(outcomeOf(errorEvent, answerOf(turn)));
     if (throwErrors) throw failure.error;
-    yield this.#errorEvent(failure.error, signal);
+    yield errorEvent;
+  }
+
+  /** The hooks of one LLM call; a hook that refuses the call ends the turn with its error. */
+  async #llmCallHooks(hooks: TurnHooks, round: number, request: LlmRequest): Promise<LlmCallHooks | undefined> {
+    const { provider, model } = this.#options;
+    return hooks.llmCall?.({ provider: provider.kind, model, round, request });
   }
 
   /** Runs one round's tool calls in parallel, yielding their events as each one ends. */
@@ -216,6 +250,7 @@ export class ChatService {
     calls: ToolCall[],
     turn: TranscriptMessage[],
     signal: AbortSignal | undefined,
+    hooks: TurnHooks | undefined,
   ): AsyncGenerator<ToolEvent, void, undefined> {
     const now = () => new Date().toISOString();
     for (const call of calls) {
@@ -225,7 +260,11 @@ export class ChatService {
       ...(signal ? { signal } : {}),
       ...(this.#options.toolTimeoutMs === undefined ? {} : { timeoutMs: this.#options.toolTimeoutMs }),
     };
-    const tasks = calls.map((call) => this.#options.tools.callTool(call.name, call.arguments, callOptions));
+    const tasks = calls.map((call) => {
+      const observed = hooks?.toolCall?.(call);
+      const options = observed?.meta ? { ...callOptions, meta: observed.meta } : callOptions;
+      return observeToolCall(this.#options.tools.callTool(call.name, call.arguments, options), observed);
+    });
     const results: ToolMessage[] = new Array(calls.length);
     for await (const outcome of asCompleted(tasks)) {
       const call = calls[outcome.index] as ToolCall;
@@ -298,6 +337,25 @@ export class ChatService {
   }
 }
 
+function addUsage(total: TokenUsage, call: TokenUsage): void {
+  total.inputTokens += call.inputTokens;
+  total.outputTokens += call.outputTokens;
+  if (call.cachedInputTokens !== undefined) {
+    total.cachedInputTokens = (total.cachedInputTokens ?? 0) + call.cachedInputTokens;
+  }
+  if (call.cacheWriteInputTokens !== undefined) {
+    total.cacheWriteInputTokens = (total.cacheWriteInputTokens ?? 0) + call.cacheWriteInputTokens;
+  }
+}
+
+/** The wire shape of a turn's usage; cache counts only when the provider reported them. */
+function usageSummary(usage: TokenUsage): UsageSummary {
+  const summary: UsageSummary = { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens };
+  if (usage.cachedInputTokens !== undefined) summary.cached_input_tokens = usage.cachedInputTokens;
+  if (usage.cacheWriteInputTokens !== undefined) summary.cache_creation_input_tokens = usage.cacheWriteInputTokens;
+  return summary;
+}
+
 function toolMessage(call: ToolCall, result: ToolResult): ToolMessage {
   const message: ToolMessage = { role: 'tool', toolCallId: call.id, name: call.name, content: result.text };
   if (result.isError) message.isError = true;
@@ -328,6 +386,16 @@ function closeInterruptedTurn(turn: TranscriptMessage[]): TranscriptMessage[] {
   if (tail?.role === 'assistant' && !tail.toolCalls?.length) closed[closed.length - 1] = { ...tail, interrupted: true };
   else closed.push({ role: 'assistant', content: '', interrupted: true });
   return closed;
+}
+
+/** The provider call's options: the turn's signal, and the headers observers add (trace context). */
+function callOptions(signal: AbortSignal | undefined, call: LlmCallHooks | undefined) {
+  return { ...(signal ? { signal } : {}), ...(call?.headers ? { headers: call.headers } : {}) };
+}
+
+/** A stopped turn (`ABORTED`) is not a failure to its observers. */
+function outcomeOf(event: ErrorEvent, text: string): TurnOutcome {
+  return event.code === 'ABORTED' ? { status: 'stopped', text } : { status: 'error', code: event.code, text };
 }
 
 function answerOf(turn: readonly TranscriptMessage[]): string {

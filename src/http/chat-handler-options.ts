@@ -1,7 +1,10 @@
+import type { LimitsOptions } from '../limits/limits-options.js';
 import type { LlmProviderOptions } from '../llm/llm-provider.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
 import type { Storage } from '../storage.js';
+import type { TurnObserver } from '../telemetry/turn-observer.js';
 import type { FetchLike, Logger, McpServerConfig, ModelConfig } from '../types.js';
+import type { UsageLedgerOptions } from '../usage/usage-ledger.js';
 
 /** Who is calling, as `authenticate` returns it. `id` is the session key. */
 export interface ChatUser {
@@ -33,6 +36,21 @@ export interface ChatHandlerMcpOptions {
   connectTimeoutMs?: number;
   /** Longer tool results are cut (head and tail kept) before they reach the model. @default 20000 */
   maxResultChars?: number;
+  /**
+   * Decoded bytes of images one tool result may keep (they go to the model and into the
+   * history); images over it are replaced by a short note. @default 2097152 (2 MiB)
+   */
+  maxImageBytes?: number;
+  /**
+   * The longest one MCP message may be (a JSON response, or one event of an event stream).
+   * A longer answer is cut off, its socket closed, and the call fails with a tool error.
+   * @default 8388608 (8 MiB)
+   */
+  maxMessageBytes?: number;
+  /** Tools kept per MCP server; more are left out, with a `warn` log line. @default 1000 */
+  maxToolsPerServer?: number;
+  /** Characters of one tool's input schema and description; bigger tools are left out, with a `warn`. @default 65536 */
+  maxToolSchemaChars?: number;
 }
 
 /** Options of {@link createChatHandler}. */
@@ -58,6 +76,12 @@ export interface ChatHandlerOptions {
   systemPrompt?: string;
   /** Rounds of tool calls one turn may make before a last answer without tools. @default 10 */
   maxToolRounds?: number;
+  /**
+   * Stream the model's reasoning (thinking, `reasoning_content`, tool plans) as `reasoning`
+   * events `{ content }`. Off by default: gateway clients do not know the event, and reasoning
+   * is never part of the answer either way. @default false
+   */
+  reasoningEvents?: boolean;
   /** Idle lifetime of a session, refreshed by each turn. @default 300000 */
   sessionTtlMs?: number;
   /** Idle lifetime of the chat history. @default 3600000 */
@@ -104,4 +128,18 @@ export interface ChatHandlerOptions {
   fetch?: FetchLike;
   /** Receives diagnostics; never secrets. @default none (silent) */
   logger?: Logger;
+  /**
+   * Watches every turn: `openTelemetry()` from `mcp-llmchat/otel` for traces and metrics, or any
+   * {@link TurnObserver}. @default none (nothing is called)
+   */
+  telemetry?: TurnObserver;
+  /**
+   * Usage accounting per user and conversation in the storage (`true`, or options with prices
+   * per model), read with `handler.usage` or `GET /usage/:user_id`. Token budgets turn it on, and
+   * so does `limits.forRequest` (it may pick budgets) when the storage can count.
+   * @default false
+   */
+  usage?: boolean | UsageLedgerOptions;
+  /** Limits per user on chat requests, open streams and tokens, enforced across processes. @default none */
+  limits?: LimitsOptions;
 }

@@ -1,17 +1,19 @@
 import type { CacheLease } from '../chat/connection-cache.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
-import { chatBodySchema, parseBody } from '../schemas.js';
+import { type ChatBody, chatBodySchema, parseBody } from '../schemas.js';
 import { turnLockKey } from '../session/session-keys.js';
 import { sseChunks } from '../sse/sse-chunks.js';
 import { SSE_HEADERS } from '../sse/sse-headers.js';
 import { chunksToStream } from '../sse/to-sse-stream.js';
 import type { TranscriptMessage } from '../types.js';
+import type { ChatUser } from './chat-handler-options.js';
 import { encodeChatEvent } from './encode-chat-event.js';
 import { acquireLive, authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
 import { jsonResponse } from './json-response.js';
 import type { LiveSession } from './live-session.js';
 import { getNodeRequestBody, setNodeBody } from './node-body.js';
 import { readJsonBody } from './read-json-body.js';
+import type { TurnTicket } from './turn-ops.js';
 
 /** A held turn lock: its lease signal, and a way to let it go. */
 interface TurnLease {
@@ -29,12 +31,29 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
   const body = parseBody(chatBodySchema, await readJsonBody(request, context.maxBodyBytes));
   const userId = resolveUserId(user, body.user_id);
   if (body.message.trim() === '') throw new LlmChatError('BAD_REQUEST', 'Message cannot be empty');
+  // The host's limits come first: a refused request costs no lock, session read or connection.
+  const ticket = await context.ops.admit(user, userId, request);
+  try {
+    return await runChat(context, request, { user, userId, body, ticket });
+  } catch (error) {
+    ticket.release();
+    throw error;
+  }
+}
+
+async function runChat(
+  context: HandlerContext,
+  request: Request,
+  { user, userId, body, ticket }: { user: ChatUser; userId: string; body: ChatBody; ticket: TurnTicket },
+): Promise<Response> {
   // Session, lock and history are requested together: one round trip on Redis instead of three.
   // The lock is requested before the history, and one connection runs commands in order, so a
   // history read that follows a granted lock sees every turn saved before that lock was free.
   // A queued turn waits for the lock first, so it reads its history afterwards.
   const session = context.store.requireSession(userId);
   const locking = holdTurnLock(context, userId, request.signal);
+  // Awaited below, but a refusal can land before the session read does: never unhandled.
+  locking.catch(() => {});
   const earlyHistory = context.options.turnPolicy === 'queue' ? undefined : context.store.getHistory(userId);
   // Read below, or dropped when the turn is refused.
   earlyHistory?.catch(() => {});
@@ -82,18 +101,25 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
     clearTimeout(deadline);
     live.release();
     turnLock.release();
+    ticket.release();
   };
+  const hooks = ticket.startTurn({
+    userId,
+    modelId: stored.config.model,
+    streaming: body.streaming,
+    message: body.message,
+  });
 
   if (!body.streaming) {
     try {
-      const result = await live.value.service.complete(body.message, { history, signal });
+      const result = await live.value.service.complete(body.message, { history, signal, ...(hooks ? { hooks } : {}) });
       return jsonResponse(200, { user_id: userId, ...result });
     } finally {
       finish();
     }
   }
 
-  const chunks = sseChunks(live.value.service.chat(body.message, { history, signal }), {
+  const chunks = sseChunks(live.value.service.chat(body.message, { history, signal, ...(hooks ? { hooks } : {}) }), {
     encode: encodeChatEvent(),
     keepAliveMs: context.options.keepAliveMs ?? 15_000,
     onCancel: () => stop.abort(new LlmChatError('ABORTED', 'The client went away.')),

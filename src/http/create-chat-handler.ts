@@ -14,12 +14,15 @@ import { followDisconnects } from './disconnect-broadcast.js';
 import type { HandlerContext } from './handler-context.js';
 import { errorResponse } from './json-response.js';
 import type { LiveSession } from './live-session.js';
+import { mcpEndpointPolicy } from './mcp-endpoint-policy.js';
 import { NODE_AWARE } from './node-body.js';
 import { matchRoute, type RouteSpec } from './route-table.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
 import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
+import { createTurnOps } from './turn-ops.js';
+import { usageRoute } from './usage-route.js';
 
-type RouteName = 'connect' | 'chat' | 'disconnect' | 'status' | 'config' | 'models';
+type RouteName = 'connect' | 'chat' | 'disconnect' | 'status' | 'config' | 'models' | 'usage';
 
 const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'connect', method: 'POST', path: '/connect' },
@@ -28,6 +31,7 @@ const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'status', method: 'GET', path: '/status/:user_id' },
   { name: 'config', method: 'GET', path: '/config/:user_id' },
   { name: 'models', method: 'GET', path: '/gateway/models' },
+  { name: 'usage', method: 'GET', path: '/usage/:user_id' },
 ];
 
 /**
@@ -55,6 +59,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
 
   const handler: ChatHandler & { [NODE_AWARE]: true } = {
     [NODE_AWARE]: true,
+    usage: context.ops.ledger,
     async fetch(request: Request): Promise<Response> {
       try {
         const pathname = new URL(request.url, 'http://localhost').pathname;
@@ -82,6 +87,8 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
             return await configRoute(context, request, param);
           case 'models':
             return await modelsRoute(context, request);
+          case 'usage':
+            return await usageRoute(context, request, param);
         }
       } catch (error) {
         if (!isLlmChatError(error)) {
@@ -107,8 +114,10 @@ function createContext(options: ChatHandlerOptions, storage: Storage): HandlerCo
   if (defaultServer?.url) allowedUrls.push(defaultServer.url);
   const baseFetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const logger = options.logger;
+  const locks = new LockManager(storage.locks, { ttlMs: options.lockTtlMs ?? 30_000, ...(logger ? { logger } : {}) });
   return {
     options,
+    ops: createTurnOps(options, storage, locks),
     store: new SessionStore(storage.sessions, {
       ...(options.sessionTtlMs === undefined ? {} : { sessionTtlMs: options.sessionTtlMs }),
       ...(options.historyTtlMs === undefined ? {} : { historyTtlMs: options.historyTtlMs }),
@@ -116,7 +125,7 @@ function createContext(options: ChatHandlerOptions, storage: Storage): HandlerCo
       ...(options.sealKey === undefined ? {} : { sealKey: options.sealKey }),
       ...(logger ? { logger } : {}),
     }),
-    locks: new LockManager(storage.locks, { ttlMs: options.lockTtlMs ?? 30_000, ...(logger ? { logger } : {}) }),
+    locks,
     registry,
     cache: new ConnectionCache<LiveSession>({ ...options.connections, ...(logger ? { logger } : {}) }),
     // A storage written before the bus existed still works, for this process alone.
@@ -126,11 +135,13 @@ function createContext(options: ChatHandlerOptions, storage: Storage): HandlerCo
       mcp,
       ...(options.systemPrompt === undefined ? {} : { systemPrompt: options.systemPrompt }),
       ...(options.maxToolRounds === undefined ? {} : { maxToolRounds: options.maxToolRounds }),
+      ...(options.reasoningEvents === undefined ? {} : { reasoningEvents: options.reasoningEvents }),
       ...(options.llm ? { llm: options.llm } : {}),
       // An allowed server must not bounce us somewhere the allow-list never named.
       fetch: (input, init) => baseFetch(input, { ...init, redirect: 'error' }),
       ...(options.serverAuth ? { serverAuth: options.serverAuth } : {}),
       ...(logger ? { logger } : {}),
+      isMcpUrlAllowed: mcpEndpointPolicy(allowedUrls, defaultServer),
     },
     allowedUrls,
     defaultServer,

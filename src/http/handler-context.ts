@@ -7,10 +7,13 @@ import type { SessionStore, StoredSession } from '../session/session-store.js';
 import type { Logger, McpServerConfig } from '../types.js';
 import type { ChatHandlerOptions, ChatUser } from './chat-handler-options.js';
 import { buildLiveSession, type LiveSession, type LiveSessionDeps } from './live-session.js';
+import type { TurnOps } from './turn-ops.js';
 
 /** Everything the routes share, built once by `createChatHandler`. @internal */
 export interface HandlerContext {
   options: ChatHandlerOptions;
+  /** Telemetry, usage accounting and limits of turns. */
+  ops: TurnOps;
   store: SessionStore;
   locks: LockManager;
   registry: ModelRegistry;

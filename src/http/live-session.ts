@@ -18,12 +18,15 @@ export interface LiveSessionDeps {
   mcp: ChatHandlerMcpOptions;
   systemPrompt?: string;
   maxToolRounds?: number;
+  reasoningEvents?: boolean;
   llm?: LlmProviderOptions;
   fetch: FetchLike;
   serverAuth?: (
     context: ServerAuthContext,
   ) => Record<string, string> | undefined | Promise<Record<string, string> | undefined>;
   logger?: Logger;
+  /** Decides URLs an MCP server sends us to (legacy-SSE endpoint, redirect). */
+  isMcpUrlAllowed?: (url: string, server: Readonly<McpServerConfig>) => boolean;
 }
 
 /**
@@ -49,6 +52,11 @@ export async function buildLiveSession(
     ...(deps.mcp.toolTimeoutMs === undefined ? {} : { toolTimeoutMs: deps.mcp.toolTimeoutMs }),
     ...(deps.mcp.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: deps.mcp.connectTimeoutMs }),
     ...(deps.mcp.maxResultChars === undefined ? {} : { maxResultChars: deps.mcp.maxResultChars }),
+    ...(deps.mcp.maxImageBytes === undefined ? {} : { maxImageBytes: deps.mcp.maxImageBytes }),
+    ...(deps.mcp.maxMessageBytes === undefined ? {} : { maxMessageBytes: deps.mcp.maxMessageBytes }),
+    ...(deps.mcp.maxToolsPerServer === undefined ? {} : { maxToolsPerServer: deps.mcp.maxToolsPerServer }),
+    ...(deps.mcp.maxToolSchemaChars === undefined ? {} : { maxToolSchemaChars: deps.mcp.maxToolSchemaChars }),
+    ...(deps.isMcpUrlAllowed ? { isUrlAllowed: deps.isMcpUrlAllowed } : {}),
     // Only the host can configure stdio servers; client-supplied ones were refused at connect.
     allowStdio: servers.some((server) => server.transport === 'stdio'),
     fetch: deps.fetch,
@@ -66,6 +74,7 @@ export async function buildLiveSession(
     ...(maxTokens === undefined ? {} : { maxTokens }),
     ...(deps.systemPrompt === undefined ? {} : { systemPrompt: deps.systemPrompt }),
     ...(deps.maxToolRounds === undefined ? {} : { maxToolRounds: deps.maxToolRounds }),
+    ...(deps.reasoningEvents === undefined ? {} : { emitReasoning: deps.reasoningEvents }),
     ...(deps.logger ? { logger: deps.logger } : {}),
   });
   return { service, toolbox, close: () => toolbox.close() };

@@ -1,4 +1,4 @@
-import type { ToolMessage, ToolSpec, TranscriptMessage } from '../types.js';
+import type { ThinkingBlock, ToolMessage, ToolSpec, TranscriptMessage } from '../types.js';
 import { imageNote } from './image-note.js';
 
 /** A text or image block, the kinds a `tool_result` may hold. */
@@ -6,11 +6,28 @@ export type AnthropicResultBlock =
   | { type: 'text'; text: string }
   | { type: 'image'; source: { type: 'base64'; media_type: string; data: string } };
 
+/** A prompt-cache breakpoint: everything up to and including the marked block is cached. */
+export interface CacheControl {
+  type: 'ephemeral';
+}
+
 /** A content block of a Messages API message. */
-export type AnthropicBlock =
+export type AnthropicBlock = (
   | AnthropicResultBlock
+  | ThinkingBlock
   | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> }
-  | { type: 'tool_result'; tool_use_id: string; content: string | AnthropicResultBlock[]; is_error?: boolean };
+  | { type: 'tool_result'; tool_use_id: string; content: string | AnthropicResultBlock[]; is_error?: boolean }
+) & { cache_control?: CacheControl };
+
+/** Options of {@link toAnthropicMessages}. */
+export interface AnthropicMessageOptions {
+  /** Send tool images as image blocks. @default false */
+  vision?: boolean;
+  /** Send the assistant's thinking blocks back (extended thinking is on). @default false */
+  thinking?: boolean;
+  /** Put a cache breakpoint on the last block of the last message. @default false */
+  cache?: boolean;
+}
 
 /** One message of the Messages API `messages` array. */
 export interface AnthropicMessage {
@@ -23,7 +40,11 @@ export interface AnthropicTool {
   name: string;
   description?: string;
   input_schema: Record<string, unknown>;
+  cache_control?: CacheControl;
 }
+
+/** The one breakpoint kind the API has; `ephemeral` is its five-minute cache. */
+export const EPHEMERAL: CacheControl = Object.freeze({ type: 'ephemeral' });
 
 /**
  * Maps the transcript to Messages API messages.
@@ -33,12 +54,22 @@ export interface AnthropicTool {
  * is on and a short note otherwise. The API wants roles to alternate and no empty content, so
  * consecutive same-role messages (a run of tool results, a user message after them) are merged
  * into one, with `tool_result` blocks first as the API requires, and empty messages are dropped.
+ *
+ * With `thinking`, an assistant message starts with its signed thinking blocks, unchanged: the
+ * API refuses a tool-use turn whose thinking is missing or altered. With `cache`, the last block
+ * that may carry one gets a `cache_control` breakpoint, so the next call of the tool loop (and
+ * the next turn) reads the whole conversation so far from the cache.
  */
-export function toAnthropicMessages(messages: readonly TranscriptMessage[], vision = false): AnthropicMessage[] {
+export function toAnthropicMessages(
+  messages: readonly TranscriptMessage[],
+  options: AnthropicMessageOptions = {},
+): AnthropicMessage[] {
+  const vision = options.vision === true;
+  const thinking = options.thinking === true;
   const out: AnthropicMessage[] = [];
   for (const message of messages) {
     const role = message.role === 'assistant' ? 'assistant' : 'user';
-    const blocks = toBlocks(message, vision);
+    const blocks = toBlocks(message, vision, thinking);
     if (blocks.length === 0) continue;
     const last = out.at(-1);
     if (last && last.role === role) last.content.push(...blocks);
@@ -50,7 +81,19 @@ export function toAnthropicMessages(messages: readonly TranscriptMessage[], visi
       message.content.sort((a, b) => rank(a) - rank(b));
     }
   }
+  if (options.cache === true) markLastBlock(out.at(-1));
   return out;
+}
+
+// Thinking blocks cannot carry a breakpoint; the block before them can.
+function markLastBlock(message: AnthropicMessage | undefined): void {
+  if (!message) return;
+  for (let i = message.content.length - 1; i >= 0; i--) {
+    const block = message.content[i] as AnthropicBlock;
+    if (block.type === 'thinking' || block.type === 'redacted_thinking') continue;
+    message.content[i] = { ...block, cache_control: EPHEMERAL };
+    return;
+  }
 }
 
 /** Maps tool specs to Messages API tools. */
@@ -62,10 +105,12 @@ export function toAnthropicTools(tools: readonly ToolSpec[]): AnthropicTool[] {
   }));
 }
 
-function toBlocks(message: TranscriptMessage, vision: boolean): AnthropicBlock[] {
+function toBlocks(message: TranscriptMessage, vision: boolean, thinking: boolean): AnthropicBlock[] {
   if (message.role === 'user') return message.content === '' ? [] : [{ type: 'text', text: message.content }];
   if (message.role === 'assistant') {
-    const blocks: AnthropicBlock[] = message.content === '' ? [] : [{ type: 'text', text: message.content }];
+    const blocks: AnthropicBlock[] =
+      thinking && message.thinking ? message.thinking.map((block) => ({ ...block })) : [];
+    if (message.content !== '') blocks.push({ type: 'text', text: message.content });
     for (const call of message.toolCalls ?? []) {
       blocks.push({ type: 'tool_use', id: call.id, name: call.name, input: call.arguments });
     }

@@ -1,9 +1,10 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import { LlmChatError } from '../errors.js';
+import type { TokenUsage } from '../types.js';
 import type { FinishReason, LlmStreamEvent } from './llm-provider.js';
 import { parseStreamJson } from './parse-stream-json.js';
 import { parseToolArguments } from './parse-tool-arguments.js';
-import { markRetryable } from './provider-http.js';
+import { markRetryable } from './provider-retry.js';
 import { redactProviderMessage } from './redact-provider-message.js';
 import type { StreamParser } from './stream-parser.js';
 
@@ -11,7 +12,10 @@ interface OpenBlock {
   type: string;
   id: string;
   name: string;
+  /** Tool input JSON, or the thinking text, as it streams in. */
   json: string;
+  /** A thinking block's signature, or a redacted block's data. */
+  signature: string;
 }
 
 /** Anthropic `error` event types that mean "try again", not "your request is wrong". */
@@ -24,15 +28,16 @@ const RETRYABLE_ERROR_TYPES = new Set(['overloaded_error', 'api_error', 'rate_li
  * block (id and name); `content_block_delta` carries `text_delta` (→ `text`) or
  * `input_json_delta` pieces, assembled until `content_block_stop` emits the whole `tool_call`;
  * `message_delta` gives the stop reason and output tokens; `message_stop` ends with `usage` and
- * `finish`. `ping` and unknown events (thinking blocks) are ignored.
+ * `finish`. Thinking blocks stream their text as `reasoning` and end as one `thinking` event
+ * with the signature (a `redacted_thinking` block arrives whole). `ping` and unknown events
+ * are ignored.
  *
  * An `error` event is a `PROVIDER_ERROR` (retried before any output when it is an overload);
  * bad JSON, and a stream that ends before `message_stop`, are `PROVIDER_ERROR` too.
  */
 export function createAnthropicStreamParser(label: string, secrets: readonly string[] = []): StreamParser {
   const blocks = new Map<number, OpenBlock>();
-  let inputTokens = 0;
-  let outputTokens = 0;
+  let usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
   let finish: FinishReason = 'other';
   let sawToolUse = false;
   let stopped = false;
@@ -43,11 +48,11 @@ export function createAnthropicStreamParser(label: string, secrets: readonly str
     const type = typeof data.type === 'string' ? data.type : message.event;
     switch (type) {
       case 'message_start': {
-        const usage = ((data.message as Record<string, unknown> | undefined)?.usage ?? {}) as Record<string, unknown>;
-        // Cached input is counted apart from input_tokens; the total is what was sent.
-        inputTokens =
-          count(usage.input_tokens) + count(usage.cache_creation_input_tokens) + count(usage.cache_read_input_tokens);
-        outputTokens = count(usage.output_tokens);
+        const reported = ((data.message as Record<string, unknown> | undefined)?.usage ?? {}) as Record<
+          string,
+          unknown
+        >;
+        usage = toUsage(reported, usage);
         break;
       }
       case 'content_block_start': {
@@ -57,6 +62,8 @@ export function createAnthropicStreamParser(label: string, secrets: readonly str
           id: String(block.id ?? ''),
           name: String(block.name ?? ''),
           json: '',
+          // A redacted block arrives whole here; a thinking block's signature comes as a delta.
+          signature: typeof block.data === 'string' ? block.data : '',
         };
         blocks.set(count(data.index), open);
         if (open.type === 'text' && typeof block.text === 'string' && block.text !== '') {
@@ -71,6 +78,13 @@ export function createAnthropicStreamParser(label: string, secrets: readonly str
         } else if (delta.type === 'input_json_delta' && typeof delta.partial_json === 'string') {
           const open = blocks.get(count(data.index));
           if (open) open.json += delta.partial_json;
+        } else if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string') {
+          const open = blocks.get(count(data.index));
+          if (open) open.json += delta.thinking;
+          if (delta.thinking !== '') yield { type: 'reasoning', text: delta.thinking };
+        } else if (delta.type === 'signature_delta' && typeof delta.signature === 'string') {
+          const open = blocks.get(count(data.index));
+          if (open) open.signature += delta.signature;
         }
         break;
       }
@@ -78,7 +92,11 @@ export function createAnthropicStreamParser(label: string, secrets: readonly str
         const index = count(data.index);
         const open = blocks.get(index);
         blocks.delete(index);
-        if (open?.type === 'tool_use') {
+        if (open?.type === 'thinking') {
+          yield { type: 'thinking', block: { type: 'thinking', thinking: open.json, signature: open.signature } };
+        } else if (open?.type === 'redacted_thinking') {
+          yield { type: 'thinking', block: { type: 'redacted_thinking', data: open.signature } };
+        } else if (open?.type === 'tool_use') {
           if (open.name === '' || open.id === '') {
             throw new LlmChatError('PROVIDER_ERROR', `The ${label} model sent a tool call without an id or name.`);
           }
@@ -95,14 +113,13 @@ export function createAnthropicStreamParser(label: string, secrets: readonly str
       case 'message_delta': {
         const delta = (data.delta ?? {}) as Record<string, unknown>;
         if (typeof delta.stop_reason === 'string') finish = mapStopReason(delta.stop_reason);
-        const usage = (data.usage ?? {}) as Record<string, unknown>;
-        // output_tokens here is the running total, not an increment.
-        if (usage.output_tokens !== undefined) outputTokens = count(usage.output_tokens);
+        // Counts here are running totals, not increments; newer API versions repeat the input ones.
+        usage = toUsage((data.usage ?? {}) as Record<string, unknown>, usage);
         break;
       }
       case 'message_stop':
         stopped = true;
-        yield { type: 'usage', usage: { inputTokens, outputTokens } };
+        yield { type: 'usage', usage };
         yield { type: 'finish', reason: finish === 'other' && sawToolUse ? 'tool_calls' : finish };
         return;
       case 'error': {
@@ -150,6 +167,22 @@ function mapStopReason(reason: string): FinishReason {
     default:
       return 'other';
   }
+}
+
+/**
+ * Merges a reported usage object into what is known. Cached input is counted apart from
+ * `input_tokens` by Anthropic; the library's `inputTokens` is everything that was sent.
+ */
+function toUsage(reported: Record<string, unknown>, known: TokenUsage): TokenUsage {
+  const next: TokenUsage = { ...known };
+  const has = (key: string) => typeof reported[key] === 'number';
+  if (has('cache_read_input_tokens')) next.cachedInputTokens = count(reported.cache_read_input_tokens);
+  if (has('cache_creation_input_tokens')) next.cacheWriteInputTokens = count(reported.cache_creation_input_tokens);
+  if (has('input_tokens')) {
+    next.inputTokens = count(reported.input_tokens) + (next.cachedInputTokens ?? 0) + (next.cacheWriteInputTokens ?? 0);
+  }
+  if (has('output_tokens')) next.outputTokens = count(reported.output_tokens);
+  return next;
 }
 
 function count(value: unknown): number {

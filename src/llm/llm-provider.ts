@@ -1,4 +1,4 @@
-import type { FetchLike, TokenUsage, ToolSpec, TranscriptMessage } from '../types.js';
+import type { FetchLike, ThinkingBlock, TokenUsage, ToolSpec, TranscriptMessage } from '../types.js';
 
 /** One request to an LLM: the conversation so far and the tools it may call. */
 export interface LlmRequest {
@@ -23,8 +23,12 @@ export type FinishReason = 'stop' | 'tool_calls' | 'length' | 'content_filter' |
 export type LlmStreamEvent =
   /** A chunk of answer text. */
   | { type: 'text'; text: string }
+  /** A chunk of the model's reasoning: never part of the answer, shown only where a host asks. */
+  | { type: 'reasoning'; text: string }
+  /** A complete signed reasoning block, to be kept in the transcript and sent back verbatim. */
+  | { type: 'thinking'; block: ThinkingBlock }
   /** A complete tool call, its arguments assembled from the streamed deltas and parsed. */
-  | { type: 'tool_call'; id: string; name: string; arguments: Record<string, unknown> }
+  | { type: 'tool_call'; id: string; name: string; arguments: Record<string, unknown>; signature?: string }
   /** Token counts of this call. */
   | { type: 'usage'; usage: TokenUsage }
   /** The last event of a successful call. */
@@ -34,6 +38,8 @@ export type LlmStreamEvent =
 export interface LlmCallOptions {
   /** Aborts the HTTP request and ends the iterable with an `ABORTED` error. */
   signal?: AbortSignal;
+  /** Extra request headers of this call (for example W3C `traceparent`); not treated as secrets. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /**

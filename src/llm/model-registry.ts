@@ -3,30 +3,9 @@ import type { ModelConfig, ProviderKind } from '../types.js';
 import { createLlmProvider } from './create-llm-provider.js';
 import type { LlmProvider } from './llm-provider.js';
 import type { LlmProviderRuntimeOptions } from './provider-http.js';
+import type { ResolvedModel } from './resolved-model.js';
 
-/** A {@link ModelConfig} with every default applied. */
-export interface ResolvedModel {
-  id: string;
-  /** The provider's model name. */
-  model: string;
-  provider: ProviderKind;
-  name: string;
-  providerName: string;
-  contextWindow: number;
-  supportsStreaming: boolean;
-  supportsFunctionCalling: boolean;
-  supportsVision: boolean;
-  enabled: boolean;
-  baseUrl?: string;
-  /** A secret. */
-  apiKey?: string;
-  apiVersion?: string;
-  deployment?: string;
-  temperature?: number;
-  maxTokens?: number;
-  /** Secrets. */
-  headers?: Record<string, string>;
-}
+export type { ResolvedModel } from './resolved-model.js';
 
 /** One entry of `GET /gateway/models`, in the gateway's field names. Holds no secret. */
 export interface GatewayModelInfo {
@@ -49,7 +28,18 @@ const PROVIDER_NAMES: Record<ProviderKind, string> = {
   anthropic: 'Anthropic',
   ollama: 'Ollama',
   openai_compatible: 'OpenAI-compatible',
+  watsonx: 'IBM watsonx.ai',
+  cohere: 'Cohere',
+  mistral: 'Mistral AI',
+  groq: 'Groq',
+  together: 'Together AI',
+  bedrock: 'Amazon Bedrock',
+  google: 'Google Gemini',
+  vertex: 'Google Vertex AI',
 };
+const REASONING_EFFORTS = ['minimal', 'low', 'medium', 'high'];
+/** Anthropic's smallest thinking budget. */
+const MIN_THINKING_BUDGET = 1024;
 const DEFAULT_CONTEXT_WINDOW = 128_000;
 
 /**
@@ -151,6 +141,29 @@ function resolve(config: ModelConfig, index: number): ResolvedModel {
   if (config.provider === 'azure_openai' && !config.deployment && !config.model) {
     throw new LlmChatError('CONFIG_INVALID', `${label} needs a deployment (or model) for Azure OpenAI.`);
   }
+  if (config.provider === 'watsonx') {
+    if (!config.baseUrl) throw new LlmChatError('CONFIG_INVALID', `${label} needs a baseUrl for provider 'watsonx'.`);
+    if (!config.apiKey) throw new LlmChatError('CONFIG_INVALID', `${label} needs an apiKey for provider 'watsonx'.`);
+    if (!config.projectId && !config.spaceId) {
+      throw new LlmChatError('CONFIG_INVALID', `${label} needs a projectId or a spaceId for provider 'watsonx'.`);
+    }
+  }
+  if (config.iamUrl !== undefined && !isHttpUrl(config.iamUrl)) {
+    throw new LlmChatError('CONFIG_INVALID', `${label} has an iamUrl that is not an http(s) URL.`);
+  }
+  if (config.reasoningEffort !== undefined && !REASONING_EFFORTS.includes(config.reasoningEffort)) {
+    throw new LlmChatError(
+      'CONFIG_INVALID',
+      `${label} reasoningEffort must be one of ${REASONING_EFFORTS.join(', ')}.`,
+    );
+  }
+  checkNumber(
+    config.thinkingBudgetTokens,
+    `${label} thinkingBudgetTokens`,
+    (n) => Number.isInteger(n) && n >= MIN_THINKING_BUDGET,
+    `a whole number of at least ${MIN_THINKING_BUDGET}`,
+  );
+  checkCloudFields(config, label);
   checkNumber(config.temperature, `${label} temperature`, (n) => n >= 0 && n <= 2, 'between 0 and 2');
   checkNumber(config.maxTokens, `${label} maxTokens`, (n) => Number.isInteger(n) && n > 0, 'a positive integer');
   checkNumber(
@@ -172,10 +185,65 @@ function resolve(config: ModelConfig, index: number): ResolvedModel {
     supportsVision: config.supportsVision ?? false,
     enabled: config.enabled ?? true,
   };
-  for (const key of ['baseUrl', 'apiKey', 'apiVersion', 'deployment', 'temperature', 'maxTokens', 'headers'] as const) {
+  for (const key of [
+    'baseUrl',
+    'apiKey',
+    'apiVersion',
+    'deployment',
+    'temperature',
+    'maxTokens',
+    'headers',
+    'reasoningEffort',
+    'reasoningModel',
+    'thinkingBudgetTokens',
+    'promptCaching',
+    'projectId',
+    'spaceId',
+    'iamUrl',
+    'region',
+    'credentials',
+    'project',
+    'location',
+    'getAccessToken',
+  ] as const) {
     if (config[key] !== undefined) (model as unknown as Record<string, unknown>)[key] = config[key];
   }
   return model;
+}
+
+/** What Bedrock and Vertex cannot work without; checked here so a typo fails at startup, not on a user's turn. */
+function checkCloudFields(config: ModelConfig, label: string): void {
+  if (config.provider === 'bedrock') {
+    if (typeof config.region !== 'string' || !/^[a-z0-9-]+$/.test(config.region)) {
+      throw new LlmChatError('CONFIG_INVALID', `${label} needs a region (like 'us-east-1') for Amazon Bedrock.`);
+    }
+    const credentials = config.credentials;
+    const usable =
+      typeof credentials === 'function' ||
+      (typeof credentials === 'object' &&
+        credentials !== null &&
+        typeof credentials.accessKeyId === 'string' &&
+        credentials.accessKeyId !== '' &&
+        typeof credentials.secretAccessKey === 'string' &&
+        credentials.secretAccessKey !== '');
+    if (!usable) {
+      throw new LlmChatError(
+        'CONFIG_INVALID',
+        `${label} needs credentials for Amazon Bedrock: { accessKeyId, secretAccessKey, sessionToken? } or an async function returning them.`,
+      );
+    }
+  }
+  if (config.provider === 'vertex') {
+    if (typeof config.project !== 'string' || config.project === '') {
+      throw new LlmChatError('CONFIG_INVALID', `${label} needs a project for Vertex AI.`);
+    }
+    if (config.location !== undefined && !/^[a-z0-9-]+$/.test(String(config.location))) {
+      throw new LlmChatError('CONFIG_INVALID', `${label} has a location that is not a Google Cloud location name.`);
+    }
+    if (typeof config.getAccessToken !== 'function') {
+      throw new LlmChatError('CONFIG_INVALID', `${label} needs a getAccessToken function for Vertex AI.`);
+    }
+  }
 }
 
 function checkNumber(value: unknown, what: string, ok: (n: number) => boolean, expected: string): void {

@@ -13,8 +13,19 @@ export type OpenAIChatMessage =
       role: 'assistant';
       content: string | null;
       tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[];
+      reasoning_content?: string;
     }
-  | { role: 'tool'; tool_call_id: string; content: string };
+  | { role: 'tool'; tool_call_id: string; content: string; name?: string };
+
+/** Server quirks {@link toOpenAIMessages} adapts to. */
+export interface OpenAIMessageOptions {
+  /** Rewrites tool call ids into a form the server accepts (Mistral's nine characters). */
+  toolCallId?: (id: string) => string;
+  /** Adds the tool's `name` to `tool` messages. @default false */
+  toolMessageName?: boolean;
+  /** Sends a tool-call round's stored reasoning back as `reasoning_content` (DeepSeek). @default false */
+  reasoningContent?: boolean;
+}
 
 /** One entry of the Chat Completions `tools` array. */
 export interface OpenAITool {
@@ -31,8 +42,9 @@ export interface OpenAITool {
  * one user message placed after the run. Without `vision` each result gets a short note instead.
  * A failed tool's text is prefixed with `Error: `, as the format has no error flag.
  */
-export function toOpenAIMessages(request: LlmRequest): OpenAIChatMessage[] {
+export function toOpenAIMessages(request: LlmRequest, options: OpenAIMessageOptions = {}): OpenAIChatMessage[] {
   const out: OpenAIChatMessage[] = [];
+  const callId = options.toolCallId ?? ((id: string) => id);
   if (request.system) out.push({ role: 'system', content: request.system });
   let images: OpenAIContentPart[] = [];
   const flushImages = () => {
@@ -54,14 +66,22 @@ export function toOpenAIMessages(request: LlmRequest): OpenAIChatMessage[] {
           // OpenAI wants null, not '', next to tool calls.
           content: message.content === '' ? null : message.content,
           tool_calls: calls.map((call) => ({
-            id: call.id,
+            id: callId(call.id),
             type: 'function',
             function: { name: call.name, arguments: JSON.stringify(call.arguments) },
           })),
+          ...(options.reasoningContent && message.reasoning !== undefined
+            ? { reasoning_content: message.reasoning }
+            : {}),
         });
       }
     } else {
-      out.push({ role: 'tool', tool_call_id: message.toolCallId, content: toolText(message, request.vision === true) });
+      out.push({
+        role: 'tool',
+        tool_call_id: callId(message.toolCallId),
+        content: toolText(message, request.vision === true),
+        ...(options.toolMessageName ? { name: message.name } : {}),
+      });
       if (request.vision === true && message.images && message.images.length > 0) {
         images.push({
           type: 'text',

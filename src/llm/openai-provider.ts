@@ -1,11 +1,17 @@
 import { LlmChatError } from '../errors.js';
 import type { LlmCallOptions, LlmProvider, LlmRequest, LlmStreamEvent } from './llm-provider.js';
+import {
+  isOpenAIReasoningModel,
+  OPENAI_FLAVORS,
+  type OpenAIFlavor,
+  type OpenAIProviderKind,
+} from './openai-flavors.js';
 import { toOpenAIMessages, toOpenAITools } from './openai-messages.js';
 import { createOpenAIStreamParser } from './openai-stream.js';
 import { type LlmProviderRuntimeOptions, streamProviderCall } from './provider-http.js';
+import { jsonWithTools, ToolJsonCache } from './tool-json-cache.js';
 
-/** The provider kinds that speak the Chat Completions API. */
-export type OpenAIProviderKind = 'openai' | 'openai_compatible' | 'ollama' | 'azure_openai';
+export type { OpenAIProviderKind } from './openai-flavors.js';
 
 /** Configuration of an {@link OpenAIProvider}. */
 export interface OpenAIProviderConfig {
@@ -13,7 +19,9 @@ export interface OpenAIProviderConfig {
   /**
    * API root including `/v1` for OpenAI-style kinds; the resource endpoint
    * (`https://x.openai.azure.com`) for Azure. Required for `openai_compatible` and `azure_openai`.
-   * @default 'https://api.openai.com/v1' (openai), 'http://127.0.0.1:11434/v1' (ollama)
+   * @default 'https://api.openai.com/v1' (openai), 'http://127.0.0.1:11434/v1' (ollama),
+   * 'https://api.mistral.ai/v1' (mistral), 'https://api.groq.com/openai/v1' (groq),
+   * 'https://api.together.xyz/v1' (together)
    */
   baseUrl?: string;
   /** Sent as `Authorization: Bearer …`, or as `api-key` for Azure. Omitted when unset. */
@@ -28,24 +36,25 @@ export interface OpenAIProviderConfig {
   temperature?: number;
   /** Answer size limit used when the request sets none. */
   maxTokens?: number;
+  /** Sent as `reasoning_effort`; implies a reasoning model. */
+  reasoningEffort?: 'minimal' | 'low' | 'medium' | 'high';
+  /**
+   * A reasoning model gets `max_completion_tokens` instead of `max_tokens` and no `temperature`.
+   * @default by name for openai, azure_openai and openai_compatible (`o1`…`o4`, `gpt-5`), else false
+   */
+  reasoningModel?: boolean;
 }
 
-const DEFAULT_BASE_URLS: Partial<Record<OpenAIProviderKind, string>> = {
-  openai: 'https://api.openai.com/v1',
-  ollama: 'http://127.0.0.1:11434/v1',
-};
-const LABELS: Record<OpenAIProviderKind, string> = {
-  openai: 'OpenAI',
-  openai_compatible: 'OpenAI-compatible',
-  ollama: 'Ollama',
-  azure_openai: 'Azure OpenAI',
-};
 /** Azure's current GA API version with `stream_options.include_usage`. */
 const DEFAULT_AZURE_API_VERSION = '2024-10-21';
 
 /**
- * Streams Chat Completions (`stream: true`, `stream_options.include_usage`) from OpenAI, Azure
- * OpenAI, Ollama or any OpenAI-compatible server, over plain `fetch`.
+ * Streams Chat Completions from OpenAI, Azure OpenAI, Ollama, Mistral, Groq, Together AI or any
+ * OpenAI-compatible server, over plain `fetch`, with each server's quirks (see `openai-flavors.ts`).
+ *
+ * Reasoning models (OpenAI's `o*` and `gpt-5` families by name, or `reasoningModel: true`) get
+ * `max_completion_tokens` and no `temperature`, which those models refuse. Reasoning text some
+ * servers stream (`reasoning_content`, `reasoning`) is kept out of the answer.
  *
  * @example
  * const provider = new OpenAIProvider({ kind: 'openai', apiKey: key });
@@ -58,22 +67,25 @@ export class OpenAIProvider implements LlmProvider {
   readonly #config: OpenAIProviderConfig;
   readonly #options: LlmProviderRuntimeOptions;
   readonly #baseUrl: string;
+  readonly #flavor: OpenAIFlavor;
+  readonly #tools = new ToolJsonCache(toOpenAITools);
 
   /** @throws LlmChatError `CONFIG_INVALID` when a required `baseUrl` is missing. */
   constructor(config: OpenAIProviderConfig, options: LlmProviderRuntimeOptions = {}) {
-    const baseUrl = config.baseUrl ?? DEFAULT_BASE_URLS[config.kind];
-    if (!baseUrl) {
-      throw new LlmChatError('CONFIG_INVALID', `A ${LABELS[config.kind] ?? config.kind} model needs a baseUrl.`);
-    }
+    const flavor = OPENAI_FLAVORS[config.kind];
+    if (!flavor) throw new LlmChatError('CONFIG_INVALID', 'Unknown OpenAI-style provider kind.');
+    const baseUrl = config.baseUrl ?? flavor.defaultBaseUrl;
+    if (!baseUrl) throw new LlmChatError('CONFIG_INVALID', `A ${flavor.label} model needs a baseUrl.`);
     this.kind = config.kind;
     this.#config = config;
     this.#options = options;
+    this.#flavor = flavor;
     this.#baseUrl = baseUrl.replace(/\/+$/, '');
   }
 
   stream(request: LlmRequest, options: LlmCallOptions = {}): AsyncIterable<LlmStreamEvent> {
     const config = this.#config;
-    const label = LABELS[this.kind];
+    const flavor = this.#flavor;
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: 'text/event-stream',
@@ -82,34 +94,48 @@ export class OpenAIProvider implements LlmProvider {
       if (this.kind === 'azure_openai') headers['api-key'] = config.apiKey;
       else headers.authorization = `Bearer ${config.apiKey}`;
     }
-    Object.assign(headers, config.headers);
+    Object.assign(headers, options.headers, config.headers);
 
     const body: Record<string, unknown> = {
       model: request.model,
-      messages: toOpenAIMessages(request),
+      messages: toOpenAIMessages(request, {
+        ...(flavor.toolCallId ? { toolCallId: flavor.toolCallId } : {}),
+        toolMessageName: flavor.toolMessageName,
+        reasoningContent: flavor.reasoningContent,
+      }),
       stream: true,
-      stream_options: { include_usage: true },
     };
-    if (request.tools && request.tools.length > 0) body.tools = toOpenAITools(request.tools);
+    if (flavor.streamUsageOption) body.stream_options = { include_usage: true };
+    const reasoning = this.#isReasoningModel(request.model);
     const temperature = request.temperature ?? config.temperature;
-    if (temperature !== undefined) body.temperature = temperature;
+    if (temperature !== undefined && !reasoning) body.temperature = temperature;
     const maxTokens = request.maxTokens ?? config.maxTokens;
-    if (maxTokens !== undefined) body.max_tokens = maxTokens;
+    if (maxTokens !== undefined) body[reasoning ? 'max_completion_tokens' : 'max_tokens'] = maxTokens;
+    if (config.reasoningEffort !== undefined) body.reasoning_effort = config.reasoningEffort;
 
     const secrets = [config.apiKey ?? '', ...Object.values(config.headers ?? {})].filter((s) => s !== '');
     return streamProviderCall(
       {
         kind: this.kind,
-        label,
+        label: flavor.label,
         url: this.#url(request.model),
         headers,
-        body,
+        body: jsonWithTools(body, this.#tools.get(request.tools)),
         secrets,
-        createParser: () => createOpenAIStreamParser(label, secrets),
+        createParser: () => createOpenAIStreamParser(flavor.label, secrets),
       },
       this.#options,
       options.signal,
     );
+  }
+
+  #isReasoningModel(model: string): boolean {
+    const config = this.#config;
+    if (config.reasoningModel !== undefined) return config.reasoningModel;
+    if (config.reasoningEffort !== undefined) return true;
+    const name = this.kind === 'azure_openai' ? (config.deployment ?? model) : model;
+    // Azure deployments are named by the host; the model name is the better hint when it differs.
+    return this.#flavor.detectReasoningModels && (isOpenAIReasoningModel(model) || isOpenAIReasoningModel(name));
   }
 
   #url(model: string): string {

@@ -1,5 +1,6 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import { LlmChatError } from '../errors.js';
+import type { TokenUsage } from '../types.js';
 import type { FinishReason, LlmStreamEvent } from './llm-provider.js';
 import { parseStreamJson } from './parse-stream-json.js';
 import { parseToolArguments } from './parse-tool-arguments.js';
@@ -16,12 +17,14 @@ interface PartialToolCall {
  * Turns a Chat Completions stream (`chat.completion.chunk` objects, then `data: [DONE]`) into
  * normalized events.
  *
- * - `choices[0].delta.content` → `text`.
+ * - `choices[0].delta.content` → `text`; `reasoning_content` / `reasoning`, and Mistral's
+ *   `thinking` content parts, → `reasoning`, never part of the answer.
  * - `delta.tool_calls` fragments are assembled per `index` (id and name come first, the
  *   arguments in pieces) and emitted as complete `tool_call`s once `finish_reason` arrives.
  *   Servers that omit `index` are handled: a fragment with a new id starts a call, one without
  *   continues the last.
- * - A `usage` object (the final `choices: []` chunk of `include_usage`) → `usage`.
+ * - A `usage` object (the final `choices: []` chunk of `include_usage`, or Groq's `x_groq.usage`)
+ *   → `usage`, with `prompt_tokens_details.cached_tokens` as the cached input.
  * - `finish` comes last, after the usage chunk that follows `finish_reason`.
  *
  * A stream that ends with neither `finish_reason` nor `[DONE]` was cut: `PROVIDER_ERROR`, as
@@ -54,7 +57,7 @@ export function createOpenAIStreamParser(label: string, secrets: readonly string
       return;
     }
     const chunk = parseStreamJson(message.data, label);
-    if (chunk.error !== undefined && chunk.error !== null) {
+    if ((chunk.error !== undefined && chunk.error !== null) || Array.isArray(chunk.errors)) {
       const detail = redactProviderMessage(extractProviderMessage(chunk), secrets);
       throw new LlmChatError('PROVIDER_ERROR', `The ${label} API reported an error${detail ? `: ${detail}` : '.'}`);
     }
@@ -64,7 +67,14 @@ export function createOpenAIStreamParser(label: string, secrets: readonly string
     const choice = choices.find((c) => (c?.index ?? 0) === 0);
     if (choice) {
       const delta = (choice.delta ?? {}) as Record<string, unknown>;
-      if (typeof delta.content === 'string' && delta.content !== '') yield { type: 'text', text: delta.content };
+      // DeepSeek and older vLLM say `reasoning_content`; Ollama, newer vLLM and Groq `reasoning`.
+      const reasoning = delta.reasoning_content ?? delta.reasoning;
+      if (typeof reasoning === 'string' && reasoning !== '') yield { type: 'reasoning', text: reasoning };
+      if (typeof delta.content === 'string') {
+        if (delta.content !== '') yield { type: 'text', text: delta.content };
+      } else if (Array.isArray(delta.content)) {
+        yield* contentParts(delta.content);
+      }
       if (Array.isArray(delta.tool_calls)) {
         for (const fragment of delta.tool_calls as Record<string, unknown>[]) addFragment(fragment);
       }
@@ -74,13 +84,12 @@ export function createOpenAIStreamParser(label: string, secrets: readonly string
       }
     }
 
-    const usage = chunk.usage as Record<string, unknown> | null | undefined;
-    if (usage && typeof usage === 'object') {
-      yield {
-        type: 'usage',
-        usage: { inputTokens: toCount(usage.prompt_tokens), outputTokens: toCount(usage.completion_tokens) },
-      };
-    }
+    // Groq reports usage in `x_groq` unless asked with stream_options; never count it twice.
+    const usage = (chunk.usage ?? (chunk.x_groq as Record<string, unknown> | undefined)?.usage) as
+      | Record<string, unknown>
+      | null
+      | undefined;
+    if (usage && typeof usage === 'object') yield { type: 'usage', usage: toUsage(usage) };
   }
 
   function* end(): Generator<LlmStreamEvent> {
@@ -129,6 +138,22 @@ export function createOpenAIStreamParser(label: string, secrets: readonly string
   }
 }
 
+/**
+ * Content sent as parts (Mistral's reasoning models): `text` parts are answer text, `thinking`
+ * parts (themselves lists of text parts) are reasoning.
+ */
+function* contentParts(parts: unknown[]): Generator<LlmStreamEvent> {
+  for (const part of parts as Record<string, unknown>[]) {
+    if (part?.type === 'text' && typeof part.text === 'string' && part.text !== '') {
+      yield { type: 'text', text: part.text };
+    } else if (part?.type === 'thinking' && Array.isArray(part.thinking)) {
+      for (const inner of part.thinking as Record<string, unknown>[]) {
+        if (typeof inner?.text === 'string' && inner.text !== '') yield { type: 'reasoning', text: inner.text };
+      }
+    }
+  }
+}
+
 function mapFinishReason(reason: string, hasToolCalls: boolean): FinishReason {
   switch (reason) {
     case 'stop':
@@ -144,6 +169,18 @@ function mapFinishReason(reason: string, hasToolCalls: boolean): FinishReason {
     default:
       return 'other';
   }
+}
+
+function toUsage(usage: Record<string, unknown>): TokenUsage {
+  const result: TokenUsage = {
+    inputTokens: toCount(usage.prompt_tokens),
+    outputTokens: toCount(usage.completion_tokens),
+  };
+  // OpenAI (and Azure, Groq, vLLM) nest it; DeepSeek names it its own way.
+  const details = usage.prompt_tokens_details as Record<string, unknown> | null | undefined;
+  const cached = details?.cached_tokens ?? usage.prompt_cache_hit_tokens;
+  if (typeof cached === 'number') result.cachedInputTokens = toCount(cached);
+  return result;
 }
 
 function toCount(value: unknown): number {

@@ -1,10 +1,24 @@
+import type { EventSourceMessage } from 'eventsource-parser';
 import { isLlmChatError, LlmChatError } from '../errors.js';
+import { raceSignal } from '../internal/race-signal.js';
+import { sleep } from '../internal/sleep.js';
+import { unrefTimer } from '../internal/unref-timer.js';
 import type { Logger } from '../types.js';
+import { batchStreamEvents } from './batch-stream-events.js';
 import type { LlmProviderOptions, LlmStreamEvent } from './llm-provider.js';
-import { parseRetryAfter } from './parse-retry-after.js';
-import { readSseBatches } from './read-sse.js';
-import { extractProviderMessage, redactProviderMessage } from './redact-provider-message.js';
+import {
+  type AttemptFailure,
+  type FailureContext,
+  failureFromResponse,
+  failureFromThrown,
+} from './provider-failure.js';
+import { backoffMs } from './provider-retry.js';
+import { type ReadSseOptions, readSseBatches } from './read-sse.js';
 import type { StreamParser } from './stream-parser.js';
+
+// Kept importable from here: providers written before the split import them from this module.
+export type { ProviderFailureHints } from './provider-failure.js';
+export { markRetryable } from './provider-retry.js';
 
 /** {@link LlmProviderOptions} plus an optional logger for retries. */
 export interface LlmProviderRuntimeOptions extends LlmProviderOptions {
@@ -12,20 +26,49 @@ export interface LlmProviderRuntimeOptions extends LlmProviderOptions {
   logger?: Logger;
 }
 
-/** One streaming POST to a provider, as the providers describe it to {@link streamProviderCall}. */
-export interface ProviderHttpCall {
+/** Splits a response body into batches of wire messages, one batch per network chunk. */
+export type ProviderBodyReader<M> = (body: ReadableStream<Uint8Array>, options: ReadSseOptions) => AsyncIterable<M[]>;
+
+/** The request an {@link ProviderHttpCall.authorize} hook signs or adds a token to. */
+export interface ProviderHttpRequest {
+  url: string;
+  headers: Record<string, string>;
+  /** The JSON body, exactly as it is sent. */
+  body: string;
+}
+
+/**
+ * One streaming POST to a provider, as the providers describe it to {@link streamProviderCall}.
+ * `M` is the wire message type: SSE messages unless `readBody` decodes something else (AWS's
+ * binary event stream).
+ */
+export interface ProviderHttpCall<M = EventSourceMessage> {
   /** The provider kind, for error details and logs (`openai`, `anthropic`, …). */
   kind: string;
   /** Display name used in error messages (`OpenAI`, `Anthropic`, …). */
   label: string;
   url: string;
   headers: Record<string, string>;
-  /** Sent as JSON. */
+  /** Sent as JSON; a string is sent as it is (already JSON text). */
   body: unknown;
   /** Values (API key, header values) masked out of any provider message we repeat. */
   secrets: readonly string[];
-  /** Turns the provider's SSE messages into normalized events; throws `LlmChatError`s. */
-  createParser: () => StreamParser;
+  /** Turns the provider's wire messages into normalized events; throws `LlmChatError`s. */
+  createParser: () => StreamParser<M>;
+  /** Reads the response body as messages (AWS's binary event stream, …). @default SSE */
+  readBody?: ProviderBodyReader<M>;
+  /**
+   * Runs before every attempt, under the call's timeouts and abort, and returns the headers to
+   * send: a fresh SigV4 signature, an IAM or host access token. Header values it adds are
+   * treated as secrets. A thrown `LlmChatError` fails the attempt as it is (retried only when
+   * marked retryable); anything else is `PROVIDER_AUTH`.
+   */
+  authorize?: (request: ProviderHttpRequest, signal: AbortSignal) => Promise<Record<string, string>>;
+  /**
+   * Reads what the status alone does not say from a refused response's JSON body: that the
+   * credentials were refused (Gemini answers a bad key with 400), or how long to wait.
+   */
+  readFailure?: FailureContext['readFailure'];
 }
 
 const DEFAULTS = {
@@ -36,30 +79,7 @@ const DEFAULTS = {
   maxRetryAfterMs: 30_000,
 } as const;
 
-/** Upper bound of one exponential backoff step, so a large `maxRetries` never waits minutes. */
-const MAX_BACKOFF_MS = 10_000;
-/** How much of an error body is read to find the provider's message. */
-const MAX_ERROR_BODY_CHARS = 16_384;
-
-const retryable = new WeakSet<LlmChatError>();
-
-/**
- * Marks an error thrown by a stream parser as worth another attempt (for example Anthropic's
- * `overloaded_error` event), as long as nothing was streamed yet. Returns the same error.
- */
-export function markRetryable(error: LlmChatError): LlmChatError {
-  retryable.add(error);
-  return error;
-}
-
 type StopReason = 'caller' | 'total' | 'first_chunk';
-
-interface AttemptFailure {
-  error: LlmChatError;
-  retryable: boolean;
-  /** The wait the provider asked for, when it said. */
-  retryAfterMs?: number;
-}
 
 // The abort reason of an attempt that is over; see the finally block below.
 const ATTEMPT_FINISHED = new Error('The provider call attempt finished.');
@@ -80,8 +100,8 @@ const ATTEMPT_FINISHED = new Error('The provider call attempt finished.');
  * Messages never hold the API key, headers or URL; the original failure is kept as `cause`
  * except for HTTP bodies, which may echo the key.
  */
-export async function* streamProviderCall(
-  call: ProviderHttpCall,
+export async function* streamProviderCall<M = EventSourceMessage>(
+  call: ProviderHttpCall<M>,
   options: LlmProviderRuntimeOptions = {},
   signal?: AbortSignal,
 ): AsyncGenerator<LlmStreamEvent, void, undefined> {
@@ -91,7 +111,13 @@ export async function* streamProviderCall(
   const maxRetries = Math.max(0, options.maxRetries ?? DEFAULTS.maxRetries);
   const retryDelayMs = options.retryDelayMs ?? DEFAULTS.retryDelayMs;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULTS.maxRetryAfterMs;
-  const details = { provider: call.kind };
+  const readBody = call.readBody ?? (readSseBatches as unknown as ProviderBodyReader<M>);
+  const failureContext: FailureContext = {
+    label: call.label,
+    details: { provider: call.kind },
+    secrets: call.secrets,
+    ...(call.readFailure ? { readFailure: call.readFailure } : {}),
+  };
 
   const callController = new AbortController();
   let stopReason: StopReason | undefined;
@@ -101,7 +127,7 @@ export async function* streamProviderCall(
     callController.abort();
   };
   const stopError = (cause?: unknown): LlmChatError => {
-    const opts = { details, cause };
+    const opts = { details: failureContext.details, cause };
     if (stopReason === 'caller') return new LlmChatError('ABORTED', `The ${call.label} request was cancelled.`, opts);
     if (stopReason === 'first_chunk') {
       return new LlmChatError(
@@ -116,8 +142,8 @@ export async function* streamProviderCall(
   const onCallerAbort = () => stop('caller');
   signal?.addEventListener('abort', onCallerAbort, { once: true });
   const totalTimer = setTimeout(() => stop('total'), totalTimeoutMs);
-  totalTimer.unref?.();
-  const body = JSON.stringify(call.body);
+  unrefTimer(totalTimer);
+  const body = typeof call.body === 'string' ? call.body : JSON.stringify(call.body);
 
   try {
     if (signal?.aborted) stop('caller');
@@ -131,7 +157,7 @@ export async function* streamProviderCall(
         () => stop('first_chunk'),
         firstChunkTimeoutMs,
       );
-      firstChunkTimer.unref?.();
+      unrefTimer(firstChunkTimer);
       const clearFirstChunkTimer = () => {
         if (firstChunkTimer !== undefined) clearTimeout(firstChunkTimer);
         firstChunkTimer = undefined;
@@ -139,59 +165,29 @@ export async function* streamProviderCall(
 
       let emitted = false;
       let failure: AttemptFailure;
+      let context = failureContext;
       try {
-        const response = await fetchFn(call.url, {
-          method: 'POST',
-          headers: call.headers,
-          body,
-          signal: attemptController.signal,
-        });
+        const headers = call.authorize
+          ? await authorizeAttempt(call, { url: call.url, headers: call.headers, body }, attemptController.signal)
+          : call.headers;
+        // A token or signature the hook added is as secret as the API key.
+        if (headers !== call.headers) context = { ...failureContext, secrets: addedSecrets(call, headers) };
+        const response = await fetchFn(call.url, { method: 'POST', headers, body, signal: attemptController.signal });
         if (!response.ok || response.body === null) {
-          failure = await failureFromResponse(response, call, details);
+          failure = await failureFromResponse(response, context);
         } else {
-          const parser = call.createParser();
-          const batches = readSseBatches(response.body, {
+          const batches = readBody(response.body, {
             signal: attemptController.signal,
             onChunk: clearFirstChunkTimer,
           });
-          for await (const batch of batches) {
-            // Text that arrived in one network chunk travels on as one event: every event costs
-            // a step through the chat loop and an SSE frame, and the reader sees the same text.
-            let text = '';
-            let failure: { error: unknown } | undefined;
-            try {
-              for (const message of batch) {
-                for (const event of parser.push(message)) {
-                  emitted = true;
-                  if (event.type === 'text') {
-                    text += event.text;
-                    continue;
-                  }
-                  if (text !== '') {
-                    yield { type: 'text', text };
-                    text = '';
-                  }
-                  yield event;
-                }
-                if (parser.done) break;
-              }
-            } catch (error) {
-              // The text before a failure still reaches the reader (and the interrupted turn).
-              failure = { error };
-            }
-            if (text !== '') yield { type: 'text', text };
-            if (failure !== undefined) throw failure.error;
-            if (parser.done) break;
-          }
-          for (const event of parser.end()) {
+          yield* batchStreamEvents(batches, call.createParser(), () => {
             emitted = true;
-            yield event;
-          }
+          });
           return;
         }
       } catch (error) {
         if (stopReason) throw stopError(error);
-        failure = failureFromThrown(error, call, details);
+        failure = failureFromThrown(error, context);
       } finally {
         clearFirstChunkTimer();
         callController.signal.removeEventListener('abort', abortAttempt);
@@ -221,101 +217,31 @@ export async function* streamProviderCall(
   }
 }
 
-async function failureFromResponse(
-  response: Response,
-  call: ProviderHttpCall,
-  baseDetails: Record<string, unknown>,
-): Promise<AttemptFailure> {
-  const status = response.status;
-  const details = { ...baseDetails, status };
-  const providerMessage = redactProviderMessage(extractProviderMessage(await readErrorBody(response)), call.secrets);
-  if (status === 401 || status === 403) {
-    // The provider's text is not repeated: OpenAI's quotes part of the key.
-    return {
-      error: new LlmChatError(
-        'PROVIDER_AUTH',
-        `The ${call.label} API refused the credentials (HTTP ${status}). Check the model's API key.`,
-        { details },
-      ),
-      retryable: false,
-    };
-  }
-  if (status === 429) {
-    const retryAfterMs = parseRetryAfter(response.headers);
-    const error = new LlmChatError(
-      'PROVIDER_RATE_LIMITED',
-      `The ${call.label} API is rate limiting requests. Try again later.`,
-      retryAfterMs === undefined ? { details } : { details, retryAfterMs },
-    );
-    return retryAfterMs === undefined ? { error, retryable: true } : { error, retryable: true, retryAfterMs };
-  }
-  if (status === 408 || status >= 500) {
-    return {
-      error: new LlmChatError('PROVIDER_ERROR', `The ${call.label} API failed (HTTP ${status}).`, { details }),
-      retryable: true,
-    };
-  }
-  if (response.ok) {
-    return {
-      error: new LlmChatError('PROVIDER_ERROR', `The ${call.label} API sent an empty answer.`, { details }),
-      retryable: true,
-    };
-  }
-  const suffix = providerMessage ? `: ${providerMessage}` : '.';
-  return {
-    error: new LlmChatError('PROVIDER_ERROR', `The ${call.label} API rejected the request (HTTP ${status})${suffix}`, {
-      details,
-    }),
-    retryable: false,
-  };
-}
-
-function failureFromThrown(error: unknown, call: ProviderHttpCall, details: Record<string, unknown>): AttemptFailure {
-  if (isLlmChatError(error)) return { error, retryable: retryable.has(error) };
-  // Anything else is the transport: fetch's TypeError before headers, or a body cut mid-way.
-  return {
-    error: new LlmChatError('PROVIDER_ERROR', `The connection to the ${call.label} API failed.`, {
-      details,
+/** Runs the call's `authorize` hook, bounded by the attempt's signal. */
+async function authorizeAttempt<M>(
+  call: ProviderHttpCall<M>,
+  request: ProviderHttpRequest,
+  signal: AbortSignal,
+): Promise<Record<string, string>> {
+  const authorize = call.authorize as NonNullable<ProviderHttpCall<M>['authorize']>;
+  try {
+    // A host credentials function that never settles must not outlive the call's timeouts.
+    return await raceSignal(authorize(request, signal), signal);
+  } catch (error) {
+    if (signal.aborted || isLlmChatError(error)) throw error;
+    throw new LlmChatError('PROVIDER_AUTH', `Could not get credentials for the ${call.label} API.`, {
+      details: { provider: call.kind },
       cause: error,
-    }),
-    retryable: true,
-  };
-}
-
-async function readErrorBody(response: Response): Promise<unknown> {
-  let text: string;
-  try {
-    text = (await response.text()).slice(0, MAX_ERROR_BODY_CHARS);
-  } catch {
-    return undefined;
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
+    });
   }
 }
 
-function backoffMs(baseMs: number, attempt: number): number {
-  const ceiling = Math.min(MAX_BACKOFF_MS, baseMs * 2 ** attempt);
-  // Jitter in [50%, 100%] so many clients that failed together do not retry together.
-  return Math.round(ceiling * (0.5 + Math.random() * 0.5));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted || ms <= 0) {
-      resolve();
-      return;
-    }
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
+function addedSecrets<M>(call: ProviderHttpCall<M>, headers: Record<string, string>): string[] {
+  const secrets = [...call.secrets];
+  for (const [name, value] of Object.entries(headers)) {
+    if (call.headers[name] !== value) secrets.push(value, value.replace(/^bearer\s+/i, ''));
+  }
+  return secrets;
 }
 
 function seconds(ms: number): string {

@@ -1,5 +1,6 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { LlmChatError } from '../errors.js';
+import { throwIfAborted } from '../internal/throw-if-aborted.js';
 
 /** Options of {@link readSse}. */
 export interface ReadSseOptions {
@@ -96,8 +97,4 @@ export async function* readSseBatches(
       // Already released or errored: nothing left to free.
     }
   }
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }

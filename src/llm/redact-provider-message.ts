@@ -42,10 +42,13 @@ export function redactProviderMessage(message: unknown, secrets: readonly string
 
 /**
  * Pulls the provider's own message out of an error body: `{ error: { message } }` (OpenAI,
- * Anthropic, Azure, most compatible servers) or `{ error: "..." }` (Ollama).
+ * Anthropic, Azure, most compatible servers), `{ error: "..." }` (Ollama), `{ errors: [{ message }] }`
+ * (watsonx) or `{ message }` (Cohere).
  */
 export function extractProviderMessage(body: unknown): unknown {
   if (typeof body !== 'object' || body === null) return undefined;
+  const errors = (body as { errors?: unknown }).errors;
+  if (Array.isArray(errors)) return (errors[0] as { message?: unknown } | undefined)?.message;
   const error = (body as { error?: unknown }).error;
   if (typeof error === 'string') return error;
   if (typeof error === 'object' && error !== null) return (error as { message?: unknown }).message;

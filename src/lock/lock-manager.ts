@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { LlmChatError, wrapError } from '../errors.js';
+import { sleep } from '../internal/sleep.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import type { Logger } from '../types.js';
 import type { Lock } from './lock.js';
@@ -218,20 +219,6 @@ async function callBackend<T>(operation: () => Promise<T>): Promise<T> {
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new LlmChatError('ABORTED', 'The operation was aborted.', { cause: signal.reason });
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    unrefTimer(timer);
-    // Wake early on abort; the caller's loop then throws ABORTED.
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 function assertDuration(name: string, value: number, min: number): void {

@@ -1,5 +1,6 @@
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { exchangeEndReasonOf, McpMessageTooLargeError } from './exchange-end.js';
 
 /**
  * What kind of failure an MCP request ended with:
@@ -8,9 +9,11 @@ import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
  * - `session_lost`: the server no longer knows our session, or the connection is gone (HTTP 404,
  *   "session not found", transport closed, server unreachable): a fresh connection may work;
  * - `aborted`: the request's signal was aborted before it was sent;
+ * - `too_large`: the answer was longer than the message byte limit and was cut off;
+ * - `incomplete`: the server ended the response without an answer;
  * - `other`: anything else (a protocol error the server answered with, invalid output, …).
  */
-export type McpFailureKind = 'timeout' | 'session_lost' | 'aborted' | 'other';
+export type McpFailureKind = 'timeout' | 'session_lost' | 'aborted' | 'too_large' | 'incomplete' | 'other';
 
 // Network errors that mean the server went away (restart, crash, idle connection reset).
 const GONE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
@@ -20,6 +23,10 @@ const GONE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCK
  * @internal
  */
 export function classifyMcpError(error: unknown): McpFailureKind {
+  if (error instanceof McpMessageTooLargeError) return 'too_large';
+  const ended = exchangeEndReasonOf(error);
+  if (ended === 'too_large' || ended === 'incomplete') return ended;
+  if (ended === 'cancelled') return 'aborted';
   if (error instanceof McpError) {
     if (error.code === ErrorCode.RequestTimeout) return 'timeout';
     if (error.code === ErrorCode.ConnectionClosed) return 'session_lost';

@@ -3,6 +3,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { LlmChatError } from '../errors.js';
 import type { FetchLike, Logger, McpServerConfig, McpTransportKind } from '../types.js';
+import { GuardedTransport } from './guarded-transport.js';
+import { McpHttpExchanges } from './mcp-http-exchanges.js';
+import { SecretRedactor } from './secret-redactor.js';
 
 /** Options of {@link createMcpTransport}. */
 export interface CreateMcpTransportOptions {
@@ -12,7 +15,19 @@ export interface CreateMcpTransportOptions {
   logger?: Logger;
   /** The server's short name, for log lines. */
   label?: string;
+  /**
+   * The longest one MCP message over HTTP may be (a JSON body, or one event of an event
+   * stream). @default 8388608 (8 MiB)
+   */
+  maxMessageBytes?: number;
+  /** Decides URLs other than the server's own (a legacy-SSE endpoint, a redirect target). */
+  isUrlAllowed?: (url: URL) => boolean;
+  /** Masks the header values sent in error pages the server answers with. */
+  redactor?: SecretRedactor;
 }
+
+/** The default of {@link CreateMcpTransportOptions.maxMessageBytes}. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
 /**
  * Builds the SDK client transport for one MCP server, of the given kind:
@@ -27,6 +42,10 @@ export interface CreateMcpTransportOptions {
  * (`https://user:pass@host/`) are moved into a Basic `Authorization` header, because `fetch`
  * refuses URLs that carry them; an explicit `authToken` wins.
  *
+ * The HTTP transports run on {@link McpHttpExchanges} behind a {@link GuardedTransport}: every
+ * response is bounded, torn down with its call or the connection, and a response that ends
+ * without its answer fails its request at once.
+ *
  * Throws `BAD_REQUEST` for a missing or malformed URL and `CONFIG_INVALID` for a stdio server
  * without a command. Allowing stdio at all is the caller's decision.
  * @internal
@@ -38,11 +57,29 @@ export async function createMcpTransport(
 ): Promise<Transport> {
   if (kind === 'stdio') return createStdioTransport(server, options);
   const { url, headers } = httpTarget(server);
+  const redactor = options.redactor ?? new SecretRedactor();
+  redactor.learnHeaders(headers);
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  let guarded: GuardedTransport | undefined;
+  const exchanges = new McpHttpExchanges({
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    maxMessageBytes,
+    serverUrl: url,
+    ...(options.isUrlAllowed ? { isUrlAllowed: options.isUrlAllowed } : {}),
+    legacySse: kind === 'sse',
+    onStreamLost: () => {
+      options.logger?.debug?.('MCP event stream ended; closing the connection', { server: options.label });
+      void guarded?.close().catch(() => undefined);
+    },
+    redactor,
+  });
   const requestInit: RequestInit = { headers };
-  if (kind === 'sse') {
-    return new SSEClientTransport(url, { requestInit, ...(options.fetch ? { fetch: options.fetch } : {}) });
-  }
-  return new StreamableHTTPClientTransport(url, { requestInit, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  const inner =
+    kind === 'sse'
+      ? new SSEClientTransport(url, { requestInit, fetch: exchanges.fetch })
+      : new StreamableHTTPClientTransport(url, { requestInit, fetch: exchanges.fetch });
+  guarded = new GuardedTransport(inner, exchanges, maxMessageBytes);
+  return guarded;
 }
 
 function httpTarget(server: McpServerConfig): { url: URL; headers: Record<string, string> } {

@@ -6,7 +6,9 @@ import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/t
 import { raceSignal } from '../internal/race-signal.js';
 import type { FetchLike, Logger, McpServerConfig, McpTransportKind } from '../types.js';
 import { createMcpTransport } from './create-mcp-transport.js';
-import { listAllTools } from './list-all-tools.js';
+import { GuardedTransport } from './guarded-transport.js';
+import { listAllTools, type ToolListLimits } from './list-all-tools.js';
+import { SecretRedactor } from './secret-redactor.js';
 
 // Tool results go to a model, which reads whatever came back; nothing here relies on their shape.
 // The SDK's output-schema checks cost one Ajv instance and its compiled validators per session
@@ -27,6 +29,14 @@ export interface McpConnectionOptions {
   logger?: Logger;
   /** Replaces the built-in transport factory (and its SSE fallback). */
   createTransport?: (server: McpServerConfig) => Transport | Promise<Transport>;
+  /** How many tools are kept and how big one may be. */
+  toolLimits: ToolListLimits;
+  /** The longest one MCP message over HTTP may be. */
+  maxMessageBytes?: number;
+  /** Decides URLs other than the server's own (a legacy-SSE endpoint, a redirect target). */
+  isUrlAllowed?: (url: URL) => boolean;
+  /** Masks the header values sent to the server in what it answers; shared with the caller's logs. */
+  redactor?: SecretRedactor;
 }
 
 // Status codes with which a server that only speaks the 2024-11-05 HTTP+SSE protocol refuses
@@ -61,7 +71,12 @@ export class McpConnection {
     readonly tools: Tool[],
     /** The transport actually used (after a fallback, `sse`). */
     readonly kind: McpTransportKind | 'custom',
-  ) {}
+  ) {
+    this.toolsByName = new Map(tools.map((tool) => [tool.name, tool]));
+  }
+
+  /** {@link McpConnection.tools} by name. */
+  readonly toolsByName: ReadonlyMap<string, Tool>;
 
   /**
    * Connects to the server, does the handshake and lists its tools, all within
@@ -69,7 +84,8 @@ export class McpConnection {
    * POST with 400, 404 or 405 is retried with the legacy SSE transport. Whatever was opened is
    * closed again on failure; the SDK's error is rethrown untouched (the caller wraps it).
    */
-  static async open(server: McpServerConfig, options: McpConnectionOptions): Promise<McpConnection> {
+  static async open(server: McpServerConfig, given: McpConnectionOptions): Promise<McpConnection> {
+    const options = given.redactor ? given : { ...given, redactor: new SecretRedactor() };
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -124,7 +140,7 @@ export class McpConnection {
     const client = new Client(options.clientInfo, { capabilities: {}, jsonSchemaValidator: ACCEPT_ANY_OUTPUT });
     const logger = options.logger;
     client.onerror = (error) => {
-      logger?.debug?.('MCP client error', { server: options.label, error: describeError(error) });
+      logger?.debug?.('MCP client error', { server: options.label, error: describeError(error, options.redactor) });
       // The SDK gave up re-opening a stream: the server is gone. Requests waiting on that stream
       // would otherwise hang until their timeout; closing rejects them as a lost connection.
       if (error instanceof Error && error.message.startsWith('Maximum reconnection attempts')) {
@@ -136,8 +152,18 @@ export class McpConnection {
       // The handshake's request timer does not cover transport start-up (SSE waits for its
       // endpoint event), so the abort below ends that wait too.
       await raceSignal(client.connect(transport, requestOptions), signal);
-      const tools = await raceSignal(listAllTools(client, requestOptions), signal);
-      return new McpConnection(client, transport, tools, kind);
+      const listed = await raceSignal(listAllTools(client, options.toolLimits, requestOptions), signal);
+      if (listed.droppedOverCount > 0 || listed.droppedOversized > 0) {
+        logger?.warn?.('MCP server offers more or bigger tools than allowed; some were left out', {
+          server: options.label,
+          kept: listed.tools.length,
+          droppedOverCount: listed.droppedOverCount,
+          droppedOversized: listed.droppedOversized,
+          maxTools: options.toolLimits.maxTools,
+          maxToolSchemaChars: options.toolLimits.maxToolSchemaChars,
+        });
+      }
+      return new McpConnection(client, transport, listed.tools, kind);
     } catch (error) {
       await client.close().catch(() => undefined);
       // A transport that never started is not closed by the client; close it directly.
@@ -156,7 +182,7 @@ export class McpConnection {
   }
 
   private async doClose(graceful: boolean): Promise<void> {
-    const transport = this.transport;
+    const transport = this.transport instanceof GuardedTransport ? this.transport.inner : this.transport;
     if (graceful && transport instanceof StreamableHTTPClientTransport && transport.sessionId !== undefined) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const giveUp = new Promise<void>((resolve) => {
@@ -169,9 +195,16 @@ export class McpConnection {
   }
 }
 
-/** A short, log-safe description of an SDK error. */
-export function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error).slice(0, 200);
-  const code = (error as { code?: unknown }).code;
-  return `${error.name}${code === undefined ? '' : ` ${String(code)}`}: ${error.message}`.slice(0, 200);
+/**
+ * A short, log-safe description of an SDK error: at most 200 characters, with the header values
+ * the connection sent (tokens) masked when a redactor is given.
+ */
+export function describeError(error: unknown, redactor?: SecretRedactor): string {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  const text =
+    error instanceof Error
+      ? `${error.name}${code === undefined ? '' : ` ${String(code)}`}: ${error.message}`
+      : String(error);
+  // Masked before cutting, so a token cut in half cannot slip through.
+  return (redactor ? redactor.redact(text.slice(0, 4096)) : text).slice(0, 200);
 }

@@ -1,11 +1,13 @@
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
-import { raceSignal } from '../internal/race-signal.js';
 import type { FetchLike, Logger, McpServerConfig, ToolSpec } from '../types.js';
+import { onAbort, raceAbort } from './abort-fanout.js';
 import { classifyMcpError } from './classify-mcp-error.js';
+import { DEFAULT_MAX_MESSAGE_BYTES } from './create-mcp-transport.js';
 import { describeError, McpConnection } from './mcp-connection.js';
-import { DEFAULT_MAX_RESULT_CHARS, toToolResult } from './tool-result.js';
+import { SecretRedactor } from './secret-redactor.js';
+import { DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_RESULT_CHARS, toToolResult } from './tool-result.js';
 import type { ToolCallOptions, ToolResult, ToolSource } from './tool-source.js';
 import { uniqueToolNames } from './unique-tool-names.js';
 
@@ -17,6 +19,34 @@ export interface McpToolboxOptions {
   connectTimeoutMs?: number;
   /** Longest tool result text handed to the model; longer ones keep head and tail. @default 20000 */
   maxResultChars?: number;
+  /**
+   * Decoded bytes of images one tool result may carry to the model (and into the history). An
+   * image that does not fit is left out and described in the text instead. @default 2097152 (2 MiB)
+   */
+  maxImageBytes?: number;
+  /**
+   * The longest one MCP message over HTTP may be: a JSON response, or one event of an event
+   * stream. A longer answer is cut off (the socket is closed) and its call fails with
+   * `TOOL_ERROR`. @default 8388608 (8 MiB)
+   */
+  maxMessageBytes?: number;
+  /**
+   * Tools kept per server. A server that offers more gets the first ones kept, no further page
+   * listed, and a `warn` log line. @default 1000
+   */
+  maxToolsPerServer?: number;
+  /**
+   * Characters of one tool's JSON input schema plus description. Bigger tools are left out, with
+   * a `warn` log line. @default 65536
+   */
+  maxToolSchemaChars?: number;
+  /**
+   * Decides whether an MCP HTTP request may go to `url` when it is not the server's own URL: the
+   * message endpoint a legacy-SSE server names, or a redirect target. A refused URL gets no
+   * request at all (no headers leak) and the connect fails with `SERVER_NOT_ALLOWED`.
+   * @default only the server's origin (the SDK's own check)
+   */
+  isUrlAllowed?: (url: string, server: Readonly<McpServerConfig>) => boolean;
   /**
    * Allows `stdio` servers, which spawn a process on this machine. Only set it when the server
    * configurations come from the host, never from a client request. @default false
@@ -38,6 +68,8 @@ export interface McpToolboxOptions {
 interface ServerSlot {
   readonly config: McpServerConfig;
   readonly name: string;
+  /** Masks what this server was sent (its token) in log lines about it. */
+  readonly redactor: SecretRedactor;
   connection: McpConnection;
   reconnecting?: Promise<McpConnection>;
 }
@@ -53,6 +85,8 @@ class SessionLostError extends Error {}
 
 const DEFAULT_TOOL_TIMEOUT_MS = 60_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_TOOLS_PER_SERVER = 1000;
+const DEFAULT_MAX_TOOL_SCHEMA_CHARS = 65_536;
 const DEFAULT_CLIENT_INFO = { name: 'mcp-llmchat', version: '0.1.0' };
 const CONNECT_FAILED = 'Failed to connect to MCP server. Please verify the server URL and authentication.';
 
@@ -92,21 +126,26 @@ export class McpToolbox implements ToolSource {
 
   /**
    * Connects to every server in parallel and lists their tools (all pages). Any failure closes
-   * whatever was opened and rejects: `SERVER_NOT_ALLOWED` for a stdio server without
+   * whatever was opened and rejects: `CONFIG_INVALID` for a limit that is not a positive
+   * integer, `SERVER_NOT_ALLOWED` for a stdio server without
    * `allowStdio`, `BAD_REQUEST` for a missing or malformed URL, `CONFIG_INVALID` for a stdio
    * server without a command, and `MCP_UNAVAILABLE` for a server that cannot be reached, refuses
    * us (401, 403) or does not answer within `connectTimeoutMs`. Messages never include URLs or
    * tokens; the SDK's error is kept as `cause`.
    */
   static async connect(servers: McpServerConfig[], options: McpToolboxOptions = {}): Promise<McpToolbox> {
+    assertLimits(options);
     servers.forEach((server) => {
       if (server.transport === 'stdio' && options.allowStdio !== true) {
         throw new LlmChatError('SERVER_NOT_ALLOWED', 'stdio MCP servers are not allowed.');
       }
     });
     const names = servers.map((server, index) => server.name ?? `server${index + 1}`);
+    const redactors = servers.map(() => new SecretRedactor());
     const opened = await Promise.allSettled(
-      servers.map((server, index) => McpToolbox.open(server, names[index] ?? `server${index + 1}`, options)),
+      servers.map((server, index) =>
+        McpToolbox.open(server, names[index] ?? `server${index + 1}`, redactors[index] as SecretRedactor, options),
+      ),
     );
     const failure = opened.find((outcome) => outcome.status === 'rejected');
     if (failure) {
@@ -118,6 +157,7 @@ export class McpToolbox implements ToolSource {
     const slots = opened.map((outcome, index) => ({
       config: servers[index] as McpServerConfig,
       name: names[index] as string,
+      redactor: redactors[index] as SecretRedactor,
       connection: (outcome as PromiseFulfilledResult<McpConnection>).value,
     }));
     return new McpToolbox(slots, options);
@@ -159,7 +199,7 @@ export class McpToolbox implements ToolSource {
       if (!(error instanceof SessionLostError)) throw error;
       this.options.logger?.warn?.('MCP server lost the session; reconnecting', {
         server: slot.name,
-        error: describeError(error.cause),
+        error: describeError(error.cause, slot.redactor),
       });
       const fresh = await this.reconnect(slot, connection, options.signal);
       const safe = entry.annotations?.readOnlyHint === true || entry.annotations?.idempotentHint === true;
@@ -170,7 +210,7 @@ export class McpToolbox implements ToolSource {
           { cause: error.cause },
         );
       }
-      if (!fresh.tools.some((tool) => tool.name === entry.originalName)) {
+      if (!fresh.toolsByName.has(entry.originalName)) {
         throw new LlmChatError('TOOL_ERROR', `Tool '${name}' is no longer offered by the MCP server.`);
       }
       try {
@@ -190,19 +230,32 @@ export class McpToolbox implements ToolSource {
     return this.closing;
   }
 
-  private static async open(server: McpServerConfig, label: string, options: McpToolboxOptions) {
+  private static async open(
+    server: McpServerConfig,
+    label: string,
+    redactor: SecretRedactor,
+    options: McpToolboxOptions,
+  ): Promise<McpConnection> {
+    const isUrlAllowed = options.isUrlAllowed;
     try {
       return await McpConnection.open(server, {
         label,
         connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
         clientInfo: options.clientInfo ?? DEFAULT_CLIENT_INFO,
+        toolLimits: {
+          maxTools: options.maxToolsPerServer ?? DEFAULT_MAX_TOOLS_PER_SERVER,
+          maxToolSchemaChars: options.maxToolSchemaChars ?? DEFAULT_MAX_TOOL_SCHEMA_CHARS,
+        },
+        maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+        ...(isUrlAllowed ? { isUrlAllowed: (url: URL) => isUrlAllowed(url.href, server) } : {}),
+        redactor,
         ...(options.fetch ? { fetch: options.fetch } : {}),
         ...(options.logger ? { logger: options.logger } : {}),
         ...(options.createTransport ? { createTransport: options.createTransport } : {}),
       });
     } catch (error) {
       if (isLlmChatError(error)) throw error;
-      options.logger?.warn?.('MCP connect failed', { server: label, error: describeError(error) });
+      options.logger?.warn?.('MCP connect failed', { server: label, error: describeError(error, redactor) });
       throw new LlmChatError('MCP_UNAVAILABLE', CONNECT_FAILED, { cause: error });
     }
   }
@@ -216,17 +269,21 @@ export class McpToolbox implements ToolSource {
   ): Promise<ToolResult> {
     const timeoutMs = options.timeoutMs ?? this.options.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
     // A signal per call: the SDK never removes its abort listener, and the turn's signal lives
-    // for many calls.
+    // for many calls. Linked through one shared listener, so parallel calls do not pile
+    // listeners onto the turn's signal (Node would warn on the host's stderr past ten).
     const controller = new AbortController();
     const outer = options.signal;
-    const forward = () => controller.abort(outer?.reason);
-    outer?.addEventListener('abort', forward, { once: true });
+    const unlink = outer ? onAbort(outer, (reason) => controller.abort(reason)) : () => undefined;
     try {
-      const result = await connection.client.callTool({ name: originalName, arguments: args }, undefined, {
+      const params = { name: originalName, arguments: args, ...(options.meta ? { _meta: { ...options.meta } } : {}) };
+      const result = await connection.client.callTool(params, undefined, {
         signal: controller.signal,
         timeout: timeoutMs,
       });
-      return toToolResult(result, { maxResultChars: this.options.maxResultChars ?? DEFAULT_MAX_RESULT_CHARS });
+      return toToolResult(result, {
+        maxResultChars: this.options.maxResultChars ?? DEFAULT_MAX_RESULT_CHARS,
+        maxImageBytes: this.options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES,
+      });
     } catch (error) {
       if (outer?.aborted) throw abortedError(error);
       // close() ends in-flight calls with "connection closed": not a lost session to recover.
@@ -240,11 +297,21 @@ export class McpToolbox implements ToolSource {
           throw abortedError(error);
         case 'session_lost':
           throw new SessionLostError('session lost', { cause: error });
+        case 'too_large':
+          throw new LlmChatError(
+            'TOOL_ERROR',
+            `Tool '${publicName}' answered with more than ${this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES} bytes; the answer was dropped.`,
+            { cause: error },
+          );
+        case 'incomplete':
+          throw new LlmChatError('TOOL_ERROR', `Tool '${publicName}' failed: the MCP server ended its answer early.`, {
+            cause: error,
+          });
         default:
           throw new LlmChatError('TOOL_ERROR', `Tool '${publicName}' failed.`, { cause: error });
       }
     } finally {
-      outer?.removeEventListener('abort', forward);
+      unlink();
     }
   }
 
@@ -252,7 +319,7 @@ export class McpToolbox implements ToolSource {
   private async currentConnection(slot: ServerSlot, signal: AbortSignal | undefined): Promise<McpConnection> {
     if (!slot.reconnecting) return slot.connection;
     try {
-      return await raceSignal(slot.reconnecting, signal, abortedError);
+      return await raceAbort(slot.reconnecting, signal, abortedError);
     } catch (error) {
       if (isLlmChatError(error)) throw error;
       throw new LlmChatError('MCP_UNAVAILABLE', 'Lost the connection to the MCP server.', { cause: error });
@@ -283,7 +350,7 @@ export class McpToolbox implements ToolSource {
     await stale.close(false);
     let fresh: McpConnection;
     try {
-      fresh = await McpToolbox.open(slot.config, slot.name, this.options);
+      fresh = await McpToolbox.open(slot.config, slot.name, slot.redactor, this.options);
     } catch (error) {
       this.options.logger?.warn?.('MCP reconnect failed', { server: slot.name });
       throw new LlmChatError('MCP_UNAVAILABLE', 'Lost the connection to the MCP server and could not reconnect.', {
@@ -308,7 +375,8 @@ export class McpToolbox implements ToolSource {
     const specs: ToolSpec[] = [];
     for (const assignment of assignments) {
       const slot = this.slots[assignment.serverIndex] as ServerSlot;
-      const tool = slot.connection.tools.find((candidate) => candidate.name === assignment.originalName) as Tool;
+      // A Map lookup, not a scan: a server may list thousands of tools.
+      const tool = slot.connection.toolsByName.get(assignment.originalName) as Tool;
       entries.set(assignment.name, {
         slot,
         originalName: assignment.originalName,
@@ -325,6 +393,24 @@ export class McpToolbox implements ToolSource {
 
   private assertOpen(): void {
     if (this.isClosed) throw closedError();
+  }
+}
+
+// A zero, negative or fractional limit would refuse every answer or list; fail at start-up instead.
+function assertLimits(options: McpToolboxOptions): void {
+  const limits = {
+    maxImageBytes: options.maxImageBytes,
+    maxMessageBytes: options.maxMessageBytes,
+    maxToolsPerServer: options.maxToolsPerServer,
+    maxToolSchemaChars: options.maxToolSchemaChars,
+  };
+  for (const [name, value] of Object.entries(limits)) {
+    if (value === undefined) continue;
+    // maxImageBytes may be 0: no images at all.
+    const least = name === 'maxImageBytes' ? 0 : 1;
+    if (!Number.isSafeInteger(value) || value < least) {
+      throw new LlmChatError('CONFIG_INVALID', `${name} must be an integer of at least ${least}.`);
+    }
   }
 }
 

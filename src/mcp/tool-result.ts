@@ -11,10 +11,19 @@ export interface ToToolResultOptions {
    * @default 20000
    */
   maxResultChars?: number;
+  /**
+   * Decoded bytes of images kept from one result, all images together. An image that does not
+   * fit is left out of `images` and only described in the text, with a note that it was left out.
+   * @default 2097152 (2 MiB)
+   */
+  maxImageBytes?: number;
 }
 
 /** The default of {@link ToToolResultOptions.maxResultChars}. */
 export const DEFAULT_MAX_RESULT_CHARS = 20_000;
+
+/** The default of {@link ToToolResultOptions.maxImageBytes}. */
+export const DEFAULT_MAX_IMAGE_BYTES = 2 * 1024 * 1024;
 
 /**
  * Converts an MCP `tools/call` result into the library's {@link ToolResult}. Pure.
@@ -22,7 +31,9 @@ export const DEFAULT_MAX_RESULT_CHARS = 20_000;
  * - Text parts are joined with `'\n'`; every other part is described in the text, in order:
  *   `[image: image/png, 1234 bytes]`, `[audio: audio/wav, 99 bytes]`, `[resource: uri]` followed
  *   by the resource's text (or `[resource: uri, mime, N bytes]` for a blob), and
- *   `[resource link: name <uri>]`. Images are also returned as `images` so vision models see them.
+ *   `[resource link: name <uri>]`. Images are also returned as `images` so vision models see them,
+ *   as long as they fit in `maxImageBytes` together; one that does not is described as
+ *   `[image: image/png, 20971520 bytes, left out: over the 2097152-byte image limit]` and dropped.
  * - `structuredContent` wins over text parts: `output` is the object and `text` its JSON, because
  *   the structured form is the authoritative one (the spec has servers repeat it as text only
  *   for older clients, so the text parts are usually a duplicate). Non-text parts are still
@@ -40,9 +51,13 @@ export function toToolResult(
   options: ToToolResultOptions = {},
 ): ToolResult {
   const maxChars = options.maxResultChars ?? DEFAULT_MAX_RESULT_CHARS;
+  const maxImageBytes = options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES;
+  let imageBytes = 0;
   const content: ContentBlock[] = Array.isArray(result.content) ? (result.content as ContentBlock[]) : [];
   const texts: string[] = [];
   const notes: string[] = [];
+  // What the non-text parts are, in order: added after structured content too.
+  const described: string[] = [];
   const images: ToolImage[] = [];
   for (const part of content) {
     if (part.type === 'text') {
@@ -50,8 +65,21 @@ export function toToolResult(
       notes.push(part.text);
       continue;
     }
-    if (part.type === 'image') images.push({ data: part.data, mimeType: part.mimeType });
-    notes.push(describePart(part));
+    if (part.type === 'image') {
+      const bytes = base64Bytes(part.data);
+      if (imageBytes + bytes <= maxImageBytes) {
+        imageBytes += bytes;
+        images.push({ data: part.data, mimeType: part.mimeType });
+      } else {
+        const note = `[image: ${part.mimeType}, ${bytes} bytes, left out: over the ${maxImageBytes}-byte image limit]`;
+        notes.push(note);
+        described.push(note);
+        continue;
+      }
+    }
+    const note = describePart(part);
+    notes.push(note);
+    described.push(note);
   }
 
   const structured = structuredOf(result);
@@ -59,7 +87,6 @@ export function toToolResult(
   let output: unknown;
   if (structured.present) {
     const json = typeof structured.value === 'string' ? structured.value : (JSON.stringify(structured.value) ?? '');
-    const described = content.filter((part) => part.type !== 'text').map(describePart);
     text = [json, ...described].join('\n');
     output = structured.value;
   } else {

@@ -18,6 +18,8 @@ export interface ToolCallOptions {
   signal?: AbortSignal;
   /** Overrides the source's tool timeout for this call. */
   timeoutMs?: number;
+  /** Sent as the request's `params._meta` (for example W3C `traceparent`, as MCP suggests). */
+  meta?: Readonly<Record<string, unknown>>;
 }
 
 /**

@@ -4,5 +4,7 @@
  */
 export type { RedisBackendOptions, RedisClientLike, RedisSubscriberLike } from './redis-client.js';
 export { RedisLockBackend } from './redis-lock-backend.js';
+export { redisRateWindow } from './redis-rate-window.js';
 export { RedisSessionBackend } from './redis-session-backend.js';
 export { type RedisStorageOptions, redisStorage } from './redis-storage.js';
+export { RedisUsageBackend } from './redis-usage-backend.js';

@@ -3,7 +3,9 @@ import type { RedisBackendOptions, RedisClientLike, RedisSubscriberLike } from '
 import { resolveRedisOptions } from './redis-command.js';
 import { RedisLockBackend } from './redis-lock-backend.js';
 import { RedisMessageBus } from './redis-message-bus.js';
+import { redisRateWindow } from './redis-rate-window.js';
 import { RedisSessionBackend } from './redis-session-backend.js';
+import { RedisUsageBackend } from './redis-usage-backend.js';
 
 /** Options of {@link redisStorage}. */
 export interface RedisStorageOptions extends RedisBackendOptions {
@@ -44,6 +46,8 @@ export function redisStorage(client: RedisClientLike, options: RedisStorageOptio
     sessions: new RedisSessionBackend(client, resolved),
     locks,
     bus,
+    usage: new RedisUsageBackend(client, resolved),
+    rateWindows: redisRateWindow(client, resolved),
     close: async () => {
       await Promise.all([bus.close(), locks.close()]);
     },

@@ -64,3 +64,18 @@ export interface SessionKeys {
 export function sessionKeys(userId: string): SessionKeys {
   return { session: sessionKey(userId), history: historyKey(userId), seen: seenKey(userId) };
 }
+
+/** A user's usage counters of one period (`total`, `d:<YYYY-MM-DD>`, `m:<YYYY-MM>`). */
+export function usageKey(userId: string, period: string): string {
+  return userKey(userId, `usage:${period}`);
+}
+
+/** The usage counters of one conversation. */
+export function conversationUsageKey(userId: string, conversationId: string): string {
+  return conversationKey(userId, conversationId, 'usage');
+}
+
+/** Stream slot `index` of a user (a lock key: the lock backend namespaces it). */
+export function streamSlotKey(userId: string, index: number): string {
+  return userKey(userId, `stream:${index}`);
+}

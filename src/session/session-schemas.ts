@@ -40,6 +40,12 @@ const toolCallSchema = z.looseObject({
   arguments: z.record(z.string(), z.unknown()),
 });
 
+// Signed reasoning blocks go back to the provider byte for byte, so both kinds are checked whole.
+const thinkingBlockSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('thinking'), thinking: z.string(), signature: z.string() }),
+  z.object({ type: z.literal('redacted_thinking'), data: z.string() }),
+]);
+
 const transcriptMessageSchema = z.discriminatedUnion('role', [
   z.looseObject({ role: z.literal('user'), content: z.string() }),
   z.looseObject({
@@ -47,6 +53,8 @@ const transcriptMessageSchema = z.discriminatedUnion('role', [
     content: z.string(),
     toolCalls: z.array(toolCallSchema).optional(),
     interrupted: z.boolean().optional(),
+    thinking: z.array(thinkingBlockSchema).optional(),
+    reasoning: z.string().optional(),
   }),
   z.looseObject({
     role: z.literal('tool'),

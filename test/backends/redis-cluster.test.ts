@@ -36,7 +36,7 @@ describe.skipIf(!installed)('Redis Cluster backends', () => {
 
   beforeAll(async () => {
     cluster = await startRedisCluster();
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all(storages.map((storage) => storage.close()));

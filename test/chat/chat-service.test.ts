@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { arrayHistory } from '../../src/chat/chat-history.js';
 import { ChatService } from '../../src/chat/chat-service.js';
 import { LlmChatError } from '../../src/errors.js';
+import type { LlmStreamEvent } from '../../src/llm/llm-provider.js';
 import type { ChatEvent, FinalEvent } from '../../src/types.js';
 import { call, finish, functionTools, ok, scriptedProvider, text } from './scripted.js';
 
@@ -124,6 +125,18 @@ describe('ChatService', () => {
       { role: 'tool', toolCallId: 'c1', name: 'add', content: '3' },
       { role: 'assistant', content: '3' },
     ]);
+  });
+
+  it('keeps a tool call’s provider signature in the transcript and the history (Gemini thought signatures)', async () => {
+    const history = arrayHistory([]);
+    const provider = scriptedProvider([
+      [{ ...call('c1', 'add', { a: 1, b: 2 }), signature: 'sig-1' } as LlmStreamEvent, finish('tool_calls')],
+      [text('3'), finish()],
+    ]);
+    await collect(new ChatService({ provider, model: 'm', tools: functionTools({ add }) }).chat('1+2?', { history }));
+    const sent = provider.requests[1]?.messages.find((m) => m.role === 'assistant');
+    expect(sent).toMatchObject({ toolCalls: [{ id: 'c1', signature: 'sig-1' }] });
+    expect(history.messages[1]).toMatchObject({ toolCalls: [{ id: 'c1', signature: 'sig-1' }] });
   });
 
   it('trims old turns to the context budget, never splitting a tool call from its result', async () => {

@@ -52,7 +52,7 @@ describe('ChatService end to end with Anthropic and a real MCP server', () => {
         tools: ['add', 'image'],
       });
       const second = llm.requests[1]?.body;
-      expect(second.system).toBe('Be brief.');
+      expect(second.system).toEqual([{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }]);
       const toolResults = second.messages.at(-1).content;
       expect(toolResults.map((block: { type: string }) => block.type)).toEqual(['tool_result', 'tool_result']);
       // Vision is on: the image reached the model as an image block.

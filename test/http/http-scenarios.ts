@@ -1,12 +1,18 @@
 import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatHandler } from '../../src/http/chat-handler.js';
-import { SECRETS, type Stack, startStack } from './stack.js';
+import { createChatHandler } from '../../src/http/create-chat-handler.js';
+import type { FakeLlmServer, Responder } from '../fixtures/fake-llm-common.js';
+import type { ProviderUnderTest } from '../fixtures/providers.js';
+import { startTestMcpHttpServer, type TestMcpHttpServer } from '../fixtures/test-mcp-server.js';
+import { bearerUser, SECRETS, type Stack, startStack } from './stack.js';
 
 /** A host with the handler mounted at `/llmchat`. */
 export interface MountedHost {
   /** `http://127.0.0.1:PORT/llmchat` */
   baseUrl: string;
+  /** Sends requests without a socket (`handler.fetch`); default: the global `fetch`. */
+  fetch?: (url: string, init: RequestInit) => Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -319,6 +325,263 @@ export function runHttpScenarios(hostName: string, mount: Mount, options: { host
       const chat = await call('/chat', { user: 'erin', body: { message: 'add 1 and 1' } });
       expect(chat.status).toBe(200);
       expect(chat.json.response).toBe('The result is 2.');
+    });
+  });
+}
+
+/** A provider's fake, a real MCP server and a handler over them. */
+interface ProviderStack {
+  llm: FakeLlmServer;
+  mcp: TestMcpHttpServer;
+  handler: ChatHandler;
+  close(): Promise<void>;
+}
+
+/**
+ * How every provider's fake answers, by what the last turn of the request said (read in that
+ * provider's format by {@link ProviderUnderTest.lastTurn}):
+ * - tool results → `The result is R.` (one) or `The results are R1 and R2.` (several);
+ * - "add A and B" (once or more) → one `add` call per pair, in parallel;
+ * - "slowly" → a long answer, a chunk every 20 ms; "rate limit" → 429; "break" → text, then the
+ *   provider's in-stream error;
+ * - anything else → "Hello from the fake."
+ */
+export function providerReply(provider: ProviderUnderTest): Responder {
+  return (request) => {
+    const turn = provider.lastTurn(request);
+    if (turn.kind === 'tool_results') {
+      return turn.results.length === 1
+        ? { kind: 'text', chunks: ['The result', ` is ${turn.results[0]}.`] }
+        : { kind: 'text', chunks: ['The results', ` are ${turn.results.join(' and ')}.`] };
+    }
+    const pairs = [...turn.text.matchAll(/add (\d+) and (\d+)/gi)];
+    if (pairs.length > 0) {
+      return {
+        kind: 'tool_calls',
+        calls: pairs.map((pair) => ({ name: 'add', arguments: { a: Number(pair[1]), b: Number(pair[2]) } })),
+      };
+    }
+    if (/slowly/i.test(turn.text)) {
+      return { kind: 'text', chunks: Array.from({ length: 200 }, (_, i) => `w${i} `), delayMs: 20 };
+    }
+    if (/rate limit/i.test(turn.text)) return { kind: 'http_error', status: 429, retryAfter: 0 };
+    if (/break/i.test(turn.text)) return { kind: 'error_event', before: ['Partial'] };
+    return { kind: 'text', chunks: ['Hello', ' from', ' the fake.'] };
+  };
+}
+
+function providerHandler(
+  provider: ProviderUnderTest,
+  llm: FakeLlmServer,
+  mcp: TestMcpHttpServer,
+  extra: { maxToolRounds?: number } = {},
+): ChatHandler {
+  return createChatHandler({
+    authenticate: bearerUser,
+    models: [
+      { ...provider.model(llm, { id: 'main' }), name: 'Main model' },
+      provider.model(llm, { id: 'refused', credentials: 'wrong' }),
+    ],
+    mcp: { defaultServer: { url: mcp.url, authToken: SECRETS.mcpToken }, allowedUrls: [mcp.url] },
+    keepAliveMs: 0,
+    llm: { retryDelayMs: 1 },
+    ...extra,
+  });
+}
+
+async function startProviderStack(provider: ProviderUnderTest): Promise<ProviderStack> {
+  const llm = await provider.start(providerReply(provider));
+  const mcp = await startTestMcpHttpServer({ authToken: SECRETS.mcpToken });
+  const handler = providerHandler(provider, llm, mcp);
+  return {
+    llm,
+    mcp,
+    handler,
+    async close() {
+      await handler.close();
+      await Promise.all([llm.close(), mcp.close()]);
+    },
+  };
+}
+
+/**
+ * The chat scenarios every provider runs, through one host: a plain answer, a tool call, parallel
+ * tool calls and the history after them, a last round with the tools withheld, a rate limit, a stream broken mid-way, refused
+ * credentials, and a client leaving mid-stream (the provider request is aborted). No response
+ * may hold one of the provider's secrets.
+ */
+export function runProviderChatScenarios(provider: ProviderUnderTest, hostName: string, mount: Mount): void {
+  describe(`chat scenarios: ${provider.name ?? provider.id} via ${hostName}`, () => {
+    let stack: ProviderStack;
+    let host: MountedHost;
+    const seen: string[] = [];
+
+    async function send(path: string, user: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
+      const init: RequestInit = {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer user:${user}` },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(signal ? { signal } : {}),
+      };
+      return host.fetch ? host.fetch(`${host.baseUrl}${path}`, init) : fetch(`${host.baseUrl}${path}`, init);
+    }
+
+    async function call(path: string, user: string, body?: unknown): Promise<Answer> {
+      const response = await send(path, user, body);
+      const text = await response.text();
+      seen.push(text);
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+      return { status: response.status, headers: response.headers, text, json };
+    }
+
+    async function stream(user: string, message: string): Promise<SseEvent[]> {
+      const answer = await call('/chat', user, { message, streaming: true });
+      expect(answer.status).toBe(200);
+      const out: SseEvent[] = [];
+      createParser({
+        onEvent: (e) => out.push({ id: e.id, event: e.event ?? 'message', data: JSON.parse(e.data) }),
+      }).feed(answer.text);
+      return out;
+    }
+
+    const tokens = (events: SseEvent[]) =>
+      events
+        .filter((e) => e.event === 'token')
+        .map((e) => e.data.content)
+        .join('');
+
+    async function connect(user: string, model = 'main'): Promise<void> {
+      const answer = await call('/connect', user, { llm: { model }, streaming: true });
+      expect(answer.status, answer.text).toBe(200);
+      expect(answer.json.provider).toBe(provider.id);
+    }
+
+    beforeAll(async () => {
+      stack = await startProviderStack(provider);
+      host = await mount(stack.handler);
+    });
+
+    afterAll(async () => {
+      await host?.close();
+      await stack?.close();
+      const all = seen.join('\n');
+      for (const secret of provider.secrets) expect(all).not.toContain(secret);
+    });
+
+    it('lists the model under its provider, without secrets', async () => {
+      const answer = await call('/gateway/models', 'ann');
+      expect(answer.json.models[0]).toMatchObject({ id: 'main', provider_id: provider.id, provider_type: provider.id });
+      expect(answer.text).not.toContain(stack.llm.origin);
+    });
+
+    it('streams a plain answer with its usage', async () => {
+      await connect('ann');
+      const events = await stream('ann', 'hello');
+      expect(tokens(events)).toBe('Hello from the fake.');
+      expect(events.at(-1)).toMatchObject({
+        event: 'final',
+        data: { content: 'Hello from the fake.', tool_used: false, usage: { input_tokens: 10, output_tokens: 5 } },
+      });
+    });
+
+    it('streams a turn with a tool call, the result fed back in the provider’s format', async () => {
+      await connect('ben');
+      const events = await stream('ben', 'please add 2 and 3');
+      const names = events.map((e) => e.event);
+      expect(names.slice(0, 2)).toEqual(['tool_start', 'tool_end']);
+      expect(events[0]?.data).toMatchObject({ tool: 'add', input: { a: 2, b: 3 } });
+      expect(events[1]?.data).toMatchObject({ tool: 'add', output: '5', id: events[0]?.data.id });
+      expect(tokens(events)).toBe('The result is 5.');
+      expect(events.at(-1)?.data).toMatchObject({ type: 'final', content: 'The result is 5.', tool_used: true });
+    });
+
+    it('runs parallel tool calls, then answers a next turn over the whole history', async () => {
+      await connect('cid');
+      const answer = await call('/chat', 'cid', { message: 'add 2 and 3 and add 40 and 2' });
+      expect(answer.status, answer.text).toBe(200);
+      expect(answer.json.response).toBe('The results are 5 and 42.');
+      const starts = answer.json.tool_invocations.filter((e: { type: string }) => e.type === 'tool_start');
+      expect(starts.map((e: { input: unknown }) => e.input)).toEqual([
+        { a: 2, b: 3 },
+        { a: 40, b: 2 },
+      ]);
+      // The fake refuses a conversation the real API would refuse; this one carries both rounds.
+      const next = await call('/chat', 'cid', { message: 'hello again' });
+      expect([next.status, next.json.response]).toEqual([200, 'Hello from the fake.']);
+    });
+
+    it('answers on a last round with the tools withheld, over a history holding tool calls', async () => {
+      // One tool round allowed: the second call carries the calls and results but no tools,
+      // which some APIs refuse unless the history is sent in a form they accept.
+      const limited = providerHandler(provider, stack.llm, stack.mcp, { maxToolRounds: 1 });
+      try {
+        const post = (path: string, body: unknown) =>
+          limited.fetch(
+            new Request(`http://local${path}`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', authorization: 'Bearer user:hal' },
+              body: JSON.stringify(body),
+            }),
+          );
+        expect((await post('/connect', { llm: { model: 'main' } })).status).toBe(200);
+        const answer = await post('/chat', { message: 'add 2 and 3' });
+        const json = await answer.json();
+        expect([answer.status, json.tool_used]).toEqual([200, true]);
+        expect(json.response).not.toBe('');
+        const last = stack.llm.requests.at(-1)?.body;
+        expect('tools' in last || 'toolConfig' in last).toBe(false);
+      } finally {
+        await limited.close();
+      }
+    });
+
+    it('reports a rate limit as PROVIDER_RATE_LIMITED after its retries', async () => {
+      await connect('dee');
+      const before = stack.llm.requests.length;
+      const events = await stream('dee', 'rate limit me');
+      expect(events.at(-1)).toMatchObject({
+        event: 'error',
+        data: { code: 'PROVIDER_RATE_LIMITED', recoverable: true },
+      });
+      expect(stack.llm.requests.length - before).toBe(3);
+    });
+
+    it('keeps the text before a stream breaks, then reports PROVIDER_ERROR', async () => {
+      await connect('eve');
+      const events = await stream('eve', 'break, please');
+      expect(tokens(events)).toBe('Partial');
+      expect(events.at(-1)).toMatchObject({ event: 'error', data: { code: 'PROVIDER_ERROR' } });
+    });
+
+    it('reports credentials the provider refuses as PROVIDER_AUTH, without repeating them', async () => {
+      await connect('fay', 'refused');
+      const events = await stream('fay', 'hello');
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ event: 'error', data: { code: 'PROVIDER_AUTH' } });
+    });
+
+    it('aborts the provider request when the client leaves mid-stream', async () => {
+      await connect('gus');
+      const controller = new AbortController();
+      const response = await send('/chat', 'gus', { message: 'talk slowly', streaming: true }, controller.signal);
+      expect(response.status).toBe(200);
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      let received = '';
+      while (!received.includes('event: token')) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        received += new TextDecoder().decode(chunk.value);
+      }
+      expect(received).toContain('event: token');
+      const llmRequest = stack.llm.requests.at(-1);
+      controller.abort();
+      await llmRequest?.settled;
+      expect(llmRequest?.aborted).toBe(true);
     });
   });
 }

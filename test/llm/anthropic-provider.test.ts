@@ -33,7 +33,7 @@ describe('AnthropicProvider streaming', () => {
     const texts = events.filter((event) => event.type === 'text');
     expect(textOf(events)).toBe('Bonjour');
     expect(events.slice(texts.length)).toEqual([
-      { type: 'usage', usage: { inputTokens: 21, outputTokens: 4 } },
+      { type: 'usage', usage: { inputTokens: 21, outputTokens: 4, cachedInputTokens: 0, cacheWriteInputTokens: 0 } },
       { type: 'finish', reason: 'stop' },
     ]);
     const [request] = fake.requests;
@@ -44,8 +44,9 @@ describe('AnthropicProvider streaming', () => {
     expect(request?.body).toEqual({
       model: 'claude-test',
       max_tokens: 4096,
-      system: 'Be brief.',
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }],
+      // Prompt caching is on by default: breakpoints on the system prompt and the last message.
+      system: [{ type: 'text', text: 'Be brief.', cache_control: { type: 'ephemeral' } }],
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi', cache_control: { type: 'ephemeral' } }] }],
       stream: true,
       // Anthropic's range is 0..1.
       temperature: 1,
@@ -68,11 +69,16 @@ describe('AnthropicProvider streaming', () => {
     expect(events).toEqual([
       { type: 'text', text: 'Checking.' },
       { type: 'tool_call', id: 'toolu_A', name: 'get_weather', arguments: { city: 'Rome', days: 3 } },
-      { type: 'usage', usage: { inputTokens: 10, outputTokens: 5 } },
+      { type: 'usage', usage: { inputTokens: 10, outputTokens: 5, cachedInputTokens: 0, cacheWriteInputTokens: 0 } },
       { type: 'finish', reason: 'tool_calls' },
     ]);
     expect(fake.requests[0]?.body.tools).toEqual([
-      { name: 'get_weather', description: 'Weather', input_schema: { type: 'object' } },
+      {
+        name: 'get_weather',
+        description: 'Weather',
+        input_schema: { type: 'object' },
+        cache_control: { type: 'ephemeral' },
+      },
     ]);
     expect(fake.requests[0]?.body.max_tokens).toBe(100);
   });
@@ -190,7 +196,7 @@ describe('Anthropic transcript mapping', () => {
           },
           { type: 'tool_result', tool_use_id: 'toolu_2', content: 'boom', is_error: true },
           // The empty interrupted assistant turn is dropped, so this merges too.
-          { type: 'text', text: 'Again?' },
+          { type: 'text', text: 'Again?', cache_control: { type: 'ephemeral' } },
         ],
       },
     ]);

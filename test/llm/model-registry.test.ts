@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLlmChatError, type LlmChatError } from '../../src/errors.js';
 import { AnthropicProvider } from '../../src/llm/anthropic-provider.js';
+import { CohereProvider } from '../../src/llm/cohere-provider.js';
 import { createLlmProvider } from '../../src/llm/create-llm-provider.js';
 import { ModelRegistry } from '../../src/llm/model-registry.js';
 import { OpenAIProvider } from '../../src/llm/openai-provider.js';
+import { WatsonxProvider } from '../../src/llm/watsonx-provider.js';
 import type { ModelConfig } from '../../src/types.js';
 import type { FakeLlmServer } from '../fixtures/fake-llm-common.js';
 import { startFakeOpenAI } from '../fixtures/fake-openai-server.js';
@@ -108,6 +110,26 @@ describe('ModelRegistry', () => {
     expect(registry.createProvider('azure').kind).toBe('azure_openai');
   });
 
+  it('builds Cohere, watsonx and the Mistral/Groq/Together presets, with their display names', () => {
+    const more = new ModelRegistry([
+      { id: 'co', provider: 'cohere', apiKey: 'k' },
+      { id: 'wx', provider: 'watsonx', apiKey: 'k', baseUrl: 'https://us-south.ml.cloud.ibm.com', spaceId: 's' },
+      { id: 'mi', provider: 'mistral', apiKey: 'k' },
+      { id: 'gr', provider: 'groq', apiKey: 'k' },
+      { id: 'to', provider: 'together', apiKey: 'k' },
+    ]);
+    expect(more.createProvider('co')).toBeInstanceOf(CohereProvider);
+    expect(more.createProvider('wx')).toBeInstanceOf(WatsonxProvider);
+    expect(['mi', 'gr', 'to'].map((id) => more.createProvider(id).kind)).toEqual(['mistral', 'groq', 'together']);
+    expect(more.list().map((model) => model.provider_name)).toEqual([
+      'Cohere',
+      'IBM watsonx.ai',
+      'Mistral AI',
+      'Groq',
+      'Together AI',
+    ]);
+  });
+
   it('ModelRegistry.from keeps a registry and wraps an array', () => {
     expect(ModelRegistry.from(registry)).toBe(registry);
     expect(ModelRegistry.from([{ id: 'a', provider: 'openai' }]).has('a')).toBe(true);
@@ -123,7 +145,37 @@ describe('ModelRegistry', () => {
       ],
       /more than once/,
     ],
-    ['an unknown provider', [{ id: 'a', provider: 'bedrock' }], /unknown provider/],
+    ['an unknown provider', [{ id: 'a', provider: 'carrier-pigeon' }], /unknown provider/],
+    ['a thinking budget under 1024', [{ id: 'a', provider: 'anthropic', thinkingBudgetTokens: 500 }], /thinkingBudget/],
+    ['an unknown reasoning effort', [{ id: 'a', provider: 'openai', reasoningEffort: 'max' }], /reasoningEffort/],
+    ['watsonx without baseUrl', [{ id: 'a', provider: 'watsonx', apiKey: 'k', projectId: 'p' }], /needs a baseUrl/],
+    ['a non-http iamUrl', [{ id: 'a', provider: 'openai', iamUrl: 'file:///x' }], /iamUrl/],
+    ['bedrock without a region', [{ id: 'a', provider: 'bedrock', credentials: async () => ({}) }], /region/],
+    ['bedrock without credentials', [{ id: 'a', provider: 'bedrock', region: 'us-east-1' }], /credentials/],
+    [
+      'bedrock with half its credentials',
+      [{ id: 'a', provider: 'bedrock', region: 'us-east-1', credentials: { accessKeyId: 'AKIDX' } }],
+      /credentials/,
+    ],
+    [
+      'vertex without a project',
+      [{ id: 'a', provider: 'vertex', getAccessToken: async (): Promise<string> => 't' }],
+      /project/,
+    ],
+    ['vertex without a token function', [{ id: 'a', provider: 'vertex', project: 'p' }], /getAccessToken/],
+    [
+      'vertex with a location that is no location',
+      [
+        {
+          id: 'a',
+          provider: 'vertex',
+          project: 'p',
+          location: 'x/../y',
+          getAccessToken: async (): Promise<string> => 't',
+        },
+      ],
+      /location/,
+    ],
     ['openai_compatible without baseUrl', [{ id: 'a', provider: 'openai_compatible' }], /needs a baseUrl/],
     ['azure without baseUrl', [{ id: 'a', provider: 'azure_openai', deployment: 'd' }], /needs a baseUrl/],
     ['azure without deployment or model', [{ id: 'a', provider: 'azure_openai', baseUrl: 'https://x' }], /deployment/],

@@ -30,7 +30,14 @@ beforeAll(() => {
   const target = join(scratch, 'node_modules', 'mcp-llmchat');
   mkdirSync(target, { recursive: true });
   execFileSync('tar', ['-xzf', join(scratch, tarball ?? ''), '-C', target, '--strip-components=1']);
-  for (const dependency of ['@modelcontextprotocol', 'zod', 'eventsource-parser', 'ioredis']) {
+  for (const dependency of [
+    '@modelcontextprotocol',
+    'zod',
+    'eventsource-parser',
+    'ioredis',
+    'rate-limiter-flexible',
+    '@opentelemetry',
+  ]) {
     symlinkSync(join(ROOT, 'node_modules', dependency), join(scratch, 'node_modules', dependency));
   }
   writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true }));
@@ -64,6 +71,30 @@ describe('the packed package', () => {
       `console.log(JSON.stringify(Object.keys(require('${subpath}'))))`,
     ]);
     expect(JSON.parse(keys).length).toBeGreaterThan(0);
+  });
+
+  it('loads rate-limiter-flexible on first use, from both copies', () => {
+    const cjs = node([
+      '--no-experimental-require-module',
+      '-e',
+      `require('mcp-llmchat').memoryRateWindow().consume('k', 1, 1000).then((r) => console.log(r.allowed))`,
+    ]);
+    const esm = node([
+      '--input-type=module',
+      '-e',
+      `const { memoryRateWindow } = await import('mcp-llmchat'); console.log((await memoryRateWindow().consume('k', 1, 1000)).allowed)`,
+    ]);
+    expect([cjs.trim(), esm.trim()]).toEqual(['true', 'true']);
+  });
+
+  it('mcp-llmchat/otel runs a turn on the API alone, with no SDK registered', () => {
+    const out = node([
+      '--no-experimental-require-module',
+      '-e',
+      `const hooks = require('mcp-llmchat/otel').openTelemetry().startTurn({ userId: 'u', modelId: 'm', streaming: true, message: 'x' });
+       hooks.end({ status: 'final', text: '' }); console.log(typeof hooks.llmCall)`,
+    ]);
+    expect(out.trim()).toBe('function');
   });
 
   it('the ESM and CJS copies recognize each other’s errors', () => {

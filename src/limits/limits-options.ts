@@ -1,0 +1,33 @@
+import type { ChatUser } from '../http/chat-handler-options.js';
+
+/** The limits one user gets. Every limit is optional; an absent one does not apply. */
+export interface UserLimits {
+  /**
+   * Chat requests (`POST /chat`) per fixed window. The window starts with the user's first
+   * request in it and lasts `windowMs` (whole seconds; rate-limiter-flexible's fixed window).
+   */
+  requests?: { limit: number; windowMs: number };
+  /** Chat turns (streamed or not, queued ones included) one user may have open at once. */
+  concurrentStreams?: number;
+  /** Tokens (input + output, all models) per UTC day. Needs usage accounting (turned on by it). */
+  tokensPerDay?: number;
+  /** Tokens (input + output, all models) per UTC calendar month. */
+  tokensPerMonth?: number;
+}
+
+/** What {@link LimitsOptions.forRequest} receives. */
+export interface LimitRequestContext {
+  user: ChatUser;
+  request: Request;
+}
+
+/** The `limits` option of `createChatHandler`: defaults for every user, and a per-request say. */
+export interface LimitsOptions extends UserLimits {
+  /**
+   * Decides per request (plan tiers, exempt admins): return the limits for this user, `null` to
+   * exempt the request, or `undefined` for the defaults above. A throw answers 500.
+   */
+  forRequest?: (context: LimitRequestContext) => UserLimits | null | undefined | Promise<UserLimits | null | undefined>;
+  /** Lease of a stream slot; renewed while the turn runs, so a dead process frees it after this long. @default 30000 */
+  slotTtlMs?: number;
+}

@@ -1,0 +1,39 @@
+import { FlexibleRateWindow } from '../limits/flexible-rate-window.js';
+import type { RateWindowBackend } from '../limits/rate-window-backend.js';
+import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
+import { resolveRedisOptions, runRedisCommand } from './redis-command.js';
+
+/**
+ * Request windows in Redis, shared by every process: rate-limiter-flexible's `RateLimiterRedis`,
+ * whose one Lua script (SET NX + INCRBY + PTTL) counts atomically. It is handed a small client
+ * of ours instead of the host's, so nothing is defined on the host's client (the library would
+ * otherwise `defineCommand` on it), and the backends' fail-fast and timeout rules apply. The
+ * window's key has no hash tag: it is one key, so Redis Cluster is fine. `redisStorage` builds
+ * one; build it yourself for a custom `Storage`.
+ *
+ * @example
+ * const storage = { ...myStorage, rateWindows: redisRateWindow(redis, { keyPrefix: 'myapp:' }) };
+ */
+export function redisRateWindow(client: RedisClientLike, options: RedisBackendOptions = {}): RateWindowBackend {
+  const { keyPrefix, operationTimeoutMs } = resolveRedisOptions(options);
+  return new FlexibleRateWindow(async (points, duration) => {
+    const { RateLimiterRedis } = await import('rate-limiter-flexible');
+    // rate-limiter-flexible, told it has a node-redis client, sends its own atomic script through
+    // `eval(script, { keys, arguments })`; ours runs it on the host's ioredis client.
+    const storeClient = {
+      eval(script: string, call: { keys: string[]; arguments: string[] }) {
+        return runRedisCommand(client, operationTimeoutMs, () =>
+          client.eval(script, call.keys.length, ...call.keys, ...call.arguments),
+        );
+      },
+    };
+    const limiter = new RateLimiterRedis({
+      storeClient,
+      useRedisPackage: true,
+      points,
+      duration,
+      keyPrefix: `${keyPrefix}limits:req:${points}:${duration}`,
+    });
+    return limiter;
+  });
+}

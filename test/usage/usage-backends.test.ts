@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, expect, it } from 'vitest';
+import { memoryRateWindow } from '../../src/limits/memory-rate-window.js';
+import { redisRateWindow } from '../../src/redis/redis-rate-window.js';
+import { RedisUsageBackend } from '../../src/redis/redis-usage-backend.js';
+import { MemoryUsageBackend } from '../../src/usage/memory-usage-backend.js';
+import { deletePrefix, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
+import { runUsageContract } from './usage-contract.js';
+
+const PREFIX = `llmchat-test:usage:${randomUUID()}:`;
+const memoryBackends: MemoryUsageBackend[] = [];
+const clients: Redis[] = [];
+
+runUsageContract('memory', async () => {
+  const usage = new MemoryUsageBackend();
+  memoryBackends.push(usage);
+  const windows = memoryRateWindow();
+  return { usage: [usage, usage], windows: [windows, windows] };
+});
+
+if (await requireRedis('Redis usage backend tests')) {
+  runUsageContract('redis', async () => {
+    const [one, two] = [new Redis(REDIS_URL), new Redis(REDIS_URL)];
+    clients.push(one, two);
+    const options = { keyPrefix: PREFIX };
+    return {
+      usage: [new RedisUsageBackend(one, options), new RedisUsageBackend(two, options)],
+      windows: [redisRateWindow(one, options), redisRateWindow(two, options)],
+    };
+  });
+
+  it('redis: the rate window defines nothing on the host client', async () => {
+    const client = new Redis(REDIS_URL);
+    clients.push(client);
+    const windows = redisRateWindow(client, { keyPrefix: PREFIX });
+    expect((await windows.consume(`w-${randomUUID()}`, 2, 60_000)).allowed).toBe(true);
+    expect('rlflxIncr' in client).toBe(false);
+  });
+}
+
+afterAll(async () => {
+  await Promise.all(memoryBackends.map((backend) => backend.close()));
+  if (clients[0]) await deletePrefix(clients[0], PREFIX);
+  await Promise.all(clients.map((client) => client.quit()));
+});
