@@ -24,13 +24,19 @@ export const ERROR_CODES = [
   'MODEL_NOT_FOUND',
   'SERVER_NOT_ALLOWED',
   'MCP_UNAVAILABLE',
+  'MCP_AUTHORIZATION_REQUIRED',
   'TOOL_ERROR',
   'PROVIDER_ERROR',
   'PROVIDER_AUTH',
   'PROVIDER_RATE_LIMITED',
   'TIMEOUT',
   'ABORTED',
+  'RESUME_LOST',
+  'IDEMPOTENCY_KEY_REUSED',
+  'EVENT_LOG_INVALID',
   'CONFIG_INVALID',
+  'APPROVAL_NOT_FOUND',
+  'ELICITATION_NOT_FOUND',
   'INTERNAL',
   'RATE_LIMITED',
   'BUDGET_EXCEEDED',
@@ -61,13 +67,21 @@ export const ERROR_HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   MODEL_NOT_FOUND: 400,
   SERVER_NOT_ALLOWED: 400,
   MCP_UNAVAILABLE: 503,
+  // The user must authorize the MCP server in a browser (`authorization_url`), then connect again.
+  MCP_AUTHORIZATION_REQUIRED: 403,
   TOOL_ERROR: 502,
   PROVIDER_ERROR: 502,
   PROVIDER_AUTH: 502,
   PROVIDER_RATE_LIMITED: 429,
   TIMEOUT: 504,
   ABORTED: 499,
+  // The events after the client's last id are no longer retained (sent as an SSE `error`).
+  RESUME_LOST: 410,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  EVENT_LOG_INVALID: 500,
   CONFIG_INVALID: 500,
+  APPROVAL_NOT_FOUND: 404,
+  ELICITATION_NOT_FOUND: 404,
   INTERNAL: 500,
   // The host's limits: too many requests or streams now, or the token budget is spent.
   RATE_LIMITED: 429,
@@ -89,6 +103,7 @@ const RECOVERABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TIMEOUT',
   'ABORTED',
   'RATE_LIMITED',
+  'RESUME_LOST',
 ]);
 
 // Symbol.for, so the brand is shared by the ESM and CJS copies of this module.
@@ -156,6 +171,8 @@ export function isLlmChatError(value: unknown): value is LlmChatError {
 export interface HttpErrorBody {
   detail: string;
   code: ErrorCode;
+  /** `MCP_AUTHORIZATION_REQUIRED` only: the URL the user's browser opens to authorize. */
+  authorization_url?: string;
 }
 
 /** What {@link toHttpError} returns. */
@@ -176,6 +193,10 @@ export function toHttpError(error: unknown): HttpError {
   }
   const status = ERROR_HTTP_STATUS[error.code] ?? 500;
   const result: HttpError = { status, body: { detail: error.message, code: error.code } };
+  const authorizationUrl = error.details?.authorization_url;
+  if (error.code === 'MCP_AUTHORIZATION_REQUIRED' && typeof authorizationUrl === 'string') {
+    result.body.authorization_url = authorizationUrl;
+  }
   if (error.retryAfterMs !== undefined) {
     result.headers = { 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) };
   }

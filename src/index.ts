@@ -13,6 +13,24 @@ export { arrayHistory } from './chat/chat-history.js';
 export type { ChatResult, ChatServiceOptions, ChatTurnOptions } from './chat/chat-service.js';
 export { ChatService } from './chat/chat-service.js';
 export { estimateTokens, type TokenCounter } from './chat/token-budget.js';
+export type {
+  ConversationBackend,
+  ConversationPage,
+  ConversationSummary,
+  ListConversationsOptions,
+  RecordTurnOptions,
+} from './conversations/conversation-backend.js';
+export { DEFAULT_CONVERSATION_ID, isConversationId } from './conversations/conversation-id.js';
+export { titleFromMessage } from './conversations/conversation-title.js';
+export { Conversations, type ConversationsOptions } from './conversations/conversations.js';
+export type {
+  HistoryAssistantMessage,
+  HistoryMessage,
+  HistoryPage,
+  HistoryToolCall,
+  HistoryUserMessage,
+} from './conversations/history-view.js';
+export { MemoryConversationBackend } from './conversations/memory-conversation-backend.js';
 export * from './errors.js';
 export type { ChatHandler } from './http/chat-handler.js';
 export type {
@@ -30,6 +48,8 @@ export type { Lock } from './lock/lock.js';
 export type { LockBackend } from './lock/lock-backend.js';
 export type {
   AcquireLockOptions,
+  HoldLockOptions,
+  LockLease,
   LockManagerOptions,
   TryAcquireLockOptions,
   UsingLockOptions,
@@ -38,6 +58,7 @@ export { LockManager } from './lock/lock-manager.js';
 export { MemoryLockBackend } from './lock/memory-lock-backend.js';
 export { McpToolbox, type McpToolboxOptions } from './mcp/mcp-toolbox.js';
 export type { ToolCallOptions, ToolResult, ToolSource } from './mcp/tool-source.js';
+export type { OAuthClientConfig, OAuthOptions } from './oauth/oauth-options.js';
 export type { ChatBody, ConnectBody, DisconnectBody } from './schemas.js';
 export { chatBodySchema, connectBodySchema, disconnectBodySchema, parseBody } from './schemas.js';
 export type { MemorySessionBackendOptions } from './session/memory-session-backend.js';
@@ -60,6 +81,16 @@ export type {
   TurnOutcome,
 } from './telemetry/turn-observer.js';
 export { combineObservers } from './telemetry/turn-observer.js';
+export { MemoryTurnBackend, type MemoryTurnBackendOptions } from './turns/memory-turn-backend.js';
+export type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turns/turn-backend.js';
+export {
+  type IdempotencyRecord,
+  type LatestTurn,
+  type RecordedEvent,
+  TurnLog,
+  type TurnLogOptions,
+  type TurnRef,
+} from './turns/turn-log.js';
 export type * from './types.js';
 export { MemoryUsageBackend } from './usage/memory-usage-backend.js';
 export type { CounterAddition, UsageBackend } from './usage/usage-backend.js';

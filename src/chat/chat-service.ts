@@ -1,7 +1,10 @@
+import type { ToolGate } from '../approval/tool-gate.js';
+import type { Elicitor } from '../elicitation/elicitation-relay.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { asCompleted } from '../internal/as-completed.js';
+import { EventInbox } from '../internal/event-inbox.js';
 import type { LlmProvider, LlmRequest } from '../llm/llm-provider.js';
-import type { ToolResult, ToolSource } from '../mcp/tool-source.js';
+import type { ToolCallOptions, ToolResult, ToolSource } from '../mcp/tool-source.js';
 import { observeLlmCall, observeToolCall } from '../telemetry/observe-calls.js';
 import type { LlmCallHooks, TurnHooks, TurnOutcome } from '../telemetry/turn-observer.js';
 import type {
@@ -62,6 +65,10 @@ export interface ChatTurnOptions {
   signal?: AbortSignal;
   /** Observers of this turn (tracing, usage, budgets). Nothing is called when absent. */
   hooks?: TurnHooks;
+  /** Decides whether each tool call may run (tool approval); every call runs when absent. */
+  toolGate?: ToolGate;
+  /** Relays MCP servers' questions for the user (elicitation); they are cancelled when absent. */
+  elicitor?: Elicitor;
 }
 
 /** The gateway's non-streaming answer shape, returned by {@link ChatService.complete}. */
@@ -77,6 +84,9 @@ export interface ChatResult {
 // Room left for the answer when the model config sets no maxTokens.
 const DEFAULT_ANSWER_ROOM = 4096;
 const INTERRUPTED_TOOL_RESULT = 'The tool call was interrupted before it finished.';
+/** Deeper tool arguments are refused (tool schemas need a handful of levels, not thousands). */
+const MAX_ARGUMENT_DEPTH = 100;
+const TOO_DEEP_MESSAGE = `The tool arguments are nested more than ${MAX_ARGUMENT_DEPTH} levels deep; the call was not run.`;
 
 /**
  * Runs the LLM ⇄ MCP tool loop of one chat turn and yields the events of the wire contract
@@ -137,7 +147,9 @@ export class ChatService {
         };
         if (event.usage) result.usage = event.usage;
         return result;
-      } else if (event.type !== 'error' && event.type !== 'reasoning') invocations.push(event);
+      } else if (event.type === 'tool_start' || event.type === 'tool_end' || event.type === 'tool_error') {
+        invocations.push(event);
+      }
     }
     throw new LlmChatError('INTERNAL', 'The chat turn ended without an answer.');
   }
@@ -210,7 +222,7 @@ export class ChatService {
         // Signed blocks already carry their text; plain reasoning is kept for the tool loop.
         if (reasoning !== '' && !assistant.thinking) assistant.reasoning = reasoning;
         for (const call of calls) toolsUsed.add(call.name);
-        yield* this.#runTools(calls, turn, signal, hooks);
+        yield* this.#runTools(calls, turn, signal, options);
       }
       signal?.throwIfAborted();
       await save(false);
@@ -245,14 +257,27 @@ export class ChatService {
     return hooks.llmCall?.({ provider: provider.kind, model, round, request });
   }
 
-  /** Runs one round's tool calls in parallel, yielding their events as each one ends. */
+  /**
+   * Runs one round's tool calls in parallel, yielding their events as each one ends. With a
+   * gate, each call first passes it (and may wait on the user); what the gate emits meanwhile
+   * is yielded as it comes.
+   */
   async *#runTools(
     calls: ToolCall[],
     turn: TranscriptMessage[],
     signal: AbortSignal | undefined,
-    hooks: TurnHooks | undefined,
-  ): AsyncGenerator<ToolEvent, void, undefined> {
+    { toolGate: gate, elicitor, hooks }: ChatTurnOptions,
+  ): AsyncGenerator<ChatEvent, void, undefined> {
     const now = () => new Date().toISOString();
+    // Arguments nested deeper than any tool schema needs are refused, and dropped from the
+    // transcript: encoding them (for the stream, the history, the next LLM call) would overflow
+    // the stack.
+    const refused = new Set<ToolCall>();
+    for (const call of calls) {
+      if (!nestedDeeperThan(call.arguments, MAX_ARGUMENT_DEPTH)) continue;
+      call.arguments = {};
+      refused.add(call);
+    }
     for (const call of calls) {
       yield { type: 'tool_start', id: call.id, tool: call.name, input: call.arguments, start: now() };
     }
@@ -260,13 +285,33 @@ export class ChatService {
       ...(signal ? { signal } : {}),
       ...(this.#options.toolTimeoutMs === undefined ? {} : { timeoutMs: this.#options.toolTimeoutMs }),
     };
-    const tasks = calls.map((call) => {
+    const emitted = new EventInbox<ChatEvent>();
+    const emit = (event: ChatEvent) => emitted.push(event);
+    const withElicitation: ToolCallOptions = elicitor
+      ? {
+          ...callOptions,
+          onElicitation: (request, requestSignal) =>
+            elicitor.elicit(request, {
+              signal: signal ? AbortSignal.any([signal, requestSignal]) : requestSignal,
+              emit,
+            }),
+        }
+      : callOptions;
+    const run = (call: ToolCall): Promise<ToolResult> => {
       const observed = hooks?.toolCall?.(call);
-      const options = observed?.meta ? { ...callOptions, meta: observed.meta } : callOptions;
+      const options = observed?.meta ? { ...withElicitation, meta: observed.meta } : withElicitation;
       return observeToolCall(this.#options.tools.callTool(call.name, call.arguments, options), observed);
+    };
+    const tasks = calls.map((call) => {
+      if (refused.has(call)) return Promise.reject(new LlmChatError('BAD_REQUEST', TOO_DEEP_MESSAGE));
+      return gate === undefined ? run(call) : gateThenRun(gate, call, signal, emitted, run);
     });
     const results: ToolMessage[] = new Array(calls.length);
-    for await (const outcome of asCompleted(tasks)) {
+    for await (const outcome of asCompleted(tasks, emitted)) {
+      if (outcome.status === 'event') {
+        yield outcome.event;
+        continue;
+      }
       const call = calls[outcome.index] as ToolCall;
       if (outcome.status === 'fulfilled') {
         results[outcome.index] = toolMessage(call, outcome.value);
@@ -275,6 +320,10 @@ export class ChatService {
           : { type: 'tool_end', id: call.id, tool: call.name, output: outcome.value.output, end: now() };
       } else {
         if (signal?.aborted) throw signal.reason;
+        // The user must authorize the MCP server first: the turn ends with that error, not a tool error.
+        if (isLlmChatError(outcome.reason) && outcome.reason.code === 'MCP_AUTHORIZATION_REQUIRED') {
+          throw outcome.reason;
+        }
         const error = clientMessage(outcome.reason);
         this.#options.logger?.warn?.('tool call failed', { tool: call.name, code: codeOf(outcome.reason) });
         results[outcome.index] = { role: 'tool', toolCallId: call.id, name: call.name, content: error, isError: true };
@@ -333,7 +382,18 @@ export class ChatService {
       this.#options.logger?.error?.('chat turn failed', { error: String(chatError) });
       return { type: 'error', error: 'An unexpected error occurred.', recoverable: false, code: 'INTERNAL' };
     }
-    return { type: 'error', error: chatError.message, recoverable: chatError.recoverable, code: chatError.code };
+    const event: ErrorEvent = {
+      type: 'error',
+      error: chatError.message,
+      recoverable: chatError.recoverable,
+      code: chatError.code,
+    };
+    const authorizationUrl = chatError.details?.authorization_url;
+    if (chatError.code === 'MCP_AUTHORIZATION_REQUIRED' && typeof authorizationUrl === 'string') {
+      event.authorization_url = authorizationUrl;
+    }
+    if (chatError.retryAfterMs !== undefined) event.retry_after_ms = chatError.retryAfterMs;
+    return event;
   }
 }
 
@@ -409,6 +469,18 @@ function isSendable(message: TranscriptMessage): boolean {
   return message.role !== 'assistant' || message.content.length > 0 || (message.toolCalls?.length ?? 0) > 0;
 }
 
+/** Whether `value` nests objects or arrays more than `limit` levels deep; iterative, linear in its size. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const pending: Array<[unknown, number]> = [[value, 0]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [item, depth] = next;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
 function clientMessage(error: unknown): string {
   return isLlmChatError(error) ? error.message : 'The tool call failed.';
 }
@@ -420,4 +492,17 @@ function codeOf(error: unknown): string {
 function abortedError(signal: AbortSignal): LlmChatError {
   const reason: unknown = signal.reason;
   return isLlmChatError(reason) ? reason : new LlmChatError('ABORTED', 'The chat turn was stopped.', { cause: reason });
+}
+
+/** Passes one call through the gate, then runs it, or resolves with the denial as a tool error. */
+async function gateThenRun(
+  gate: ToolGate,
+  call: ToolCall,
+  signal: AbortSignal | undefined,
+  inbox: EventInbox<ChatEvent>,
+  run: (call: ToolCall) => Promise<ToolResult>,
+): Promise<ToolResult> {
+  const verdict = await gate.check(call, { ...(signal ? { signal } : {}), emit: (event) => inbox.push(event) });
+  if (verdict.run) return run(call);
+  return { text: verdict.reason, output: verdict.reason, isError: true };
 }

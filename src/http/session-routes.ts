@@ -1,3 +1,4 @@
+import { DEFAULT_CONVERSATION_ID } from '../conversations/conversation-id.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { disconnectBodySchema, parseBody } from '../schemas.js';
 import type { SessionConfig } from '../types.js';
@@ -16,9 +17,11 @@ import { readJsonBody } from './read-json-body.js';
  */
 export async function disconnectRoute(context: HandlerContext, request: Request): Promise<Response> {
   const user = await authenticate(context, request);
-  const body = parseBody(disconnectBodySchema, await readJsonBody(request, context.maxBodyBytes));
+  const body = parseBody(disconnectBodySchema, await readJsonBody(request, context.settings.maxBodyBytes));
   const userId = resolveUserId(user, body.user_id);
   const existed = await context.store.deleteSession(userId);
+  // The gateway's meaning: the default conversation goes with the session; named ones stay.
+  await context.conversations.delete(userId, DEFAULT_CONVERSATION_ID);
   context.cache.evict(userId);
   await announceDisconnect(context.bus, userId, context.logger);
   return jsonResponse(200, {
@@ -76,7 +79,7 @@ function toGatewayConfig(context: HandlerContext, config: SessionConfig): Record
       provider,
       config: { model: config.model, temperature: config.temperature ?? null, max_tokens: config.maxTokens ?? null },
     },
-    chat_history_max_messages: context.options.maxHistoryTurns ?? 50,
+    chat_history_max_messages: context.settings.maxHistoryTurns,
     enable_streaming: config.streaming,
   };
 }

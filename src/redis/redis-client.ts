@@ -5,7 +5,10 @@ import type { Redis } from 'ioredis';
  * are called on the host's client: nothing is defined on, subscribed through, or quit on it.
  * `duplicate()` is called once, by the message bus, when no `subscriber` connection is given.
  */
-export type RedisClientLike = Pick<Redis, 'get' | 'set' | 'del' | 'pexpire' | 'lrange' | 'evalsha' | 'eval'> & {
+export type RedisClientLike = Pick<
+  Redis,
+  'get' | 'set' | 'del' | 'pexpire' | 'lrange' | 'evalsha' | 'eval' | 'publish' | 'xrange' | 'xrevrange'
+> & {
   /** ioredis connection state; read to fail fast while disconnected. */
   readonly status?: string;
   /** ioredis's `duplicate()`: a new connection with the same settings. */

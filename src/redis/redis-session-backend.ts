@@ -1,7 +1,7 @@
 import type { AppendToListOptions, SessionBackend } from '../session/session-backend.js';
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
 import { resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
-import { APPEND_TO_LIST, runScript } from './redis-scripts.js';
+import { APPEND_TO_LIST, runScript, TAKE_VALUE } from './redis-scripts.js';
 
 /**
  * A {@link SessionBackend} over the host's ioredis client. Every key gets `keyPrefix`; TTLs are
@@ -43,21 +43,34 @@ export class RedisSessionBackend implements SessionBackend {
     return (await this.#run(() => this.#client.pexpire(this.#key(key), toRedisMs(ttlMs)))) === 1;
   }
 
+  async take(key: string): Promise<string | null> {
+    const value = await this.#run(() => runScript(this.#client, TAKE_VALUE, [this.#key(key)], []));
+    return typeof value === 'string' ? value : null;
+  }
+
   getList(key: string): Promise<string[]> {
     return this.#run(() => this.#client.lrange(this.#key(key), 0, -1));
   }
 
-  async appendToList(key: string, values: readonly string[], options: AppendToListOptions): Promise<void> {
+  async appendToList(key: string, values: readonly string[], options: AppendToListOptions): Promise<boolean> {
     const touch = options.touch ?? [];
-    const keys = [this.#key(key), ...touch.map((entry) => this.#key(entry.key))];
+    const guard = options.onlyIf;
+    const keys = [
+      this.#key(key),
+      ...touch.map((entry) => this.#key(entry.key)),
+      ...(guard ? [this.#key(guard.key)] : []),
+    ];
     const args = [
       toRedisMs(options.ttlMs),
       options.maxLength ?? 0,
+      touch.length,
+      guard ? 1 : 0,
+      guard?.contains ?? '',
       values.length,
       ...values,
       ...touch.map((entry) => toRedisMs(entry.ttlMs)),
     ];
-    await this.#run(() => runScript(this.#client, APPEND_TO_LIST, keys, args));
+    return (await this.#run(() => runScript(this.#client, APPEND_TO_LIST, keys, args))) === 1;
   }
 
   #key(key: string): string {

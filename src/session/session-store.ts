@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { repairTranscript } from '../chat/repair-transcript.js';
 import { LlmChatError, wrapError } from '../errors.js';
 import { createSealer, type Sealer } from '../internal/seal.js';
 import { TextMemo } from '../internal/text-memo.js';
 import type { Logger, SessionConfig, TranscriptMessage } from '../types.js';
 import { mapConfigSecrets } from './map-config-secrets.js';
 import type { SessionBackend } from './session-backend.js';
-import { sessionKeys } from './session-keys.js';
+import { conversationHistoryKey, sessionKeys } from './session-keys.js';
 import { sessionConfigSchema, sessionRecordSchema, transcriptTurnSchema } from './session-schemas.js';
 
 /** One user's session as the store returns it. */
@@ -141,10 +142,12 @@ export class SessionStore {
       config: sealer === undefined ? session.config : mapConfigSecrets(session.config, (s) => sealer.seal(s)),
     };
     const keys = sessionKeys(userId);
+    // The marker first: if the storage refuses the second write (full), what is left is a
+    // harmless marker, never a session whose connect was reported as failed.
     await this.#call(() =>
       Promise.all([
-        this.#backend.set(keys.session, JSON.stringify(record), this.#sessionTtlMs),
         this.#backend.set(keys.seen, '1', this.#seenTtlMs),
+        this.#backend.set(keys.session, JSON.stringify(record), this.#sessionTtlMs),
       ]),
     );
     return session;
@@ -169,42 +172,74 @@ export class SessionStore {
 
   /**
    * The chat history, oldest first, flattened from its turns. A corrupt turn entry is skipped
-   * (with a logger warning) rather than failing the whole conversation.
+   * (with a logger warning) rather than failing the whole conversation, and the result is
+   * repaired into a transcript providers accept (see `repairTranscript`; logged too). Without
+   * `conversationId`, the user's default conversation (the only one a gateway client uses).
    */
-  async getHistory(userId: string): Promise<TranscriptMessage[]> {
-    const entries = await this.#call(() => this.#backend.getList(sessionKeys(userId).history));
-    const messages: TranscriptMessage[] = [];
+  async getHistory(userId: string, conversationId?: string): Promise<TranscriptMessage[]> {
+    const messages = (await this.getTurns(userId, conversationId)).flat();
+    // Schema-valid is not enough: a tool result with no call (or a call with no result) makes
+    // every provider refuse every later turn.
+    const repair = repairTranscript(messages);
+    if (repair.droppedResults > 0 || repair.closedCalls > 0) {
+      this.#logger?.warn?.('Repaired a chat history that providers would refuse.', {
+        droppedResults: repair.droppedResults,
+        closedCalls: repair.closedCalls,
+      });
+    }
+    return repair.messages;
+  }
+
+  /** The history as stored: one array of messages per turn, oldest turn first. */
+  async getTurns(userId: string, conversationId?: string): Promise<TranscriptMessage[][]> {
+    const entries = await this.#call(() => this.#backend.getList(historyKeyOf(userId, conversationId)));
+    const turns: TranscriptMessage[][] = [];
     entries.forEach((entry, index) => {
       const turn = this.#turns.get(entry, parseTurn);
       if (turn === undefined) this.#logger?.warn?.('Skipped a corrupt chat history entry.', { index });
-      else messages.push(...turn);
+      else turns.push(turn);
     });
-    return messages;
+    return turns;
   }
 
   /**
    * Appends the messages of ONE turn (user message, assistant messages with their tool calls,
    * tool results) as a single entry, drops the oldest turns beyond `maxHistoryTurns`, and
    * refreshes the history and session TTLs, all in one atomic backend step.
+   *
+   * With `sessionVersion`, the append only happens while the user's session still has that
+   * version (checked in the same atomic step): a turn that outlived its session (a reconnect or
+   * a disconnect while it ran) never writes into the new conversation, nor re-creates a cleared
+   * history. Resolves `false` when nothing was written for that reason.
    */
-  async appendTurn(userId: string, messages: TranscriptMessage[]): Promise<void> {
-    if (messages.length === 0) return;
+  async appendTurn(
+    userId: string,
+    messages: TranscriptMessage[],
+    options: { sessionVersion?: string; conversationId?: string } = {},
+  ): Promise<boolean> {
+    if (messages.length === 0) return true;
     const keys = sessionKeys(userId);
-    await this.#call(() =>
-      this.#backend.appendToList(keys.history, [JSON.stringify(messages)], {
+    const { sessionVersion, conversationId } = options;
+    const appended = await this.#call(() =>
+      this.#backend.appendToList(historyKeyOf(userId, conversationId), [JSON.stringify(messages)], {
         ttlMs: this.#historyTtlMs,
         maxLength: this.#maxHistoryTurns,
         touch: [
           { key: keys.session, ttlMs: this.#sessionTtlMs },
           { key: keys.seen, ttlMs: this.#seenTtlMs },
         ],
+        // The record is this store's JSON, where the version is written exactly like this.
+        ...(sessionVersion === undefined
+          ? {}
+          : { onlyIf: { key: keys.session, contains: JSON.stringify({ version: sessionVersion }).slice(1, -1) } }),
       }),
     );
+    return appended !== false;
   }
 
-  /** Deletes the chat history, keeping the session. */
-  async clearHistory(userId: string): Promise<void> {
-    await this.#call(() => this.#backend.delete([sessionKeys(userId).history]));
+  /** Deletes one conversation's chat history (the default one without `conversationId`), keeping the session. */
+  async clearHistory(userId: string, conversationId?: string): Promise<void> {
+    await this.#call(() => this.#backend.delete([historyKeyOf(userId, conversationId)]));
   }
 
   #decode(userId: string, raw: string): StoredSession {
@@ -259,6 +294,11 @@ export class SessionStore {
       throw wrapError(error, 'BACKEND_UNAVAILABLE', UNAVAILABLE_MESSAGE);
     }
   }
+}
+
+// The default conversation keeps the key it had before conversations existed.
+function historyKeyOf(userId: string, conversationId: string | undefined): string {
+  return conversationHistoryKey(userId, conversationId);
 }
 
 function parseTurn(entry: string): TranscriptMessage[] | undefined {

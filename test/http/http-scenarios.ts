@@ -1,9 +1,9 @@
-import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatHandler } from '../../src/http/chat-handler.js';
 import { createChatHandler } from '../../src/http/create-chat-handler.js';
 import type { FakeLlmServer, Responder } from '../fixtures/fake-llm-common.js';
 import type { ProviderUnderTest } from '../fixtures/providers.js';
+import { parseSseText, type SseFrame } from '../fixtures/sse-reader.js';
 import { startTestMcpHttpServer, type TestMcpHttpServer } from '../fixtures/test-mcp-server.js';
 import { bearerUser, SECRETS, type Stack, startStack } from './stack.js';
 
@@ -25,13 +25,6 @@ interface Answer {
   text: string;
   // biome-ignore lint/suspicious/noExplicitAny: scenario assertions dig into bodies freely.
   json: any;
-}
-
-interface SseEvent {
-  id: string | undefined;
-  event: string;
-  // biome-ignore lint/suspicious/noExplicitAny: scenario assertions dig into bodies freely.
-  data: any;
 }
 
 /**
@@ -71,14 +64,7 @@ export function runHttpScenarios(hostName: string, mount: Mount, options: { host
       return { status: response.status, headers: response.headers, text, json };
     }
 
-    function events(text: string): SseEvent[] {
-      const out: SseEvent[] = [];
-      const parser = createParser({
-        onEvent: (e) => out.push({ id: e.id, event: e.event ?? 'message', data: JSON.parse(e.data) }),
-      });
-      parser.feed(text);
-      return out;
-    }
+    const events = parseSseText;
 
     const connect = (user = 'alice', llm: Record<string, unknown> = { model: 'fake' }) =>
       call('/connect', { user, body: { user_id: user, llm, streaming: true } });
@@ -203,9 +189,11 @@ export function runHttpScenarios(hostName: string, mount: Mount, options: { host
       expect(names.at(-1)).toBe('final');
       expect(new Set(names.slice(2, -1))).toEqual(new Set(['token']));
       const tokens = frames.filter((f) => f.event === 'token');
-      const ids = frames.map((f) => Number(f.id));
-      expect(ids).toEqual([...ids].sort((a, b) => a - b));
-      expect(new Set(ids).size).toBe(ids.length);
+      // Ids name the turn and the position in it: `<turnId>:<seq>`, seq counting from 1.
+      const turnId = answer.headers.get('x-turn-id');
+      expect(turnId).toMatch(/^[A-Za-z0-9_-]{8,64}$/);
+      expect(frames.map((f) => f.id)).toEqual(frames.map((_, i) => `${turnId}:${i + 1}`));
+      expect(frames.at(-1)?.data.turn_id).toBe(turnId);
       expect(frames[0]?.data).toMatchObject({ type: 'tool_start', tool: 'add', input: { a: 2, b: 3 } });
       expect(frames[1]?.data).toMatchObject({ type: 'tool_end', tool: 'add', output: '5', id: frames[0]?.data.id });
       // Exactly the gateway's token shape: `content` only, no `type`.
@@ -254,7 +242,7 @@ export function runHttpScenarios(hostName: string, mount: Mount, options: { host
       expect(wrongType.json.detail).toMatch(/^message/);
     });
 
-    it('answers 409 to a second turn while one runs, and a client leaving frees the lock and stops the LLM', async () => {
+    it('answers 409 to a second turn while one runs; a client leaving does not stop the turn, which ends and frees the lock', async () => {
       await connect('carol');
       const controller = new AbortController();
       const first = await fetch(`${host.baseUrl}/chat`, {
@@ -274,11 +262,12 @@ export function runHttpScenarios(hostName: string, mount: Mount, options: { host
       const llmRequest = stack.llm.requests.at(-1);
       controller.abort();
       await llmRequest?.settled;
-      expect(llmRequest?.aborted).toBe(true);
-      // The lock is released once the turn has wound down.
+      // The turn outlives its first reader: the LLM answered to the end (CONTRACT §3, since 0.2).
+      expect(llmRequest?.aborted).toBe(false);
+      // The lock is released once the turn has ended.
       await expect
         .poll(async () => (await call('/chat', { user: 'carol', body: { message: 'hi again' } })).status, {
-          timeout: 5000,
+          timeout: 15_000,
         })
         .toBe(200);
     });
@@ -439,17 +428,13 @@ export function runProviderChatScenarios(provider: ProviderUnderTest, hostName: 
       return { status: response.status, headers: response.headers, text, json };
     }
 
-    async function stream(user: string, message: string): Promise<SseEvent[]> {
+    async function stream(user: string, message: string): Promise<SseFrame[]> {
       const answer = await call('/chat', user, { message, streaming: true });
       expect(answer.status).toBe(200);
-      const out: SseEvent[] = [];
-      createParser({
-        onEvent: (e) => out.push({ id: e.id, event: e.event ?? 'message', data: JSON.parse(e.data) }),
-      }).feed(answer.text);
-      return out;
+      return parseSseText(answer.text);
     }
 
-    const tokens = (events: SseEvent[]) =>
+    const tokens = (events: SseFrame[]) =>
       events
         .filter((e) => e.event === 'token')
         .map((e) => e.data.content)

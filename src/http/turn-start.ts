@@ -1,0 +1,74 @@
+import { isLlmChatError, LlmChatError } from '../errors.js';
+import type { LockLease } from '../lock/lock-manager.js';
+import { conversationTurnLockKey } from '../session/session-keys.js';
+import type { StoredSession } from '../session/session-store.js';
+import type { TranscriptMessage } from '../types.js';
+import type { HandlerContext } from './handler-context.js';
+
+/** What a turn needs before it may start: the session, the held turn lock, and maybe its history. @internal */
+export interface TurnStart {
+  stored: StoredSession;
+  lease: LockLease;
+  /** The history, already requested alongside the lock; `undefined` when it must be read later. */
+  history: Promise<TranscriptMessage[]> | undefined;
+}
+
+const noop = (): void => {};
+
+/**
+ * Reads the user's session and takes the user's turn lock, together: one round trip on Redis
+ * instead of three. The lock is requested before the history, and one connection runs commands
+ * in order, so a history read that follows a granted lock sees every turn saved before that lock
+ * was free. A queued turn waits for the lock first, so it reads its history afterwards.
+ *
+ * Every promise made here is handled on every path: a missing session while the lock is refused
+ * (or granted) must not leave a rejection, or a lock, behind.
+ * @throws LlmChatError the session's errors first (`SESSION_NOT_FOUND`, …), then the lock's
+ * (`TURN_IN_PROGRESS`, `BACKEND_UNAVAILABLE`, `ABORTED`).
+ * @internal
+ */
+export async function startTurn(
+  context: HandlerContext,
+  userId: string,
+  conversationId: string,
+  request: Request,
+): Promise<TurnStart> {
+  const queue = context.settings.turnPolicy === 'queue';
+  const stopWaiting = new AbortController();
+  const session = context.store.requireSession(userId);
+  // The request may give up waiting for the lock; once the turn holds it, the request is only
+  // its first reader, and its going away must not end the lease (CONTRACT §3, since 0.2).
+  const waiting = new AbortController();
+  const giveUp = () => waiting.abort(request.signal.reason);
+  if (request.signal.aborted) giveUp();
+  else request.signal.addEventListener('abort', giveUp, { once: true });
+  const leasing = context.locks.hold(conversationTurnLockKey(userId, conversationId), {
+    ttlMs: context.settings.lockTtlMs,
+    waitMs: queue ? context.settings.turnQueueTimeoutMs : 0,
+    signal: AbortSignal.any([waiting.signal, stopWaiting.signal]),
+  });
+  const stopForwarding = () => request.signal.removeEventListener('abort', giveUp);
+  leasing.then(stopForwarding, stopForwarding);
+  const history = queue ? undefined : context.store.getHistory(userId, conversationId);
+  // Handled now, awaited below: either may settle while the other is still awaited.
+  leasing.catch(noop);
+  history?.catch(noop);
+
+  let stored: StoredSession;
+  try {
+    stored = await session;
+  } catch (error) {
+    // No turn: stop a queued wait, and let go of a lock granted meanwhile.
+    stopWaiting.abort();
+    leasing.then((lease) => lease.release(), noop);
+    throw error;
+  }
+  try {
+    return { stored, lease: await leasing, history };
+  } catch (error) {
+    if (isLlmChatError(error) && error.code === 'LOCK_TIMEOUT') {
+      throw new LlmChatError('TURN_IN_PROGRESS', 'A chat turn is already running for this user.', { cause: error });
+    }
+    throw error;
+  }
+}
