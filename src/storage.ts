@@ -43,7 +43,8 @@ export interface Storage {
   turns?: TurnBackend;
   /**
    * Releases what the storage itself created. Memory: stops its sweep timer. Redis: the
-   * subscriber connection it made for the bus, if any; the host's clients are never quit.
+   * subscriber connection it made for the bus, if any, and the background retries of lock
+   * releases that failed (those leases then end by their TTL); the host's clients are never quit.
    */
   close(): Promise<void>;
 }

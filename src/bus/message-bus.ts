@@ -4,8 +4,10 @@
  * while a process is cut off from the store is lost for it, so a bus message may only speed up
  * what storage and timeouts would settle anyway, never carry state of its own.
  *
- * Memory storage delivers within the process; Redis storage uses Redis pub/sub, with channels
- * under the storage's key prefix and one subscriber connection per storage.
+ * Messages one process publishes on one channel arrive in the order published (a failover may
+ * break that, as it may drop messages). Memory storage delivers within the process; Redis
+ * storage uses Redis pub/sub, with channels under the storage's key prefix and one subscriber
+ * connection per storage.
  */
 export interface MessageBus {
   /** Delivers `message` to every subscriber of `channel` on every process sharing the storage (best effort, at most once). */

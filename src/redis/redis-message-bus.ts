@@ -3,6 +3,7 @@ import { LlmChatError } from '../errors.js';
 import { withTimeout } from '../internal/with-timeout.js';
 import type { RedisClientLike, RedisSubscriberLike } from './redis-client.js';
 import { runRedisCommand } from './redis-command.js';
+import { PUBLISH, runScript } from './redis-scripts.js';
 
 type Listener = (message: string) => void;
 
@@ -26,7 +27,8 @@ export interface RedisMessageBusOptions {
 }
 
 /**
- * A {@link MessageBus} over Redis pub/sub: PUBLISH on the host's client, and one subscriber
+ * A {@link MessageBus} over Redis pub/sub: PUBLISH on the host's client (from a one-line script,
+ * so on a Cluster every message of a channel goes through the same node, in order), and one subscriber
  * connection per bus whatever the number of subscriptions. Channels are ref-counted: the first
  * listener of a channel sends SUBSCRIBE, the last one to leave sends UNSUBSCRIBE. Works with
  * `Redis` and `Cluster` (classic pub/sub reaches every node of a cluster). ioredis re-subscribes
@@ -51,7 +53,8 @@ export class RedisMessageBus implements MessageBus {
   }
 
   async publish(channel: string, message: string): Promise<void> {
-    await runRedisCommand(this.#client, this.#timeoutMs, () => this.#client.publish(this.#prefix + channel, message));
+    const name = this.#prefix + channel;
+    await runRedisCommand(this.#client, this.#timeoutMs, () => runScript(this.#client, PUBLISH, [name], [message]));
   }
 
   async subscribe(channel: string, listener: Listener): Promise<() => Promise<void>> {

@@ -61,6 +61,16 @@ return 0
 `);
 
 /**
+ * PUBLISH ARGV[1] on channel KEYS[1]. Through a script so Redis Cluster routes it by the
+ * channel's slot: a plain PUBLISH (no key) goes to a random node each time, and two messages on
+ * one channel could then arrive out of order. The key is only declared, never read or written.
+ * @internal
+ */
+export const PUBLISH = defineScript(`
+return redis.call('PUBLISH', KEYS[1], ARGV[1])
+`);
+
+/**
  * Runs a script by EVALSHA, falling back to EVAL when the server does not have it cached yet
  * (NOSCRIPT). Nothing is registered on the host's client (no `defineCommand`).
  * @internal

@@ -36,7 +36,7 @@ describe.skipIf(!installed)('Redis Cluster backends', () => {
 
   beforeAll(async () => {
     cluster = await startRedisCluster();
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all(storages.map((storage) => storage.close()));
@@ -57,7 +57,8 @@ describe.skipIf(!installed)('Redis Cluster backends', () => {
   runMessageBusContract('redis cluster', async () => {
     const pair: [Storage, Storage] = [
       redisStorage(client(), { keyPrefix: PREFIX }),
-      redisStorage(client(), { keyPrefix: PREFIX }),
+      // A Cluster of the host's as the subscriber connection, the other one duplicated.
+      redisStorage(client(), { keyPrefix: PREFIX, subscriber: client() }),
     ];
     storages.push(...pair);
     return [pair[0].bus, pair[1].bus];

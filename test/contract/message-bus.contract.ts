@@ -40,6 +40,18 @@ export function runMessageBusContract(name: string, makeBuses: MakeMessageBuses)
       await offSecond();
     });
 
+    it('keeps the order of one publisher’s messages on a channel', async () => {
+      const [a, b] = await makeBuses();
+      const channel = uniqueChannel('order');
+      const heard = recorder();
+      const off = await b.subscribe(channel, heard.listener);
+      const sent = Array.from({ length: 40 }, (_, i) => `m${i}`);
+      for (const message of sent) await a.publish(channel, message);
+      await vi.waitFor(() => expect(heard.received).toHaveLength(sent.length), WAIT);
+      expect(heard.received).toEqual(sent);
+      await off();
+    });
+
     it('is active as soon as subscribe() resolves, on the publishing handle too', async () => {
       const [a] = await makeBuses();
       const channel = uniqueChannel('active');

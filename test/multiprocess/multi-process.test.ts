@@ -138,10 +138,7 @@ for (const kind of REDIS_TARGETS) {
       expect((await call(c.baseUrl, '/chat', { user, body: { message: 'next' } })).status).toBe(200);
     });
 
-    // Skipped until the /chat route fix of issue 10 class 12 (branch i10-route) is merged: on this
-    // branch's route, a refused lock rejects unhandled and the worker dies (checked: fails here,
-    // passes with that route).
-    it.skip('survives concurrent chats of users with no session, and racing turns, with no unhandled rejection', async () => {
+    it('survives concurrent chats of users with no session, and racing turns, with no unhandled rejection', async () => {
       // Workers run with Node's default --unhandled-rejections=throw: one stray rejection kills one.
       const answers = await Promise.all(
         ['nobody-1', 'nobody-2', 'nobody-3'].flatMap((user) =>
