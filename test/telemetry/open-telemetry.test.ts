@@ -215,6 +215,10 @@ describe('openTelemetry() under ChatService alone', () => {
         kind: 'anthropic',
         async *stream() {
           yield { type: 'text', text: 'hi' } as const;
+          yield {
+            type: 'usage',
+            usage: { inputTokens: 100, outputTokens: 4, cachedInputTokens: 60, cacheWriteInputTokens: 30 },
+          } as const;
           yield { type: 'finish', reason: 'stop' } as const;
         },
       },
