@@ -245,6 +245,9 @@ describe('openTelemetry() under ChatService alone', () => {
     expect(call?.attributes).toMatchObject({
       'gen_ai.conversation.id': 'trip-42',
       'gen_ai.provider.name': 'anthropic',
+      'gen_ai.usage.input_tokens': 100,
+      'gen_ai.usage.cache_read.input_tokens': 60,
+      'gen_ai.usage.cache_creation.input_tokens': 30,
     });
     await tracerProvider.shutdown();
   });
