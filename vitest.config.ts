@@ -14,10 +14,22 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     // Real sockets, child processes and Redis: keep parallelism modest on 2-core machines.
     maxWorkers: 2,
+    // `npm test` runs both projects; `npm run test:unit` only the first, for the edit loop:
+    // pure in-process tests (no servers, no child processes, no Redis) that finish in seconds.
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: ['**/node_modules/**', 'test/unit/**'],
+        },
+      },
+    ],
   },
 });

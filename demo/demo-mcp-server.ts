@@ -117,8 +117,8 @@ export async function startDemoMcpServer(options: DemoMcpServerOptions = {}): Pr
   };
 }
 
-/** One `McpServer` per session, all sharing the notes store. */
-function buildMcpServer(notes: NotesStore): McpServer {
+/** One `McpServer` per session, all sharing the notes store. Also served behind OAuth by `demo-oauth-mcp-server.ts`. */
+export function buildMcpServer(notes: NotesStore): McpServer {
   const mcp = new McpServer({ name: 'mcp-llmchat-demo-tools', version: '1.0.0' });
 
   mcp.registerTool(

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -5,9 +6,11 @@ import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { type ChatUser, createChatHandler, type Logger, type ModelConfig, memoryStorage } from 'mcp-llmchat';
 import { toExpressMiddleware } from 'mcp-llmchat/express';
-import { startDemoMcpServer } from './demo-mcp-server.js';
+import { buildMcpServer, startDemoMcpServer } from './demo-mcp-server.js';
 import { type DemoEnv, demoModelsFromEnv, SCRIPTED_MODEL_ID, scriptedModelConfig } from './demo-models.js';
+import { startOAuthMcpServer } from './demo-oauth-mcp-server.js';
 import { startScriptedModel } from './scripted-model.js';
+import { NotesStore } from './tools/notes-store.js';
 
 /** Options of {@link startDemo}. */
 export interface DemoOptions {
@@ -21,6 +24,11 @@ export interface DemoOptions {
   scriptedSpeed?: number;
   /** Diagnostics of the chat handler. @default none */
   logger?: Logger;
+  /**
+   * Puts the demo tools behind OAuth, with a local authorization server that shows a consent
+   * page: Connect sends the browser there first. @default env.DEMO_OAUTH === '1'
+   */
+  oauth?: boolean;
 }
 
 /** A running demo. */
@@ -63,7 +71,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   };
 
   try {
-    const mcp = await startDemoMcpServer();
+    const oauth = options.oauth ?? env.DEMO_OAUTH === '1';
+    const mcp = oauth ? await startProtectedTools() : await startDemoMcpServer();
     closers.push(() => mcp.close());
 
     let models: ModelConfig[] = demoModelsFromEnv(env);
@@ -75,16 +84,33 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     }
 
     const storage = memoryStorage();
-    const handler = createChatHandler({
-      authenticate: demoAuthenticate,
-      models,
-      mcp: { defaultServer: { name: 'demo', url: mcp.url }, allowedUrls: [mcp.url] },
-      storage,
-      ...(scripted ? {} : { systemPrompt: SYSTEM_PROMPT }),
-      ...(options.logger ? { logger: options.logger } : {}),
-    });
     closers.push(() => storage.close());
-    closers.push(() => handler.close());
+    // With OAuth, the handler needs its public callback URL, known once the server listens.
+    let handler: ReturnType<typeof createChatHandler> | undefined;
+    let middleware: ReturnType<typeof toExpressMiddleware> | undefined;
+    const createHandler = (origin: string) => {
+      handler = createChatHandler({
+        authenticate: demoAuthenticate,
+        models,
+        mcp: { defaultServer: { name: 'demo', url: mcp.url }, allowedUrls: [mcp.url] },
+        storage,
+        ...(scripted ? {} : { systemPrompt: SYSTEM_PROMPT }),
+        ...(options.logger ? { logger: options.logger } : {}),
+        ...(oauth
+          ? {
+              // A fresh key per run: the demo's storage is in memory anyway.
+              sealKey: randomBytes(32),
+              oauth: {
+                redirectUrl: `${origin}/llmchat/oauth/callback`,
+                returnUrl: `${origin}/`,
+                clientName: 'mcp-llmchat demo',
+              },
+            }
+          : {}),
+      });
+      closers.push(() => handler?.close() ?? Promise.resolve());
+      middleware = toExpressMiddleware(handler);
+    };
 
     const app = express();
     app.disable('x-powered-by');
@@ -99,7 +125,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
       res.setHeader('referrer-policy', 'no-referrer');
       next();
     });
-    app.use('/llmchat', toExpressMiddleware(handler));
+    app.use('/llmchat', (req, res, next) => {
+      if (middleware) middleware(req, res, next);
+      else res.status(503).json({ detail: 'Starting.', code: 'BACKEND_UNAVAILABLE' });
+    });
     app.get('/demo/info', (_req, res) => {
       res.json({ mcp_server_url: mcp.url, tools: mcp.tools, scripted, scripted_model_id: SCRIPTED_MODEL_ID });
     });
@@ -109,6 +138,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     closers.push(() => closeServer(server));
     const address = server.address() as AddressInfo;
     const shownHost = host === '127.0.0.1' || host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+    createHandler(`http://${shownHost}:${address.port}`);
 
     return {
       url: `http://${shownHost}:${address.port}/`,
@@ -134,6 +164,17 @@ function demoAuthenticate(request: Request): ChatUser | null {
   const cookie = /(?:^|;\s*)demo_user=([^;]+)/.exec(request.headers.get('cookie') ?? '')?.[1];
   if (cookie && USER_ID.test(cookie)) return { id: cookie };
   return null;
+}
+
+/** The demo tools behind OAuth, with a consent page. */
+async function startProtectedTools() {
+  const notes = new NotesStore();
+  const server = await startOAuthMcpServer({ consent: true, createServer: () => buildMcpServer(notes) });
+  return {
+    url: server.url,
+    tools: ['calculate', 'current_time', 'convert_units', 'notes_search', 'notes_add'],
+    close: () => server.close(),
+  };
 }
 
 function listen(app: express.Express, port: number, host: string): Promise<Server> {

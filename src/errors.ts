@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   'MODEL_NOT_FOUND',
   'SERVER_NOT_ALLOWED',
   'MCP_UNAVAILABLE',
+  'MCP_AUTHORIZATION_REQUIRED',
   'TOOL_ERROR',
   'PROVIDER_ERROR',
   'PROVIDER_AUTH',
@@ -61,6 +62,8 @@ export const ERROR_HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   MODEL_NOT_FOUND: 400,
   SERVER_NOT_ALLOWED: 400,
   MCP_UNAVAILABLE: 503,
+  // The user must authorize the MCP server in a browser (`authorization_url`), then connect again.
+  MCP_AUTHORIZATION_REQUIRED: 403,
   TOOL_ERROR: 502,
   PROVIDER_ERROR: 502,
   PROVIDER_AUTH: 502,
@@ -156,6 +159,8 @@ export function isLlmChatError(value: unknown): value is LlmChatError {
 export interface HttpErrorBody {
   detail: string;
   code: ErrorCode;
+  /** `MCP_AUTHORIZATION_REQUIRED` only: the URL the user's browser opens to authorize. */
+  authorization_url?: string;
 }
 
 /** What {@link toHttpError} returns. */
@@ -176,6 +181,10 @@ export function toHttpError(error: unknown): HttpError {
   }
   const status = ERROR_HTTP_STATUS[error.code] ?? 500;
   const result: HttpError = { status, body: { detail: error.message, code: error.code } };
+  const authorizationUrl = error.details?.authorization_url;
+  if (error.code === 'MCP_AUTHORIZATION_REQUIRED' && typeof authorizationUrl === 'string') {
+    result.body.authorization_url = authorizationUrl;
+  }
   if (error.retryAfterMs !== undefined) {
     result.headers = { 'retry-after': String(Math.ceil(error.retryAfterMs / 1000)) };
   }

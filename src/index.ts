@@ -30,6 +30,8 @@ export type { Lock } from './lock/lock.js';
 export type { LockBackend } from './lock/lock-backend.js';
 export type {
   AcquireLockOptions,
+  HoldLockOptions,
+  LockLease,
   LockManagerOptions,
   TryAcquireLockOptions,
   UsingLockOptions,
@@ -38,6 +40,7 @@ export { LockManager } from './lock/lock-manager.js';
 export { MemoryLockBackend } from './lock/memory-lock-backend.js';
 export { McpToolbox, type McpToolboxOptions } from './mcp/mcp-toolbox.js';
 export type { ToolCallOptions, ToolResult, ToolSource } from './mcp/tool-source.js';
+export type { OAuthClientConfig, OAuthOptions } from './oauth/oauth-options.js';
 export type { ChatBody, ConnectBody, DisconnectBody } from './schemas.js';
 export { chatBodySchema, connectBodySchema, disconnectBodySchema, parseBody } from './schemas.js';
 export type { MemorySessionBackendOptions } from './session/memory-session-backend.js';

@@ -303,6 +303,8 @@ export interface ErrorEvent {
   error: string;
   recoverable: boolean;
   code: string;
+  /** `MCP_AUTHORIZATION_REQUIRED` only: the URL the user opens to authorize the MCP server. */
+  authorization_url?: string;
 }
 
 /** Every event a chat turn yields, in the shapes of the wire contract. */

@@ -19,9 +19,12 @@
       id = `tab-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
       sessionStorage.setItem(USER_KEY, id);
     }
-    // The cookie is a fallback for clients that cannot set headers (the header wins on the server).
+    // The cookie is a fallback for clients that cannot set headers (the header wins on the server),
+    // and what identifies the tab when an MCP server's authorization page sends the browser back
+    // to /llmchat/oauth/callback: a top-level navigation from another site, which only carries
+    // SameSite=Lax cookies, not Strict ones.
     // biome-ignore lint/suspicious/noDocumentCookie: one session cookie, no need for the Cookie Store API
-    document.cookie = `demo_user=${id}; path=/; SameSite=Strict`;
+    document.cookie = `demo_user=${id}; path=/; SameSite=Lax`;
     return id;
   }
 
@@ -478,16 +481,19 @@
   async function httpError(response) {
     let detail = `${response.status} ${response.statusText}`.trim();
     let code = null;
+    let authorizationUrl = null;
     try {
       const body = await response.json();
       if (body && typeof body.detail === 'string') detail = body.detail;
       else if (body && Array.isArray(body.detail)) detail = body.detail.map((d) => d.msg || String(d)).join('; ');
       if (body && typeof body.code === 'string') code = body.code;
+      if (body && typeof body.authorization_url === 'string') authorizationUrl = body.authorization_url;
     } catch {
       // Not JSON: keep the status line.
     }
     const error = new Error(detail);
     error.code = code;
+    error.authorizationUrl = authorizationUrl;
     error.status = response.status;
     return error;
   }
@@ -557,12 +563,21 @@
       .catch((error) => {
         state.connected = false;
         setStatus('error', 'Not connected');
+        if (error.code === 'MCP_AUTHORIZATION_REQUIRED') authorize(error.authorizationUrl);
         throw error;
       })
       .finally(() => {
         state.connecting = null;
       });
     return state.connecting;
+  }
+
+  // The MCP server needs the user's consent (OAuth): go to its authorization page. It comes back
+  // through /llmchat/oauth/callback to this page with ?oauth=connected, which connects again.
+  function authorize(url) {
+    if (!safeHref(url)) return;
+    setStatus('connecting', 'Authorizing…');
+    window.location.assign(url);
   }
 
   function showTools(tools) {
@@ -869,6 +884,7 @@
             outcome = 'error';
             answer.addError(data?.error || 'The answer failed.');
             answer.finish('error');
+            if (data?.code === 'MCP_AUTHORIZATION_REQUIRED') authorize(data.authorization_url);
             if (data?.recoverable === false) {
               state.connected = false;
               setStatus('error', 'Connection lost: reconnect');
@@ -953,6 +969,15 @@
 
   // Hooks for the browser test (and curious developers).
   window.mcpLlmchatDemo = { renderMarkdown, createSseParser, state };
+
+  // Back from an MCP server's authorization page: tidy the address bar; connecting follows.
+  const returned = new URLSearchParams(window.location.search);
+  if (returned.has('oauth')) {
+    window.history.replaceState(null, '', window.location.pathname);
+    if (returned.get('oauth') === 'error') {
+      showSystemError(`The authorization did not complete (${returned.get('code') || 'error'}). Connect to try again.`);
+    }
+  }
 
   loadModels()
     .then(() => connect())

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatHandler } from '../http/chat-handler.js';
-import { isNodeAware } from '../http/node-body.js';
 import { toWebRequest } from './node/to-web-request.js';
 import { writeWebResponse } from './node/write-web-response.js';
 
@@ -30,11 +29,10 @@ export type ExpressMiddleware = (req: ExpressRequestLike, res: ServerResponse, n
  * ```
  */
 export function toExpressMiddleware(handler: ChatHandler): ExpressMiddleware {
-  const nodeBody = isNodeAware(handler);
   return (req, res, next) => {
     let request: Request;
     try {
-      request = toWebRequest(req, res, { parsedBody: parsedBodyOf(req), nodeBody });
+      request = toWebRequest(req, res, { parsedBody: parsedBodyOf(req) });
     } catch (error) {
       next(error);
       return;

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatHandler } from '../http/chat-handler.js';
-import { isNodeAware } from '../http/node-body.js';
 import { stripMountPrefix } from './node/strip-mount-prefix.js';
 import { toWebRequest } from './node/to-web-request.js';
 import { writeWebResponse } from './node/write-web-response.js';
@@ -31,7 +30,6 @@ const RAW_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
  * ```
  */
 export function toFastifyPlugin(handler: ChatHandler): FastifyPluginAsync {
-  const nodeBody = isNodeAware(handler);
   return async (fastify) => {
     fastify.removeAllContentTypeParsers();
     fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: RAW_BODY_LIMIT_BYTES }, (_request, body, done) =>
@@ -41,7 +39,7 @@ export function toFastifyPlugin(handler: ChatHandler): FastifyPluginAsync {
     const serve = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
       const rawUrl = request.raw.url ?? '/';
       const url = stripMountPrefix(rawUrl, prefix) ?? rawUrl;
-      const webRequest = toWebRequest(request.raw, reply.raw, { url, parsedBody: request.body, nodeBody });
+      const webRequest = toWebRequest(request.raw, reply.raw, { url, parsedBody: request.body });
       const response = await handler.fetch(webRequest);
       reply.hijack();
       for (const [name, value] of Object.entries(reply.getHeaders())) {

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatHandler } from '../http/chat-handler.js';
-import { isNodeAware } from '../http/node-body.js';
 import { stripMountPrefix } from './node/strip-mount-prefix.js';
 import { toWebRequest } from './node/to-web-request.js';
 import { writeWebResponse } from './node/write-web-response.js';
@@ -49,14 +48,13 @@ export interface KoaMiddlewareOptions {
  */
 export function toKoaMiddleware(handler: ChatHandler, options: KoaMiddlewareOptions = {}): KoaMiddleware {
   const prefix = options.prefix ?? '';
-  const nodeBody = isNodeAware(handler);
   return async (ctx, next) => {
     const url = stripMountPrefix(ctx.url, prefix);
     if (url === undefined) {
       await next();
       return;
     }
-    const request = toWebRequest(ctx.req, ctx.res, { url, parsedBody: parsedBodyOf(ctx), nodeBody });
+    const request = toWebRequest(ctx.req, ctx.res, { url, parsedBody: parsedBodyOf(ctx) });
     const response = await handler.fetch(request);
     ctx.respond = false;
     await writeWebResponse(response, ctx.res, { signal: request.signal });

@@ -77,6 +77,9 @@ export interface ChatResult {
 // Room left for the answer when the model config sets no maxTokens.
 const DEFAULT_ANSWER_ROOM = 4096;
 const INTERRUPTED_TOOL_RESULT = 'The tool call was interrupted before it finished.';
+/** Deeper tool arguments are refused (tool schemas need a handful of levels, not thousands). */
+const MAX_ARGUMENT_DEPTH = 100;
+const TOO_DEEP_MESSAGE = `The tool arguments are nested more than ${MAX_ARGUMENT_DEPTH} levels deep; the call was not run.`;
 
 /**
  * Runs the LLM ⇄ MCP tool loop of one chat turn and yields the events of the wire contract
@@ -253,6 +256,15 @@ export class ChatService {
     hooks: TurnHooks | undefined,
   ): AsyncGenerator<ToolEvent, void, undefined> {
     const now = () => new Date().toISOString();
+    // Arguments nested deeper than any tool schema needs are refused, and dropped from the
+    // transcript: encoding them (for the stream, the history, the next LLM call) would overflow
+    // the stack.
+    const refused = new Set<ToolCall>();
+    for (const call of calls) {
+      if (!nestedDeeperThan(call.arguments, MAX_ARGUMENT_DEPTH)) continue;
+      call.arguments = {};
+      refused.add(call);
+    }
     for (const call of calls) {
       yield { type: 'tool_start', id: call.id, tool: call.name, input: call.arguments, start: now() };
     }
@@ -261,6 +273,7 @@ export class ChatService {
       ...(this.#options.toolTimeoutMs === undefined ? {} : { timeoutMs: this.#options.toolTimeoutMs }),
     };
     const tasks = calls.map((call) => {
+      if (refused.has(call)) return Promise.reject(new LlmChatError('BAD_REQUEST', TOO_DEEP_MESSAGE));
       const observed = hooks?.toolCall?.(call);
       const options = observed?.meta ? { ...callOptions, meta: observed.meta } : callOptions;
       return observeToolCall(this.#options.tools.callTool(call.name, call.arguments, options), observed);
@@ -275,6 +288,10 @@ export class ChatService {
           : { type: 'tool_end', id: call.id, tool: call.name, output: outcome.value.output, end: now() };
       } else {
         if (signal?.aborted) throw signal.reason;
+        // The user must authorize the MCP server first: the turn ends with that error, not a tool error.
+        if (isLlmChatError(outcome.reason) && outcome.reason.code === 'MCP_AUTHORIZATION_REQUIRED') {
+          throw outcome.reason;
+        }
         const error = clientMessage(outcome.reason);
         this.#options.logger?.warn?.('tool call failed', { tool: call.name, code: codeOf(outcome.reason) });
         results[outcome.index] = { role: 'tool', toolCallId: call.id, name: call.name, content: error, isError: true };
@@ -333,7 +350,17 @@ export class ChatService {
       this.#options.logger?.error?.('chat turn failed', { error: String(chatError) });
       return { type: 'error', error: 'An unexpected error occurred.', recoverable: false, code: 'INTERNAL' };
     }
-    return { type: 'error', error: chatError.message, recoverable: chatError.recoverable, code: chatError.code };
+    const event: ErrorEvent = {
+      type: 'error',
+      error: chatError.message,
+      recoverable: chatError.recoverable,
+      code: chatError.code,
+    };
+    const authorizationUrl = chatError.details?.authorization_url;
+    if (chatError.code === 'MCP_AUTHORIZATION_REQUIRED' && typeof authorizationUrl === 'string') {
+      event.authorization_url = authorizationUrl;
+    }
+    return event;
   }
 }
 
@@ -407,6 +434,18 @@ function answerOf(turn: readonly TranscriptMessage[]): string {
 /** Empty answers (a call stopped before its first token) carry nothing and some APIs refuse them. */
 function isSendable(message: TranscriptMessage): boolean {
   return message.role !== 'assistant' || message.content.length > 0 || (message.toolCalls?.length ?? 0) > 0;
+}
+
+/** Whether `value` nests objects or arrays more than `limit` levels deep; iterative, linear in its size. */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const pending: Array<[unknown, number]> = [[value, 0]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [item, depth] = next;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return false;
 }
 
 function clientMessage(error: unknown): string {

@@ -1,6 +1,7 @@
 import type { LimitsOptions } from '../limits/limits-options.js';
 import type { LlmProviderOptions } from '../llm/llm-provider.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
+import type { OAuthOptions } from '../oauth/oauth-options.js';
 import type { Storage } from '../storage.js';
 import type { TurnObserver } from '../telemetry/turn-observer.js';
 import type { FetchLike, Logger, McpServerConfig, ModelConfig } from '../types.js';
@@ -106,6 +107,12 @@ export interface ChatHandlerOptions {
   keepAliveMs?: number;
   /** Seals MCP tokens and headers in storage with AES-256-GCM. See `SessionStore`. */
   sealKey?: string | Uint8Array;
+  /**
+   * Per-user OAuth for MCP servers that require authorization (needs `sealKey`). A connection
+   * without a usable token answers 403 `MCP_AUTHORIZATION_REQUIRED` with `authorization_url`.
+   * @default undefined (off)
+   */
+  oauth?: OAuthOptions;
   /**
    * Adds headers (for example a short-lived, audience-bound token) to an MCP connection when it
    * is built. Called on `/connect` and whenever a process builds a connection from the stored

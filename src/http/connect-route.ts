@@ -14,7 +14,7 @@ import { checkServerUrl } from './server-url-policy.js';
  */
 export async function connectRoute(context: HandlerContext, request: Request): Promise<Response> {
   const user = await authenticate(context, request);
-  const body = parseBody(connectBodySchema, await readJsonBody(request, context.maxBodyBytes));
+  const body = parseBody(connectBodySchema, await readJsonBody(request, context.settings.maxBodyBytes));
   const userId = resolveUserId(user, body.user_id);
   const model = context.registry.get(body.llm.model);
   const server = chooseServer(context, body.server);

@@ -1,11 +1,13 @@
 import type { MessageBus } from '../bus/message-bus.js';
 import type { ConnectionCache } from '../chat/connection-cache.js';
-import { LlmChatError } from '../errors.js';
+import { isLlmChatError, LlmChatError } from '../errors.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
 import type { LockManager } from '../lock/lock-manager.js';
+import type { OAuthManager } from '../oauth/oauth-manager.js';
 import type { SessionStore, StoredSession } from '../session/session-store.js';
 import type { Logger, McpServerConfig } from '../types.js';
 import type { ChatHandlerOptions, ChatUser } from './chat-handler-options.js';
+import type { HandlerSettings } from './handler-settings.js';
 import { buildLiveSession, type LiveSession, type LiveSessionDeps } from './live-session.js';
 import type { TurnOps } from './turn-ops.js';
 
@@ -14,6 +16,8 @@ export interface HandlerContext {
   options: ChatHandlerOptions;
   /** Telemetry, usage accounting and limits of turns. */
   ops: TurnOps;
+  /** The options with their defaults applied, validated at start-up. */
+  settings: HandlerSettings;
   store: SessionStore;
   locks: LockManager;
   registry: ModelRegistry;
@@ -23,8 +27,9 @@ export interface HandlerContext {
   liveDeps: LiveSessionDeps;
   allowedUrls: string[];
   defaultServer: McpServerConfig | undefined;
-  maxBodyBytes: number;
   logger: Logger | undefined;
+  /** Present when the host turned on OAuth for MCP servers. */
+  oauth?: OAuthManager;
 }
 
 /** Runs the host's `authenticate`; anything but a user with an id is a 401. @internal */
@@ -56,7 +61,15 @@ export function resolveUserId(user: ChatUser, supplied: string | null | undefine
 
 /** Borrows this process's live session for `stored`, building it when missing or stale. @internal */
 export function acquireLive(context: HandlerContext, stored: StoredSession, request: Request, user: ChatUser) {
-  return context.cache.acquire(stored.userId, stored.version, () =>
-    buildLiveSession(context.liveDeps, stored.config, request, user),
-  );
+  return context.cache.acquire(stored.userId, stored.version, async () => {
+    try {
+      return await buildLiveSession(context.liveDeps, stored.config, request, user);
+    } catch (error) {
+      // Someone wrote a session the host's options forbid: worth a warning, never a spawn.
+      if (isLlmChatError(error) && error.code === 'SESSION_INVALID') {
+        context.logger?.warn?.('Refused a stored session the host options do not allow.', { ...error.details });
+      }
+      throw error;
+    }
+  });
 }

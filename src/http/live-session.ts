@@ -2,8 +2,10 @@ import { ChatService } from '../chat/chat-service.js';
 import type { LlmProviderOptions } from '../llm/llm-provider.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
 import { McpToolbox } from '../mcp/mcp-toolbox.js';
+import type { OAuthManager } from '../oauth/oauth-manager.js';
 import type { FetchLike, Logger, McpServerConfig, SessionConfig } from '../types.js';
 import type { ChatHandlerMcpOptions, ChatUser, ServerAuthContext } from './chat-handler-options.js';
+import { checkStoredServers, type ServerPolicy } from './stored-server-policy.js';
 
 /** A connected session of this process: the MCP connections and the service that uses them. @internal */
 export interface LiveSession {
@@ -16,6 +18,8 @@ export interface LiveSession {
 export interface LiveSessionDeps {
   registry: ModelRegistry;
   mcp: ChatHandlerMcpOptions;
+  /** What the host allows to be spawned or contacted, decided from its options alone. */
+  servers: ServerPolicy;
   systemPrompt?: string;
   maxToolRounds?: number;
   reasoningEvents?: boolean;
@@ -25,14 +29,17 @@ export interface LiveSessionDeps {
     context: ServerAuthContext,
   ) => Record<string, string> | undefined | Promise<Record<string, string> | undefined>;
   logger?: Logger;
+  /** Hands each HTTP MCP server its OAuth provider, when OAuth is on. */
+  oauth?: OAuthManager;
   /** Decides URLs an MCP server sends us to (legacy-SSE endpoint, redirect). */
   isMcpUrlAllowed?: (url: string, server: Readonly<McpServerConfig>) => boolean;
 }
 
 /**
- * Builds a live session from a stored configuration: resolves the model (failing before any
- * MCP handshake when it is gone), adds host-supplied server headers, connects the MCP servers
- * and lists their tools. Any process can do this, which is what frees users from sticky routing.
+ * Builds a live session from a stored configuration: checks its servers against the host's
+ * options (`SESSION_INVALID` for a server the host does not allow), resolves the model (failing
+ * before any MCP handshake when it is gone), adds host-supplied server headers, connects the MCP
+ * servers and lists their tools. Any process can do this, which is what frees users from sticky routing.
  * @internal
  */
 export async function buildLiveSession(
@@ -47,7 +54,9 @@ export async function buildLiveSession(
     ...deps.llm,
     ...(deps.logger ? { logger: deps.logger } : {}),
   });
-  const servers = await Promise.all(config.servers.map((server) => withServerAuth(deps, server, request, user)));
+  // The configuration may come from storage, which does not decide what runs or is contacted.
+  const allowed = checkStoredServers(config.servers, deps.servers);
+  const servers = await Promise.all(allowed.map((server) => withServerAuth(deps, server, request, user)));
   const toolbox = await McpToolbox.connect(servers, {
     ...(deps.mcp.toolTimeoutMs === undefined ? {} : { toolTimeoutMs: deps.mcp.toolTimeoutMs }),
     ...(deps.mcp.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: deps.mcp.connectTimeoutMs }),
@@ -57,9 +66,10 @@ export async function buildLiveSession(
     ...(deps.mcp.maxToolsPerServer === undefined ? {} : { maxToolsPerServer: deps.mcp.maxToolsPerServer }),
     ...(deps.mcp.maxToolSchemaChars === undefined ? {} : { maxToolSchemaChars: deps.mcp.maxToolSchemaChars }),
     ...(deps.isMcpUrlAllowed ? { isUrlAllowed: deps.isMcpUrlAllowed } : {}),
-    // Only the host can configure stdio servers; client-supplied ones were refused at connect.
-    allowStdio: servers.some((server) => server.transport === 'stdio'),
+    // Only the host's own stdio server may be spawned, and checkStoredServers made sure of it.
+    allowStdio: deps.servers.stdioServer !== undefined,
     fetch: deps.fetch,
+    ...(deps.oauth ? { oauthFor: (server: McpServerConfig) => deps.oauth?.connectionFor(user.id, server) } : {}),
     ...(deps.logger ? { logger: deps.logger } : {}),
   });
   const temperature = config.temperature ?? model.temperature;

@@ -1,63 +1,144 @@
 /**
- * A fast path for Node hosts. A streaming Response built by the handler carries, under this
- * symbol, the async iterable of encoded SSE chunks that its web `body` stream wraps. The Node
- * bridge writes those chunks straight to the socket, skipping the web-stream machinery that
- * otherwise costs a chunk, a promise and a copy per token. Other hosts read `response.body`.
- * Only one of the two may be consumed.
+ * Fast paths for Node hosts that nobody can observe.
+ *
+ * A Response or Request made here has a real web body, like any other, and also carries under a
+ * symbol a cheaper way to the same bytes for the Node bridge (text chunks written straight to the
+ * socket; a request body read straight from the Node stream or the host's parsed object). The two
+ * share one claim: whichever is read first owns the body and the other stays unused. A host that
+ * wraps the handler, reads or re-wraps a body, or builds a second Response from the first, gets
+ * the web body with everything in it; the fast path only applies when the object reaches the
+ * bridge (or the handler) untouched.
  * @internal
  */
-export const NODE_BODY: unique symbol = Symbol.for('mcp-llmchat.node-body') as never;
 
-/** What a Response may carry under {@link NODE_BODY}. @internal */
-export type NodeBody = AsyncIterable<string>;
+const NODE_BODY: unique symbol = Symbol.for('mcp-llmchat.node-body') as never;
+const NODE_REQUEST: unique symbol = Symbol.for('mcp-llmchat.node-request') as never;
 
-/** Reads the fast-path body of a Response, if it has one. @internal */
-export function getNodeBody(response: Response): NodeBody | undefined {
-  return (response as unknown as Record<symbol, NodeBody | undefined>)[NODE_BODY];
+type Owner = 'web' | 'node';
+
+/** One body, two ways to read it; the first to ask owns it. */
+function claimer(): (by: Owner) => boolean {
+  let owner: Owner | undefined;
+  return (by) => {
+    owner ??= by;
+    return owner === by;
+  };
 }
 
-/** Attaches a fast-path body to a Response. @internal */
-export function setNodeBody(response: Response, body: NodeBody): Response {
-  Object.defineProperty(response, NODE_BODY, { value: body, enumerable: false });
+/** Whether a web body was already handed to someone (read, locked, or teed). */
+function webBodyTaken(body: { bodyUsed: boolean; body: ReadableStream | null }): boolean {
+  return body.bodyUsed || body.body?.locked === true;
+}
+
+/**
+ * A streaming Response over text chunks (an SSE stream): its web body encodes them as UTF-8 on
+ * demand, with no read-ahead (`highWaterMark: 0`), so backpressure reaches the producer. The Node
+ * bridge may take the chunks themselves instead, through {@link takeNodeBody}.
+ * @internal
+ */
+export function chunkedResponse(chunks: AsyncIterator<string>, init: ResponseInit): Response {
+  const claim = claimer();
+  const encoder = new TextEncoder();
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (!claim('web')) {
+          controller.error(new TypeError('This body is being read by the Node bridge.'));
+          return;
+        }
+        // Skip empty chunks: a zero-length read means nothing to a socket and confuses some readers.
+        for (;;) {
+          const step = await chunks.next();
+          if (step.done === true) {
+            controller.close();
+            return;
+          }
+          if (step.value.length > 0) {
+            controller.enqueue(encoder.encode(step.value));
+            return;
+          }
+        }
+      },
+      cancel() {
+        if (!claim('web')) return;
+        try {
+          chunks.return?.()?.then(undefined, () => {});
+        } catch {
+          // Nothing left to release when return() itself fails.
+        }
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  const response = new Response(body, init);
+  Object.defineProperty(response, NODE_BODY, { value: () => (claim('node') ? chunks : undefined) });
   return response;
 }
 
 /**
- * The request-side twin of {@link NODE_BODY}. A Request built by the Node bridge carries, under
- * this symbol, the way to its body: what a host parser already produced, or a reader of the raw
- * Node stream. The handler reads the body from it instead of through a web stream, and such a
- * Request has no web `body` of its own.
+ * The text chunks of a Response from {@link chunkedResponse}, for the Node bridge to write, when
+ * nobody has touched its web body; `undefined` otherwise (read `response.body` then).
  * @internal
  */
-export const NODE_REQUEST: unique symbol = Symbol.for('mcp-llmchat.node-request') as never;
+export function takeNodeBody(response: Response): AsyncIterator<string> | undefined {
+  const take = (response as unknown as Record<symbol, (() => AsyncIterator<string> | undefined) | undefined>)[
+    NODE_BODY
+  ];
+  if (typeof take !== 'function' || webBodyTaken(response)) return undefined;
+  return take();
+}
 
-/** What a Request may carry under {@link NODE_REQUEST}. @internal */
+/** What the Node bridge knows about a request body. @internal */
 export interface NodeRequestBody {
   /** The body a host parser already produced (`express.json()`, a Koa body parser), if any. */
   parsed: unknown;
   /** Reads the raw body as UTF-8 text, failing with `PAYLOAD_TOO_LARGE` past `maxBytes`. */
   read(maxBytes: number): Promise<string>;
+  /** The body's bytes in chunks, for the web body. */
+  chunks(): AsyncIterable<Uint8Array>;
 }
 
-/** Reads the Node body source of a Request, if it has one. @internal */
-export function getNodeRequestBody(request: Request): NodeRequestBody | undefined {
-  return (request as unknown as Record<symbol, NodeRequestBody | undefined>)[NODE_REQUEST];
-}
-
-/** Attaches a Node body source to a Request. @internal */
-export function setNodeRequestBody(request: Request, body: NodeRequestBody): Request {
-  Object.defineProperty(request, NODE_REQUEST, { value: body, enumerable: false });
+/**
+ * A Request whose web body reads `source` lazily (nothing is read until someone asks), and which
+ * lets the handler read the same body more cheaply through {@link takeNodeRequestBody}.
+ * @internal
+ */
+export function nodeBodyRequest(url: string, init: RequestInit, source: NodeRequestBody): Request {
+  const claim = claimer();
+  let iterator: AsyncIterator<Uint8Array> | undefined;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (iterator === undefined) {
+          if (!claim('web')) {
+            controller.error(new TypeError('This body was already read.'));
+            return;
+          }
+          iterator = source.chunks()[Symbol.asyncIterator]();
+        }
+        const step = await iterator.next();
+        if (step.done === true) controller.close();
+        else controller.enqueue(step.value);
+      },
+      async cancel() {
+        await iterator?.return?.();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  // `duplex` is required by Node for a streamed body but missing from the DOM typings.
+  const request = new Request(url, { ...init, body, duplex: 'half' } as RequestInit);
+  Object.defineProperty(request, NODE_REQUEST, { value: () => (claim('node') ? source : undefined) });
   return request;
 }
 
 /**
- * Marks a handler made by `createChatHandler`: it reads {@link NODE_REQUEST} bodies, so the Node
- * adapters may skip building web request streams for it. Other handlers get standard Requests.
+ * The Node body source of a Request from {@link nodeBodyRequest}, when nobody has touched its web
+ * body; `undefined` otherwise (read the web body then).
  * @internal
  */
-export const NODE_AWARE: unique symbol = Symbol.for('mcp-llmchat.node-aware') as never;
-
-/** Whether a handler reads Node request bodies. @internal */
-export function isNodeAware(handler: object): boolean {
-  return (handler as Record<symbol, unknown>)[NODE_AWARE] === true;
+export function takeNodeRequestBody(request: Request): NodeRequestBody | undefined {
+  const take = (request as unknown as Record<symbol, (() => NodeRequestBody | undefined) | undefined>)[NODE_REQUEST];
+  if (typeof take !== 'function' || webBodyTaken(request)) return undefined;
+  return take();
 }

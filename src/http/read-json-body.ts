@@ -1,19 +1,22 @@
 import { isLlmChatError, LlmChatError } from '../errors.js';
-import { getNodeRequestBody } from './node-body.js';
+import { takeNodeRequestBody } from './node-body.js';
 
 /**
  * Reads a request body as JSON, enforcing a size limit while reading (a lying or missing
- * `Content-Length` cannot get past it). An empty body reads as `{}`.
+ * `Content-Length` cannot get past it). An empty body reads as `{}`. The request must say
+ * `Content-Type: application/json` (or a `+json` type): anything else, or none, is 415.
  * @internal
  */
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+  // Required, even for an empty body: a cross-site form or a Blob POST, which browsers send
+  // without a CORS preflight, cannot carry `application/json`.
   const type = request.headers.get('content-type');
-  if (type && !/^application\/([\w.+-]+\+)?json\b/i.test(type.trim())) {
+  if (type === null || !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type.trim())) {
     throw new LlmChatError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be JSON (Content-Type: application/json).');
   }
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);
-  const nodeBody = getNodeRequestBody(request);
+  const nodeBody = takeNodeRequestBody(request);
   const parsed = nodeBody?.parsed;
   // A host parser already made the object (and enforced its own size limit): use it as it is.
   if (parsed !== undefined && typeof parsed !== 'string' && !(parsed instanceof Uint8Array)) return parsed;

@@ -16,7 +16,7 @@ import { readJsonBody } from './read-json-body.js';
  */
 export async function disconnectRoute(context: HandlerContext, request: Request): Promise<Response> {
   const user = await authenticate(context, request);
-  const body = parseBody(disconnectBodySchema, await readJsonBody(request, context.maxBodyBytes));
+  const body = parseBody(disconnectBodySchema, await readJsonBody(request, context.settings.maxBodyBytes));
   const userId = resolveUserId(user, body.user_id);
   const existed = await context.store.deleteSession(userId);
   context.cache.evict(userId);
@@ -76,7 +76,7 @@ function toGatewayConfig(context: HandlerContext, config: SessionConfig): Record
       provider,
       config: { model: config.model, temperature: config.temperature ?? null, max_tokens: config.maxTokens ?? null },
     },
-    chat_history_max_messages: context.options.maxHistoryTurns ?? 50,
+    chat_history_max_messages: context.settings.maxHistoryTurns,
     enable_streaming: config.streaming,
   };
 }

@@ -1,5 +1,7 @@
-/** How much of an error body is read to find the provider's message. */
-const MAX_ERROR_BODY_CHARS = 16_384;
+import { readCappedText } from './read-capped-text.js';
+
+/** How much of an error body is read to find the provider's message; the rest is cancelled. */
+const MAX_ERROR_BODY_BYTES = 16_384;
 
 /**
  * The JSON of a failed provider response's body, or `undefined` when it is unreadable or not
@@ -9,7 +11,8 @@ const MAX_ERROR_BODY_CHARS = 16_384;
 export async function readErrorBody(response: Response): Promise<unknown> {
   let text: string;
   try {
-    text = (await response.text()).slice(0, MAX_ERROR_BODY_CHARS);
+    // A body that never ends must not be read whole (or waited for): cap it and cancel the rest.
+    text = await readCappedText(response, MAX_ERROR_BODY_BYTES);
   } catch {
     return undefined;
   }

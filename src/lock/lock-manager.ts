@@ -34,11 +34,14 @@ export interface TryAcquireLockOptions {
   ttlMs?: number;
 }
 
-/** Options of {@link LockManager.using}. */
-export interface UsingLockOptions extends AcquireLockOptions {
-  /** How often the lease is renewed while the function runs. @default ttlMs / 3 */
+/** Options of {@link LockManager.hold}. */
+export interface HoldLockOptions extends AcquireLockOptions {
+  /** How often the lease is renewed while it is held. @default ttlMs / 3 */
   extendEveryMs?: number;
 }
+
+/** Options of {@link LockManager.using}. */
+export type UsingLockOptions = HoldLockOptions;
 
 const LOST_MESSAGE = 'The lock was lost before the operation finished.';
 
@@ -110,11 +113,34 @@ export class LockManager {
   }
 
   /**
-   * Runs `fn` while holding the lock. The lease is extended every `extendEveryMs`; if it is lost
-   * (or cannot be renewed before it ends) the signal given to `fn` aborts with an `LlmChatError`
-   * of code `LOCK_LOST` as its reason. `options.signal` aborting also aborts that signal. When
-   * `fn` settles, any in-flight extension is awaited and the lock is released; a failed release
-   * is logged, not thrown (the lease then ends by its TTL). `fn`'s result or error passes through.
+   * Takes the lock and keeps its lease alive until `release()`: the lease is extended every
+   * `extendEveryMs`; if it is lost (or cannot be renewed before it ends) `signal` aborts with an
+   * `LlmChatError` of code `LOCK_LOST` as its reason. `options.signal` stops the wait with
+   * `ABORTED`, and once the lock is held its abort also aborts `signal`.
+   *
+   * `release()` is idempotent and never rejects: it stops the renewals, waits for one in flight,
+   * and frees the lock; it resolves `false` when the lease was already lost or the backend failed
+   * (logged; the lease then ends by its TTL).
+   * @throws the errors of {@link acquire} when the lock cannot be taken.
+   * @example
+   * const lease = await locks.hold(`turn:${userId}`, { waitMs: 0 });
+   * try {
+   *   await runTurn({ signal: lease.signal });
+   * } finally {
+   *   await lease.release();
+   * }
+   */
+  async hold(key: string, options: HoldLockOptions = {}): Promise<LockLease> {
+    const ttlMs = options.ttlMs ?? this.#ttlMs;
+    const extendEveryMs = options.extendEveryMs ?? Math.max(1, Math.floor(ttlMs / 3));
+    assertDuration('extendEveryMs', extendEveryMs, 1);
+    const lock = await this.acquire(key, { ...options, ttlMs });
+    return new RenewedLease(lock, ttlMs, extendEveryMs, options.signal, this.#logger);
+  }
+
+  /**
+   * Runs `fn` while holding the lock: {@link hold}, then `fn(lease.signal, lock)`, then
+   * `release()` whatever `fn` did. `fn`'s result or error passes through.
    * @throws the errors of {@link acquire} when the lock cannot be taken.
    */
   async using<T>(
@@ -122,62 +148,100 @@ export class LockManager {
     fn: (signal: AbortSignal, lock: Lock) => Promise<T>,
     options: UsingLockOptions = {},
   ): Promise<T> {
-    const ttlMs = options.ttlMs ?? this.#ttlMs;
-    const extendEveryMs = options.extendEveryMs ?? Math.max(1, Math.floor(ttlMs / 3));
-    assertDuration('extendEveryMs', extendEveryMs, 1);
-    const lock = await this.acquire(key, { ...options, ttlMs });
-
-    const controller = new AbortController();
-    const outer = options.signal;
-    const forwardAbort = () => controller.abort(outer?.reason);
-    outer?.addEventListener('abort', forwardAbort, { once: true });
-
-    let leaseEndsAt = Date.now() + ttlMs;
-    let finished = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let inFlight: Promise<void> | undefined;
-
-    const lose = (cause?: unknown) => {
-      if (finished || controller.signal.aborted) return;
-      this.#logger?.warn?.('Lock lease lost while its holder was running.', { reason: cause ? 'error' : 'taken' });
-      controller.abort(new LlmChatError('LOCK_LOST', LOST_MESSAGE, cause === undefined ? {} : { cause }));
-    };
-    const renew = async () => {
-      const startedAt = Date.now();
-      try {
-        if (!(await lock.extend(ttlMs))) return lose();
-        leaseEndsAt = startedAt + ttlMs;
-      } catch (error) {
-        // A transient failure is retried while the current lease surely still holds.
-        if (Date.now() + extendEveryMs >= leaseEndsAt) return lose(error);
-        this.#logger?.warn?.('Lock extension failed; retrying.');
-      }
-      schedule();
-    };
-    const schedule = () => {
-      if (finished) return;
-      timer = setTimeout(() => {
-        inFlight = renew().finally(() => {
-          inFlight = undefined;
-        });
-      }, extendEveryMs);
-      unrefTimer(timer);
-    };
-
-    schedule();
+    const lease = await this.hold(key, options);
     try {
-      return await fn(controller.signal, lock);
+      return await fn(lease.signal, lease.lock);
     } finally {
-      finished = true;
-      clearTimeout(timer);
-      outer?.removeEventListener('abort', forwardAbort);
-      if (inFlight !== undefined) await inFlight;
-      try {
-        await lock.release();
-      } catch {
-        this.#logger?.warn?.('Lock release failed; the lease will end by its TTL.');
-      }
+      await lease.release();
     }
+  }
+}
+
+/** A held lock whose lease is renewed until released; see {@link LockManager.hold}. */
+export interface LockLease {
+  /** The lock itself (key and token). */
+  readonly lock: Lock;
+  /** Aborts with `LOCK_LOST` when the lease is lost, or with the reason of the caller's signal. */
+  readonly signal: AbortSignal;
+  /** Stops renewing and frees the lock. Idempotent; never rejects; `false` when it could not be freed. */
+  release(): Promise<boolean>;
+}
+
+class RenewedLease implements LockLease {
+  readonly lock: Lock;
+  readonly #controller = new AbortController();
+  readonly #ttlMs: number;
+  readonly #extendEveryMs: number;
+  readonly #outer: AbortSignal | undefined;
+  readonly #logger: Logger | undefined;
+  #leaseEndsAt: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #inFlight: Promise<void> | undefined;
+  #released: Promise<boolean> | undefined;
+
+  constructor(lock: Lock, ttlMs: number, extendEveryMs: number, outer: AbortSignal | undefined, logger?: Logger) {
+    this.lock = lock;
+    this.#ttlMs = ttlMs;
+    this.#extendEveryMs = extendEveryMs;
+    this.#outer = outer;
+    this.#logger = logger;
+    this.#leaseEndsAt = Date.now() + ttlMs;
+    outer?.addEventListener('abort', this.#forwardAbort, { once: true });
+    this.#schedule();
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  release(): Promise<boolean> {
+    this.#released ??= this.#release();
+    return this.#released;
+  }
+
+  async #release(): Promise<boolean> {
+    clearTimeout(this.#timer);
+    this.#outer?.removeEventListener('abort', this.#forwardAbort);
+    if (this.#inFlight !== undefined) await this.#inFlight;
+    try {
+      return await this.lock.release();
+    } catch {
+      this.#logger?.warn?.('Lock release failed; the lease will end by its TTL.');
+      return false;
+    }
+  }
+
+  readonly #forwardAbort = (): void => {
+    this.#controller.abort(this.#outer?.reason);
+  };
+
+  #lose(cause?: unknown): void {
+    if (this.#released !== undefined || this.#controller.signal.aborted) return;
+    this.#logger?.warn?.('Lock lease lost while its holder was running.', { reason: cause ? 'error' : 'taken' });
+    this.#controller.abort(new LlmChatError('LOCK_LOST', LOST_MESSAGE, cause === undefined ? {} : { cause }));
+  }
+
+  async #renew(): Promise<void> {
+    const startedAt = Date.now();
+    try {
+      if (!(await this.lock.extend(this.#ttlMs))) return this.#lose();
+      this.#leaseEndsAt = startedAt + this.#ttlMs;
+    } catch (error) {
+      // A transient failure is retried while the current lease surely still holds.
+      if (Date.now() + this.#extendEveryMs >= this.#leaseEndsAt) return this.#lose(error);
+      this.#logger?.warn?.('Lock extension failed; retrying.');
+    }
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#released !== undefined) return;
+    this.#timer = setTimeout(() => {
+      this.#inFlight = this.#renew().finally(() => {
+        this.#inFlight = undefined;
+      });
+    }, this.#extendEveryMs);
+    unrefTimer(this.#timer);
   }
 }
 

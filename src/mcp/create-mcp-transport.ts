@@ -1,3 +1,4 @@
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -24,6 +25,21 @@ export interface CreateMcpTransportOptions {
   isUrlAllowed?: (url: URL) => boolean;
   /** Masks the header values sent in error pages the server answers with. */
   redactor?: SecretRedactor;
+  /** OAuth for this server: the SDK's `authProvider`, and the fetches that go with it. */
+  auth?: McpAuth;
+}
+
+/** How one MCP connection authorizes with OAuth. */
+export interface McpAuth {
+  /** Passed to the SDK transport as its `authProvider`. */
+  provider: OAuthClientProvider;
+  /** Replaces `fetch` under the MCP exchanges of this connection (to refresh tokens on a 401). */
+  fetch: FetchLike;
+  /**
+   * The transport's fetch: MCP exchanges through `mcpFetch`, the OAuth protocol's own requests
+   * (discovery, registration, tokens: other hosts, no bearer) to the authorization server.
+   */
+  route(mcpFetch: FetchLike): FetchLike;
 }
 
 /** The default of {@link CreateMcpTransportOptions.maxMessageBytes}. */
@@ -62,7 +78,7 @@ export async function createMcpTransport(
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   let guarded: GuardedTransport | undefined;
   const exchanges = new McpHttpExchanges({
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.auth ? { fetch: options.auth.fetch } : options.fetch ? { fetch: options.fetch } : {}),
     maxMessageBytes,
     serverUrl: url,
     ...(options.isUrlAllowed ? { isUrlAllowed: options.isUrlAllowed } : {}),
@@ -74,10 +90,9 @@ export async function createMcpTransport(
     redactor,
   });
   const requestInit: RequestInit = { headers };
-  const inner =
-    kind === 'sse'
-      ? new SSEClientTransport(url, { requestInit, fetch: exchanges.fetch })
-      : new StreamableHTTPClientTransport(url, { requestInit, fetch: exchanges.fetch });
+  const fetch = options.auth ? options.auth.route(exchanges.fetch) : exchanges.fetch;
+  const common = { requestInit, fetch, ...(options.auth ? { authProvider: options.auth.provider } : {}) };
+  const inner = kind === 'sse' ? new SSEClientTransport(url, common) : new StreamableHTTPClientTransport(url, common);
   guarded = new GuardedTransport(inner, exchanges, maxMessageBytes);
   return guarded;
 }

@@ -5,7 +5,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { raceSignal } from '../internal/race-signal.js';
 import type { FetchLike, Logger, McpServerConfig, McpTransportKind } from '../types.js';
-import { createMcpTransport } from './create-mcp-transport.js';
+import { createMcpTransport, type McpAuth } from './create-mcp-transport.js';
 import { GuardedTransport } from './guarded-transport.js';
 import { listAllTools, type ToolListLimits } from './list-all-tools.js';
 import { SecretRedactor } from './secret-redactor.js';
@@ -27,6 +27,8 @@ export interface McpConnectionOptions {
   clientInfo: { name: string; version: string };
   fetch?: FetchLike;
   logger?: Logger;
+  /** OAuth for this server, when the host turned it on. */
+  auth?: McpAuth;
   /** Replaces the built-in transport factory (and its SSE fallback). */
   createTransport?: (server: McpServerConfig) => Transport | Promise<Transport>;
   /** How many tools are kept and how big one may be. */

@@ -4,7 +4,7 @@ import { isLlmChatError, LlmChatError } from '../errors.js';
 import type { FetchLike, Logger, McpServerConfig, ToolSpec } from '../types.js';
 import { onAbort, raceAbort } from './abort-fanout.js';
 import { classifyMcpError } from './classify-mcp-error.js';
-import { DEFAULT_MAX_MESSAGE_BYTES } from './create-mcp-transport.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, type McpAuth } from './create-mcp-transport.js';
 import { describeError, McpConnection } from './mcp-connection.js';
 import { SecretRedactor } from './secret-redactor.js';
 import { DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_RESULT_CHARS, toToolResult } from './tool-result.js';
@@ -63,6 +63,8 @@ export interface McpToolboxOptions {
    * Called again on every reconnect. Used for in-memory servers in tests and for custom transports.
    */
   createTransport?: (server: McpServerConfig) => Transport | Promise<Transport>;
+  /** OAuth for a server (asked again on every reconnect); undefined for servers without it. */
+  oauthFor?: (server: McpServerConfig) => McpAuth | undefined;
 }
 
 interface ServerSlot {
@@ -237,8 +239,10 @@ export class McpToolbox implements ToolSource {
     options: McpToolboxOptions,
   ): Promise<McpConnection> {
     const isUrlAllowed = options.isUrlAllowed;
+    const auth = options.oauthFor?.(server);
     try {
       return await McpConnection.open(server, {
+        ...(auth ? { auth } : {}),
         label,
         connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
         clientInfo: options.clientInfo ?? DEFAULT_CLIENT_INFO,
@@ -286,6 +290,8 @@ export class McpToolbox implements ToolSource {
       });
     } catch (error) {
       if (outer?.aborted) throw abortedError(error);
+      // Our OAuth provider's own answer (authorize again, or refused for good) passes as it is.
+      if (isLlmChatError(error)) throw error;
       // close() ends in-flight calls with "connection closed": not a lost session to recover.
       if (this.isClosed) throw closedError(error);
       switch (classifyMcpError(error)) {
@@ -352,6 +358,8 @@ export class McpToolbox implements ToolSource {
     try {
       fresh = await McpToolbox.open(slot.config, slot.name, slot.redactor, this.options);
     } catch (error) {
+      // The server now wants the user's authorization: say so, not "could not reconnect".
+      if (isLlmChatError(error) && error.code === 'MCP_AUTHORIZATION_REQUIRED') throw error;
       this.options.logger?.warn?.('MCP reconnect failed', { server: slot.name });
       throw new LlmChatError('MCP_UNAVAILABLE', 'Lost the connection to the MCP server and could not reconnect.', {
         cause: error,

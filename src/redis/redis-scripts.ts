@@ -12,23 +12,33 @@ function defineScript(source: string): RedisScript {
 }
 
 /**
- * Appends to a list, trims it, sets its TTL and refreshes the TTL of other keys, atomically.
- * KEYS[1]: the list; KEYS[2..]: keys to refresh (same hash tag as the list).
- * ARGV: list ttlMs, maxLength (0 = unbounded), value count n, n values, one ttlMs per refreshed key.
+ * Appends to a list, trims it, sets its TTL and refreshes the TTL of other keys, atomically;
+ * optionally only while a guard key's value contains a text.
+ * KEYS[1]: the list; KEYS[2..1+t]: keys to refresh; KEYS[2+t]: the guard key, if any (all with
+ * the list's hash tag). ARGV: list ttlMs, maxLength (0 = unbounded), t, guard flag (0/1), guard
+ * text, value count n, n values, one ttlMs per refreshed key. Returns 1, or 0 when the guard
+ * failed and nothing was written.
  * @internal
  */
 export const APPEND_TO_LIST = defineScript(`
-local count = tonumber(ARGV[3])
+local touched = tonumber(ARGV[3])
+if ARGV[4] == '1' then
+  local guard = redis.call('GET', KEYS[2 + touched])
+  if not guard or not string.find(guard, ARGV[5], 1, true) then
+    return 0
+  end
+end
+local count = tonumber(ARGV[6])
 for i = 1, count do
-  redis.call('RPUSH', KEYS[1], ARGV[3 + i])
+  redis.call('RPUSH', KEYS[1], ARGV[6 + i])
 end
 local maxLength = tonumber(ARGV[2])
 if maxLength > 0 then
   redis.call('LTRIM', KEYS[1], -maxLength, -1)
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
-for i = 2, #KEYS do
-  redis.call('PEXPIRE', KEYS[i], ARGV[3 + count + i - 1])
+for i = 1, touched do
+  redis.call('PEXPIRE', KEYS[1 + i], ARGV[6 + count + i])
 end
 return 1
 `);

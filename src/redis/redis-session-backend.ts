@@ -47,17 +47,25 @@ export class RedisSessionBackend implements SessionBackend {
     return this.#run(() => this.#client.lrange(this.#key(key), 0, -1));
   }
 
-  async appendToList(key: string, values: readonly string[], options: AppendToListOptions): Promise<void> {
+  async appendToList(key: string, values: readonly string[], options: AppendToListOptions): Promise<boolean> {
     const touch = options.touch ?? [];
-    const keys = [this.#key(key), ...touch.map((entry) => this.#key(entry.key))];
+    const guard = options.onlyIf;
+    const keys = [
+      this.#key(key),
+      ...touch.map((entry) => this.#key(entry.key)),
+      ...(guard ? [this.#key(guard.key)] : []),
+    ];
     const args = [
       toRedisMs(options.ttlMs),
       options.maxLength ?? 0,
+      touch.length,
+      guard ? 1 : 0,
+      guard?.contains ?? '',
       values.length,
       ...values,
       ...touch.map((entry) => toRedisMs(entry.ttlMs)),
     ];
-    await this.#run(() => runScript(this.#client, APPEND_TO_LIST, keys, args));
+    return (await this.#run(() => runScript(this.#client, APPEND_TO_LIST, keys, args))) === 1;
   }
 
   #key(key: string): string {

@@ -1,18 +1,25 @@
 import { LlmChatError } from '../errors.js';
 import { unrefTimer } from '../internal/unref-timer.js';
+import type { Logger } from '../types.js';
 import type { AppendToListOptions, SessionBackend } from './session-backend.js';
 
 /** Options of {@link MemorySessionBackend}. */
 export interface MemorySessionBackendOptions {
   /**
-   * The most keys kept. When full, expired keys go first, then the one expiring soonest (the
-   * oldest on a tie), so a flood of users cannot grow the process without bound.
+   * The most keys kept (a connected user takes three: session, history and a marker), so a flood
+   * of users cannot grow the process without bound. When full, expired keys are swept out; if
+   * none are, a write that needs a new key fails with `BACKEND_UNAVAILABLE` ("Session storage is
+   * full") and a `warn` log. Nobody's session is ever evicted to make room.
    * @default 10000
    */
   maxEntries?: number;
+  /** Receives a warning each time a write is refused because the storage is full. */
+  logger?: Logger;
   /** How often expired keys are swept out; the timer is `unref()`ed. @default 60000 */
   sweepIntervalMs?: number;
 }
+
+const FULL_MESSAGE = 'Session storage is full. Please try again later.';
 
 interface Entry {
   value: string | string[];
@@ -22,7 +29,8 @@ interface Entry {
 /**
  * An in-process {@link SessionBackend} for tests and single-process servers. It behaves like
  * Redis: values are strings (so callers never share objects with the store), keys expire lazily
- * on read and in a periodic sweep, and the size is bounded.
+ * on read and in a periodic sweep, and the size is bounded (refusing new keys when full, never
+ * evicting live ones).
  *
  * @example
  * const backend = new MemorySessionBackend({ maxEntries: 1000 });
@@ -33,6 +41,7 @@ interface Entry {
 export class MemorySessionBackend implements SessionBackend {
   readonly #entries = new Map<string, Entry>();
   readonly #maxEntries: number;
+  readonly #logger: Logger | undefined;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: MemorySessionBackendOptions = {}) {
@@ -42,6 +51,7 @@ export class MemorySessionBackend implements SessionBackend {
     }
     if (!(sweepIntervalMs > 0)) throw new LlmChatError('CONFIG_INVALID', 'sweepIntervalMs must be positive.');
     this.#maxEntries = maxEntries;
+    this.#logger = options.logger;
     this.#sweepTimer = setInterval(() => this.#sweep(), sweepIntervalMs);
     unrefTimer(this.#sweepTimer);
   }
@@ -81,8 +91,12 @@ export class MemorySessionBackend implements SessionBackend {
     return Array.isArray(entry?.value) ? [...entry.value] : [];
   }
 
-  async appendToList(key: string, values: readonly string[], options: AppendToListOptions): Promise<void> {
+  async appendToList(key: string, values: readonly string[], options: AppendToListOptions): Promise<boolean> {
     const now = Date.now();
+    if (options.onlyIf !== undefined) {
+      const guard = this.#live(options.onlyIf.key)?.value;
+      if (typeof guard !== 'string' || !guard.includes(options.onlyIf.contains)) return false;
+    }
     const existing = this.#live(key);
     const list = Array.isArray(existing?.value) ? existing.value : [];
     list.push(...values.map(String));
@@ -95,6 +109,7 @@ export class MemorySessionBackend implements SessionBackend {
       const entry = this.#live(refresh.key);
       if (entry !== undefined) entry.expiresAt = now + refresh.ttlMs;
     }
+    return true;
   }
 
   /** Stops the sweep timer. Stored data stays readable. */
@@ -115,23 +130,14 @@ export class MemorySessionBackend implements SessionBackend {
 
   #insert(key: string, entry: Entry): void {
     // Re-inserting moves the key to the end, so Map order stays "oldest write first".
-    this.#entries.delete(key);
-    if (this.#entries.size >= this.#maxEntries) this.#sweep();
-    while (this.#entries.size >= this.#maxEntries) this.#evictOne();
-    this.#entries.set(key, entry);
-  }
-
-  #evictOne(): void {
-    let victim: string | undefined;
-    let soonest = Number.POSITIVE_INFINITY;
-    for (const [key, entry] of this.#entries) {
-      // Strict `<` keeps the first (oldest) of equal expiry times.
-      if (entry.expiresAt < soonest) {
-        soonest = entry.expiresAt;
-        victim = key;
-      }
+    const existed = this.#entries.delete(key);
+    if (!existed && this.#entries.size >= this.#maxEntries) this.#sweep();
+    if (!existed && this.#entries.size >= this.#maxEntries) {
+      // Refused, loudly: evicting would silently lose some other user's session.
+      this.#logger?.warn?.('Memory session storage is full; a new key was refused.', { maxEntries: this.#maxEntries });
+      throw new LlmChatError('BACKEND_UNAVAILABLE', FULL_MESSAGE, { details: { maxEntries: this.#maxEntries } });
     }
-    if (victim !== undefined) this.#entries.delete(victim);
+    this.#entries.set(key, entry);
   }
 
   #sweep(): void {

@@ -16,6 +16,12 @@ export interface AppendToListOptions {
    * absent). On Redis these must share the list's hash tag, so the step is one cluster-safe script.
    */
   touch?: readonly TtlRefresh[];
+  /**
+   * Append only while the value at `key` exists and contains `contains` (checked in the same
+   * atomic step; on Redis `key` must share the list's hash tag). The store uses it so a turn
+   * never writes into a session that was replaced or cleared after the turn started.
+   */
+  onlyIf?: { key: string; contains: string };
 }
 
 /**
@@ -42,9 +48,11 @@ export interface SessionBackend {
   /**
    * Atomically appends `values` to the list at `key` (creating it), trims it to the newest
    * `maxLength` entries, sets its TTL and refreshes the TTLs of `touch`, so concurrent appends
-   * from several processes never lose an entry. On Redis this is one round trip.
+   * from several processes never lose an entry. On Redis this is one round trip. Resolves
+   * `false`, writing nothing, when `onlyIf` does not hold; `true` (or, from older backends that
+   * know no `onlyIf`, `undefined`) when appended.
    */
-  appendToList(key: string, values: readonly string[], options: AppendToListOptions): Promise<void>;
+  appendToList(key: string, values: readonly string[], options: AppendToListOptions): Promise<boolean | undefined>;
   /** Optional. Sets a new TTL on an existing key; resolves `false` when the key is absent. */
   touch?(key: string, ttlMs: number): Promise<boolean>;
   /** Optional. Releases timers or connections the backend itself created. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { repairTranscript } from '../chat/repair-transcript.js';
 import { LlmChatError, wrapError } from '../errors.js';
 import { createSealer, type Sealer } from '../internal/seal.js';
 import { TextMemo } from '../internal/text-memo.js';
@@ -141,10 +142,12 @@ export class SessionStore {
       config: sealer === undefined ? session.config : mapConfigSecrets(session.config, (s) => sealer.seal(s)),
     };
     const keys = sessionKeys(userId);
+    // The marker first: if the storage refuses the second write (full), what is left is a
+    // harmless marker, never a session whose connect was reported as failed.
     await this.#call(() =>
       Promise.all([
-        this.#backend.set(keys.session, JSON.stringify(record), this.#sessionTtlMs),
         this.#backend.set(keys.seen, '1', this.#seenTtlMs),
+        this.#backend.set(keys.session, JSON.stringify(record), this.#sessionTtlMs),
       ]),
     );
     return session;
@@ -169,7 +172,8 @@ export class SessionStore {
 
   /**
    * The chat history, oldest first, flattened from its turns. A corrupt turn entry is skipped
-   * (with a logger warning) rather than failing the whole conversation.
+   * (with a logger warning) rather than failing the whole conversation, and the result is
+   * repaired into a transcript providers accept (see `repairTranscript`; logged too).
    */
   async getHistory(userId: string): Promise<TranscriptMessage[]> {
     const entries = await this.#call(() => this.#backend.getList(sessionKeys(userId).history));
@@ -179,18 +183,37 @@ export class SessionStore {
       if (turn === undefined) this.#logger?.warn?.('Skipped a corrupt chat history entry.', { index });
       else messages.push(...turn);
     });
-    return messages;
+    // Schema-valid is not enough: a tool result with no call (or a call with no result) makes
+    // every provider refuse every later turn.
+    const repair = repairTranscript(messages);
+    if (repair.droppedResults > 0 || repair.closedCalls > 0) {
+      this.#logger?.warn?.('Repaired a chat history that providers would refuse.', {
+        droppedResults: repair.droppedResults,
+        closedCalls: repair.closedCalls,
+      });
+    }
+    return repair.messages;
   }
 
   /**
    * Appends the messages of ONE turn (user message, assistant messages with their tool calls,
    * tool results) as a single entry, drops the oldest turns beyond `maxHistoryTurns`, and
    * refreshes the history and session TTLs, all in one atomic backend step.
+   *
+   * With `sessionVersion`, the append only happens while the user's session still has that
+   * version (checked in the same atomic step): a turn that outlived its session (a reconnect or
+   * a disconnect while it ran) never writes into the new conversation, nor re-creates a cleared
+   * history. Resolves `false` when nothing was written for that reason.
    */
-  async appendTurn(userId: string, messages: TranscriptMessage[]): Promise<void> {
-    if (messages.length === 0) return;
+  async appendTurn(
+    userId: string,
+    messages: TranscriptMessage[],
+    options: { sessionVersion?: string } = {},
+  ): Promise<boolean> {
+    if (messages.length === 0) return true;
     const keys = sessionKeys(userId);
-    await this.#call(() =>
+    const { sessionVersion } = options;
+    const appended = await this.#call(() =>
       this.#backend.appendToList(keys.history, [JSON.stringify(messages)], {
         ttlMs: this.#historyTtlMs,
         maxLength: this.#maxHistoryTurns,
@@ -198,8 +221,13 @@ export class SessionStore {
           { key: keys.session, ttlMs: this.#sessionTtlMs },
           { key: keys.seen, ttlMs: this.#seenTtlMs },
         ],
+        // The record is this store's JSON, where the version is written exactly like this.
+        ...(sessionVersion === undefined
+          ? {}
+          : { onlyIf: { key: keys.session, contains: JSON.stringify({ version: sessionVersion }).slice(1, -1) } }),
       }),
     );
+    return appended !== false;
   }
 
   /** Deletes the chat history, keeping the session. */

@@ -16,6 +16,13 @@ export interface SseChunksOptions<T> {
    * @default 65536
    */
   highWaterMark?: number;
+  /**
+   * Start pulling the source at once instead of on the first `next()`. The source then runs to
+   * its end (within `highWaterMark`) and `onSettled` fires even when nobody ever reads the
+   * stream, so what the source holds is never left to a reader that may not come.
+   * @default false
+   */
+  eager?: boolean;
   /** Aborting it cancels the stream, exactly like the consumer calling `return()`. */
   signal?: AbortSignal;
   /**
@@ -27,7 +34,8 @@ export interface SseChunksOptions<T> {
   /**
    * Called once when the source is finished for good: it ended or threw, or, after a cancel,
    * its `return()` settled (so its `finally` blocks have run). Use it to release what the
-   * source's work held. Not called when the stream is never read. Errors it throws are ignored.
+   * source's work held. Not called when the stream is never read (unless `eager`). Errors it
+   * throws are ignored.
    */
   onSettled?: () => void;
 }
@@ -58,7 +66,7 @@ interface Waiter {
  * - `return()` or an aborted `signal` stops the pump, calls `onCancel` once and asks the source
  *   to `return()` without waiting for it; later `next()` calls resolve `done`.
  *
- * The pump and the timer start on the first `next()`.
+ * The pump and the timer start on the first `next()`, or at once with `eager`.
  *
  * @throws {LlmChatError} `CONFIG_INVALID` for a negative or non-finite `keepAliveMs`, or a
  *   `highWaterMark` that is not a positive number.
@@ -118,6 +126,7 @@ class SseChunkIterator<T> implements AsyncIterableIterator<string> {
       if (this.#signal.aborted) this.#cancel();
       else this.#signal.addEventListener('abort', this.#onAbort, { once: true });
     }
+    if (options.eager === true && !this.#finished) this.#start();
   }
 
   [Symbol.asyncIterator](): this {

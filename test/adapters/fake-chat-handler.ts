@@ -1,5 +1,5 @@
 import type { ChatHandler } from '../../src/http/chat-handler.js';
-import { setNodeBody } from '../../src/http/node-body.js';
+import { chunkedResponse } from '../../src/http/node-body.js';
 
 /** What the fake handler saw and did, for the tests to assert on. */
 export interface FakeHandlerState {
@@ -7,8 +7,8 @@ export interface FakeHandlerState {
   /** Times (ms) the request signal aborted / the body source was returned or cancelled. */
   abortedAt?: number;
   stoppedAt?: number;
-  /** How often the web body stream of a fast-path response was pulled (must stay 0). */
-  webPulls: number;
+  /** The last streamed Response: its web body must stay unread when the fast path was taken. */
+  lastStream?: Response;
   /** Bytes the flood source produced so far. */
   producedBytes: number;
   /** Resolved by the test once the client has seen the first lockstep event. */
@@ -31,28 +31,14 @@ const frame = (i: number) => `event: token\ndata: {"i":${i}}\n\n`;
 
 /** A ChatHandler with test routes, standing in for the real one. */
 export function createFakeChatHandler(): { handler: ChatHandler; state: FakeHandlerState } {
-  const state: FakeHandlerState = { calls: [], webPulls: 0, producedBytes: 0, clientSawFirst: deferred() };
+  const state: FakeHandlerState = { calls: [], producedBytes: 0, clientSawFirst: deferred() };
 
   function sse(source: AsyncGenerator<string>, fast: boolean): Response {
-    const encoder = new TextEncoder();
-    // Like the real handler: the web body wraps the very iterable the fast path exposes. A high-water
-    // mark of 0 keeps the stream from pulling ahead on its own, which would steal the first event.
-    const body = new ReadableStream<Uint8Array>(
-      {
-        async pull(controller) {
-          if (fast) state.webPulls++;
-          const step = await source.next();
-          if (step.done) controller.close();
-          else controller.enqueue(encoder.encode(step.value));
-        },
-        async cancel() {
-          await source.return(undefined);
-        },
-      },
-      { highWaterMark: 0 },
-    );
-    const response = new Response(body, { headers: { 'content-type': 'text/event-stream' } });
-    return fast ? setNodeBody(response, source) : response;
+    const init = { headers: { 'content-type': 'text/event-stream' } };
+    // Like the real handler: a real web body, and the same chunks for the Node bridge to take.
+    const response = fast ? chunkedResponse(source, init) : new Response(webBody(source), init);
+    state.lastStream = response;
+    return response;
   }
 
   async function* counted(n: number) {
@@ -122,4 +108,22 @@ export function createFakeChatHandler(): { handler: ChatHandler; state: FakeHand
     async close() {},
   };
   return { handler, state };
+}
+
+/** A plain web body over text chunks, pulled on demand (no read-ahead steals an event). */
+function webBody(source: AsyncGenerator<string>): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const step = await source.next();
+        if (step.done) controller.close();
+        else controller.enqueue(encoder.encode(step.value));
+      },
+      async cancel() {
+        await source.return(undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stripMountPrefix } from '../../src/adapters/node/strip-mount-prefix.js';
 import { toWebRequest } from '../../src/adapters/node/to-web-request.js';
 import { writeWebResponse } from '../../src/adapters/node/write-web-response.js';
-import { setNodeBody } from '../../src/http/node-body.js';
+import { chunkedResponse } from '../../src/http/node-body.js';
 
 let serve: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 const server = createServer((req, res) => void serve(req, res));
@@ -155,7 +155,7 @@ describe('writeWebResponse', () => {
       await released;
       yield 'data: late\n\n';
     }
-    bridge(() => setNodeBody(new Response(null, { headers: { 'content-type': 'text/event-stream' } }), late()));
+    bridge(() => chunkedResponse(late(), { headers: { 'content-type': 'text/event-stream' } }));
     const response = await fetch(`${origin}/`);
     expect(response.headers.get('content-type')).toBe('text/event-stream');
     release();
@@ -170,7 +170,7 @@ describe('writeWebResponse', () => {
         yield 'data: 1\n\n';
         yield 'data: 2\n\n';
       })();
-      const response = setNodeBody(new Response(null, { headers: { 'content-type': 'text/event-stream' } }), body);
+      const response = chunkedResponse(body, { headers: { 'content-type': 'text/event-stream' } });
       await writeWebResponse(response, res, { signal: toWebRequest(req, res).signal });
     };
     expect(await (await fetch(`${origin}/`)).text()).toBe('data: 1\n\ndata: 2\n\n');
@@ -183,7 +183,7 @@ describe('writeWebResponse', () => {
         yield 'data: 1\n\n';
         throw new Error('boom');
       })();
-      return setNodeBody(new Response(null, { headers: { 'content-type': 'text/event-stream' } }), body);
+      return chunkedResponse(body, { headers: { 'content-type': 'text/event-stream' } });
     });
     const response = await fetch(`${origin}/`);
     await expect(response.text()).rejects.toThrow();
@@ -218,7 +218,7 @@ describe('writeWebResponse', () => {
           returned = true;
         }
       })();
-      const response = setNodeBody(new Response(null, { headers: { 'content-type': 'text/event-stream' } }), body);
+      const response = chunkedResponse(body, { headers: { 'content-type': 'text/event-stream' } });
       await writeWebResponse(response, res, { signal: controller.signal });
     };
     const response = await fetch(`${origin}/`);

@@ -34,25 +34,31 @@ describe('MemorySessionBackend specifics', () => {
     vi.useRealTimers();
   });
 
-  it('evicts the soonest-expiring key when full, the oldest on a tie', async () => {
-    const backend = new MemorySessionBackend({ maxEntries: 3 });
+  it('refuses a new key when full, with BACKEND_UNAVAILABLE and a warning, and evicts nobody', async () => {
+    const warn = vi.fn();
+    const backend = new MemorySessionBackend({ maxEntries: 3, logger: { warn } });
     opened.push(backend);
     await backend.set('long', 'x', 60_000);
     await backend.set('short', 'x', 1_000);
-    await backend.set('medium', 'x', 30_000);
-    await backend.set('new', 'x', 60_000);
+    await backend.appendToList('list', ['a'], { ttlMs: 30_000 });
+    await expect(backend.set('new', 'x', 60_000)).rejects.toMatchObject({
+      code: 'BACKEND_UNAVAILABLE',
+      message: 'Session storage is full. Please try again later.',
+    });
+    await expect(backend.appendToList('new-list', ['b'], { ttlMs: 1_000 })).rejects.toMatchObject({
+      code: 'BACKEND_UNAVAILABLE',
+    });
+    expect(warn).toHaveBeenCalledTimes(2);
     expect(backend.size).toBe(3);
-    expect(await backend.get('short')).toBeNull();
-    expect(await backend.get('long')).toBe('x');
-
-    vi.useFakeTimers();
-    const tie = new MemorySessionBackend({ maxEntries: 2 });
-    opened.push(tie);
-    await tie.set('first', 'x', 5_000);
-    await tie.set('second', 'x', 5_000);
-    await tie.set('third', 'x', 5_000);
-    expect(await tie.get('first')).toBeNull();
-    expect(await tie.get('second')).toBe('x');
+    expect([await backend.get('long'), await backend.get('short'), await backend.getList('list')]).toEqual([
+      'x',
+      'x',
+      ['a'],
+    ]);
+    // Keys that exist can still be written.
+    await backend.set('short', 'y', 1_000);
+    await backend.appendToList('list', ['b'], { ttlMs: 30_000 });
+    expect([await backend.get('short'), await backend.getList('list')]).toEqual(['y', ['a', 'b']]);
   });
 
   it('makes room by dropping expired keys before live ones', async () => {

@@ -128,6 +128,21 @@ export function runSessionBackendContract(name: string, makeBackends: MakeSessio
       expect(await a.getList(key)).toEqual(['e4', 'e5', 'e6']);
     });
 
+    it('appendToList with onlyIf appends only while the guard key holds the text, atomically', async () => {
+      const [a, b] = await makeBackends();
+      // One hash tag: the list and its guard share a Redis Cluster slot.
+      const tag = `{${randomUUID()}}`;
+      const list = `guarded-list:${tag}`;
+      const guard = `guarded-record:${tag}`;
+      const onlyIf = { key: guard, contains: '"version":"v1"' };
+      expect(await a.appendToList(list, ['no-guard-key'], { ttlMs: 10_000, onlyIf })).toBe(false);
+      await b.set(guard, '{"version":"v1","x":1}', 10_000);
+      expect(await a.appendToList(list, ['kept'], { ttlMs: 10_000, onlyIf })).toBe(true);
+      await b.set(guard, '{"version":"v2","x":1}', 10_000);
+      expect(await a.appendToList(list, ['replaced'], { ttlMs: 10_000, onlyIf })).toBe(false);
+      expect(await b.getList(list)).toEqual(['kept']);
+    });
+
     it('appendToList sets the list TTL and refreshes the touched keys that exist', async () => {
       const [a, b] = await makeBackends();
       const groupKey = keyGroup();

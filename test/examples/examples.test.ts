@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, type ExpectStatic, it } from 'vitest';
 import { REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
+import { parseSseText as parseSse } from '../fixtures/sse-reader.js';
 
 // Each example runs as users run it: its own process, TypeScript through tsx, the scripted model,
 // the demo MCP server, real HTTP. Examples start in parallel (about a second each) to keep this short.
@@ -107,31 +108,6 @@ function send(
     req.on('error', reject);
     req.end(payload);
   });
-}
-
-interface SseEvent {
-  event: string;
-  data: Record<string, unknown>;
-}
-
-function parseSse(text: string): SseEvent[] {
-  return text
-    .split(/\r?\n\r?\n/)
-    .map((block) => {
-      const lines = block.split(/\r?\n/);
-      const event =
-        lines
-          .find((line) => line.startsWith('event:'))
-          ?.slice(6)
-          .trim() ?? 'message';
-      const data = lines
-        .filter((line) => line.startsWith('data:'))
-        .map((line) => line.slice(5).replace(/^ /, ''))
-        .join('\n');
-      return { event, data };
-    })
-    .filter((entry) => entry.data !== '')
-    .map(({ event, data }) => ({ event, data: JSON.parse(data) as Record<string, unknown> }));
 }
 
 async function connect(expect: ExpectStatic, baseUrl: string, userId: string): Promise<HttpResult> {

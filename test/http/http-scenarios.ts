@@ -1,9 +1,9 @@
-import { createParser } from 'eventsource-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatHandler } from '../../src/http/chat-handler.js';
 import { createChatHandler } from '../../src/http/create-chat-handler.js';
 import type { FakeLlmServer, Responder } from '../fixtures/fake-llm-common.js';
 import type { ProviderUnderTest } from '../fixtures/providers.js';
+import { parseSseText, type SseFrame } from '../fixtures/sse-reader.js';
 import { startTestMcpHttpServer, type TestMcpHttpServer } from '../fixtures/test-mcp-server.js';
 import { bearerUser, SECRETS, type Stack, startStack } from './stack.js';
 
@@ -25,13 +25,6 @@ interface Answer {
   text: string;
   // biome-ignore lint/suspicious/noExplicitAny: scenario assertions dig into bodies freely.
   json: any;
-}
-
-interface SseEvent {
-  id: string | undefined;
-  event: string;
-  // biome-ignore lint/suspicious/noExplicitAny: scenario assertions dig into bodies freely.
-  data: any;
 }
 
 /**
@@ -71,14 +64,7 @@ export function runHttpScenarios(hostName: string, mount: Mount, options: { host
       return { status: response.status, headers: response.headers, text, json };
     }
 
-    function events(text: string): SseEvent[] {
-      const out: SseEvent[] = [];
-      const parser = createParser({
-        onEvent: (e) => out.push({ id: e.id, event: e.event ?? 'message', data: JSON.parse(e.data) }),
-      });
-      parser.feed(text);
-      return out;
-    }
+    const events = parseSseText;
 
     const connect = (user = 'alice', llm: Record<string, unknown> = { model: 'fake' }) =>
       call('/connect', { user, body: { user_id: user, llm, streaming: true } });
@@ -439,17 +425,13 @@ export function runProviderChatScenarios(provider: ProviderUnderTest, hostName: 
       return { status: response.status, headers: response.headers, text, json };
     }
 
-    async function stream(user: string, message: string): Promise<SseEvent[]> {
+    async function stream(user: string, message: string): Promise<SseFrame[]> {
       const answer = await call('/chat', user, { message, streaming: true });
       expect(answer.status).toBe(200);
-      const out: SseEvent[] = [];
-      createParser({
-        onEvent: (e) => out.push({ id: e.id, event: e.event ?? 'message', data: JSON.parse(e.data) }),
-      }).feed(answer.text);
-      return out;
+      return parseSseText(answer.text);
     }
 
-    const tokens = (events: SseEvent[]) =>
+    const tokens = (events: SseFrame[]) =>
       events
         .filter((e) => e.event === 'token')
         .map((e) => e.data.content)

@@ -83,44 +83,7 @@ export function jsonRequest(
   });
 }
 
-/** A parsed SSE frame. */
-export interface Frame {
-  id?: string;
-  event: string;
-  data: unknown;
-}
-
-/**
- * Reads an SSE body exactly as the gateway's admin UI does: split the buffer on blank lines, read
- * `event:` and `data:` lines, join the data lines, JSON.parse (skipping what does not parse).
- */
-export async function readFrames(response: Response): Promise<Frame[]> {
-  const frames: Frame[] = [];
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    const blocks = buffer.split('\n\n');
-    buffer = blocks.pop() ?? '';
-    for (const block of blocks) {
-      let event = 'message';
-      let id: string | undefined;
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event:')) event = line.slice(6).trim();
-        else if (line.startsWith('data:')) data.push(line.slice(5).trim());
-        else if (line.startsWith('id:')) id = line.slice(3).trim();
-      }
-      if (data.length === 0) continue;
-      try {
-        frames.push({ event, data: JSON.parse(data.join('')), ...(id ? { id } : {}) });
-      } catch {
-        // The admin UI skips what does not parse.
-      }
-    }
-  }
-  return frames;
-}
+/** A parsed SSE frame, read with the suites' one SSE reader. */
+export type { SseFrame as Frame } from '../fixtures/sse-reader.js';
+/** Reads an SSE body to its end (see test/fixtures/sse-reader.ts). */
+export { readSseFrames as readFrames } from '../fixtures/sse-reader.js';

@@ -130,23 +130,8 @@ export async function call(
   return { status: response.status, headers: response.headers, text, json };
 }
 
-/** Reads an SSE body into `{ event, data }` frames (data JSON-parsed). */
-export function parseSse(text: string): Array<{ id?: string; event: string; data: Record<string, unknown> }> {
-  const frames: Array<{ id?: string; event: string; data: Record<string, unknown> }> = [];
-  for (const block of text.split('\n\n')) {
-    let event = 'message';
-    let id: string | undefined;
-    const data: string[] = [];
-    for (const line of block.split('\n')) {
-      if (line.startsWith('event:')) event = line.slice(6).trim();
-      else if (line.startsWith('data:')) data.push(line.slice(5).trim());
-      else if (line.startsWith('id:')) id = line.slice(3).trim();
-    }
-    if (data.length === 0) continue;
-    frames.push({ event, data: JSON.parse(data.join('\n')), ...(id ? { id } : {}) });
-  }
-  return frames;
-}
+/** Reads an SSE text into `{ event, data }` frames (see test/fixtures/sse-reader.ts). */
+export { parseSseText as parseSse } from '../fixtures/sse-reader.js';
 
 /**
  * The event names of a stream with each run of `token` events counted once: tokens that reach

@@ -76,10 +76,7 @@ describe.skipIf(!available)('a Redis Cluster master dies mid-run', () => {
     await target?.close();
   });
 
-  // Skipped until the /chat route fix of issue 10 class 12 (branch i10-route) is merged: on this
-  // branch's route, a BACKEND_UNAVAILABLE from the turn lock can reject unhandled during the
-  // failover and kill a worker (seen here about 1 run in 3; 6 of 6 green with that route).
-  it.skip('answers typed errors while the replica takes over, never crashes, and serves every user again', async () => {
+  it('answers typed errors while the replica takes over, never crashes, and serves every user again', async () => {
     const cluster = target.cluster;
     if (!cluster) throw new Error('not a cluster');
     const worker = (i: number) => workers[i % workers.length] as Worker;

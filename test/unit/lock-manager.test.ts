@@ -108,6 +108,53 @@ describe('LockManager (fake timers)', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('hold() renews the lease until release(), which is idempotent and stops the renewals', async () => {
+    const backend = spyBackend();
+    const lease = await new LockManager(backend, { ttlMs: 300 }).hold('k');
+    await vi.advanceTimersByTimeAsync(350);
+    expect(backend.extend).toHaveBeenCalledTimes(3);
+    expect(lease.signal.aborted).toBe(false);
+    const [first, second] = await Promise.all([lease.release(), lease.release()]);
+    expect([first, second]).toEqual([true, true]);
+    expect(backend.release).toHaveBeenCalledOnce();
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(backend.extend).toHaveBeenCalledTimes(3);
+    expect(vi.getTimerCount()).toBe(0);
+    // Free again: a second holder gets it at once.
+    const next = await new LockManager(backend).hold('k');
+    await next.release();
+  });
+
+  it('hold() aborts its signal with LOCK_LOST when the lease is taken, and release() resolves false', async () => {
+    const backend = spyBackend();
+    backend.extend.mockResolvedValue(false);
+    const lease = await new LockManager(backend, { ttlMs: 300 }).hold('k');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(isLlmChatError(lease.signal.reason) && lease.signal.reason.code).toBe('LOCK_LOST');
+    backend.release.mockResolvedValue(false);
+    expect(await lease.release()).toBe(false);
+  });
+
+  it('hold() release() never rejects when the backend fails; it logs and resolves false', async () => {
+    const backend = spyBackend();
+    backend.release.mockRejectedValue(new Error('redis down'));
+    const warn = vi.fn();
+    const lease = await new LockManager(backend, { logger: { warn } }).hold('k');
+    expect(await lease.release()).toBe(false);
+    expect(warn).toHaveBeenCalledOnce();
+  });
+
+  it('hold() forwards the caller signal to the lease signal once held, and fails the wait with ABORTED before', async () => {
+    const backend = spyBackend();
+    const controller = new AbortController();
+    const lease = await new LockManager(backend).hold('k', { signal: controller.signal });
+    controller.abort('bye');
+    expect(lease.signal.reason).toBe('bye');
+    const waiting = settle(new LockManager(backend).hold('k', { waitMs: 1_000, signal: AbortSignal.abort() }));
+    expect(isLlmChatError((await waiting).error) && (await waiting).error).toMatchObject({ code: 'ABORTED' });
+    await lease.release();
+  });
+
   it('using() releases when the function throws, and passes the error through', async () => {
     const backend = spyBackend();
     const failure = new Error('tool crashed');

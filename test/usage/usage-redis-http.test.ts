@@ -19,7 +19,10 @@ afterAll(async () => {
 describe.skipIf(!available)('usage and budgets on Redis, two handlers', () => {
   it('adds both handlers’ turns to one ledger and enforces one daily budget across them', async () => {
     const options = { storage: redisStorage(redis, { keyPrefix: PREFIX }), limits: { tokensPerDay: 20 } };
-    const [a, b] = [await startStack(options), await startStack(options)] as [Stack, Stack];
+    const a = await startStack(options);
+    // One app on two processes: the same MCP server and model (a stored server the host does not
+    // allow is refused on every use).
+    const b = await startStack({ ...options, mcp: a.options.mcp, models: a.options.models });
     stacks.push(a, b);
     const chat = (stack: Stack) =>
       stack.handler.fetch(jsonRequest('/chat', 'erin', { message: 'hi', streaming: false }));

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { setNodeRequestBody } from '../../http/node-body.js';
+import { nodeBodyRequest } from '../../http/node-body.js';
 import { readNodeBody } from './read-node-body.js';
 
 /** Options of {@link toWebRequest}. */
@@ -16,12 +15,6 @@ export interface ToWebRequestOptions {
    * @default req.url
    */
   url?: string;
-  /**
-   * Keep the body a Node stream, read by the handler through `NODE_REQUEST` (only for handlers
-   * made by `createChatHandler`, which know how); the Request then has no web body.
-   * @default false
-   */
-  nodeBody?: boolean;
 }
 
 // Framing and encoding described the bytes on the wire, not the body the host hands us.
@@ -30,10 +23,12 @@ const WIRE_HEADERS = new Set(['content-length', 'transfer-encoding', 'content-en
 /**
  * Builds a web `Request` from a Node request, for a handler that speaks `fetch`.
  *
- * With `nodeBody`, the body is not a web stream: the Request carries a Node body source (see
- * `NODE_REQUEST`) that the handler reads directly. HTTP/2 pseudo-headers are dropped. The request's signal aborts when the client goes away before
- * the response finished: that is watched on `res` because `req` emits `close` as soon as its body
- * has been read.
+ * The body is a real web body that reads the Node stream (or the host's parsed body) only when
+ * someone asks; a handler from `createChatHandler` reads the same body without the web stream
+ * (see `nodeBodyRequest`), any other handler or wrapper just reads `request.body`. HTTP/2
+ * pseudo-headers are dropped. The request's signal aborts when the client goes away before the
+ * response finished: that is watched on `res` because `req` emits `close` as soon as its body has
+ * been read.
  */
 export function toWebRequest(req: IncomingMessage, res: ServerResponse, options: ToWebRequestOptions = {}): Request {
   const { parsedBody } = options;
@@ -59,13 +54,20 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse, options:
 
   const method = req.method ?? 'GET';
   if (method === 'GET' || method === 'HEAD') return new Request(url, { method, headers, signal: controller.signal });
-  if (options.nodeBody) {
-    // No web stream per request: the handler reads the Node stream (or the host's parsed body).
-    const request = new Request(url, { method, headers, signal: controller.signal });
-    return setNodeRequestBody(request, { parsed: parsedBody, read: (maxBytes) => readNodeBody(req, maxBytes) });
-  }
-  const raw = typeof parsedBody === 'string' || parsedBody instanceof Uint8Array;
-  const body = !parsed ? Readable.toWeb(req) : raw ? parsedBody : JSON.stringify(parsedBody);
-  // `duplex` is required by Node for a streamed body but missing from the DOM typings.
-  return new Request(url, { method, headers, body, signal: controller.signal, duplex: 'half' } as RequestInit);
+  const source = {
+    parsed: parsedBody,
+    read: (maxBytes: number) => readNodeBody(req, maxBytes),
+    chunks: (): AsyncIterable<Uint8Array> => (parsed ? once(parsedBytes(parsedBody)) : req),
+  };
+  return nodeBodyRequest(url, { method, headers, signal: controller.signal }, source);
+}
+
+// What a host parser produced, as the bytes a handler reading the web body gets.
+function parsedBytes(parsed: unknown): Uint8Array {
+  if (parsed instanceof Uint8Array) return parsed;
+  return new TextEncoder().encode(typeof parsed === 'string' ? parsed : JSON.stringify(parsed));
+}
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
 }

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { getNodeBody } from '../../http/node-body.js';
+import { takeNodeBody } from '../../http/node-body.js';
 import { waitForDrain } from './wait-for-drain.js';
 
 /** Options of {@link writeWebResponse}. */
@@ -16,8 +16,8 @@ const noop = (): void => {};
  * Writes a web `Response` to a Node `ServerResponse`: status, headers (each `Set-Cookie` kept
  * apart), then the body chunk by chunk with backpressure.
  *
- * The body comes from the Response's Node fast path when it has one, else from `response.body`;
- * never both. Event streams get their headers flushed before the first event, and every chunk is
+ * The body comes from the Response's Node fast path when it has one that nobody touched, else
+ * from `response.body`; never both. Event streams get their headers flushed before the first event, and every chunk is
  * followed by `res.flush()` when a compression middleware provides it, so nothing is held back.
  * When the client leaves (or `signal` aborts) the body source is cancelled and the promise
  * resolves; an error from the body ends the response instead of reaching the host. Never rejects
@@ -40,9 +40,9 @@ export async function writeWebResponse(
 
   let pull: () => Promise<Step>;
   let stop: () => unknown;
-  const fast = getNodeBody(response);
+  const fast = takeNodeBody(response);
   if (fast) {
-    const iterator = fast[Symbol.asyncIterator]();
+    const iterator = fast;
     pull = () => iterator.next();
     stop = () => iterator.return?.();
   } else if (response.body) {

@@ -1,0 +1,61 @@
+import type { CacheLease } from '../chat/connection-cache.js';
+import { LlmChatError } from '../errors.js';
+import { unrefTimer } from '../internal/unref-timer.js';
+import type { LockLease } from '../lock/lock-manager.js';
+
+// A stream nobody reads never winds down by itself: after the deadline has stopped the turn, its
+// lock and connection are let go this much later at the most.
+const MAX_WIND_DOWN_MS = 10_000;
+
+/**
+ * What one running turn holds (the user's turn lock, a borrowed live session, a deadline) and
+ * the one way to let all of it go: {@link end}, idempotent and never rejecting. The route calls it
+ * from a single `finally`, or hands it to the stream that carries the turn.
+ * @internal
+ */
+export class TurnScope {
+  /** Aborts when the lease is lost, the deadline passes, or {@link stop} is called. */
+  readonly signal: AbortSignal;
+  readonly #lease: LockLease;
+  readonly #stop = new AbortController();
+  #live: CacheLease<unknown> | undefined;
+  #deadline: ReturnType<typeof setTimeout> | undefined;
+  #ended: Promise<void> | undefined;
+
+  constructor(lease: LockLease, turnTimeoutMs: number) {
+    this.#lease = lease;
+    this.signal = AbortSignal.any([lease.signal, this.#stop.signal]);
+    this.#deadline = setTimeout(() => {
+      this.stop(new LlmChatError('TIMEOUT', 'The chat turn took too long and was stopped.'));
+      this.#deadline = setTimeout(() => void this.end(), Math.min(MAX_WIND_DOWN_MS, turnTimeoutMs));
+      unrefTimer(this.#deadline);
+    }, turnTimeoutMs);
+    unrefTimer(this.#deadline);
+  }
+
+  /** Keeps a borrowed live session until {@link end}, and returns what it holds. */
+  use<T>(live: CacheLease<T>): T {
+    this.#live = live;
+    return live.value;
+  }
+
+  /** Stops the turn's work (LLM request, tool calls) with `reason`; {@link end} still follows. */
+  stop(reason: unknown): void {
+    this.#stop.abort(reason);
+  }
+
+  /** Lets the live session and the lock go, once. Resolves when the lock is released (or known lost). */
+  end(): Promise<void> {
+    if (this.#ended === undefined) {
+      clearTimeout(this.#deadline);
+      try {
+        this.#live?.release();
+      } catch {
+        // Nothing may keep the lock from being released below.
+      }
+      // release() never rejects: a failed release is logged and the lease ends by its TTL.
+      this.#ended = this.#lease.release().then(() => undefined);
+    }
+    return this.#ended;
+  }
+}
