@@ -159,6 +159,8 @@ describe('openTelemetry()', () => {
       if (done) break;
       seen += decoder.decode(value, { stream: true });
     }
+    // Since resumable turns, leaving does not stop a turn: POST /stop does.
+    expect((await stack.handler.fetch(jsonRequest('/stop', 'ann', {}))).status).toBe(200);
     await reader.cancel();
     const current = stack;
     await vi.waitFor(() =>
