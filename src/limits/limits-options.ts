@@ -1,5 +1,3 @@
-import type { ChatUser } from '../http/chat-user.js';
-
 /** The limits one user gets. Every limit is optional; an absent one does not apply. */
 export interface UserLimits {
   /**
@@ -17,7 +15,8 @@ export interface UserLimits {
 
 /** What {@link LimitsOptions.forRequest} receives. */
 export interface LimitRequestContext {
-  user: ChatUser;
+  /** The user `authenticate` returned (a `ChatUser`; written out here so the modules stay acyclic). */
+  user: { id: string; [key: string]: unknown };
   request: Request;
 }
 

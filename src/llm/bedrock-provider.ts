@@ -76,6 +76,7 @@ export class BedrockProvider implements LlmProvider {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: 'application/vnd.amazon.eventstream',
+      ...options.headers,
       ...config.headers,
     };
     const withTools = request.tools !== undefined && request.tools.length > 0;

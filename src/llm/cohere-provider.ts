@@ -51,7 +51,7 @@ export class CohereProvider implements LlmProvider {
       accept: 'text/event-stream',
     };
     if (config.apiKey) headers.authorization = `Bearer ${config.apiKey}`;
-    Object.assign(headers, config.headers);
+    Object.assign(headers, options.headers, config.headers);
 
     const body: Record<string, unknown> = { model: request.model, messages: toCohereMessages(request), stream: true };
     const temperature = request.temperature ?? config.temperature;

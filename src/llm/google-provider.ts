@@ -53,7 +53,7 @@ export class GoogleProvider implements LlmProvider {
     const config = this.#config;
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
     if (config.apiKey) headers['x-goog-api-key'] = config.apiKey;
-    Object.assign(headers, config.headers);
+    Object.assign(headers, options.headers, config.headers);
     const secrets = [config.apiKey ?? '', ...Object.values(config.headers ?? {})].filter((s) => s !== '');
     return streamProviderCall(
       {

@@ -74,7 +74,7 @@ export class VertexProvider implements LlmProvider {
   stream(request: LlmRequest, options: LlmCallOptions = {}): AsyncIterable<LlmStreamEvent> {
     const config = this.#config;
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'text/event-stream' };
-    Object.assign(headers, config.headers);
+    Object.assign(headers, options.headers, config.headers);
     const secrets = Object.values(config.headers ?? {}).filter((s) => s !== '');
     const model = /^(projects|publishers)\//.test(request.model)
       ? request.model

@@ -87,6 +87,7 @@ export class WatsonxProvider implements LlmProvider {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       accept: 'text/event-stream',
+      ...options.headers,
       ...config.headers,
     };
     const secrets = [config.apiKey ?? '', ...Object.values(config.headers ?? {})].filter((s) => s !== '');

@@ -22,6 +22,7 @@ const MODEL_METRICS = {
   in: 'input_tokens',
   out: 'output_tokens',
   cached: 'cached_input_tokens',
+  cwrite: 'cache_write_input_tokens',
   calls: 'llm_calls',
 } as const;
 type MetricKey = keyof typeof MODEL_METRICS;
@@ -45,7 +46,12 @@ export class UsageLedger {
 
   constructor(backend: UsageBackend, options: UsageLedgerOptions = {}) {
     for (const [model, price] of Object.entries(options.prices ?? {})) {
-      const values = [price.inputPerMillion, price.outputPerMillion, price.cachedInputPerMillion ?? 0];
+      const values = [
+        price.inputPerMillion,
+        price.outputPerMillion,
+        price.cachedInputPerMillion ?? 0,
+        price.cacheWriteInputPerMillion ?? 0,
+      ];
       if (!values.every((value) => Number.isFinite(value) && value >= 0)) {
         throw new LlmChatError('CONFIG_INVALID', `The price of model '${model}' must be numbers of at least 0.`);
       }
@@ -65,6 +71,7 @@ export class UsageLedger {
       tokens: usage.inputTokens + usage.outputTokens,
     };
     if (usage.cachedInputTokens) fields[`${modelId}|cached`] = usage.cachedInputTokens;
+    if (usage.cacheWriteInputTokens) fields[`${modelId}|cwrite`] = usage.cacheWriteInputTokens;
     return this.#backend.add(this.#additions(userId, conversationId, fields, new Date()));
   }
 
@@ -122,13 +129,20 @@ export class UsageLedger {
       const metric = MODEL_METRICS[field.slice(bar + 1) as MetricKey];
       if (metric === undefined) continue;
       const model = field.slice(0, bar);
-      models[model] ??= { input_tokens: 0, output_tokens: 0, cached_input_tokens: 0, llm_calls: 0 };
+      models[model] ??= {
+        input_tokens: 0,
+        output_tokens: 0,
+        cached_input_tokens: 0,
+        cache_write_input_tokens: 0,
+        llm_calls: 0,
+      };
       models[model][metric] += value;
     }
     const counts: UsageCounts = {
       input_tokens: 0,
       output_tokens: 0,
       cached_input_tokens: 0,
+      cache_write_input_tokens: 0,
       llm_calls: 0,
       turns: raw.turns ?? 0,
       tool_calls: raw.tool_calls ?? 0,
@@ -140,6 +154,7 @@ export class UsageLedger {
       counts.input_tokens += usage.input_tokens;
       counts.output_tokens += usage.output_tokens;
       counts.cached_input_tokens += usage.cached_input_tokens;
+      counts.cache_write_input_tokens += usage.cache_write_input_tokens;
       counts.llm_calls += usage.llm_calls;
       const price = prices?.[model];
       if (price && counts.cost !== undefined) {
@@ -177,9 +192,11 @@ function dayOf(at: Date): string {
 
 function costOf(usage: ModelUsage, price: ModelPrice): number {
   const cached = Math.min(usage.cached_input_tokens, usage.input_tokens);
+  const written = Math.min(usage.cache_write_input_tokens, usage.input_tokens - cached);
   const cost =
-    (usage.input_tokens - cached) * price.inputPerMillion +
+    (usage.input_tokens - cached - written) * price.inputPerMillion +
     cached * (price.cachedInputPerMillion ?? price.inputPerMillion) +
+    written * (price.cacheWriteInputPerMillion ?? price.inputPerMillion) +
     usage.output_tokens * price.outputPerMillion;
   // Whole micro-units keep float noise out of the reports.
   return Math.round(cost) / 1_000_000;

@@ -4,6 +4,8 @@ export interface ModelUsage {
   output_tokens: number;
   /** Input tokens served from the provider's prompt cache (included in `input_tokens`). */
   cached_input_tokens: number;
+  /** Input tokens written to the provider's prompt cache (included in `input_tokens`; Anthropic, Bedrock). */
+  cache_write_input_tokens: number;
   /** LLM calls made (a turn with tool rounds makes several). */
   llm_calls: number;
   /** Cost from the host's prices; absent when the model has no price. */
@@ -41,4 +43,6 @@ export interface ModelPrice {
   outputPerMillion: number;
   /** Price of cached input tokens. @default inputPerMillion */
   cachedInputPerMillion?: number;
+  /** Price of input tokens written to the cache. @default inputPerMillion */
+  cacheWriteInputPerMillion?: number;
 }

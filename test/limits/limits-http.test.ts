@@ -72,8 +72,8 @@ describe('limits on POST /chat', () => {
     expect(second.status).toBe(429);
     expect(await second.json()).toMatchObject({ code: 'RATE_LIMITED' });
     expect(second.headers.get('retry-after')).toBe('1');
-    // Since 0.2 a turn outlives its reader: it is stopped (POST /stop), then its slot is free.
-    await s.handler.fetch(jsonRequest('/stop', 'ann', {}));
+    // Since resumable turns, leaving does not stop a turn: POST /stop does.
+    expect((await s.handler.fetch(jsonRequest('/stop', 'ann', {}))).status).toBe(200);
     await reader.cancel();
     await vi.waitFor(async () => expect((await chat(s, 'ann')).status).toBe(200));
   });

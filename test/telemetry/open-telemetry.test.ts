@@ -159,8 +159,8 @@ describe('openTelemetry()', () => {
       if (done) break;
       seen += decoder.decode(value, { stream: true });
     }
-    // Since 0.2 a turn outlives its reader: POST /stop stops it.
-    await stack.handler.fetch(jsonRequest('/stop', 'ann', {}));
+    // Since resumable turns, leaving does not stop a turn: POST /stop does.
+    expect((await stack.handler.fetch(jsonRequest('/stop', 'ann', {}))).status).toBe(200);
     await reader.cancel();
     const current = stack;
     await vi.waitFor(() =>
@@ -217,6 +217,10 @@ describe('openTelemetry() under ChatService alone', () => {
         kind: 'anthropic',
         async *stream() {
           yield { type: 'text', text: 'hi' } as const;
+          yield {
+            type: 'usage',
+            usage: { inputTokens: 100, outputTokens: 4, cachedInputTokens: 60, cacheWriteInputTokens: 30 },
+          } as const;
           yield { type: 'finish', reason: 'stop' } as const;
         },
       },
@@ -243,6 +247,9 @@ describe('openTelemetry() under ChatService alone', () => {
     expect(call?.attributes).toMatchObject({
       'gen_ai.conversation.id': 'trip-42',
       'gen_ai.provider.name': 'anthropic',
+      'gen_ai.usage.input_tokens': 100,
+      'gen_ai.usage.cache_read.input_tokens': 60,
+      'gen_ai.usage.cache_creation.input_tokens': 30,
     });
     await tracerProvider.shutdown();
   });

@@ -50,11 +50,18 @@ export function runUsageContract(name: string, makeStores: () => Promise<UsageSt
   describe(`${name}: usage ledger`, () => {
     it('reports tokens per model, per period and per conversation, with cost from prices', async () => {
       const { usage } = await makeStores();
-      const prices = { big: { inputPerMillion: 3, outputPerMillion: 15, cachedInputPerMillion: 0.3 } };
+      const prices = {
+        big: { inputPerMillion: 3, outputPerMillion: 15, cachedInputPerMillion: 0.3, cacheWriteInputPerMillion: 3.75 },
+      };
       const writer = new UsageLedger(usage[0], { prices });
       const reader = new UsageLedger(usage[1], { prices, currency: 'EUR' });
       const user = `user-${randomUUID()}`;
-      await writer.recordLlmCall(user, 'c1', 'big', { inputTokens: 1000, outputTokens: 200, cachedInputTokens: 400 });
+      await writer.recordLlmCall(user, 'c1', 'big', {
+        inputTokens: 1000,
+        outputTokens: 200,
+        cachedInputTokens: 400,
+        cacheWriteInputTokens: 100,
+      });
       await writer.recordLlmCall(user, 'c1', 'big', { inputTokens: 1000, outputTokens: 100 });
       await writer.recordLlmCall(user, undefined, 'small', { inputTokens: 50, outputTokens: 5 });
       await writer.recordTurn(user, 'c1', 2);
@@ -67,12 +74,14 @@ export function runUsageContract(name: string, makeStores: () => Promise<UsageSt
         input_tokens: 2050,
         output_tokens: 305,
         cached_input_tokens: 400,
+        cache_write_input_tokens: 100,
         llm_calls: 3,
         turns: 2,
         tool_calls: 2,
       });
-      // 1600 uncached × 3 + 400 cached × 0.3 + 300 out × 15, per million; `small` has no price.
-      expect(report.total.models.big?.cost).toBeCloseTo((1600 * 3 + 400 * 0.3 + 300 * 15) / 1e6, 9);
+      // 1500 plain × 3 + 400 cached × 0.3 + 100 written × 3.75 + 300 out × 15, per million;
+      // `small` has no price.
+      expect(report.total.models.big?.cost).toBeCloseTo((1500 * 3 + 400 * 0.3 + 100 * 3.75 + 300 * 15) / 1e6, 9);
       expect(report.total.models.small?.cost).toBeUndefined();
       expect(report.total.cost).toBe(report.total.models.big?.cost);
       expect(report.day).toMatchObject({ period: new Date().toISOString().slice(0, 10), input_tokens: 2050, turns: 2 });

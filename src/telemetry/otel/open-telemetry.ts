@@ -154,6 +154,9 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TurnObserver 
               if (result.usage.cachedInputTokens !== undefined) {
                 span.setAttribute('gen_ai.usage.cache_read.input_tokens', result.usage.cachedInputTokens);
               }
+              if (result.usage.cacheWriteInputTokens !== undefined) {
+                span.setAttribute('gen_ai.usage.cache_creation.input_tokens', result.usage.cacheWriteInputTokens);
+              }
               instruments.tokenUsage.record(result.usage.inputTokens, { ...common, 'gen_ai.token.type': 'input' });
               instruments.tokenUsage.record(result.usage.outputTokens, { ...common, 'gen_ai.token.type': 'output' });
             }
