@@ -6,12 +6,9 @@ import type { Storage } from '../storage.js';
 import type { TurnObserver } from '../telemetry/turn-observer.js';
 import type { FetchLike, Logger, McpServerConfig, ModelConfig } from '../types.js';
 import type { UsageLedgerOptions } from '../usage/usage-ledger.js';
+import type { ChatUser } from './chat-user.js';
 
-/** Who is calling, as `authenticate` returns it. `id` is the session key. */
-export interface ChatUser {
-  id: string;
-  [key: string]: unknown;
-}
+export type { ChatUser } from './chat-user.js';
 
 /** What the `serverAuth` hook receives. */
 export interface ServerAuthContext {

@@ -1,4 +1,4 @@
-import type { ChatUser } from '../http/chat-handler-options.js';
+import type { ChatUser } from '../http/chat-user.js';
 
 /** The limits one user gets. Every limit is optional; an absent one does not apply. */
 export interface UserLimits {

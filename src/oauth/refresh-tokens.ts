@@ -8,9 +8,9 @@ import {
 } from '@modelcontextprotocol/sdk/client/auth.js';
 import { OAuthError, ServerError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { isLlmChatError } from '../errors.js';
+import type { OAuthProviderDeps } from './oauth-provider-deps.js';
 import type { OAuthStore, StoredTokens, TokenOwner } from './oauth-store.js';
 import { refreshLockKey } from './oauth-store.js';
-import type { OAuthProviderDeps } from './stored-oauth-provider.js';
 
 // A refresh is one HTTP round trip; the lease outlives it comfortably and is renewed anyway.
 const REFRESH_LOCK_TTL_MS = 15_000;

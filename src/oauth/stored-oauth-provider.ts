@@ -11,21 +11,13 @@ import type {
   OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { LlmChatError } from '../errors.js';
-import type { LockManager } from '../lock/lock-manager.js';
-import type { FetchLike, Logger } from '../types.js';
 import type { OAuthClientConfig, OAuthOptions } from './oauth-options.js';
-import { attemptKey, type OAuthStore, registrationLockKey, type StoredTokens, type TokenOwner } from './oauth-store.js';
+import type { OAuthProviderDeps } from './oauth-provider-deps.js';
+import { attemptKey, registrationLockKey, type StoredTokens, type TokenOwner } from './oauth-store.js';
 import { refreshTokens } from './refresh-tokens.js';
 import { unionOfScopes } from './scopes.js';
 
-/** What every {@link StoredOAuthProvider} shares, built once per handler. @internal */
-export interface OAuthProviderDeps {
-  store: OAuthStore;
-  locks: LockManager;
-  options: OAuthOptions;
-  fetch: FetchLike;
-  logger?: Logger;
-}
+export type { OAuthProviderDeps } from './oauth-provider-deps.js';
 
 /** How many authorizations one user may be sent to for the same server before it is refused. */
 const MAX_STEP_UPS = 3;
