@@ -31,7 +31,12 @@ export const ERROR_CODES = [
   'PROVIDER_RATE_LIMITED',
   'TIMEOUT',
   'ABORTED',
+  'RESUME_LOST',
+  'IDEMPOTENCY_KEY_REUSED',
+  'EVENT_LOG_INVALID',
   'CONFIG_INVALID',
+  'APPROVAL_NOT_FOUND',
+  'ELICITATION_NOT_FOUND',
   'INTERNAL',
   'RATE_LIMITED',
   'BUDGET_EXCEEDED',
@@ -70,7 +75,13 @@ export const ERROR_HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   PROVIDER_RATE_LIMITED: 429,
   TIMEOUT: 504,
   ABORTED: 499,
+  // The events after the client's last id are no longer retained (sent as an SSE `error`).
+  RESUME_LOST: 410,
+  IDEMPOTENCY_KEY_REUSED: 422,
+  EVENT_LOG_INVALID: 500,
   CONFIG_INVALID: 500,
+  APPROVAL_NOT_FOUND: 404,
+  ELICITATION_NOT_FOUND: 404,
   INTERNAL: 500,
   // The host's limits: too many requests or streams now, or the token budget is spent.
   RATE_LIMITED: 429,
@@ -92,6 +103,7 @@ const RECOVERABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TIMEOUT',
   'ABORTED',
   'RATE_LIMITED',
+  'RESUME_LOST',
 ]);
 
 // Symbol.for, so the brand is shared by the ESM and CJS copies of this module.

@@ -13,6 +13,24 @@ export { arrayHistory } from './chat/chat-history.js';
 export type { ChatResult, ChatServiceOptions, ChatTurnOptions } from './chat/chat-service.js';
 export { ChatService } from './chat/chat-service.js';
 export { estimateTokens, type TokenCounter } from './chat/token-budget.js';
+export type {
+  ConversationBackend,
+  ConversationPage,
+  ConversationSummary,
+  ListConversationsOptions,
+  RecordTurnOptions,
+} from './conversations/conversation-backend.js';
+export { DEFAULT_CONVERSATION_ID, isConversationId } from './conversations/conversation-id.js';
+export { titleFromMessage } from './conversations/conversation-title.js';
+export { Conversations, type ConversationsOptions } from './conversations/conversations.js';
+export type {
+  HistoryAssistantMessage,
+  HistoryMessage,
+  HistoryPage,
+  HistoryToolCall,
+  HistoryUserMessage,
+} from './conversations/history-view.js';
+export { MemoryConversationBackend } from './conversations/memory-conversation-backend.js';
 export * from './errors.js';
 export type { ChatHandler } from './http/chat-handler.js';
 export type {
@@ -63,6 +81,16 @@ export type {
   TurnOutcome,
 } from './telemetry/turn-observer.js';
 export { combineObservers } from './telemetry/turn-observer.js';
+export { MemoryTurnBackend, type MemoryTurnBackendOptions } from './turns/memory-turn-backend.js';
+export type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turns/turn-backend.js';
+export {
+  type IdempotencyRecord,
+  type LatestTurn,
+  type RecordedEvent,
+  TurnLog,
+  type TurnLogOptions,
+  type TurnRef,
+} from './turns/turn-log.js';
 export type * from './types.js';
 export { MemoryUsageBackend } from './usage/memory-usage-backend.js';
 export type { CounterAddition, UsageBackend } from './usage/usage-backend.js';

@@ -4,6 +4,7 @@
  * Every string has a length bound so a hostile body cannot make later steps expensive.
  */
 import { z } from 'zod';
+import { conversationIdSchema } from './conversations/conversation-id.js';
 import { LlmChatError } from './errors.js';
 
 /** Longest accepted `user_id`. Real ids are emails or UUIDs; this only stops abuse. */
@@ -51,6 +52,8 @@ export const chatBodySchema = z.object({
   user_id: userId,
   message: z.string().max(MAX_MESSAGE_CHARS),
   streaming,
+  /** Which of the user's conversations; absent or null means the default one (§6). */
+  conversation_id: conversationIdSchema.nullish(),
 });
 
 /** Body of `POST /disconnect`. Callers treat a missing body as `{}` before parsing. */

@@ -1,11 +1,15 @@
 import { MemoryMessageBus } from './bus/memory-message-bus.js';
 import type { MessageBus } from './bus/message-bus.js';
+import type { ConversationBackend } from './conversations/conversation-backend.js';
+import { MemoryConversationBackend } from './conversations/memory-conversation-backend.js';
 import { memoryRateWindow } from './limits/memory-rate-window.js';
 import type { RateWindowBackend } from './limits/rate-window-backend.js';
 import type { LockBackend } from './lock/lock-backend.js';
 import { MemoryLockBackend } from './lock/memory-lock-backend.js';
 import { MemorySessionBackend, type MemorySessionBackendOptions } from './session/memory-session-backend.js';
 import type { SessionBackend } from './session/session-backend.js';
+import { MemoryTurnBackend } from './turns/memory-turn-backend.js';
+import type { TurnBackend } from './turns/turn-backend.js';
 import { MemoryUsageBackend } from './usage/memory-usage-backend.js';
 import type { UsageBackend } from './usage/usage-backend.js';
 
@@ -21,12 +25,22 @@ export interface Storage {
   sessions: SessionBackend;
   /** Leases that serialize one user's turns. */
   locks: LockBackend;
-  /** Cross-process signals (a user disconnected, a turn was stopped). */
+  /**
+   * The per-user lists of conversations. Optional for storages written before conversations
+   * existed: the handler then keeps the lists in memory, for one process.
+   */
+  conversations?: ConversationBackend;
+  /** Cross-process signals (a user disconnected, a turn was stopped, a turn recorded events). */
   bus: MessageBus;
   /** Usage counters (accounting and token budgets). Optional for storages written before them. */
   usage?: UsageBackend;
   /** Request windows of the `limits.requests` option. Optional like `usage`. */
   rateWindows?: RateWindowBackend;
+  /**
+   * The event logs of turns, so a reader can resume a turn on any process.
+   * @default in-process only (readers must then reach the process that runs the turn)
+   */
+  turns?: TurnBackend;
   /**
    * Releases what the storage itself created. Memory: stops its sweep timer. Redis: the
    * subscriber connection it made for the bus, if any; the host's clients are never quit.
@@ -48,14 +62,17 @@ export type MemoryStorageOptions = MemorySessionBackendOptions;
 export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
   const sessions = new MemorySessionBackend(options);
   const usage = new MemoryUsageBackend();
+  const turns = new MemoryTurnBackend();
   return {
     sessions,
     locks: new MemoryLockBackend(),
+    conversations: new MemoryConversationBackend(),
     bus: new MemoryMessageBus(),
     usage,
     rateWindows: memoryRateWindow(),
+    turns,
     close: async () => {
-      await Promise.all([sessions.close(), usage.close()]);
+      await Promise.all([sessions.close(), usage.close(), turns.close()]);
     },
   };
 }

@@ -305,6 +305,38 @@ export interface ErrorEvent {
   code: string;
   /** `MCP_AUTHORIZATION_REQUIRED` only: the URL the user opens to authorize the MCP server. */
   authorization_url?: string;
+  /** How long to wait before a retry, when the failure says so (a provider's `Retry-After`). */
+  retry_after_ms?: number;
+}
+
+/** `tool_approval`: a tool call waits for the user's decision (`POST /approve`). */
+export interface ToolApprovalEvent {
+  type: 'tool_approval';
+  /** The call id, to send back as `call_id`. */
+  id: string;
+  tool: string;
+  input: Record<string, unknown>;
+  /** The tool's MCP annotations, as its server declared them. */
+  annotations: Record<string, unknown>;
+  /** When an unanswered call is denied, ISO-8601 UTC. */
+  expires_at: string;
+}
+
+/** `elicitation`: an MCP server asks the user for input mid-call (`POST /elicitation`). */
+export interface ElicitationEvent {
+  type: 'elicitation';
+  /** The id to send back. */
+  id: string;
+  /** The server that asks. */
+  server: string;
+  mode: 'form' | 'url';
+  message: string;
+  /** Form mode: the fields to fill in (a flat object of primitives). */
+  requested_schema?: Record<string, unknown>;
+  /** URL mode: the page the user should open. */
+  url?: string;
+  /** When an unanswered request is cancelled, ISO-8601 UTC. */
+  expires_at: string;
 }
 
 /** Every event a chat turn yields, in the shapes of the wire contract. */
@@ -314,6 +346,8 @@ export type ChatEvent =
   | ToolStartEvent
   | ToolEndEvent
   | ToolErrorEvent
+  | ToolApprovalEvent
+  | ElicitationEvent
   | FinalEvent
   | ErrorEvent;
 

@@ -1,7 +1,10 @@
+import type { ToolGate } from '../approval/tool-gate.js';
+import type { Elicitor } from '../elicitation/elicitation-relay.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { asCompleted } from '../internal/as-completed.js';
+import { EventInbox } from '../internal/event-inbox.js';
 import type { LlmProvider, LlmRequest } from '../llm/llm-provider.js';
-import type { ToolResult, ToolSource } from '../mcp/tool-source.js';
+import type { ToolCallOptions, ToolResult, ToolSource } from '../mcp/tool-source.js';
 import { observeLlmCall, observeToolCall } from '../telemetry/observe-calls.js';
 import type { LlmCallHooks, TurnHooks, TurnOutcome } from '../telemetry/turn-observer.js';
 import type {
@@ -62,6 +65,10 @@ export interface ChatTurnOptions {
   signal?: AbortSignal;
   /** Observers of this turn (tracing, usage, budgets). Nothing is called when absent. */
   hooks?: TurnHooks;
+  /** Decides whether each tool call may run (tool approval); every call runs when absent. */
+  toolGate?: ToolGate;
+  /** Relays MCP servers' questions for the user (elicitation); they are cancelled when absent. */
+  elicitor?: Elicitor;
 }
 
 /** The gateway's non-streaming answer shape, returned by {@link ChatService.complete}. */
@@ -140,7 +147,9 @@ export class ChatService {
         };
         if (event.usage) result.usage = event.usage;
         return result;
-      } else if (event.type !== 'error' && event.type !== 'reasoning') invocations.push(event);
+      } else if (event.type === 'tool_start' || event.type === 'tool_end' || event.type === 'tool_error') {
+        invocations.push(event);
+      }
     }
     throw new LlmChatError('INTERNAL', 'The chat turn ended without an answer.');
   }
@@ -213,7 +222,7 @@ export class ChatService {
         // Signed blocks already carry their text; plain reasoning is kept for the tool loop.
         if (reasoning !== '' && !assistant.thinking) assistant.reasoning = reasoning;
         for (const call of calls) toolsUsed.add(call.name);
-        yield* this.#runTools(calls, turn, signal, hooks);
+        yield* this.#runTools(calls, turn, signal, options);
       }
       signal?.throwIfAborted();
       await save(false);
@@ -248,13 +257,17 @@ export class ChatService {
     return hooks.llmCall?.({ provider: provider.kind, model, round, request });
   }
 
-  /** Runs one round's tool calls in parallel, yielding their events as each one ends. */
+  /**
+   * Runs one round's tool calls in parallel, yielding their events as each one ends. With a
+   * gate, each call first passes it (and may wait on the user); what the gate emits meanwhile
+   * is yielded as it comes.
+   */
   async *#runTools(
     calls: ToolCall[],
     turn: TranscriptMessage[],
     signal: AbortSignal | undefined,
-    hooks: TurnHooks | undefined,
-  ): AsyncGenerator<ToolEvent, void, undefined> {
+    { toolGate: gate, elicitor, hooks }: ChatTurnOptions,
+  ): AsyncGenerator<ChatEvent, void, undefined> {
     const now = () => new Date().toISOString();
     // Arguments nested deeper than any tool schema needs are refused, and dropped from the
     // transcript: encoding them (for the stream, the history, the next LLM call) would overflow
@@ -272,14 +285,33 @@ export class ChatService {
       ...(signal ? { signal } : {}),
       ...(this.#options.toolTimeoutMs === undefined ? {} : { timeoutMs: this.#options.toolTimeoutMs }),
     };
+    const emitted = new EventInbox<ChatEvent>();
+    const emit = (event: ChatEvent) => emitted.push(event);
+    const withElicitation: ToolCallOptions = elicitor
+      ? {
+          ...callOptions,
+          onElicitation: (request, requestSignal) =>
+            elicitor.elicit(request, {
+              signal: signal ? AbortSignal.any([signal, requestSignal]) : requestSignal,
+              emit,
+            }),
+        }
+      : callOptions;
+    const run = (call: ToolCall): Promise<ToolResult> => {
+      const observed = hooks?.toolCall?.(call);
+      const options = observed?.meta ? { ...withElicitation, meta: observed.meta } : withElicitation;
+      return observeToolCall(this.#options.tools.callTool(call.name, call.arguments, options), observed);
+    };
     const tasks = calls.map((call) => {
       if (refused.has(call)) return Promise.reject(new LlmChatError('BAD_REQUEST', TOO_DEEP_MESSAGE));
-      const observed = hooks?.toolCall?.(call);
-      const options = observed?.meta ? { ...callOptions, meta: observed.meta } : callOptions;
-      return observeToolCall(this.#options.tools.callTool(call.name, call.arguments, options), observed);
+      return gate === undefined ? run(call) : gateThenRun(gate, call, signal, emitted, run);
     });
     const results: ToolMessage[] = new Array(calls.length);
-    for await (const outcome of asCompleted(tasks)) {
+    for await (const outcome of asCompleted(tasks, emitted)) {
+      if (outcome.status === 'event') {
+        yield outcome.event;
+        continue;
+      }
       const call = calls[outcome.index] as ToolCall;
       if (outcome.status === 'fulfilled') {
         results[outcome.index] = toolMessage(call, outcome.value);
@@ -360,6 +392,7 @@ export class ChatService {
     if (chatError.code === 'MCP_AUTHORIZATION_REQUIRED' && typeof authorizationUrl === 'string') {
       event.authorization_url = authorizationUrl;
     }
+    if (chatError.retryAfterMs !== undefined) event.retry_after_ms = chatError.retryAfterMs;
     return event;
   }
 }
@@ -459,4 +492,17 @@ function codeOf(error: unknown): string {
 function abortedError(signal: AbortSignal): LlmChatError {
   const reason: unknown = signal.reason;
   return isLlmChatError(reason) ? reason : new LlmChatError('ABORTED', 'The chat turn was stopped.', { cause: reason });
+}
+
+/** Passes one call through the gate, then runs it, or resolves with the denial as a tool error. */
+async function gateThenRun(
+  gate: ToolGate,
+  call: ToolCall,
+  signal: AbortSignal | undefined,
+  inbox: EventInbox<ChatEvent>,
+  run: (call: ToolCall) => Promise<ToolResult>,
+): Promise<ToolResult> {
+  const verdict = await gate.check(call, { ...(signal ? { signal } : {}), emit: (event) => inbox.push(event) });
+  if (verdict.run) return run(call);
+  return { text: verdict.reason, output: verdict.reason, isError: true };
 }

@@ -1,3 +1,5 @@
+import type { ToolApprovalRule } from '../approval/approval-policy.js';
+import type { ElicitationOptions, ToolApprovalOptions } from '../approval/ask-settings.js';
 import type { LimitsOptions } from '../limits/limits-options.js';
 import type { LlmProviderOptions } from '../llm/llm-provider.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
@@ -98,6 +100,19 @@ export interface ChatHandlerOptions {
   turnQueueTimeoutMs?: number;
   /** The longest a turn may run before it is stopped with `TIMEOUT`. @default 600000 */
   turnTimeoutMs?: number;
+  /**
+   * How long a turn's events stay readable after it ended, for `GET /chat/events` and
+   * `Idempotency-Key` retries. @default 600000 (10 minutes)
+   */
+  turnRetentionMs?: number;
+  /** Events kept per turn (token chunks count one each); a resume before them is `RESUME_LOST`. @default 10000 */
+  maxTurnEvents?: number;
+  /**
+   * The 0.1 rule: a client that goes away from the `/chat` response stops its turn (the LLM
+   * request and running MCP calls are cancelled). By default the turn runs to its end, is saved,
+   * and can be re-attached with `GET /chat/events`. @default false
+   */
+  stopOnDisconnect?: boolean;
   /** Request bodies above this size answer 413. @default 1048576 (1 MiB) */
   maxBodyBytes?: number;
   /** Interval of `: ping` comments on idle streams. @default 15000 */
@@ -130,6 +145,20 @@ export interface ChatHandlerOptions {
   llm?: LlmProviderOptions;
   /** The fetch used for MCP HTTP transports. @default globalThis.fetch */
   fetch?: FetchLike;
+  /**
+   * When a tool call needs the user's approval (CONTRACT §7): `'never'` (the gateway's
+   * behaviour), `'always'`, `'annotations'` (from the tools' MCP annotations, which can add a
+   * need but never waive one unless the server is trusted), or a function of the call answering
+   * `'allow'`, `'deny'` or `'ask'`. The long form sets trusted servers and the wait.
+   * @default 'never'
+   */
+  toolApproval?: ToolApprovalRule | ToolApprovalOptions;
+  /**
+   * Lets MCP servers ask the user for input mid-call (`elicitation/create`, form and URL modes),
+   * relayed as `elicitation` events and answered with `POST /elicitation`. The MCP client declares
+   * the capability only when this is on. @default false
+   */
+  elicitation?: boolean | ElicitationOptions;
   /** Receives diagnostics; never secrets. @default none (silent) */
   logger?: Logger;
   /**

@@ -1,23 +1,20 @@
-import type { ChatHistory } from '../chat/chat-history.js';
+import { DEFAULT_CONVERSATION_ID, namedConversation } from '../conversations/conversation-id.js';
 import { LlmChatError } from '../errors.js';
-import { chatBodySchema, parseBody } from '../schemas.js';
-import { sseChunks } from '../sse/sse-chunks.js';
-import { SSE_HEADERS } from '../sse/sse-headers.js';
-import type { TranscriptMessage } from '../types.js';
-import { encodeChatEvent } from './encode-chat-event.js';
+import { type ChatBody, chatBodySchema, parseBody } from '../schemas.js';
+import type { ChatUser } from './chat-handler-options.js';
+import { respondWithTurn } from './chat-turn.js';
 import { acquireLive, authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
-import { jsonResponse } from './json-response.js';
-import { chunkedResponse } from './node-body.js';
+import { abandonSend, claimSend, type SendClaim } from './idempotent-send.js';
 import { readJsonBody } from './read-json-body.js';
+import { turnAsks } from './turn-asks.js';
+import type { TurnTicket } from './turn-ops.js';
 import { TurnScope } from './turn-scope.js';
 import { startTurn } from './turn-start.js';
 
 /**
- * `POST /chat`: one turn under the user's turn lock (across every process sharing the
- * storage), streamed as SSE or answered as the gateway's JSON.
- *
- * Once the lock is held, one path lets it and the live session go whatever happens: the
- * `finally` below, or, once a stream carries the turn, that stream's end.
+ * `POST /chat`: starts one turn under the user's turn lock (across every process sharing the
+ * storage) and answers with it, streamed as SSE (the turn's first reader) or as the gateway's
+ * JSON. A retry with the same `Idempotency-Key` reads the turn the first send started.
  * @internal
  */
 export async function chatRoute(context: HandlerContext, request: Request): Promise<Response> {
@@ -25,78 +22,68 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
   const body = parseBody(chatBodySchema, await readJsonBody(request, context.settings.maxBodyBytes));
   const userId = resolveUserId(user, body.user_id);
   if (body.message.trim() === '') throw new LlmChatError('BAD_REQUEST', 'Message cannot be empty');
-  // The host's limits come first: a refused request costs no lock, session read or connection.
-  const ticket = await context.ops.admit(user, userId, request);
-  let start: Awaited<ReturnType<typeof startTurn>>;
+  const conversation = namedConversation(body.conversation_id);
+  const claim = await claimSend(context, request, userId, conversation, body.message);
+  if (claim.kind === 'attach') return respondWithTurn(context, request, claim.ref, body.streaming);
+  let ticket: TurnTicket | undefined;
   try {
-    start = await startTurn(context, userId, request);
+    // The host's limits come before the lock: a refused request costs no lock, session read or connection.
+    ticket = await context.ops.admit(user, userId, request);
+    return await runNewTurn(context, request, user, body, claim, ticket);
   } catch (error) {
-    ticket.release();
+    ticket?.release();
+    await abandonSend(context, claim, userId, conversation, error);
     throw error;
   }
+}
 
-  const turn = new TurnScope(start.lease, context.settings.turnTimeoutMs);
+/**
+ * Takes the session, the lock and the live connection, then starts the turn. Once the lock is
+ * held, one path lets it and the live session go whatever happens: the `finally` below, or, once
+ * the turn runs, the turn's end.
+ */
+async function runNewTurn(
+  context: HandlerContext,
+  request: Request,
+  user: ChatUser,
+  body: ChatBody,
+  claim: SendClaim,
+  ticket: TurnTicket,
+): Promise<Response> {
+  const userId = user.id;
+  const conversationId = body.conversation_id ?? DEFAULT_CONVERSATION_ID;
+  const start = await startTurn(context, userId, conversationId, request);
+  const scope = new TurnScope(start.lease, context.settings.turnTimeoutMs);
   // The host's limit slot goes with the turn's lock, on the same one path.
-  const endTurn = () => turn.end().finally(() => ticket.release());
-  let streamOwnsTurn = false;
+  const endScope = () => scope.end().finally(() => ticket.release());
+  let turnOwnsScope = false;
   try {
-    const live = turn.use(await acquireLive(context, start.stored, request, user));
-    const history = turnHistory(context, userId, start.stored.version, start.history);
+    const live = scope.use(await acquireLive(context, start.stored, request, user));
+    const history = context.conversations.history(userId, conversationId, start.history, {
+      sessionVersion: start.stored.version,
+    });
     const hooks = ticket.startTurn({
       userId,
       modelId: start.stored.config.model,
       streaming: body.streaming,
       message: body.message,
     });
-    const options = { history, signal: anySignal(request, turn), ...(hooks ? { hooks } : {}) };
-    if (!body.streaming) {
-      const result = await live.service.complete(body.message, options);
-      return jsonResponse(200, { user_id: userId, ...result });
-    }
-    const chunks = sseChunks(live.service.chat(body.message, options), {
-      encode: encodeChatEvent(),
-      keepAliveMs: context.settings.keepAliveMs,
-      // The turn runs to its end whether or not anyone reads the response (a host may drop it),
-      // so its end always comes and lets the lock go.
-      eager: true,
-      onCancel: () => turn.stop(new LlmChatError('ABORTED', 'The client went away.')),
-      // After the turn has wound down (an interrupted turn saved), never before.
-      onSettled: () => void endTurn(),
+    const turn = await context.turns.start({
+      userId,
+      ...(namedConversation(conversationId) ? { conversationId } : {}),
+      ...(claim.kind === 'claimed' ? { turnId: claim.turnId } : {}),
+      source: (signal) =>
+        live.service.chat(body.message, {
+          history,
+          signal: AbortSignal.any([signal, scope.signal]),
+          ...(hooks ? { hooks } : {}),
+          ...turnAsks(context, { userId, conversationId, streaming: body.streaming, tools: live.toolbox }),
+        }),
+      onEnded: () => endScope(),
     });
-    // A real web body; the Node bridge may write the same chunks straight to the socket instead.
-    const response = chunkedResponse(chunks, { status: 200, headers: SSE_HEADERS });
-    streamOwnsTurn = true;
-    return response;
+    turnOwnsScope = true;
+    return respondWithTurn(context, request, turn.ref, body.streaming, turn);
   } finally {
-    if (!streamOwnsTurn) await endTurn();
+    if (!turnOwnsScope) await endScope();
   }
-}
-
-function anySignal(request: Request, turn: TurnScope): AbortSignal {
-  return AbortSignal.any([request.signal, turn.signal]);
-}
-
-/**
- * The user's history for one turn: the copy read alongside the lock first, the store after. The
- * turn is saved only into the session it started with: after a reconnect or a disconnect while
- * it ran, it is dropped (and logged) rather than written into the new or cleared conversation.
- */
-function turnHistory(
-  context: HandlerContext,
-  userId: string,
-  sessionVersion: string,
-  prefetched: Promise<TranscriptMessage[]> | undefined,
-): ChatHistory {
-  let early = prefetched;
-  return {
-    load: () => {
-      const history = early ?? context.store.getHistory(userId);
-      early = undefined;
-      return history;
-    },
-    append: async (turn) => {
-      if (await context.store.appendTurn(userId, turn, { sessionVersion })) return;
-      context.logger?.info?.('A turn was not saved: its session was replaced or closed while it ran.');
-    },
-  };
 }

@@ -1,5 +1,10 @@
+import { resolveAskSettings } from '../approval/ask-settings.js';
+import { AskBroker } from '../asks/ask-broker.js';
 import { MemoryMessageBus } from '../bus/memory-message-bus.js';
 import { ConnectionCache } from '../chat/connection-cache.js';
+import { namedConversation } from '../conversations/conversation-id.js';
+import { Conversations } from '../conversations/conversations.js';
+import { MemoryConversationBackend } from '../conversations/memory-conversation-backend.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { ModelRegistry } from '../llm/model-registry.js';
 import { LockManager } from '../lock/lock-manager.js';
@@ -7,11 +12,17 @@ import { OAuthManager } from '../oauth/oauth-manager.js';
 import { oauthCallbackRoute, oauthClientMetadataRoute, oauthForgetRoute } from '../oauth/oauth-routes.js';
 import { SessionStore } from '../session/session-store.js';
 import { memoryStorage, type Storage } from '../storage.js';
+import { MemoryTurnBackend } from '../turns/memory-turn-backend.js';
+import type { TurnBackend } from '../turns/turn-backend.js';
+import { TurnLog } from '../turns/turn-log.js';
+import { TurnManager } from '../turns/turn-manager.js';
 import type { FetchLike } from '../types.js';
+import { approveRoute, elicitationRoute } from './ask-routes.js';
 import type { ChatHandler } from './chat-handler.js';
 import type { ChatHandlerMcpOptions, ChatHandlerOptions } from './chat-handler-options.js';
 import { chatRoute } from './chat-route.js';
 import { connectRoute } from './connect-route.js';
+import { clearHistoryRoute, conversationsRoute, historyRoute } from './conversation-routes.js';
 import { followDisconnects } from './disconnect-broadcast.js';
 import type { HandlerContext } from './handler-context.js';
 import { type HandlerSettings, resolveHandlerSettings } from './handler-settings.js';
@@ -22,6 +33,7 @@ import { matchRoute, type RouteSpec } from './route-table.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
 import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
 import { createTurnOps } from './turn-ops.js';
+import { chatEventsRoute, stopRoute } from './turn-routes.js';
 import { usageRoute } from './usage-route.js';
 
 type RouteName =
@@ -31,14 +43,23 @@ type RouteName =
   | 'status'
   | 'config'
   | 'models'
+  | 'events'
+  | 'stop'
   | 'usage'
   | 'oauthCallback'
   | 'oauthMetadata'
-  | 'oauthForget';
+  | 'oauthForget'
+  | 'conversations'
+  | 'history'
+  | 'clear-history'
+  | 'approve'
+  | 'elicitation';
 
 const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'connect', method: 'POST', path: '/connect' },
   { name: 'chat', method: 'POST', path: '/chat' },
+  { name: 'events', method: 'GET', path: '/chat/events/:user_id' },
+  { name: 'stop', method: 'POST', path: '/stop' },
   { name: 'disconnect', method: 'POST', path: '/disconnect' },
   { name: 'status', method: 'GET', path: '/status/:user_id' },
   { name: 'config', method: 'GET', path: '/config/:user_id' },
@@ -47,6 +68,11 @@ const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'oauthMetadata', method: 'GET', path: '/oauth/client-metadata.json' },
   { name: 'oauthForget', method: 'DELETE', path: '/oauth/:user_id' },
   { name: 'usage', method: 'GET', path: '/usage/:user_id' },
+  { name: 'conversations', method: 'GET', path: '/conversations/:user_id' },
+  { name: 'history', method: 'GET', path: '/history/:user_id' },
+  { name: 'clear-history', method: 'DELETE', path: '/history/:user_id' },
+  { name: 'approve', method: 'POST', path: '/approve' },
+  { name: 'elicitation', method: 'POST', path: '/elicitation' },
 ];
 
 /**
@@ -67,7 +93,10 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
   const settings = resolveHandlerSettings(options);
   // A storage the handler made itself is its to close; a host's storage stays open.
   const ownStorage = options.storage ? undefined : memoryStorage(options.logger ? { logger: options.logger } : {});
-  const context = createContext(options, settings, ownStorage ?? (options.storage as Storage));
+  const storage = ownStorage ?? (options.storage as Storage);
+  // A host storage of its own making may lack the turn parts: they then stay in this process.
+  const fallbackTurns = storage.turns ? undefined : new MemoryTurnBackend();
+  const context = createContext(options, settings, storage, storage.turns ?? (fallbackTurns as MemoryTurnBackend));
   const basePath = normalizeBasePath(options.basePath);
   const disconnects = followDisconnects(context.bus, context.cache, context.logger);
 
@@ -108,6 +137,20 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
             return await oauthForgetRoute(context, request, param);
           case 'usage':
             return await usageRoute(context, request, param);
+          case 'events':
+            return await chatEventsRoute(context, request, param);
+          case 'stop':
+            return await stopRoute(context, request);
+          case 'conversations':
+            return await conversationsRoute(context, request, param);
+          case 'history':
+            return await historyRoute(context, request, param);
+          case 'clear-history':
+            return await clearHistoryRoute(context, request, param);
+          case 'approve':
+            return await approveRoute(context, request);
+          case 'elicitation':
+            return await elicitationRoute(context, request);
         }
       } catch (error) {
         if (!isLlmChatError(error)) {
@@ -118,14 +161,23 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
     },
     async close(): Promise<void> {
       await disconnects.stop();
+      await context.turns.close();
       await context.cache.close();
+      await fallbackTurns?.close();
       await ownStorage?.close();
     },
   };
   return handler;
 }
 
-function createContext(options: ChatHandlerOptions, settings: HandlerSettings, storage: Storage): HandlerContext {
+function createContext(
+  options: ChatHandlerOptions,
+  settings: HandlerSettings,
+  storage: Storage,
+  turnBackend: TurnBackend,
+): HandlerContext {
+  // A storage written before the bus existed still works, for this process alone.
+  const bus = storage.bus ?? new MemoryMessageBus();
   const registry = options.models instanceof ModelRegistry ? options.models : new ModelRegistry([...options.models]);
   const mcp: ChatHandlerMcpOptions = {
     ...options.mcp,
@@ -151,26 +203,51 @@ function createContext(options: ChatHandlerOptions, settings: HandlerSettings, s
         ...(logger ? { logger } : {}),
       })
     : undefined;
+  const store = new SessionStore(storage.sessions, {
+    sessionTtlMs: settings.sessionTtlMs,
+    historyTtlMs: settings.historyTtlMs,
+    maxHistoryTurns: settings.maxHistoryTurns,
+    ...(options.sealKey === undefined ? {} : { sealKey: options.sealKey }),
+    ...(logger ? { logger } : {}),
+  });
+  const askSettings = resolveAskSettings(options);
+  const turns = new TurnManager({
+    log: new TurnLog(turnBackend, { retentionMs: settings.turnRetentionMs, maxEvents: settings.maxTurnEvents }),
+    bus,
+    turnTimeoutMs: settings.turnTimeoutMs,
+    ...(logger ? { logger } : {}),
+  });
+  const conversations = new Conversations(store, storage.conversations ?? new MemoryConversationBackend(), {
+    historyTtlMs: settings.historyTtlMs,
+    ...(logger ? { logger } : {}),
+    // A deleted conversation's running turn is stopped and its recorded events go with it.
+    onDelete: async (userId, conversationId) => {
+      await turns.stop(userId, namedConversation(conversationId), undefined).catch(() => undefined);
+    },
+  });
   return {
     options,
     settings,
     ops: createTurnOps(options, storage, locks),
-    store: new SessionStore(storage.sessions, {
-      sessionTtlMs: settings.sessionTtlMs,
-      historyTtlMs: settings.historyTtlMs,
-      maxHistoryTurns: settings.maxHistoryTurns,
-      ...(options.sealKey === undefined ? {} : { sealKey: options.sealKey }),
-      ...(logger ? { logger } : {}),
-    }),
+    store,
+    conversations,
+    // Running: its latest turn has not ended, and is younger than the longest a turn may run (a
+    // process that died mid-turn never marks its turn ended).
+    isConversationRunning: async (userId, conversationId) => {
+      const latest = await turns.log.getLatest(userId, namedConversation(conversationId));
+      return latest !== null && latest.ended !== true && Date.now() - latest.startedAt < settings.turnTimeoutMs;
+    },
     locks,
+    turns,
+    askSettings,
+    asks: new AskBroker(storage.sessions, bus),
     registry,
     cache: new ConnectionCache<LiveSession>({
       idleMs: settings.connectionIdleMs,
       max: settings.maxConnections,
       ...(logger ? { logger } : {}),
     }),
-    // A storage written before the bus existed still works, for this process alone.
-    bus: storage.bus ?? new MemoryMessageBus(),
+    bus,
     liveDeps: {
       registry,
       mcp,
@@ -185,6 +262,7 @@ function createContext(options: ChatHandlerOptions, settings: HandlerSettings, s
       fetch,
       ...(oauth ? { oauth } : {}),
       ...(options.serverAuth ? { serverAuth: options.serverAuth } : {}),
+      ...(askSettings.elicitation ? { elicitation: { timeoutMs: askSettings.elicitationTimeoutMs } } : {}),
       ...(logger ? { logger } : {}),
       isMcpUrlAllowed: mcpEndpointPolicy(allowedUrls, defaultServer),
     },

@@ -1,10 +1,14 @@
+import type { AskSettings } from '../approval/ask-settings.js';
+import type { AskBroker } from '../asks/ask-broker.js';
 import type { MessageBus } from '../bus/message-bus.js';
 import type { ConnectionCache } from '../chat/connection-cache.js';
+import type { Conversations } from '../conversations/conversations.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import type { OAuthManager } from '../oauth/oauth-manager.js';
 import type { SessionStore, StoredSession } from '../session/session-store.js';
+import type { TurnManager } from '../turns/turn-manager.js';
 import type { Logger, McpServerConfig } from '../types.js';
 import type { ChatHandlerOptions, ChatUser } from './chat-handler-options.js';
 import type { HandlerSettings } from './handler-settings.js';
@@ -20,6 +24,7 @@ export interface HandlerContext {
   settings: HandlerSettings;
   store: SessionStore;
   locks: LockManager;
+  turns: TurnManager;
   registry: ModelRegistry;
   cache: ConnectionCache<LiveSession>;
   /** Signals between the processes sharing the storage. */
@@ -30,6 +35,14 @@ export interface HandlerContext {
   logger: Logger | undefined;
   /** Present when the host turned on OAuth for MCP servers. */
   oauth?: OAuthManager;
+  /** Every user's conversations: histories and the per-user list. */
+  conversations: Conversations;
+  /** Whether a turn of this conversation is running now, on any process. */
+  isConversationRunning(userId: string, conversationId: string): Promise<boolean>;
+  /** Tool approval and elicitation, resolved at start-up. */
+  askSettings: AskSettings;
+  /** Questions turns ask their users (approvals, elicitations), answered from any process. */
+  asks: AskBroker;
 }
 
 /** Runs the host's `authenticate`; anything but a user with an id is a 401. @internal */

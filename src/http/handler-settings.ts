@@ -15,6 +15,8 @@ export const HANDLER_DEFAULTS = Object.freeze({
   turnPolicy: 'reject',
   turnQueueTimeoutMs: 30_000,
   turnTimeoutMs: 600_000,
+  turnRetentionMs: 600_000,
+  maxTurnEvents: 10_000,
   maxBodyBytes: 1024 * 1024,
   keepAliveMs: 15_000,
   connectionIdleMs: 300_000,
@@ -34,6 +36,8 @@ export interface HandlerSettings {
   readonly turnPolicy: 'reject' | 'queue';
   readonly turnQueueTimeoutMs: number;
   readonly turnTimeoutMs: number;
+  readonly turnRetentionMs: number;
+  readonly maxTurnEvents: number;
   readonly maxBodyBytes: number;
   readonly keepAliveMs: number;
   readonly connectionIdleMs: number;
@@ -74,6 +78,8 @@ export function resolveHandlerSettings(options: ChatHandlerOptions): HandlerSett
     turnPolicy,
     turnQueueTimeoutMs: duration('turnQueueTimeoutMs', options.turnQueueTimeoutMs ?? d.turnQueueTimeoutMs, 0),
     turnTimeoutMs: duration('turnTimeoutMs', options.turnTimeoutMs ?? d.turnTimeoutMs, 1),
+    turnRetentionMs: duration('turnRetentionMs', options.turnRetentionMs ?? d.turnRetentionMs, 1),
+    maxTurnEvents: count('maxTurnEvents', options.maxTurnEvents ?? d.maxTurnEvents, 2),
     maxBodyBytes: count('maxBodyBytes', options.maxBodyBytes ?? d.maxBodyBytes, 1),
     keepAliveMs: duration('keepAliveMs', options.keepAliveMs ?? d.keepAliveMs, 0),
     connectionIdleMs: duration('connections.idleMs', connections?.idleMs ?? d.connectionIdleMs, 1),

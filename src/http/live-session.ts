@@ -33,6 +33,8 @@ export interface LiveSessionDeps {
   oauth?: OAuthManager;
   /** Decides URLs an MCP server sends us to (legacy-SSE endpoint, redirect). */
   isMcpUrlAllowed?: (url: string, server: Readonly<McpServerConfig>) => boolean;
+  /** Whether servers may ask the user for input (elicitation), and for how long. */
+  elicitation?: { timeoutMs: number };
 }
 
 /**
@@ -70,6 +72,7 @@ export async function buildLiveSession(
     allowStdio: deps.servers.stdioServer !== undefined,
     fetch: deps.fetch,
     ...(deps.oauth ? { oauthFor: (server: McpServerConfig) => deps.oauth?.connectionFor(user.id, server) } : {}),
+    ...(deps.elicitation ? { elicitation: true, elicitationTimeoutMs: deps.elicitation.timeoutMs } : {}),
     ...(deps.logger ? { logger: deps.logger } : {}),
   });
   const temperature = config.temperature ?? model.temperature;

@@ -1,3 +1,4 @@
+import { DEFAULT_CONVERSATION_ID } from '../conversations/conversation-id.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { disconnectBodySchema, parseBody } from '../schemas.js';
 import type { SessionConfig } from '../types.js';
@@ -19,6 +20,8 @@ export async function disconnectRoute(context: HandlerContext, request: Request)
   const body = parseBody(disconnectBodySchema, await readJsonBody(request, context.settings.maxBodyBytes));
   const userId = resolveUserId(user, body.user_id);
   const existed = await context.store.deleteSession(userId);
+  // The gateway's meaning: the default conversation goes with the session; named ones stay.
+  await context.conversations.delete(userId, DEFAULT_CONVERSATION_ID);
   context.cache.evict(userId);
   await announceDisconnect(context.bus, userId, context.logger);
   return jsonResponse(200, {

@@ -1,6 +1,6 @@
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import type { LockLease } from '../lock/lock-manager.js';
-import { turnLockKey } from '../session/session-keys.js';
+import { conversationTurnLockKey } from '../session/session-keys.js';
 import type { StoredSession } from '../session/session-store.js';
 import type { TranscriptMessage } from '../types.js';
 import type { HandlerContext } from './handler-context.js';
@@ -27,16 +27,29 @@ const noop = (): void => {};
  * (`TURN_IN_PROGRESS`, `BACKEND_UNAVAILABLE`, `ABORTED`).
  * @internal
  */
-export async function startTurn(context: HandlerContext, userId: string, request: Request): Promise<TurnStart> {
+export async function startTurn(
+  context: HandlerContext,
+  userId: string,
+  conversationId: string,
+  request: Request,
+): Promise<TurnStart> {
   const queue = context.settings.turnPolicy === 'queue';
   const stopWaiting = new AbortController();
   const session = context.store.requireSession(userId);
-  const leasing = context.locks.hold(turnLockKey(userId), {
+  // The request may give up waiting for the lock; once the turn holds it, the request is only
+  // its first reader, and its going away must not end the lease (CONTRACT §3, since 0.2).
+  const waiting = new AbortController();
+  const giveUp = () => waiting.abort(request.signal.reason);
+  if (request.signal.aborted) giveUp();
+  else request.signal.addEventListener('abort', giveUp, { once: true });
+  const leasing = context.locks.hold(conversationTurnLockKey(userId, conversationId), {
     ttlMs: context.settings.lockTtlMs,
     waitMs: queue ? context.settings.turnQueueTimeoutMs : 0,
-    signal: AbortSignal.any([request.signal, stopWaiting.signal]),
+    signal: AbortSignal.any([waiting.signal, stopWaiting.signal]),
   });
-  const history = queue ? undefined : context.store.getHistory(userId);
+  const stopForwarding = () => request.signal.removeEventListener('abort', giveUp);
+  leasing.then(stopForwarding, stopForwarding);
+  const history = queue ? undefined : context.store.getHistory(userId, conversationId);
   // Handled now, awaited below: either may settle while the other is still awaited.
   leasing.catch(noop);
   history?.catch(noop);

@@ -1,7 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import { raceSignal } from '../internal/race-signal.js';
 import type { FetchLike, Logger, McpServerConfig, McpTransportKind } from '../types.js';
@@ -39,6 +39,11 @@ export interface McpConnectionOptions {
   isUrlAllowed?: (url: URL) => boolean;
   /** Masks the header values sent to the server in what it answers; shared with the caller's logs. */
   redactor?: SecretRedactor;
+  /**
+   * Answers the server's `elicitation/create` requests. Only when it is set does the client
+   * declare the elicitation capability (form and URL modes).
+   */
+  onElicit?: (params: unknown, signal: AbortSignal) => Promise<{ action: string; content?: Record<string, unknown> }>;
 }
 
 // Status codes with which a server that only speaks the 2024-11-05 HTTP+SSE protocol refuses
@@ -139,7 +144,17 @@ export class McpConnection {
     options: McpConnectionOptions,
     signal: AbortSignal,
   ): Promise<McpConnection> {
-    const client = new Client(options.clientInfo, { capabilities: {}, jsonSchemaValidator: ACCEPT_ANY_OUTPUT });
+    const onElicit = options.onElicit;
+    const capabilities = onElicit ? { elicitation: { form: {}, url: {} } } : {};
+    const client = new Client(options.clientInfo, { capabilities, jsonSchemaValidator: ACCEPT_ANY_OUTPUT });
+    if (onElicit) {
+      client.setRequestHandler(ElicitRequestSchema, async (request, extra) => {
+        const answer = await onElicit(request.params, extra.signal);
+        return answer.action === 'accept'
+          ? { action: 'accept', content: answer.content ?? {} }
+          : { action: answer.action as 'decline' | 'cancel' };
+      });
+    }
     const logger = options.logger;
     client.onerror = (error) => {
       logger?.debug?.('MCP client error', { server: options.label, error: describeError(error, options.redactor) });

@@ -5,6 +5,7 @@ import type { FetchLike, Logger, McpServerConfig, ToolSpec } from '../types.js';
 import { onAbort, raceAbort } from './abort-fanout.js';
 import { classifyMcpError } from './classify-mcp-error.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, type McpAuth } from './create-mcp-transport.js';
+import { ElicitationRouter } from './elicitation-router.js';
 import { describeError, McpConnection } from './mcp-connection.js';
 import { SecretRedactor } from './secret-redactor.js';
 import { DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_RESULT_CHARS, toToolResult } from './tool-result.js';
@@ -56,6 +57,15 @@ export interface McpToolboxOptions {
   fetch?: FetchLike;
   /** Receives connection diagnostics (fallbacks, reconnects, SDK errors, stdio stderr). */
   logger?: Logger;
+  /**
+   * Lets servers ask the user for input mid-call (`elicitation/create`, form and URL modes): the
+   * capability is declared only when this is set, and a request goes to the `onElicitation` of
+   * the call running on that server. A call on a server that may ask gets
+   * `elicitationTimeoutMs` on top of its own timeout, for the user to answer. @default false
+   */
+  elicitation?: boolean;
+  /** How long a user may take to answer an elicitation. @default 120000 */
+  elicitationTimeoutMs?: number;
   /** Sent to servers in the handshake. @default { name: 'mcp-llmchat', version: '0.1.0' } */
   clientInfo?: { name: string; version: string };
   /**
@@ -86,6 +96,7 @@ interface ToolEntry {
 class SessionLostError extends Error {}
 
 const DEFAULT_TOOL_TIMEOUT_MS = 60_000;
+const DEFAULT_ELICITATION_TIMEOUT_MS = 120_000;
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_TOOLS_PER_SERVER = 1000;
 const DEFAULT_MAX_TOOL_SCHEMA_CHARS = 65_536;
@@ -116,13 +127,15 @@ const CONNECT_FAILED = 'Failed to connect to MCP server. Please verify the serve
 export class McpToolbox implements ToolSource {
   private readonly slots: ServerSlot[];
   private readonly options: McpToolboxOptions;
+  private readonly elicitations: ElicitationRouter | undefined;
   private entries = new Map<string, ToolEntry>();
   private specs: readonly ToolSpec[] = [];
   private closing?: Promise<void>;
 
-  private constructor(slots: ServerSlot[], options: McpToolboxOptions) {
+  private constructor(slots: ServerSlot[], options: McpToolboxOptions, elicitations: ElicitationRouter | undefined) {
     this.slots = slots;
     this.options = options;
+    this.elicitations = elicitations;
     this.rebuildTools();
   }
 
@@ -144,9 +157,16 @@ export class McpToolbox implements ToolSource {
     });
     const names = servers.map((server, index) => server.name ?? `server${index + 1}`);
     const redactors = servers.map(() => new SecretRedactor());
+    const elicitations = options.elicitation === true ? new ElicitationRouter() : undefined;
     const opened = await Promise.allSettled(
       servers.map((server, index) =>
-        McpToolbox.open(server, names[index] ?? `server${index + 1}`, redactors[index] as SecretRedactor, options),
+        McpToolbox.open(
+          server,
+          names[index] ?? `server${index + 1}`,
+          redactors[index] as SecretRedactor,
+          options,
+          elicitations,
+        ),
       ),
     );
     const failure = opened.find((outcome) => outcome.status === 'rejected');
@@ -162,7 +182,7 @@ export class McpToolbox implements ToolSource {
       redactor: redactors[index] as SecretRedactor,
       connection: (outcome as PromiseFulfilledResult<McpConnection>).value,
     }));
-    return new McpToolbox(slots, options);
+    return new McpToolbox(slots, options, elicitations);
   }
 
   /** How many servers the toolbox is connected to. */
@@ -173,6 +193,14 @@ export class McpToolbox implements ToolSource {
   /** True once {@link McpToolbox.close} was called. */
   get isClosed(): boolean {
     return this.closing !== undefined;
+  }
+
+  /** The server (its name and URL) and the MCP annotations of a tool, for approval rules. */
+  describeTool(name: string): { server: string; url?: string; annotations: Record<string, unknown> } | undefined {
+    const entry = this.entries.get(name);
+    if (entry === undefined) return undefined;
+    const url = entry.slot.config.url;
+    return { server: entry.slot.name, ...(url ? { url } : {}), annotations: { ...entry.annotations } };
   }
 
   /** The tools of all servers, with their unique names. Still answers after `close()`. */
@@ -237,6 +265,7 @@ export class McpToolbox implements ToolSource {
     label: string,
     redactor: SecretRedactor,
     options: McpToolboxOptions,
+    elicitations: ElicitationRouter | undefined,
   ): Promise<McpConnection> {
     const isUrlAllowed = options.isUrlAllowed;
     const auth = options.oauthFor?.(server);
@@ -253,6 +282,7 @@ export class McpToolbox implements ToolSource {
         maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
         ...(isUrlAllowed ? { isUrlAllowed: (url: URL) => isUrlAllowed(url.href, server) } : {}),
         redactor,
+        ...(elicitations ? { onElicit: (params, signal) => elicitations.dispatch(label, params, signal) } : {}),
         ...(options.fetch ? { fetch: options.fetch } : {}),
         ...(options.logger ? { logger: options.logger } : {}),
         ...(options.createTransport ? { createTransport: options.createTransport } : {}),
@@ -271,7 +301,17 @@ export class McpToolbox implements ToolSource {
     args: Record<string, unknown>,
     options: ToolCallOptions,
   ): Promise<ToolResult> {
-    const timeoutMs = options.timeoutMs ?? this.options.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
+    const ownTimeoutMs = options.timeoutMs ?? this.options.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
+    const canAsk = this.elicitations !== undefined && options.onElicitation !== undefined;
+    // A call that may wait on the user gets the user's time on top of its own.
+    const timeoutMs = canAsk
+      ? ownTimeoutMs + (this.options.elicitationTimeoutMs ?? DEFAULT_ELICITATION_TIMEOUT_MS)
+      : ownTimeoutMs;
+    const server = this.entries.get(publicName)?.slot.name;
+    const leave =
+      canAsk && server !== undefined && options.onElicitation
+        ? (this.elicitations as ElicitationRouter).enter(server, options.onElicitation)
+        : () => undefined;
     // A signal per call: the SDK never removes its abort listener, and the turn's signal lives
     // for many calls. Linked through one shared listener, so parallel calls do not pile
     // listeners onto the turn's signal (Node would warn on the host's stderr past ten).
@@ -318,6 +358,7 @@ export class McpToolbox implements ToolSource {
       }
     } finally {
       unlink();
+      leave();
     }
   }
 
@@ -356,7 +397,7 @@ export class McpToolbox implements ToolSource {
     await stale.close(false);
     let fresh: McpConnection;
     try {
-      fresh = await McpToolbox.open(slot.config, slot.name, slot.redactor, this.options);
+      fresh = await McpToolbox.open(slot.config, slot.name, slot.redactor, this.options, this.elicitations);
     } catch (error) {
       // The server now wants the user's authorization: say so, not "could not reconnect".
       if (isLlmChatError(error) && error.code === 'MCP_AUTHORIZATION_REQUIRED') throw error;

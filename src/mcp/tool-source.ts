@@ -1,4 +1,5 @@
 import type { ToolImage, ToolSpec } from '../types.js';
+import type { ElicitationHandler } from './elicitation-router.js';
 
 /** The outcome of one tool call, ready for the model and for the `tool_end` event. */
 export interface ToolResult {
@@ -20,6 +21,8 @@ export interface ToolCallOptions {
   timeoutMs?: number;
   /** Sent as the request's `params._meta` (for example W3C `traceparent`, as MCP suggests). */
   meta?: Readonly<Record<string, unknown>>;
+  /** Answers the server's requests for user input during this call (when the source allows them). */
+  onElicitation?: ElicitationHandler;
 }
 
 /**
@@ -35,6 +38,11 @@ export interface ToolSource {
    * (`TOOL_ERROR`, `TIMEOUT`, `MCP_UNAVAILABLE`, `ABORTED`).
    */
   callTool(name: string, args: Record<string, unknown>, options?: ToolCallOptions): Promise<ToolResult>;
+  /**
+   * Optional. Where a tool comes from and what its server says of it (MCP annotations), for
+   * tool approval rules.
+   */
+  describeTool?(name: string): { server: string; url?: string; annotations: Record<string, unknown> } | undefined;
   /** Closes every connection. Idempotent. */
   close(): Promise<void>;
 }

@@ -3,8 +3,10 @@
  * @packageDocumentation
  */
 export type { RedisBackendOptions, RedisClientLike, RedisSubscriberLike } from './redis-client.js';
+export { RedisConversationBackend } from './redis-conversation-backend.js';
 export { RedisLockBackend } from './redis-lock-backend.js';
 export { redisRateWindow } from './redis-rate-window.js';
 export { RedisSessionBackend } from './redis-session-backend.js';
 export { type RedisStorageOptions, redisStorage } from './redis-storage.js';
+export { RedisTurnBackend, type RedisTurnClientLike } from './redis-turn-backend.js';
 export { RedisUsageBackend } from './redis-usage-backend.js';

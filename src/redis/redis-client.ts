@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
  */
 export type RedisClientLike = Pick<
   Redis,
-  'get' | 'set' | 'del' | 'pexpire' | 'lrange' | 'evalsha' | 'eval' | 'publish'
+  'get' | 'set' | 'del' | 'pexpire' | 'lrange' | 'evalsha' | 'eval' | 'publish' | 'xrange' | 'xrevrange'
 > & {
   /** ioredis connection state; read to fail fast while disconnected. */
   readonly status?: string;

@@ -7,7 +7,8 @@ export interface RedisScript {
   sha: string;
 }
 
-function defineScript(source: string): RedisScript {
+/** Pairs a Lua script with its SHA-1. @internal */
+export function defineScript(source: string): RedisScript {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
@@ -81,3 +82,10 @@ export async function runScript(
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.includes('NOSCRIPT');
 }
+
+/** Returns KEYS[1]'s value and deletes it (GETDEL for servers older than 6.2). @internal */
+export const TAKE_VALUE = defineScript(`
+local value = redis.call('GET', KEYS[1])
+if value then redis.call('DEL', KEYS[1]) end
+return value
+`);

@@ -1,7 +1,7 @@
 import type { AppendToListOptions, SessionBackend } from '../session/session-backend.js';
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
 import { resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
-import { APPEND_TO_LIST, runScript } from './redis-scripts.js';
+import { APPEND_TO_LIST, runScript, TAKE_VALUE } from './redis-scripts.js';
 
 /**
  * A {@link SessionBackend} over the host's ioredis client. Every key gets `keyPrefix`; TTLs are
@@ -41,6 +41,11 @@ export class RedisSessionBackend implements SessionBackend {
 
   async touch(key: string, ttlMs: number): Promise<boolean> {
     return (await this.#run(() => this.#client.pexpire(this.#key(key), toRedisMs(ttlMs)))) === 1;
+  }
+
+  async take(key: string): Promise<string | null> {
+    const value = await this.#run(() => runScript(this.#client, TAKE_VALUE, [this.#key(key)], []));
+    return typeof value === 'string' ? value : null;
   }
 
   getList(key: string): Promise<string[]> {

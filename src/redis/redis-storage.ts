@@ -1,10 +1,12 @@
 import type { Storage } from '../storage.js';
 import type { RedisBackendOptions, RedisClientLike, RedisSubscriberLike } from './redis-client.js';
 import { resolveRedisOptions } from './redis-command.js';
+import { RedisConversationBackend } from './redis-conversation-backend.js';
 import { RedisLockBackend } from './redis-lock-backend.js';
 import { RedisMessageBus } from './redis-message-bus.js';
 import { redisRateWindow } from './redis-rate-window.js';
 import { RedisSessionBackend } from './redis-session-backend.js';
+import { RedisTurnBackend } from './redis-turn-backend.js';
 import { RedisUsageBackend } from './redis-usage-backend.js';
 
 /** Options of {@link redisStorage}. */
@@ -44,10 +46,12 @@ export function redisStorage(client: RedisClientLike, options: RedisStorageOptio
   const locks = new RedisLockBackend(client, resolved);
   return {
     sessions: new RedisSessionBackend(client, resolved),
+    conversations: new RedisConversationBackend(client, resolved),
     locks,
     bus,
     usage: new RedisUsageBackend(client, resolved),
     rateWindows: redisRateWindow(client, resolved),
+    turns: new RedisTurnBackend(client, resolved),
     close: async () => {
       await Promise.all([bus.close(), locks.close()]);
     },

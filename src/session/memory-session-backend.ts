@@ -70,6 +70,13 @@ export class MemorySessionBackend implements SessionBackend {
     this.#insert(key, { value: String(value), expiresAt: Date.now() + ttlMs });
   }
 
+  async take(key: string): Promise<string | null> {
+    // No await between the read and the delete: that is what makes it atomic.
+    const entry = this.#live(key);
+    this.#entries.delete(key);
+    return typeof entry?.value === 'string' ? entry.value : null;
+  }
+
   async delete(keys: readonly string[]): Promise<number> {
     let deleted = 0;
     for (const key of keys) {

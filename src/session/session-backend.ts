@@ -53,6 +53,12 @@ export interface SessionBackend {
    * know no `onlyIf`, `undefined`) when appended.
    */
   appendToList(key: string, values: readonly string[], options: AppendToListOptions): Promise<boolean | undefined>;
+  /**
+   * Optional. Reads and deletes the value at `key` in one atomic step (`null` when absent), so
+   * of two processes taking the same key only one gets it. Callers fall back to `get` + `delete`,
+   * which is not atomic, when a backend lacks it.
+   */
+  take?(key: string): Promise<string | null>;
   /** Optional. Sets a new TTL on an existing key; resolves `false` when the key is absent. */
   touch?(key: string, ttlMs: number): Promise<boolean>;
   /** Optional. Releases timers or connections the backend itself created. */

@@ -1,3 +1,5 @@
+import { DEFAULT_CONVERSATION_ID } from '../conversations/conversation-id.js';
+
 /**
  * The storage key layout, in one place. Every key of one user starts with the user's hash tag
  * `{u:<encoded id>}`, so on Redis Cluster all of them (session, history, marker, turn lock and
@@ -45,6 +47,33 @@ export function seenKey(userId: string): string {
   return userKey(userId, 'seen');
 }
 
+/**
+ * The history list of one conversation. The default conversation (no id, or `default`) keeps the
+ * key the single history had before conversations existed, so stored histories carry over.
+ */
+export function conversationHistoryKey(userId: string, conversationId?: string): string {
+  return conversationId === undefined || conversationId === DEFAULT_CONVERSATION_ID
+    ? historyKey(userId)
+    : conversationKey(userId, conversationId, 'history');
+}
+
+/** The lock that serializes one conversation's turns (the default one keeps the user's turn lock). */
+export function conversationTurnLockKey(userId: string, conversationId?: string): string {
+  return conversationId === undefined || conversationId === DEFAULT_CONVERSATION_ID
+    ? turnLockKey(userId)
+    : conversationKey(userId, conversationId, 'turn');
+}
+
+/** The user's conversations, newest first (a sorted set on Redis: id → time of the latest turn). */
+export function conversationIndexKey(userId: string): string {
+  return userKey(userId, 'conversations');
+}
+
+/** One entry per conversation of the user: title, times, turn count (a hash on Redis). */
+export function conversationEntriesKey(userId: string): string {
+  return userKey(userId, 'conversation-entries');
+}
+
 /** The lock that serializes the user's turns (a lock key: the lock backend namespaces it). */
 export function turnLockKey(userId: string): string {
   return userKey(userId, 'turn');
@@ -78,4 +107,14 @@ export function conversationUsageKey(userId: string, conversationId: string): st
 /** Stream slot `index` of a user (a lock key: the lock backend namespaces it). */
 export function streamSlotKey(userId: string, index: number): string {
   return userKey(userId, `stream:${index}`);
+}
+
+/** A question a running turn waits on (a tool approval, an elicitation), until it is answered. */
+export function askKey(userId: string, kind: string, id: string): string {
+  return userKey(userId, `ask:${kind}:${encodeURIComponent(id)}`);
+}
+
+/** The answer to a question, kept briefly for a turn that missed the bus message. */
+export function askAnswerKey(userId: string, kind: string, id: string): string {
+  return userKey(userId, `answer:${kind}:${encodeURIComponent(id)}`);
 }

@@ -6,7 +6,7 @@ import { TextMemo } from '../internal/text-memo.js';
 import type { Logger, SessionConfig, TranscriptMessage } from '../types.js';
 import { mapConfigSecrets } from './map-config-secrets.js';
 import type { SessionBackend } from './session-backend.js';
-import { sessionKeys } from './session-keys.js';
+import { conversationHistoryKey, sessionKeys } from './session-keys.js';
 import { sessionConfigSchema, sessionRecordSchema, transcriptTurnSchema } from './session-schemas.js';
 
 /** One user's session as the store returns it. */
@@ -173,16 +173,11 @@ export class SessionStore {
   /**
    * The chat history, oldest first, flattened from its turns. A corrupt turn entry is skipped
    * (with a logger warning) rather than failing the whole conversation, and the result is
-   * repaired into a transcript providers accept (see `repairTranscript`; logged too).
+   * repaired into a transcript providers accept (see `repairTranscript`; logged too). Without
+   * `conversationId`, the user's default conversation (the only one a gateway client uses).
    */
-  async getHistory(userId: string): Promise<TranscriptMessage[]> {
-    const entries = await this.#call(() => this.#backend.getList(sessionKeys(userId).history));
-    const messages: TranscriptMessage[] = [];
-    entries.forEach((entry, index) => {
-      const turn = this.#turns.get(entry, parseTurn);
-      if (turn === undefined) this.#logger?.warn?.('Skipped a corrupt chat history entry.', { index });
-      else messages.push(...turn);
-    });
+  async getHistory(userId: string, conversationId?: string): Promise<TranscriptMessage[]> {
+    const messages = (await this.getTurns(userId, conversationId)).flat();
     // Schema-valid is not enough: a tool result with no call (or a call with no result) makes
     // every provider refuse every later turn.
     const repair = repairTranscript(messages);
@@ -193,6 +188,18 @@ export class SessionStore {
       });
     }
     return repair.messages;
+  }
+
+  /** The history as stored: one array of messages per turn, oldest turn first. */
+  async getTurns(userId: string, conversationId?: string): Promise<TranscriptMessage[][]> {
+    const entries = await this.#call(() => this.#backend.getList(historyKeyOf(userId, conversationId)));
+    const turns: TranscriptMessage[][] = [];
+    entries.forEach((entry, index) => {
+      const turn = this.#turns.get(entry, parseTurn);
+      if (turn === undefined) this.#logger?.warn?.('Skipped a corrupt chat history entry.', { index });
+      else turns.push(turn);
+    });
+    return turns;
   }
 
   /**
@@ -208,13 +215,13 @@ export class SessionStore {
   async appendTurn(
     userId: string,
     messages: TranscriptMessage[],
-    options: { sessionVersion?: string } = {},
+    options: { sessionVersion?: string; conversationId?: string } = {},
   ): Promise<boolean> {
     if (messages.length === 0) return true;
     const keys = sessionKeys(userId);
-    const { sessionVersion } = options;
+    const { sessionVersion, conversationId } = options;
     const appended = await this.#call(() =>
-      this.#backend.appendToList(keys.history, [JSON.stringify(messages)], {
+      this.#backend.appendToList(historyKeyOf(userId, conversationId), [JSON.stringify(messages)], {
         ttlMs: this.#historyTtlMs,
         maxLength: this.#maxHistoryTurns,
         touch: [
@@ -230,9 +237,9 @@ export class SessionStore {
     return appended !== false;
   }
 
-  /** Deletes the chat history, keeping the session. */
-  async clearHistory(userId: string): Promise<void> {
-    await this.#call(() => this.#backend.delete([sessionKeys(userId).history]));
+  /** Deletes one conversation's chat history (the default one without `conversationId`), keeping the session. */
+  async clearHistory(userId: string, conversationId?: string): Promise<void> {
+    await this.#call(() => this.#backend.delete([historyKeyOf(userId, conversationId)]));
   }
 
   #decode(userId: string, raw: string): StoredSession {
@@ -287,6 +294,11 @@ export class SessionStore {
       throw wrapError(error, 'BACKEND_UNAVAILABLE', UNAVAILABLE_MESSAGE);
     }
   }
+}
+
+// The default conversation keeps the key it had before conversations existed.
+function historyKeyOf(userId: string, conversationId: string | undefined): string {
+  return conversationHistoryKey(userId, conversationId);
 }
 
 function parseTurn(entry: string): TranscriptMessage[] | undefined {

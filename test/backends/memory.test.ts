@@ -111,7 +111,7 @@ describe('memoryStorage', () => {
     vi.useRealTimers();
   });
 
-  it('returns working sessions and locks, and close() clears its timer', async () => {
+  it('returns working sessions, locks, bus and turn logs, and close() clears their timers', async () => {
     vi.useFakeTimers();
     const storage = memoryStorage({ maxEntries: 10 });
     await storage.sessions.set('k', 'v', 1_000);
@@ -123,7 +123,10 @@ describe('memoryStorage', () => {
     await Promise.resolve();
     expect(heard).toEqual(['m']);
     await unsubscribe();
-    expect(vi.getTimerCount()).toBe(1);
+    await storage.turns?.append('t', [{ seq: 1, payload: '{}' }], { maxEvents: 10, ttlMs: 1_000 });
+    expect(await storage.turns?.last('t')).toEqual({ seq: 1, payload: '{}' });
+    // The sweeps of the session store and of the turn logs.
+    expect(vi.getTimerCount()).toBe(2);
     await storage.close();
     expect(vi.getTimerCount()).toBe(0);
   });

@@ -1,22 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDemo, startDemo } from '../../demo/server.js';
+import { ARTIFACTS, chromiumAvailable, launchChromium, POLL } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = new URL('../../.artifacts/', import.meta.url);
-const hasChromium = existsSync(CHROMIUM);
-/** expect.poll waits 1 s by default; a streamed answer can take a few. */
-const POLL = { timeout: 10_000 };
-
-if (!hasChromium) {
-  // CI installs Chromium and must not pass by skipping the browser test.
-  if (process.env.CI) throw new Error(`CI is set but ${CHROMIUM} is missing.`);
-  console.warn(
-    `\n${'!'.repeat(78)}\n!! SKIPPING the demo browser test: ${CHROMIUM} is missing.\n` +
-      `!! Install Debian's chromium package (CI does) to run it.\n${'!'.repeat(78)}\n`,
-  );
-}
+const hasChromium = chromiumAvailable('the demo browser test');
 
 describe.skipIf(!hasChromium)('demo chat page in headless Chromium', () => {
   let demo: RunningDemo;
@@ -28,21 +15,10 @@ describe.skipIf(!hasChromium)('demo chat page in headless Chromium', () => {
   beforeAll(async () => {
     // No API keys: the scripted model answers, exactly as `npm run demo` does on a fresh machine.
     demo = await startDemo({ port: 0, env: {} });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
-    mkdirSync(ARTIFACTS, { recursive: true });
   });
 
   afterAll(async () => {

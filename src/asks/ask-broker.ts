@@ -1,0 +1,199 @@
+import { createHash } from 'node:crypto';
+import type { MessageBus } from '../bus/message-bus.js';
+import { LlmChatError } from '../errors.js';
+import { unrefTimer } from '../internal/unref-timer.js';
+import type { SessionBackend } from '../session/session-backend.js';
+import { askAnswerKey, askKey, userHashTag } from '../session/session-keys.js';
+
+/** The two kinds of question a turn can ask its user. */
+export type AskKind = 'approval' | 'elicitation';
+
+/** A question waiting for its answer, as stored: bound to its user, conversation and content. */
+export interface PendingAsk {
+  kind: AskKind;
+  /** The call id (approval) or the elicitation id. */
+  id: string;
+  userId: string;
+  conversationId: string;
+  /** A digest of what was asked (the call's exact input, the form's schema), so an answer cannot be moved to another question. */
+  fingerprint: string;
+  /** When the question stops waiting, ms since the epoch. */
+  expiresAt: number;
+  /** Facts the answering side needs (for example the form's schema to validate against). */
+  details?: Record<string, unknown>;
+}
+
+/** Options of {@link AskBroker.ask}. */
+export interface AskOptions {
+  /** How long to wait for an answer. */
+  timeoutMs: number;
+  /** Ends the wait early (the turn was stopped). */
+  signal?: AbortSignal;
+}
+
+// A turn that missed the bus message (Redis pub/sub is at most once) still finds the answer
+// here; it looks at this pace, and once more when its wait ends.
+const RECHECK_MS = 2_000;
+const ANSWER_TTL_MS = 60_000;
+
+/** A digest of `value` in a stable key order, to bind an answer to exactly what was asked. */
+export function fingerprintOf(value: unknown): string {
+  return createHash('sha256').update(stableJson(value)).digest('base64url');
+}
+
+/**
+ * Questions a running turn asks its user, answered from any process: the turn stores the
+ * question (bound to user, conversation and content) and waits on the storage's bus; an answer
+ * posted to any process takes the question (once: a second answer finds nothing), stores the
+ * answer and announces it. Waiting costs nothing but a subscription.
+ */
+export class AskBroker {
+  readonly #store: SessionBackend;
+  readonly #bus: MessageBus;
+
+  constructor(store: SessionBackend, bus: MessageBus) {
+    this.#store = store;
+    this.#bus = bus;
+  }
+
+  /** The storage the questions live in (also where a turn keeps what the user allowed for good). */
+  get store(): SessionBackend {
+    return this.#store;
+  }
+
+  /**
+   * Stores `pending` and waits for its answer. Resolves with the answer, or `null` when none came
+   * in time or the wait was aborted (the question is then withdrawn, so a late answer is a 404).
+   */
+  async ask<TAnswer>(pending: PendingAsk, options: AskOptions): Promise<TAnswer | null> {
+    const key = askKey(pending.userId, pending.kind, pending.id);
+    const answerKey = askAnswerKey(pending.userId, pending.kind, pending.id);
+    let settle!: (answer: TAnswer | null) => void;
+    const answered = new Promise<TAnswer | null>((resolve) => {
+      settle = resolve;
+    });
+    const accept = (raw: string | null) => {
+      if (raw === null) return;
+      try {
+        const delivered = JSON.parse(raw) as { fingerprint?: unknown; answer?: TAnswer };
+        // An answer to another question under the same id (a reused call id, another input) is ignored.
+        if (delivered.fingerprint === pending.fingerprint && delivered.answer !== undefined) settle(delivered.answer);
+      } catch {
+        // A corrupt answer is no answer; the wait goes on to its end.
+      }
+    };
+    // Subscribed before the question exists, so no answer can come before anyone listens.
+    const unsubscribe = await this.#bus.subscribe(channelOf(pending), accept);
+    const recheck = setInterval(() => {
+      this.#store.get(answerKey).then(accept, () => {});
+    }, RECHECK_MS);
+    unrefTimer(recheck);
+    const timeout = setTimeout(() => {
+      this.#store.get(answerKey).then(
+        (raw) => {
+          accept(raw);
+          settle(null);
+        },
+        () => settle(null),
+      );
+    }, options.timeoutMs);
+    unrefTimer(timeout);
+    const onAbort = () => settle(null);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (options.signal?.aborted) return null;
+      await this.#store.set(key, JSON.stringify(pending), options.timeoutMs);
+      return await answered;
+    } finally {
+      clearInterval(recheck);
+      clearTimeout(timeout);
+      options.signal?.removeEventListener('abort', onAbort);
+      // Withdrawn: an answer arriving now finds nothing to take.
+      await Promise.allSettled([this.#store.delete([key, answerKey]), unsubscribe()]);
+    }
+  }
+
+  /**
+   * Answers a question from any process. `check` sees the stored question and returns the
+   * answer to deliver (or throws, e.g. a 422 for content that does not fit); the question is
+   * taken first, so it is used once even when two answers race.
+   * Resolves `null` when the question is unknown, expired, already answered, or belongs to
+   * another user or conversation (the caller answers 404 with {@link askNotFound}).
+   */
+  async answer<TAnswer>(
+    userId: string,
+    kind: AskKind,
+    id: string,
+    conversationId: string | undefined,
+    check: (pending: PendingAsk) => TAnswer,
+  ): Promise<{ pending: PendingAsk; answer: TAnswer } | null> {
+    const key = askKey(userId, kind, id);
+    const raw = await this.#take(key);
+    if (raw === null) return null;
+    const pending = parsePending(raw);
+    if (
+      pending === undefined ||
+      pending.userId !== userId ||
+      pending.kind !== kind ||
+      pending.id !== id ||
+      pending.expiresAt <= Date.now() ||
+      (conversationId !== undefined && pending.conversationId !== conversationId)
+    ) {
+      return null;
+    }
+    let answer: TAnswer;
+    try {
+      answer = check(pending);
+    } catch (error) {
+      // A refused answer (bad content) leaves the question open for a corrected one.
+      const ttl = pending.expiresAt - Date.now();
+      if (ttl > 0) await this.#store.set(key, raw, ttl);
+      throw error;
+    }
+    const text = JSON.stringify({ fingerprint: pending.fingerprint, answer });
+    await this.#store.set(askAnswerKey(userId, kind, id), text, ANSWER_TTL_MS);
+    await this.#bus.publish(channelOf(pending), text).catch(() => {});
+    return { pending, answer };
+  }
+
+  async #take(key: string): Promise<string | null> {
+    if (this.#store.take !== undefined) return this.#store.take(key);
+    const raw = await this.#store.get(key);
+    if (raw !== null) await this.#store.delete([key]);
+    return raw;
+  }
+}
+
+function channelOf(pending: Pick<PendingAsk, 'userId' | 'kind' | 'id'>): string {
+  return `ask:${userHashTag(pending.userId)}:${pending.kind}:${encodeURIComponent(pending.id)}`;
+}
+
+function parsePending(raw: string): PendingAsk | undefined {
+  try {
+    const value = JSON.parse(raw) as PendingAsk;
+    if (typeof value?.id !== 'string' || typeof value.userId !== 'string' || typeof value.expiresAt !== 'number') {
+      return undefined;
+    }
+    return value;
+  } catch {
+    return undefined;
+  }
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([name, item]) => `${JSON.stringify(name)}:${stableJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** Raised by routes when an answer names no open question (unknown, expired, used, or not the caller's). @internal */
+export function askNotFound(kind: AskKind): LlmChatError {
+  return kind === 'approval'
+    ? new LlmChatError('APPROVAL_NOT_FOUND', 'No pending approval with this id.')
+    : new LlmChatError('ELICITATION_NOT_FOUND', 'No pending elicitation with this id.');
+}

@@ -1,0 +1,122 @@
+import type { ChatHistory } from '../chat/chat-history.js';
+import type { SessionStore } from '../session/session-store.js';
+import type { Logger, TranscriptMessage } from '../types.js';
+import type { ConversationBackend, ConversationPage } from './conversation-backend.js';
+import { DEFAULT_CONVERSATION_ID } from './conversation-id.js';
+import { titleFromMessage } from './conversation-title.js';
+import { type HistoryPage, historyPage } from './history-view.js';
+
+/** Options of {@link Conversations}. */
+export interface ConversationsOptions {
+  /** How long a conversation lives without a turn (its history and its list entry). */
+  historyTtlMs: number;
+  /** The clock, for tests. @default Date.now */
+  now?: () => number;
+  /** Hears about turns that were not saved (their session was replaced or closed meanwhile). */
+  logger?: Logger;
+  /** Called first when a conversation is deleted (stop its running turn, drop its records). */
+  onDelete?: (userId: string, conversationId: string) => Promise<void>;
+}
+
+/**
+ * A user's conversations: each one's history (in the {@link SessionStore}) and its entry in the
+ * user's list (in a {@link ConversationBackend}), kept in step. Usable without HTTP: a worker or
+ * a CLI runs a turn in a named conversation with `service.chat(message, { history:
+ * conversations.history(userId, 'support-42') })`.
+ *
+ * @example
+ * const conversations = new Conversations(store, new MemoryConversationBackend(), { historyTtlMs: 3_600_000 });
+ * for await (const event of service.chat('hi', { history: conversations.history('alice', 'trip') })) show(event);
+ * const { conversations: list } = await conversations.list('alice', { limit: 20 });
+ */
+export class Conversations {
+  readonly #store: SessionStore;
+  readonly #index: ConversationBackend;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  readonly #onDelete: ConversationsOptions['onDelete'];
+  readonly #logger: Logger | undefined;
+
+  constructor(store: SessionStore, index: ConversationBackend, options: ConversationsOptions) {
+    this.#store = store;
+    this.#index = index;
+    this.#ttlMs = options.historyTtlMs;
+    this.#now = options.now ?? Date.now;
+    this.#onDelete = options.onDelete;
+    this.#logger = options.logger;
+  }
+
+  /**
+   * The history of one conversation for a turn: `load` reads it, `append` saves the turn (with
+   * the time it started and ended, for a page to show) and records it in the user's list.
+   * `prefetched`, when given, is the history already requested for this turn. With
+   * `sessionVersion`, the turn is saved only while the user's session still has that version: a
+   * turn that outlived its session (a reconnect or a disconnect meanwhile) is dropped and logged.
+   */
+  history(
+    userId: string,
+    conversationId: string = DEFAULT_CONVERSATION_ID,
+    prefetched?: Promise<TranscriptMessage[]>,
+    options: { sessionVersion?: string } = {},
+  ): ChatHistory {
+    let early = prefetched;
+    let startedAt = this.#now();
+    return {
+      load: () => {
+        startedAt = this.#now();
+        const history = early ?? this.#store.getHistory(userId, conversationId);
+        early = undefined;
+        return history;
+      },
+      append: async (turn) => {
+        if (turn.length === 0) return;
+        const endedAt = this.#now();
+        const saved = await this.#store.appendTurn(userId, stampTurn(turn, startedAt, endedAt), {
+          conversationId,
+          ...(options.sessionVersion === undefined ? {} : { sessionVersion: options.sessionVersion }),
+        });
+        if (!saved) {
+          this.#logger?.info?.('A turn was not saved: its session was replaced or closed while it ran.');
+          return;
+        }
+        const first = turn.find((message) => message.role === 'user');
+        await this.#index.recordTurn(userId, conversationId, {
+          title: titleFromMessage(first?.content ?? ''),
+          at: endedAt,
+          ttlMs: this.#ttlMs,
+        });
+      },
+    };
+  }
+
+  /** A page of the user's conversations, newest first. */
+  list(userId: string, options: { limit: number; before?: number }): Promise<ConversationPage> {
+    return this.#index.list(userId, options);
+  }
+
+  /** A page of one conversation's history, ready for a page to redraw. */
+  async page(
+    userId: string,
+    conversationId: string,
+    options: { limit: number; before?: string },
+  ): Promise<HistoryPage> {
+    return historyPage(await this.#store.getTurns(userId, conversationId), options);
+  }
+
+  /** Deletes one conversation: its running turn is stopped, then its history and its list entry go. */
+  async delete(userId: string, conversationId: string): Promise<void> {
+    await this.#onDelete?.(userId, conversationId);
+    await this.#store.clearHistory(userId, conversationId);
+    await this.#index.remove(userId, conversationId);
+  }
+}
+
+/** The turn with `at` on its user message (when it started) and on its last message (when it ended). */
+function stampTurn(turn: TranscriptMessage[], startedAt: number, endedAt: number): TranscriptMessage[] {
+  const stamped = turn.map((message) => ({ ...message }));
+  const first = stamped[0] as TranscriptMessage & { at?: string };
+  const last = stamped[stamped.length - 1] as TranscriptMessage & { at?: string };
+  first.at = new Date(startedAt).toISOString();
+  if (last !== first) last.at = new Date(endedAt).toISOString();
+  return stamped;
+}

@@ -1,0 +1,131 @@
+import { LlmChatError } from '../errors.js';
+
+/** One field of an elicitation form: the spec's restricted JSON Schema (primitives and enums). */
+export interface ElicitationField {
+  type: 'string' | 'number' | 'integer' | 'boolean';
+  title?: string;
+  description?: string;
+  enum?: readonly (string | number)[];
+  enumNames?: readonly string[];
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  format?: 'email' | 'uri' | 'date' | 'date-time';
+  default?: unknown;
+}
+
+/** The `requestedSchema` of a form-mode `elicitation/create`: a flat object of primitive fields. */
+export interface ElicitationSchema {
+  type: 'object';
+  properties: Record<string, ElicitationField>;
+  required?: readonly string[];
+}
+
+const FIELD_TYPES = new Set(['string', 'number', 'integer', 'boolean']);
+/** A form a person fills in; more fields than this is not a form but an attack on the page. */
+const MAX_FIELDS = 50;
+
+/**
+ * Checks that a server's `requestedSchema` is what the MCP spec allows for a form (an object of
+ * primitive, optionally enumerated fields). The schema comes from an MCP server, so it is
+ * untrusted: anything else is refused before a user ever sees it.
+ * @throws LlmChatError `VALIDATION_FAILED`
+ */
+export function parseElicitationSchema(value: unknown): ElicitationSchema {
+  const schema = value as Partial<ElicitationSchema> | null;
+  if (schema === null || typeof schema !== 'object' || schema.type !== 'object') {
+    throw invalid('requested_schema', 'must be an object schema');
+  }
+  const properties = schema.properties ?? {};
+  if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) {
+    throw invalid('requested_schema.properties', 'must be an object');
+  }
+  const names = Object.keys(properties);
+  if (names.length > MAX_FIELDS) throw invalid('requested_schema.properties', `must have at most ${MAX_FIELDS} fields`);
+  for (const name of names) {
+    const field = (properties as Record<string, unknown>)[name] as Partial<ElicitationField> | null;
+    if (field === null || typeof field !== 'object' || !FIELD_TYPES.has(String(field.type))) {
+      throw invalid(`requested_schema.properties.${name}`, 'must be a string, number, integer or boolean field');
+    }
+  }
+  const required = schema.required ?? [];
+  if (!Array.isArray(required) || !required.every((name) => typeof name === 'string' && names.includes(name))) {
+    throw invalid('requested_schema.required', 'must list fields of the schema');
+  }
+  return { type: 'object', properties: properties as Record<string, ElicitationField>, required };
+}
+
+/**
+ * Validates what the user submitted against the schema and fills in defaults for fields the user
+ * left out (the spec lets a server rely on them). Unknown fields are refused, not passed on.
+ * @throws LlmChatError `VALIDATION_FAILED` whose detail names the field, e.g. `content.age: must be at least 0`.
+ */
+export function validateElicitationContent(schema: ElicitationSchema, content: unknown): Record<string, unknown> {
+  if (content !== undefined && (content === null || typeof content !== 'object' || Array.isArray(content))) {
+    throw invalid('content', 'must be an object');
+  }
+  const given = (content ?? {}) as Record<string, unknown>;
+  for (const name of Object.keys(given)) {
+    if (!Object.hasOwn(schema.properties, name)) throw invalid(`content.${name}`, 'is not a field of the form');
+  }
+  const result: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(schema.properties)) {
+    let value = given[name];
+    if (value === undefined && field.default !== undefined) value = field.default;
+    if (value === undefined) {
+      if (schema.required?.includes(name)) throw invalid(`content.${name}`, 'is required');
+      continue;
+    }
+    checkField(`content.${name}`, field, value);
+    result[name] = value;
+  }
+  return result;
+}
+
+function checkField(path: string, field: ElicitationField, value: unknown): void {
+  switch (field.type) {
+    case 'boolean':
+      if (typeof value !== 'boolean') throw invalid(path, 'expected a boolean');
+      break;
+    case 'string':
+      if (typeof value !== 'string') throw invalid(path, 'expected a string');
+      if (field.minLength !== undefined && value.length < field.minLength) {
+        throw invalid(path, `must have at least ${field.minLength} characters`);
+      }
+      if (field.maxLength !== undefined && value.length > field.maxLength) {
+        throw invalid(path, `must have at most ${field.maxLength} characters`);
+      }
+      if (field.format !== undefined && !matchesFormat(field.format, value))
+        throw invalid(path, `must be a valid ${field.format}`);
+      break;
+    case 'number':
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(path, 'expected a number');
+      if (field.type === 'integer' && !Number.isInteger(value)) throw invalid(path, 'expected an integer');
+      if (field.minimum !== undefined && value < field.minimum)
+        throw invalid(path, `must be at least ${field.minimum}`);
+      if (field.maximum !== undefined && value > field.maximum) throw invalid(path, `must be at most ${field.maximum}`);
+      break;
+  }
+  if (field.enum !== undefined && !field.enum.includes(value as string | number)) {
+    throw invalid(path, `must be one of ${field.enum.map((option) => JSON.stringify(option)).join(', ')}`);
+  }
+}
+
+function matchesFormat(format: NonNullable<ElicitationField['format']>, value: string): boolean {
+  switch (format) {
+    case 'email':
+      return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value);
+    case 'uri':
+      return URL.canParse(value);
+    case 'date':
+      return /^\d{4}-\d{2}-\d{2}$/.test(value) && Number.isFinite(Date.parse(value));
+    case 'date-time':
+      return Number.isFinite(Date.parse(value)) && /T/.test(value);
+  }
+}
+
+function invalid(field: string, reason: string): LlmChatError {
+  return new LlmChatError('VALIDATION_FAILED', `${field}: ${reason}`, { details: { field } });
+}

@@ -1,0 +1,73 @@
+import { isLlmChatError } from '../errors.js';
+import { encodeSseEvent, type SseMessage } from '../sse/encode-sse-event.js';
+import { sseChunks } from '../sse/sse-chunks.js';
+import { SSE_HEADERS } from '../sse/sse-headers.js';
+import { type RecordedEvent, TurnLog } from '../turns/turn-log.js';
+import type { HandlerContext } from './handler-context.js';
+import { chunkedResponse } from './node-body.js';
+
+/**
+ * The id of the frame that tells a reader nothing more will come of this turn: a browser
+ * `EventSource` that reconnects with it gets 204 and stops.
+ * @internal
+ */
+export function endEventId(turnId: string): string {
+  return `${turnId}:end`;
+}
+
+/** Options of {@link turnEventResponse}. @internal */
+export interface TurnEventResponseOptions {
+  /** Called when the reader goes away before the turn's end. */
+  onCancel?: () => void;
+}
+
+/**
+ * An SSE response that reads one turn: each recorded event with its id `<turnId>:<seq>`, and a
+ * failure of the reading itself (`RESUME_LOST`, storage down) as one last `error` event.
+ * @internal
+ */
+export function turnEventResponse(
+  context: HandlerContext,
+  turnId: string,
+  events: AsyncIterable<RecordedEvent>,
+  options: TurnEventResponseOptions = {},
+): Response {
+  const chunks = sseChunks(framesOf(turnId, events), {
+    encode: encodeSseEvent,
+    keepAliveMs: context.settings.keepAliveMs,
+    ...(options.onCancel ? { onCancel: options.onCancel } : {}),
+  });
+  // A real web body; the Node bridge may write the same chunks straight to the socket instead.
+  return chunkedResponse(chunks, { status: 200, headers: { ...SSE_HEADERS, 'x-turn-id': turnId } });
+}
+
+/** An SSE stream of a single `error` event, for a resume that cannot be served. @internal */
+export function lostTurnResponse(context: HandlerContext, turnId: string, error: unknown): Response {
+  return turnEventResponse(context, turnId, failing(error));
+}
+
+async function* failing(error: unknown): AsyncGenerator<RecordedEvent, void> {
+  yield* [];
+  throw error;
+}
+
+async function* framesOf(turnId: string, events: AsyncIterable<RecordedEvent>): AsyncGenerator<SseMessage, void> {
+  try {
+    for await (const event of events) {
+      yield { id: TurnLog.eventId(turnId, event.seq), event: event.event, data: event.data };
+    }
+  } catch (error) {
+    const known = isLlmChatError(error);
+    yield {
+      id: endEventId(turnId),
+      event: 'error',
+      data: {
+        type: 'error',
+        error: known ? error.message : 'An unexpected error occurred.',
+        recoverable: known ? error.recoverable : false,
+        code: known ? error.code : 'INTERNAL',
+        turn_id: turnId,
+      },
+    };
+  }
+}

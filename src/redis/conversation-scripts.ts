@@ -1,0 +1,58 @@
+import { defineScript } from './redis-scripts.js';
+
+// KEYS[1]: the user's index (sorted set: conversation id -> updated ms).
+// KEYS[2]: the user's entries (hash: conversation id -> JSON entry, see conversation-entry.ts).
+// Both keys carry the user's hash tag, so each script touches one cluster slot.
+
+/**
+ * Drops expired entries (oldest first; entries share one TTL, so updated order is expiry
+ * order), then stores the new entry for ARGV[1] and keeps both keys alive as long as it.
+ * ARGV: conversation id, entry JSON, updated ms, now ms, key TTL ms.
+ * @internal
+ */
+export const RECORD_CONVERSATION_TURN = defineScript(`
+local now = tonumber(ARGV[4])
+local stale = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[5])))
+for _, id in ipairs(stale) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+return 1
+`);
+
+/**
+ * A page of ids and their entries, newest first: ids updated strictly before ARGV[1] (an
+ * exclusive score such as '(1700000000000', or '+inf'), at most ARGV[2] of them.
+ * Returns [id1, score1, json1, id2, score2, json2, ...]; a missing entry is ''.
+ * @internal
+ */
+export const LIST_CONVERSATIONS = defineScript(`
+local scored = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], '-inf', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
+if #scored == 0 then return {} end
+local ids = {}
+for i = 1, #scored, 2 do ids[#ids + 1] = scored[i] end
+local values = redis.call('HMGET', KEYS[2], unpack(ids))
+local out = {}
+for i, id in ipairs(ids) do
+  out[#out + 1] = id
+  out[#out + 1] = scored[i * 2]
+  out[#out + 1] = values[i] or ''
+end
+return out
+`);
+
+/** The entry JSON of ARGV[1], or nil. @internal */
+export const GET_CONVERSATION = defineScript(`
+return redis.call('HGET', KEYS[2], ARGV[1])
+`);
+
+/** Removes ARGV[1] from both keys. Returns 1 when it existed. @internal */
+export const REMOVE_CONVERSATION = defineScript(`
+local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return removed
+`);

@@ -1,0 +1,110 @@
+import type {
+  ConversationBackend,
+  ConversationPage,
+  ConversationSummary,
+  ListConversationsOptions,
+  RecordTurnOptions,
+} from '../conversations/conversation-backend.js';
+import {
+  type ConversationEntry,
+  nextEntry,
+  parseConversationEntry,
+  toSummary,
+} from '../conversations/conversation-entry.js';
+import { conversationEntriesKey, conversationIndexKey } from '../session/session-keys.js';
+import {
+  GET_CONVERSATION,
+  LIST_CONVERSATIONS,
+  RECORD_CONVERSATION_TURN,
+  REMOVE_CONVERSATION,
+} from './conversation-scripts.js';
+import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
+import { resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
+import { runScript } from './redis-scripts.js';
+
+/**
+ * A {@link ConversationBackend} on Redis: per user, one sorted set (conversation id → time of
+ * the latest turn) and one hash (conversation id → entry), both under the user's hash tag. A
+ * page is one script call; listing never scans the keyspace.
+ */
+export class RedisConversationBackend implements ConversationBackend {
+  readonly #client: RedisClientLike;
+  readonly #keyPrefix: string;
+  readonly #timeoutMs: number;
+  readonly #now: () => number;
+
+  constructor(client: RedisClientLike, options: RedisBackendOptions & { now?: () => number } = {}) {
+    const resolved = resolveRedisOptions(options);
+    this.#client = client;
+    this.#keyPrefix = resolved.keyPrefix;
+    this.#timeoutMs = resolved.operationTimeoutMs;
+    this.#now = options.now ?? Date.now;
+  }
+
+  async recordTurn(userId: string, conversationId: string, options: RecordTurnOptions): Promise<void> {
+    // Read, then write in a script: a turn of the same conversation racing this one is
+    // serialized by the conversation's turn lock, so the read-modify-write cannot lose a count.
+    const previous = await this.#entry(userId, conversationId);
+    const entry = nextEntry(previous, options);
+    await this.#run(() =>
+      runScript(this.#client, RECORD_CONVERSATION_TURN, this.#keys(userId), [
+        conversationId,
+        JSON.stringify(entry),
+        entry.u,
+        this.#now(),
+        toRedisMs(options.ttlMs),
+      ]),
+    );
+  }
+
+  async get(userId: string, conversationId: string): Promise<ConversationSummary | null> {
+    const entry = await this.#entry(userId, conversationId);
+    return entry === undefined ? null : toSummary(conversationId, entry);
+  }
+
+  async list(userId: string, options: ListConversationsOptions): Promise<ConversationPage> {
+    const now = this.#now();
+    const conversations: ConversationSummary[] = [];
+    let before = options.before === undefined ? '+inf' : `(${options.before}`;
+    // Expired or corrupt entries are skipped; read on until the page is full or the list ends.
+    for (;;) {
+      const batch = options.limit + 1 - conversations.length;
+      const flat = (await this.#run(() =>
+        runScript(this.#client, LIST_CONVERSATIONS, this.#keys(userId), [before, batch]),
+      )) as string[];
+      for (let i = 0; i < flat.length; i += 3) {
+        const entry = parseConversationEntry(flat[i + 2]);
+        if (entry !== undefined && entry.e > now) conversations.push(toSummary(flat[i] as string, entry));
+      }
+      if (flat.length / 3 < batch || conversations.length > options.limit) break;
+      before = `(${flat[flat.length - 2]}`;
+    }
+    return {
+      conversations: conversations.slice(0, options.limit),
+      hasMore: conversations.length > options.limit,
+    };
+  }
+
+  async remove(userId: string, conversationId: string): Promise<boolean> {
+    const removed = await this.#run(() =>
+      runScript(this.#client, REMOVE_CONVERSATION, this.#keys(userId), [conversationId]),
+    );
+    return removed === 1;
+  }
+
+  async #entry(userId: string, conversationId: string): Promise<ConversationEntry | undefined> {
+    const flat = (await this.#run(() =>
+      runScript(this.#client, GET_CONVERSATION, this.#keys(userId), [conversationId]),
+    )) as string | null;
+    const entry = parseConversationEntry(flat);
+    return entry !== undefined && entry.e > this.#now() ? entry : undefined;
+  }
+
+  #keys(userId: string): string[] {
+    return [this.#keyPrefix + conversationIndexKey(userId), this.#keyPrefix + conversationEntriesKey(userId)];
+  }
+
+  #run<T>(operation: () => Promise<T>): Promise<T> {
+    return runRedisCommand(this.#client, this.#timeoutMs, operation);
+  }
+}

@@ -1,0 +1,96 @@
+import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from '../turns/turn-backend.js';
+import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
+import { resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
+import { runScript } from './redis-scripts.js';
+import { APPEND_TURN_EVENTS, SET_IF_ABSENT } from './redis-turn-scripts.js';
+
+/** The commands {@link RedisTurnBackend} uses on the host's client. */
+export type RedisTurnClientLike = RedisClientLike;
+
+/**
+ * A {@link TurnBackend} over the host's ioredis client: one Redis Stream per turn, with entry ids
+ * `0-<seq>` so a position in the turn is also a Stream id, `XADD … MAXLEN ~` as the bound and
+ * `PEXPIRE` as the retention. An append of several events is one script call, one round trip.
+ *
+ * @example
+ * const turns = new RedisTurnBackend(new Redis(redisUrl), { keyPrefix: 'myapp:chat:' });
+ */
+export class RedisTurnBackend implements TurnBackend {
+  readonly #client: RedisTurnClientLike;
+  readonly #keyPrefix: string;
+  readonly #timeoutMs: number;
+
+  constructor(client: RedisTurnClientLike, options: RedisBackendOptions = {}) {
+    const resolved = resolveRedisOptions(options);
+    this.#client = client;
+    this.#keyPrefix = resolved.keyPrefix;
+    this.#timeoutMs = resolved.operationTimeoutMs;
+  }
+
+  async append(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): Promise<void> {
+    if (entries.length === 0) return;
+    const record = options.record;
+    const keys = record ? [this.#key(key), this.#key(record.key)] : [this.#key(key)];
+    const args: Array<string | number> = [
+      toRedisMs(options.ttlMs),
+      Math.max(1, Math.floor(options.maxEvents)),
+      record?.value ?? '',
+      record ? toRedisMs(record.ttlMs) : 0,
+    ];
+    for (const entry of entries) args.push(entry.seq, entry.payload);
+    await this.#run(() => runScript(this.#client, APPEND_TURN_EVENTS, keys, args));
+  }
+
+  async read(key: string, afterSeq: number, limit: number): Promise<TurnLogEntry[]> {
+    const rows = await this.#run(() =>
+      this.#client.xrange(this.#key(key), `0-${Math.max(0, afterSeq) + 1}`, '+', 'COUNT', limit),
+    );
+    return rows.map(toEntry);
+  }
+
+  async last(key: string): Promise<TurnLogEntry | null> {
+    const rows = await this.#run(() => this.#client.xrevrange(this.#key(key), '+', '-', 'COUNT', 1));
+    const row = rows[0];
+    return row === undefined ? null : toEntry(row);
+  }
+
+  get(key: string): Promise<string | null> {
+    return this.#run(() => this.#client.get(this.#key(key)));
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.#run(() => this.#client.set(this.#key(key), value, 'PX', toRedisMs(ttlMs)));
+  }
+
+  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<string | null> {
+    const existing = await this.#run(() =>
+      runScript(this.#client, SET_IF_ABSENT, [this.#key(key)], [value, toRedisMs(ttlMs)]),
+    );
+    return typeof existing === 'string' ? existing : null;
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.#run(() => this.#client.del(...keys.map((key) => this.#key(key))));
+  }
+
+  #key(key: string): string {
+    return this.#keyPrefix + key;
+  }
+
+  #run<T>(operation: () => Promise<T>): Promise<T> {
+    return runRedisCommand(this.#client, this.#timeoutMs, operation);
+  }
+}
+
+/**
+ * A Stream row as an entry. Anything that is not what `append` writes (another id form, another
+ * field) comes back with `seq` NaN or an empty payload, which `TurnLog` rejects as invalid.
+ */
+function toEntry(row: [id: string, fields: string[]]): TurnLogEntry {
+  const [id, fields] = row;
+  const match = /^0-(\d+)$/.exec(id);
+  const seq = match ? Number(match[1]) : Number.NaN;
+  const payload = fields[0] === 'p' && typeof fields[1] === 'string' ? fields[1] : '';
+  return { seq, payload };
+}

@@ -1,0 +1,143 @@
+import { LlmChatError } from '../errors.js';
+import { unrefTimer } from '../internal/unref-timer.js';
+import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turn-backend.js';
+
+/** Options of {@link MemoryTurnBackend}. */
+export interface MemoryTurnBackendOptions {
+  /** The most logs and records kept; when full, the one expiring soonest goes first. @default 10000 */
+  maxEntries?: number;
+  /** How often expired logs are swept out; the timer is `unref()`ed. @default 60000 */
+  sweepIntervalMs?: number;
+}
+
+interface Slot {
+  value: string | TurnLogEntry[];
+  expiresAt: number;
+}
+
+/**
+ * An in-process {@link TurnBackend}: a bounded array per turn log and plain string records, both
+ * expiring lazily on read and in a periodic sweep, like the Redis backend does by itself.
+ *
+ * @example
+ * const turns = new MemoryTurnBackend({ maxEntries: 5000 });
+ */
+export class MemoryTurnBackend implements TurnBackend {
+  readonly #slots = new Map<string, Slot>();
+  readonly #maxEntries: number;
+  #sweepTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: MemoryTurnBackendOptions = {}) {
+    const { maxEntries = 10_000, sweepIntervalMs = 60_000 } = options;
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) {
+      throw new LlmChatError('CONFIG_INVALID', 'maxEntries must be a positive integer.');
+    }
+    if (!(sweepIntervalMs > 0)) throw new LlmChatError('CONFIG_INVALID', 'sweepIntervalMs must be positive.');
+    this.#maxEntries = maxEntries;
+    this.#sweepTimer = setInterval(() => this.#sweep(), sweepIntervalMs);
+    unrefTimer(this.#sweepTimer);
+  }
+
+  /** How many logs and records are held, including expired ones not yet swept. */
+  get size(): number {
+    return this.#slots.size;
+  }
+
+  async append(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): Promise<void> {
+    const slot = this.#live(key);
+    const log = Array.isArray(slot?.value) ? slot.value : [];
+    for (const entry of entries) {
+      const last = log.at(-1);
+      if (last !== undefined && entry.seq <= last.seq) {
+        throw new LlmChatError('BAD_REQUEST', 'Event log entries must be appended in order.');
+      }
+      // Copies, so a caller never shares an object with the store.
+      log.push({ seq: entry.seq, payload: String(entry.payload) });
+    }
+    if (log.length > options.maxEvents) log.splice(0, log.length - options.maxEvents);
+    this.#put(key, { value: log, expiresAt: Date.now() + options.ttlMs });
+    const record = options.record;
+    if (record) this.#put(record.key, { value: String(record.value), expiresAt: Date.now() + record.ttlMs });
+  }
+
+  async read(key: string, afterSeq: number, limit: number): Promise<TurnLogEntry[]> {
+    const log = this.#log(key);
+    const out: TurnLogEntry[] = [];
+    for (const entry of log) {
+      if (entry.seq <= afterSeq) continue;
+      if (out.length >= limit) break;
+      out.push({ ...entry });
+    }
+    return out;
+  }
+
+  async last(key: string): Promise<TurnLogEntry | null> {
+    const entry = this.#log(key).at(-1);
+    return entry === undefined ? null : { ...entry };
+  }
+
+  async get(key: string): Promise<string | null> {
+    const value = this.#live(key)?.value;
+    return typeof value === 'string' ? value : null;
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    this.#put(key, { value: String(value), expiresAt: Date.now() + ttlMs });
+  }
+
+  async setIfAbsent(key: string, value: string, ttlMs: number): Promise<string | null> {
+    const existing = this.#live(key)?.value;
+    if (typeof existing === 'string') return existing;
+    this.#put(key, { value: String(value), expiresAt: Date.now() + ttlMs });
+    return null;
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.#slots.delete(key);
+  }
+
+  /** Stops the sweep timer. */
+  async close(): Promise<void> {
+    clearInterval(this.#sweepTimer);
+    this.#sweepTimer = undefined;
+  }
+
+  #log(key: string): TurnLogEntry[] {
+    const value = this.#live(key)?.value;
+    return Array.isArray(value) ? value : [];
+  }
+
+  #live(key: string): Slot | undefined {
+    const slot = this.#slots.get(key);
+    if (slot === undefined) return undefined;
+    if (slot.expiresAt > Date.now()) return slot;
+    this.#slots.delete(key);
+    return undefined;
+  }
+
+  #put(key: string, slot: Slot): void {
+    this.#slots.delete(key);
+    if (this.#slots.size >= this.#maxEntries) this.#evict();
+    this.#slots.set(key, slot);
+  }
+
+  /** Makes room: expired slots first, else the one expiring soonest. */
+  #evict(): void {
+    this.#sweep();
+    if (this.#slots.size < this.#maxEntries) return;
+    let soonest: string | undefined;
+    let soonestAt = Number.POSITIVE_INFINITY;
+    for (const [key, slot] of this.#slots) {
+      if (slot.expiresAt < soonestAt) {
+        soonest = key;
+        soonestAt = slot.expiresAt;
+      }
+    }
+    if (soonest !== undefined) this.#slots.delete(soonest);
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const [key, slot] of this.#slots) if (slot.expiresAt <= now) this.#slots.delete(key);
+  }
+}

@@ -1,0 +1,297 @@
+import { LlmChatError } from '../errors.js';
+import type { ChatEvent, Logger } from '../types.js';
+import { type LatestTurn, type RecordedEvent, TERMINAL_EVENTS, type TurnLog, type TurnRef } from './turn-log.js';
+
+/** What a {@link RunningTurn} needs besides its events. @internal */
+export interface RunningTurnOptions {
+  ref: TurnRef;
+  log: TurnLog;
+  /** Log TTL while the turn runs (it is cut to the retention once the turn ends). */
+  runningTtlMs: number;
+  /**
+   * Called after each acknowledged write with the events it stored, to tell readers on other
+   * processes; only once one of them asked ({@link RunningTurn.watch}).
+   */
+  announce?: (events: readonly RecordedEvent[]) => void;
+  /** The conversation's latest-turn record once this turn has ended, stored with its last event. */
+  endedLatest?: LatestTurn;
+  /**
+   * Called once the last event is stored and before readers of this process see it: so when a
+   * client sees `final`, the turn has let its lease go and the next turn is welcome.
+   */
+  beforeEnd?: () => Promise<void>;
+  logger?: Logger;
+}
+
+const STOPPED_MESSAGE = 'The chat turn was stopped.';
+/** How far (in characters) the chat loop may run ahead of a reader that paces it. */
+const PACE_AHEAD_CHARS = 65_536;
+
+/** Roughly what an event weighs in a reader's buffer: its text, or a flat amount. */
+function weightOf(event: RecordedEvent): number {
+  const content = event.data.content;
+  return typeof content === 'string' ? content.length + 64 : 256;
+}
+
+/**
+ * One turn this process runs: it numbers the events of the chat loop, keeps them for readers of
+ * this process (who get each one at once, before it is stored), and writes them to the event
+ * log. Writes never wait on each other: while one is in flight, the events that arrive meanwhile
+ * (usually what one network chunk produced) queue up and go out together in the next one, so a
+ * fast stream costs one round trip per batch, not per token.
+ * @internal
+ */
+export class RunningTurn {
+  readonly ref: TurnRef;
+  readonly #log: TurnLog;
+  readonly #runningTtlMs: number;
+  readonly #announce: ((events: readonly RecordedEvent[]) => void) | undefined;
+  readonly #beforeEnd: (() => Promise<void>) | undefined;
+  readonly #endedLatest: LatestTurn | undefined;
+  /** Whether a reader on another process follows: only then are stored events announced. */
+  #watched = false;
+  /** The last event is held back from readers until the turn has wound down. */
+  #visibleEnd = false;
+  readonly #logger: Logger | undefined;
+  readonly #controller = new AbortController();
+  readonly #events: RecordedEvent[] = [];
+  /** The seq of `#events[0]`: older events were dropped from memory (the log may still have them). */
+  #firstSeq = 1;
+  readonly #waiters = new Set<() => void>();
+  #pending: RecordedEvent[] = [];
+  #writing: Promise<void> | undefined;
+  #ended = false;
+  #stopRequested = false;
+  readonly #startedAt = performance.now();
+  #text = '';
+  readonly #tools: string[] = [];
+  /** Characters recorded so far, and how many of them the pacing reader took. */
+  #recordedChars = 0;
+  #pacedChars = 0;
+  #pacing = false;
+  #resumeSource: (() => void) | undefined;
+  #flushed!: () => void;
+  /** Settles once the last event is written (or its write failed). */
+  readonly stored: Promise<void> = new Promise((resolve) => {
+    this.#flushed = resolve;
+  });
+
+  constructor(options: RunningTurnOptions) {
+    this.ref = options.ref;
+    this.#log = options.log;
+    this.#runningTtlMs = options.runningTtlMs;
+    this.#announce = options.announce;
+    this.#beforeEnd = options.beforeEnd;
+    this.#endedLatest = options.endedLatest;
+    this.#logger = options.logger;
+  }
+
+  /** Aborted by {@link stop}: hand it to the chat loop. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Whether the turn's last event has been recorded. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** The seq of the newest recorded event (0 before the first). */
+  get lastSeq(): number {
+    return this.#firstSeq + this.#events.length - 1;
+  }
+
+  /** The seq of the newest event readers may see. */
+  get #visibleSeq(): number {
+    return this.#ended && !this.#visibleEnd ? this.lastSeq - 1 : this.lastSeq;
+  }
+
+  /**
+   * Stops the turn on behalf of a user: the chat loop is aborted, and its ending becomes a
+   * `final` with `"stopped": true` and the text so far. Does nothing once the turn ended.
+   */
+  stop(): boolean {
+    if (this.#ended) return false;
+    this.#stopRequested = true;
+    this.#controller.abort(new LlmChatError('ABORTED', STOPPED_MESSAGE));
+    this.#resume();
+    return true;
+  }
+
+  /** Aborts the chat loop for another reason (a lost reader under the old rule, a timeout); it ends with `error`. */
+  abort(reason: LlmChatError): void {
+    if (!this.#ended) this.#controller.abort(reason);
+    this.#resume();
+  }
+
+  /**
+   * Records every event of `source` until its end. A source that ends without a `final` or
+   * `error` (or throws) gets an `error`, so every reader sees the turn end.
+   */
+  async run(source: AsyncIterable<ChatEvent>): Promise<void> {
+    try {
+      for await (const event of source) {
+        if (this.#ended) break;
+        this.#record(event);
+        // The 0.1 rule: a reader that stops reading holds the chat loop back (and so the LLM's socket).
+        if (this.#pacing && this.#recordedChars - this.#pacedChars > PACE_AHEAD_CHARS && !this.signal.aborted) {
+          await new Promise<void>((resolve) => {
+            this.#resumeSource = resolve;
+          });
+        }
+      }
+    } catch (error) {
+      this.#logger?.error?.('chat turn source failed', { error: String(error) });
+    }
+    if (!this.#ended) {
+      this.#record({ type: 'error', error: 'An unexpected error occurred.', recoverable: false, code: 'INTERNAL' });
+    }
+    await this.stored;
+  }
+
+  /**
+   * The events after `afterSeq` as they come, ending after the last one. `undefined` when
+   * events right after `afterSeq` are no longer in memory (read the log instead).
+   */
+  events(afterSeq: number, signal?: AbortSignal): AsyncGenerator<RecordedEvent, void, undefined> | undefined {
+    if (afterSeq + 1 < this.#firstSeq) return undefined;
+    return this.#follow(afterSeq, signal, false);
+  }
+
+  /**
+   * Like {@link events} from the start, for the one reader whose pace the turn keeps (the 0.1
+   * rule, `stopOnDisconnect`): the chat loop waits while it is far ahead of this reader.
+   */
+  pacedEvents(signal?: AbortSignal): AsyncGenerator<RecordedEvent, void, undefined> {
+    this.#pacing = true;
+    return this.#follow(0, signal, true);
+  }
+
+  /**
+   * A reader on another process follows this turn: from now on every stored batch is announced,
+   * and an empty announcement after the write in flight tells it to read what was stored before.
+   */
+  watch(): void {
+    this.#watched = true;
+    const nudge = () => this.#announce?.([]);
+    if (this.#writing === undefined) nudge();
+    else void this.#writing.then(nudge);
+  }
+
+  #resume(): void {
+    const resume = this.#resumeSource;
+    this.#resumeSource = undefined;
+    resume?.();
+  }
+
+  async *#follow(
+    afterSeq: number,
+    signal: AbortSignal | undefined,
+    pacing: boolean,
+  ): AsyncGenerator<RecordedEvent, void, undefined> {
+    let next = afterSeq + 1;
+    for (;;) {
+      if (next < this.#firstSeq) {
+        throw new LlmChatError('RESUME_LOST', 'The events of this turn after the given id are no longer retained.');
+      }
+      while (next <= this.#visibleSeq) {
+        const event = this.#events[next - this.#firstSeq] as RecordedEvent;
+        next += 1;
+        if (pacing) {
+          this.#pacedChars += weightOf(event);
+          if (this.#recordedChars - this.#pacedChars <= PACE_AHEAD_CHARS) this.#resume();
+        }
+        yield event;
+        if (TERMINAL_EVENTS.has(event.event)) return;
+      }
+      if (this.#visibleEnd || signal?.aborted) return;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.#waiters.delete(wake);
+          signal?.removeEventListener('abort', wake);
+          resolve();
+        };
+        this.#waiters.add(wake);
+        signal?.addEventListener('abort', wake, { once: true });
+      });
+    }
+  }
+
+  #record(chatEvent: ChatEvent): void {
+    const recorded = this.#toRecorded(chatEvent);
+    const terminal = TERMINAL_EVENTS.has(recorded.event);
+    this.#events.push(recorded);
+    this.#recordedChars += weightOf(recorded);
+    // Memory follows the log's bound: a reader that falls further behind reads the log (or is told it lost the turn).
+    const overflow = this.#events.length - this.#log.maxEvents;
+    if (overflow > 0) {
+      this.#events.splice(0, overflow);
+      this.#firstSeq += overflow;
+    }
+    if (terminal) this.#ended = true;
+    for (const wake of [...this.#waiters]) wake();
+    this.#pending.push(recorded);
+    if (this.#writing === undefined) this.#writing = this.#flush();
+  }
+
+  #toRecorded(event: ChatEvent): RecordedEvent {
+    const seq = this.lastSeq + 1;
+    switch (event.type) {
+      case 'token':
+        this.#text += event.content;
+        return { seq, event: 'token', data: { content: event.content } };
+      case 'tool_start':
+        if (!this.#tools.includes(event.tool)) this.#tools.push(event.tool);
+        return { seq, event: event.type, data: { ...event } };
+      case 'final':
+        return { seq, event: 'final', data: { ...event, turn_id: this.ref.turnId } };
+      case 'error':
+        if (this.#stopRequested) return { seq, event: 'final', data: this.#stoppedFinal() };
+        return { seq, event: 'error', data: { ...event, turn_id: this.ref.turnId } };
+      default:
+        return { seq, event: event.type, data: { ...event } };
+    }
+  }
+
+  #stoppedFinal(): Record<string, unknown> {
+    return {
+      type: 'final',
+      content: this.#text,
+      tool_used: this.#tools.length > 0,
+      tools: [...this.#tools],
+      elapsed_ms: Math.round(performance.now() - this.#startedAt),
+      stopped: true,
+      turn_id: this.ref.turnId,
+    };
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending;
+      this.#pending = [];
+      const last = batch[batch.length - 1] as RecordedEvent;
+      const terminal = TERMINAL_EVENTS.has(last.event);
+      const ttlMs = terminal ? this.#log.retentionMs : this.#runningTtlMs;
+      try {
+        await this.#log.append(this.ref, batch, ttlMs, terminal ? this.#endedLatest : undefined);
+        if (this.#watched) this.#announce?.(batch);
+      } catch (error) {
+        // Readers of this process still get every event; readers elsewhere see a gap (RESUME_LOST).
+        this.#logger?.warn?.('could not record turn events', { code: (error as { code?: string }).code ?? 'INTERNAL' });
+      }
+    }
+    this.#writing = undefined;
+    if (this.#ended) void this.#end();
+  }
+
+  async #end(): Promise<void> {
+    try {
+      await this.#beforeEnd?.();
+    } catch (error) {
+      this.#logger?.warn?.('could not wind the turn down', { error: String(error) });
+    }
+    this.#visibleEnd = true;
+    for (const wake of [...this.#waiters]) wake();
+    this.#flushed();
+  }
+}

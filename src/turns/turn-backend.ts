@@ -1,0 +1,45 @@
+/** One stored entry of a turn's event log: its position and its payload, as the backend keeps it. */
+export interface TurnLogEntry {
+  /** Position in the turn, from 1, strictly increasing. */
+  seq: number;
+  /** The encoded event (JSON text); decoded and validated by `TurnLog`, not by the backend. */
+  payload: string;
+}
+
+/** Options of {@link TurnBackend.append}. */
+export interface TurnAppendOptions {
+  /** Entries kept per log; older ones are trimmed (Redis may keep a few more, see `MAXLEN ~`). */
+  maxEvents: number;
+  /** The log expires this long after this append. */
+  ttlMs: number;
+  /** A string record set in the same step (same user, so the same Redis slot). */
+  record?: { key: string; value: string; ttlMs: number };
+}
+
+/**
+ * Where turns are recorded: one append-only event log per turn, plus small string records with a
+ * TTL (which turn a conversation ran last, idempotency keys). Memory keeps a bounded ring per
+ * turn; Redis keeps a Stream per turn (`XADD` with a length cap and `PEXPIRE`).
+ *
+ * All methods are required and reject with an `LlmChatError` of code `BACKEND_UNAVAILABLE` when
+ * the store cannot be reached. Keys arrive already scoped to one user (hash-tagged).
+ */
+export interface TurnBackend {
+  /**
+   * Appends entries to a log in one step (one round trip on Redis), trims it to about
+   * `maxEvents` and sets its TTL. Entries must have higher `seq` than any already stored.
+   */
+  append(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): Promise<void>;
+  /** Up to `limit` entries with `seq > afterSeq`, oldest first; `[]` for a log that is gone. */
+  read(key: string, afterSeq: number, limit: number): Promise<TurnLogEntry[]>;
+  /** The newest entry, or `null` when the log is empty or gone. */
+  last(key: string): Promise<TurnLogEntry | null>;
+  /** A string record, or `null`. */
+  get(key: string): Promise<string | null>;
+  /** Stores a string record with a TTL, replacing any. */
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Stores the record only when absent: resolves `null` when stored, else the value already there. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<string | null>;
+  /** Deletes records or logs. */
+  delete(keys: readonly string[]): Promise<void>;
+}

@@ -1,0 +1,240 @@
+import { randomBytes } from 'node:crypto';
+import { LlmChatError, wrapError } from '../errors.js';
+import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turn-backend.js';
+import { idempotencyKey, latestTurnKey, turnEventsKey } from './turn-keys.js';
+
+/** One recorded event of a turn: its position, its SSE event name, and its data object. */
+export interface RecordedEvent {
+  /** Position in the turn, from 1. */
+  seq: number;
+  /** The SSE event name (`token`, `tool_start`, …, `final`, `error`). */
+  event: string;
+  /** The SSE data, as sent to clients. */
+  data: Record<string, unknown>;
+}
+
+/** Which turn of which user and conversation. */
+export interface TurnRef {
+  userId: string;
+  /** Absent: the user's default conversation. */
+  conversationId?: string;
+  turnId: string;
+}
+
+/** The record of the turn a conversation ran last. */
+export interface LatestTurn {
+  turnId: string;
+  /** The id of the process that runs (or ran) it, whose control channel stops it. */
+  owner: string;
+  /** When it started (epoch ms): a turn with no events yet may still be starting. */
+  startedAt: number;
+  /** Set once it ended: a reader finding no events then knows they expired. */
+  ended?: boolean;
+}
+
+/** The record of an `Idempotency-Key`: the turn it started, and a digest of its message. */
+export interface IdempotencyRecord {
+  turnId: string;
+  /** SHA-256 of the message, to tell a retry from a reuse of the key for something else. */
+  digest: string;
+}
+
+/** Options of {@link TurnLog}. */
+export interface TurnLogOptions {
+  /** How long a turn's events are kept after its last one. @default 600000 (10 minutes) */
+  retentionMs?: number;
+  /** Events kept per turn; older ones are dropped (and a resume before them is `RESUME_LOST`). @default 10000 */
+  maxEvents?: number;
+}
+
+/** Events that end a turn: exactly one of them, last. */
+export const TERMINAL_EVENTS: ReadonlySet<string> = new Set(['final', 'error']);
+
+const EVENT_NAME = /^[a-z_]{1,32}$/;
+const TURN_ID = /^[A-Za-z0-9_-]{8,64}$/;
+const EVENT_ID = /^([A-Za-z0-9_-]{8,64}):(\d{1,15})$/;
+const INVALID_MESSAGE = 'The recorded events of this turn are invalid.';
+
+/**
+ * The typed face of a {@link TurnBackend}: per-turn event logs with ids `<turnId>:<seq>`, the
+ * conversation's latest turn, and idempotency records. Entries are validated on read; anything
+ * else found in storage is `EVENT_LOG_INVALID`, never a crash. Backend failures are
+ * `BACKEND_UNAVAILABLE`.
+ *
+ * @example
+ * const log = new TurnLog(new MemoryTurnBackend(), { retentionMs: 600_000 });
+ * const ref = { userId: 'alice', turnId: TurnLog.newTurnId() };
+ * await log.append(ref, [{ seq: 1, event: 'token', data: { content: 'Hi' } }], 60_000);
+ * const events = await log.read(ref, 0);
+ */
+export class TurnLog {
+  readonly #backend: TurnBackend;
+  readonly retentionMs: number;
+  readonly maxEvents: number;
+
+  constructor(backend: TurnBackend, options: TurnLogOptions = {}) {
+    const { retentionMs = 600_000, maxEvents = 10_000 } = options;
+    if (!Number.isFinite(retentionMs) || retentionMs < 1) {
+      throw new LlmChatError('CONFIG_INVALID', 'retentionMs must be a positive number of milliseconds.');
+    }
+    if (!Number.isInteger(maxEvents) || maxEvents < 2) {
+      throw new LlmChatError('CONFIG_INVALID', 'maxEvents must be a whole number of at least 2.');
+    }
+    this.#backend = backend;
+    this.retentionMs = retentionMs;
+    this.maxEvents = maxEvents;
+  }
+
+  /** A new turn id: random, so ids never repeat across processes and restarts. */
+  static newTurnId(): string {
+    return randomBytes(12).toString('base64url');
+  }
+
+  /** The SSE id of an event: `<turnId>:<seq>`. */
+  static eventId(turnId: string, seq: number): string {
+    return `${turnId}:${seq}`;
+  }
+
+  /** Reads an SSE id back; `undefined` when it is not one of ours. */
+  static parseEventId(id: string): { turnId: string; seq: number } | undefined {
+    const match = EVENT_ID.exec(id);
+    if (!match) return undefined;
+    return { turnId: match[1] as string, seq: Number(match[2]) };
+  }
+
+  /** Whether a string can be a turn id. */
+  static isTurnId(value: string): boolean {
+    return TURN_ID.test(value);
+  }
+
+  /**
+   * Appends events of one turn in one backend step; the log then lives `ttlMs` longer. With
+   * `latest`, the conversation's latest-turn record is written in the same step (for the retention).
+   */
+  async append(ref: TurnRef, events: readonly RecordedEvent[], ttlMs: number, latest?: LatestTurn): Promise<void> {
+    const entries: TurnLogEntry[] = events.map((event) => ({
+      seq: event.seq,
+      payload: JSON.stringify({ e: event.event, d: event.data }),
+    }));
+    const options: TurnAppendOptions = { maxEvents: this.maxEvents, ttlMs };
+    if (latest) {
+      options.record = {
+        key: latestTurnKey(ref.userId, ref.conversationId),
+        value: JSON.stringify(latest),
+        ttlMs: this.retentionMs,
+      };
+    }
+    await this.#call(() => this.#backend.append(turnEventsKey(ref.userId, ref.turnId), entries, options));
+  }
+
+  /**
+   * Events with `seq > afterSeq`, oldest first, up to `limit`.
+   * @throws LlmChatError `RESUME_LOST` when events right after `afterSeq` were trimmed away
+   * (an expired log reads as empty: the caller decides what that means);
+   * `EVENT_LOG_INVALID` when an entry is not what this class writes.
+   */
+  async read(ref: TurnRef, afterSeq: number, limit = 1000): Promise<RecordedEvent[]> {
+    const entries = await this.#call(() => this.#backend.read(turnEventsKey(ref.userId, ref.turnId), afterSeq, limit));
+    const events = entries.map(decodeEntry);
+    const first = events[0];
+    if (first !== undefined && first.seq > afterSeq + 1) {
+      throw new LlmChatError('RESUME_LOST', 'The events of this turn after the given id are no longer retained.');
+    }
+    return events;
+  }
+
+  /** The newest event of a turn, or `null` when its log is gone. */
+  async last(ref: TurnRef): Promise<RecordedEvent | null> {
+    const entry = await this.#call(() => this.#backend.last(turnEventsKey(ref.userId, ref.turnId)));
+    return entry === null ? null : decodeEntry(entry);
+  }
+
+  /** Records which turn the conversation runs now, for readers without an id and for `/stop`. */
+  async setLatest(
+    userId: string,
+    conversationId: string | undefined,
+    latest: LatestTurn,
+    ttlMs: number,
+  ): Promise<void> {
+    await this.#call(() => this.#backend.set(latestTurnKey(userId, conversationId), JSON.stringify(latest), ttlMs));
+  }
+
+  /** The turn the conversation ran last, or `null`. A record that is not ours reads as `null`. */
+  async getLatest(userId: string, conversationId?: string): Promise<LatestTurn | null> {
+    const raw = await this.#call(() => this.#backend.get(latestTurnKey(userId, conversationId)));
+    const value = parseRecord(raw);
+    if (
+      typeof value?.turnId !== 'string' ||
+      !TurnLog.isTurnId(value.turnId) ||
+      typeof value.owner !== 'string' ||
+      typeof value.startedAt !== 'number'
+    ) {
+      return null;
+    }
+    const latest: LatestTurn = { turnId: value.turnId, owner: value.owner, startedAt: value.startedAt };
+    if (value.ended === true) latest.ended = true;
+    return latest;
+  }
+
+  /**
+   * Claims an idempotency key for a turn about to start. Resolves `null` when claimed, else the
+   * record already there (a record that is not ours counts as a claim of another message).
+   */
+  async claimIdempotencyKey(
+    userId: string,
+    conversationId: string | undefined,
+    key: string,
+    record: IdempotencyRecord,
+  ): Promise<IdempotencyRecord | null> {
+    const existing = await this.#call(() =>
+      this.#backend.setIfAbsent(idempotencyKey(userId, conversationId, key), JSON.stringify(record), this.retentionMs),
+    );
+    if (existing === null) return null;
+    const value = parseRecord(existing);
+    if (typeof value?.turnId === 'string' && TurnLog.isTurnId(value.turnId) && typeof value.digest === 'string') {
+      return { turnId: value.turnId, digest: value.digest };
+    }
+    return { turnId: '', digest: '' };
+  }
+
+  /** Forgets an idempotency key whose turn never started, so a retry can start it. */
+  async releaseIdempotencyKey(userId: string, conversationId: string | undefined, key: string): Promise<void> {
+    await this.#call(() => this.#backend.delete([idempotencyKey(userId, conversationId, key)]));
+  }
+
+  async #call<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw wrapError(error, 'BACKEND_UNAVAILABLE', 'Turn storage is unavailable.');
+    }
+  }
+}
+
+function decodeEntry(entry: TurnLogEntry): RecordedEvent {
+  const value = Number.isSafeInteger(entry.seq) && entry.seq > 0 ? parseRecord(entry.payload) : undefined;
+  const event = value?.e;
+  const data = value?.d;
+  if (
+    typeof event !== 'string' ||
+    !EVENT_NAME.test(event) ||
+    typeof data !== 'object' ||
+    data === null ||
+    Array.isArray(data)
+  ) {
+    throw new LlmChatError('EVENT_LOG_INVALID', INVALID_MESSAGE);
+  }
+  return { seq: entry.seq, event, data: data as Record<string, unknown> };
+}
+
+function parseRecord(raw: string | null): Record<string, unknown> | undefined {
+  if (raw === null) return undefined;
+  try {
+    const value: unknown = JSON.parse(raw);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}

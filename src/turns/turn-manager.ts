@@ -1,0 +1,321 @@
+import { randomBytes } from 'node:crypto';
+import type { MessageBus } from '../bus/message-bus.js';
+import { LlmChatError } from '../errors.js';
+import { unrefTimer } from '../internal/unref-timer.js';
+import type { ChatEvent, Logger } from '../types.js';
+import { RunningTurn } from './running-turn.js';
+import { processControlChannel, turnEventsChannel } from './turn-keys.js';
+import { type LatestTurn, type RecordedEvent, TERMINAL_EVENTS, TurnLog, type TurnRef } from './turn-log.js';
+
+/** Options of {@link TurnManager}. @internal */
+export interface TurnManagerOptions {
+  log: TurnLog;
+  bus: MessageBus;
+  /** The longest a turn may run: its log and records live at least this long plus the retention. */
+  turnTimeoutMs: number;
+  /**
+   * A reader waiting this long without news re-reads the log once, in case a bus message was
+   * lost (the bus is best effort). Not a poll for data: news normally arrives on the bus.
+   * @default 10000
+   */
+  recheckMs?: number;
+  logger?: Logger;
+}
+
+/** What {@link TurnManager.start} needs. @internal */
+export interface StartTurnOptions {
+  userId: string;
+  conversationId?: string;
+  /** Use this id instead of a new one (an idempotency key already named it). */
+  turnId?: string;
+  /** The chat loop, given the signal that stops the turn. */
+  source: (signal: AbortSignal) => AsyncIterable<ChatEvent>;
+  /**
+   * Called once the turn has ended and its last event is stored, before readers of this process
+   * see that event (release the lease here: a client that sees `final` may send the next turn).
+   */
+  onEnded?: () => void | Promise<void>;
+}
+
+/** How `/stop` went. */
+export type StopOutcome = { status: 'stopped'; turnId: string } | { status: 'no_active_turn' };
+
+/** The shape of the messages on a turn's events channel. */
+interface EventsMessage {
+  events: readonly RecordedEvent[];
+}
+
+/**
+ * The turns of one handler: starts them detached from any request, records their events, lets
+ * any number of readers on any process replay and follow them, and stops them from anywhere.
+ *
+ * Readers on the process that runs a turn read its events from memory. Readers elsewhere read
+ * the log, then follow the events announced on the turn's bus channel (one message per stored
+ * batch), re-reading the log whenever a message is missing. Stop requests travel on the bus to
+ * the control channel of the process that runs the turn.
+ * @internal
+ */
+export class TurnManager {
+  readonly log: TurnLog;
+  readonly #bus: MessageBus;
+  readonly #turnTimeoutMs: number;
+  readonly #recheckMs: number;
+  readonly #logger: Logger | undefined;
+  /** Random per process: names this process in the latest-turn records, for stop requests. */
+  readonly processId = randomBytes(9).toString('base64url');
+  readonly #running = new Map<string, RunningTurn>();
+  #control: Promise<() => Promise<void>> | undefined;
+
+  constructor(options: TurnManagerOptions) {
+    this.log = options.log;
+    this.#bus = options.bus;
+    this.#turnTimeoutMs = options.turnTimeoutMs;
+    this.#recheckMs = options.recheckMs ?? 10_000;
+    this.#logger = options.logger;
+  }
+
+  /** How long records of a running turn must live. */
+  get runningTtlMs(): number {
+    return this.#turnTimeoutMs + this.log.retentionMs;
+  }
+
+  /**
+   * Starts a turn that runs on its own until its end, whoever reads it. Resolves once the turn
+   * is registered (so `/stop` and readers on any process find it).
+   */
+  async start(options: StartTurnOptions): Promise<RunningTurn> {
+    await this.#listenForControl();
+    const ref: TurnRef = {
+      userId: options.userId,
+      turnId: options.turnId ?? TurnLog.newTurnId(),
+      ...(options.conversationId ? { conversationId: options.conversationId } : {}),
+    };
+    const channel = turnEventsChannel(ref.userId, ref.turnId);
+    const latest: LatestTurn = { turnId: ref.turnId, owner: this.processId, startedAt: Date.now() };
+    const turn = new RunningTurn({
+      ref,
+      log: this.log,
+      runningTtlMs: this.runningTtlMs,
+      announce: (events) => {
+        this.#bus.publish(channel, JSON.stringify({ events } satisfies EventsMessage)).catch(() => {
+          // Best effort: a reader elsewhere re-reads the log when it notices the gap.
+        });
+      },
+      // Marked as ended with its last event, before the lease goes: no reader waits for a turn that is over.
+      endedLatest: { ...latest, ended: true },
+      beforeEnd: async () => {
+        this.#running.delete(ref.turnId);
+        await options.onEnded?.();
+      },
+      ...(this.#logger ? { logger: this.#logger } : {}),
+    });
+    this.#running.set(ref.turnId, turn);
+    try {
+      await this.log.setLatest(ref.userId, options.conversationId, latest, this.runningTtlMs);
+    } catch (error) {
+      this.#running.delete(ref.turnId);
+      throw error;
+    }
+    void turn.run(options.source(turn.signal));
+    return turn;
+  }
+
+  /** A turn this process runs, if it still runs. */
+  local(turnId: string): RunningTurn | undefined {
+    return this.#running.get(turnId);
+  }
+
+  /**
+   * Replays the events of a turn after `afterSeq`, then follows it until its end. Reads memory
+   * when this process runs it, else the log and the bus.
+   * @throws LlmChatError `RESUME_LOST` (from the iterator) when those events are gone.
+   */
+  read(ref: TurnRef, afterSeq: number, signal?: AbortSignal): AsyncIterable<RecordedEvent> {
+    const local = this.#running.get(ref.turnId)?.events(afterSeq, signal);
+    return local ?? this.#readRemote(ref, afterSeq, signal);
+  }
+
+  /**
+   * What a reader after `afterSeq` would find: `follow` (events to replay or still to come),
+   * `over` (the turn ended and the reader has seen its end) or `gone` (nothing retained).
+   */
+  async state(ref: TurnRef, afterSeq: number): Promise<'follow' | 'over' | 'gone'> {
+    const local = this.#running.get(ref.turnId);
+    if (local !== undefined) return local.ended && local.lastSeq <= afterSeq ? 'over' : 'follow';
+    const last = await this.log.last(ref);
+    if (last !== null) return TERMINAL_EVENTS.has(last.event) && last.seq <= afterSeq ? 'over' : 'follow';
+    // No event yet is also what a turn that is just starting elsewhere looks like.
+    const latest = await this.log.getLatest(ref.userId, ref.conversationId);
+    const starting =
+      latest?.turnId === ref.turnId && latest.ended !== true && Date.now() - latest.startedAt < this.#turnTimeoutMs;
+    return starting ? 'follow' : 'gone';
+  }
+
+  /**
+   * Stops the running turn of a conversation (or the given turn, when it is the one running),
+   * on whichever process runs it, and waits (a few seconds at most) until it has ended.
+   */
+  async stop(userId: string, conversationId: string | undefined, turnId?: string): Promise<StopOutcome> {
+    const latest = await this.log.getLatest(userId, conversationId);
+    if (latest === null || (turnId !== undefined && latest.turnId !== turnId)) return { status: 'no_active_turn' };
+    const ref: TurnRef = { userId, turnId: latest.turnId, ...(conversationId ? { conversationId } : {}) };
+    const local = this.#running.get(latest.turnId);
+    let fromSeq: number;
+    if (local !== undefined) {
+      fromSeq = local.lastSeq;
+      if (!local.stop()) return { status: 'no_active_turn' };
+    } else {
+      if (latest.ended) return { status: 'no_active_turn' };
+      const last = await this.log.last(ref);
+      if (last !== null && TERMINAL_EVENTS.has(last.event)) return { status: 'no_active_turn' };
+      fromSeq = last?.seq ?? 0;
+      await this.#bus.publish(processControlChannel(latest.owner), JSON.stringify({ stop: latest.turnId }));
+    }
+    await this.#waitForEnd(ref, fromSeq);
+    return { status: 'stopped', turnId: latest.turnId };
+  }
+
+  /** Stops listening for stop requests. Turns still running go on until they end. */
+  async close(): Promise<void> {
+    const control = this.#control;
+    this.#control = undefined;
+    if (control) await (await control.catch(() => async () => {}))();
+  }
+
+  async #waitForEnd(ref: TurnRef, afterSeq: number): Promise<void> {
+    const signal = AbortSignal.timeout(5000);
+    try {
+      for await (const event of this.read(ref, afterSeq, signal)) if (TERMINAL_EVENTS.has(event.event)) return;
+    } catch {
+      // Stopped is what the caller asked for; whether every event could be read is another matter.
+    }
+  }
+
+  #listenForControl(): Promise<unknown> {
+    this.#control ??= this.#bus.subscribe(processControlChannel(this.processId), (message) => {
+      const control = parseControl(message);
+      if (control === undefined) return;
+      const turn = this.#running.get(control.turnId);
+      if (control.kind === 'stop') turn?.stop();
+      else turn?.watch();
+    });
+    // A bus that fails now is retried by the next turn.
+    this.#control.catch(() => {
+      this.#control = undefined;
+    });
+    return this.#control;
+  }
+
+  async *#readRemote(ref: TurnRef, afterSeq: number, signal?: AbortSignal): AsyncGenerator<RecordedEvent, void> {
+    const inbox: RecordedEvent[][] = [];
+    let wake: (() => void) | undefined;
+    const unsubscribe = await this.#bus.subscribe(turnEventsChannel(ref.userId, ref.turnId), (message) => {
+      const events = parseEvents(message);
+      if (events === undefined) return;
+      inbox.push(events);
+      wake?.();
+    });
+    const onAbort = () => wake?.();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      // Ask the process that runs the turn to announce its events from now on (it does not
+      // for turns nobody follows elsewhere, which saves a PUBLISH per batch).
+      const latest = await this.log.getLatest(ref.userId, ref.conversationId);
+      if (latest?.turnId === ref.turnId && latest.ended !== true) {
+        await this.#bus.publish(processControlChannel(latest.owner), JSON.stringify({ watch: ref.turnId }));
+      }
+      let last = afterSeq;
+      let quietSince = Date.now();
+      for (;;) {
+        // The log first: everything stored so far (the subscription above catches what comes later).
+        for (;;) {
+          const stored = await this.log.read(ref, last, 500);
+          if (stored.length === 0) break;
+          quietSince = Date.now();
+          for (const event of stored) {
+            last = event.seq;
+            yield event;
+            if (TERMINAL_EVENTS.has(event.event)) return;
+          }
+        }
+        let gap = false;
+        while (!gap) {
+          while (inbox.length > 0) {
+            const events = inbox.shift() as RecordedEvent[];
+            const first = events[0];
+            const newest = events[events.length - 1];
+            // An empty message asks for a look at the log (what was stored before we were heard).
+            if (first === undefined || newest === undefined) {
+              gap = true;
+              break;
+            }
+            if (newest.seq <= last) continue;
+            // A message after a lost one: the log has the missing events.
+            if (first.seq > last + 1) {
+              gap = true;
+              break;
+            }
+            quietSince = Date.now();
+            for (const event of events) {
+              if (event.seq <= last) continue;
+              last = event.seq;
+              yield event;
+              if (TERMINAL_EVENTS.has(event.event)) return;
+            }
+          }
+          if (gap) break;
+          if (signal?.aborted) return;
+          if (Date.now() - quietSince > this.#turnTimeoutMs + this.#recheckMs) {
+            throw new LlmChatError('TIMEOUT', 'The chat turn stopped sending events.');
+          }
+          const woken = await new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => resolve(false), this.#recheckMs);
+            unrefTimer(timer);
+            wake = () => {
+              clearTimeout(timer);
+              resolve(true);
+            };
+          });
+          wake = undefined;
+          // No news for a while: re-read the log once in case a message was lost.
+          if (!woken) gap = true;
+        }
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      await unsubscribe().catch(() => {});
+    }
+  }
+}
+
+/** A message on a process's control channel: stop a turn, or announce its events from now on. */
+function parseControl(message: string): { kind: 'stop' | 'watch'; turnId: string } | undefined {
+  try {
+    const value = JSON.parse(message) as { stop?: unknown; watch?: unknown };
+    if (typeof value.stop === 'string') return { kind: 'stop', turnId: value.stop };
+    if (typeof value.watch === 'string') return { kind: 'watch', turnId: value.watch };
+    return undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Events of a bus message, checked enough that a foreign message cannot confuse a reader. */
+function parseEvents(message: string): RecordedEvent[] | undefined {
+  try {
+    const value = JSON.parse(message) as Partial<EventsMessage>;
+    if (!Array.isArray(value.events)) return undefined;
+    const events = value.events.filter(
+      (event): event is RecordedEvent =>
+        typeof event === 'object' &&
+        event !== null &&
+        Number.isSafeInteger(event.seq) &&
+        typeof event.event === 'string' &&
+        typeof event.data === 'object' &&
+        event.data !== null,
+    );
+    return events.length === value.events.length ? events : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatHandlerOptions } from '../../src/http/chat-handler-options.js';
+import { createChatHandler } from '../../src/http/create-chat-handler.js';
+import { memoryStorage } from '../../src/storage.js';
+import { type FakeLlmServer, startFakeOpenAI } from '../fixtures/fake-openai-server.js';
+import { startTestMcpHttpServer, type TestMcpHttpServer } from '../fixtures/test-mcp-server.js';
+import { bearerUser, jsonRequest, smartReply } from '../http/stack.js';
+import { SseReader } from '../turns/turn-helpers.js';
+
+// Tool approval (CONTRACT §7) over HTTP: two handlers on one storage stand for two processes.
+describe('tool approval over HTTP', () => {
+  let llm: FakeLlmServer;
+  let mcp: TestMcpHttpServer;
+  const handlers: ReturnType<typeof createChatHandler>[] = [];
+  const storage = memoryStorage();
+
+  function makeHandler(overrides: Partial<ChatHandlerOptions> = {}) {
+    const handler = createChatHandler({
+      authenticate: bearerUser,
+      models: [{ id: 'fake', provider: 'openai_compatible', baseUrl: llm.url, apiKey: 'sk-approve' }],
+      mcp: { defaultServer: { url: mcp.url }, allowedUrls: [mcp.url] },
+      storage,
+      keepAliveMs: 0,
+      toolApproval: 'always',
+      ...overrides,
+    });
+    handlers.push(handler);
+    return handler;
+  }
+
+  beforeAll(async () => {
+    llm = await startFakeOpenAI({ reply: smartReply });
+    mcp = await startTestMcpHttpServer();
+  });
+  afterAll(async () => {
+    await Promise.all(handlers.map((h) => h.close()));
+    await Promise.all([llm?.close(), mcp?.close()]);
+    await storage.close();
+  });
+
+  const chat = (handler: ReturnType<typeof createChatHandler>, user: string, message: string, streaming = true) =>
+    handler.fetch(jsonRequest('/chat', user, { message, streaming }));
+  const approve = (handler: ReturnType<typeof createChatHandler>, user: string, body: Record<string, unknown>) =>
+    handler.fetch(jsonRequest('/approve', user, body));
+
+  it('waits for the decision posted to another process, then runs the tool, once', async () => {
+    const a = makeHandler();
+    const b = makeHandler();
+    expect((await a.fetch(jsonRequest('/connect', 'ann', { llm: { model: 'fake' } }))).status).toBe(200);
+    const stream = new SseReader(await chat(a, 'ann', 'add 2 and 3'));
+    const frames = await stream.until(2);
+    const asked = frames.find((frame) => frame.event === 'tool_approval');
+    expect(asked?.data).toMatchObject({ type: 'tool_approval', tool: 'add', input: { a: 2, b: 3 } });
+    expect(mcp.stats.calls.add ?? 0).toBe(0);
+
+    // Another user cannot see or use it (403 for a mismatched user_id, 404 for their own).
+    expect((await approve(b, 'eve', { user_id: 'ann', call_id: asked?.data.id, decision: 'approve' })).status).toBe(
+      403,
+    );
+    const forged = await approve(b, 'eve', { call_id: asked?.data.id, decision: 'approve' });
+    expect(forged.status).toBe(404);
+    expect(await forged.json()).toEqual({ detail: 'No pending approval with this id.', code: 'APPROVAL_NOT_FOUND' });
+
+    const answered = await approve(b, 'ann', { call_id: asked?.data.id, decision: 'approve' });
+    expect(answered.status).toBe(200);
+    expect(await answered.json()).toMatchObject({ status: 'approved' });
+    const all = await stream.all();
+    expect(all.at(-1)).toMatchObject({ event: 'final', data: { content: 'The result is 5.' } });
+    // Used once: a replay is 404.
+    expect((await approve(b, 'ann', { call_id: asked?.data.id, decision: 'approve' })).status).toBe(404);
+  });
+
+  it('tells the model about a denial, and a non-streaming turn denies without asking', async () => {
+    const a = makeHandler();
+    await a.fetch(jsonRequest('/connect', 'bob', { llm: { model: 'fake' } }));
+    const stream = new SseReader(await chat(a, 'bob', 'add 4 and 5'));
+    const asked = (await stream.until(2)).find((frame) => frame.event === 'tool_approval');
+    expect((await approve(a, 'bob', { call_id: asked?.data.id, decision: 'deny', reason: 'not now' })).status).toBe(
+      200,
+    );
+    const all = await stream.all();
+    expect(all.find((frame) => frame.event === 'tool_error')?.data.error).toContain('The user denied this tool call');
+    expect(all.at(-1)?.data.content).toContain('not now');
+
+    const plain = await (await chat(a, 'bob', 'add 6 and 7', false)).json();
+    expect(plain.tool_invocations.find((event: { type: string }) => event.type === 'tool_error').error).toContain(
+      'cannot ask for',
+    );
+  });
+
+  it('validates its body and refuses nonsense options at start-up', async () => {
+    const a = makeHandler();
+    const bad = await approve(a, 'ann', { call_id: 'x', decision: 'maybe' });
+    expect(bad.status).toBe(422);
+    expect((await bad.json()).detail).toMatch(/^decision:/);
+    expect(() => makeHandler({ toolApproval: 'sometimes' as never })).toThrow(/toolApproval/);
+    expect(() => makeHandler({ toolApproval: { rule: 'always', timeoutMs: -1 } })).toThrow(/timeoutMs/);
+  });
+});

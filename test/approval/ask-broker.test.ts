@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AskBroker, type AskBroker as Broker, fingerprintOf, type PendingAsk } from '../../src/asks/ask-broker.js';
+import type { MessageBus } from '../../src/bus/message-bus.js';
+import { isLlmChatError, LlmChatError } from '../../src/errors.js';
+import { redisStorage } from '../../src/redis/redis-storage.js';
+import { memoryStorage, type Storage } from '../../src/storage.js';
+import { deletePrefix, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
+
+const PREFIX = `llmchat-test:${randomUUID()}:`;
+const redisAvailable = await requireRedis('ask broker on Redis');
+const clients: Redis[] = [];
+const storages: Storage[] = [];
+
+afterAll(async () => {
+  await Promise.all(storages.map((storage) => storage.close()));
+  if (clients[0]) await deletePrefix(clients[0], PREFIX);
+  await Promise.all(clients.map((client) => client.quit()));
+});
+
+/** A bus that swallows every message: pub/sub is at most once, and answers must still arrive. */
+function lossyBus(bus: MessageBus): MessageBus {
+  return { publish: async () => {}, subscribe: (channel, listener) => bus.subscribe(channel, listener) };
+}
+
+type Processes = () => [Storage, Storage];
+const setups: Array<[string, Processes]> = [
+  [
+    'memory',
+    () => {
+      const storage = memoryStorage();
+      storages.push(storage);
+      return [storage, storage];
+    },
+  ],
+];
+if (redisAvailable) {
+  setups.push([
+    'redis, two processes',
+    () => {
+      const made = [0, 1].map(() => {
+        const client = new Redis(REDIS_URL);
+        clients.push(client);
+        const storage = redisStorage(client, { keyPrefix: PREFIX });
+        storages.push(storage);
+        return storage;
+      });
+      return [made[0] as Storage, made[1] as Storage];
+    },
+  ]);
+}
+
+const question = (overrides: Partial<PendingAsk> = {}): PendingAsk => ({
+  kind: 'approval',
+  id: `call_${randomUUID()}`,
+  userId: `u-${randomUUID()}`,
+  conversationId: 'default',
+  fingerprint: fingerprintOf({ path: '/tmp/x' }),
+  expiresAt: Date.now() + 10_000,
+  ...overrides,
+});
+
+/** Waits until the question is stored (ask() stores it after subscribing). */
+async function untilAsked(answerer: Broker, pending: PendingAsk, answer: unknown) {
+  for (let i = 0; i < 100; i++) {
+    const result = await answerer.answer(
+      pending.userId,
+      pending.kind,
+      pending.id,
+      pending.conversationId,
+      () => answer,
+    );
+    if (result) return result;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('the question never appeared');
+}
+
+describe.each(setups)('AskBroker (%s)', (_name, processes) => {
+  it('delivers an answer posted on another process, once', async () => {
+    const [a, b] = processes();
+    const turn = new AskBroker(a.sessions, a.bus);
+    const other = new AskBroker(b.sessions, b.bus);
+    const pending = question();
+    const waiting = turn.ask<{ decision: string }>(pending, { timeoutMs: 5_000 });
+    const taken = await untilAsked(other, pending, { decision: 'approve' });
+    expect(taken.pending.fingerprint).toBe(pending.fingerprint);
+    expect(await waiting).toEqual({ decision: 'approve' });
+    // Used once: a replay finds nothing.
+    expect(
+      await other.answer(pending.userId, 'approval', pending.id, 'default', () => ({ decision: 'deny' })),
+    ).toBeNull();
+  });
+
+  it("refuses another user's, another conversation's or another kind's answer, leaking nothing", async () => {
+    const [a, b] = processes();
+    const turn = new AskBroker(a.sessions, a.bus);
+    const other = new AskBroker(b.sessions, b.bus);
+    const pending = question({ conversationId: 'trip', expiresAt: Date.now() + 1_000 });
+    const waiting = turn.ask(pending, { timeoutMs: 600 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await other.answer('mallory', 'approval', pending.id, undefined, () => 'x')).toBeNull();
+    expect(await other.answer(pending.userId, 'elicitation', pending.id, undefined, () => 'x')).toBeNull();
+    expect(await waiting).toBeNull();
+    // The wrong-conversation attempt took the question: it is gone, never delivered.
+    const second = question({ conversationId: 'trip' });
+    const again = turn.ask(second, { timeoutMs: 400 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await other.answer(second.userId, 'approval', second.id, 'work', () => 'x')).toBeNull();
+    expect(await again).toBeNull();
+  });
+
+  it('gives up at its timeout, after which an answer is refused', async () => {
+    const [a, b] = processes();
+    const turn = new AskBroker(a.sessions, a.bus);
+    const pending = question();
+    expect(await turn.ask(pending, { timeoutMs: 150 })).toBeNull();
+    const other = new AskBroker(b.sessions, b.bus);
+    expect(await other.answer(pending.userId, 'approval', pending.id, 'default', () => 'late')).toBeNull();
+  });
+
+  it('stops waiting when the turn is stopped', async () => {
+    const [a] = processes();
+    const turn = new AskBroker(a.sessions, a.bus);
+    const stop = new AbortController();
+    const waiting = turn.ask(question(), { timeoutMs: 10_000, signal: stop.signal });
+    setTimeout(() => stop.abort(), 50);
+    const started = Date.now();
+    expect(await waiting).toBeNull();
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('keeps the question open when an answer is refused, for a corrected one', async () => {
+    const [a, b] = processes();
+    const turn = new AskBroker(a.sessions, a.bus);
+    const other = new AskBroker(b.sessions, b.bus);
+    const pending = question({ kind: 'elicitation' });
+    const waiting = turn.ask(pending, { timeoutMs: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const refused = other.answer(pending.userId, 'elicitation', pending.id, undefined, () => {
+      throw new LlmChatError('VALIDATION_FAILED', 'content.age: expected a number');
+    });
+    await expect(refused).rejects.toSatisfy((error) => isLlmChatError(error) && error.code === 'VALIDATION_FAILED');
+    expect(
+      await other.answer(pending.userId, 'elicitation', pending.id, undefined, () => ({ action: 'accept' })),
+    ).not.toBeNull();
+    expect(await waiting).toEqual({ action: 'accept' });
+  });
+
+  it('finds the answer in the storage when the bus message is lost', async () => {
+    const [a, b] = processes();
+    const turn = new AskBroker(a.sessions, a.bus);
+    const other = new AskBroker(b.sessions, lossyBus(b.bus));
+    const pending = question();
+    const waiting = turn.ask(pending, { timeoutMs: 8_000 });
+    await untilAsked(other, pending, { decision: 'deny' });
+    expect(await waiting).toEqual({ decision: 'deny' });
+  });
+});
+
+describe('fingerprintOf', () => {
+  it('is the same for the same content in any key order, and differs for other content', () => {
+    expect(fingerprintOf({ a: 1, b: { c: [1, 2], d: 'x' } })).toBe(fingerprintOf({ b: { d: 'x', c: [1, 2] }, a: 1 }));
+    expect(fingerprintOf({ a: 1 })).not.toBe(fingerprintOf({ a: 2 }));
+    expect(fingerprintOf({ a: [1, 2] })).not.toBe(fingerprintOf({ a: [2, 1] }));
+  });
+});

@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import { isLlmChatError } from '../../src/errors.js';
+import type { TurnBackend } from '../../src/turns/turn-backend.js';
+import { latestTurnKey, turnEventsKey } from '../../src/turns/turn-keys.js';
+import { type RecordedEvent, TurnLog } from '../../src/turns/turn-log.js';
+
+/** Two handles on one store: two clients for Redis, the same instance twice for memory. */
+export type MakeTurnBackends = () => Promise<[TurnBackend, TurnBackend]>;
+
+/** Writes a raw entry the way a foreign writer (or a corrupt store) would, for the junk tests. */
+export type WriteJunk = (key: string, seq: number, payload: string) => Promise<void>;
+
+const WAIT = { timeout: 3000, interval: 20 };
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    return isLlmChatError(error) ? error.code : `not an LlmChatError: ${String(error)}`;
+  }
+  return 'resolved';
+}
+
+const tokens = (from: number, to: number): RecordedEvent[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => ({
+    seq: from + i,
+    event: 'token',
+    data: { content: `t${from + i} ` },
+  }));
+
+/**
+ * What every {@link TurnBackend} must do, with {@link TurnLog} on top: append in order, read
+ * after a position from another handle, retention, bounds, and typed errors for junk. Runs
+ * unchanged on memory and on a real Redis.
+ */
+export function runTurnBackendContract(name: string, makeBackends: MakeTurnBackends, writeJunk: WriteJunk): void {
+  describe(`TurnBackend contract: ${name}`, () => {
+    const ref = () => ({ userId: `user:${TurnLog.newTurnId()}`, turnId: TurnLog.newTurnId() });
+
+    it('appends batches and reads them back after any position from the other handle', async () => {
+      const [a, b] = await makeBackends();
+      const writer = new TurnLog(a);
+      const reader = new TurnLog(b);
+      const turn = ref();
+      await writer.append(turn, tokens(1, 3), 10_000);
+      await writer.append(
+        turn,
+        [...tokens(4, 4), { seq: 5, event: 'final', data: { type: 'final', content: 'ü 🚀\n"q"' } }],
+        10_000,
+      );
+      const all = await reader.read(turn, 0);
+      expect(all.map((event) => event.seq)).toEqual([1, 2, 3, 4, 5]);
+      expect(all[4]).toEqual({ seq: 5, event: 'final', data: { type: 'final', content: 'ü 🚀\n"q"' } });
+      expect((await reader.read(turn, 3)).map((event) => event.seq)).toEqual([4, 5]);
+      expect(await reader.read(turn, 5)).toEqual([]);
+      expect((await reader.read(turn, 1, 2)).map((event) => event.seq)).toEqual([2, 3]);
+      expect((await reader.last(turn))?.event).toBe('final');
+    });
+
+    it('keeps turns and users apart', async () => {
+      const [a, b] = await makeBackends();
+      const log = new TurnLog(a);
+      const first = ref();
+      const other = { ...first, turnId: TurnLog.newTurnId() };
+      const otherUser = { ...first, userId: `${first.userId}-2` };
+      await log.append(first, tokens(1, 2), 10_000);
+      expect(await new TurnLog(b).read(other, 0)).toEqual([]);
+      expect(await new TurnLog(b).read(otherUser, 0)).toEqual([]);
+      expect(await new TurnLog(b).last(other)).toBeNull();
+    });
+
+    it('refuses an append that does not move forward', async () => {
+      const [a] = await makeBackends();
+      const log = new TurnLog(a);
+      const turn = ref();
+      await log.append(turn, tokens(1, 3), 10_000);
+      expect(await codeOf(log.append(turn, tokens(2, 2), 10_000))).not.toBe('resolved');
+      expect((await log.read(turn, 0)).map((event) => event.seq)).toEqual([1, 2, 3]);
+    });
+
+    it('drops a log after its TTL, and a later append sets a new TTL', async () => {
+      const [a, b] = await makeBackends();
+      const log = new TurnLog(a);
+      const turn = ref();
+      const short = ref();
+      await log.append(short, tokens(1, 1), 150);
+      await log.append(turn, tokens(1, 1), 150);
+      await log.append(turn, tokens(2, 2), 10_000);
+      await expect.poll(() => new TurnLog(b).read(short, 0), WAIT).toEqual([]);
+      expect(await new TurnLog(b).last(short)).toBeNull();
+      expect((await new TurnLog(b).read(turn, 0)).map((event) => event.seq)).toEqual([1, 2]);
+    });
+
+    it('bounds a log, and a resume before what is kept is RESUME_LOST', async () => {
+      const [a, b] = await makeBackends();
+      const log = new TurnLog(a, { maxEvents: 10 });
+      const turn = ref();
+      for (let seq = 1; seq <= 1000; seq += 50) await log.append(turn, tokens(seq, seq + 49), 10_000);
+      const kept = await new TurnLog(b).read(turn, 0, 5000).catch((error: unknown) => error);
+      // Reading from the start is a resume before what is kept.
+      expect(isLlmChatError(kept) && kept.code).toBe('RESUME_LOST');
+      const tail = await new TurnLog(b).read(turn, 990);
+      expect(tail.map((event) => event.seq)).toEqual([991, 992, 993, 994, 995, 996, 997, 998, 999, 1000]);
+      // Redis trims whole nodes (`MAXLEN ~`): a little more than the cap may stay, never all of it.
+      const last = await new TurnLog(b).last(turn);
+      expect(last?.seq).toBe(1000);
+      expect(await codeOf(new TurnLog(b).read(turn, 1))).toBe('RESUME_LOST');
+    });
+
+    it('remembers the latest turn of a conversation per conversation', async () => {
+      const [a, b] = await makeBackends();
+      const log = new TurnLog(a);
+      const { userId, turnId } = ref();
+      expect(await log.getLatest(userId)).toBeNull();
+      await log.setLatest(userId, undefined, { turnId, owner: 'p1', startedAt: 1 }, 10_000);
+      await log.setLatest(userId, 'work', { turnId: TurnLog.newTurnId(), owner: 'p2', startedAt: 2 }, 10_000);
+      expect(await new TurnLog(b).getLatest(userId)).toEqual({ turnId, owner: 'p1', startedAt: 1 });
+      expect((await new TurnLog(b).getLatest(userId, 'work'))?.owner).toBe('p2');
+      // The last append of a turn writes the record in the same step.
+      await log.append({ userId, turnId }, tokens(1, 1), 10_000, { turnId, owner: 'p1', startedAt: 1, ended: true });
+      expect(await new TurnLog(b).getLatest(userId)).toEqual({ turnId, owner: 'p1', startedAt: 1, ended: true });
+    });
+
+    it('claims an idempotency key once, and lets it go again', async () => {
+      const [a, b] = await makeBackends();
+      const log = new TurnLog(a);
+      const { userId, turnId } = ref();
+      const record = { turnId, digest: 'abc' };
+      expect(await log.claimIdempotencyKey(userId, undefined, 'key:1', record)).toBeNull();
+      expect(
+        await new TurnLog(b).claimIdempotencyKey(userId, undefined, 'key:1', {
+          turnId: TurnLog.newTurnId(),
+          digest: 'x',
+        }),
+      ).toEqual(record);
+      // Another conversation, another key space.
+      expect(await log.claimIdempotencyKey(userId, 'other', 'key:1', record)).toBeNull();
+      await log.releaseIdempotencyKey(userId, undefined, 'key:1');
+      expect(await log.claimIdempotencyKey(userId, undefined, 'key:1', record)).toBeNull();
+    });
+
+    it('answers junk in storage with EVENT_LOG_INVALID, never a crash or a wrong event', async () => {
+      const [a] = await makeBackends();
+      const log = new TurnLog(a);
+      for (const junk of [
+        'not json',
+        '[1,2]',
+        '{"e":"token"}',
+        '{"e":"BAD NAME","d":{}}',
+        '{"e":"token","d":"text"}',
+      ]) {
+        const turn = ref();
+        await writeJunk(turnEventsKey(turn.userId, turn.turnId), 1, junk);
+        expect(await codeOf(log.read(turn, 0))).toBe('EVENT_LOG_INVALID');
+        expect(await codeOf(log.last(turn))).toBe('EVENT_LOG_INVALID');
+      }
+      const user = ref().userId;
+      await a.set(latestTurnKey(user), 'junk', 10_000);
+      expect(await log.getLatest(user)).toBeNull();
+    });
+  });
+}

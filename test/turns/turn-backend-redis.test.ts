@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RedisTurnBackend } from '../../src/redis/redis-turn-backend.js';
+import { turnEventsKey } from '../../src/turns/turn-keys.js';
+import { TurnLog } from '../../src/turns/turn-log.js';
+import { runTurnBackendContract } from '../contract/turn-backend.contract.js';
+import { deletePrefix, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
+
+const PREFIX = `llmchat-turns:${randomUUID()}:`;
+const available = await requireRedis('Redis turn backend tests');
+const clients: Redis[] = [];
+function client(): Redis {
+  const made = new Redis(REDIS_URL);
+  clients.push(made);
+  return made;
+}
+
+afterAll(async () => {
+  if (!available) return;
+  await deletePrefix(clients[0] ?? client(), PREFIX);
+  await Promise.all(clients.map((c) => c.quit()));
+});
+
+describe.skipIf(!available)('Redis turn backend', () => {
+  const admin = available ? client() : (undefined as unknown as Redis);
+  runTurnBackendContract(
+    'redis',
+    async () => [
+      new RedisTurnBackend(client(), { keyPrefix: PREFIX }),
+      new RedisTurnBackend(client(), { keyPrefix: PREFIX }),
+    ],
+    async (key, seq, payload) => {
+      await admin.xadd(PREFIX + key, `0-${seq}`, 'p', payload);
+      await admin.pexpire(PREFIX + key, 10_000);
+    },
+  );
+
+  it('stores a turn as a Stream with ids 0-<seq> and a TTL, under the user hash tag', async () => {
+    const log = new TurnLog(new RedisTurnBackend(admin, { keyPrefix: PREFIX }));
+    const ref = { userId: 'a{b}c', turnId: TurnLog.newTurnId() };
+    await log.append(
+      ref,
+      [
+        { seq: 1, event: 'token', data: { content: 'x' } },
+        { seq: 2, event: 'final', data: {} },
+      ],
+      5000,
+    );
+    const key = PREFIX + turnEventsKey(ref.userId, ref.turnId);
+    expect(key).toContain('{u:a%7Bb%7Dc}');
+    expect(await admin.type(key)).toBe('stream');
+    expect((await admin.xrange(key, '-', '+')).map(([id]) => id)).toEqual(['0-1', '0-2']);
+    const ttl = await admin.pttl(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(5000);
+  });
+
+  it('reads an entry with a foreign id or field as EVENT_LOG_INVALID', async () => {
+    const log = new TurnLog(new RedisTurnBackend(admin, { keyPrefix: PREFIX }));
+    const ref = { userId: 'junk', turnId: TurnLog.newTurnId() };
+    await admin.xadd(PREFIX + turnEventsKey(ref.userId, ref.turnId), '5-1', 'x', '{"e":"token","d":{}}');
+    await admin.pexpire(PREFIX + turnEventsKey(ref.userId, ref.turnId), 10_000);
+    await expect(log.read(ref, 0)).rejects.toMatchObject({ code: 'EVENT_LOG_INVALID' });
+  });
+
+  it('fails with BACKEND_UNAVAILABLE when Redis is gone', async () => {
+    const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0 });
+    dead.on('error', () => {});
+    const log = new TurnLog(new RedisTurnBackend(dead, { keyPrefix: PREFIX, operationTimeoutMs: 300 }));
+    await expect(log.read({ userId: 'u', turnId: TurnLog.newTurnId() }, 0)).rejects.toMatchObject({
+      code: 'BACKEND_UNAVAILABLE',
+    });
+    dead.disconnect();
+  });
+});

@@ -1,0 +1,239 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatHandlerOptions } from '../../src/http/chat-handler-options.js';
+import { createChatHandler } from '../../src/http/create-chat-handler.js';
+import { type FakeLlmServer, startFakeOpenAI } from '../fixtures/fake-openai-server.js';
+import { startTestMcpHttpServer, type TestMcpHttpServer } from '../fixtures/test-mcp-server.js';
+import { bearerUser, jsonRequest } from '../http/stack.js';
+import { countWords, SseReader, textOf, turnReply } from './turn-helpers.js';
+
+// One process, memory storage, `handler.fetch`: the turn machinery of CONTRACT §5 end to end.
+describe('turns over handler.fetch (memory storage)', () => {
+  let llm: FakeLlmServer;
+  let mcp: TestMcpHttpServer;
+  const handlers: ReturnType<typeof createChatHandler>[] = [];
+
+  function makeHandler(overrides: Partial<ChatHandlerOptions> = {}) {
+    const handler = createChatHandler({
+      authenticate: bearerUser,
+      models: [{ id: 'fake', provider: 'openai_compatible', baseUrl: llm.url, apiKey: 'sk-turns' }],
+      mcp: { defaultServer: { url: mcp.url }, allowedUrls: [mcp.url] },
+      keepAliveMs: 0,
+      ...overrides,
+    });
+    handlers.push(handler);
+    return handler;
+  }
+  let handler: ReturnType<typeof createChatHandler>;
+
+  beforeAll(async () => {
+    llm = await startFakeOpenAI({ reply: turnReply });
+    mcp = await startTestMcpHttpServer();
+    handler = makeHandler();
+  });
+  afterAll(async () => {
+    await Promise.all(handlers.map((h) => h.close()));
+    await Promise.all([llm?.close(), mcp?.close()]);
+  });
+
+  async function connect(user: string, target = handler) {
+    const answer = await target.fetch(jsonRequest('/connect', user, { llm: { model: 'fake' } }));
+    expect(answer.status).toBe(200);
+  }
+  function chat(
+    user: string,
+    message: string,
+    streaming = true,
+    headers: Record<string, string> = {},
+    target = handler,
+  ) {
+    const request = jsonRequest('/chat', user, { message, streaming });
+    for (const [name, value] of Object.entries(headers)) request.headers.set(name, value);
+    return target.fetch(request);
+  }
+  function events(user: string, options: { lastEventId?: string; query?: string } = {}, target = handler) {
+    const request = jsonRequest(`/chat/events/${user}${options.query ?? ''}`, user);
+    if (options.lastEventId) request.headers.set('last-event-id', options.lastEventId);
+    return target.fetch(request);
+  }
+  const lastUser = (index: number) => {
+    const messages = llm.requests[index]?.body?.messages ?? [];
+    return messages.filter((m: { role: string }) => m.role === 'user').at(-1)?.content;
+  };
+
+  it('reloading mid-answer and resuming with the last id gives exactly the remaining events', async () => {
+    await connect('rita');
+    const response = await chat('rita', 'count 40');
+    const turnId = response.headers.get('x-turn-id');
+    expect(turnId).toBeTruthy();
+    const first = new SseReader(response);
+    const seen = (await first.until(5)).slice(0, 5);
+    await first.cancel();
+    const resumed = await events('rita', { lastEventId: seen.at(-1)?.id as string });
+    expect(resumed.status).toBe(200);
+    expect(resumed.headers.get('x-turn-id')).toBe(turnId);
+    const rest = await new SseReader(resumed).all();
+    const ids = [...seen, ...rest].map((frame) => frame.id);
+    expect(ids).toEqual(ids.map((_, i) => `${turnId}:${i + 1}`));
+    expect(textOf([...seen, ...rest])).toBe(countWords(40).join(''));
+    expect(rest.at(-1)).toMatchObject({ event: 'final', data: { content: countWords(40).join(''), turn_id: turnId } });
+    // The turn was saved whole although its first reader left.
+    const next = await chat('rita', 'hello?', false);
+    expect((await next.json()).response).toBe('Hello from the fake.');
+    const sent = llm.requests.at(-1)?.body.messages;
+    expect(sent.find((m: { role: string }) => m.role === 'assistant')?.content).toBe(countWords(40).join(''));
+  });
+
+  it('lets several readers follow one turn, the latest turn without an id, and answers 204 when all is read', async () => {
+    await connect('sam');
+    const response = await chat('sam', 'count 12');
+    const second = await events('sam');
+    const third = await events('sam', { query: '?last_event_id=' });
+    const [a, b, c] = await Promise.all([
+      new SseReader(response).all(),
+      new SseReader(second).all(),
+      new SseReader(third).all(),
+    ]);
+    expect(b).toEqual(a);
+    expect(c).toEqual(a);
+    expect(a.at(-1)?.event).toBe('final');
+    // A browser EventSource reconnects with the final's id: 204 makes it stop.
+    expect((await events('sam', { lastEventId: a.at(-1)?.id as string })).status).toBe(204);
+    // Without an id, the latest retained turn is replayed from its start.
+    expect(await new SseReader(await events('sam')).all()).toEqual(a);
+    expect((await events('nobody')).status).toBe(204);
+  });
+
+  it('answers an id that is not retained with one RESUME_LOST error event, and keeps users apart', async () => {
+    await connect('tom');
+    const lost = await new SseReader(await events('tom', { lastEventId: 'AAAAAAAAAAAAAAAA:3' })).all();
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatchObject({ event: 'error', data: { code: 'RESUME_LOST', recoverable: true } });
+    expect(lost[0]?.id).toMatch(/:end$/);
+    // Reconnecting with that id ends the retries.
+    expect((await events('tom', { lastEventId: lost[0]?.id as string })).status).toBe(204);
+    const garbage = await new SseReader(await events('tom', { lastEventId: 'garbage' })).all();
+    expect(garbage[0]?.data.code).toBe('RESUME_LOST');
+    // Another user's turn id reads as lost: keys are per user.
+    const response = await chat('tom', 'hello?');
+    const frames = await new SseReader(response).all();
+    await connect('uma');
+    const foreign = await new SseReader(await events('uma', { lastEventId: frames[0]?.id as string })).all();
+    expect(foreign[0]?.data.code).toBe('RESUME_LOST');
+    expect((await handler.fetch(jsonRequest('/chat/events/tom', 'uma'))).status).toBe(403);
+  });
+
+  it('stops a streaming turn from a /stop request: every reader ends with final stopped, history stays valid', async () => {
+    await connect('vic');
+    const response = await chat('vic', 'count 400');
+    const first = new SseReader(response);
+    await first.until(3);
+    const other = new SseReader(await events('vic'));
+    await other.until(3);
+    const llmRequest = llm.requests.at(-1);
+    const stopped = await handler.fetch(jsonRequest('/stop', 'vic', {}));
+    expect(await stopped.json()).toEqual({
+      status: 'stopped',
+      user_id: 'vic',
+      turn_id: response.headers.get('x-turn-id'),
+    });
+    await llmRequest?.settled;
+    expect(llmRequest?.aborted).toBe(true);
+    const [a, b] = await Promise.all([first.all(), other.all()]);
+    expect(b).toEqual(a);
+    const final = a.at(-1);
+    expect(final).toMatchObject({ event: 'final', data: { stopped: true, content: textOf(a) } });
+    expect(textOf(a).length).toBeGreaterThan(0);
+    expect(textOf(a)).not.toBe(countWords(400).join(''));
+    expect(await (await handler.fetch(jsonRequest('/stop', 'vic', {}))).json()).toEqual({
+      status: 'no_active_turn',
+      user_id: 'vic',
+    });
+    // The next turn is accepted by the LLM with the partial turn in its history.
+    const next = await chat('vic', 'hello?', false);
+    expect(next.status).toBe(200);
+    expect(lastUser(llm.requests.length - 1)).toBe('hello?');
+  });
+
+  it('stops a turn that waits on a slow tool (the MCP server sees the cancellation) or on the first LLM byte', async () => {
+    await connect('wes');
+    const response = await chat('wes', 'run the slow tool');
+    const reader = new SseReader(response);
+    await reader.until(1);
+    expect(reader.frames[0]?.event).toBe('tool_start');
+    const cancelledBefore = mcp.stats.slowCancelled;
+    expect(
+      await (await handler.fetch(jsonRequest('/stop', 'wes', { turn_id: response.headers.get('x-turn-id') }))).json(),
+    ).toMatchObject({ status: 'stopped' });
+    const frames = await reader.all();
+    expect(frames.at(-1)).toMatchObject({ event: 'final', data: { stopped: true, tools: ['slow'], tool_used: true } });
+    await expect.poll(() => mcp.stats.slowCancelled, { timeout: 3000 }).toBe(cancelledBefore + 1);
+
+    const stalled = await chat('wes', 'stall please');
+    const stalledReader = new SseReader(stalled);
+    await expect.poll(() => lastUser(llm.requests.length - 1)).toBe('stall please');
+    const llmRequest = llm.requests.at(-1);
+    expect(await (await handler.fetch(jsonRequest('/stop', 'wes', {}))).json()).toMatchObject({ status: 'stopped' });
+    await llmRequest?.settled;
+    expect(llmRequest?.aborted).toBe(true);
+    expect((await stalledReader.all()).at(-1)).toMatchObject({ event: 'final', data: { stopped: true, content: '' } });
+    expect((await chat('wes', 'hello?', false)).status).toBe(200);
+  });
+
+  it('a turn started with an Idempotency-Key runs once: retries replay it, streaming or not', async () => {
+    await connect('xia');
+    const before = llm.requests.length;
+    const headers = { 'idempotency-key': 'send-1' };
+    const first = await chat('xia', 'count 8', true, headers);
+    const retry = await chat('xia', 'count 8', true, headers);
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('x-turn-id')).toBe(first.headers.get('x-turn-id'));
+    const [a, b] = await Promise.all([new SseReader(first).all(), new SseReader(retry).all()]);
+    expect(b).toEqual(a);
+    const after = await chat('xia', 'count 8', false, headers);
+    expect(await after.json()).toMatchObject({
+      response: countWords(8).join(''),
+      turn_id: first.headers.get('x-turn-id'),
+    });
+    expect(llm.requests.length - before).toBe(1);
+    const reused = await chat('xia', 'something else', true, headers);
+    expect(reused.status).toBe(422);
+    expect((await reused.json()).code).toBe('IDEMPOTENCY_KEY_REUSED');
+    const bad = await chat('xia', 'hi', true, { 'idempotency-key': 'with space' });
+    expect(bad.status).toBe(422);
+    // A key whose turn could not start (another turn runs) does not stick: a retry starts it.
+    const running = await chat('xia', 'count 30');
+    const refused = await chat('xia', 'hello?', false, { 'idempotency-key': 'send-2' });
+    expect(refused.status).toBe(409);
+    await new SseReader(running).all();
+    const retried = await chat('xia', 'hello?', false, { 'idempotency-key': 'send-2' });
+    expect((await retried.json()).response).toBe('Hello from the fake.');
+  });
+
+  it('restores the 0.1 rule with stopOnDisconnect: a client going away stops the LLM', async () => {
+    const strict = makeHandler({ stopOnDisconnect: true });
+    await connect('yan', strict);
+    const reader = new SseReader(await chat('yan', 'count 400', true, {}, strict));
+    await reader.until(2);
+    const llmRequest = llm.requests.at(-1);
+    await reader.cancel();
+    await llmRequest?.settled;
+    expect(llmRequest?.aborted).toBe(true);
+  });
+
+  it('forgets a turn after the retention time', async () => {
+    const brief = makeHandler({ turnRetentionMs: 200 });
+    await connect('zoe', brief);
+    const frames = await new SseReader(await chat('zoe', 'hello?', true, {}, brief)).all();
+    expect((await events('zoe', { lastEventId: frames[0]?.id as string }, brief)).status).toBe(200);
+    await expect
+      .poll(
+        async () =>
+          (await new SseReader(await events('zoe', { lastEventId: frames[0]?.id as string }, brief)).all())[0]?.data
+            .code,
+        {
+          timeout: 3000,
+        },
+      )
+      .toBe('RESUME_LOST');
+  });
+});
