@@ -396,7 +396,7 @@ async function startProviderStack(provider: ProviderUnderTest): Promise<Provider
 /**
  * The chat scenarios every provider runs, through one host: a plain answer, a tool call, parallel
  * tool calls and the history after them, a last round with the tools withheld, a rate limit, a stream broken mid-way, refused
- * credentials, and a client leaving mid-stream (the provider request is aborted). No response
+ * credentials, and a turn stopped mid-stream (the provider request is aborted). No response
  * may hold one of the provider's secrets.
  */
 export function runProviderChatScenarios(provider: ProviderUnderTest, hostName: string, mount: Mount): void {
@@ -550,10 +550,9 @@ export function runProviderChatScenarios(provider: ProviderUnderTest, hostName: 
       expect(events[0]).toMatchObject({ event: 'error', data: { code: 'PROVIDER_AUTH' } });
     });
 
-    it('aborts the provider request when the client leaves mid-stream', async () => {
+    it('aborts the provider request when the turn is stopped mid-stream', async () => {
       await connect('gus');
-      const controller = new AbortController();
-      const response = await send('/chat', 'gus', { message: 'talk slowly', streaming: true }, controller.signal);
+      const response = await send('/chat', 'gus', { message: 'talk slowly', streaming: true });
       expect(response.status).toBe(200);
       const reader = (response.body as ReadableStream<Uint8Array>).getReader();
       let received = '';
@@ -564,9 +563,16 @@ export function runProviderChatScenarios(provider: ProviderUnderTest, hostName: 
       }
       expect(received).toContain('event: token');
       const llmRequest = stack.llm.requests.at(-1);
-      controller.abort();
+      const stop = await call('/stop', 'gus', {});
+      expect([stop.status, stop.json.status]).toEqual([200, 'stopped']);
       await llmRequest?.settled;
       expect(llmRequest?.aborted).toBe(true);
+      for (;;) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        received += new TextDecoder().decode(chunk.value);
+      }
+      expect(received).toMatch(/event: final\n(?:id: .*\n)?data: .*"stopped":true/);
     });
   });
 }
