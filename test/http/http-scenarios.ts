@@ -433,7 +433,7 @@ async function startProviderStack(provider: ProviderUnderTest): Promise<Provider
 /**
  * The chat scenarios every provider runs, through one host: a plain answer, a tool call, parallel
  * tool calls and the history after them, a last round with the tools withheld, a rate limit, a stream broken mid-way, refused
- * credentials, and a client leaving mid-stream (the provider request is aborted). No response
+ * credentials, and a turn stopped mid-stream (the provider request is aborted). No response
  * may hold one of the provider's secrets.
  */
 export function runProviderChatScenarios(provider: ProviderUnderTest, hostName: string, mount: Mount): void {
@@ -587,10 +587,13 @@ export function runProviderChatScenarios(provider: ProviderUnderTest, hostName: 
       expect(events[0]).toMatchObject({ event: 'error', data: { code: 'PROVIDER_AUTH' } });
     });
 
+<<<<<<< HEAD
     it('aborts the provider request when the turn is stopped mid-stream (POST /stop)', async () => {
+=======
+    it('aborts the provider request when the turn is stopped mid-stream', async () => {
+>>>>>>> i15-cloud
       await connect('gus');
-      const controller = new AbortController();
-      const response = await send('/chat', 'gus', { message: 'talk slowly', streaming: true }, controller.signal);
+      const response = await send('/chat', 'gus', { message: 'talk slowly', streaming: true });
       expect(response.status).toBe(200);
       const reader = (response.body as ReadableStream<Uint8Array>).getReader();
       let received = '';
@@ -601,11 +604,22 @@ export function runProviderChatScenarios(provider: ProviderUnderTest, hostName: 
       }
       expect(received).toContain('event: token');
       const llmRequest = stack.llm.requests.at(-1);
+<<<<<<< HEAD
       // Since 0.2 leaving alone does not stop a turn; POST /stop does.
       expect((await (await send('/stop', 'gus', {})).json()).status).toBe('stopped');
       controller.abort();
+=======
+      const stop = await call('/stop', 'gus', {});
+      expect([stop.status, stop.json.status]).toEqual([200, 'stopped']);
+>>>>>>> i15-cloud
       await llmRequest?.settled;
       expect(llmRequest?.aborted).toBe(true);
+      for (;;) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        received += new TextDecoder().decode(chunk.value);
+      }
+      expect(received).toMatch(/event: final\n(?:id: .*\n)?data: .*"stopped":true/);
     });
   });
 }
