@@ -9,11 +9,6 @@ import type { TurnObserver } from '../telemetry/turn-observer.js';
 import type { FetchLike, Logger, McpServerConfig, ModelConfig } from '../types.js';
 import type { UsageLedgerOptions } from '../usage/usage-ledger.js';
 import type { ChatUser } from './chat-user.js';
-<<<<<<< HEAD
-=======
-
-export type { ChatUser } from './chat-user.js';
->>>>>>> i15-cloud
 
 /** What the `serverAuth` hook receives. */
 export interface ServerAuthContext {

@@ -1,8 +1,3 @@
-<<<<<<< HEAD
-=======
-import type { ChatUser } from '../http/chat-user.js';
-
->>>>>>> i15-cloud
 /** The limits one user gets. Every limit is optional; an absent one does not apply. */
 export interface UserLimits {
   /**

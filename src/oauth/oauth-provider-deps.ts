@@ -3,15 +3,11 @@ import type { FetchLike, Logger } from '../types.js';
 import type { OAuthOptions } from './oauth-options.js';
 import type { OAuthStore } from './oauth-store.js';
 
-<<<<<<< HEAD
-/** What every `StoredOAuthProvider` shares, built once per handler. @internal */
-=======
 /**
  * What every `StoredOAuthProvider` shares, built once per handler. In its own file so the
  * refresh code can name it without importing the provider that imports it.
  * @internal
  */
->>>>>>> i15-cloud
 export interface OAuthProviderDeps {
   store: OAuthStore;
   locks: LockManager;

@@ -13,11 +13,7 @@ import type {
 import { LlmChatError } from '../errors.js';
 import type { OAuthClientConfig, OAuthOptions } from './oauth-options.js';
 import type { OAuthProviderDeps } from './oauth-provider-deps.js';
-<<<<<<< HEAD
-import { attemptKey, type OAuthStore, registrationLockKey, type StoredTokens, type TokenOwner } from './oauth-store.js';
-=======
 import { attemptKey, registrationLockKey, type StoredTokens, type TokenOwner } from './oauth-store.js';
->>>>>>> i15-cloud
 import { refreshTokens } from './refresh-tokens.js';
 import { unionOfScopes } from './scopes.js';
 

@@ -587,11 +587,7 @@ export function runProviderChatScenarios(provider: ProviderUnderTest, hostName: 
       expect(events[0]).toMatchObject({ event: 'error', data: { code: 'PROVIDER_AUTH' } });
     });
 
-<<<<<<< HEAD
-    it('aborts the provider request when the turn is stopped mid-stream (POST /stop)', async () => {
-=======
     it('aborts the provider request when the turn is stopped mid-stream', async () => {
->>>>>>> i15-cloud
       await connect('gus');
       const response = await send('/chat', 'gus', { message: 'talk slowly', streaming: true });
       expect(response.status).toBe(200);
@@ -604,14 +600,8 @@ export function runProviderChatScenarios(provider: ProviderUnderTest, hostName: 
       }
       expect(received).toContain('event: token');
       const llmRequest = stack.llm.requests.at(-1);
-<<<<<<< HEAD
-      // Since 0.2 leaving alone does not stop a turn; POST /stop does.
-      expect((await (await send('/stop', 'gus', {})).json()).status).toBe('stopped');
-      controller.abort();
-=======
       const stop = await call('/stop', 'gus', {});
       expect([stop.status, stop.json.status]).toEqual([200, 'stopped']);
->>>>>>> i15-cloud
       await llmRequest?.settled;
       expect(llmRequest?.aborted).toBe(true);
       for (;;) {
