@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { calculate } from './tools/calculate.js';
 import { convertUnits } from './tools/convert-units.js';
 import { currentTime } from './tools/current-time.js';
+import { describeDistance, UNITS_FORM, type UnitsAnswer } from './tools/distance-in-units.js';
 import { NotesStore } from './tools/notes-store.js';
 
 /** Options of {@link startDemoMcpServer}. */
@@ -34,8 +35,10 @@ const INVALID_JSON = Symbol('invalid JSON');
 
 /**
  * Starts the demo's MCP server (Streamable HTTP, stateful sessions) on loopback, offering
- * `calculate`, `current_time`, `convert_units`, `notes_search` and `notes_add`. Notes are shared by
- * all sessions and live as long as the process.
+ * `calculate`, `current_time`, `convert_units`, `notes_search`, `notes_add`, `notes_delete`
+ * (annotated destructive, so the demo asks before it runs) and `distance_in_my_units` (which asks
+ * the user for their unit system with an MCP elicitation). Notes are shared by all sessions and
+ * live as long as the process.
  *
  * @example
  * const mcp = await startDemoMcpServer();
@@ -108,7 +111,15 @@ export async function startDemoMcpServer(options: DemoMcpServerOptions = {}): Pr
 
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port()}/mcp`,
-    tools: ['calculate', 'current_time', 'convert_units', 'notes_search', 'notes_add'],
+    tools: [
+      'calculate',
+      'current_time',
+      'convert_units',
+      'notes_search',
+      'notes_add',
+      'notes_delete',
+      'distance_in_my_units',
+    ],
     async close() {
       await Promise.allSettled([...sessions.values()].map((transport) => transport.close()));
       sessions.clear();
@@ -200,6 +211,46 @@ export function buildMcpServer(notes: NotesStore): McpServer {
         const note = notes.add(text);
         return `Saved note #${note.id}: ${note.text}`;
       }),
+  );
+
+  mcp.registerTool(
+    'notes_delete',
+    {
+      title: 'Delete a note',
+      description: 'Deletes one of the shared notes by its number. It cannot be undone.',
+      inputSchema: { id: z.number().int().min(1).describe('The note number, e.g. 3 for note #3') },
+      annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    },
+    async ({ id }) =>
+      run(() => {
+        const note = notes.delete(id);
+        return `Deleted note #${note.id}: ${note.text}`;
+      }),
+  );
+
+  mcp.registerTool(
+    'distance_in_my_units',
+    {
+      title: 'Distance in your units',
+      description:
+        'Shows a distance given in kilometres in the unit system the user prefers; the user is asked which one.',
+      inputSchema: { km: z.number().min(0).max(1e9).describe('The distance in kilometres') },
+      annotations: { readOnlyHint: true },
+    },
+    async ({ km }) => {
+      try {
+        // An MCP elicitation: the chat page shows this form to the user and sends the answer back.
+        const answer = await mcp.server.elicitInput({
+          message: `Which unit system should I use to show ${km} km?`,
+          requestedSchema: structuredClone(UNITS_FORM) as never,
+        });
+        return run(() => describeDistance(km, answer as UnitsAnswer));
+      } catch (error) {
+        return run(() => {
+          throw error;
+        });
+      }
+    },
   );
 
   return mcp;

@@ -22,7 +22,8 @@ const STORY_WORD_DELAY_MS = 40;
  * The scripted demo model's "brain": simple rules, no AI. After tool results it answers in words
  * from them; otherwise it picks a tool from keywords of the last user message (arithmetic →
  * `calculate`, "time" → `current_time`, "convert"/`10 km to mi` → `convert_units`,
- * "note"/"remember" → the notes tools), "long"/"story" gives a long answer, and anything else
+ * "note"/"remember" → the notes tools, "delete note N" → `notes_delete`, "N km in my units" →
+ * `distance_in_my_units`), "long"/"story" gives a long answer, and anything else
  * gets a help text. A tool the connected server does not offer is never called.
  *
  * @example
@@ -53,6 +54,13 @@ type ToolPlan = { tool: string; arguments: Record<string, unknown> };
 function planTool(message: string): ToolPlan | 'story' | null {
   const lower = message.toLowerCase();
   if (/\b(long|story|stories)\b/.test(lower)) return 'story';
+
+  // Deleting asks the user first (the demo's toolApproval rule), so it comes before the search rule.
+  const deletion = /\b(?:delete|remove|erase)\s+note\s*#?\s*(\d+)/i.exec(message);
+  if (deletion?.[1]) return { tool: 'notes_delete', arguments: { id: Number(deletion[1]) } };
+  // The tool asks the user which unit system to use (an MCP elicitation).
+  const myUnits = /(\d+(?:\.\d+)?)\s*km\b.*\bmy units\b/i.exec(message);
+  if (myUnits?.[1]) return { tool: 'distance_in_my_units', arguments: { km: Number(myUnits[1]) } };
 
   const remember =
     /\b(?:remember(?:\s+that)?|note down|(?:add|save|take|write)\s+(?:a\s+)?note(?:\s+that)?)\s*:?\s*(.+)/is.exec(
@@ -197,6 +205,13 @@ function describeResult(name: string, content: string): string {
     const lines = content.split('\n').slice(1).join('\n');
     return `Here is what I found in the notes:\n\n${lines}`;
   }
+  if (name.endsWith('notes_delete')) {
+    const id = /^Deleted note #(\d+)/.exec(content)?.[1];
+    return id ? `Done: note **#${id}** is deleted.` : `I did not delete anything: *${content}*`;
+  }
+  if (name.endsWith('distance_in_my_units')) {
+    return content.replace(/ is (.+?) \(/, ' is **$1** (');
+  }
   if (name.endsWith('notes_add')) {
     const id = /#(\d+)/.exec(content)?.[1];
     return `Done: I saved that as note **#${id ?? '?'}**. Ask me to *search my notes* any time.`;
@@ -228,6 +243,8 @@ const HELP = `Hi! I'm the **scripted demo model**: a few simple rules, not a rea
 - \`what time is it in Tokyo?\` → \`current_time\`
 - \`convert 10 km to miles\` → \`convert_units\`
 - \`remember that …\` or \`search my notes for coffee\` → \`notes_add\` / \`notes_search\`
+- \`delete note 2\` → \`notes_delete\`, which asks for your approval first
+- \`show 42 km in my units\` → \`distance_in_my_units\`, which asks you which unit system to use
 - \`tell me a long story\` → a long answer, to try the **Stop** button
 
 To chat with a real model, restart the demo with \`OPENAI_API_KEY=sk-… npm run demo\`, or \`ANTHROPIC_API_KEY=…\`, or \`OPENAI_BASE_URL=http://127.0.0.1:11434/v1\` for a local Ollama.`;

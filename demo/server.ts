@@ -4,7 +4,15 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import { type ChatUser, createChatHandler, type Logger, type ModelConfig, memoryStorage } from 'mcp-llmchat';
+import {
+  type ApprovalDecision,
+  type ChatUser,
+  createChatHandler,
+  type Logger,
+  type ModelConfig,
+  memoryStorage,
+  type ToolCallForApproval,
+} from 'mcp-llmchat';
 import { toExpressMiddleware } from 'mcp-llmchat/express';
 import { buildMcpServer, startDemoMcpServer } from './demo-mcp-server.js';
 import { type DemoEnv, demoModelsFromEnv, SCRIPTED_MODEL_ID, scriptedModelConfig } from './demo-models.js';
@@ -49,8 +57,17 @@ const PUBLIC_DIR = fileURLToPath(new URL('./public/', import.meta.url));
 const USER_ID = /^[A-Za-z0-9_-]{6,64}$/;
 const SYSTEM_PROMPT =
   'You are the assistant of the mcp-llmchat demo. Use the tools when they help: calculate for any ' +
-  'arithmetic, current_time for dates and times, convert_units for units, notes_search and notes_add ' +
-  'for the shared notes. Answer briefly in Markdown.';
+  'arithmetic, current_time for dates and times, convert_units for units, distance_in_my_units to show ' +
+  'a distance in the unit system the user picks, notes_search, notes_add and notes_delete for the shared ' +
+  'notes. Answer briefly in Markdown.';
+
+/**
+ * The demo's tool-approval rule: a tool that says it may destroy something (`notes_delete`) waits
+ * for the user's OK; everything else runs. The demo trusts its own server's annotations; a host
+ * with servers it does not control would rather list tools by name, or use `'annotations'`.
+ */
+export const demoToolApproval = (call: ToolCallForApproval): ApprovalDecision =>
+  call.annotations.destructiveHint === true || call.tool.endsWith('notes_delete') ? 'ask' : 'allow';
 
 /**
  * Starts the whole demo in this process: the demo MCP server, the scripted model when no API key
@@ -94,6 +111,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
         models,
         mcp: { defaultServer: { name: 'demo', url: mcp.url }, allowedUrls: [mcp.url] },
         storage,
+        // Ask before destructive tools; relay the MCP server's questions (elicitation) to the page.
+        toolApproval: demoToolApproval,
+        elicitation: true,
         ...(scripted ? {} : { systemPrompt: SYSTEM_PROMPT }),
         ...(options.logger ? { logger: options.logger } : {}),
         ...(oauth
@@ -203,7 +223,7 @@ async function main(): Promise<void> {
   if (demo.scripted) {
     console.log('  No OPENAI_API_KEY or ANTHROPIC_API_KEY set: the scripted demo model answers (simple rules, no AI).');
   }
-  console.log(`  MCP server: ${demo.mcpUrl} (calculate, current_time, convert_units, notes_search, notes_add)`);
+  console.log(`  MCP server: ${demo.mcpUrl} (calculate, current_time, convert_units, notes_*, distance_in_my_units)`);
   console.log('  Press Ctrl+C to stop.');
 
   let stopping = false;

@@ -6,6 +6,13 @@
  * @packageDocumentation
  */
 
+export type {
+  ApprovalDecision,
+  ToolAnnotationHints,
+  ToolApprovalRule,
+  ToolCallForApproval,
+} from './approval/approval-policy.js';
+export type { ElicitationOptions, ToolApprovalOptions } from './approval/ask-settings.js';
 export { MemoryMessageBus } from './bus/memory-message-bus.js';
 export type { MessageBus } from './bus/message-bus.js';
 export type { ChatHistory } from './chat/chat-history.js';

@@ -7,9 +7,11 @@
 //   js/api.js            the /llmchat routes
 //   js/messages.js       drawing messages, answers and tool cards
 //   js/conversations.js  the conversation list
+//   js/asks.js           approval and elicitation cards (POST /approve, POST /elicitation)
 //   js/markdown.js       safe Markdown
 
 import { createApi, demoUserId } from './js/api.js';
+import { createAskCards } from './js/asks.js';
 import { followTurn } from './js/chat-stream.js';
 import { createConversationList } from './js/conversations.js';
 import { el } from './js/dom.js';
@@ -354,6 +356,7 @@ async function runTurn(conversationId, open) {
   state.turn = { controller, conversationId };
   setBusy(true);
   const answer = view.addAssistantMessage();
+  const asks = createAskCards({ api, conversationId });
   const startedAt = performance.now();
   const { signal } = controller;
   const onEvent = ({ event, data }) => {
@@ -366,9 +369,17 @@ async function runTurn(conversationId, open) {
         break;
       case 'tool_end':
         answer.toolEnd(data || {}, false);
+        asks.settle(data || {});
         break;
       case 'tool_error':
         answer.toolEnd(data || {}, true);
+        asks.settle(data || {});
+        break;
+      case 'tool_approval':
+        answer.addAsk(asks.approval(data || {}));
+        break;
+      case 'elicitation':
+        answer.addAsk(asks.elicitation(data || {}));
         break;
       case 'final':
       case 'error':
@@ -419,6 +430,7 @@ async function runTurn(conversationId, open) {
       answer.finish('error');
     }
   } finally {
+    asks.closeAll();
     if (state.turn?.controller === controller) {
       state.turn = null;
       setBusy(false);

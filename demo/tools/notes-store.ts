@@ -58,6 +58,17 @@ export class NotesStore {
       .map((entry) => entry.note);
   }
 
+  /**
+   * Deletes a note by id and returns it.
+   * @throws Error when there is no such note.
+   */
+  delete(id: number): Note {
+    const index = this.#notes.findIndex((note) => note.id === id);
+    const [note] = index === -1 ? [] : this.#notes.splice(index, 1);
+    if (!note) throw new Error(`There is no note #${id}.`);
+    return note;
+  }
+
   /** How many notes are stored. */
   get size(): number {
     return this.#notes.length;

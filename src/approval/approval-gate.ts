@@ -75,14 +75,15 @@ export function createApprovalGate(options: ApprovalGateOptions): ToolGate {
       if (!options.canAsk) return { run: false, reason: DENIALS.cannotAsk };
 
       const expiresAt = Date.now() + options.timeoutMs;
-      context.emit({
-        type: 'tool_approval',
-        id: call.id,
-        tool: call.name,
-        input: call.arguments,
-        annotations: { ...annotations },
-        expires_at: new Date(expiresAt).toISOString(),
-      });
+      const announce = () =>
+        context.emit({
+          type: 'tool_approval',
+          id: call.id,
+          tool: call.name,
+          input: call.arguments,
+          annotations: { ...annotations },
+          expires_at: new Date(expiresAt).toISOString(),
+        });
       const answer = await options.broker.ask<ApprovalAnswer>(
         {
           kind: 'approval',
@@ -92,7 +93,7 @@ export function createApprovalGate(options: ApprovalGateOptions): ToolGate {
           fingerprint: fingerprintOf({ tool: call.name, input: call.arguments }),
           expiresAt,
         },
-        { timeoutMs: options.timeoutMs, ...(context.signal ? { signal: context.signal } : {}) },
+        { timeoutMs: options.timeoutMs, onAsked: announce, ...(context.signal ? { signal: context.signal } : {}) },
       );
       context.signal?.throwIfAborted();
       if (answer === null) return { run: false, reason: DENIALS.timeout };

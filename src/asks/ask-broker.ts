@@ -29,6 +29,11 @@ export interface AskOptions {
   timeoutMs: number;
   /** Ends the wait early (the turn was stopped). */
   signal?: AbortSignal;
+  /**
+   * Called once the question is stored, so it can be answered: the place to tell the user.
+   * Announcing it any earlier lets a quick client answer a question that does not exist yet (404).
+   */
+  onAsked?: () => void;
 }
 
 // A turn that missed the bus message (Redis pub/sub is at most once) still finds the answer
@@ -103,6 +108,7 @@ export class AskBroker {
     try {
       if (options.signal?.aborted) return null;
       await this.#store.set(key, JSON.stringify(pending), options.timeoutMs);
+      options.onAsked?.();
       return await answered;
     } finally {
       clearInterval(recheck);

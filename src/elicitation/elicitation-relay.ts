@@ -47,16 +47,17 @@ export function createElicitationRelay(options: ElicitationRelayOptions): Elicit
       }
       const id = request.elicitationId ?? randomUUID();
       const expiresAt = Date.now() + options.timeoutMs;
-      context.emit({
-        type: 'elicitation',
-        id,
-        server: request.server,
-        mode: request.mode,
-        message: request.message,
-        ...(schema ? { requested_schema: { ...schema } } : {}),
-        ...(request.url ? { url: request.url } : {}),
-        expires_at: new Date(expiresAt).toISOString(),
-      });
+      const announce = () =>
+        context.emit({
+          type: 'elicitation',
+          id,
+          server: request.server,
+          mode: request.mode,
+          message: request.message,
+          ...(schema ? { requested_schema: { ...schema } } : {}),
+          ...(request.url ? { url: request.url } : {}),
+          expires_at: new Date(expiresAt).toISOString(),
+        });
       const answer = await options.broker.ask<ElicitationResult>(
         {
           kind: 'elicitation',
@@ -67,7 +68,7 @@ export function createElicitationRelay(options: ElicitationRelayOptions): Elicit
           expiresAt,
           ...(schema ? { details: { schema } } : {}),
         },
-        { timeoutMs: options.timeoutMs, ...(context.signal ? { signal: context.signal } : {}) },
+        { timeoutMs: options.timeoutMs, onAsked: announce, ...(context.signal ? { signal: context.signal } : {}) },
       );
       if (answer === null) return { action: 'cancel' };
       return answer.action === 'accept'

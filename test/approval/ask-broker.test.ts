@@ -136,8 +136,12 @@ describe.each(setups)('AskBroker (%s)', (_name, processes) => {
     const turn = new AskBroker(a.sessions, a.bus);
     const other = new AskBroker(b.sessions, b.bus);
     const pending = question({ kind: 'elicitation' });
-    const waiting = turn.ask(pending, { timeoutMs: 5_000 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    let asked!: () => void;
+    const stored = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
+    const waiting = turn.ask(pending, { timeoutMs: 5_000, onAsked: asked });
+    await stored;
     const refused = other.answer(pending.userId, 'elicitation', pending.id, undefined, () => {
       throw new LlmChatError('VALIDATION_FAILED', 'content.age: expected a number');
     });

@@ -42,7 +42,7 @@ describe.skipIf(!hasChromium)('demo chat page in headless Chromium', () => {
     expect(await page.locator('#model-select').inputValue()).toBe('demo-scripted');
     expect(await page.locator('#notice').isVisible()).toBe(true);
     await expect.poll(() => page.locator('#status').getAttribute('data-state'), POLL).toBe('connected');
-    expect(await page.locator('#status').textContent()).toContain('Connected · 5 tools');
+    expect(await page.locator('#status').textContent()).toContain('Connected · 7 tools');
 
     // Disconnect and connect again with the button.
     await page.locator('#connect-button').click();

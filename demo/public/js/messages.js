@@ -98,6 +98,12 @@ export function createMessageList(ui) {
         const stick = isNearBottom();
         if (stick) scrollToBottom();
       },
+      /** Shows a question of this turn (an approval or elicitation card, js/asks.js). */
+      addAsk(node) {
+        hideTyping();
+        tools.append(node);
+        scrollToBottom();
+      },
       toolEnd(event, failed) {
         let card = cards.get(event.id);
         if (!card) {
