@@ -23,6 +23,8 @@ const SCRIPTED_MODEL_ID = 'demo-scripted';
 const MODEL_KEY = 'mcp-llmchat-demo-model';
 const NOTICE_KEY = 'mcp-llmchat-demo-notice-hidden';
 // The answer this tab is streaming, kept across a reload: { conversationId, message }.
+// The tool list of the last connect, shown again after a reload that keeps the session.
+const TOOLS_KEY = 'mcp-llmchat-demo-tools';
 const PENDING_KEY = 'mcp-llmchat-demo-pending';
 
 const $ = (id) => document.getElementById(id);
@@ -118,6 +120,41 @@ async function loadModels() {
   updateNotice();
 }
 
+function showConnected(tools) {
+  state.connected = true;
+  const count = tools.length;
+  setStatus('connected', 'Connected', ` · ${count} tool${count === 1 ? '' : 's'}`);
+  ui.status.title = tools.join(', ');
+  showTools(tools);
+}
+
+/**
+ * After a reload: keep the session this user already has (same model) instead of connecting
+ * again. A new /connect would replace the session, and an answer still running would then not
+ * be saved (a turn never writes into a session that replaced the one it started in).
+ */
+async function keepSession() {
+  try {
+    const status = await api.json(`/status/${encodeURIComponent(userId)}`);
+    if (!status.connected) return false;
+    const config = await api.json(`/config/${encodeURIComponent(userId)}`);
+    const model = config?.llm?.config?.model;
+    if (!state.models.some((m) => m.model_id === model)) return false;
+    ui.modelSelect.value = model;
+    updateNotice();
+    let tools = [];
+    try {
+      tools = JSON.parse(sessionStorage.getItem(TOOLS_KEY) || '[]');
+    } catch {
+      // No list kept: the status line just says Connected.
+    }
+    showConnected(Array.isArray(tools) ? tools : []);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function connect() {
   if (state.connecting) return state.connecting;
   const model = selectedModel();
@@ -128,12 +165,9 @@ function connect() {
   state.connecting = api
     .post('/connect', body)
     .then((result) => {
-      state.connected = true;
       const tools = Array.isArray(result.tools) ? result.tools : [];
-      const count = typeof result.tool_count === 'number' ? result.tool_count : tools.length;
-      setStatus('connected', 'Connected', ` · ${count} tool${count === 1 ? '' : 's'}`);
-      ui.status.title = tools.join(', ');
-      showTools(tools);
+      sessionStorage.setItem(TOOLS_KEY, JSON.stringify(tools));
+      showConnected(tools);
     })
     .catch((error) => {
       state.connected = false;
@@ -529,7 +563,7 @@ async function start() {
     }
   }
   await loadModels();
-  await connect();
+  if (!(await keepSession())) await connect();
   await loadConversations();
   const fromHash = /^#c=(.+)$/.exec(location.hash)?.[1];
   const pending = readPending();

@@ -88,7 +88,7 @@ describe.skipIf(!available)('demo page: a running answer survives a reload and i
     expect(await answerText(page)).toBe(uninterrupted);
     await page.close();
     expect(pageErrors).toEqual([]);
-  }, 60_000);
+  }, 90_000);
 
   it('switching away from a running answer shows the other history, and switching back follows it again', async () => {
     const page = await open();
