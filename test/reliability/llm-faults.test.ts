@@ -111,9 +111,10 @@ describe('LLM faults through the handler', () => {
     expect(frames.at(-1)?.data).toMatchObject({ code: 'PROVIDER_ERROR', recoverable: true });
     expect(starts).toHaveLength(1); // output was already sent: no retry, which would repeat it
     const history = await store.getHistory('lou');
+    // Stored turns carry when they started and ended (`at`), for a page to show.
     expect(history.slice(-2)).toEqual([
-      { role: 'user', content: 'cut me off' },
-      { role: 'assistant', content: 'Partial answer', interrupted: true },
+      { role: 'user', content: 'cut me off', at: expect.any(String) },
+      { role: 'assistant', content: 'Partial answer', interrupted: true, at: expect.any(String) },
     ]);
   });
 

@@ -129,7 +129,7 @@ describe.skipIf(!available)('a Redis Cluster master dies mid-run', () => {
     let ended: Awaited<(typeof streams)[number]>[];
     try {
       ended = await Promise.all(streams);
-      await cluster.waitHealthy(30_000);
+      await cluster.waitHealthy(60_000);
       expect(await masterOf(USERS[0] as string)).not.toBe(victimPort);
     } finally {
       healthy = true;
