@@ -158,11 +158,14 @@ describe('turns over handler.fetch (memory storage)', () => {
 
   it('stops a turn that waits on a slow tool (the MCP server sees the cancellation) or on the first LLM byte', async () => {
     await connect('wes');
+    const startedBefore = mcp.stats.slowStarted;
     const response = await chat('wes', 'run the slow tool');
     const reader = new SseReader(response);
     await reader.until(1);
     expect(reader.frames[0]?.event).toBe('tool_start');
     const cancelledBefore = mcp.stats.slowCancelled;
+    // `tool_start` goes out before the call reaches the server: stop once the server runs it.
+    await expect.poll(() => mcp.stats.slowStarted, { timeout: 3000 }).toBeGreaterThan(startedBefore);
     expect(
       await (await handler.fetch(jsonRequest('/stop', 'wes', { turn_id: response.headers.get('x-turn-id') }))).json(),
     ).toMatchObject({ status: 'stopped' });
