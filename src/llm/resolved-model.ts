@@ -1,42 +1,18 @@
-import type { AwsCredentials, ProviderKind } from '../types.js';
+import type { ModelConfig } from '../types.js';
 
-/** A `ModelConfig` (src/types.ts) with every default applied. */
-export interface ResolvedModel {
-  id: string;
-  /** The provider's model name. */
-  model: string;
-  provider: ProviderKind;
-  name: string;
-  providerName: string;
-  contextWindow: number;
-  supportsStreaming: boolean;
-  supportsFunctionCalling: boolean;
-  supportsVision: boolean;
-  enabled: boolean;
-  baseUrl?: string;
-  /** A secret. */
-  apiKey?: string;
-  apiVersion?: string;
-  deployment?: string;
-  temperature?: number;
-  maxTokens?: number;
-  /** Secrets. */
-  headers?: Record<string, string>;
-  reasoningEffort?: 'minimal' | 'low' | 'medium' | 'high';
-  reasoningModel?: boolean;
-  thinkingBudgetTokens?: number;
-  promptCaching?: boolean;
-  projectId?: string;
-  spaceId?: string;
-  iamUrl?: string;
-  /** Bedrock. */
-  region?: string;
-  /** Bedrock. Secrets. */
-  credentials?: AwsCredentials | (() => Promise<AwsCredentials>);
-  /** Vertex. */
-  project?: string;
-  /** Vertex. */
-  location?: string;
-  /** Vertex. */
-  getAccessToken?: () => Promise<string>;
-}
+/** The `ModelConfig` fields that always have a value once defaults are applied. */
+type DefaultedField =
+  | 'model'
+  | 'name'
+  | 'providerName'
+  | 'contextWindow'
+  | 'supportsStreaming'
+  | 'supportsFunctionCalling'
+  | 'supportsVision'
+  | 'enabled';
+
+/**
+ * A `ModelConfig` (src/types.ts) with every default applied. Derived from `ModelConfig`, so a
+ * model option added there is carried here without a second list to keep in step.
+ */
+export type ResolvedModel = Omit<ModelConfig, DefaultedField> & Required<Pick<ModelConfig, DefaultedField>>;
