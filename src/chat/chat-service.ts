@@ -307,7 +307,8 @@ export class ChatService {
       return gate === undefined ? run(call) : gateThenRun(gate, call, signal, emitted, run);
     });
     const results: ToolMessage[] = new Array(calls.length);
-    for await (const outcome of asCompleted(tasks, emitted)) {
+    // Only a gate or an elicitor emits while calls run; without them, no inbox to watch.
+    for await (const outcome of asCompleted(tasks, gate || elicitor ? emitted : undefined)) {
       if (outcome.status === 'event') {
         yield outcome.event;
         continue;
