@@ -51,7 +51,7 @@ export type { LimitRequestContext, LimitsOptions, UserLimits } from './limits/li
 export { memoryRateWindow } from './limits/memory-rate-window.js';
 export type { RateWindowBackend, RateWindowResult } from './limits/rate-window-backend.js';
 export * from './llm/index.js';
-export type { Lock } from './lock/lock.js';
+export type { HeldLock } from './lock/lock.js';
 export type { LockBackend } from './lock/lock-backend.js';
 export type {
   AcquireLockOptions,
@@ -74,7 +74,7 @@ export type { AppendToListOptions, SessionBackend, TtlRefresh } from './session/
 export type { SessionStoreOptions, StoredSession } from './session/session-store.js';
 export { SessionStore } from './session/session-store.js';
 export * from './sse/index.js';
-export { type MemoryStorageOptions, memoryStorage, type Storage } from './storage.js';
+export { type ChatStorage, type MemoryStorageOptions, memoryStorage } from './storage.js';
 export type {
   LlmCallHooks,
   LlmCallInfo,

@@ -20,7 +20,7 @@ import type { UsageBackend } from './usage/usage-backend.js';
  * processes sharing users). A storage of your own can use `new MemoryMessageBus()` when it
  * serves one process.
  */
-export interface Storage {
+export interface ChatStorage {
   /** Session configurations and chat histories. */
   sessions: SessionBackend;
   /** Leases that serialize one user's turns. */
@@ -60,7 +60,7 @@ export type MemoryStorageOptions = MemorySessionBackendOptions;
  * const storage = memoryStorage({ maxEntries: 5000 });
  * const handler = createChatHandler({ authenticate, models, storage });
  */
-export function memoryStorage(options: MemoryStorageOptions = {}): Storage {
+export function memoryStorage(options: MemoryStorageOptions = {}): ChatStorage {
   const sessions = new MemorySessionBackend(options);
   const usage = new MemoryUsageBackend();
   const turns = new MemoryTurnBackend();

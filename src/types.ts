@@ -298,7 +298,7 @@ export interface ReasoningEvent {
 }
 
 /** `error`: the turn failed. Exactly one per failed turn, instead of `final`. */
-export interface ErrorEvent {
+export interface ChatErrorEvent {
   type: 'error';
   error: string;
   recoverable: boolean;
@@ -349,7 +349,7 @@ export type ChatEvent =
   | ToolApprovalEvent
   | ElicitationEvent
   | FinalEvent
-  | ErrorEvent;
+  | ChatErrorEvent;
 
 /** The tool events, as listed in `tool_invocations`. */
 export type ToolEvent = ToolStartEvent | ToolEndEvent | ToolErrorEvent;

@@ -10,7 +10,7 @@ import type { LlmCallHooks, TurnHooks, TurnOutcome } from '../telemetry/turn-obs
 import type {
   AssistantMessage,
   ChatEvent,
-  ErrorEvent,
+  ChatErrorEvent,
   FinalEvent,
   Logger,
   TokenUsage,
@@ -374,7 +374,7 @@ export class ChatService {
     }
   }
 
-  #errorEvent(error: unknown, signal: AbortSignal | undefined): ErrorEvent {
+  #errorEvent(error: unknown, signal: AbortSignal | undefined): ChatErrorEvent {
     // When the turn was stopped, the signal's reason says why (timeout, lost lease, client gone)
     // better than the ABORTED each stopped call reports.
     const chatError =
@@ -383,7 +383,7 @@ export class ChatService {
       this.#options.logger?.error?.('chat turn failed', { error: String(chatError) });
       return { type: 'error', error: 'An unexpected error occurred.', recoverable: false, code: 'INTERNAL' };
     }
-    const event: ErrorEvent = {
+    const event: ChatErrorEvent = {
       type: 'error',
       error: chatError.message,
       recoverable: chatError.recoverable,
@@ -455,7 +455,7 @@ function callOptions(signal: AbortSignal | undefined, call: LlmCallHooks | undef
 }
 
 /** A stopped turn (`ABORTED`) is not a failure to its observers. */
-function outcomeOf(event: ErrorEvent, text: string): TurnOutcome {
+function outcomeOf(event: ChatErrorEvent, text: string): TurnOutcome {
   return event.code === 'ABORTED' ? { status: 'stopped', text } : { status: 'error', code: event.code, text };
 }
 

@@ -4,7 +4,7 @@ import type { LimitsOptions } from '../limits/limits-options.js';
 import type { LlmProviderOptions } from '../llm/llm-provider.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
 import type { OAuthOptions } from '../oauth/oauth-options.js';
-import type { Storage } from '../storage.js';
+import type { ChatStorage } from '../storage.js';
 import type { TurnObserver } from '../telemetry/turn-observer.js';
 import type { FetchLike, Logger, McpServerConfig, ModelConfig } from '../types.js';
 import type { UsageLedgerOptions } from '../usage/usage-ledger.js';
@@ -63,7 +63,7 @@ export interface ChatHandlerOptions {
   /** MCP servers and limits. */
   mcp?: ChatHandlerMcpOptions;
   /** Where sessions, history and turn locks live. @default memoryStorage() */
-  storage?: Storage;
+  storage?: ChatStorage;
   /**
    * Path prefix of the routes as `request.url` shows them. Adapters strip their mount path, so
    * leave it unset with them; set it when a host passes full URLs to `handler.fetch`

@@ -12,7 +12,7 @@ import { LockManager } from '../lock/lock-manager.js';
 import { OAuthManager } from '../oauth/oauth-manager.js';
 import { oauthCallbackRoute, oauthClientMetadataRoute, oauthForgetRoute } from '../oauth/oauth-routes.js';
 import { SessionStore } from '../session/session-store.js';
-import { memoryStorage, type Storage } from '../storage.js';
+import { memoryStorage, type ChatStorage } from '../storage.js';
 import { MemoryTurnBackend } from '../turns/memory-turn-backend.js';
 import type { TurnBackend } from '../turns/turn-backend.js';
 import { TurnLog } from '../turns/turn-log.js';
@@ -94,7 +94,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
   const settings = resolveHandlerSettings(options);
   // A storage the handler made itself is its to close; a host's storage stays open.
   const ownStorage = options.storage ? undefined : memoryStorage(options.logger ? { logger: options.logger } : {});
-  const storage = ownStorage ?? (options.storage as Storage);
+  const storage = ownStorage ?? (options.storage as ChatStorage);
   // A host storage of its own making may lack the turn parts: they then stay in this process.
   const fallbackTurns = storage.turns ? undefined : new MemoryTurnBackend();
   const context = createContext(options, settings, storage, storage.turns ?? (fallbackTurns as MemoryTurnBackend));
@@ -174,7 +174,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
 function createContext(
   options: ChatHandlerOptions,
   settings: HandlerSettings,
-  storage: Storage,
+  storage: ChatStorage,
   turnBackend: TurnBackend,
 ): HandlerContext {
   // A storage written before the bus existed still works, for this process alone.

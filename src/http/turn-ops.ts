@@ -2,7 +2,7 @@ import { LlmChatError } from '../errors.js';
 import { LimitGate } from '../limits/limit-gate.js';
 import { StreamSlots } from '../limits/stream-slots.js';
 import type { LockManager } from '../lock/lock-manager.js';
-import type { Storage } from '../storage.js';
+import type { ChatStorage } from '../storage.js';
 import { combineObservers, type TurnHooks, type TurnInfo, type TurnObserver } from '../telemetry/turn-observer.js';
 import { UsageLedger } from '../usage/usage-ledger.js';
 import { usageObserver } from '../usage/usage-observer.js';
@@ -31,7 +31,7 @@ const NO_TICKET: TurnTicket = { startTurn: () => undefined, release: () => {} };
  * options. With none of them set, `admit` resolves a ticket that observes nothing.
  * @internal
  */
-export function createTurnOps(options: ChatHandlerOptions, storage: Storage, locks: LockManager): TurnOps {
+export function createTurnOps(options: ChatHandlerOptions, storage: ChatStorage, locks: LockManager): TurnOps {
   const limits = options.limits;
   const budgets = limits?.tokensPerDay !== undefined || limits?.tokensPerMonth !== undefined;
   const accounting = options.usage !== undefined && options.usage !== false;

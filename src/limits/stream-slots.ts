@@ -1,6 +1,6 @@
 import { LlmChatError } from '../errors.js';
 import { unrefTimer } from '../internal/unref-timer.js';
-import type { Lock } from '../lock/lock.js';
+import type { HeldLock } from '../lock/lock.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import { streamSlotKey } from '../session/session-keys.js';
 import type { Logger } from '../types.js';
@@ -46,7 +46,7 @@ export class StreamSlots {
     throw new LlmChatError('RATE_LIMITED', 'Too many chat streams are open for this user.', { retryAfterMs: 1000 });
   }
 
-  #hold(lock: Lock): StreamSlot {
+  #hold(lock: HeldLock): StreamSlot {
     const renew = setInterval(
       () => {
         lock

@@ -3,7 +3,7 @@ import { LlmChatError, wrapError } from '../errors.js';
 import { sleep } from '../internal/sleep.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import type { Logger } from '../types.js';
-import type { Lock } from './lock.js';
+import type { HeldLock } from './lock.js';
 import type { LockBackend } from './lock-backend.js';
 
 /** Options of {@link LockManager}. */
@@ -80,7 +80,7 @@ export class LockManager {
    * Takes the lock once. Resolves `null` when someone else holds it.
    * @throws LlmChatError `BACKEND_UNAVAILABLE` when the backend fails.
    */
-  async tryAcquire(key: string, options: TryAcquireLockOptions = {}): Promise<Lock | null> {
+  async tryAcquire(key: string, options: TryAcquireLockOptions = {}): Promise<HeldLock | null> {
     const ttlMs = options.ttlMs ?? this.#ttlMs;
     assertDuration('ttlMs', ttlMs, 1);
     const token = randomBytes(16).toString('base64url');
@@ -93,7 +93,7 @@ export class LockManager {
    * @throws LlmChatError `LOCK_TIMEOUT` when it is still held at the deadline,
    * `BACKEND_UNAVAILABLE` when the backend fails, `ABORTED` when `signal` aborts.
    */
-  async acquire(key: string, options: AcquireLockOptions = {}): Promise<Lock> {
+  async acquire(key: string, options: AcquireLockOptions = {}): Promise<HeldLock> {
     const { waitMs = 0, signal } = options;
     assertDuration('waitMs', waitMs, 0);
     const deadline = Date.now() + waitMs;
@@ -145,7 +145,7 @@ export class LockManager {
    */
   async using<T>(
     key: string,
-    fn: (signal: AbortSignal, lock: Lock) => Promise<T>,
+    fn: (signal: AbortSignal, lock: HeldLock) => Promise<T>,
     options: UsingLockOptions = {},
   ): Promise<T> {
     const lease = await this.hold(key, options);
@@ -160,7 +160,7 @@ export class LockManager {
 /** A held lock whose lease is renewed until released; see {@link LockManager.hold}. */
 export interface LockLease {
   /** The lock itself (key and token). */
-  readonly lock: Lock;
+  readonly lock: HeldLock;
   /** Aborts with `LOCK_LOST` when the lease is lost, or with the reason of the caller's signal. */
   readonly signal: AbortSignal;
   /** Stops renewing and frees the lock. Idempotent; never rejects; `false` when it could not be freed. */
@@ -168,7 +168,7 @@ export interface LockLease {
 }
 
 class RenewedLease implements LockLease {
-  readonly lock: Lock;
+  readonly lock: HeldLock;
   readonly #controller = new AbortController();
   readonly #ttlMs: number;
   readonly #extendEveryMs: number;
@@ -179,7 +179,7 @@ class RenewedLease implements LockLease {
   #inFlight: Promise<void> | undefined;
   #released: Promise<boolean> | undefined;
 
-  constructor(lock: Lock, ttlMs: number, extendEveryMs: number, outer: AbortSignal | undefined, logger?: Logger) {
+  constructor(lock: HeldLock, ttlMs: number, extendEveryMs: number, outer: AbortSignal | undefined, logger?: Logger) {
     this.lock = lock;
     this.#ttlMs = ttlMs;
     this.#extendEveryMs = extendEveryMs;
@@ -245,7 +245,7 @@ class RenewedLease implements LockLease {
   }
 }
 
-class LeaseLock implements Lock {
+class LeaseLock implements HeldLock {
   readonly key: string;
   readonly token: string;
   readonly #backend: LockBackend;

@@ -2,7 +2,7 @@
  * A held lease on one lock key, returned by {@link LockManager.acquire}. The token is random per
  * acquisition, so only this holder can extend or release it.
  */
-export interface Lock {
+export interface HeldLock {
   /** The lock key, as given to the manager. */
   readonly key: string;
   /** This acquisition's random token. */

@@ -3,7 +3,7 @@ import { OAuthError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { createSealer } from '../internal/seal.js';
 import type { LockManager } from '../lock/lock-manager.js';
-import type { Storage } from '../storage.js';
+import type { ChatStorage } from '../storage.js';
 import type { FetchLike, Logger, McpServerConfig } from '../types.js';
 import type { OAuthOptions } from './oauth-options.js';
 import { missingSealKey, OAuthStore, type TokenOwner } from './oauth-store.js';
@@ -15,7 +15,7 @@ import { withTokenRefresh } from './with-token-refresh.js';
 export interface OAuthManagerDeps {
   options: OAuthOptions;
   sealKey: string | Uint8Array | undefined;
-  storage: Storage;
+  storage: ChatStorage;
   locks: LockManager;
   fetch: FetchLike;
   logger?: Logger;

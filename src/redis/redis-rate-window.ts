@@ -9,7 +9,7 @@ import { resolveRedisOptions, runRedisCommand } from './redis-command.js';
  * of ours instead of the host's, so nothing is defined on the host's client (the library would
  * otherwise `defineCommand` on it), and the backends' fail-fast and timeout rules apply. The
  * window's key has no hash tag: it is one key, so Redis Cluster is fine. `redisStorage` builds
- * one; build it yourself for a custom `Storage`.
+ * one; build it yourself for a custom `ChatStorage`.
  *
  * @example
  * const storage = { ...myStorage, rateWindows: redisRateWindow(redis, { keyPrefix: 'myapp:' }) };

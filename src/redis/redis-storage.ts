@@ -1,4 +1,4 @@
-import type { Storage } from '../storage.js';
+import type { ChatStorage } from '../storage.js';
 import type { RedisBackendOptions, RedisClientLike, RedisSubscriberLike } from './redis-client.js';
 import { resolveRedisOptions } from './redis-command.js';
 import { RedisConversationBackend } from './redis-conversation-backend.js';
@@ -37,7 +37,7 @@ export interface RedisStorageOptions extends RedisBackendOptions {
  * const handler = createChatHandler({ authenticate, models, storage: redisStorage(redis, { keyPrefix: 'llmchat:' }) });
  * // on shutdown: await handler.close(); await redis.quit();
  */
-export function redisStorage(client: RedisClientLike, options: RedisStorageOptions = {}): Storage {
+export function redisStorage(client: RedisClientLike, options: RedisStorageOptions = {}): ChatStorage {
   const resolved = resolveRedisOptions(options);
   const bus = new RedisMessageBus(client, {
     ...resolved,

@@ -5,13 +5,13 @@ import { AskBroker, type AskBroker as Broker, fingerprintOf, type PendingAsk } f
 import type { MessageBus } from '../../src/bus/message-bus.js';
 import { isLlmChatError, LlmChatError } from '../../src/errors.js';
 import { redisStorage } from '../../src/redis/redis-storage.js';
-import { memoryStorage, type Storage } from '../../src/storage.js';
+import { memoryStorage, type ChatStorage } from '../../src/storage.js';
 import { deletePrefix, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
 
 const PREFIX = `llmchat-test:${randomUUID()}:`;
 const redisAvailable = await requireRedis('ask broker on Redis');
 const clients: Redis[] = [];
-const storages: Storage[] = [];
+const storages: ChatStorage[] = [];
 
 afterAll(async () => {
   await Promise.all(storages.map((storage) => storage.close()));
@@ -24,7 +24,7 @@ function lossyBus(bus: MessageBus): MessageBus {
   return { publish: async () => {}, subscribe: (channel, listener) => bus.subscribe(channel, listener) };
 }
 
-type Processes = () => [Storage, Storage];
+type Processes = () => [ChatStorage, ChatStorage];
 const setups: Array<[string, Processes]> = [
   [
     'memory',
@@ -46,7 +46,7 @@ if (redisAvailable) {
         storages.push(storage);
         return storage;
       });
-      return [made[0] as Storage, made[1] as Storage];
+      return [made[0] as ChatStorage, made[1] as ChatStorage];
     },
   ]);
 }

@@ -7,7 +7,7 @@ import { RedisSessionBackend } from '../../src/redis/redis-session-backend.js';
 import { redisStorage } from '../../src/redis/redis-storage.js';
 import { turnLockKey } from '../../src/session/session-keys.js';
 import { SessionStore } from '../../src/session/session-store.js';
-import type { Storage } from '../../src/storage.js';
+import type { ChatStorage } from '../../src/storage.js';
 import { runLockBackendContract } from '../contract/lock-backend.contract.js';
 import { runMessageBusContract } from '../contract/message-bus.contract.js';
 import { runSessionBackendContract } from '../contract/session-backend.contract.js';
@@ -27,7 +27,7 @@ const PREFIX = `llmchat-cluster:${randomUUID()}:`;
 describe.skipIf(!installed)('Redis Cluster backends', () => {
   let cluster: ThrowawayRedisCluster;
   const clients: Cluster[] = [];
-  const storages: Storage[] = [];
+  const storages: ChatStorage[] = [];
   const client = () => {
     const created = new Cluster(cluster.startupNodes);
     clients.push(created);
@@ -55,7 +55,7 @@ describe.skipIf(!installed)('Redis Cluster backends', () => {
   ]);
 
   runMessageBusContract('redis cluster', async () => {
-    const pair: [Storage, Storage] = [
+    const pair: [ChatStorage, ChatStorage] = [
       redisStorage(client(), { keyPrefix: PREFIX }),
       // A Cluster of the host's as the subscriber connection, the other one duplicated.
       redisStorage(client(), { keyPrefix: PREFIX, subscriber: client() }),

@@ -9,7 +9,7 @@ import { RedisSessionBackend } from '../../src/redis/redis-session-backend.js';
 import { redisStorage } from '../../src/redis/redis-storage.js';
 import { turnLockKey } from '../../src/session/session-keys.js';
 import { SessionStore } from '../../src/session/session-store.js';
-import type { Storage } from '../../src/storage.js';
+import type { ChatStorage } from '../../src/storage.js';
 import { runLockBackendContract } from '../contract/lock-backend.contract.js';
 import { runMessageBusContract } from '../contract/message-bus.contract.js';
 import { runSessionBackendContract } from '../contract/session-backend.contract.js';
@@ -70,12 +70,12 @@ describe.skipIf(!available)('Redis backends', () => {
     new RedisLockBackend(client(), { keyPrefix: PREFIX }),
   ]);
 
-  const storages: Storage[] = [];
+  const storages: ChatStorage[] = [];
   afterAll(async () => {
     await Promise.all(storages.map((storage) => storage.close()));
   });
   runMessageBusContract('redis', async () => {
-    const pair: [Storage, Storage] = [
+    const pair: [ChatStorage, ChatStorage] = [
       redisStorage(client(), { keyPrefix: PREFIX }),
       redisStorage(client(), { keyPrefix: PREFIX }),
     ];

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { isLlmChatError } from '../../src/errors.js';
-import type { Lock } from '../../src/lock/lock.js';
+import type { HeldLock } from '../../src/lock/lock.js';
 import type { LockBackend } from '../../src/lock/lock-backend.js';
 import { LockManager } from '../../src/lock/lock-manager.js';
 
@@ -137,7 +137,7 @@ export function runLockBackendContract(name: string, makeBackends: MakeLockBacke
     it('aborts the function signal with LOCK_LOST when the lease is lost to another holder', async () => {
       const [a, b] = await makeBackends();
       const key = uniqueKey('lost');
-      let thief: Promise<Lock> | undefined;
+      let thief: Promise<HeldLock> | undefined;
       const reason = await new LockManager(a).using(
         key,
         (signal) => {

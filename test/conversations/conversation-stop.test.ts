@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { redisStorage } from '../../src/redis/redis-storage.js';
-import { memoryStorage, type Storage } from '../../src/storage.js';
+import { memoryStorage, type ChatStorage } from '../../src/storage.js';
 import { deletePrefix, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
 import { jsonRequest, type Stack, startStack } from '../http/stack.js';
 import { SseReader } from '../turns/turn-helpers.js';
@@ -18,7 +18,7 @@ afterAll(async () => {
   }
 });
 
-const backends: Array<[string, () => Storage]> = [['memory', () => memoryStorage()]];
+const backends: Array<[string, () => ChatStorage]> = [['memory', () => memoryStorage()]];
 if (redis) backends.push(['redis', () => redisStorage(redis, { keyPrefix: PREFIX })]);
 
 describe.each(backends)('stopping and deleting a running conversation (%s)', (_name, makeStorage) => {

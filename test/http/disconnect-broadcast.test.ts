@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MemoryMessageBus } from '../../src/bus/memory-message-bus.js';
 import { createChatHandler } from '../../src/http/create-chat-handler.js';
-import { memoryStorage, type Storage } from '../../src/storage.js';
+import { memoryStorage, type ChatStorage } from '../../src/storage.js';
 import { jsonRequest, type Stack, startStack } from './stack.js';
 
 // Two handlers over one storage stand for two processes: a /disconnect on one must close the
 // MCP sessions the other holds for that user, not leave them to the idle timeout.
 describe('a disconnect reaches every handler sharing the storage', () => {
-  let storage: Storage;
+  let storage: ChatStorage;
   let stack: Stack;
   let other: ReturnType<typeof createChatHandler>;
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChatHandler } from '../../src/http/create-chat-handler.js';
 import { redisStorage } from '../../src/redis/redis-storage.js';
 import { SessionStore } from '../../src/session/session-store.js';
-import { memoryStorage, type Storage } from '../../src/storage.js';
+import { memoryStorage, type ChatStorage } from '../../src/storage.js';
 import { deletePrefix, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
 import { jsonRequest, readFrames, type Stack, smartReply, startStack } from './stack.js';
 
@@ -32,10 +32,10 @@ afterAll(async () => {
   }
 });
 
-const storages: Array<[string, () => Storage]> = [
+const storages: Array<[string, () => ChatStorage]> = [
   ['memory', () => memoryStorage()],
   ...(hasRedis
-    ? [['Redis', () => redisStorage(redis as Redis, { keyPrefix: PREFIX })] as [string, () => Storage]]
+    ? [['Redis', () => redisStorage(redis as Redis, { keyPrefix: PREFIX })] as [string, () => ChatStorage]]
     : []),
 ];
 

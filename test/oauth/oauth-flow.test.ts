@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChatHandlerOptions } from '../../src/http/chat-handler-options.js';
 import { createChatHandler } from '../../src/http/create-chat-handler.js';
-import { memoryStorage, type Storage } from '../../src/storage.js';
+import { memoryStorage, type ChatStorage } from '../../src/storage.js';
 import type { Logger } from '../../src/types.js';
 import { type FakeLlmServer, startFakeOpenAI } from '../fixtures/fake-openai-server.js';
 import { type OAuthMcpServer, startOAuthMcpServer } from '../fixtures/oauth-mcp-server.js';
@@ -16,7 +16,7 @@ const CALLBACK = 'http://local/oauth/callback';
 
 let llm: FakeLlmServer;
 let mcp: OAuthMcpServer;
-let storage: Storage;
+let storage: ChatStorage;
 let handler: ReturnType<typeof createChatHandler>;
 let logged: string[];
 /** Every value written to the session backend. */

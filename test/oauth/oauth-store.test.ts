@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createSealer } from '../../src/internal/seal.js';
 import { OAuthStore } from '../../src/oauth/oauth-store.js';
 import { redisStorage } from '../../src/redis/redis-storage.js';
-import { memoryStorage, type Storage } from '../../src/storage.js';
+import { memoryStorage, type ChatStorage } from '../../src/storage.js';
 import { deletePrefix, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
 
 const redisAvailable = await requireRedis('OAuth store on Redis');
@@ -22,7 +22,7 @@ afterAll(async () => {
   }
 });
 
-const backends: [string, () => Storage][] = [['memory', () => memoryStorage()]];
+const backends: [string, () => ChatStorage][] = [['memory', () => memoryStorage()]];
 if (redis) backends.push(['redis', () => redisStorage(redis, { keyPrefix: PREFIX })]);
 
 describe.each(backends)('OAuthStore on %s', (_name, makeStorage) => {

@@ -248,7 +248,7 @@ describe('LockManager (fake timers)', () => {
     expect(warn).toHaveBeenCalledWith('Lock release failed; the lease will end by its TTL.');
   });
 
-  it('Lock.release is idempotent and extend after release is false', async () => {
+  it('HeldLock.release is idempotent and extend after release is false', async () => {
     const backend = spyBackend();
     const lock = await new LockManager(backend).acquire('k');
     expect(await lock.release()).toBe(true);
