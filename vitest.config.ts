@@ -9,8 +9,11 @@ export default defineConfig({
     // mean this checkout's source (tsx does the same through the tsconfig paths).
     alias: [
       { find: /^mcp-llmchat$/, replacement: src('index.ts') },
+      { find: /^mcp-llmchat\/engine$/, replacement: src('engine.ts') },
+      { find: /^mcp-llmchat\/sse$/, replacement: src('sse/index.ts') },
       { find: /^mcp-llmchat\/redis$/, replacement: src('redis/index.ts') },
       { find: /^mcp-llmchat\/(express|fastify|koa)$/, replacement: src('adapters/$1.ts') },
+      { find: /^mcp-llmchat\/otel$/, replacement: src('telemetry/otel/index.ts') },
     ],
   },
   test: {

@@ -2,6 +2,8 @@
 // checks that package.json's `exports` map names exactly these.
 export const ENTRIES = {
   index: 'src/index.ts',
+  engine: 'src/engine.ts',
+  sse: 'src/sse/index.ts',
   redis: 'src/redis/index.ts',
   express: 'src/adapters/express.ts',
   fastify: 'src/adapters/fastify.ts',

@@ -1,8 +1,11 @@
 /**
  * mcp-llmchat: chat with an LLM that uses MCP tools, inside your own Node server.
  *
- * This root entry holds the framework-free core. The Redis backend lives in
- * `mcp-llmchat/redis`; the host adapters in `mcp-llmchat/express`, `/fastify` and `/koa`.
+ * This root entry holds what a host that mounts the chat handler uses: `createChatHandler`,
+ * `memoryStorage`, the errors, and the types of the options, events and results. Building
+ * blocks (backends, providers, the toolbox, the ledgers) live in `mcp-llmchat/engine`, the SSE
+ * helpers in `mcp-llmchat/sse`, the Redis backend in `mcp-llmchat/redis`, the host adapters in
+ * `mcp-llmchat/express`, `/fastify` and `/koa`, and OpenTelemetry in `mcp-llmchat/otel`.
  * @packageDocumentation
  */
 
@@ -13,13 +16,14 @@ export type {
   ToolCallForApproval,
 } from './approval/approval-policy.js';
 export type { ElicitationOptions, ToolApprovalOptions } from './approval/ask-settings.js';
-export { MemoryMessageBus } from './bus/memory-message-bus.js';
+// The backend interfaces are the fields of `ChatStorage`: a host writing its own storage names them.
 export type { MessageBus } from './bus/message-bus.js';
 export type { ChatHistory } from './chat/chat-history.js';
-export { arrayHistory } from './chat/chat-history.js';
+// ChatService, SessionStore and LockManager stay here because the public contract names them at
+// the root; `mcp-llmchat/engine` exports them too, next to the blocks they are built from.
 export type { ChatResult, ChatServiceOptions, ChatTurnOptions } from './chat/chat-service.js';
 export { ChatService } from './chat/chat-service.js';
-export { estimateTokens, type TokenCounter } from './chat/token-budget.js';
+export type { TokenCounter } from './chat/token-budget.js';
 export type {
   ConversationBackend,
   ConversationPage,
@@ -27,9 +31,6 @@ export type {
   ListConversationsOptions,
   RecordTurnOptions,
 } from './conversations/conversation-backend.js';
-export { DEFAULT_CONVERSATION_ID, isConversationId } from './conversations/conversation-id.js';
-export { titleFromMessage } from './conversations/conversation-title.js';
-export { Conversations, type ConversationsOptions } from './conversations/conversations.js';
 export type {
   HistoryAssistantMessage,
   HistoryMessage,
@@ -37,8 +38,17 @@ export type {
   HistoryToolCall,
   HistoryUserMessage,
 } from './conversations/history-view.js';
-export { MemoryConversationBackend } from './conversations/memory-conversation-backend.js';
-export * from './errors.js';
+export {
+  ERROR_CODES,
+  ERROR_HTTP_STATUS,
+  type ErrorCode,
+  type HttpError,
+  type HttpErrorBody,
+  isLlmChatError,
+  LlmChatError,
+  type LlmChatErrorOptions,
+  toHttpError,
+} from './errors.js';
 export type { ChatHandler } from './http/chat-handler.js';
 export type {
   ChatHandlerMcpOptions,
@@ -48,9 +58,16 @@ export type {
 } from './http/chat-handler-options.js';
 export { createChatHandler } from './http/create-chat-handler.js';
 export type { LimitRequestContext, LimitsOptions, UserLimits } from './limits/limits-options.js';
-export { memoryRateWindow } from './limits/memory-rate-window.js';
 export type { RateWindowBackend, RateWindowResult } from './limits/rate-window-backend.js';
-export * from './llm/index.js';
+export type {
+  FinishReason,
+  LlmCallOptions,
+  LlmProvider,
+  LlmProviderOptions,
+  LlmRequest,
+  LlmStreamEvent,
+} from './llm/llm-provider.js';
+export type { GatewayModelInfo, ResolvedModel } from './llm/model-registry.js';
 export type { HeldLock } from './lock/lock.js';
 export type { LockBackend } from './lock/lock-backend.js';
 export type {
@@ -62,18 +79,12 @@ export type {
   UsingLockOptions,
 } from './lock/lock-manager.js';
 export { LockManager } from './lock/lock-manager.js';
-export { MemoryLockBackend } from './lock/memory-lock-backend.js';
-export { McpToolbox, type McpToolboxOptions } from './mcp/mcp-toolbox.js';
 export type { ToolCallOptions, ToolResult, ToolSource } from './mcp/tool-source.js';
 export type { OAuthClientConfig, OAuthOptions } from './oauth/oauth-options.js';
-export type { ChatBody, ConnectBody, DisconnectBody } from './schemas.js';
-export { chatBodySchema, connectBodySchema, disconnectBodySchema, parseBody } from './schemas.js';
-export type { MemorySessionBackendOptions } from './session/memory-session-backend.js';
-export { MemorySessionBackend } from './session/memory-session-backend.js';
 export type { AppendToListOptions, SessionBackend, TtlRefresh } from './session/session-backend.js';
 export type { SessionStoreOptions, StoredSession } from './session/session-store.js';
 export { SessionStore } from './session/session-store.js';
-export * from './sse/index.js';
+export { encodeSseEvent, type SseMessage } from './sse/encode-sse-event.js';
 export { type ChatStorage, type MemoryStorageOptions, memoryStorage } from './storage.js';
 export type {
   LlmCallHooks,
@@ -87,19 +98,8 @@ export type {
   TurnObserver,
   TurnOutcome,
 } from './telemetry/turn-observer.js';
-export { combineObservers } from './telemetry/turn-observer.js';
-export { MemoryTurnBackend, type MemoryTurnBackendOptions } from './turns/memory-turn-backend.js';
 export type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turns/turn-backend.js';
-export {
-  type IdempotencyRecord,
-  type LatestTurn,
-  type RecordedEvent,
-  TurnLog,
-  type TurnLogOptions,
-  type TurnRef,
-} from './turns/turn-log.js';
 export type * from './types.js';
-export { MemoryUsageBackend } from './usage/memory-usage-backend.js';
 export type { CounterAddition, UsageBackend } from './usage/usage-backend.js';
-export { UsageLedger, type UsageLedgerOptions } from './usage/usage-ledger.js';
+export type { UsageLedgerOptions } from './usage/usage-ledger.js';
 export type { ModelPrice, ModelUsage, UsageCounts, UsageReport } from './usage/usage-report.js';

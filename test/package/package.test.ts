@@ -77,12 +77,12 @@ describe('the packed package', () => {
     const cjs = node([
       '--no-experimental-require-module',
       '-e',
-      `require('mcp-llmchat').memoryRateWindow().consume('k', 1, 1000).then((r) => console.log(r.allowed))`,
+      `require('mcp-llmchat/engine').memoryRateWindow().consume('k', 1, 1000).then((r) => console.log(r.allowed))`,
     ]);
     const esm = node([
       '--input-type=module',
       '-e',
-      `const { memoryRateWindow } = await import('mcp-llmchat'); console.log((await memoryRateWindow().consume('k', 1, 1000)).allowed)`,
+      `const { memoryRateWindow } = await import('mcp-llmchat/engine'); console.log((await memoryRateWindow().consume('k', 1, 1000)).allowed)`,
     ]);
     expect([cjs.trim(), esm.trim()]).toEqual(['true', 'true']);
   });
