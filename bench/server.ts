@@ -26,7 +26,7 @@ import { toExpressMiddleware } from '../src/adapters/express.js';
 import type { ChatHandler } from '../src/http/chat-handler.js';
 import { createChatHandler } from '../src/http/create-chat-handler.js';
 import { redisStorage } from '../src/redis/redis-storage.js';
-import { memoryStorage, type ChatStorage } from '../src/storage.js';
+import { type ChatStorage, memoryStorage } from '../src/storage.js';
 import { bearerUser } from '../test/http/stack.js';
 import { serveIpc } from './lib/ipc.js';
 

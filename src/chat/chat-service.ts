@@ -9,8 +9,8 @@ import { observeLlmCall, observeToolCall } from '../telemetry/observe-calls.js';
 import type { LlmCallHooks, TurnHooks, TurnOutcome } from '../telemetry/turn-observer.js';
 import type {
   AssistantMessage,
-  ChatEvent,
   ChatErrorEvent,
+  ChatEvent,
   FinalEvent,
   Logger,
   TokenUsage,

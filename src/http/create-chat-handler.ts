@@ -12,7 +12,7 @@ import { LockManager } from '../lock/lock-manager.js';
 import { OAuthManager } from '../oauth/oauth-manager.js';
 import { oauthCallbackRoute, oauthClientMetadataRoute, oauthForgetRoute } from '../oauth/oauth-routes.js';
 import { SessionStore } from '../session/session-store.js';
-import { memoryStorage, type ChatStorage } from '../storage.js';
+import { type ChatStorage, memoryStorage } from '../storage.js';
 import { MemoryTurnBackend } from '../turns/memory-turn-backend.js';
 import type { TurnBackend } from '../turns/turn-backend.js';
 import { TurnLog } from '../turns/turn-log.js';

@@ -5,7 +5,7 @@ import { AskBroker, type AskBroker as Broker, fingerprintOf, type PendingAsk } f
 import type { MessageBus } from '../../src/bus/message-bus.js';
 import { isLlmChatError, LlmChatError } from '../../src/errors.js';
 import { redisStorage } from '../../src/redis/redis-storage.js';
-import { memoryStorage, type ChatStorage } from '../../src/storage.js';
+import { type ChatStorage, memoryStorage } from '../../src/storage.js';
 import { deletePrefix, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
 
 const PREFIX = `llmchat-test:${randomUUID()}:`;

@@ -5,7 +5,7 @@ import { ConversationSlots } from '../../src/conversations/conversation-slots.js
 import { createChatHandler } from '../../src/http/create-chat-handler.js';
 import { LockManager } from '../../src/lock/lock-manager.js';
 import { redisStorage } from '../../src/redis/redis-storage.js';
-import { memoryStorage, type ChatStorage } from '../../src/storage.js';
+import { type ChatStorage, memoryStorage } from '../../src/storage.js';
 import { deletePrefix, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
 import { jsonRequest, type Stack, startStack } from '../http/stack.js';
 import { SseReader } from '../turns/turn-helpers.js';

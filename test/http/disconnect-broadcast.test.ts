@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MemoryMessageBus } from '../../src/bus/memory-message-bus.js';
 import { createChatHandler } from '../../src/http/create-chat-handler.js';
-import { memoryStorage, type ChatStorage } from '../../src/storage.js';
+import { type ChatStorage, memoryStorage } from '../../src/storage.js';
 import { jsonRequest, type Stack, startStack } from './stack.js';
 
 // Two handlers over one storage stand for two processes: a /disconnect on one must close the

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChatHandler } from '../../src/http/create-chat-handler.js';
 import { redisStorage } from '../../src/redis/redis-storage.js';
 import { SessionStore } from '../../src/session/session-store.js';
-import { memoryStorage, type ChatStorage } from '../../src/storage.js';
+import { type ChatStorage, memoryStorage } from '../../src/storage.js';
 import { deletePrefix, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
 import { jsonRequest, readFrames, type Stack, smartReply, startStack } from './stack.js';
 

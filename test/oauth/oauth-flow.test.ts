@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChatHandlerOptions } from '../../src/http/chat-handler-options.js';
 import { createChatHandler } from '../../src/http/create-chat-handler.js';
-import { memoryStorage, type ChatStorage } from '../../src/storage.js';
+import { type ChatStorage, memoryStorage } from '../../src/storage.js';
 import type { Logger } from '../../src/types.js';
 import { type FakeLlmServer, startFakeOpenAI } from '../fixtures/fake-openai-server.js';
 import { type OAuthMcpServer, startOAuthMcpServer } from '../fixtures/oauth-mcp-server.js';

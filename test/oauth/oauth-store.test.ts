@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createSealer } from '../../src/internal/seal.js';
 import { OAuthStore } from '../../src/oauth/oauth-store.js';
 import { redisStorage } from '../../src/redis/redis-storage.js';
-import { memoryStorage, type ChatStorage } from '../../src/storage.js';
+import { type ChatStorage, memoryStorage } from '../../src/storage.js';
 import { deletePrefix, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
 
 const redisAvailable = await requireRedis('OAuth store on Redis');
