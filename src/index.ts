@@ -16,6 +16,7 @@ export type {
   ToolCallForApproval,
 } from './approval/approval-policy.js';
 export type { ElicitationOptions, ToolApprovalOptions } from './approval/ask-settings.js';
+export type { GateContext, GateVerdict, ToolGate } from './approval/tool-gate.js';
 // The backend interfaces are the fields of `ChatStorage`: a host writing its own storage names them.
 export type { MessageBus } from './bus/message-bus.js';
 export type { ChatHistory } from './chat/chat-history.js';
@@ -38,6 +39,7 @@ export type {
   HistoryToolCall,
   HistoryUserMessage,
 } from './conversations/history-view.js';
+export type { ElicitContext, Elicitor } from './elicitation/elicitation-relay.js';
 export {
   ERROR_CODES,
   ERROR_HTTP_STATUS,
@@ -79,6 +81,7 @@ export type {
   UsingLockOptions,
 } from './lock/lock-manager.js';
 export { LockManager } from './lock/lock-manager.js';
+export type { ElicitationHandler, ElicitationRequest, ElicitationResult } from './mcp/elicitation-router.js';
 export type { ToolCallOptions, ToolResult, ToolSource } from './mcp/tool-source.js';
 export type { OAuthClientConfig, OAuthOptions } from './oauth/oauth-options.js';
 export type { AppendToListOptions, SessionBackend, TtlRefresh } from './session/session-backend.js';
