@@ -41,3 +41,27 @@ export function maskSecrets(value: unknown, parentKey = ''): unknown {
   }
   return out;
 }
+
+/**
+ * Returns `url` with every query value replaced by `*****`. A server URL may carry a key in its
+ * query (`?api_key=…`), and `/config` shows the URL to its user: which parameters exist is not
+ * secret, their values may be. A URL that does not parse is hidden whole.
+ * @internal
+ */
+export function maskUrlSecrets(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return MASKED_VALUE;
+  }
+  if (parsed.username !== '' || parsed.password !== '') {
+    parsed.username = MASKED_VALUE;
+    parsed.password = '';
+  }
+  if (parsed.search === '') return parsed.href;
+  const masked = new URLSearchParams();
+  for (const key of parsed.searchParams.keys()) masked.append(key, MASKED_VALUE);
+  parsed.search = masked.toString().replaceAll('%2A', '*');
+  return parsed.href;
+}

@@ -5,7 +5,7 @@ import type { SessionConfig } from '../types.js';
 import { announceDisconnect } from './disconnect-broadcast.js';
 import { authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
 import { jsonResponse } from './json-response.js';
-import { maskSecrets } from './mask-secrets.js';
+import { maskSecrets, maskUrlSecrets } from './mask-secrets.js';
 import { readJsonBody } from './read-json-body.js';
 
 /**
@@ -65,7 +65,7 @@ export async function modelsRoute(context: HandlerContext, request: Request): Pr
 function toGatewayConfig(context: HandlerContext, config: SessionConfig): Record<string, unknown> {
   const [first, ...more] = config.servers;
   const server = (s: NonNullable<typeof first>) => ({
-    url: s.url ?? null,
+    url: s.url === undefined ? null : maskUrlSecrets(s.url),
     transport: s.transport ?? 'streamable_http',
     ...(s.command ? { command: s.command, args: s.args ?? [] } : {}),
     auth_token: s.authToken ?? null,
