@@ -1,3 +1,5 @@
+import { trace } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -252,5 +254,31 @@ describe('openTelemetry() under ChatService alone', () => {
       'gen_ai.usage.cache_creation.input_tokens': 30,
     });
     await tracerProvider.shutdown();
+  });
+});
+
+describe('openTelemetry() with no SDK registered', () => {
+  afterEach(() => {
+    trace.disable();
+  });
+
+  it('observes no turn (so turns pay nothing) until a tracer provider is registered globally', async () => {
+    const observer = openTelemetry();
+    const info = { userId: 'u', modelId: 'm', streaming: true, message: 'x' };
+    expect(observer.startTurn(info)).toBeUndefined();
+
+    const spans = new InMemorySpanExporter();
+    const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+    expect(trace.setGlobalTracerProvider(tracerProvider)).toBe(true);
+    const hooks = observer.startTurn(info);
+    expect(hooks?.llmCall).toBeTypeOf('function');
+    hooks?.end?.({ status: 'final', text: 'hi' });
+    expect(byName(spans.getFinishedSpans(), 'invoke_agent mcp-llmchat')).toHaveLength(1);
+    await tracerProvider.shutdown();
+  });
+
+  it('observes turns when only a meter provider is given', () => {
+    const observer = openTelemetry({ meterProvider: new MeterProvider() });
+    expect(observer.startTurn({ userId: 'u', modelId: 'm', streaming: true, message: 'x' })).toBeDefined();
   });
 });

@@ -2,9 +2,11 @@ import {
   type Attributes,
   type Context,
   context,
+  createNoopMeter,
   isSpanContextValid,
   type MeterProvider,
   metrics,
+  ProxyTracerProvider,
   propagation,
   type Span,
   SpanKind,
@@ -54,8 +56,8 @@ const SCOPE = 'mcp-llmchat';
 /**
  * Traces and metrics of every chat turn through `@opentelemetry/api`, named and attributed by
  * the OpenTelemetry GenAI semantic conventions. Pass it as the handler's `telemetry` option.
- * Only the API is used: spans and metrics go wherever the host's SDK sends them, and nothing is
- * recorded when the host registered no provider.
+ * Only the API is used: spans and metrics go wherever the host's SDK sends them. When the host
+ * registered no provider for either, turns are not observed at all and cost nothing.
  *
  * Spans: a turn is `invoke_agent <agentName>` (INTERNAL), with a child `chat <model>` (CLIENT)
  * per LLM call and `execute_tool <tool>` (INTERNAL) per tool call. Metrics:
@@ -68,14 +70,20 @@ const SCOPE = 'mcp-llmchat';
  * const handler = createChatHandler({ authenticate, models, telemetry: openTelemetry() });
  */
 export function openTelemetry(options: OpenTelemetryOptions = {}): TurnObserver {
-  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE);
-  const instruments = createChatInstruments((options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE));
+  const tracerProvider = options.tracerProvider ?? trace.getTracerProvider();
+  const tracer = tracerProvider.getTracer(SCOPE);
+  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE);
+  const instruments = createChatInstruments(meter);
   const agentName = options.agentName ?? SCOPE;
   const propagate = options.propagate !== false;
   const recordContent = options.recordContent === true;
 
   return {
-    startTurn(info: TurnInfo): TurnHooks {
+    startTurn(info: TurnInfo): TurnHooks | undefined {
+      // With no SDK registered every span and instrument is a no-op: skip the turn, so it pays
+      // nothing (no wrapped LLM stream). Checked per turn: a tracer provider registered later
+      // is picked up by the global proxy.
+      if (recordsNothing(tracerProvider, meter)) return undefined;
       const parent = context.active();
       const started = performance.now();
       const attributes: Attributes = {
@@ -212,6 +220,15 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TurnObserver 
       }
     },
   };
+}
+
+// The API's own no-op tracer provider: what the global proxy delegates to until an SDK registers.
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/** Whether spans and metrics would all go nowhere (no SDK registered for either). */
+function recordsNothing(tracerProvider: TracerProvider, meter: ReturnType<typeof createNoopMeter>): boolean {
+  const tracers = tracerProvider instanceof ProxyTracerProvider ? tracerProvider.getDelegate() : tracerProvider;
+  return tracers === NOOP_TRACER_PROVIDER && meter === createNoopMeter();
 }
 
 /**
