@@ -79,7 +79,7 @@ export function resolveUserId(user: ChatUser, supplied: string | null | undefine
 export function acquireLive(context: HandlerContext, stored: StoredSession, request: Request, user: ChatUser) {
   return context.cache.acquire(stored.userId, stored.version, async () => {
     try {
-      return await buildLiveSession(context.liveDeps, stored.config, request, user);
+      return await buildLiveSession(context.liveDeps, stored, request, user);
     } catch (error) {
       // Someone wrote a session the host's options forbid: worth a warning, never a spawn.
       if (isLlmChatError(error) && error.code === 'SESSION_INVALID') {

@@ -8,6 +8,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES, type McpAuth } from './create-mcp-transport.
 import { ElicitationRouter } from './elicitation-router.js';
 import { describeError, McpConnection } from './mcp-connection.js';
 import { SecretRedactor } from './secret-redactor.js';
+import type { StoredTool } from './stored-tool.js';
 import { DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_RESULT_CHARS, toToolResult } from './tool-result.js';
 import type { ToolCallOptions, ToolResult, ToolSource } from './tool-source.js';
 import { uniqueToolNames } from './unique-tool-names.js';
@@ -201,6 +202,20 @@ export class McpToolbox implements ToolSource {
     if (entry === undefined) return undefined;
     const url = entry.slot.config.url;
     return { server: entry.slot.name, ...(url ? { url } : {}), annotations: { ...entry.annotations } };
+  }
+
+  /**
+   * The tools as a session remembers them: unique name, the index of the server in the list
+   * given to {@link McpToolbox.connect}, description, input schema and annotations.
+   */
+  storedTools(): StoredTool[] {
+    return this.specs.map((spec) => {
+      const entry = this.entries.get(spec.name) as ToolEntry;
+      const tool: StoredTool = { name: spec.name, server: this.slots.indexOf(entry.slot), inputSchema: spec.inputSchema };
+      if (spec.description !== undefined) tool.description = spec.description;
+      if (entry.annotations) tool.annotations = { ...entry.annotations };
+      return tool;
+    });
   }
 
   /** The tools of all servers, with their unique names. Still answers after `close()`. */
