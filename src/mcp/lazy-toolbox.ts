@@ -73,7 +73,11 @@ export class LazyToolbox implements ToolSource {
     const tool = this.#tools.get(name);
     if (tool === undefined) return undefined;
     const url = this.#servers[tool.server]?.url;
-    return { server: serverName(this.#servers, tool.server), ...(url ? { url } : {}), annotations: { ...tool.annotations } };
+    return {
+      server: serverName(this.#servers, tool.server),
+      ...(url ? { url } : {}),
+      annotations: { ...tool.annotations },
+    };
   }
 
   /**
@@ -135,7 +139,8 @@ export class LazyToolbox implements ToolSource {
       await (await live).close();
     } catch (error) {
       // A connect that failed has nothing to close; a close that failed leaves nothing to do.
-      if (!isLlmChatError(error)) this.#logger?.debug?.('closing an idle MCP connection failed', { error: String(error) });
+      if (!isLlmChatError(error))
+        this.#logger?.debug?.('closing an idle MCP connection failed', { error: String(error) });
     }
   }
 }

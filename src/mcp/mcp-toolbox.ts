@@ -211,7 +211,11 @@ export class McpToolbox implements ToolSource {
   storedTools(): StoredTool[] {
     return this.specs.map((spec) => {
       const entry = this.entries.get(spec.name) as ToolEntry;
-      const tool: StoredTool = { name: spec.name, server: this.slots.indexOf(entry.slot), inputSchema: spec.inputSchema };
+      const tool: StoredTool = {
+        name: spec.name,
+        server: this.slots.indexOf(entry.slot),
+        inputSchema: spec.inputSchema,
+      };
       if (spec.description !== undefined) tool.description = spec.description;
       if (entry.annotations) tool.annotations = { ...entry.annotations };
       return tool;

@@ -289,7 +289,12 @@ export class SessionStore {
         throw this.#invalid('cannot be unsealed with this key', error);
       }
     }
-    const session: StoredSession = { userId: record.userId, version: record.version, config, createdAt: record.createdAt };
+    const session: StoredSession = {
+      userId: record.userId,
+      version: record.version,
+      config,
+      createdAt: record.createdAt,
+    };
     if (record.tools !== undefined) {
       const problem = storedToolsProblem(record.tools, config.servers.length);
       if (problem !== undefined) throw this.#invalid(problem);

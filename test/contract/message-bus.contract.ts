@@ -114,10 +114,7 @@ export function runMessageBusContract(name: string, makeBuses: MakeMessageBuses)
       const again = recorder();
       const offAgain = await b.subscribe(gone, again.listener);
       await a.publish(gone, 'back');
-      await vi.waitFor(
-        () => expect(again.received.filter((message) => message !== 'lost')).toEqual(['back']),
-        WAIT,
-      );
+      await vi.waitFor(() => expect(again.received.filter((message) => message !== 'lost')).toEqual(['back']), WAIT);
       await offAgain();
       await offMarker();
     });
