@@ -9,6 +9,7 @@
  *   how it went and the peak RSS;
  * - `toolTurns` runs tool turns one user after another and reports each one's time.
  */
+import { getHeapSpaceStatistics } from 'node:v8';
 import { createChatHandler } from '../src/http/create-chat-handler.js';
 import { memoryStorage } from '../src/storage.js';
 import { bearerUser, jsonRequest } from '../test/http/stack.js';
@@ -25,7 +26,12 @@ export interface IdleServerStart {
 /** What `measure` reports. */
 export interface IdleMeasure {
   heapUsed: number;
+  heapTotal: number;
+  /** Memory of C++ objects bound to JS ones, ArrayBuffers included. */
+  external: number;
   rss: number;
+  /** V8's heap spaces: name, size, used, in MB. */
+  spaces: string[];
   /** TCP sockets open in this process (MCP and LLM connections, pooled ones included). */
   sockets: number;
 }
@@ -92,10 +98,20 @@ serveIpc(
       await Promise.all(Array.from({ length: concurrency }, worker));
       return { elapsedMs: performance.now() - started, failed };
     },
-    measure: (): IdleMeasure => {
-      collect();
+    measure: async ({ settle = 0, waitMs = 0 }: { settle?: number; waitMs?: number } = {}): Promise<IdleMeasure> => {
+      for (let i = 0; i < settle; i++) {
+        collect();
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      // Left alone (no forced collection): what V8's own memory reducer makes of the heap.
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+      else collect();
       const sockets = process.getActiveResourcesInfo().filter((kind) => kind === 'TCPSocketWrap').length;
-      return { heapUsed: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss, sockets };
+      const { heapUsed, heapTotal, external, rss } = process.memoryUsage();
+      const spaces = getHeapSpaceStatistics()
+        .filter((space) => space.space_size > 1024 * 1024)
+        .map((space) => `${space.space_name} ${(space.space_size / 1048576).toFixed(1)}/${(space.space_used_size / 1048576).toFixed(1)}`);
+      return { heapUsed, heapTotal, external, rss, spaces, sockets };
     },
     chatAll: async ({ users, toolEvery }: { users: string[]; toolEvery: number }): Promise<ChatAllResult> => {
       let peakRss = process.memoryUsage().rss;
