@@ -110,7 +110,10 @@ serveIpc(
       const { heapUsed, heapTotal, external, rss } = process.memoryUsage();
       const spaces = getHeapSpaceStatistics()
         .filter((space) => space.space_size > 1024 * 1024)
-        .map((space) => `${space.space_name} ${(space.space_size / 1048576).toFixed(1)}/${(space.space_used_size / 1048576).toFixed(1)}`);
+        .map(
+          (space) =>
+            `${space.space_name} ${(space.space_size / 1048576).toFixed(1)}/${(space.space_used_size / 1048576).toFixed(1)}`,
+        );
       return { heapUsed, heapTotal, external, rss, spaces, sockets };
     },
     chatAll: async ({ users, toolEvery }: { users: string[]; toolEvery: number }): Promise<ChatAllResult> => {

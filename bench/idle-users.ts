@@ -18,6 +18,7 @@
  * Run: `npm run bench:idle-users` (USERS=10000 by default; `--tsx` runs the handler's process
  * under tsx instead of a bundle; CONNECT_ONLY=1 stops after step 1 and prints its raw figures).
  */
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { ChatAllResult, IdleMeasure } from './idle-users-server.js';
@@ -83,7 +84,9 @@ async function main(): Promise<void> {
     const leftAlone = await subject.call<IdleMeasure>('measure', { waitMs: LEFT_ALONE_MS });
     const settled = await subject.call<IdleMeasure>('measure', { settle: 20 });
     if (process.env.CONNECT_ONLY) {
-      process.stdout.write(`${JSON.stringify({ before, warm, idle, leftAlone, settled, heapPerUser, connectsPerSecond })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ before, warm, idle, leftAlone, settled, heapPerUser, connectsPerSecond })}\n`,
+      );
       return;
     }
 
@@ -112,6 +115,10 @@ async function main(): Promise<void> {
     const latency = summarize(all.latencies);
     const lines = [
       `# idle users: ${USERS} connected users, one handler, memory storage (node ${process.version})`,
+      '',
+      `load average at the end: ${loadavg()
+        .map((value) => value.toFixed(2))
+        .join(' / ')} (1 / 5 / 15 min; other work on the machine slows every figure)`,
       '',
       '| measure | value |',
       '|---|---|',

@@ -13,7 +13,8 @@ import type { TurnManager } from '../turns/turn-manager.js';
 import type { Logger, McpServerConfig } from '../types.js';
 import type { ChatHandlerOptions, ChatUser } from './chat-handler-options.js';
 import type { HandlerSettings } from './handler-settings.js';
-import { buildLiveSession, type LiveSession, type LiveSessionDeps } from './live-session.js';
+import { buildLiveSession, type LiveSession } from './live-session.js';
+import type { LiveSessionDeps } from './live-session-deps.js';
 import type { TurnOps } from './turn-ops.js';
 
 /** Everything the routes share, built once by `createChatHandler`. @internal */

@@ -2,7 +2,7 @@ import { McpToolbox } from '../mcp/mcp-toolbox.js';
 import { fitStoredTools, type StoredTool } from '../mcp/stored-tool.js';
 import type { SessionConfig } from '../types.js';
 import type { ChatUser } from './chat-handler-options.js';
-import type { LiveSessionDeps } from './live-session.js';
+import type { LiveSessionDeps } from './live-session-deps.js';
 import { sessionServers, sessionToolboxOptions } from './session-servers.js';
 
 /**

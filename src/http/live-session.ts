@@ -1,15 +1,12 @@
 import { ChatService } from '../chat/chat-service.js';
-import type { LlmProviderOptions } from '../llm/llm-provider.js';
-import type { ModelRegistry } from '../llm/model-registry.js';
 import { LazyToolbox } from '../mcp/lazy-toolbox.js';
 import { McpToolbox } from '../mcp/mcp-toolbox.js';
 import type { StoredTool } from '../mcp/stored-tool.js';
 import type { ToolSource } from '../mcp/tool-source.js';
-import type { OAuthManager } from '../oauth/oauth-manager.js';
-import type { FetchLike, Logger, McpServerConfig, SessionConfig } from '../types.js';
-import type { ChatHandlerMcpOptions, ChatUser, ServerAuthContext } from './chat-handler-options.js';
+import type { SessionConfig } from '../types.js';
+import type { ChatUser } from './chat-handler-options.js';
+import type { LiveSessionDeps } from './live-session-deps.js';
 import { sessionServers, sessionToolboxOptions } from './session-servers.js';
-import type { ServerPolicy } from './stored-server-policy.js';
 
 /** A connected session of this process: the MCP connections and the service that uses them. @internal */
 export interface LiveSession {
@@ -17,31 +14,6 @@ export interface LiveSession {
   /** The session's tools: remembered at connect, connected on the first call. */
   toolbox: ToolSource;
   close(): Promise<void>;
-}
-
-/** What {@link buildLiveSession} needs from the handler. @internal */
-export interface LiveSessionDeps {
-  registry: ModelRegistry;
-  mcp: ChatHandlerMcpOptions;
-  /** What the host allows to be spawned or contacted, decided from its options alone. */
-  servers: ServerPolicy;
-  systemPrompt?: string;
-  maxToolRounds?: number;
-  reasoningEvents?: boolean;
-  llm?: LlmProviderOptions;
-  fetch: FetchLike;
-  serverAuth?: (
-    context: ServerAuthContext,
-  ) => Record<string, string> | undefined | Promise<Record<string, string> | undefined>;
-  logger?: Logger;
-  /** Hands each HTTP MCP server its OAuth provider, when OAuth is on. */
-  oauth?: OAuthManager;
-  /** Decides URLs an MCP server sends us to (legacy-SSE endpoint, redirect). */
-  isMcpUrlAllowed?: (url: string, server: Readonly<McpServerConfig>) => boolean;
-  /** Whether servers may ask the user for input (elicitation), and for how long. */
-  elicitation?: { timeoutMs: number };
-  /** A live MCP connection with no tool call running for this long is closed. */
-  idleMs: number;
 }
 
 /**

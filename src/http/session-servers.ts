@@ -1,7 +1,7 @@
 import type { McpToolboxOptions } from '../mcp/mcp-toolbox.js';
 import type { McpServerConfig, SessionConfig } from '../types.js';
 import type { ChatUser } from './chat-handler-options.js';
-import type { LiveSessionDeps } from './live-session.js';
+import type { LiveSessionDeps } from './live-session-deps.js';
 import { checkStoredServers } from './stored-server-policy.js';
 
 /**
