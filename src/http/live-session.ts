@@ -1,7 +1,7 @@
 import { ChatService } from '../chat/chat-service.js';
 import { LazyToolbox } from '../mcp/lazy-toolbox.js';
 import { McpToolbox } from '../mcp/mcp-toolbox.js';
-import type { StoredTool } from '../mcp/stored-tool.js';
+import { type StoredTool, toolsByServer } from '../mcp/stored-tool.js';
 import type { ToolSource } from '../mcp/tool-source.js';
 import type { SessionConfig } from '../types.js';
 import type { ChatUser } from './chat-handler-options.js';
@@ -45,7 +45,8 @@ export async function buildLiveSession(
     ? new LazyToolbox({
         tools,
         servers,
-        open: () => McpToolbox.connect(servers, options),
+        // The tools are known: the connection skips listing them, one round trip fewer.
+        open: () => McpToolbox.connect(servers, { ...options, knownTools: toolsByServer(tools, servers.length) }),
         idleMs: deps.idleMs,
         ...(deps.logger ? { logger: deps.logger } : {}),
       })

@@ -76,6 +76,11 @@ export interface McpToolboxOptions {
   createTransport?: (server: McpServerConfig) => Transport | Promise<Transport>;
   /** OAuth for a server (asked again on every reconnect); undefined for servers without it. */
   oauthFor?: (server: McpServerConfig) => McpAuth | undefined;
+  /**
+   * The tools of each server (by index) as listed before, from {@link McpToolbox.storedTools}:
+   * connecting skips listing them again. A reconnect (the server lost the session) lists anew.
+   */
+  knownTools?: ReadonlyArray<readonly Tool[] | undefined>;
 }
 
 interface ServerSlot {
@@ -167,6 +172,7 @@ export class McpToolbox implements ToolSource {
           redactors[index] as SecretRedactor,
           options,
           elicitations,
+          options.knownTools?.[index],
         ),
       ),
     );
@@ -285,6 +291,7 @@ export class McpToolbox implements ToolSource {
     redactor: SecretRedactor,
     options: McpToolboxOptions,
     elicitations: ElicitationRouter | undefined,
+    knownTools?: readonly Tool[],
   ): Promise<McpConnection> {
     const isUrlAllowed = options.isUrlAllowed;
     const auth = options.oauthFor?.(server);
@@ -299,6 +306,7 @@ export class McpToolbox implements ToolSource {
           maxToolSchemaChars: options.maxToolSchemaChars ?? DEFAULT_MAX_TOOL_SCHEMA_CHARS,
         },
         maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+        ...(knownTools ? { knownTools } : {}),
         ...(isUrlAllowed ? { isUrlAllowed: (url: URL) => isUrlAllowed(url.href, server) } : {}),
         redactor,
         ...(elicitations ? { onElicit: (params, signal) => elicitations.dispatch(label, params, signal) } : {}),

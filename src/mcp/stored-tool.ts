@@ -1,3 +1,4 @@
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { ToolSpec } from '../types.js';
 
 /**
@@ -11,6 +12,8 @@ export interface StoredTool {
   name: string;
   /** Index of its server in the session configuration's `servers`. */
   server: number;
+  /** The server's own name for it, when `name` had to differ (two servers offer the same name). */
+  originalName?: string;
   description?: string;
   /** JSON Schema of the arguments object. */
   inputSchema: Record<string, unknown>;
@@ -75,4 +78,20 @@ export function storedToolsProblem(tools: readonly StoredTool[], serverCount: nu
     names.add(tool.name);
   }
   return undefined;
+}
+
+/**
+ * The stored tools as each server (by index) listed them, for `McpToolbox`'s `knownTools`: a
+ * connection made for a tool call then skips listing them again.
+ * @internal
+ */
+export function toolsByServer(tools: readonly StoredTool[], serverCount: number): Tool[][] {
+  const byServer: Tool[][] = Array.from({ length: serverCount }, () => []);
+  for (const tool of tools) {
+    const listed: Tool = { name: tool.originalName ?? tool.name, inputSchema: tool.inputSchema as Tool['inputSchema'] };
+    if (tool.description !== undefined) listed.description = tool.description;
+    if (tool.annotations !== undefined) listed.annotations = tool.annotations as Tool['annotations'];
+    byServer[tool.server]?.push(listed);
+  }
+  return byServer;
 }

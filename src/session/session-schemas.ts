@@ -28,6 +28,7 @@ export const sessionConfigSchema = z.looseObject({
 const storedToolSchema = z.object({
   name: z.string().min(1),
   server: z.number().int().min(0),
+  originalName: z.string().min(1).optional(),
   description: z.string().optional(),
   inputSchema: z.record(z.string(), z.unknown()),
   annotations: z.record(z.string(), z.unknown()).optional(),

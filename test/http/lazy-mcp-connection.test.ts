@@ -1,6 +1,8 @@
+import { CallToolRequestSchema, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { sessionKeys } from '../../src/session/session-keys.js';
 import { memoryStorage, type Storage } from '../../src/storage.js';
+import { createTestMcpServer, startTestMcpHttpServer, type TestMcpHttpServer } from '../fixtures/test-mcp-server.js';
 import { jsonRequest, type Stack, smartReply, startStack } from './stack.js';
 
 // Connect lists the tools and remembers them with the session; the MCP session is opened by the
@@ -142,5 +144,46 @@ describe('MCP connections are made on the first tool call, not at connect', () =
     const config = (await answer.json()) as Record<string, unknown>;
     expect(config).not.toHaveProperty('tools');
     expect(config.mcp_server).toMatchObject({ url: stack.mcp.url, auth_token: '*****' });
+  });
+});
+
+describe('tools that changed on the server since connect', () => {
+  let stack: Stack;
+  let withoutAdd = false;
+  let mcp: TestMcpHttpServer;
+
+  beforeAll(async () => {
+    // Each MCP session gets a server built now: once `withoutAdd` is set, one without `add`.
+    mcp = await startTestMcpHttpServer({
+      createServer: (stats) => {
+        const server = createTestMcpServer(stats);
+        if (withoutAdd)
+          server.server.setRequestHandler(CallToolRequestSchema, async () => {
+            throw new McpError(ErrorCode.InvalidParams, 'Tool add not found');
+          });
+        return server;
+      },
+    });
+    stack = await startStack({ mcp: { defaultServer: { url: mcp.url }, allowedUrls: [mcp.url] } });
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+    await mcp?.close();
+  });
+
+  it('a tool the server no longer offers is a tool error the model reads, and the turn still answers', async () => {
+    expect((await stack.handler.fetch(jsonRequest('/connect', 'changed', { llm: { model: 'fake' } }))).status).toBe(
+      200,
+    );
+    withoutAdd = true;
+    const answer = await stack.handler.fetch(
+      jsonRequest('/chat', 'changed', { message: 'add 2 and 3', streaming: false }),
+    );
+    expect(answer.status).toBe(200);
+    const body = (await answer.json()) as { response: string; tool_invocations: Array<{ type: string }> };
+    expect(body.tool_invocations.map((event) => event.type)).toEqual(['tool_start', 'tool_error']);
+    // The fake LLM answers with what the tool returned: the error text.
+    expect(body.response).toMatch(/^The result is .+\.$/);
   });
 });
