@@ -222,6 +222,7 @@ export class McpToolbox implements ToolSource {
         server: this.slots.indexOf(entry.slot),
         inputSchema: spec.inputSchema,
       };
+      if (entry.originalName !== spec.name) tool.originalName = entry.originalName;
       if (spec.description !== undefined) tool.description = spec.description;
       if (entry.annotations) tool.annotations = { ...entry.annotations };
       return tool;

@@ -3,6 +3,7 @@ import { isLlmChatError, LlmChatError } from '../../src/errors.js';
 import { LazyToolbox, type LiveToolSource } from '../../src/mcp/lazy-toolbox.js';
 import { McpToolbox } from '../../src/mcp/mcp-toolbox.js';
 import type { StoredTool } from '../../src/mcp/stored-tool.js';
+import { toolsByServer } from '../../src/mcp/stored-tool.js';
 import { connectInMemory, createTestMcpStats } from '../fixtures/test-mcp-server.js';
 
 const TOOLS: StoredTool[] = [
@@ -133,6 +134,38 @@ describe('LazyToolbox', () => {
     expect(stats.sessionsCreated).toBe(1);
     expect((await toolbox.callTool('add', { a: 2, b: 3 })).text).toBe('5');
     expect(stats.sessionsCreated).toBe(2);
+    await toolbox.close();
+  });
+
+  it('a connection given the stored tools skips listing them, also with names made unique across two servers', async () => {
+    const stats = createTestMcpStats();
+    const methods: string[] = [];
+    const createTransport = () => {
+      const transport = connectInMemory(stats);
+      const send = transport.send.bind(transport);
+      transport.send = (message, options) => {
+        if ('method' in message) methods.push(message.method);
+        return send(message, options);
+      };
+      return transport;
+    };
+    const servers = [{ name: 'one' }, { name: 'two' }];
+    const lister = await McpToolbox.connect(servers, { createTransport });
+    const stored = lister.storedTools();
+    await lister.close();
+    expect(methods.filter((method) => method === 'tools/list')).toHaveLength(2);
+    expect(stored.find((tool) => tool.name === 'two_add')).toMatchObject({ server: 1, originalName: 'add' });
+
+    methods.length = 0;
+    const toolbox = new LazyToolbox({
+      tools: stored,
+      servers,
+      open: () => McpToolbox.connect(servers, { createTransport, knownTools: toolsByServer(stored, servers.length) }),
+      idleMs: 1000,
+    });
+    expect((await toolbox.callTool('two_add', { a: 1, b: 2 })).text).toBe('3');
+    expect(methods).not.toContain('tools/list');
+    expect(methods).toContain('tools/call');
     await toolbox.close();
   });
 });
