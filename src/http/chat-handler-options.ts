@@ -138,9 +138,12 @@ export interface ChatHandlerOptions {
   serverAuth?: (
     context: ServerAuthContext,
   ) => Record<string, string> | undefined | Promise<Record<string, string> | undefined>;
-  /** Live MCP connections kept per process. */
+  /**
+   * Live MCP connections kept per process. `/connect` keeps none (it stores the tool list);
+   * a user's first tool call in a process opens one, shared by the user's turns.
+   */
   connections?: {
-    /** Unused connections are closed after this long. @default 300000 */
+    /** A connection with no tool call for this long is closed. @default 300000 */
     idleMs?: number;
     /** The most kept; least recently used idle ones go first. @default 1000 */
     max?: number;

@@ -3,13 +3,15 @@ import { type ConnectBody, connectBodySchema, parseBody } from '../schemas.js';
 import type { McpServerConfig, SessionConfig } from '../types.js';
 import { authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
 import { jsonResponse } from './json-response.js';
-import { buildLiveSession } from './live-session.js';
+import { listSessionTools } from './list-session-tools.js';
 import { readJsonBody } from './read-json-body.js';
 import { checkServerUrl } from './server-url-policy.js';
 
 /**
  * `POST /connect`: checks the model and the server, connects and lists the tools, and only then
- * replaces the user's session, so a failed reconnect leaves the working session in place.
+ * replaces the user's session, so a failed reconnect leaves the working session in place. The
+ * tools are stored with the session and the MCP connection is closed: an idle user holds no
+ * socket or MCP session, and a turn connects on its first tool call.
  * @internal
  */
 export async function connectRoute(context: HandlerContext, request: Request): Promise<Response> {
@@ -22,18 +24,13 @@ export async function connectRoute(context: HandlerContext, request: Request): P
   if (body.llm.temperature != null) config.temperature = body.llm.temperature;
   if (body.llm.max_tokens != null) config.maxTokens = body.llm.max_tokens;
 
-  const live = await buildLiveSession(context.liveDeps, config, request, user);
-  let stored: Awaited<ReturnType<typeof context.store.createSession>>;
-  try {
-    stored = await context.store.createSession(userId, config);
-    // A new connection starts a new conversation, as in the gateway.
-    await context.store.clearHistory(userId);
-  } catch (error) {
-    await live.close();
-    throw error;
-  }
-  context.cache.set(userId, stored.version, live);
-  const tools = live.toolbox.listTools().map((tool) => tool.name);
+  const listed = await listSessionTools(context.liveDeps, config, request, user);
+  await context.store.createSession(userId, config, { tools: listed });
+  // A new connection starts a new conversation, as in the gateway.
+  await context.store.clearHistory(userId);
+  // This process's live session of the old version goes now; other processes see the new version.
+  context.cache.evict(userId);
+  const tools = listed.map((tool) => tool.name);
   return jsonResponse(200, {
     status: 'connected',
     user_id: userId,

@@ -261,6 +261,7 @@ function createContext(
       },
       ...(options.systemPrompt === undefined ? {} : { systemPrompt: options.systemPrompt }),
       maxToolRounds: settings.maxToolRounds,
+      idleMs: settings.connectionIdleMs,
       ...(options.reasoningEvents === undefined ? {} : { reasoningEvents: options.reasoningEvents }),
       ...(options.llm ? { llm: options.llm } : {}),
       fetch,

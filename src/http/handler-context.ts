@@ -13,7 +13,8 @@ import type { TurnManager } from '../turns/turn-manager.js';
 import type { Logger, McpServerConfig } from '../types.js';
 import type { ChatHandlerOptions, ChatUser } from './chat-handler-options.js';
 import type { HandlerSettings } from './handler-settings.js';
-import { buildLiveSession, type LiveSession, type LiveSessionDeps } from './live-session.js';
+import { buildLiveSession, type LiveSession } from './live-session.js';
+import type { LiveSessionDeps } from './live-session-deps.js';
 import type { TurnOps } from './turn-ops.js';
 
 /** Everything the routes share, built once by `createChatHandler`. @internal */
@@ -79,7 +80,7 @@ export function resolveUserId(user: ChatUser, supplied: string | null | undefine
 export function acquireLive(context: HandlerContext, stored: StoredSession, request: Request, user: ChatUser) {
   return context.cache.acquire(stored.userId, stored.version, async () => {
     try {
-      return await buildLiveSession(context.liveDeps, stored.config, request, user);
+      return await buildLiveSession(context.liveDeps, stored, request, user);
     } catch (error) {
       // Someone wrote a session the host's options forbid: worth a warning, never a spawn.
       if (isLlmChatError(error) && error.code === 'SESSION_INVALID') {

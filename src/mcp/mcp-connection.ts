@@ -33,6 +33,11 @@ export interface McpConnectionOptions {
   createTransport?: (server: McpServerConfig) => Transport | Promise<Transport>;
   /** How many tools are kept and how big one may be. */
   toolLimits: ToolListLimits;
+  /**
+   * The server's tools as listed before (stored with the session): the connection takes them
+   * instead of listing again, which saves a round trip on the way to a first tool call.
+   */
+  knownTools?: readonly Tool[];
   /** The longest one MCP message over HTTP may be. */
   maxMessageBytes?: number;
   /** Decides URLs other than the server's own (a legacy-SSE endpoint, a redirect target). */
@@ -169,6 +174,7 @@ export class McpConnection {
       // The handshake's request timer does not cover transport start-up (SSE waits for its
       // endpoint event), so the abort below ends that wait too.
       await raceSignal(client.connect(transport, requestOptions), signal);
+      if (options.knownTools) return new McpConnection(client, transport, [...options.knownTools], kind);
       const listed = await raceSignal(listAllTools(client, options.toolLimits, requestOptions), signal);
       if (listed.droppedOverCount > 0 || listed.droppedOversized > 0) {
         logger?.warn?.('MCP server offers more or bigger tools than allowed; some were left out', {

@@ -8,6 +8,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES, type McpAuth } from './create-mcp-transport.
 import { ElicitationRouter } from './elicitation-router.js';
 import { describeError, McpConnection } from './mcp-connection.js';
 import { SecretRedactor } from './secret-redactor.js';
+import type { StoredTool } from './stored-tool.js';
 import { DEFAULT_MAX_IMAGE_BYTES, DEFAULT_MAX_RESULT_CHARS, toToolResult } from './tool-result.js';
 import type { ToolCallOptions, ToolResult, ToolSource } from './tool-source.js';
 import { uniqueToolNames } from './unique-tool-names.js';
@@ -75,6 +76,11 @@ export interface McpToolboxOptions {
   createTransport?: (server: McpServerConfig) => Transport | Promise<Transport>;
   /** OAuth for a server (asked again on every reconnect); undefined for servers without it. */
   oauthFor?: (server: McpServerConfig) => McpAuth | undefined;
+  /**
+   * The tools of each server (by index) as listed before, from {@link McpToolbox.storedTools}:
+   * connecting skips listing them again. A reconnect (the server lost the session) lists anew.
+   */
+  knownTools?: ReadonlyArray<readonly Tool[] | undefined>;
 }
 
 interface ServerSlot {
@@ -166,6 +172,7 @@ export class McpToolbox implements ToolSource {
           redactors[index] as SecretRedactor,
           options,
           elicitations,
+          options.knownTools?.[index],
         ),
       ),
     );
@@ -201,6 +208,25 @@ export class McpToolbox implements ToolSource {
     if (entry === undefined) return undefined;
     const url = entry.slot.config.url;
     return { server: entry.slot.name, ...(url ? { url } : {}), annotations: { ...entry.annotations } };
+  }
+
+  /**
+   * The tools as a session remembers them: unique name, the index of the server in the list
+   * given to {@link McpToolbox.connect}, description, input schema and annotations.
+   */
+  storedTools(): StoredTool[] {
+    return this.specs.map((spec) => {
+      const entry = this.entries.get(spec.name) as ToolEntry;
+      const tool: StoredTool = {
+        name: spec.name,
+        server: this.slots.indexOf(entry.slot),
+        inputSchema: spec.inputSchema,
+      };
+      if (entry.originalName !== spec.name) tool.originalName = entry.originalName;
+      if (spec.description !== undefined) tool.description = spec.description;
+      if (entry.annotations) tool.annotations = { ...entry.annotations };
+      return tool;
+    });
   }
 
   /** The tools of all servers, with their unique names. Still answers after `close()`. */
@@ -266,6 +292,7 @@ export class McpToolbox implements ToolSource {
     redactor: SecretRedactor,
     options: McpToolboxOptions,
     elicitations: ElicitationRouter | undefined,
+    knownTools?: readonly Tool[],
   ): Promise<McpConnection> {
     const isUrlAllowed = options.isUrlAllowed;
     const auth = options.oauthFor?.(server);
@@ -280,6 +307,7 @@ export class McpToolbox implements ToolSource {
           maxToolSchemaChars: options.maxToolSchemaChars ?? DEFAULT_MAX_TOOL_SCHEMA_CHARS,
         },
         maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+        ...(knownTools ? { knownTools } : {}),
         ...(isUrlAllowed ? { isUrlAllowed: (url: URL) => isUrlAllowed(url.href, server) } : {}),
         redactor,
         ...(elicitations ? { onElicit: (params, signal) => elicitations.dispatch(label, params, signal) } : {}),

@@ -24,6 +24,16 @@ export const sessionConfigSchema = z.looseObject({
   streaming: z.boolean(),
 });
 
+// What the LLM request and the approval rules need of a tool remembered at connect.
+const storedToolSchema = z.object({
+  name: z.string().min(1),
+  server: z.number().int().min(0),
+  originalName: z.string().min(1).optional(),
+  description: z.string().optional(),
+  inputSchema: z.record(z.string(), z.unknown()),
+  annotations: z.record(z.string(), z.unknown()).optional(),
+});
+
 /** Validates the stored session record. `sealed` says the config's secrets are encrypted. @internal */
 export const sessionRecordSchema = z.object({
   v: z.literal(1),
@@ -32,6 +42,8 @@ export const sessionRecordSchema = z.object({
   createdAt: z.string(),
   sealed: z.boolean(),
   config: sessionConfigSchema,
+  /** The tools listed at connect; absent in records written before tools were remembered. */
+  tools: z.array(storedToolSchema).optional(),
 });
 
 const toolCallSchema = z.looseObject({

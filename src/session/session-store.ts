@@ -3,6 +3,7 @@ import { repairTranscript } from '../chat/repair-transcript.js';
 import { LlmChatError, wrapError } from '../errors.js';
 import { createSealer, type Sealer } from '../internal/seal.js';
 import { TextMemo } from '../internal/text-memo.js';
+import { type StoredTool, storedToolsProblem } from '../mcp/stored-tool.js';
 import type { Logger, SessionConfig, TranscriptMessage } from '../types.js';
 import { mapConfigSecrets } from './map-config-secrets.js';
 import type { SessionBackend } from './session-backend.js';
@@ -21,6 +22,11 @@ export interface StoredSession {
   config: SessionConfig;
   /** When the session was created, ISO-8601 UTC. */
   createdAt: string;
+  /**
+   * The tools listed at connect, so a turn can offer them without an MCP connection. Absent in
+   * records written by versions that did not remember them.
+   */
+  tools?: readonly StoredTool[];
 }
 
 /** Options of {@link SessionStore}. */
@@ -119,18 +125,30 @@ export class SessionStore {
   /**
    * Stores a new session for the user with a new version, replacing any existing one. The
    * history is kept: a caller that wants a fresh conversation calls {@link clearHistory}.
-   * @throws LlmChatError `CONFIG_INVALID` when `config` is not a valid `SessionConfig`.
+   * `tools`, the tools listed at connect, are stored with it (their size is the caller's to
+   * bound: see `fitStoredTools`).
+   * @throws LlmChatError `CONFIG_INVALID` when `config` is not a valid `SessionConfig`, or
+   * `tools` do not fit it.
    */
-  async createSession(userId: string, config: SessionConfig): Promise<StoredSession> {
+  async createSession(
+    userId: string,
+    config: SessionConfig,
+    options: { tools?: readonly StoredTool[] } = {},
+  ): Promise<StoredSession> {
     const parsed = sessionConfigSchema.safeParse(config);
     if (!parsed.success) {
       throw new LlmChatError('CONFIG_INVALID', 'The session configuration is invalid.', { cause: parsed.error });
+    }
+    const tools = options.tools;
+    if (tools !== undefined && storedToolsProblem(tools, config.servers.length) !== undefined) {
+      throw new LlmChatError('CONFIG_INVALID', 'The tool list does not fit the session configuration.');
     }
     const session: StoredSession = {
       userId,
       version: randomUUID(),
       config: parsed.data as SessionConfig,
       createdAt: new Date().toISOString(),
+      ...(tools === undefined ? {} : { tools }),
     };
     const sealer = this.#sealer;
     const record = {
@@ -140,6 +158,7 @@ export class SessionStore {
       createdAt: session.createdAt,
       sealed: sealer !== undefined,
       config: sealer === undefined ? session.config : mapConfigSecrets(session.config, (s) => sealer.seal(s)),
+      ...(tools === undefined ? {} : { tools }),
     };
     const keys = sessionKeys(userId);
     // The marker first: if the storage refuses the second write (full), what is left is a
@@ -270,7 +289,18 @@ export class SessionStore {
         throw this.#invalid('cannot be unsealed with this key', error);
       }
     }
-    return { userId: record.userId, version: record.version, config, createdAt: record.createdAt };
+    const session: StoredSession = {
+      userId: record.userId,
+      version: record.version,
+      config,
+      createdAt: record.createdAt,
+    };
+    if (record.tools !== undefined) {
+      const problem = storedToolsProblem(record.tools, config.servers.length);
+      if (problem !== undefined) throw this.#invalid(problem);
+      session.tools = record.tools;
+    }
+    return session;
   }
 
   #invalid(reason: string, cause?: unknown): LlmChatError {

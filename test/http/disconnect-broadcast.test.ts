@@ -26,8 +26,11 @@ describe('a disconnect reaches every handler sharing the storage', () => {
   it('closes the user’s MCP sessions on the other handler, and only that user’s', async () => {
     for (const user of ['leaver', 'stayer']) {
       expect((await stack.handler.fetch(jsonRequest('/connect', user, { llm: { model: 'fake' } }))).status).toBe(200);
-      const chat = await other.fetch(jsonRequest('/chat', user, { message: 'hi', streaming: false }));
-      expect(chat.status).toBe(200);
+      // A tool call opens the user's MCP session on the handler running it (connect holds none).
+      for (const handler of [stack.handler, other]) {
+        const chat = await handler.fetch(jsonRequest('/chat', user, { message: 'add 2 and 3', streaming: false }));
+        expect((await chat.json()).tool_used).toBe(true);
+      }
     }
     // One MCP session per user on each handler.
     expect(stack.mcp.sessionCount).toBe(4);
@@ -39,15 +42,15 @@ describe('a disconnect reaches every handler sharing the storage', () => {
     // The other user still chats on the other handler over its cached session.
     const created = stack.mcp.stats.sessionsCreated;
     expect(
-      (await other.fetch(jsonRequest('/chat', 'stayer', { message: 'still here', streaming: false }))).status,
+      (await other.fetch(jsonRequest('/chat', 'stayer', { message: 'add 1 and 1', streaming: false }))).status,
     ).toBe(200);
     expect(stack.mcp.stats.sessionsCreated).toBe(created);
   });
 
   it('stops following the bus when a handler closes', async () => {
     const bus = storage.bus as MemoryMessageBus;
-    // The disconnect channel, and the stop channel of the handler that ran turns.
-    expect(bus.channelCount).toBe(2);
+    // The disconnect channel, and the stop channels of the two handlers that ran turns.
+    expect(bus.channelCount).toBe(3);
     const third = createChatHandler({ ...stack.options, storage });
     await third.close();
     await other.close();

@@ -74,6 +74,8 @@ for (const kind of REDIS_TARGETS) {
       const connected = await call(a.baseUrl, '/connect', { user, body: { llm: { model: 'fake' }, streaming: true } });
       expect(connected.status).toBe(200);
       expect(connected.json.tools).toContain('add');
+      // Connect lists the tools and keeps no MCP session open.
+      expect(mcp.sessionCount).toBe(0);
 
       const onB = await call(b.baseUrl, '/chat', { user, body: { message: 'please add 2 and 3', streaming: true } });
       expect(onB.status).toBe(200);
@@ -97,12 +99,16 @@ for (const kind of REDIS_TARGETS) {
         expect.objectContaining({ role: 'assistant', content: 'The result is 5.' }),
         { role: 'user', content: 'what did I ask?' },
       ]);
+      // Only B's tool call opened an MCP session; C's turn without tools opened none.
+      expect(mcp.sessionCount).toBe(1);
+      const onA = await call(a.baseUrl, '/chat', { user, body: { message: 'please add 1 and 1' } });
+      expect(onA.json.tools).toEqual(['add']);
 
       for (const worker of [a, b, c]) {
         expect((await call(worker.baseUrl, `/status/${user}`, { user })).json.connected, worker.name).toBe(true);
       }
-      // A, B and C each hold an MCP session for the user.
-      expect(mcp.sessionCount).toBe(3);
+      // A and B each hold an MCP session for the user.
+      expect(mcp.sessionCount).toBe(2);
       const bye = await call(c.baseUrl, '/disconnect', { user, body: {} });
       expect(bye.json.status).toBe('disconnected');
       // C told A and B over Redis pub/sub: their MCP sessions close now, not at the idle timeout.

@@ -169,17 +169,15 @@ describe.skipIf(!available)('OAuth across processes sharing Redis', () => {
     mcp.expireAccessTokens();
     mcp.revokeRefreshTokens();
 
-    // A is mid-session (the turn ends with an `error` event); B and C build their connection
-    // for the turn, so /chat itself answers 403. Either way: authorize again, with the URL.
-    const onA = await chatOn(a, 'eve', 'please add 1 and 1');
-    expect(onA.at(-1)?.event).toBe('error');
-    expect(onA.at(-1)?.data.code).toBe('MCP_AUTHORIZATION_REQUIRED');
-    for (const worker of [b, c]) {
-      const answer = await call(worker.baseUrl, '/chat', { user: 'eve', body: { message: 'hi', streaming: true } });
-      expect(answer.status).toBe(403);
-      expect(answer.json.code).toBe('MCP_AUTHORIZATION_REQUIRED');
-      expect(answer.json.authorization_url).toContain(`${mcp.origin}/authorize`);
+    // Connect holds no MCP connection: every process connects on the turn's first tool call, so
+    // the turn ends with an `error` event carrying the URL, on whichever process runs it.
+    for (const worker of [a, b, c]) {
+      const frames = await chatOn(worker, 'eve', 'please add 1 and 1');
+      expect(frames.at(-1)?.event).toBe('error');
+      expect(frames.at(-1)?.data.code).toBe('MCP_AUTHORIZATION_REQUIRED');
+      expect(String(frames.at(-1)?.data.authorization_url)).toContain(`${mcp.origin}/authorize`);
     }
+    const onA = await chatOn(a, 'eve', 'please add 1 and 1');
     expect(mcp.counters.refreshRequests - refreshes).toBe(1);
     // Nothing went to the authorization endpoint by itself: only the user can.
     expect(mcp.counters.authorizationRequests).toBe(authorizations);

@@ -151,6 +151,29 @@ describe('SessionStore with a minimal backend', () => {
     );
   });
 
+  it('keeps the tools listed at connect with the session, and refuses ones that do not fit its servers', async () => {
+    const store = new SessionStore(minimalBackend(), { sealKey: 'k' });
+    const tools = [
+      {
+        name: 'add',
+        server: 0,
+        description: 'Adds.',
+        inputSchema: { type: 'object' },
+        annotations: { readOnlyHint: true },
+      },
+      { name: 'echo', server: 0, inputSchema: { type: 'object', properties: { m: { type: 'string' } } } },
+    ];
+    const created = await store.createSession('u', config, { tools });
+    expect(created.tools).toEqual(tools);
+    expect((await store.requireSession('u')).tools).toEqual(tools);
+    // Without tools (what older versions wrote), the session has none.
+    await store.createSession('v', config);
+    expect((await store.requireSession('v')).tools).toBeUndefined();
+    await expect(
+      store.createSession('w', config, { tools: [{ name: 'add', server: 1, inputSchema: {} }] }),
+    ).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+  });
+
   it('does not leak record contents or the key into SESSION_INVALID messages', async () => {
     const backend = minimalBackend();
     const warn = vi.fn();
@@ -177,8 +200,13 @@ describe('SessionStore over RedisSessionBackend (ioredis-mock)', () => {
       sealKey: 'k',
       maxHistoryTurns: 2,
     });
-    const created = await store.createSession('alice', config);
+    const tools = [{ name: 'add', server: 0, inputSchema: { type: 'object' } }];
+    const created = await store.createSession('alice', config, { tools });
     expect(await store.requireSession('alice')).toEqual(created);
+    // The version check of appends still finds the version in a record that carries tools.
+    expect(
+      await store.appendTurn('alice', [{ role: 'user', content: 'q0' }], { sessionVersion: created.version }),
+    ).toBe(true);
     expect(await redis.get(`${prefix}{u:alice}:session`)).not.toContain('tok-SECRET');
     for (const n of [1, 2, 3]) {
       await store.appendTurn('alice', [
@@ -187,7 +215,7 @@ describe('SessionStore over RedisSessionBackend (ioredis-mock)', () => {
       ]);
     }
     expect((await store.getHistory('alice')).map((m) => m.content)).toEqual(['q2', 'a2', 'q3', 'a3']);
-    expect(evalsha).toHaveBeenCalledTimes(3);
+    expect(evalsha).toHaveBeenCalledTimes(4);
     // NOSCRIPT once, then the server has it cached, as on real Redis.
     expect(evalSpy).toHaveBeenCalledTimes(1);
     expect(await store.deleteSession('alice')).toBe(true);
