@@ -1,14 +1,14 @@
 import { CallToolRequestSchema, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { sessionKeys } from '../../src/session/session-keys.js';
-import { memoryStorage, type Storage } from '../../src/storage.js';
+import { type ChatStorage, memoryStorage } from '../../src/storage.js';
 import { createTestMcpServer, startTestMcpHttpServer, type TestMcpHttpServer } from '../fixtures/test-mcp-server.js';
 import { jsonRequest, type Stack, smartReply, startStack } from './stack.js';
 
 // Connect lists the tools and remembers them with the session; the MCP session is opened by the
 // first tool call of a turn and closed again when idle. The test MCP server counts live sessions.
 describe('MCP connections are made on the first tool call, not at connect', () => {
-  let storage: Storage;
+  let storage: ChatStorage;
   let stack: Stack;
 
   const connect = async (user: string) => {
