@@ -262,12 +262,15 @@ async function start(upstream: UpstreamInfo): Promise<ServerPorts> {
       await client.quit();
     });
     countCommands(client);
-    // Both Redis variants share the one client (and its command counts), as one app would.
+    // Each Redis variant has storage of its own under its own prefix (one client, counted once),
+    // as two apps would: sharing one would let a /connect on one drop the other's live session.
     const storage = redisStorage(client, { keyPrefix: redisPrefix });
     closers.push(() => storage.close());
     ports.libRedis = await startLib(libHandler(upstream, storage, {}, false));
     if (!onlyLib && !libRedisOnly) {
-      ports.libFetchRedis = await startFetch(libHandler(upstream, storage, { basePath: '/llmchat' }, false));
+      const fetchStorage = redisStorage(client, { keyPrefix: `${redisPrefix}fetch:` });
+      closers.push(() => fetchStorage.close());
+      ports.libFetchRedis = await startFetch(libHandler(upstream, fetchStorage, { basePath: '/llmchat' }, false));
     }
   }
   if (onlyLib || libRedisOnly) return ports;
