@@ -23,8 +23,10 @@ import { renderTable, summaryTable, type Table, type TargetRow } from './lib/rep
 import { benchAgent } from './lib/stream-client.js';
 import { concurrencyScenario } from './scenarios/concurrency.js';
 import { firstTokenScenario, type ScenarioResult } from './scenarios/first-token.js';
+import { processesScenario } from './scenarios/processes.js';
 import { redisCostScenario } from './scenarios/redis-cost.js';
 import { relayScenario } from './scenarios/relay.js';
+import { streamMemoryScenario } from './scenarios/stream-memory.js';
 import { toolTurnScenario } from './scenarios/tool-turn.js';
 import type { UpstreamInfo } from './server.js';
 
@@ -33,7 +35,7 @@ const quick = argv.includes('--quick');
 const profile = argv.includes('--profile');
 const write = !argv.includes('--no-write');
 const onlyIndex = argv.indexOf('--only');
-const only = new Set(onlyIndex >= 0 ? (argv[onlyIndex + 1] ?? '').split(',').map(Number) : [1, 2, 3, 4, 5]);
+const only = new Set(onlyIndex >= 0 ? (argv[onlyIndex + 1] ?? '').split(',').map(Number) : [1, 2, 3, 4, 5, 6]);
 const profileDir = fileURLToPath(new URL('./.profiles', import.meta.url));
 
 const sizes = quick
@@ -42,14 +44,18 @@ const sizes = quick
       relay: { tokens: 20_000, turns: 2, warmup: 1 },
       tool: { turns: 30, warmup: 5 },
       concurrency: { streams: 200, connectBatch: 50, tokens: 50, delayMs: 20 },
+      memory: { streams: 100, connectBatch: 50, tokens: 50, delayMs: 20 },
       redis: { turns: 30 },
+      processes: { users: 8, seconds: 2 },
     }
   : {
       firstToken: { turns: 300, warmup: 40 },
       relay: { tokens: 20_000, turns: 8, warmup: 2 },
       tool: { turns: 200, warmup: 30 },
       concurrency: { streams: 1000, connectBatch: 50, tokens: 50, delayMs: 20 },
+      memory: { streams: 500, connectBatch: 50, tokens: 50, delayMs: 20 },
       redis: { turns: 200 },
+      processes: { users: 16, seconds: 8 },
     };
 
 function machine(): string[] {
@@ -108,11 +114,26 @@ async function main(): Promise<void> {
       env = undefined;
     }
     if (only.has(4)) {
-      const fresh = await startServer(upstream, info, ['--no-aisdk'], ['--expose-gc']);
-      try {
-        record('scenario 4', await concurrencyScenario(fresh, sizes.concurrency));
-      } finally {
-        await fresh.server.close();
+      const fresh = () => startServer(upstream, info, ['--no-aisdk'], ['--expose-gc']);
+      record('scenario 4a', await streamMemoryScenario(fresh, sizes.memory));
+      for (const via of ['express', 'fetch'] as const) {
+        const server = await fresh();
+        try {
+          record(`scenario 4 (${via})`, await concurrencyScenario(server, { ...sizes.concurrency, via }));
+        } finally {
+          await server.server.close();
+        }
+      }
+    }
+    if (only.has(6)) {
+      if (hasRedis) {
+        record('scenario 6', await processesScenario((args) => startServer(upstream, info, args), sizes.processes));
+      } else {
+        targets.push({
+          target: 'two processes sharing Redis: ≥ 1.3× one process’s turns per second',
+          measured: 'skipped: no Redis',
+          pass: undefined,
+        });
       }
     }
   } finally {
@@ -161,7 +182,7 @@ function analysis(): string {
 
 const NOTES = `## How to read and reproduce
 
-- \`npm run bench\` runs scenarios 1–5 (about 3–4 minutes on 2 cores); \`npm run bench -- --only 2,3\` runs some;
+- \`npm run bench\` runs scenarios 1–6 (about 5 minutes on 2 cores); \`npm run bench -- --only 2,3\` runs some;
   \`--quick\` is a smoke run; \`--profile\` writes V8 CPU profiles of the server process to
   \`bench/.profiles/\` (summarize with \`npx tsx bench/profile-summary.ts bench/.profiles/<file>.cpuprofile\`).
 - \`npm run bench:soak -- --minutes 10\`: mixed traffic, reports whether RSS, heap and handles stay flat.

@@ -5,9 +5,9 @@
  */
 import { type BenchEnv, connectUser } from '../lib/bench-env.js';
 import { interleave } from '../lib/interleave.js';
+import type { TargetRow } from '../lib/report.js';
 import { fmt, summarize } from '../lib/stats.js';
 import { FORMATS, postStream, type StreamFormat, userHeaders } from '../lib/stream-client.js';
-import type { TargetRow } from '../lib/report.js';
 import type { ScenarioResult } from './first-token.js';
 
 /** Sizes of the scenario. */
@@ -90,7 +90,11 @@ export async function relayScenario(env: BenchEnv, options: RelayOptions): Promi
     const ratio = (stats[name]?.tps ?? Number.NaN) / floorTps;
     const cpu = stats[name]?.cpu ?? Number.NaN;
     return [
-      { target: `relay, ${label}: ≥ 1× the floor’s tokens per second`, measured: `${fmt(ratio, 2)}×`, pass: ratio >= 1 },
+      {
+        target: `relay, ${label}: ≥ 1× the floor’s tokens per second`,
+        measured: `${fmt(ratio, 2)}×`,
+        pass: ratio >= 1,
+      },
       {
         target: `relay, ${label}: server CPU per token ≤ the floor’s`,
         measured: `${fmt(cpu)} vs ${fmt(floorCpu)} µs`,

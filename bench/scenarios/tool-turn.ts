@@ -22,7 +22,13 @@ const USER = 'bench-tool';
 const MESSAGE = 'add 2 and 3';
 
 export async function toolTurnScenario(env: BenchEnv, options: ToolTurnOptions): Promise<ScenarioResult> {
-  const ports = [env.ports.lib, env.ports.libRedis, env.ports.libFetch, env.ports.libFetchRedis, env.ports.libApprovals];
+  const ports = [
+    env.ports.lib,
+    env.ports.libRedis,
+    env.ports.libFetch,
+    env.ports.libFetchRedis,
+    env.ports.libApprovals,
+  ];
   for (const port of ports) if (port !== undefined) await connectUser(port, USER);
   const client = new Client({ name: 'bench-direct', version: '1.0.0' });
   await client.connect(new StreamableHTTPClientTransport(new URL(env.info.mcpUrl)));

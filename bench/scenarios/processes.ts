@@ -1,0 +1,159 @@
+/**
+ * Scenario 6: several processes. The same closed-loop load (each user sends short turns back to
+ * back) first against one server process, then spread over two server processes sharing one
+ * Redis (same key prefix: every user's session, lock and history are shared). Reports turns per
+ * second and where the CPU went (server processes, the upstream fakes, the load generator, Redis).
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { type BenchEnv, connectUser } from '../lib/bench-env.js';
+import { fmt } from '../lib/stats.js';
+import { FORMATS, postStream, userHeaders } from '../lib/stream-client.js';
+import type { ScenarioResult } from './first-token.js';
+
+/** Sizes of the scenario. */
+export interface ProcessesOptions {
+  /** Users sending turns at once (each waits for its answer before the next). */
+  users: number;
+  /** Measured seconds per phase. */
+  seconds: number;
+}
+
+interface Phase {
+  turns: number;
+  failed: number;
+  seconds: number;
+  /** Cores used during the phase, by part. */
+  cores: Record<string, number>;
+}
+
+type Cpu = NodeJS.CpuUsage;
+const cpuUs = (after: Cpu, before: Cpu) => after.user - before.user + after.system - before.system;
+
+/**
+ * Runs both phases. `freshServer(args)` starts a server process (the orchestrator's helper);
+ * the servers run `--lib-redis-only` with one shared `--redis-prefix`, removed at the end.
+ */
+export async function processesScenario(
+  freshServer: (args: string[]) => Promise<BenchEnv>,
+  options: ProcessesOptions,
+): Promise<ScenarioResult> {
+  const prefix = `bench:mp:${randomUUID().slice(0, 8)}:`;
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
+  const args = ['--redis', '--lib-redis-only', `--redis-prefix=${prefix}`];
+  const users = Array.from({ length: options.users }, (_, i) => `bench-mp${i}`);
+  const envs: BenchEnv[] = [];
+  try {
+    const first = await freshServer(args);
+    envs.push(first);
+    for (const user of users) await connectUser(first.ports.libRedis, user);
+    const one = await phase([first], users, redis, options);
+    const second = await freshServer(args);
+    envs.push(second);
+    const two = await phase([first, second], users, redis, options);
+    const perSecond = (p: Phase) => p.turns / p.seconds;
+    const ratio = perSecond(two) / perSecond(one);
+    const parts = ['server 1', 'server 2', 'upstream fakes', 'load generator', 'Redis'];
+    const coreRow = (p: Phase) => parts.map((part) => (part in p.cores ? fmt(p.cores[part] ?? 0, 2) : '—')).join(' / ');
+    return {
+      tables: [
+        {
+          title: `6. One process vs two sharing Redis: ${options.users} users sending short turns back to back, ${options.seconds} s each`,
+          headers: ['Setup', 'turns', 'failed', 'turns/s', `cores used: ${parts.join(' / ')}`],
+          rows: [
+            ['one server process', String(one.turns), String(one.failed), fmt(perSecond(one), 0), coreRow(one)],
+            [
+              'two server processes, one Redis',
+              String(two.turns),
+              String(two.failed),
+              fmt(perSecond(two), 0),
+              coreRow(two),
+            ],
+          ],
+          notes: [
+            `Two processes reach ${fmt(ratio, 2)}× one process’s turns per second. The machine has 2 cores for everything`,
+            'in the table (and other work): cores used by the fakes, the load generator and Redis are not left to the servers.',
+            'Redis CPU is read from INFO (server-wide: other clients of this Redis add to it).',
+          ],
+        },
+      ],
+      targets: [
+        {
+          target: 'two processes sharing Redis: ≥ 1.3× one process’s turns per second',
+          measured: `${fmt(ratio, 2)}× (${fmt(perSecond(one), 0)} → ${fmt(perSecond(two), 0)} turns/s)`,
+          pass: ratio >= 1.3,
+        },
+      ],
+    };
+  } finally {
+    for (const env of envs) await env.server.close().catch(() => {});
+    await deleteKeys(redis, prefix).catch(() => 0);
+    redis.disconnect();
+  }
+}
+
+async function phase(servers: BenchEnv[], users: string[], redis: Redis, options: ProcessesOptions): Promise<Phase> {
+  const serverOf = (i: number) => servers[i % servers.length] as BenchEnv;
+  const turn = async (i: number): Promise<boolean> => {
+    const env = serverOf(i);
+    const user = users[i] as string;
+    const timing = await postStream(
+      env.url(env.ports.libRedis, '/llmchat/chat'),
+      { message: 'hello', streaming: true },
+      FORMATS.lib,
+      { headers: userHeaders(user) },
+    ).catch(() => undefined);
+    return timing !== undefined && timing.status === 200 && timing.complete;
+  };
+  // Warm-up: each user's first turn on its process builds that process's live MCP connection.
+  for (let round = 0; round < 3; round++) await Promise.all(users.map((_, i) => turn(i)));
+  const upstream = servers[0]?.upstream;
+  const cpu = () =>
+    Promise.all([
+      ...servers.map((env) => env.server.call<Cpu>('cpu')),
+      upstream?.call<Cpu>('cpu'),
+      Promise.resolve(process.cpuUsage()),
+      redisCpuUs(redis),
+    ]);
+  const before = await cpu();
+  const started = performance.now();
+  const deadline = started + options.seconds * 1000;
+  let turns = 0;
+  let failed = 0;
+  await Promise.all(
+    users.map(async (_, i) => {
+      while (performance.now() < deadline) {
+        if (await turn(i)) turns += 1;
+        else failed += 1;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const after = await cpu();
+  const cores: Record<string, number> = {};
+  const share = (us: number) => us / 1e6 / seconds;
+  servers.forEach((_, i) => {
+    cores[`server ${i + 1}`] = share(cpuUs(after[i] as Cpu, before[i] as Cpu));
+  });
+  const n = servers.length;
+  cores['upstream fakes'] = share(cpuUs(after[n] as Cpu, before[n] as Cpu));
+  cores['load generator'] = share(cpuUs(after[n + 1] as Cpu, before[n + 1] as Cpu));
+  cores.Redis = share((after[n + 2] as number) - (before[n + 2] as number));
+  return { turns, failed, seconds, cores };
+}
+
+/** Redis server CPU so far (user + system), in µs, from INFO cpu. */
+async function redisCpuUs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const read = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return (read('used_cpu_user') + read('used_cpu_sys')) * 1e6;
+}
+
+async function deleteKeys(client: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await client.del(...keys);
+  } while (cursor !== '0');
+}
