@@ -8,6 +8,7 @@
  * fresh server process of its own. Every comparison is interleaved within one run.
  *
  * Flags: `--only 1,3` (scenario numbers), `--quick` (fewer turns, for a smoke run),
+ * `--variants fetch-memory,floor` (only those rows of scenarios 1–3, to profile one path),
  * `--profile` (run the server under `--cpu-prof`, profiles in bench/.profiles; summarize them
  * with `npx tsx bench/profile-summary.ts <file>`), `--no-write` (do not write RESULTS.md).
  */
@@ -18,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { redisAnswers } from '../test/fixtures/shared-redis.js';
 import { type BenchEnv, startServer, workerScripts } from './lib/bench-env.js';
 import { buildWorkers } from './lib/build-workers.js';
+import { variantFilter } from './lib/interleave.js';
 import { startWorker } from './lib/ipc.js';
 import { renderTable, summaryTable, type Table, type TargetRow } from './lib/report.js';
 import { benchAgent } from './lib/stream-client.js';
@@ -36,6 +38,8 @@ const profile = argv.includes('--profile');
 const write = !argv.includes('--no-write');
 const onlyIndex = argv.indexOf('--only');
 const only = new Set(onlyIndex >= 0 ? (argv[onlyIndex + 1] ?? '').split(',').map(Number) : [1, 2, 3, 4, 5, 6]);
+const variantsIndex = argv.indexOf('--variants');
+if (variantsIndex >= 0) for (const name of (argv[variantsIndex + 1] ?? '').split(',')) variantFilter.add(name);
 const profileDir = fileURLToPath(new URL('./.profiles', import.meta.url));
 
 const sizes = quick

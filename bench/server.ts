@@ -114,9 +114,15 @@ async function startLib(handler: ChatHandler): Promise<number> {
   return listen(createServer(app));
 }
 
-/** `handler.fetch` on plain node:http, as a Hono app on Node serves it (routes under `/llmchat`). */
+/**
+ * `handler.fetch` on plain node:http, as a Hono app on Node serves it (routes under `/llmchat`).
+ * `overrideGlobalObjects: false`: by default the listener swaps the process's global `Request`
+ * and `Response` for its own subclasses, which would change the Express variants in this process too.
+ */
 async function startFetch(handler: ChatHandler): Promise<number> {
-  return listen(createServer(getRequestListener((request) => handler.fetch(request))));
+  return listen(
+    createServer(getRequestListener((request) => handler.fetch(request), { overrideGlobalObjects: false })),
+  );
 }
 
 /** The floor: request in, provider stream out, nothing in between. */
