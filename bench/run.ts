@@ -131,7 +131,12 @@ async function main(): Promise<void> {
     }
     if (only.has(6)) {
       if (hasRedis) {
-        record('scenario 6', await processesScenario((args) => startServer(upstream, info, args), sizes.processes));
+        const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+        if (profile) mkdirSync(profileDir, { recursive: true });
+        record(
+          'scenario 6',
+          await processesScenario((args) => startServer(upstream, info, args, flags), sizes.processes),
+        );
       } else {
         targets.push({
           target: 'two processes sharing Redis: ≥ 1.3× one process’s turns per second',

@@ -54,22 +54,31 @@ export async function processesScenario(
     const perSecond = (p: Phase) => p.turns / p.seconds;
     const ratio = perSecond(two) / perSecond(one);
     const parts = ['server 1', 'server 2', 'upstream fakes', 'load generator', 'Redis'];
+    const serverCpuPerTurn = (p: Phase) => {
+      const cores = Object.entries(p.cores).filter(([part]) => part.startsWith('server'));
+      return (cores.reduce((sum, [, value]) => sum + value, 0) * p.seconds * 1000) / p.turns;
+    };
     const coreRow = (p: Phase) => parts.map((part) => (part in p.cores ? fmt(p.cores[part] ?? 0, 2) : '—')).join(' / ');
     return {
       tables: [
         {
           title: `6. One process vs two sharing Redis: ${options.users} users sending short turns back to back, ${options.seconds} s each`,
-          headers: ['Setup', 'turns', 'failed', 'turns/s', `cores used: ${parts.join(' / ')}`],
-          rows: [
-            ['one server process', String(one.turns), String(one.failed), fmt(perSecond(one), 0), coreRow(one)],
-            [
-              'two server processes, one Redis',
-              String(two.turns),
-              String(two.failed),
-              fmt(perSecond(two), 0),
-              coreRow(two),
-            ],
+          headers: [
+            'Setup',
+            'turns',
+            'failed',
+            'turns/s',
+            'server CPU per turn (ms)',
+            `cores used: ${parts.join(' / ')}`,
           ],
+          rows: [one, two].map((p, i) => [
+            i === 0 ? 'one server process' : 'two server processes, one Redis',
+            String(p.turns),
+            String(p.failed),
+            fmt(perSecond(p), 0),
+            fmt(serverCpuPerTurn(p)),
+            coreRow(p),
+          ]),
           notes: [
             `Two processes reach ${fmt(ratio, 2)}× one process’s turns per second. The machine has 2 cores for everything`,
             'in the table (and other work): cores used by the fakes, the load generator and Redis are not left to the servers.',
