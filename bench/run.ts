@@ -191,19 +191,29 @@ function analysis(): string {
 
 const NOTES = `## How to read and reproduce
 
-- \`npm run bench\` runs scenarios 1–6 (about 5 minutes on 2 cores); \`npm run bench -- --only 2,3\` runs some;
-  \`--quick\` is a smoke run; \`--profile\` writes V8 CPU profiles of the server process to
+- \`npm run bench\` runs scenarios 1–6 (about 5–7 minutes on 2 cores); \`npm run bench -- --only 2,3\` runs some;
+  \`--variants fetch-memory,floor\` runs only those rows of scenarios 1–3 (to profile one path);
+  \`--quick\` is a smoke run; \`--profile\` writes V8 CPU profiles of the server processes to
   \`bench/.profiles/\` (summarize with \`npx tsx bench/profile-summary.ts bench/.profiles/<file>.cpuprofile\`).
 - \`npm run bench:soak -- --minutes 10\`: mixed traffic, reports whether RSS, heap and handles stay flat.
 - The floor is a bare \`node:http\` server that sends the provider request and pipes its stream to the
   client untouched. The AI SDK server runs \`streamText\` (\`@ai-sdk/openai-compatible\`, MCP tools from
   \`@ai-sdk/mcp\` connected once at start-up, \`stopWhen: stepCountIs(10)\`) and streams with
   \`result.pipeUIMessageStreamToResponse(res)\`, on Express like mcp-llmchat.
+- "handler.fetch on node:http" is \`createServer(getRequestListener(handler.fetch))\` from
+  \`@hono/node-server\` (what a Hono app on Node runs), with \`overrideGlobalObjects: false\` so the
+  Express rows in the same process keep Node's own \`Request\`/\`Response\`; routes under \`/llmchat\` (\`basePath\`).
+- Every mcp-llmchat turn records its event log (there is no switch to turn it off); telemetry is off in
+  every row. "named conversation" sends \`conversation_id\` (its history is cleared between turns, untimed);
+  "approvals configured" runs \`toolApproval: () => 'allow'\`, so the gate runs on each call and never asks.
 - mcp-llmchat runs with \`maxHistoryTurns: 1\` so that each measured turn sends about the same request as
-  the stateless peers (one earlier turn rides along); users are connected before measuring.
+  the stateless peers; users are connected before measuring.
 - The relay scenario uses a "burst" front of the fake: the fixture fake's own frames, each frame one
   \`write()\`, as fast as the socket takes them (the fixture fake itself waits one event-loop turn per frame,
   about 30 µs, which would make the fake the bottleneck).
+- Scenario 4a starts a fresh server process per row (same build, users connected first for the library
+  rows) and samples RSS every 50 ms; scenario 4 runs 1,000 streams through each door in its own process.
+- Scenario 6: 16 users send short turns back to back for 8 s, first to one server process, then spread
+  over two processes with one Redis key prefix (shared sessions, locks and history); 3 warm-up rounds
+  each (a user's first turn on a process builds that process's MCP connection).
 `;
-
-await main();
