@@ -217,3 +217,5 @@ const NOTES = `## How to read and reproduce
   over two processes with one Redis key prefix (shared sessions, locks and history); 3 warm-up rounds
   each (a user's first turn on a process builds that process's MCP connection).
 `;
+
+await main();
