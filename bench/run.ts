@@ -50,7 +50,7 @@ const sizes = quick
       concurrency: { streams: 200, connectBatch: 50, tokens: 50, delayMs: 20 },
       memory: { streams: 100, connectBatch: 50, tokens: 50, delayMs: 20 },
       redis: { turns: 30 },
-      processes: { users: 8, seconds: 2 },
+      processes: { users: 8, seconds: 1, rounds: 2 },
     }
   : {
       firstToken: { turns: 300, warmup: 40 },
@@ -59,7 +59,7 @@ const sizes = quick
       concurrency: { streams: 1000, connectBatch: 50, tokens: 50, delayMs: 20 },
       memory: { streams: 500, connectBatch: 50, tokens: 50, delayMs: 20 },
       redis: { turns: 200 },
-      processes: { users: 16, seconds: 8 },
+      processes: { users: 16, seconds: 2, rounds: 4 },
     };
 
 function machine(): string[] {
@@ -213,9 +213,9 @@ const NOTES = `## How to read and reproduce
   about 30 µs, which would make the fake the bottleneck).
 - Scenario 4a starts a fresh server process per row (same build, users connected first for the library
   rows) and samples RSS every 50 ms; scenario 4 runs 1,000 streams through each door in its own process.
-- Scenario 6: 16 users send short turns back to back for 8 s, first to one server process, then spread
-  over two processes with one Redis key prefix (shared sessions, locks and history); 3 warm-up rounds
-  each (a user's first turn on a process builds that process's MCP connection).
+- Scenario 6: 16 users send short turns back to back, in 4 alternating 2 s windows to one server process
+  and spread over two processes with one Redis key prefix (shared sessions, locks and history); 3 warm-up
+  rounds each (a user's first turn on a process builds that process's MCP connection).
 `;
 
 await main();

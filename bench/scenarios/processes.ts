@@ -1,10 +1,13 @@
 /**
  * Scenario 6: several processes. The same closed-loop load (each user sends short turns back to
- * back) first against one server process, then spread over two server processes sharing one
- * Redis (same key prefix: every user's session, lock and history are shared). Reports turns per
- * second and where the CPU went (server processes, the upstream fakes, the load generator, Redis).
+ * back) against one server process, and spread over two server processes sharing one Redis
+ * (same key prefix: every user's session, lock and history are shared), in alternating windows
+ * so that other work on the machine falls on both alike. Reports turns per second and where the
+ * CPU went (server processes, the upstream fakes, the load generator, Redis, everything else on
+ * the machine from /proc/stat).
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { type BenchEnv, connectUser } from '../lib/bench-env.js';
 import { fmt } from '../lib/stats.js';
@@ -15,8 +18,10 @@ import type { ScenarioResult } from './first-token.js';
 export interface ProcessesOptions {
   /** Users sending turns at once (each waits for its answer before the next). */
   users: number;
-  /** Measured seconds per phase. */
+  /** Seconds of one measured window. */
   seconds: number;
+  /** Windows per setup (one process, two processes), alternating. */
+  rounds: number;
 }
 
 interface Phase {
@@ -47,13 +52,23 @@ export async function processesScenario(
     const first = await freshServer(args);
     envs.push(first);
     for (const user of users) await connectUser(first.ports.libRedis, user);
-    const one = await phase([first], users, redis, options);
     const second = await freshServer(args);
     envs.push(second);
-    const two = await phase([first, second], users, redis, options);
+    // Warm-up: each user's first turn on a process builds that process's live MCP connection.
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(users.map((_, i) => turn([first, second], users, i)));
+      await Promise.all(users.map((_, i) => turn([first], users, i)));
+    }
+    let one: Phase | undefined;
+    let two: Phase | undefined;
+    for (let round = 0; round < options.rounds; round++) {
+      one = merge(one, await window([first], envs, users, redis, options.seconds));
+      two = merge(two, await window([first, second], envs, users, redis, options.seconds));
+    }
+    if (!one || !two) throw new Error('scenario 6 needs at least one round');
     const perSecond = (p: Phase) => p.turns / p.seconds;
     const ratio = perSecond(two) / perSecond(one);
-    const parts = ['server 1', 'server 2', 'upstream fakes', 'load generator', 'Redis'];
+    const parts = ['server 1', 'server 2', 'upstream fakes', 'load generator', 'Redis', 'other work on the machine'];
     const serverCpuPerTurn = (p: Phase) => {
       const cores = Object.entries(p.cores).filter(([part]) => part.startsWith('server'));
       return (cores.reduce((sum, [, value]) => sum + value, 0) * p.seconds * 1000) / p.turns;
@@ -62,7 +77,7 @@ export async function processesScenario(
     return {
       tables: [
         {
-          title: `6. One process vs two sharing Redis: ${options.users} users sending short turns back to back, ${options.seconds} s each`,
+          title: `6. One process vs two sharing Redis: ${options.users} users sending short turns back to back, ${options.rounds} alternating windows of ${options.seconds} s each`,
           headers: [
             'Setup',
             'turns',
@@ -82,7 +97,8 @@ export async function processesScenario(
           notes: [
             `Two processes reach ${fmt(ratio, 2)}× one process’s turns per second. The machine has 2 cores for everything`,
             'in the table (and other work): cores used by the fakes, the load generator and Redis are not left to the servers.',
-            'Redis CPU is read from INFO (server-wide: other clients of this Redis add to it).',
+            'Redis CPU is read from INFO (server-wide: other clients of this Redis add to it); "other work" is the',
+            'machine’s busy time (/proc/stat) minus all of the above. Server CPU per turn counts both server processes.',
           ],
         },
       ],
@@ -101,54 +117,87 @@ export async function processesScenario(
   }
 }
 
-async function phase(servers: BenchEnv[], users: string[], redis: Redis, options: ProcessesOptions): Promise<Phase> {
-  const serverOf = (i: number) => servers[i % servers.length] as BenchEnv;
-  const turn = async (i: number): Promise<boolean> => {
-    const env = serverOf(i);
-    const user = users[i] as string;
-    const timing = await postStream(
-      env.url(env.ports.libRedis, '/llmchat/chat'),
-      { message: 'hello', streaming: true },
-      FORMATS.lib,
-      { headers: userHeaders(user) },
-    ).catch(() => undefined);
-    return timing !== undefined && timing.status === 200 && timing.complete;
-  };
-  // Warm-up: each user's first turn on its process builds that process's live MCP connection.
-  for (let round = 0; round < 3; round++) await Promise.all(users.map((_, i) => turn(i)));
-  const upstream = servers[0]?.upstream;
+/** One user's turn, on the server that serves user `i` in this setup. */
+async function turn(servers: BenchEnv[], users: string[], i: number): Promise<boolean> {
+  const env = servers[i % servers.length] as BenchEnv;
+  const timing = await postStream(
+    env.url(env.ports.libRedis, '/llmchat/chat'),
+    { message: 'hello', streaming: true },
+    FORMATS.lib,
+    { headers: userHeaders(users[i] as string) },
+  ).catch(() => undefined);
+  return timing !== undefined && timing.status === 200 && timing.complete;
+}
+
+/** Every user sends turns to `active` for `seconds`; CPU is read from every process in `all`. */
+async function window(
+  active: BenchEnv[],
+  all: BenchEnv[],
+  users: string[],
+  redis: Redis,
+  seconds: number,
+): Promise<Phase> {
+  const upstream = all[0]?.upstream;
   const cpu = () =>
     Promise.all([
-      ...servers.map((env) => env.server.call<Cpu>('cpu')),
+      ...all.map((env) => env.server.call<Cpu>('cpu')),
       upstream?.call<Cpu>('cpu'),
       Promise.resolve(process.cpuUsage()),
       redisCpuUs(redis),
+      Promise.resolve(machineBusyUs()),
     ]);
   const before = await cpu();
   const started = performance.now();
-  const deadline = started + options.seconds * 1000;
+  const deadline = started + seconds * 1000;
   let turns = 0;
   let failed = 0;
   await Promise.all(
     users.map(async (_, i) => {
       while (performance.now() < deadline) {
-        if (await turn(i)) turns += 1;
+        if (await turn(active, users, i)) turns += 1;
         else failed += 1;
       }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
+  const elapsed = (performance.now() - started) / 1000;
   const after = await cpu();
   const cores: Record<string, number> = {};
-  const share = (us: number) => us / 1e6 / seconds;
-  servers.forEach((_, i) => {
+  const share = (us: number) => us / 1e6 / elapsed;
+  all.forEach((_, i) => {
     cores[`server ${i + 1}`] = share(cpuUs(after[i] as Cpu, before[i] as Cpu));
   });
-  const n = servers.length;
+  const n = all.length;
   cores['upstream fakes'] = share(cpuUs(after[n] as Cpu, before[n] as Cpu));
   cores['load generator'] = share(cpuUs(after[n + 1] as Cpu, before[n + 1] as Cpu));
   cores.Redis = share((after[n + 2] as number) - (before[n + 2] as number));
-  return { turns, failed, seconds, cores };
+  const machine = share((after[n + 3] as number) - (before[n + 3] as number));
+  const ours = Object.values(cores).reduce((sum, value) => sum + value, 0);
+  if (machine > 0) cores['other work on the machine'] = Math.max(0, machine - ours);
+  return { turns, failed, seconds: elapsed, cores };
+}
+
+/** Two phases' sums: turns and seconds added, cores weighted by time. */
+function merge(total: Phase | undefined, next: Phase): Phase {
+  if (!total) return next;
+  const seconds = total.seconds + next.seconds;
+  const cores: Record<string, number> = {};
+  for (const part of new Set([...Object.keys(total.cores), ...Object.keys(next.cores)])) {
+    cores[part] = ((total.cores[part] ?? 0) * total.seconds + (next.cores[part] ?? 0) * next.seconds) / seconds;
+  }
+  return { turns: total.turns + next.turns, failed: total.failed + next.failed, seconds, cores };
+}
+
+/** Busy CPU time of the whole machine so far (µs), from /proc/stat; 0 where there is none. */
+function machineBusyUs(): number {
+  try {
+    const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+    const total = fields.reduce((sum, value) => sum + value, 0);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    // USER_HZ is 100 on Linux.
+    return ((total - idle) / 100) * 1e6;
+  } catch {
+    return 0;
+  }
 }
 
 /** Redis server CPU so far (user + system), in µs, from INFO cpu. */
