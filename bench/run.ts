@@ -118,7 +118,9 @@ async function main(): Promise<void> {
       env = undefined;
     }
     if (only.has(4)) {
-      const fresh = () => startServer(upstream, info, ['--no-aisdk'], ['--expose-gc']);
+      if (profile) mkdirSync(profileDir, { recursive: true });
+      const profileFlags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+      const fresh = () => startServer(upstream, info, ['--no-aisdk'], ['--expose-gc', ...profileFlags]);
       record('scenario 4a', await streamMemoryScenario(fresh, sizes.memory));
       for (const via of ['express', 'fetch'] as const) {
         const server = await fresh();
