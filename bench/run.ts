@@ -8,6 +8,7 @@
  * fresh server process of its own. Every comparison is interleaved within one run.
  *
  * Flags: `--only 1,3` (scenario numbers), `--quick` (fewer turns, for a smoke run),
+ * `--variants fetch-memory,floor` (only those rows of scenarios 1–3, to profile one path),
  * `--profile` (run the server under `--cpu-prof`, profiles in bench/.profiles; summarize them
  * with `npx tsx bench/profile-summary.ts <file>`), `--no-write` (do not write RESULTS.md).
  */
@@ -18,13 +19,16 @@ import { fileURLToPath } from 'node:url';
 import { redisAnswers } from '../test/fixtures/shared-redis.js';
 import { type BenchEnv, startServer, workerScripts } from './lib/bench-env.js';
 import { buildWorkers } from './lib/build-workers.js';
+import { variantFilter } from './lib/interleave.js';
 import { startWorker } from './lib/ipc.js';
 import { renderTable, summaryTable, type Table, type TargetRow } from './lib/report.js';
 import { benchAgent } from './lib/stream-client.js';
 import { concurrencyScenario } from './scenarios/concurrency.js';
 import { firstTokenScenario, type ScenarioResult } from './scenarios/first-token.js';
+import { processesScenario } from './scenarios/processes.js';
 import { redisCostScenario } from './scenarios/redis-cost.js';
 import { relayScenario } from './scenarios/relay.js';
+import { streamMemoryScenario } from './scenarios/stream-memory.js';
 import { toolTurnScenario } from './scenarios/tool-turn.js';
 import type { UpstreamInfo } from './server.js';
 
@@ -33,7 +37,9 @@ const quick = argv.includes('--quick');
 const profile = argv.includes('--profile');
 const write = !argv.includes('--no-write');
 const onlyIndex = argv.indexOf('--only');
-const only = new Set(onlyIndex >= 0 ? (argv[onlyIndex + 1] ?? '').split(',').map(Number) : [1, 2, 3, 4, 5]);
+const only = new Set(onlyIndex >= 0 ? (argv[onlyIndex + 1] ?? '').split(',').map(Number) : [1, 2, 3, 4, 5, 6]);
+const variantsIndex = argv.indexOf('--variants');
+if (variantsIndex >= 0) for (const name of (argv[variantsIndex + 1] ?? '').split(',')) variantFilter.add(name);
 const profileDir = fileURLToPath(new URL('./.profiles', import.meta.url));
 
 const sizes = quick
@@ -42,14 +48,18 @@ const sizes = quick
       relay: { tokens: 20_000, turns: 2, warmup: 1 },
       tool: { turns: 30, warmup: 5 },
       concurrency: { streams: 200, connectBatch: 50, tokens: 50, delayMs: 20 },
+      memory: { streams: 100, connectBatch: 50, tokens: 50, delayMs: 20 },
       redis: { turns: 30 },
+      processes: { users: 8, seconds: 1, rounds: 2 },
     }
   : {
       firstToken: { turns: 300, warmup: 40 },
       relay: { tokens: 20_000, turns: 8, warmup: 2 },
       tool: { turns: 200, warmup: 30 },
       concurrency: { streams: 1000, connectBatch: 50, tokens: 50, delayMs: 20 },
+      memory: { streams: 500, connectBatch: 50, tokens: 50, delayMs: 20 },
       redis: { turns: 200 },
+      processes: { users: 16, seconds: 2, rounds: 4 },
     };
 
 function machine(): string[] {
@@ -108,11 +118,33 @@ async function main(): Promise<void> {
       env = undefined;
     }
     if (only.has(4)) {
-      const fresh = await startServer(upstream, info, ['--no-aisdk'], ['--expose-gc']);
-      try {
-        record('scenario 4', await concurrencyScenario(fresh, sizes.concurrency));
-      } finally {
-        await fresh.server.close();
+      if (profile) mkdirSync(profileDir, { recursive: true });
+      const profileFlags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+      const fresh = () => startServer(upstream, info, ['--no-aisdk'], ['--expose-gc', ...profileFlags]);
+      record('scenario 4a', await streamMemoryScenario(fresh, sizes.memory));
+      for (const via of ['express', 'fetch'] as const) {
+        const server = await fresh();
+        try {
+          record(`scenario 4 (${via})`, await concurrencyScenario(server, { ...sizes.concurrency, via }));
+        } finally {
+          await server.server.close();
+        }
+      }
+    }
+    if (only.has(6)) {
+      if (hasRedis) {
+        const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+        if (profile) mkdirSync(profileDir, { recursive: true });
+        record(
+          'scenario 6',
+          await processesScenario((args) => startServer(upstream, info, args, flags), sizes.processes),
+        );
+      } else {
+        targets.push({
+          target: 'two processes sharing Redis: ≥ 1.3× one process’s turns per second',
+          measured: 'skipped: no Redis',
+          pass: undefined,
+        });
       }
     }
   } finally {
@@ -161,19 +193,31 @@ function analysis(): string {
 
 const NOTES = `## How to read and reproduce
 
-- \`npm run bench\` runs scenarios 1–5 (about 3–4 minutes on 2 cores); \`npm run bench -- --only 2,3\` runs some;
-  \`--quick\` is a smoke run; \`--profile\` writes V8 CPU profiles of the server process to
+- \`npm run bench\` runs scenarios 1–6 (about 5–7 minutes on 2 cores); \`npm run bench -- --only 2,3\` runs some;
+  \`--variants fetch-memory,floor\` runs only those rows of scenarios 1–3 (to profile one path);
+  \`--quick\` is a smoke run; \`--profile\` writes V8 CPU profiles of the server processes to
   \`bench/.profiles/\` (summarize with \`npx tsx bench/profile-summary.ts bench/.profiles/<file>.cpuprofile\`).
 - \`npm run bench:soak -- --minutes 10\`: mixed traffic, reports whether RSS, heap and handles stay flat.
 - The floor is a bare \`node:http\` server that sends the provider request and pipes its stream to the
   client untouched. The AI SDK server runs \`streamText\` (\`@ai-sdk/openai-compatible\`, MCP tools from
   \`@ai-sdk/mcp\` connected once at start-up, \`stopWhen: stepCountIs(10)\`) and streams with
   \`result.pipeUIMessageStreamToResponse(res)\`, on Express like mcp-llmchat.
+- "handler.fetch on node:http" is \`createServer(getRequestListener(handler.fetch))\` from
+  \`@hono/node-server\` (what a Hono app on Node runs), with \`overrideGlobalObjects: false\` so the
+  Express rows in the same process keep Node's own \`Request\`/\`Response\`; routes under \`/llmchat\` (\`basePath\`).
+- Every mcp-llmchat turn records its event log (there is no switch to turn it off); telemetry is off in
+  every row. "named conversation" sends \`conversation_id\` (its history is cleared between turns, untimed);
+  "approvals configured" runs \`toolApproval: () => 'allow'\`, so the gate runs on each call and never asks.
 - mcp-llmchat runs with \`maxHistoryTurns: 1\` so that each measured turn sends about the same request as
-  the stateless peers (one earlier turn rides along); users are connected before measuring.
+  the stateless peers; users are connected before measuring.
 - The relay scenario uses a "burst" front of the fake: the fixture fake's own frames, each frame one
   \`write()\`, as fast as the socket takes them (the fixture fake itself waits one event-loop turn per frame,
   about 30 µs, which would make the fake the bottleneck).
+- Scenario 4a starts a fresh server process per row (same build, users connected first for the library
+  rows) and samples RSS every 50 ms; scenario 4 runs 1,000 streams through each door in its own process.
+- Scenario 6: 16 users send short turns back to back, in 4 alternating 2 s windows to one server process
+  and spread over two processes with one Redis key prefix (shared sessions, locks and history); 3 warm-up
+  rounds each (a user's first turn on a process builds that process's MCP connection).
 `;
 
 await main();

@@ -7,23 +7,32 @@
  *   `libRedis` (the same over real Redis, random key prefix, removed on close);
  * - `floor`: a bare node:http server piping the fake provider's stream straight to the client
  *   (`POST /`; `POST /fetch` does the same with `fetch` instead of `http.request`);
+ * - `libFetch` (and with `--redis` `libFetchRedis`): the same handler's `handler.fetch` mounted on
+ *   plain node:http through `@hono/node-server`'s `getRequestListener` (what a Hono app on Node
+ *   runs; the path Hono, Bun, Deno and Next users take), routes under `/llmchat`;
+ * - `libApprovals`: `lib` with tool approval configured (a rule that allows every call), so the
+ *   approval gate runs on each tool call but never asks;
  * - `aisdk`: the Vercel AI SDK (`streamText` + `@ai-sdk/openai-compatible`, MCP tools through
  *   `@ai-sdk/mcp` connected once up front) on Express, streamed with
  *   `result.pipeUIMessageStreamToResponse(res)`.
  *
- * Flags: `--only-lib` (just `lib`, for the soak run), `--no-aisdk` (`lib` and `floor`, for the
- * concurrency run), `--redis`.
+ * Flags: `--only-lib` (just `lib`, for the soak run), `--no-aisdk` (`lib`, `libFetch` and `floor`,
+ * for the concurrency run), `--redis`, `--redis-prefix=<p>` (a fixed key prefix instead of a random
+ * one, so two server processes share their sessions; the orchestrator removes the keys), `--lib-redis-only`
+ * (just `libRedis`, for the several-processes run).
  */
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request as httpRequest, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getRequestListener } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { toExpressMiddleware } from '../src/adapters/express.js';
 import type { ChatHandler } from '../src/http/chat-handler.js';
+import type { ChatHandlerOptions } from '../src/http/chat-handler-options.js';
 import { createChatHandler } from '../src/http/create-chat-handler.js';
 import { redisStorage } from '../src/redis/redis-storage.js';
 import { type ChatStorage, memoryStorage } from '../src/storage.js';
@@ -39,8 +48,11 @@ export interface UpstreamInfo {
 
 /** Ports of the servers this process started (absent ones were not started). */
 export interface ServerPorts {
-  lib: number;
+  lib?: number;
   libRedis?: number;
+  libFetch?: number;
+  libFetchRedis?: number;
+  libApprovals?: number;
   floor?: number;
   aisdk?: number;
 }
@@ -48,6 +60,8 @@ export interface ServerPorts {
 const onlyLib = process.argv.includes('--only-lib');
 const withRedis = process.argv.includes('--redis');
 const noAiSdk = process.argv.includes('--no-aisdk');
+const libRedisOnly = process.argv.includes('--lib-redis-only');
+const fixedPrefix = process.argv.find((arg) => arg.startsWith('--redis-prefix='))?.slice('--redis-prefix='.length);
 const closers: Array<() => Promise<void>> = [];
 const redisCounts = new Map<string, number>();
 let redis: Redis | undefined;
@@ -64,8 +78,12 @@ function listen(server: Server): Promise<number> {
   });
 }
 
-function libHandler(upstream: UpstreamInfo, storage: ChatStorage): ChatHandler {
+/** Extra handler options of one variant (the base path of `handler.fetch`, tool approval). */
+type Extra = Partial<Pick<ChatHandlerOptions, 'basePath' | 'toolApproval'>>;
+
+function libHandler(upstream: UpstreamInfo, storage: ChatStorage, extra: Extra = {}, ownsStorage = true): ChatHandler {
   const handler = createChatHandler({
+    ...extra,
     authenticate: bearerUser,
     models: [
       { id: 'fake', model: 'fake-model', provider: 'openai_compatible', baseUrl: upstream.llmUrl, apiKey: 'sk-bench' },
@@ -85,7 +103,7 @@ function libHandler(upstream: UpstreamInfo, storage: ChatStorage): ChatHandler {
   });
   closers.push(async () => {
     await handler.close();
-    await storage.close();
+    if (ownsStorage) await storage.close();
   });
   return handler;
 }
@@ -94,6 +112,17 @@ async function startLib(handler: ChatHandler): Promise<number> {
   const app = express();
   app.use('/llmchat', toExpressMiddleware(handler));
   return listen(createServer(app));
+}
+
+/**
+ * `handler.fetch` on plain node:http, as a Hono app on Node serves it (routes under `/llmchat`).
+ * `overrideGlobalObjects: false`: by default the listener swaps the process's global `Request`
+ * and `Response` for its own subclasses, which would change the Express variants in this process too.
+ */
+async function startFetch(handler: ChatHandler): Promise<number> {
+  return listen(
+    createServer(getRequestListener((request) => handler.fetch(request), { overrideGlobalObjects: false })),
+  );
 }
 
 /** The floor: request in, provider stream out, nothing in between. */
@@ -221,24 +250,41 @@ function countCommands(client: Redis): void {
 }
 
 async function start(upstream: UpstreamInfo): Promise<ServerPorts> {
-  const ports: ServerPorts = { lib: await startLib(libHandler(upstream, memoryStorage())) };
+  const ports: ServerPorts = {};
+  if (!libRedisOnly) {
+    ports.lib = await startLib(libHandler(upstream, memoryStorage()));
+    if (!onlyLib) ports.libFetch = await startFetch(libHandler(upstream, memoryStorage(), { basePath: '/llmchat' }));
+  }
   if (withRedis) {
     redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
       lazyConnect: true,
       maxRetriesPerRequest: 1,
     });
     await redis.connect();
-    redisPrefix = `bench:${randomUUID().slice(0, 8)}:`;
+    redisPrefix = fixedPrefix ?? `bench:${randomUUID().slice(0, 8)}:`;
     const client = redis;
     closers.push(async () => {
-      await deleteKeys(client, redisPrefix);
+      if (fixedPrefix === undefined) await deleteKeys(client, redisPrefix);
       await client.quit();
     });
     countCommands(client);
-    ports.libRedis = await startLib(libHandler(upstream, redisStorage(client, { keyPrefix: redisPrefix })));
+    // Each Redis variant has storage of its own under its own prefix (one client, counted once),
+    // as two apps would: sharing one would let a /connect on one drop the other's live session.
+    const storage = redisStorage(client, { keyPrefix: redisPrefix });
+    closers.push(() => storage.close());
+    ports.libRedis = await startLib(libHandler(upstream, storage, {}, false));
+    if (!onlyLib && !libRedisOnly) {
+      const fetchStorage = redisStorage(client, { keyPrefix: `${redisPrefix}fetch:` });
+      closers.push(() => fetchStorage.close());
+      ports.libFetchRedis = await startFetch(libHandler(upstream, fetchStorage, { basePath: '/llmchat' }, false));
+    }
   }
-  if (!onlyLib) ports.floor = await startFloor(upstream, await listOpenAiTools(upstream.mcpUrl));
-  if (!onlyLib && !noAiSdk) ports.aisdk = await startAiSdk(upstream);
+  if (onlyLib || libRedisOnly) return ports;
+  if (!noAiSdk) {
+    ports.libApprovals = await startLib(libHandler(upstream, memoryStorage(), { toolApproval: () => 'allow' }));
+  }
+  ports.floor = await startFloor(upstream, await listOpenAiTools(upstream.mcpUrl));
+  if (!noAiSdk) ports.aisdk = await startAiSdk(upstream);
   return ports;
 }
 

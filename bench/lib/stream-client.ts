@@ -161,6 +161,19 @@ export function postJson(
   });
 }
 
+/** Sends a DELETE and resolves with its status once the answer was read. */
+export function deleteRequest(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'DELETE', agent: benchAgent, headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** The `Authorization` header of a bench user (the stack's `bearerUser` scheme). */
 export function userHeaders(userId: string): Record<string, string> {
   return { authorization: `Bearer user:${userId}` };

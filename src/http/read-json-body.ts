@@ -14,7 +14,8 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   if (type === null || !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type.trim())) {
     throw new LlmChatError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be JSON (Content-Type: application/json).');
   }
-  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  const length = request.headers.get('content-length');
+  const declared = length !== null && /^\d{1,15}$/.test(length) ? Number(length) : Number.NaN;
   if (declared > maxBytes) throw tooLarge(maxBytes);
   const nodeBody = takeNodeRequestBody(request);
   const parsed = nodeBody?.parsed;
@@ -22,7 +23,9 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   if (parsed !== undefined && typeof parsed !== 'string' && !(parsed instanceof Uint8Array)) return parsed;
   const text =
     nodeBody === undefined
-      ? await readText(request, maxBytes)
+      ? Number.isNaN(declared)
+        ? await readText(request, maxBytes)
+        : await readDeclared(request, maxBytes)
       : parsed === undefined
         ? await nodeBody.read(maxBytes)
         : rawText(parsed, maxBytes);
@@ -41,6 +44,25 @@ function rawText(body: string | Uint8Array, maxBytes: number): string {
   const bytes = typeof body === 'string' ? new TextEncoder().encode(body).byteLength : body.byteLength;
   if (bytes > maxBytes) throw tooLarge(maxBytes);
   return typeof body === 'string' ? body : new TextDecoder().decode(body);
+}
+
+/**
+ * A body whose `Content-Length` is within the limit, read whole with `arrayBuffer()`: hosts
+ * answer that without building a web stream (Hono's Node server reads the socket directly; Bun
+ * and Deno natively), where a stream reader costs a `ReadableStream` and a full `Request` per
+ * request. HTTP framing holds a body from the network to its declared length (HTTP/1.1 reads
+ * exactly that many bytes; HTTP/2 fails a stream whose data disagrees with it), and the size is
+ * checked again after reading.
+ */
+async function readDeclared(request: Request, maxBytes: number): Promise<string> {
+  let bytes: ArrayBuffer;
+  try {
+    bytes = await request.arrayBuffer();
+  } catch (error) {
+    throw new LlmChatError('BAD_REQUEST', 'The request body could not be read.', { cause: error });
+  }
+  if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
+  return new TextDecoder('utf-8', { fatal: false }).decode(bytes);
 }
 
 async function readText(request: Request, maxBytes: number): Promise<string> {

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { LlmChatError, wrapError } from '../errors.js';
+import { randomToken } from '../internal/random-token.js';
 import { sleep } from '../internal/sleep.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import type { Logger } from '../types.js';
@@ -83,7 +83,7 @@ export class LockManager {
   async tryAcquire(key: string, options: TryAcquireLockOptions = {}): Promise<HeldLock | null> {
     const ttlMs = options.ttlMs ?? this.#ttlMs;
     assertDuration('ttlMs', ttlMs, 1);
-    const token = randomBytes(16).toString('base64url');
+    const token = randomToken(16);
     const acquired = await callBackend(() => this.#backend.tryAcquire(key, token, ttlMs));
     return acquired ? new LeaseLock(this.#backend, key, token, ttlMs) : null;
   }

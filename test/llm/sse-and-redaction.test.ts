@@ -3,7 +3,7 @@ import { parseRetryAfter } from '../../src/llm/parse-retry-after.js';
 import { readSse } from '../../src/llm/read-sse.js';
 import { redactProviderMessage } from '../../src/llm/redact-provider-message.js';
 
-function bodyOf(parts: string[], onCancel?: () => void): ReadableStream<Uint8Array> {
+function bodyOf(parts: string[], onCancel?: (reason: unknown) => void): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let i = 0;
   return new ReadableStream<Uint8Array>({
@@ -12,8 +12,8 @@ function bodyOf(parts: string[], onCancel?: () => void): ReadableStream<Uint8Arr
       if (part === undefined) controller.close();
       else controller.enqueue(encoder.encode(part));
     },
-    cancel() {
-      onCancel?.();
+    cancel(reason) {
+      onCancel?.(reason);
     },
   });
 }
@@ -56,6 +56,17 @@ describe('readSse', () => {
     }
     expect(cancelled).toBe(true);
     expect(body.locked).toBe(false);
+  });
+
+  it('cancels a body left early with one shared reason (no fetch-built DOMException per call)', async () => {
+    const reasons: unknown[] = [];
+    for (let round = 0; round < 2; round++) {
+      const body = bodyOf(['data: 1\n\n', 'data: 2\n\n'], (reason) => reasons.push(reason));
+      for await (const message of readSse(body)) if (message.data === '1') break;
+    }
+    expect(reasons).toHaveLength(2);
+    expect(reasons[0]).toBeInstanceOf(Error);
+    expect(reasons[1]).toBe(reasons[0]);
   });
 
   it('calls onChunk per raw chunk and throws the abort reason when the signal fires', async () => {
