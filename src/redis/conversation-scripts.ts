@@ -5,22 +5,39 @@ import { defineScript } from './redis-scripts.js';
 // Both keys carry the user's hash tag, so each script touches one cluster slot.
 
 /**
- * Drops expired entries (oldest first; entries share one TTL, so updated order is expiry
- * order), then stores the new entry for ARGV[1] and keeps both keys alive as long as it.
- * ARGV: conversation id, entry JSON, updated ms, now ms, key TTL ms.
+ * Records one more turn of conversation ARGV[1], in one call: drops expired entries (oldest
+ * first; entries share one TTL, so updated order is expiry order), reads the conversation's
+ * entry, writes the next one (see `nextEntry` in conversation-entry.ts, which this mirrors) and
+ * keeps both keys alive as long as it. An entry that is corrupt or expired counts as absent:
+ * junk in the storage starts the conversation's entry anew instead of failing the turn.
+ * ARGV: conversation id, title (used when the entry is new), turn time ms, now ms, key TTL ms.
  * @internal
  */
 export const RECORD_CONVERSATION_TURN = defineScript(`
+local at = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
-local stale = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[5])))
+local ttl = tonumber(ARGV[5])
+local stale = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - ttl))
 for _, id in ipairs(stale) do
   redis.call('ZREM', KEYS[1], id)
   redis.call('HDEL', KEYS[2], id)
 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-redis.call('PEXPIRE', KEYS[2], ARGV[5])
+local expires = at + ttl
+local entry = nil
+local raw = redis.call('HGET', KEYS[2], ARGV[1])
+if raw then
+  local ok, p = pcall(cjson.decode, raw)
+  if ok and type(p) == 'table' and type(p.t) == 'string' and type(p.c) == 'number'
+    and type(p.u) == 'number' and type(p.n) == 'number' and p.n >= 0 and p.n == math.floor(p.n)
+    and type(p.e) == 'number' and p.e > now then
+    entry = { t = p.t, c = p.c, u = math.max(p.u, at), n = p.n + 1, e = math.max(p.e, expires) }
+  end
+end
+if entry == nil then entry = { t = ARGV[2], c = at, u = at, n = 1, e = expires } end
+redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(entry))
+redis.call('ZADD', KEYS[1], string.format('%d', entry.u), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
 return 1
 `);
 

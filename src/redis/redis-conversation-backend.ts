@@ -5,12 +5,7 @@ import type {
   ListConversationsOptions,
   RecordTurnOptions,
 } from '../conversations/conversation-backend.js';
-import {
-  type ConversationEntry,
-  nextEntry,
-  parseConversationEntry,
-  toSummary,
-} from '../conversations/conversation-entry.js';
+import { type ConversationEntry, parseConversationEntry, toSummary } from '../conversations/conversation-entry.js';
 import { conversationEntriesKey, conversationIndexKey } from '../session/session-keys.js';
 import {
   GET_CONVERSATION,
@@ -42,15 +37,13 @@ export class RedisConversationBackend implements ConversationBackend {
   }
 
   async recordTurn(userId: string, conversationId: string, options: RecordTurnOptions): Promise<void> {
-    // Read, then write in a script: a turn of the same conversation racing this one is
-    // serialized by the conversation's turn lock, so the read-modify-write cannot lose a count.
-    const previous = await this.#entry(userId, conversationId);
-    const entry = nextEntry(previous, options);
+    // One script reads the entry and writes the next: one command per turn. A turn of the same
+    // conversation racing this one is serialized by the conversation's turn lock anyway.
     await this.#run(() =>
       runScript(this.#client, RECORD_CONVERSATION_TURN, this.#keys(userId), [
         conversationId,
-        JSON.stringify(entry),
-        entry.u,
+        options.title,
+        Math.trunc(options.at),
         this.#now(),
         toRedisMs(options.ttlMs),
       ]),
