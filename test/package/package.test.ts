@@ -91,10 +91,15 @@ describe('the packed package', () => {
     const out = node([
       '--no-experimental-require-module',
       '-e',
-      `const hooks = require('mcp-llmchat/otel').openTelemetry().startTurn({ userId: 'u', modelId: 'm', streaming: true, message: 'x' });
+      `const { openTelemetry } = require('mcp-llmchat/otel'); const { trace } = require('@opentelemetry/api');
+       const turn = { userId: 'u', modelId: 'm', streaming: true, message: 'x' };
+       // No SDK registered: the turn is not observed at all.
+       console.log(typeof openTelemetry().startTurn(turn));
+       // A host's own tracer provider (here one handing out the API's tracer): observed.
+       const hooks = openTelemetry({ tracerProvider: { getTracer: (name) => trace.getTracer(name) } }).startTurn(turn);
        hooks.end({ status: 'final', text: '' }); console.log(typeof hooks.llmCall)`,
     ]);
-    expect(out.trim()).toBe('function');
+    expect(out.trim().split('\n')).toEqual(['undefined', 'function']);
   });
 
   it('the ESM and CJS copies recognize each other’s errors', () => {
