@@ -16,10 +16,11 @@ export interface TurnStart {
 const noop = (): void => {};
 
 /**
- * Reads the user's session and takes the user's turn lock, together: one round trip on Redis
- * instead of three. The lock is requested before the history, and one connection runs commands
- * in order, so a history read that follows a granted lock sees every turn saved before that lock
- * was free. A queued turn waits for the lock first, so it reads its history afterwards.
+ * Takes the user's turn lock and reads the user's session and history, together: two commands
+ * in one round trip on Redis. The lock is requested before the session and history, and one
+ * connection runs commands in order, so a history read that follows a granted lock sees every
+ * turn saved before that lock was free. A queued turn waits for the lock first, so it reads its
+ * history afterwards.
  *
  * Every promise made here is handled on every path: a missing session while the lock is refused
  * (or granted) must not leave a rejection, or a lock, behind.
@@ -35,7 +36,9 @@ export async function startTurn(
 ): Promise<TurnStart> {
   const queue = context.settings.turnPolicy === 'queue';
   const stopWaiting = new AbortController();
-  const session = context.store.requireSession(userId);
+  // A queued turn reads its session now (a missing one must not wait for the lock) and its
+  // history once the lock is granted.
+  const queuedSession = queue ? context.store.requireSession(userId) : undefined;
   // The request may give up waiting for the lock; once the turn holds it, the request is only
   // its first reader, and its going away must not end the lease (CONTRACT §3, since 0.2).
   const waiting = new AbortController();
@@ -49,9 +52,12 @@ export async function startTurn(
   });
   const stopForwarding = () => request.signal.removeEventListener('abort', giveUp);
   leasing.then(stopForwarding, stopForwarding);
-  const history = queue ? undefined : context.store.getHistory(userId, conversationId);
-  // Handled now, awaited below: either may settle while the other is still awaited.
+  // Otherwise session and history are read together, requested after the lock (see above).
+  const { session, history }: { session: Promise<StoredSession>; history?: Promise<TranscriptMessage[]> } =
+    queuedSession ? { session: queuedSession } : context.store.readSessionAndHistory(userId, conversationId);
+  // Handled now, awaited below: any may settle while another is still awaited.
   leasing.catch(noop);
+  session.catch(noop);
   history?.catch(noop);
 
   let stored: StoredSession;

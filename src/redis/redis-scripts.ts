@@ -99,3 +99,11 @@ local value = redis.call('GET', KEYS[1])
 if value then redis.call('DEL', KEYS[1]) end
 return value
 `);
+
+/**
+ * Returns `{ KEYS[1]'s value or nil, the whole list at KEYS[2] }`: a session and its history in
+ * one command. @internal
+ */
+export const GET_WITH_LIST = defineScript(`
+return { redis.call('GET', KEYS[1]), redis.call('LRANGE', KEYS[2], 0, -1) }
+`);

@@ -1,7 +1,7 @@
 import type { AppendToListOptions, SessionBackend } from '../session/session-backend.js';
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
 import { resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
-import { APPEND_TO_LIST, runScript, TAKE_VALUE } from './redis-scripts.js';
+import { APPEND_TO_LIST, GET_WITH_LIST, runScript, TAKE_VALUE } from './redis-scripts.js';
 
 /**
  * A {@link SessionBackend} over the host's ioredis client. Every key gets `keyPrefix`; TTLs are
@@ -50,6 +50,18 @@ export class RedisSessionBackend implements SessionBackend {
 
   getList(key: string): Promise<string[]> {
     return this.#run(() => this.#client.lrange(this.#key(key), 0, -1));
+  }
+
+  async getWithList(key: string, listKey: string): Promise<[string | null, string[]]> {
+    const reply = await this.#run(() =>
+      runScript(this.#client, GET_WITH_LIST, [this.#key(key), this.#key(listKey)], []),
+    );
+    // Whatever the server answered, only a string value and an array of strings pass.
+    const [value, list] = Array.isArray(reply) ? reply : [];
+    return [
+      typeof value === 'string' ? value : null,
+      Array.isArray(list) ? list.filter((entry): entry is string => typeof entry === 'string') : [],
+    ];
   }
 
   async appendToList(key: string, values: readonly string[], options: AppendToListOptions): Promise<boolean> {

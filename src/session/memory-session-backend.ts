@@ -98,6 +98,10 @@ export class MemorySessionBackend implements SessionBackend {
     return Array.isArray(entry?.value) ? [...entry.value] : [];
   }
 
+  async getWithList(key: string, listKey: string): Promise<[string | null, string[]]> {
+    return [await this.get(key), await this.getList(listKey)];
+  }
+
   async appendToList(key: string, values: readonly string[], options: AppendToListOptions): Promise<boolean> {
     const now = Date.now();
     if (options.onlyIf !== undefined) {

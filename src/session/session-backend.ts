@@ -30,7 +30,7 @@ export interface AppendToListOptions {
  * serializes identically and a corrupt record becomes a typed error instead of a crash.
  *
  * Required: `get`, `set`, `delete`, `getList`, `appendToList`. Optional: `touch` (the store
- * falls back to `get` + `set`, which is not atomic) and `close`.
+ * falls back to `get` + `set`, which is not atomic), `getWithList`, `take` and `close`.
  *
  * Every method returns a promise, rejects with an `LlmChatError` of code `BACKEND_UNAVAILABLE`
  * when the store cannot be reached (other rejections are wrapped by the store), and never hands
@@ -59,6 +59,12 @@ export interface SessionBackend {
    * which is not atomic, when a backend lacks it.
    */
   take?(key: string): Promise<string | null>;
+  /**
+   * Optional. The value at `key` and the whole list at `listKey`, read in one step (one command
+   * on Redis): a turn reads its session and its history together. Callers fall back to `get` and
+   * `getList` when a backend lacks it.
+   */
+  getWithList?(key: string, listKey: string): Promise<[string | null, string[]]>;
   /** Optional. Sets a new TTL on an existing key; resolves `false` when the key is absent. */
   touch?(key: string, ttlMs: number): Promise<boolean>;
   /** Optional. Releases timers or connections the backend itself created. */

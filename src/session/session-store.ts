@@ -115,7 +115,34 @@ export class SessionStore {
    * `SESSION_NOT_FOUND` when there is none; both details start with `No active session found`.
    */
   async requireSession(userId: string): Promise<StoredSession> {
-    const session = await this.getSession(userId);
+    return this.#required(userId, await this.getSession(userId));
+  }
+
+  /**
+   * The user's session (as {@link requireSession}) and one conversation's history (as
+   * {@link getHistory}), read together: one command on Redis when the backend can
+   * (`getWithList`). Both promises settle; each rejects with its own errors.
+   */
+  readSessionAndHistory(
+    userId: string,
+    conversationId?: string,
+  ): { session: Promise<StoredSession>; history: Promise<TranscriptMessage[]> } {
+    const backend = this.#backend;
+    const sessionKey = sessionKeys(userId).session;
+    const historyKey = historyKeyOf(userId, conversationId);
+    if (backend.getWithList === undefined) {
+      return { session: this.requireSession(userId), history: this.getHistory(userId, conversationId) };
+    }
+    const getWithList = backend.getWithList.bind(backend);
+    const both = this.#call(() => getWithList(sessionKey, historyKey));
+    return {
+      session: both.then(([raw]) => this.#required(userId, raw === null ? null : this.#decode(userId, raw))),
+      history: both.then(([, entries]) => this.#repaired(this.#turnsOf(entries).flat())),
+    };
+  }
+
+  /** `session`, or the error that says why there is none. */
+  async #required(userId: string, session: StoredSession | null): Promise<StoredSession> {
     if (session !== null) return session;
     const seen = await this.#call(() => this.#backend.get(sessionKeys(userId).seen));
     if (seen !== null) throw new LlmChatError('SESSION_EXPIRED', EXPIRED_MESSAGE);
@@ -196,7 +223,10 @@ export class SessionStore {
    * `conversationId`, the user's default conversation (the only one a gateway client uses).
    */
   async getHistory(userId: string, conversationId?: string): Promise<TranscriptMessage[]> {
-    const messages = (await this.getTurns(userId, conversationId)).flat();
+    return this.#repaired((await this.getTurns(userId, conversationId)).flat());
+  }
+
+  #repaired(messages: TranscriptMessage[]): TranscriptMessage[] {
     // Schema-valid is not enough: a tool result with no call (or a call with no result) makes
     // every provider refuse every later turn.
     const repair = repairTranscript(messages);
@@ -211,7 +241,11 @@ export class SessionStore {
 
   /** The history as stored: one array of messages per turn, oldest turn first. */
   async getTurns(userId: string, conversationId?: string): Promise<TranscriptMessage[][]> {
-    const entries = await this.#call(() => this.#backend.getList(historyKeyOf(userId, conversationId)));
+    return this.#turnsOf(await this.#call(() => this.#backend.getList(historyKeyOf(userId, conversationId))));
+  }
+
+  /** The stored entries as turns; a corrupt entry is skipped (and logged), never fatal. */
+  #turnsOf(entries: string[]): TranscriptMessage[][] {
     const turns: TranscriptMessage[][] = [];
     entries.forEach((entry, index) => {
       const turn = this.#turns.get(entry, parseTurn);

@@ -198,7 +198,7 @@ describe.skipIf(!available)('Redis backends', () => {
       }
     });
 
-    it('costs at most 6 commands for a plain chat turn', async () => {
+    it('costs 4 commands for the session, lock and history of a plain chat turn', async () => {
       const raw = client();
       const counted: string[] = [];
       const counting = new Proxy(raw, {
@@ -217,9 +217,10 @@ describe.skipIf(!available)('Redis backends', () => {
       const user = `budget-${randomUUID()}`;
       await store.createSession(user, { servers: [], model: 'm', streaming: false });
       const turn = async (n: number) => {
-        await store.requireSession(user);
         await locks.using(user, async () => {
-          await store.getHistory(user);
+          const read = store.readSessionAndHistory(user);
+          expect((await read.session).config.model).toBe('m');
+          expect(await read.history).toHaveLength(2 * n);
           await store.appendTurn(user, [
             { role: 'user', content: `q${n}` },
             { role: 'assistant', content: `a${n}` },
@@ -229,7 +230,8 @@ describe.skipIf(!available)('Redis backends', () => {
       await turn(0); // may load the scripts (NOSCRIPT, then EVAL) once
       counted.length = 0;
       await turn(1);
-      expect(counted).toEqual(['get', 'set', 'lrange', 'evalsha', 'evalsha']);
+      // Lock, session + history in one script, the append, the release.
+      expect(counted).toEqual(['set', 'evalsha', 'evalsha', 'evalsha']);
       expect(await store.getHistory(user)).toHaveLength(4);
     });
 

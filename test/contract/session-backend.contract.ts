@@ -107,6 +107,24 @@ export function runSessionBackendContract(name: string, makeBackends: MakeSessio
       expect(await a.touch(uniqueKey('missing'), 10_000)).toBe(false);
     });
 
+    it('getWithList reads a value and a list in one call, null and [] when absent', async (ctx) => {
+      const [a, b] = await makeBackends();
+      if (a.getWithList === undefined || b.getWithList === undefined) return ctx.skip();
+      const groupKey = keyGroup();
+      const value = groupKey('gwl-value');
+      const list = groupKey('gwl-list');
+      expect(await a.getWithList(value, list)).toEqual([null, []]);
+      await a.set(value, 'session', 10_000);
+      expect(await b.getWithList(value, list)).toEqual(['session', []]);
+      await a.appendToList(list, ['t1', 't2'], { ttlMs: 10_000 });
+      const [read, entries] = await b.getWithList(value, list);
+      expect([read, entries]).toEqual(['session', ['t1', 't2']]);
+      entries.push('local change');
+      expect(await a.getWithList(value, list)).toEqual(['session', ['t1', 't2']]);
+      await a.delete([value]);
+      expect(await b.getWithList(value, list)).toEqual([null, ['t1', 't2']]);
+    });
+
     it('appends to a list in order and hands out copies', async () => {
       const [a, b] = await makeBackends();
       const key = uniqueKey('list');
