@@ -20,10 +20,31 @@ export interface RunningTurnOptions {
    * client sees `final`, the turn has let its lease go and the next turn is welcome.
    */
   beforeEnd?: () => Promise<void>;
+  /**
+   * Writes only while the turn's fence holds this epoch (1 for a new turn). Once another process
+   * has claimed the turn, the next write is refused: the chat loop is aborted and readers of this
+   * process end (they resume from the log, where the new owner writes). Unfenced when absent.
+   */
+  epoch?: number;
+  /** Where a turn taken over after a crash goes on: what the log holds already. */
+  resumed?: ResumedTurnState;
   logger?: Logger;
 }
 
+/** What a turn taken over from a dead process starts from. @internal */
+export interface ResumedTurnState {
+  /** The seq of the last recorded event: the next one is one more. */
+  lastSeq: number;
+  /** The answer text recorded so far. */
+  text: string;
+  /** Tools used so far, in first-use order. */
+  tools: readonly string[];
+  /** When the turn first started (epoch ms), for `elapsed_ms`. */
+  startedAt: number;
+}
+
 const STOPPED_MESSAGE = 'The chat turn was stopped.';
+const TAKEN_OVER_MESSAGE = 'The chat turn was taken over by another process.';
 // The abort reasons of user stops, so the turn's history can say "stopped" rather than "interrupted".
 const STOP_REASONS = new WeakSet<object>();
 
@@ -69,7 +90,12 @@ export class RunningTurn {
   #writing: Promise<void> | undefined;
   #ended = false;
   #stopRequested = false;
-  readonly #startedAt = performance.now();
+  /** Another process claimed the turn: nothing more is written. */
+  #fenced = false;
+  readonly #epoch: number | undefined;
+  /** The seq of the newest event the log acknowledged. */
+  #storedSeq = 0;
+  readonly #startedAt: number;
   #text = '';
   readonly #tools: string[] = [];
   /** Characters recorded so far, and how many of them the pacing reader took. */
@@ -90,7 +116,18 @@ export class RunningTurn {
     this.#announce = options.announce;
     this.#beforeEnd = options.beforeEnd;
     this.#endedLatest = options.endedLatest;
+    this.#epoch = options.epoch;
     this.#logger = options.logger;
+    const resumed = options.resumed;
+    this.#startedAt = performance.now() - (resumed ? Math.max(0, Date.now() - resumed.startedAt) : 0);
+    if (resumed) {
+      this.#firstSeq = resumed.lastSeq + 1;
+      this.#storedSeq = resumed.lastSeq;
+      this.#text = resumed.text;
+      this.#tools.push(...resumed.tools);
+      // Readers elsewhere asked the dead process to announce; this one announces from the start.
+      this.#watched = true;
+    }
   }
 
   /** Aborted by {@link stop}: hand it to the chat loop. */
@@ -110,6 +147,8 @@ export class RunningTurn {
 
   /** The seq of the newest event readers may see. */
   get #visibleSeq(): number {
+    // Once fenced out, only what reached the log is this turn's: the new owner numbers on from there.
+    if (this.#fenced) return this.#storedSeq;
     return this.#ended && !this.#visibleEnd ? this.lastSeq - 1 : this.lastSeq;
   }
 
@@ -275,14 +314,22 @@ export class RunningTurn {
   }
 
   async #flush(): Promise<void> {
-    while (this.#pending.length > 0) {
+    while (this.#pending.length > 0 && !this.#fenced) {
       const batch = this.#pending;
       this.#pending = [];
       const last = batch[batch.length - 1] as RecordedEvent;
       const terminal = TERMINAL_EVENTS.has(last.event);
       const ttlMs = terminal ? this.#log.retentionMs : this.#runningTtlMs;
       try {
-        await this.#log.append(this.ref, batch, ttlMs, terminal ? this.#endedLatest : undefined);
+        const written = await this.#log.append(this.ref, batch, ttlMs, {
+          ...(terminal && this.#endedLatest ? { latest: this.#endedLatest } : {}),
+          ...(this.#epoch === undefined ? {} : { epoch: this.#epoch }),
+        });
+        if (!written) {
+          this.#fence();
+          break;
+        }
+        this.#storedSeq = last.seq;
         if (this.#watched) this.#announce?.(batch);
       } catch (error) {
         // Readers of this process still get every event; readers elsewhere see a gap (RESUME_LOST).
@@ -291,6 +338,21 @@ export class RunningTurn {
     }
     this.#writing = undefined;
     if (this.#ended) void this.#end();
+  }
+
+  /**
+   * Another process took the turn over (this one was paused past its lease): stop the chat loop
+   * and write nothing more. Readers of this process end without a last event and resume from the
+   * log, where the new owner goes on.
+   */
+  #fence(): void {
+    this.#fenced = true;
+    this.#pending = [];
+    this.#logger?.warn?.('the chat turn was taken over by another process; stopping here');
+    this.#controller.abort(new LlmChatError('LOCK_LOST', TAKEN_OVER_MESSAGE));
+    this.#ended = true;
+    // Nothing after the fence is the log's: hide what this process recorded but could not write.
+    this.#resume();
   }
 
   async #end(): Promise<void> {
