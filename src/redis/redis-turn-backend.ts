@@ -47,7 +47,9 @@ export class RedisTurnBackend implements TurnBackend {
   }
 
   async raiseFence(key: string, ttlMs: number): Promise<number> {
-    const reply = await this.#run(() => runScript(this.#client, RAISE_TURN_FENCE, [this.#key(key)], [toRedisMs(ttlMs)]));
+    const reply = await this.#run(() =>
+      runScript(this.#client, RAISE_TURN_FENCE, [this.#key(key)], [toRedisMs(ttlMs)]),
+    );
     return Number(reply);
   }
 
