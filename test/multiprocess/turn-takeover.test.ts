@@ -228,11 +228,17 @@ describe.skipIf(!available)('a turn taken over after its process was killed', ()
     ]);
     expect(mcp.stats.calls.counter).toBe(counted + 1);
     expect(textOf(frames)).toBe('done after tools');
-    // The new process sent the recorded call and its result to the LLM.
-    const resumed = llm.requests.filter((request) =>
-      (request.body?.messages as Message[]).some((m) => m.content === 'between rounds please'),
-    );
-    expect(resumed.at(-1)?.body.messages.map((m: Message) => m.role)).toEqual(['user', 'assistant', 'tool']);
+    // The dead process's second round (never answered), then the new process's: both sent the
+    // recorded call and its result.
+    const afterTool = llm.requests.filter((request) => {
+      const messages = (request.body?.messages ?? []) as Message[];
+      return messages[0]?.content === 'between rounds please' && messages.at(-1)?.role === 'tool';
+    });
+    expect(afterTool.map((request) => request.body.messages.map((m: Message) => m.role))).toEqual([
+      ['user', 'assistant', 'tool'],
+      ['user', 'assistant', 'tool'],
+    ]);
+    expect(afterTool[1]?.finished).toBe(true);
     const history = await historyOf('tk-rounds');
     expect(history).toHaveLength(2);
     expect(history[1]).toMatchObject({
