@@ -8,7 +8,7 @@ import { rebuildTurn } from '../../src/turns/rebuild-turn.js';
 import { RunningTurn } from '../../src/turns/running-turn.js';
 import { type RecordedEvent, TurnLog } from '../../src/turns/turn-log.js';
 import type { ChatEvent, FinalEvent, TranscriptMessage } from '../../src/types.js';
-import { call, finish, functionTools, ok, scriptedProvider, text } from '../chat/scripted.js';
+import { finish, functionTools, ok, scriptedProvider, text } from '../chat/scripted.js';
 
 // The pieces of a takeover after a crash, without processes: rebuilding a turn from its events,
 // asking the model to continue, resuming the loop, and a fenced-out owner stopping.
