@@ -1,4 +1,5 @@
 import { LlmChatError } from '../errors.js';
+import { sleep } from '../internal/sleep.js';
 import type { ChatEvent, Logger } from '../types.js';
 import { type LatestTurn, type RecordedEvent, TERMINAL_EVENTS, type TurnLog, type TurnRef } from './turn-log.js';
 
@@ -52,6 +53,8 @@ const STOP_REASONS = new WeakSet<object>();
 export function isStopReason(reason: unknown): boolean {
   return typeof reason === 'object' && reason !== null && STOP_REASONS.has(reason);
 }
+/** How long a last event whose write failed is retried (with backoff) before the lease is let go anyway. */
+const END_RETRY_MS = 60_000;
 /** How far (in characters) the chat loop may run ahead of a reader that paces it. */
 const PACE_AHEAD_CHARS = 65_536;
 
@@ -95,6 +98,8 @@ export class RunningTurn {
   readonly #epoch: number | undefined;
   /** The seq of the newest event the log acknowledged. */
   #storedSeq = 0;
+  /** The last event, when its write failed: it is retried before the lease goes. */
+  #unwrittenEnd: RecordedEvent | undefined;
   readonly #startedAt: number;
   #text = '';
   readonly #tools: string[] = [];
@@ -334,6 +339,7 @@ export class RunningTurn {
       } catch (error) {
         // Readers of this process still get every event; readers elsewhere see a gap (RESUME_LOST).
         this.#logger?.warn?.('could not record turn events', { code: (error as { code?: string }).code ?? 'INTERNAL' });
+        if (terminal) this.#unwrittenEnd = last;
       }
     }
     this.#writing = undefined;
@@ -356,13 +362,42 @@ export class RunningTurn {
   }
 
   async #end(): Promise<void> {
+    const unwritten = this.#unwrittenEnd;
+    if (unwritten !== undefined) {
+      // The storage failed the last write: readers here end now, but the lease is kept until the
+      // end is recorded, or another process would find the turn unfinished and take it over.
+      this.#showEnd();
+      await this.#retryEnd(unwritten);
+    }
     try {
       await this.#beforeEnd?.();
     } catch (error) {
       this.#logger?.warn?.('could not wind the turn down', { error: String(error) });
     }
+    this.#showEnd();
+  }
+
+  #showEnd(): void {
+    if (this.#visibleEnd) return;
     this.#visibleEnd = true;
     for (const wake of [...this.#waiters]) wake();
     this.#flushed();
+  }
+
+  async #retryEnd(last: RecordedEvent): Promise<void> {
+    const deadline = Date.now() + Math.min(this.#runningTtlMs, END_RETRY_MS);
+    for (let delayMs = 100; Date.now() < deadline; delayMs = Math.min(delayMs * 2, 2000)) {
+      await sleep(delayMs);
+      try {
+        await this.#log.append(this.ref, [last], this.#log.retentionMs, {
+          ...(this.#endedLatest ? { latest: this.#endedLatest } : {}),
+          ...(this.#epoch === undefined ? {} : { epoch: this.#epoch }),
+        });
+        // Written, or refused because another process took the turn over: either way, done here.
+        return;
+      } catch {
+        // Still down: try again.
+      }
+    }
   }
 }
