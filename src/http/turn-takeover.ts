@@ -3,7 +3,7 @@ import { DEFAULT_CONVERSATION_ID } from '../conversations/conversation-id.js';
 import { isLlmChatError } from '../errors.js';
 import type { ToolSource } from '../mcp/tool-source.js';
 import { conversationTurnLockKey } from '../session/session-keys.js';
-import { fencedHistory } from '../turns/fenced-history.js';
+import { fencedHistory, savedTurnId } from '../turns/fenced-history.js';
 import { rebuildTurn } from '../turns/rebuild-turn.js';
 import { isStopReason } from '../turns/running-turn.js';
 import { type LatestTurn, type RecordedEvent, TERMINAL_EVENTS, type TurnLog, type TurnRef } from '../turns/turn-log.js';
@@ -110,7 +110,21 @@ async function claimAndContinue(asker: TakeoverRequest, turnId: string): Promise
       startedAt: latest.startedAt,
     };
     let source: (signal: AbortSignal) => AsyncIterable<ChatEvent>;
-    if (rebuilt === undefined || latest.message === undefined) {
+    const saved = (await context.store.getTurns(userId, fullConversationId)).at(-1);
+    if (saved !== undefined && savedTurnId(saved) === turnId) {
+      // Its owner died after saving the turn and before recording its end: only the end is missing.
+      const answer = saved.map((message) => (message.role === 'assistant' ? message.content : '')).join('');
+      const tools = rebuilt?.tools ?? [];
+      source = async function* () {
+        yield {
+          type: 'final',
+          content: answer,
+          tool_used: tools.length > 0,
+          tools,
+          elapsed_ms: Date.now() - state.startedAt,
+        };
+      };
+    } else if (rebuilt === undefined || latest.message === undefined) {
       source = async function* () {
         yield { type: 'error', error: CANNOT_CONTINUE_MESSAGE, recoverable: false, code: 'INTERNAL' };
       };
