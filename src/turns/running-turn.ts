@@ -101,6 +101,7 @@ export class RunningTurn {
   /** The last event, when its write failed: it is retried before the lease goes. */
   #unwrittenEnd: RecordedEvent | undefined;
   readonly #startedAt: number;
+  readonly #resumed: boolean;
   #text = '';
   readonly #tools: string[] = [];
   /** Characters recorded so far, and how many of them the pacing reader took. */
@@ -124,6 +125,7 @@ export class RunningTurn {
     this.#epoch = options.epoch;
     this.#logger = options.logger;
     const resumed = options.resumed;
+    this.#resumed = resumed !== undefined;
     this.#startedAt = performance.now() - (resumed ? Math.max(0, Date.now() - resumed.startedAt) : 0);
     if (resumed) {
       this.#firstSeq = resumed.lastSeq + 1;
@@ -296,8 +298,12 @@ export class RunningTurn {
       case 'tool_start':
         if (!this.#tools.includes(event.tool)) this.#tools.push(event.tool);
         return { seq, event: event.type, data: { ...event } };
-      case 'final':
-        return { seq, event: 'final', data: { ...event, turn_id: this.ref.turnId } };
+      case 'final': {
+        const data: Record<string, unknown> = { ...event, turn_id: this.ref.turnId };
+        // A turn taken over counts its time from its first start, not from the takeover.
+        if (this.#resumed) data.elapsed_ms = Math.round(performance.now() - this.#startedAt);
+        return { seq, event: 'final', data };
+      }
       case 'error':
         if (this.#stopRequested) return { seq, event: 'final', data: this.#stoppedFinal() };
         return { seq, event: 'error', data: { ...event, turn_id: this.ref.turnId } };

@@ -59,7 +59,9 @@ describe('a turn left behind by a dead process, taken over on memory storage', (
     const ref = { userId: user, turnId };
     const recorded = events.map((event, i) => ({ ...event, seq: i + 1 }));
     if (recorded.length > 0) expect(await log.append(ref, recorded, 60_000, { epoch: 1 })).toBe(true);
-    await log.setLatest(user, undefined, { turnId, owner: 'dead-process', startedAt: Date.now(), message }, 60_000);
+    // It started a while ago: the continued turn's elapsed_ms counts from then.
+    const startedAt = Date.now() - 5_000;
+    await log.setLatest(user, undefined, { turnId, owner: 'dead-process', startedAt, message }, 60_000);
     return { ref, recorded };
   }
 
@@ -81,6 +83,7 @@ describe('a turn left behind by a dead process, taken over on memory storage', (
     expect(frames.map((frame) => frame.id)).toEqual(frames.map((_, i) => `${ref.turnId}:${i + 1}`));
     expect(textOf(frames)).toBe(countWords(5).join(''));
     expect(frames.at(-1)).toMatchObject({ event: 'final', data: { content: countWords(5).join('') } });
+    expect(frames.at(-1)?.data.elapsed_ms).toBeGreaterThanOrEqual(5_000);
     expect((await history('mara')).map((m) => [m.role, m.content])).toEqual([
       ['user', 'count 5'],
       ['assistant', countWords(5).join('')],
