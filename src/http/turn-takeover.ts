@@ -153,7 +153,8 @@ async function claimAndContinue(asker: TakeoverRequest, turnId: string): Promise
         );
       };
     }
-    await turns.start({
+    const stopAsked = await turns.log.isStopRequested(ref);
+    const turn = await turns.start({
       userId,
       ...(conversationId ? { conversationId } : {}),
       turnId,
@@ -163,6 +164,8 @@ async function claimAndContinue(asker: TakeoverRequest, turnId: string): Promise
       onEnded: () => scope.end(),
     });
     started = true;
+    // A stop sent to the dead process: honoured here, before the LLM is asked anything.
+    if (stopAsked) turn.stop();
     context.logger?.info?.('took over a chat turn whose process was gone', { epoch });
     return true;
   } finally {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { LlmChatError, wrapError } from '../errors.js';
 import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turn-backend.js';
-import { idempotencyKey, latestTurnKey, turnEventsKey, turnFenceKey } from './turn-keys.js';
+import { idempotencyKey, latestTurnKey, turnEventsKey, turnFenceKey, turnStopKey } from './turn-keys.js';
 
 /** One recorded event of a turn: its position, its SSE event name, and its data object. */
 export interface RecordedEvent {
@@ -188,6 +188,19 @@ export class TurnLog {
   async last(ref: TurnRef): Promise<RecordedEvent | null> {
     const entry = await this.#call(() => this.#backend.last(turnEventsKey(ref.userId, ref.turnId)));
     return entry === null ? null : decodeEntry(entry);
+  }
+
+  /**
+   * Marks a turn as stopped by its user, for whichever process takes it over if the one running
+   * it is dead (a stop sent to a dead process reaches nobody).
+   */
+  async requestStop(ref: TurnRef, ttlMs: number): Promise<void> {
+    await this.#call(() => this.#backend.set(turnStopKey(ref.userId, ref.turnId), '1', ttlMs));
+  }
+
+  /** Whether {@link requestStop} marked the turn. */
+  async isStopRequested(ref: TurnRef): Promise<boolean> {
+    return (await this.#call(() => this.#backend.get(turnStopKey(ref.userId, ref.turnId)))) !== null;
   }
 
   /** Records which turn the conversation runs now, for readers without an id and for `/stop`. */

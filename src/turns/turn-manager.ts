@@ -204,6 +204,8 @@ export class TurnManager {
       const last = await this.log.last(ref);
       if (last !== null && TERMINAL_EVENTS.has(last.event)) return { status: 'no_active_turn' };
       fromSeq = last?.seq ?? 0;
+      // Marked too: if that process is dead, whoever takes the turn over stops it at once.
+      await this.log.requestStop(ref, this.runningTtlMs);
       await this.#bus.publish(processControlChannel(latest.owner), JSON.stringify({ stop: latest.turnId }));
     }
     await this.#waitForEnd(ref, fromSeq);

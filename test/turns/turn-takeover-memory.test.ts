@@ -1,9 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CONTINUE_INSTRUCTION } from '../../src/chat/continue-answer.js';
 import { createChatHandler } from '../../src/http/create-chat-handler.js';
 import { INTERRUPTED_CALL_MESSAGE } from '../../src/http/turn-takeover.js';
+import { conversationTurnLockKey } from '../../src/session/session-keys.js';
 import { SessionStore } from '../../src/session/session-store.js';
 import { memoryStorage } from '../../src/storage.js';
+import { turnStopKey } from '../../src/turns/turn-keys.js';
 import { type RecordedEvent, TurnLog } from '../../src/turns/turn-log.js';
 import type { FakeReply, RecordedRequest } from '../fixtures/fake-llm-common.js';
 import { type FakeLlmServer, startFakeOpenAI } from '../fixtures/fake-openai-server.js';
@@ -126,5 +128,27 @@ describe('a turn left behind by a dead process, taken over on memory storage', (
     expect(frames.at(-1)?.data).toMatchObject({ content: 'c1 c2 ', turn_id: ref.turnId });
     expect(llm.requests.length).toBe(requests);
     expect(await history('olga')).toHaveLength(2);
+  });
+
+  it('a stop sent while the dead process still held its lease is honoured by whoever takes the turn over', async () => {
+    const requests = llm.requests.length;
+    const { ref } = await leftBehind('pia', 'count 5', [{ event: 'token', data: { content: 'c1 ' } }]);
+    // The dead process's lease has not ended yet.
+    const lockKey = conversationTurnLockKey('pia', 'default');
+    expect(await storage.locks.tryAcquire(lockKey, 'dead-token', 60_000)).toBe(true);
+    const stopping = handler.fetch(jsonRequest('/stop', 'pia', {}));
+    const turnsBackend = storage.turns as NonNullable<typeof storage.turns>;
+    await vi.waitFor(async () => expect(await turnsBackend.get(turnStopKey('pia', ref.turnId))).not.toBeNull());
+    // The lease ends; a reader arrives and takes the turn over: it ends stopped, the LLM never asked.
+    await storage.locks.release(lockKey, 'dead-token');
+    const frames = await attach('pia');
+    expect(frames.map((frame) => frame.event)).toEqual(['token', 'final']);
+    expect(frames.at(-1)?.data).toMatchObject({ stopped: true, content: 'c1 ', turn_id: ref.turnId });
+    expect(await (await stopping).json()).toMatchObject({ status: 'stopped', turn_id: ref.turnId });
+    expect(llm.requests.length).toBe(requests);
+    expect(await history('pia')).toMatchObject([
+      { role: 'user', content: 'count 5' },
+      { role: 'assistant', content: 'c1 ', stopped: true },
+    ]);
   });
 });
