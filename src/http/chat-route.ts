@@ -13,7 +13,7 @@ import { turnAsks } from './turn-asks.js';
 import type { TurnTicket } from './turn-ops.js';
 import { TurnScope } from './turn-scope.js';
 import { startTurn } from './turn-start.js';
-import { takeOverTurn } from './turn-takeover.js';
+import { takeOverTurn, takeoverWatchdog } from './turn-takeover.js';
 
 /**
  * `POST /chat`: starts one turn under the user's turn lock (across every process sharing the
@@ -28,7 +28,12 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
   if (body.message.trim() === '') throw new LlmChatError('BAD_REQUEST', 'Message cannot be empty');
   const conversation = namedConversation(body.conversation_id);
   const claim = await claimSend(context, request, userId, conversation, body.message);
-  if (claim.kind === 'attach') return respondWithTurn(context, request, claim.ref, body.streaming);
+  if (claim.kind === 'attach') {
+    // A retry of a send whose turn lost its process finishes that turn rather than waiting on it.
+    const asker = { context, request, user, ...(conversation ? { conversationId: conversation } : {}) };
+    await takeOverTurn(asker);
+    return respondWithTurn(context, request, claim.ref, body.streaming, undefined, takeoverWatchdog(asker));
+  }
   let ticket: TurnTicket | undefined;
   try {
     // The host's limits come before the lock: a refused request costs no lock, session read or connection.

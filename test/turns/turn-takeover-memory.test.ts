@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CONTINUE_INSTRUCTION } from '../../src/chat/continue-answer.js';
 import { createChatHandler } from '../../src/http/create-chat-handler.js';
@@ -150,5 +151,17 @@ describe('a turn left behind by a dead process, taken over on memory storage', (
       { role: 'user', content: 'count 5' },
       { role: 'assistant', content: 'c1 ', stopped: true },
     ]);
+  });
+
+  it('a send retried with its Idempotency-Key after the process died finishes the turn and answers with it', async () => {
+    const { ref } = await leftBehind('quinn', 'count 5', [{ event: 'token', data: { content: 'c1 ' } }]);
+    const digest = createHash('sha256').update('count 5').digest('base64url');
+    expect(await log.claimIdempotencyKey('quinn', undefined, 'retry-1', { turnId: ref.turnId, digest })).toBeNull();
+    const request = jsonRequest('/chat', 'quinn', { message: 'count 5' });
+    request.headers.set('idempotency-key', 'retry-1');
+    const answer = await handler.fetch(request);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ response: countWords(5).join(''), turn_id: ref.turnId });
+    expect(await history('quinn')).toHaveLength(2);
   });
 });
