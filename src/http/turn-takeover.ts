@@ -39,7 +39,12 @@ export interface TakeoverRequest {
  * its transcript is rebuilt from its event log, tool calls cut off mid-way are repeated when
  * their tools are annotated `readOnlyHint` or `idempotentHint` and otherwise closed with an
  * "interrupted" `tool_error`, and the chat loop resumes under the same turn id, appending after
- * the last recorded event: readers following the log see each event once.
+ * the last recorded event: readers following the log see each event once. A stop that was sent
+ * to the dead process is honoured at once; a turn whose owner saved it before dying only gets
+ * its end recorded.
+ *
+ * Called by every route that touches a conversation (`/chat`, a retried send, `/chat/events`,
+ * `/stop`) and by readers following a turn from another process ({@link takeoverWatchdog}).
  * @internal
  */
 export async function takeOverTurn(asker: TakeoverRequest): Promise<boolean> {
