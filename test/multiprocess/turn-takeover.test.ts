@@ -16,7 +16,7 @@ import { deletePrefix, REDIS_URL, requireRedis, startWorkers, type Worker } from
 const available = await requireRedis('Turn takeover tests');
 const PREFIX = `llmchat-takeover:${randomUUID()}:`;
 const LOCK_TTL_MS = 800;
-const WORDS = 40;
+const WORDS = 80;
 
 type Message = { role: string; content?: unknown; tool_calls?: unknown[] };
 
@@ -53,7 +53,7 @@ function takeoverReply(): (request: RecordedRequest) => FakeReply {
     if (count) return { kind: 'text', chunks: countWords(Number(count[1])), delayMs: 30 };
     if (asked.includes('slow write'))
       return { kind: 'tool_calls', calls: [{ name: 'slow_write', arguments: { ms: 4000 } }] };
-    if (asked.includes('slow read')) return { kind: 'tool_calls', calls: [{ name: 'slow', arguments: { ms: 1500 } }] };
+    if (asked.includes('slow read')) return { kind: 'tool_calls', calls: [{ name: 'slow', arguments: { ms: 3000 } }] };
     if (asked.includes('between rounds')) return { kind: 'tool_calls', calls: [{ name: 'counter', arguments: {} }] };
     return { kind: 'text', chunks: ['Hello.'] };
   };
