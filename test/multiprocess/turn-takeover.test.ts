@@ -91,7 +91,7 @@ describe.skipIf(!available)('a turn taken over after its process was killed', ()
       },
     });
     const config = { redisUrl: REDIS_URL, keyPrefix: PREFIX, llmUrl: llm.url, mcpUrl: mcp.url, lockTtlMs: LOCK_TTL_MS };
-    await startWorkers(workers, ['B', 'A1', 'A2', 'A3', 'A4', 'A5'], config);
+    await startWorkers(workers, ['B', 'A1', 'A2', 'A3', 'A4', 'A5', 'A6'], config);
     [b] = workers as [Worker];
     victims.push(...workers.slice(1));
   }, 90_000);
@@ -270,6 +270,36 @@ describe.skipIf(!available)('a turn taken over after its process was killed', ()
     const frames = await new SseReader(await send(b, `/chat/events/${user}`, user)).all();
     expectOnceInOrder(frames, started.frames[0]?.id?.split(':')[0] ?? null);
     expect(textOf(frames)).toBe(countWords(WORDS).join(''));
+  });
+
+  it('a process only paused past its lease is fenced out when it wakes: it writes no event and saves no history', async () => {
+    const victim = victims.shift() as Worker;
+    const user = 'tk-paused';
+    expect((await send(victim, '/connect', user, { llm: { model: 'fake' } })).status).toBe(200);
+    const started = await send(victim, '/chat', user, { message: `count ${WORDS}`, streaming: true });
+    const turnId = started.headers.get('x-turn-id');
+    void new SseReader(started).all().catch(() => {});
+    const reader = new SseReader(await send(b, `/chat/events/${user}`, user));
+    const all = reader.all();
+    await expect.poll(() => textOf(reader.frames).length > 20, { timeout: 15_000, interval: 5 }).toBe(true);
+    victim.process.kill('SIGSTOP');
+    const frames = await all;
+    expectOnceInOrder(frames, turnId);
+    expect(textOf(frames)).toBe(countWords(WORDS).join(''));
+    victim.process.kill('SIGCONT');
+    // Awake, it finds its writes refused and stops; the history save it then tries is refused too.
+    await expect
+      .poll(() => victim.stderr.some((line) => line.includes('taken over by another process')), { timeout: 15_000 })
+      .toBe(true);
+    await expect
+      .poll(() => victim.stderr.some((line) => line.includes('was not saved here')), { timeout: 15_000 })
+      .toBe(true);
+    const stored = await redis.xrange(`${PREFIX}{u:${user}}:turn-events:${turnId}`, '-', '+');
+    expect(stored.length).toBe(frames.length);
+    expect((await historyOf(user)).map((m) => [m.role, m.content])).toEqual([
+      ['user', `count ${WORDS}`],
+      ['assistant', countWords(WORDS).join('')],
+    ]);
   });
 
   /** Whether the latest turn of `user` is now recorded as run by a process other than the dead one. */
