@@ -3,12 +3,14 @@ import { arrayHistory } from '../../src/chat/chat-history.js';
 import { ChatService } from '../../src/chat/chat-service.js';
 import { CONTINUE_INSTRUCTION, continueAnswerMessages, joinAtSeam } from '../../src/chat/continue-answer.js';
 import { isLlmChatError } from '../../src/errors.js';
+import { AnthropicProvider } from '../../src/llm/anthropic-provider.js';
 import { MemoryTurnBackend } from '../../src/turns/memory-turn-backend.js';
 import { rebuildTurn } from '../../src/turns/rebuild-turn.js';
 import { RunningTurn } from '../../src/turns/running-turn.js';
 import { type RecordedEvent, TurnLog } from '../../src/turns/turn-log.js';
 import type { ChatEvent, FinalEvent, TranscriptMessage } from '../../src/types.js';
 import { finish, functionTools, ok, scriptedProvider, text } from '../chat/scripted.js';
+import { startFakeAnthropic } from '../fixtures/fake-anthropic-server.js';
 
 // The pieces of a takeover after a crash, without processes: rebuilding a turn from its events,
 // asking the model to continue, resuming the loop, and a fenced-out owner stopping.
@@ -115,6 +117,21 @@ describe('continuing a cut-off answer', () => {
     expect((events[1] as FinalEvent).content).toBe('Once upon a time.');
     expect(provider.requests[0]?.messages.at(-1)).toEqual({ role: 'user', content: CONTINUE_INSTRUCTION });
     expect(history.messages).toEqual([cut[0], { role: 'assistant', content: 'Once upon a time.' }]);
+  });
+
+  it('ChatService.resume over the Anthropic API: the cut answer is the prefill, and the API accepts it', async () => {
+    const fake = await startFakeAnthropic({ reply: { kind: 'text', chunks: [' time', ' there was.'] } });
+    try {
+      const provider = new AnthropicProvider({ baseUrl: fake.url, apiKey: 'sk-ant-test' });
+      const service = new ChatService({ provider, model: 'claude-test', tools: functionTools({}) });
+      const events = await collect(service.resume({ messages: cut }));
+      expect((events.at(-1) as FinalEvent).content).toBe('Once upon a time there was.');
+      const sent = fake.requests[0]?.body.messages;
+      expect(sent.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant']);
+      expect(JSON.stringify(sent[1].content)).toContain('Once upon a"');
+    } finally {
+      await fake.close();
+    }
   });
 
   it('ChatService.resume repeats the given calls without a second tool_start, then asks the model', async () => {
