@@ -1,11 +1,11 @@
 import type { InterruptedTurn } from '../chat/chat-service.js';
 import { DEFAULT_CONVERSATION_ID } from '../conversations/conversation-id.js';
-import { isLlmChatError } from '../errors.js';
+import { isLlmChatError, LlmChatError } from '../errors.js';
 import type { ToolSource } from '../mcp/tool-source.js';
 import { conversationTurnLockKey } from '../session/session-keys.js';
 import { fencedHistory, savedTurnId } from '../turns/fenced-history.js';
 import { rebuildTurn } from '../turns/rebuild-turn.js';
-import { isStopReason } from '../turns/running-turn.js';
+import { isStopReason, type ResumedTurnState } from '../turns/running-turn.js';
 import { type LatestTurn, type RecordedEvent, TERMINAL_EVENTS, type TurnLog, type TurnRef } from '../turns/turn-log.js';
 import type { OwnerWatchdog } from '../turns/turn-manager.js';
 import type { ChatEvent, ToolMessage } from '../types.js';
@@ -99,65 +99,35 @@ async function claimAndContinue(asker: TakeoverRequest, turnId: string): Promise
     scope.keep(await context.slots.take(userId));
     const ref: TurnRef = { userId, turnId, ...(conversationId ? { conversationId } : {}) };
     const epoch = await turns.log.claim(ref, turns.runningTtlMs);
-    const events = await readAll(turns.log, ref);
-    const last = events.at(-1);
-    if (last !== undefined && TERMINAL_EVENTS.has(last.event)) {
+    let plan: Continuation | 'ended';
+    try {
+      plan = await planContinuation(asker, scope, ref, latest, epoch);
+    } catch (error) {
+      // Storage down: the next request or reader tries again. Anything else (a log that cannot
+      // be continued, no session, an MCP server gone) ends the turn with that error, so its
+      // readers are not left waiting for a turn nobody can finish.
+      if (!isLlmChatError(error) || error.code === 'BACKEND_UNAVAILABLE') throw error;
+      const last = await turns.log.last(ref);
+      const failure: ChatEvent = {
+        type: 'error',
+        error: error.code === 'EVENT_LOG_INVALID' ? CANNOT_CONTINUE_MESSAGE : error.message,
+        recoverable: error.recoverable,
+        code: error.code,
+      };
+      plan = {
+        state: { lastSeq: last?.seq ?? 0, text: '', tools: [], startedAt: latest.startedAt },
+        source: async function* () {
+          yield failure;
+        },
+      };
+    }
+    if (plan === 'ended') {
       // It ended, but its ended mark was lost: mark it now.
       const { message: _message, ...ended } = latest;
       await turns.log.setLatest(userId, conversationId, { ...ended, ended: true }, turns.log.retentionMs);
       return false;
     }
-    const rebuilt = latest.message === undefined ? undefined : rebuildTurn(latest.message, events);
-    const state = {
-      lastSeq: last?.seq ?? 0,
-      text: rebuilt?.text ?? '',
-      tools: rebuilt?.tools ?? [],
-      startedAt: latest.startedAt,
-    };
-    let source: (signal: AbortSignal) => AsyncIterable<ChatEvent>;
-    const saved = (await context.store.getTurns(userId, fullConversationId)).at(-1);
-    if (saved !== undefined && savedTurnId(saved) === turnId) {
-      // Its owner died after saving the turn and before recording its end: only the end is missing.
-      const answer = saved.map((message) => (message.role === 'assistant' ? message.content : '')).join('');
-      const tools = rebuilt?.tools ?? [];
-      source = async function* () {
-        yield {
-          type: 'final',
-          content: answer,
-          tool_used: tools.length > 0,
-          tools,
-          elapsed_ms: Date.now() - state.startedAt,
-        };
-      };
-    } else if (rebuilt === undefined || latest.message === undefined) {
-      source = async function* () {
-        yield { type: 'error', error: CANNOT_CONTINUE_MESSAGE, recoverable: false, code: 'INTERNAL' };
-      };
-    } else {
-      const stored = await context.store.requireSession(userId);
-      const live = scope.use(await acquireLive(context, stored, asker.request, user));
-      const { interrupted, closing } = settleCutCalls(rebuilt.messages, rebuilt.cutCalls, live.toolbox);
-      source = (signal) => {
-        const history = fencedHistory(
-          context.conversations.history(userId, fullConversationId, undefined, {
-            sessionVersion: stored.version,
-            wasStopped: () => isStopReason(signal.reason),
-          }),
-          turns.log,
-          ref,
-          epoch,
-          context.logger,
-        );
-        return continueTurn(
-          closing,
-          live.service.resume(interrupted, {
-            history,
-            signal: AbortSignal.any([signal, scope.signal]),
-            ...turnAsks(context, { userId, conversationId: fullConversationId, streaming: true, tools: live.toolbox }),
-          }),
-        );
-      };
-    }
+    const { state, source } = plan;
     const stopAsked = await turns.log.isStopRequested(ref);
     const turn = await turns.start({
       userId,
@@ -176,6 +146,83 @@ async function claimAndContinue(asker: TakeoverRequest, turnId: string): Promise
   } finally {
     if (!started) await scope.end();
   }
+}
+
+/** How a claimed turn goes on: from where, and with which events. */
+interface Continuation {
+  state: ResumedTurnState;
+  source: (signal: AbortSignal) => AsyncIterable<ChatEvent>;
+}
+
+/**
+ * Reads what the dead process recorded and decides how the turn goes on: `'ended'` when its
+ * last event is recorded already; only its end when its owner saved it before dying; else the
+ * chat loop resumed on this process's live session.
+ */
+async function planContinuation(
+  asker: TakeoverRequest,
+  scope: TurnScope,
+  ref: TurnRef,
+  latest: LatestTurn,
+  epoch: number,
+): Promise<Continuation | 'ended'> {
+  const { context, user } = asker;
+  const turns = context.turns;
+  const conversationId = asker.conversationId ?? DEFAULT_CONVERSATION_ID;
+  const events = await readAll(turns.log, ref);
+  const last = events.at(-1);
+  if (last !== undefined && TERMINAL_EVENTS.has(last.event)) return 'ended';
+  const message = latest.message;
+  if (message === undefined) throw new LlmChatError('EVENT_LOG_INVALID', CANNOT_CONTINUE_MESSAGE);
+  const rebuilt = rebuildTurn(message, events);
+  const state: ResumedTurnState = {
+    lastSeq: last?.seq ?? 0,
+    text: rebuilt.text,
+    tools: rebuilt.tools,
+    startedAt: latest.startedAt,
+  };
+  const saved = (await context.store.getTurns(ref.userId, conversationId)).at(-1);
+  if (saved !== undefined && savedTurnId(saved) === ref.turnId) {
+    // Its owner died after saving the turn and before recording its end: only the end is missing.
+    const answer = saved.map((stored) => (stored.role === 'assistant' ? stored.content : '')).join('');
+    const final: ChatEvent = {
+      type: 'final',
+      content: answer,
+      tool_used: rebuilt.tools.length > 0,
+      tools: rebuilt.tools,
+      elapsed_ms: Date.now() - latest.startedAt,
+    };
+    return {
+      state,
+      source: async function* () {
+        yield final;
+      },
+    };
+  }
+  const stored = await context.store.requireSession(ref.userId);
+  const live = scope.use(await acquireLive(context, stored, asker.request, user));
+  const { interrupted, closing } = settleCutCalls(rebuilt.messages, rebuilt.cutCalls, live.toolbox);
+  const source = (signal: AbortSignal) => {
+    const history = fencedHistory(
+      context.conversations.history(ref.userId, conversationId, undefined, {
+        sessionVersion: stored.version,
+        wasStopped: () => isStopReason(signal.reason),
+      }),
+      turns.log,
+      ref,
+      epoch,
+      context.logger,
+    );
+    return continueTurn(
+      closing,
+      live.service.resume(interrupted, {
+        history,
+        signal: AbortSignal.any([signal, scope.signal]),
+        ...turnAsks(context, { userId: ref.userId, conversationId, streaming: true, tools: live.toolbox }),
+      }),
+    );
+  };
+  return { state, source };
 }
 
 /**

@@ -56,8 +56,15 @@ describe('a turn left behind by a dead process, taken over on memory storage', (
   });
 
   /** Connects `user` and leaves a turn of `message` with `events` recorded, as a killed process would. */
-  async function leftBehind(user: string, message: string, events: Array<Omit<RecordedEvent, 'seq'>>) {
-    expect((await handler.fetch(jsonRequest('/connect', user, { llm: { model: 'fake' } }))).status).toBe(200);
+  async function leftBehind(
+    user: string,
+    message: string,
+    events: Array<Omit<RecordedEvent, 'seq'>>,
+    connected = true,
+  ) {
+    if (connected) {
+      expect((await handler.fetch(jsonRequest('/connect', user, { llm: { model: 'fake' } }))).status).toBe(200);
+    }
     const turnId = TurnLog.newTurnId();
     const ref = { userId: user, turnId };
     const recorded = events.map((event, i) => ({ ...event, seq: i + 1 }));
@@ -163,5 +170,13 @@ describe('a turn left behind by a dead process, taken over on memory storage', (
     expect(answer.status).toBe(200);
     expect(await answer.json()).toMatchObject({ response: countWords(5).join(''), turn_id: ref.turnId });
     expect(await history('quinn')).toHaveLength(2);
+  });
+
+  it('ends a turn that cannot be continued (its session is gone) with an error, instead of leaving readers waiting', async () => {
+    const { ref } = await leftBehind('sven', 'count 5', [{ event: 'token', data: { content: 'c1 ' } }], false);
+    const frames = await attach('sven');
+    expect(frames.map((frame) => frame.event)).toEqual(['token', 'error']);
+    expect(frames.at(-1)?.data).toMatchObject({ code: 'SESSION_NOT_FOUND', turn_id: ref.turnId });
+    expect((await log.getLatest('sven'))?.ended).toBe(true);
   });
 });
