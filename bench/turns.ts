@@ -4,6 +4,9 @@
  * - resume: from `GET /chat/events` with a `Last-Event-ID` on B to its first replayed event,
  *   while the turn streams on A;
  * - stop: from `POST /stop` on B to the fake LLM seeing A's request closed;
+ * - takeover: a turn left behind by a dead process (two events recorded, its lease over), from
+ *   `GET /chat/events` on B to the first event B appends after taking it over (claim, log read,
+ *   continuation request to the fake LLM, its first token);
  * - memory per retained turn on the memory backend (50 token events of ~20 chars each).
  * Run: `npx tsx bench/turns.ts` (needs Redis at REDIS_URL or 127.0.0.1:6379).
  */
@@ -11,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createChatHandler } from '../src/http/create-chat-handler.js';
 import { redisStorage } from '../src/redis/redis-storage.js';
+import { RedisTurnBackend } from '../src/redis/redis-turn-backend.js';
 import { MemoryTurnBackend } from '../src/turns/memory-turn-backend.js';
 import { TurnLog } from '../src/turns/turn-log.js';
 import { startFakeOpenAI } from '../test/fixtures/fake-openai-server.js';
@@ -87,6 +91,36 @@ for (let i = 0; i < RUNS; i++) {
 }
 report('resume on another handler, re-attach to first replayed event', resume);
 report('stop from another handler, POST /stop to LLM request closed', stop);
+
+// Takeover: what a killed process leaves behind (events, a latest-turn record not ended, its
+// lease over), then a reader on B.
+const deadLog = new TurnLog(new RedisTurnBackend(clients[0] as Redis, { keyPrefix: prefix }));
+const takeover: number[] = [];
+for (let i = 0; i < RUNS; i++) {
+  const user = `bench-takeover-${i}`;
+  await b.fetch(jsonRequest('/connect', user, { llm: { model: 'fake' } }));
+  const ref = { userId: user, turnId: TurnLog.newTurnId() };
+  const recorded = [1, 2].map((seq) => ({ seq, event: 'token', data: { content: `c${seq} ` } }));
+  await deadLog.append(ref, recorded, 60_000, { epoch: 1 });
+  await deadLog.setLatest(
+    user,
+    undefined,
+    { ...ref, owner: 'dead', startedAt: Date.now(), message: 'count 5' },
+    60_000,
+  );
+  const t0 = performance.now();
+  const response = await b.fetch(jsonRequest(`/chat/events/${user}`, user));
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  let text = '';
+  while (!text.includes(`id: ${ref.turnId}:3\n`)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error('takeover stream ended early');
+    text += new TextDecoder().decode(value);
+  }
+  takeover.push(performance.now() - t0);
+  await reader.cancel();
+}
+report('takeover on another handler, GET /chat/events to first continued event', takeover);
 
 // Memory per retained turn (memory backend).
 const turns = new MemoryTurnBackend({ maxEntries: 100_000 });

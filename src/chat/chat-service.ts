@@ -22,6 +22,7 @@ import type {
   UsageSummary,
 } from '../types.js';
 import type { ChatHistory } from './chat-history.js';
+import { continueAnswerMessages, joinAtSeam } from './continue-answer.js';
 import { estimateTokens, fitHistory, type TokenCounter, toolSpecTokens } from './token-budget.js';
 
 /** Options of {@link ChatService}. */
@@ -69,6 +70,29 @@ export interface ChatTurnOptions {
   toolGate?: ToolGate;
   /** Relays MCP servers' questions for the user (elicitation); they are cancelled when absent. */
   elicitor?: Elicitor;
+}
+
+/**
+ * A turn cut off mid-way (the process running it died), for {@link ChatService.resume} to
+ * finish. Usually rebuilt from the turn's event log (`rebuildTurn`).
+ */
+export interface InterruptedTurn {
+  /**
+   * The turn so far: the user's message, then the answers and tool results recorded. Every tool
+   * call of the last answer needs a result here, unless it is in `rerun`.
+   */
+  messages: TranscriptMessage[];
+  /**
+   * Tool calls of the last answer that were cut off mid-call and may safely run again (their
+   * tools are read-only or idempotent); their `tool_start` was already sent, so it is not again.
+   */
+  rerun?: ToolCall[];
+}
+
+/** Where {@link ChatService} starts a turn's loop: a new turn, or one cut off mid-way. */
+interface TurnStart {
+  turn: TranscriptMessage[];
+  rerun: ToolCall[];
 }
 
 /** The gateway's non-streaming answer shape, returned by {@link ChatService.complete}. */
@@ -125,7 +149,21 @@ export class ChatService {
    * `history` once, before `final`; an interrupted turn is kept too, marked as interrupted.
    */
   chat(message: string, options: ChatTurnOptions = {}): AsyncGenerator<ChatEvent, void, undefined> {
-    return this.#turn(message, options, false);
+    return this.#turn(newTurn(message), options, false);
+  }
+
+  /**
+   * Finishes a turn that was cut off mid-way (its process died) and yields the events still to
+   * come, like {@link chat}: the calls of `rerun` run first (without a second `tool_start`); an
+   * answer cut off mid-text is continued (the model is asked to finish it, see
+   * `continueAnswerMessages`, and its text is added to that answer); else the next LLM round
+   * runs. `final` carries the whole answer, recorded part included. The whole turn is appended
+   * to `history` once, as {@link chat} does.
+   */
+  resume(interrupted: InterruptedTurn, options: ChatTurnOptions = {}): AsyncGenerator<ChatEvent, void, undefined> {
+    const turn = structuredClone(interrupted.messages);
+    const rerun = structuredClone(interrupted.rerun ?? []);
+    return this.#turn({ turn, rerun }, options, false);
   }
 
   /**
@@ -135,7 +173,7 @@ export class ChatService {
   async complete(message: string, options: ChatTurnOptions = {}): Promise<ChatResult> {
     let response = '';
     const invocations: ToolEvent[] = [];
-    for await (const event of this.#turn(message, options, true)) {
+    for await (const event of this.#turn(newTurn(message), options, true)) {
       if (event.type === 'token') response += event.content;
       else if (event.type === 'final') {
         const result: ChatResult = {
@@ -159,14 +197,25 @@ export class ChatService {
    * either way, since every layer of async generators costs a promise per streamed token.
    */
   async *#turn(
-    message: string,
+    start: TurnStart,
     options: ChatTurnOptions,
     throwErrors: boolean,
   ): AsyncGenerator<ChatEvent, void, undefined> {
     const started = performance.now();
     const { signal, history, hooks } = options;
-    const turn: TranscriptMessage[] = [{ role: 'user', content: message }];
+    const turn = start.turn;
     const toolsUsed = new Set<string>();
+    // A resumed turn counts the rounds it already made against maxToolRounds.
+    let roundsDone = 0;
+    for (const message of turn) {
+      if (message.role !== 'assistant' || !message.toolCalls?.length) continue;
+      roundsDone++;
+      for (const call of message.toolCalls) toolsUsed.add(call.name);
+    }
+    // An answer cut off mid-text is finished in place rather than answered anew.
+    const cut = turn.at(-1);
+    let continuing =
+      cut?.role === 'assistant' && cut.content !== '' && !cut.toolCalls?.length && start.rerun.length === 0;
     const usage: TokenUsage = { inputTokens: 0, outputTokens: 0 };
     let saved = false;
     const save = async (interrupted: boolean) => {
@@ -185,20 +234,31 @@ export class ChatService {
       signal?.throwIfAborted();
       const past = history ? await history.load() : [];
       const maxRounds = this.#options.maxToolRounds ?? 10;
-      for (let round = 0; ; round++) {
+      if (start.rerun.length > 0) yield* this.#runTools(start.rerun, turn, signal, options, false);
+      for (let round = roundsDone; ; round++) {
         const toolsEnabled = round < maxRounds;
         const request = this.#request(past, turn, toolsEnabled);
-        const assistant: AssistantMessage = { role: 'assistant', content: '' };
+        let assistant: AssistantMessage = { role: 'assistant', content: '' };
+        let seam = false;
+        if (continuing) {
+          assistant = turn.at(-1) as AssistantMessage;
+          request.messages = continueAnswerMessages(this.#options.provider.kind, request.messages);
+          seam = true;
+          continuing = false;
+        } else {
+          turn.push(assistant);
+        }
         const calls: ToolCall[] = [];
         let reasoning = '';
-        turn.push(assistant);
         const call = hooks?.llmCall ? await this.#llmCallHooks(hooks, round, request) : undefined;
         const stream = this.#options.provider.stream(request, callOptions(signal, call));
         for await (const event of call ? observeLlmCall(stream, call, signal) : stream) {
           if (event.type === 'text') {
-            if (event.text.length === 0) continue;
-            assistant.content += event.text;
-            yield { type: 'token', content: event.text };
+            const text = seam ? joinAtSeam(assistant.content, event.text) : event.text;
+            if (text.length === 0) continue;
+            seam = false;
+            assistant.content += text;
+            yield { type: 'token', content: text };
           } else if (event.type === 'tool_call') {
             const call: ToolCall = { id: event.id, name: event.name, arguments: event.arguments };
             if (event.signature !== undefined) call.signature = event.signature;
@@ -222,7 +282,7 @@ export class ChatService {
         // Signed blocks already carry their text; plain reasoning is kept for the tool loop.
         if (reasoning !== '' && !assistant.thinking) assistant.reasoning = reasoning;
         for (const call of calls) toolsUsed.add(call.name);
-        yield* this.#runTools(calls, turn, signal, options);
+        yield* this.#runTools(calls, turn, signal, options, true);
       }
       signal?.throwIfAborted();
       await save(false);
@@ -267,6 +327,7 @@ export class ChatService {
     turn: TranscriptMessage[],
     signal: AbortSignal | undefined,
     { toolGate: gate, elicitor, hooks }: ChatTurnOptions,
+    announce: boolean,
   ): AsyncGenerator<ChatEvent, void, undefined> {
     const now = () => new Date().toISOString();
     // Arguments nested deeper than any tool schema needs are refused, and dropped from the
@@ -278,7 +339,8 @@ export class ChatService {
       call.arguments = {};
       refused.add(call);
     }
-    for (const call of calls) {
+    // Calls repeated after a takeover were announced by the process that first ran them.
+    for (const call of announce ? calls : []) {
       yield { type: 'tool_start', id: call.id, tool: call.name, input: call.arguments, start: now() };
     }
     const callOptions = {
@@ -396,6 +458,10 @@ export class ChatService {
     if (chatError.retryAfterMs !== undefined) event.retry_after_ms = chatError.retryAfterMs;
     return event;
   }
+}
+
+function newTurn(message: string): TurnStart {
+  return { turn: [{ role: 'user', content: message }], rerun: [] };
 }
 
 function addUsage(total: TokenUsage, call: TokenUsage): void {

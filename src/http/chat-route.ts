@@ -1,7 +1,9 @@
 import { DEFAULT_CONVERSATION_ID, namedConversation } from '../conversations/conversation-id.js';
 import { LlmChatError } from '../errors.js';
 import { type ChatBody, chatBodySchema, parseBody } from '../schemas.js';
+import { fencedHistory } from '../turns/fenced-history.js';
 import { isStopReason } from '../turns/running-turn.js';
+import { TurnLog } from '../turns/turn-log.js';
 import type { ChatUser } from './chat-handler-options.js';
 import { respondWithTurn } from './chat-turn.js';
 import { acquireLive, authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
@@ -11,6 +13,7 @@ import { turnAsks } from './turn-asks.js';
 import type { TurnTicket } from './turn-ops.js';
 import { TurnScope } from './turn-scope.js';
 import { startTurn } from './turn-start.js';
+import { takeOverTurn, takeoverWatchdog } from './turn-takeover.js';
 
 /**
  * `POST /chat`: starts one turn under the user's turn lock (across every process sharing the
@@ -25,7 +28,12 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
   if (body.message.trim() === '') throw new LlmChatError('BAD_REQUEST', 'Message cannot be empty');
   const conversation = namedConversation(body.conversation_id);
   const claim = await claimSend(context, request, userId, conversation, body.message);
-  if (claim.kind === 'attach') return respondWithTurn(context, request, claim.ref, body.streaming);
+  if (claim.kind === 'attach') {
+    // A retry of a send whose turn lost its process finishes that turn rather than waiting on it.
+    const asker = { context, request, user, ...(conversation ? { conversationId: conversation } : {}) };
+    await takeOverTurn(asker);
+    return respondWithTurn(context, request, claim.ref, body.streaming, undefined, takeoverWatchdog(asker));
+  }
   let ticket: TurnTicket | undefined;
   try {
     // The host's limits come before the lock: a refused request costs no lock, session read or connection.
@@ -53,6 +61,10 @@ async function runNewTurn(
 ): Promise<Response> {
   const userId = user.id;
   const conversationId = body.conversation_id ?? DEFAULT_CONVERSATION_ID;
+  const named = namedConversation(conversationId);
+  // A turn of this conversation whose process died is finished first (then this send meets it
+  // running: 409, or a wait under the queue policy).
+  await takeOverTurn({ context, request, user, ...(named ? { conversationId: named } : {}) });
   const start = await startTurn(context, userId, conversationId, request);
   const scope = new TurnScope(start.lease, context.settings.turnTimeoutMs);
   // The host's limit slot goes with the turn's lock, on the same one path.
@@ -67,16 +79,26 @@ async function runNewTurn(
       streaming: body.streaming,
       message: body.message,
     });
+    const turnId = claim.kind === 'claimed' ? claim.turnId : TurnLog.newTurnId();
+    const ref = { userId, turnId, ...(named ? { conversationId: named } : {}) };
     const turn = await context.turns.start({
       userId,
-      ...(namedConversation(conversationId) ? { conversationId } : {}),
-      ...(claim.kind === 'claimed' ? { turnId: claim.turnId } : {}),
+      ...(named ? { conversationId } : {}),
+      turnId,
+      message: body.message,
       source: (signal) =>
         live.service.chat(body.message, {
-          history: context.conversations.history(userId, conversationId, start.history, {
-            sessionVersion: start.stored.version,
-            wasStopped: () => isStopReason(signal.reason),
-          }),
+          // Saved only while no other process has taken the turn over (epoch 1: its first owner).
+          history: fencedHistory(
+            context.conversations.history(userId, conversationId, start.history, {
+              sessionVersion: start.stored.version,
+              wasStopped: () => isStopReason(signal.reason),
+            }),
+            context.turns.log,
+            ref,
+            1,
+            context.logger,
+          ),
           signal: AbortSignal.any([signal, scope.signal]),
           ...(hooks ? { hooks } : {}),
           ...turnAsks(context, { userId, conversationId, streaming: body.streaming, tools: live.toolbox }),

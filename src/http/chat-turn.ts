@@ -2,6 +2,7 @@ import { LlmChatError } from '../errors.js';
 import { collectTurnResult } from '../turns/collect-turn-result.js';
 import type { RunningTurn } from '../turns/running-turn.js';
 import type { TurnRef } from '../turns/turn-log.js';
+import type { OwnerWatchdog } from '../turns/turn-manager.js';
 import type { HandlerContext } from './handler-context.js';
 import { jsonResponse } from './json-response.js';
 import { turnEventResponse } from './turn-sse.js';
@@ -9,6 +10,7 @@ import { turnEventResponse } from './turn-sse.js';
 /**
  * Answers a `/chat` request with a turn: the SSE stream of its events (the first reader), or the
  * gateway's JSON once it ends. Under `stopOnDisconnect` the client going away stops the turn.
+ * A turn run elsewhere is read with `watchdog`, which takes it over if its process dies.
  * @internal
  */
 export async function respondWithTurn(
@@ -17,6 +19,7 @@ export async function respondWithTurn(
   ref: TurnRef,
   streaming: boolean,
   turn?: RunningTurn,
+  watchdog?: OwnerWatchdog,
 ): Promise<Response> {
   const stopOnDisconnect = context.options.stopOnDisconnect === true && turn !== undefined;
   const clientGone = () => turn?.abort(new LlmChatError('ABORTED', 'The client went away.'));
@@ -24,7 +27,9 @@ export async function respondWithTurn(
     const reader = new AbortController();
     // A host that hands us its request's signal (handler.fetch) tells us of a client gone that way too.
     if (stopOnDisconnect) request.signal.addEventListener('abort', clientGone, { once: true });
-    const events = stopOnDisconnect ? turn.pacedEvents(reader.signal) : context.turns.read(ref, 0, reader.signal);
+    const events = stopOnDisconnect
+      ? turn.pacedEvents(reader.signal)
+      : context.turns.read(ref, 0, reader.signal, watchdog);
     return turnEventResponse(context, ref.turnId, events, {
       onCancel: () => {
         reader.abort();
@@ -34,7 +39,7 @@ export async function respondWithTurn(
   }
   if (stopOnDisconnect) request.signal.addEventListener('abort', clientGone, { once: true });
   try {
-    const result = await collectTurnResult(context.turns.read(ref, 0));
+    const result = await collectTurnResult(context.turns.read(ref, 0, undefined, watchdog));
     return jsonResponse(200, { user_id: ref.userId, ...result }, { 'x-turn-id': ref.turnId });
   } finally {
     request.signal.removeEventListener('abort', clientGone);

@@ -7,6 +7,7 @@ import { jsonResponse } from './json-response.js';
 import { readJsonBody } from './read-json-body.js';
 import { readConversationQuery, stopBodySchema } from './turn-schemas.js';
 import { lostTurnResponse, turnEventResponse } from './turn-sse.js';
+import { takeOverTurn, takeoverWatchdog } from './turn-takeover.js';
 
 /**
  * `GET /chat/events/:user_id`: replays a turn after the client's last id (`Last-Event-ID`
@@ -43,8 +44,12 @@ export async function chatEventsRoute(
   const state = await turns.state(ref, afterSeq);
   if (state === 'over' || (state === 'gone' && lastId === undefined)) return noContent();
   if (state === 'gone') return lostTurnResponse(context, turnId, lostError());
+  // A reader arriving for a turn whose process died takes it over; one already following does
+  // when the turn goes quiet for a lease.
+  const asker = { context, request, user, ...(conversationId ? { conversationId } : {}) };
+  await takeOverTurn(asker);
   const reader = new AbortController();
-  return turnEventResponse(context, turnId, turns.read(ref, afterSeq, reader.signal), {
+  return turnEventResponse(context, turnId, turns.read(ref, afterSeq, reader.signal, takeoverWatchdog(asker)), {
     onCancel: () => reader.abort(),
   });
 }
@@ -58,7 +63,10 @@ export async function stopRoute(context: HandlerContext, request: Request): Prom
   const user = await authenticate(context, request);
   const body = parseBody(stopBodySchema, await readJsonBody(request, context.settings.maxBodyBytes));
   const userId = resolveUserId(user, body.user_id);
-  const outcome = await context.turns.stop(userId, namedConversation(body.conversation_id), body.turn_id ?? undefined);
+  const conversationId = namedConversation(body.conversation_id);
+  // A turn whose process died is taken over first, so the stop reaches a process that runs it.
+  await takeOverTurn({ context, request, user, ...(conversationId ? { conversationId } : {}) });
+  const outcome = await context.turns.stop(userId, conversationId, body.turn_id ?? undefined);
   return jsonResponse(200, {
     status: outcome.status,
     user_id: userId,

@@ -2,7 +2,7 @@ import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from '../turns/turn
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
 import { resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
 import { runScript } from './redis-scripts.js';
-import { APPEND_TURN_EVENTS, SET_IF_ABSENT } from './redis-turn-scripts.js';
+import { APPEND_TURN_EVENTS, RAISE_TURN_FENCE, SET_IF_ABSENT } from './redis-turn-scripts.js';
 
 /** The commands {@link RedisTurnBackend} uses on the host's client. */
 export type RedisTurnClientLike = RedisClientLike;
@@ -27,18 +27,30 @@ export class RedisTurnBackend implements TurnBackend {
     this.#timeoutMs = resolved.operationTimeoutMs;
   }
 
-  async append(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): Promise<void> {
-    if (entries.length === 0) return;
-    const record = options.record;
-    const keys = record ? [this.#key(key), this.#key(record.key)] : [this.#key(key)];
+  async append(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): Promise<boolean> {
+    if (entries.length === 0) return true;
+    const { record, fence } = options;
+    const stream = this.#key(key);
+    // Unused slots repeat the stream's key: every key of the call stays in the user's slot.
+    const keys = [stream, fence ? this.#key(fence.key) : stream, record ? this.#key(record.key) : stream];
     const args: Array<string | number> = [
       toRedisMs(options.ttlMs),
       Math.max(1, Math.floor(options.maxEvents)),
       record?.value ?? '',
       record ? toRedisMs(record.ttlMs) : 0,
+      fence ? Math.max(1, Math.floor(fence.epoch)) : 0,
+      record ? '1' : '0',
     ];
     for (const entry of entries) args.push(entry.seq, entry.payload);
-    await this.#run(() => runScript(this.#client, APPEND_TURN_EVENTS, keys, args));
+    const reply = await this.#run(() => runScript(this.#client, APPEND_TURN_EVENTS, keys, args));
+    return reply === 1;
+  }
+
+  async raiseFence(key: string, ttlMs: number): Promise<number> {
+    const reply = await this.#run(() =>
+      runScript(this.#client, RAISE_TURN_FENCE, [this.#key(key)], [toRedisMs(ttlMs)]),
+    );
+    return Number(reply);
   }
 
   async read(key: string, afterSeq: number, limit: number): Promise<TurnLogEntry[]> {

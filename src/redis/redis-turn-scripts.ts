@@ -7,19 +7,38 @@ function defineScript(source: string): RedisScript {
 
 /**
  * Appends entries to a turn's Stream with ids `0-<seq>`, trims it (`MAXLEN ~`) and sets its TTL,
- * and optionally sets one record, in one round trip. KEYS[1]: the stream; KEYS[2]: the record,
- * if any. ARGV: ttlMs, maxEvents, record value, record ttlMs, then seq/payload pairs.
+ * and optionally sets one record, in one round trip; fenced appends first check the turn's
+ * fence. KEYS[1]: the stream; KEYS[2]: the fence (read only when ARGV[5] > 0); KEYS[3]: the
+ * record (written only when ARGV[6] is '1'). ARGV: ttlMs, maxEvents, record value, record ttlMs,
+ * epoch (0: unfenced), has record, then seq/payload pairs. Returns 0 when fenced out, else 1.
  * @internal
  */
 export const APPEND_TURN_EVENTS = defineScript(`
-for i = 5, #ARGV, 2 do
+local epoch = tonumber(ARGV[5])
+if epoch > 0 then
+  -- An absent fence is epoch 1 (the turn's first owner); an unreadable one matches nothing.
+  if tonumber(redis.call('GET', KEYS[2]) or '1') ~= epoch then return 0 end
+end
+for i = 7, #ARGV, 2 do
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '0-' .. ARGV[i], 'p', ARGV[i + 1])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
-if KEYS[2] then
-  redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+if epoch > 0 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
+if ARGV[6] == '1' then
+  redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4])
 end
 return 1
+`);
+
+/**
+ * Raises a turn's fence by one (absent or unreadable counts as 1) with a TTL of ARGV[1] ms, and
+ * returns the new epoch. KEYS[1]: the fence.
+ * @internal
+ */
+export const RAISE_TURN_FENCE = defineScript(`
+local epoch = (tonumber(redis.call('GET', KEYS[1]) or '1') or 1) + 1
+redis.call('SET', KEYS[1], epoch, 'PX', ARGV[1])
+return epoch
 `);
 
 /**

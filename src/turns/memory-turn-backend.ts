@@ -43,7 +43,9 @@ export class MemoryTurnBackend implements TurnBackend {
     return this.#slots.size;
   }
 
-  async append(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): Promise<void> {
+  async append(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): Promise<boolean> {
+    const fence = options.fence;
+    if (fence !== undefined && this.#epoch(fence.key) !== fence.epoch) return false;
     const slot = this.#live(key);
     const log = Array.isArray(slot?.value) ? slot.value : [];
     for (const entry of entries) {
@@ -58,6 +60,24 @@ export class MemoryTurnBackend implements TurnBackend {
     this.#put(key, { value: log, expiresAt: Date.now() + options.ttlMs });
     const record = options.record;
     if (record) this.#put(record.key, { value: String(record.value), expiresAt: Date.now() + record.ttlMs });
+    const fenceSlot = fence === undefined ? undefined : this.#live(fence.key);
+    if (fenceSlot !== undefined) fenceSlot.expiresAt = Date.now() + options.ttlMs;
+    return true;
+  }
+
+  async raiseFence(key: string, ttlMs: number): Promise<number> {
+    const current = this.#epoch(key);
+    // An unreadable fence is replaced: the claim must still shut out whoever wrote before.
+    const epoch = (Number.isNaN(current) ? 1 : current) + 1;
+    this.#put(key, { value: String(epoch), expiresAt: Date.now() + ttlMs });
+    return epoch;
+  }
+
+  /** The epoch a fence holds: 1 when absent, like the Redis script; `NaN` (matches nothing) when unreadable. */
+  #epoch(key: string): number {
+    const value = this.#live(key)?.value;
+    if (value === undefined) return 1;
+    return typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : Number.NaN;
   }
 
   async read(key: string, afterSeq: number, limit: number): Promise<TurnLogEntry[]> {

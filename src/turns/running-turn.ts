@@ -1,4 +1,5 @@
 import { LlmChatError } from '../errors.js';
+import { sleep } from '../internal/sleep.js';
 import type { ChatEvent, Logger } from '../types.js';
 import { type LatestTurn, type RecordedEvent, TERMINAL_EVENTS, type TurnLog, type TurnRef } from './turn-log.js';
 
@@ -20,10 +21,31 @@ export interface RunningTurnOptions {
    * client sees `final`, the turn has let its lease go and the next turn is welcome.
    */
   beforeEnd?: () => Promise<void>;
+  /**
+   * Writes only while the turn's fence holds this epoch (1 for a new turn). Once another process
+   * has claimed the turn, the next write is refused: the chat loop is aborted and readers of this
+   * process end (they resume from the log, where the new owner writes). Unfenced when absent.
+   */
+  epoch?: number;
+  /** Where a turn taken over after a crash goes on: what the log holds already. */
+  resumed?: ResumedTurnState;
   logger?: Logger;
 }
 
+/** What a turn taken over from a dead process starts from. @internal */
+export interface ResumedTurnState {
+  /** The seq of the last recorded event: the next one is one more. */
+  lastSeq: number;
+  /** The answer text recorded so far. */
+  text: string;
+  /** Tools used so far, in first-use order. */
+  tools: readonly string[];
+  /** When the turn first started (epoch ms), for `elapsed_ms`. */
+  startedAt: number;
+}
+
 const STOPPED_MESSAGE = 'The chat turn was stopped.';
+const TAKEN_OVER_MESSAGE = 'The chat turn was taken over by another process.';
 // The abort reasons of user stops, so the turn's history can say "stopped" rather than "interrupted".
 const STOP_REASONS = new WeakSet<object>();
 
@@ -31,6 +53,8 @@ const STOP_REASONS = new WeakSet<object>();
 export function isStopReason(reason: unknown): boolean {
   return typeof reason === 'object' && reason !== null && STOP_REASONS.has(reason);
 }
+/** How long a last event whose write failed is retried (with backoff) before the lease is let go anyway. */
+const END_RETRY_MS = 60_000;
 /** How far (in characters) the chat loop may run ahead of a reader that paces it. */
 const PACE_AHEAD_CHARS = 65_536;
 
@@ -69,7 +93,15 @@ export class RunningTurn {
   #writing: Promise<void> | undefined;
   #ended = false;
   #stopRequested = false;
-  readonly #startedAt = performance.now();
+  /** Another process claimed the turn: nothing more is written. */
+  #fenced = false;
+  readonly #epoch: number | undefined;
+  /** The seq of the newest event the log acknowledged. */
+  #storedSeq = 0;
+  /** The last event, when its write failed: it is retried before the lease goes. */
+  #unwrittenEnd: RecordedEvent | undefined;
+  readonly #startedAt: number;
+  readonly #resumed: boolean;
   #text = '';
   readonly #tools: string[] = [];
   /** Characters recorded so far, and how many of them the pacing reader took. */
@@ -90,7 +122,19 @@ export class RunningTurn {
     this.#announce = options.announce;
     this.#beforeEnd = options.beforeEnd;
     this.#endedLatest = options.endedLatest;
+    this.#epoch = options.epoch;
     this.#logger = options.logger;
+    const resumed = options.resumed;
+    this.#resumed = resumed !== undefined;
+    this.#startedAt = performance.now() - (resumed ? Math.max(0, Date.now() - resumed.startedAt) : 0);
+    if (resumed) {
+      this.#firstSeq = resumed.lastSeq + 1;
+      this.#storedSeq = resumed.lastSeq;
+      this.#text = resumed.text;
+      this.#tools.push(...resumed.tools);
+      // Readers elsewhere asked the dead process to announce; this one announces from the start.
+      this.#watched = true;
+    }
   }
 
   /** Aborted by {@link stop}: hand it to the chat loop. */
@@ -110,6 +154,8 @@ export class RunningTurn {
 
   /** The seq of the newest event readers may see. */
   get #visibleSeq(): number {
+    // Once fenced out, only what reached the log is this turn's: the new owner numbers on from there.
+    if (this.#fenced) return this.#storedSeq;
     return this.#ended && !this.#visibleEnd ? this.lastSeq - 1 : this.lastSeq;
   }
 
@@ -252,8 +298,12 @@ export class RunningTurn {
       case 'tool_start':
         if (!this.#tools.includes(event.tool)) this.#tools.push(event.tool);
         return { seq, event: event.type, data: { ...event } };
-      case 'final':
-        return { seq, event: 'final', data: { ...event, turn_id: this.ref.turnId } };
+      case 'final': {
+        const data: Record<string, unknown> = { ...event, turn_id: this.ref.turnId };
+        // A turn taken over counts its time from its first start, not from the takeover.
+        if (this.#resumed) data.elapsed_ms = Math.round(performance.now() - this.#startedAt);
+        return { seq, event: 'final', data };
+      }
       case 'error':
         if (this.#stopRequested) return { seq, event: 'final', data: this.#stoppedFinal() };
         return { seq, event: 'error', data: { ...event, turn_id: this.ref.turnId } };
@@ -275,32 +325,85 @@ export class RunningTurn {
   }
 
   async #flush(): Promise<void> {
-    while (this.#pending.length > 0) {
+    while (this.#pending.length > 0 && !this.#fenced) {
       const batch = this.#pending;
       this.#pending = [];
       const last = batch[batch.length - 1] as RecordedEvent;
       const terminal = TERMINAL_EVENTS.has(last.event);
       const ttlMs = terminal ? this.#log.retentionMs : this.#runningTtlMs;
       try {
-        await this.#log.append(this.ref, batch, ttlMs, terminal ? this.#endedLatest : undefined);
+        const written = await this.#log.append(this.ref, batch, ttlMs, {
+          ...(terminal && this.#endedLatest ? { latest: this.#endedLatest } : {}),
+          ...(this.#epoch === undefined ? {} : { epoch: this.#epoch }),
+        });
+        if (!written) {
+          this.#fence();
+          break;
+        }
+        this.#storedSeq = last.seq;
         if (this.#watched) this.#announce?.(batch);
       } catch (error) {
         // Readers of this process still get every event; readers elsewhere see a gap (RESUME_LOST).
         this.#logger?.warn?.('could not record turn events', { code: (error as { code?: string }).code ?? 'INTERNAL' });
+        if (terminal) this.#unwrittenEnd = last;
       }
     }
     this.#writing = undefined;
     if (this.#ended) void this.#end();
   }
 
+  /**
+   * Another process took the turn over (this one was paused past its lease): stop the chat loop
+   * and write nothing more. Readers of this process end without a last event and resume from the
+   * log, where the new owner goes on.
+   */
+  #fence(): void {
+    this.#fenced = true;
+    this.#pending = [];
+    this.#logger?.warn?.('the chat turn was taken over by another process; stopping here');
+    this.#controller.abort(new LlmChatError('LOCK_LOST', TAKEN_OVER_MESSAGE));
+    this.#ended = true;
+    // Nothing after the fence is the log's: hide what this process recorded but could not write.
+    this.#resume();
+  }
+
   async #end(): Promise<void> {
+    const unwritten = this.#unwrittenEnd;
+    if (unwritten !== undefined) {
+      // The storage failed the last write: readers here end now, but the lease is kept until the
+      // end is recorded, or another process would find the turn unfinished and take it over.
+      this.#showEnd();
+      await this.#retryEnd(unwritten);
+    }
     try {
       await this.#beforeEnd?.();
     } catch (error) {
       this.#logger?.warn?.('could not wind the turn down', { error: String(error) });
     }
+    this.#showEnd();
+  }
+
+  #showEnd(): void {
+    if (this.#visibleEnd) return;
     this.#visibleEnd = true;
     for (const wake of [...this.#waiters]) wake();
     this.#flushed();
+  }
+
+  async #retryEnd(last: RecordedEvent): Promise<void> {
+    const deadline = Date.now() + Math.min(this.#runningTtlMs, END_RETRY_MS);
+    for (let delayMs = 100; Date.now() < deadline; delayMs = Math.min(delayMs * 2, 2000)) {
+      await sleep(delayMs);
+      try {
+        await this.#log.append(this.ref, [last], this.#log.retentionMs, {
+          ...(this.#endedLatest ? { latest: this.#endedLatest } : {}),
+          ...(this.#epoch === undefined ? {} : { epoch: this.#epoch }),
+        });
+        // Written, or refused because another process took the turn over: either way, done here.
+        return;
+      } catch {
+        // Still down: try again.
+      }
+    }
   }
 }

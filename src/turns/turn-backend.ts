@@ -14,6 +14,13 @@ export interface TurnAppendOptions {
   ttlMs: number;
   /** A string record set in the same step (same user, so the same Redis slot). */
   record?: { key: string; value: string; ttlMs: number };
+  /**
+   * Append only while the turn's fence record at `key` holds `epoch` (checked in the same step;
+   * an absent fence counts as epoch 1). A process whose turn another process has claimed
+   * ({@link TurnBackend.raiseFence}) is refused this way, so it can never write after the claim.
+   * The fence's TTL is set like the log's. On Redis `key` shares the log's hash tag.
+   */
+  fence?: { key: string; epoch: number };
 }
 
 /**
@@ -28,8 +35,15 @@ export interface TurnBackend {
   /**
    * Appends entries to a log in one step (one round trip on Redis), trims it to about
    * `maxEvents` and sets its TTL. Entries must have higher `seq` than any already stored.
+   * Resolves `false`, writing nothing, when `options.fence` does not hold; else `true`.
    */
-  append(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): Promise<void>;
+  append(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): Promise<boolean>;
+  /**
+   * Raises the fence record at `key` by one in one atomic step (an absent or unreadable fence
+   * counts as epoch 1) and sets its TTL; resolves the new epoch. Of two processes claiming the
+   * same turn, each gets a different epoch, and only the higher one can append.
+   */
+  raiseFence(key: string, ttlMs: number): Promise<number>;
   /** Up to `limit` entries with `seq > afterSeq`, oldest first; `[]` for a log that is gone. */
   read(key: string, afterSeq: number, limit: number): Promise<TurnLogEntry[]>;
   /** The newest entry, or `null` when the log is empty or gone. */

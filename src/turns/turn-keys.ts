@@ -15,6 +15,19 @@ export function turnEventsKey(userId: string, turnId: string): string {
   return userKey(userId, `turn-events:${turnId}`);
 }
 
+/**
+ * The fence of one turn: the epoch of the process allowed to write its events (1 for the process
+ * that started it, one more for each takeover). Same hash tag as the turn's events. @internal
+ */
+export function turnFenceKey(userId: string, turnId: string): string {
+  return userKey(userId, `turn-fence:${turnId}`);
+}
+
+/** The mark of a stop asked for a turn whose process could not be reached (it may be dead). @internal */
+export function turnStopKey(userId: string, turnId: string): string {
+  return userKey(userId, `turn-stop:${turnId}`);
+}
+
 /** Which turn a conversation ran last, and which process runs it. @internal */
 export function latestTurnKey(userId: string, conversationId?: string): string {
   return inConversation(userId, conversationId, 'turn-latest');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { LlmChatError, wrapError } from '../errors.js';
 import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turn-backend.js';
-import { idempotencyKey, latestTurnKey, turnEventsKey } from './turn-keys.js';
+import { idempotencyKey, latestTurnKey, turnEventsKey, turnFenceKey, turnStopKey } from './turn-keys.js';
 
 /** One recorded event of a turn: its position, its SSE event name, and its data object. */
 export interface RecordedEvent {
@@ -30,6 +30,19 @@ export interface LatestTurn {
   startedAt: number;
   /** Set once it ended: a reader finding no events then knows they expired. */
   ended?: boolean;
+  /**
+   * The user's message, while the turn runs: what a process taking the turn over after a crash
+   * needs besides the recorded events (dropped once the turn ended).
+   */
+  message?: string;
+}
+
+/** Options of {@link TurnLog.append}. */
+export interface TurnAppendExtras {
+  /** The conversation's latest-turn record, written in the same step (for the retention). */
+  latest?: LatestTurn;
+  /** Append only while the turn's fence holds this epoch (see {@link TurnLog.claim}). */
+  epoch?: number;
 }
 
 /** The record of an `Idempotency-Key`: the turn it started, and a digest of its message. */
@@ -109,14 +122,22 @@ export class TurnLog {
 
   /**
    * Appends events of one turn in one backend step; the log then lives `ttlMs` longer. With
-   * `latest`, the conversation's latest-turn record is written in the same step (for the retention).
+   * `latest`, the conversation's latest-turn record is written in the same step (for the
+   * retention). With `epoch`, only while the turn's fence holds that epoch: resolves `false`,
+   * writing nothing, once another process has claimed the turn.
    */
-  async append(ref: TurnRef, events: readonly RecordedEvent[], ttlMs: number, latest?: LatestTurn): Promise<void> {
+  async append(
+    ref: TurnRef,
+    events: readonly RecordedEvent[],
+    ttlMs: number,
+    extras: TurnAppendExtras = {},
+  ): Promise<boolean> {
     const entries: TurnLogEntry[] = events.map((event) => ({
       seq: event.seq,
       payload: JSON.stringify({ e: event.event, d: event.data }),
     }));
     const options: TurnAppendOptions = { maxEvents: this.maxEvents, ttlMs };
+    const { latest, epoch } = extras;
     if (latest) {
       options.record = {
         key: latestTurnKey(ref.userId, ref.conversationId),
@@ -124,7 +145,27 @@ export class TurnLog {
         ttlMs: this.retentionMs,
       };
     }
-    await this.#call(() => this.#backend.append(turnEventsKey(ref.userId, ref.turnId), entries, options));
+    if (epoch !== undefined) options.fence = { key: turnFenceKey(ref.userId, ref.turnId), epoch };
+    return this.#call(() => this.#backend.append(turnEventsKey(ref.userId, ref.turnId), entries, options));
+  }
+
+  /**
+   * Claims a turn for this process: raises its fence, so the process that wrote it so far (dead,
+   * or only paused) can append nothing more. Resolves the epoch to append with from now on.
+   */
+  async claim(ref: TurnRef, ttlMs: number): Promise<number> {
+    const epoch = await this.#call(() => this.#backend.raiseFence(turnFenceKey(ref.userId, ref.turnId), ttlMs));
+    if (!Number.isSafeInteger(epoch) || epoch < 2) {
+      throw new LlmChatError('EVENT_LOG_INVALID', 'The fence of this turn is invalid.');
+    }
+    return epoch;
+  }
+
+  /** Whether the turn's fence still holds `epoch` (an absent fence holds 1): the writer was not replaced. */
+  async holdsEpoch(ref: TurnRef, epoch: number): Promise<boolean> {
+    const raw = await this.#call(() => this.#backend.get(turnFenceKey(ref.userId, ref.turnId)));
+    if (raw === null) return epoch === 1;
+    return /^\d{1,15}$/.test(raw) && Number(raw) === epoch;
   }
 
   /**
@@ -147,6 +188,19 @@ export class TurnLog {
   async last(ref: TurnRef): Promise<RecordedEvent | null> {
     const entry = await this.#call(() => this.#backend.last(turnEventsKey(ref.userId, ref.turnId)));
     return entry === null ? null : decodeEntry(entry);
+  }
+
+  /**
+   * Marks a turn as stopped by its user, for whichever process takes it over if the one running
+   * it is dead (a stop sent to a dead process reaches nobody).
+   */
+  async requestStop(ref: TurnRef, ttlMs: number): Promise<void> {
+    await this.#call(() => this.#backend.set(turnStopKey(ref.userId, ref.turnId), '1', ttlMs));
+  }
+
+  /** Whether {@link requestStop} marked the turn. */
+  async isStopRequested(ref: TurnRef): Promise<boolean> {
+    return (await this.#call(() => this.#backend.get(turnStopKey(ref.userId, ref.turnId)))) !== null;
   }
 
   /** Records which turn the conversation runs now, for readers without an id and for `/stop`. */
@@ -173,6 +227,7 @@ export class TurnLog {
     }
     const latest: LatestTurn = { turnId: value.turnId, owner: value.owner, startedAt: value.startedAt };
     if (value.ended === true) latest.ended = true;
+    if (typeof value.message === 'string') latest.message = value.message;
     return latest;
   }
 

@@ -3,7 +3,7 @@ import type { MessageBus } from '../bus/message-bus.js';
 import { LlmChatError } from '../errors.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import type { ChatEvent, Logger } from '../types.js';
-import { RunningTurn } from './running-turn.js';
+import { type ResumedTurnState, RunningTurn } from './running-turn.js';
 import { processControlChannel, turnEventsChannel } from './turn-keys.js';
 import { type LatestTurn, type RecordedEvent, TERMINAL_EVENTS, TurnLog, type TurnRef } from './turn-log.js';
 
@@ -28,13 +28,33 @@ export interface StartTurnOptions {
   conversationId?: string;
   /** Use this id instead of a new one (an idempotency key already named it). */
   turnId?: string;
+  /** The user's message, kept with the running turn for a process that may have to take it over. */
+  message?: string;
   /** The chat loop, given the signal that stops the turn. */
   source: (signal: AbortSignal) => AsyncIterable<ChatEvent>;
+  /** Goes on with a turn this process took over (see `takeOverTurn`), instead of a new one. */
+  continueFrom?: ContinuedTurn;
   /**
    * Called once the turn has ended and its last event is stored, before readers of this process
    * see that event (release the lease here: a client that sees `final` may send the next turn).
    */
   onEnded?: () => void | Promise<void>;
+}
+
+/** A turn claimed from a dead process, as {@link TurnManager.start} continues it. @internal */
+export interface ContinuedTurn {
+  /** The epoch the claim got: the turn's events are written with it. */
+  epoch: number;
+  /** What the log holds already. */
+  state: ResumedTurnState;
+}
+
+/** A check a quiet reader makes now and then: is the process running the turn still there? @internal */
+export interface OwnerWatchdog {
+  /** How long a reader waits without news before checking. */
+  everyMs: number;
+  /** Takes the turn over when its process is gone; never rejects. */
+  check: () => Promise<unknown>;
 }
 
 /** How `/stop` went. */
@@ -95,18 +115,29 @@ export class TurnManager {
       ...(options.conversationId ? { conversationId: options.conversationId } : {}),
     };
     const channel = turnEventsChannel(ref.userId, ref.turnId);
-    const latest: LatestTurn = { turnId: ref.turnId, owner: this.processId, startedAt: Date.now() };
+    const continued = options.continueFrom;
+    const startedAt = continued?.state.startedAt ?? Date.now();
+    const ended: LatestTurn = { turnId: ref.turnId, owner: this.processId, startedAt, ended: true };
+    const latest: LatestTurn = {
+      turnId: ref.turnId,
+      owner: this.processId,
+      startedAt,
+      ...(options.message === undefined ? {} : { message: options.message }),
+    };
     const turn = new RunningTurn({
       ref,
       log: this.log,
       runningTtlMs: this.runningTtlMs,
+      // Every write is fenced: a process paused past its lease cannot write once another took over.
+      epoch: continued?.epoch ?? 1,
+      ...(continued ? { resumed: continued.state } : {}),
       announce: (events) => {
         this.#bus.publish(channel, JSON.stringify({ events } satisfies EventsMessage)).catch(() => {
           // Best effort: a reader elsewhere re-reads the log when it notices the gap.
         });
       },
       // Marked as ended with its last event, before the lease goes: no reader waits for a turn that is over.
-      endedLatest: { ...latest, ended: true },
+      endedLatest: ended,
       beforeEnd: async () => {
         this.#running.delete(ref.turnId);
         await options.onEnded?.();
@@ -134,9 +165,9 @@ export class TurnManager {
    * when this process runs it, else the log and the bus.
    * @throws LlmChatError `RESUME_LOST` (from the iterator) when those events are gone.
    */
-  read(ref: TurnRef, afterSeq: number, signal?: AbortSignal): AsyncIterable<RecordedEvent> {
+  read(ref: TurnRef, afterSeq: number, signal?: AbortSignal, watchdog?: OwnerWatchdog): AsyncIterable<RecordedEvent> {
     const local = this.#running.get(ref.turnId)?.events(afterSeq, signal);
-    return local ?? this.#readRemote(ref, afterSeq, signal);
+    return local ?? this.#readRemote(ref, afterSeq, signal, watchdog);
   }
 
   /**
@@ -173,6 +204,8 @@ export class TurnManager {
       const last = await this.log.last(ref);
       if (last !== null && TERMINAL_EVENTS.has(last.event)) return { status: 'no_active_turn' };
       fromSeq = last?.seq ?? 0;
+      // Marked too: if that process is dead, whoever takes the turn over stops it at once.
+      await this.log.requestStop(ref, this.runningTtlMs);
       await this.#bus.publish(processControlChannel(latest.owner), JSON.stringify({ stop: latest.turnId }));
     }
     await this.#waitForEnd(ref, fromSeq);
@@ -210,7 +243,13 @@ export class TurnManager {
     return this.#control;
   }
 
-  async *#readRemote(ref: TurnRef, afterSeq: number, signal?: AbortSignal): AsyncGenerator<RecordedEvent, void> {
+  async *#readRemote(
+    ref: TurnRef,
+    afterSeq: number,
+    signal?: AbortSignal,
+    watchdog?: OwnerWatchdog,
+  ): AsyncGenerator<RecordedEvent, void> {
+    const quietMs = Math.min(this.#recheckMs, watchdog?.everyMs ?? this.#recheckMs);
     const inbox: RecordedEvent[][] = [];
     let wake: (() => void) | undefined;
     const unsubscribe = await this.#bus.subscribe(turnEventsChannel(ref.userId, ref.turnId), (message) => {
@@ -273,7 +312,7 @@ export class TurnManager {
             throw new LlmChatError('TIMEOUT', 'The chat turn stopped sending events.');
           }
           const woken = await new Promise<boolean>((resolve) => {
-            const timer = setTimeout(() => resolve(false), this.#recheckMs);
+            const timer = setTimeout(() => resolve(false), quietMs);
             unrefTimer(timer);
             wake = () => {
               clearTimeout(timer);
@@ -281,8 +320,12 @@ export class TurnManager {
             };
           });
           wake = undefined;
-          // No news for a while: re-read the log once in case a message was lost.
-          if (!woken) gap = true;
+          // No news for a while: is the turn's process still there (else take the turn over
+          // here), then re-read the log once in case a message was lost.
+          if (!woken) {
+            await watchdog?.check();
+            gap = true;
+          }
         }
       }
     } finally {

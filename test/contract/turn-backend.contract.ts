@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isLlmChatError } from '../../src/errors.js';
 import type { TurnBackend } from '../../src/turns/turn-backend.js';
-import { latestTurnKey, turnEventsKey } from '../../src/turns/turn-keys.js';
+import { latestTurnKey, turnEventsKey, turnFenceKey } from '../../src/turns/turn-keys.js';
 import { type RecordedEvent, TurnLog } from '../../src/turns/turn-log.js';
 
 /** Two handles on one store: two clients for Redis, the same instance twice for memory. */
@@ -117,8 +117,35 @@ export function runTurnBackendContract(name: string, makeBackends: MakeTurnBacke
       expect(await new TurnLog(b).getLatest(userId)).toEqual({ turnId, owner: 'p1', startedAt: 1 });
       expect((await new TurnLog(b).getLatest(userId, 'work'))?.owner).toBe('p2');
       // The last append of a turn writes the record in the same step.
-      await log.append({ userId, turnId }, tokens(1, 1), 10_000, { turnId, owner: 'p1', startedAt: 1, ended: true });
+      await log.append({ userId, turnId }, tokens(1, 1), 10_000, {
+        latest: { turnId, owner: 'p1', startedAt: 1, ended: true },
+      });
       expect(await new TurnLog(b).getLatest(userId)).toEqual({ turnId, owner: 'p1', startedAt: 1, ended: true });
+    });
+
+    it('fences a turn: once claimed, the old owner can append nothing, the claimer goes on', async () => {
+      const [a, b] = await makeBackends();
+      const owner = new TurnLog(a);
+      const claimer = new TurnLog(b);
+      const turn = ref();
+      // The first owner writes with epoch 1 before any fence exists.
+      expect(await owner.append(turn, tokens(1, 2), 10_000, { epoch: 1 })).toBe(true);
+      expect(await owner.holdsEpoch(turn, 1)).toBe(true);
+      const epoch = await claimer.claim(turn, 10_000);
+      expect(epoch).toBe(2);
+      // The old owner, woken from a pause: refused, and nothing of it is stored.
+      const ended = { turnId: turn.turnId, owner: 'old', startedAt: 1, ended: true };
+      expect(await owner.append(turn, tokens(3, 3), 10_000, { epoch: 1, latest: ended })).toBe(false);
+      expect(await owner.holdsEpoch(turn, 1)).toBe(false);
+      expect(await claimer.getLatest(turn.userId)).toBeNull();
+      expect(await claimer.append(turn, tokens(3, 4), 10_000, { epoch })).toBe(true);
+      expect((await claimer.read(turn, 0)).map((event) => event.seq)).toEqual([1, 2, 3, 4]);
+      // A second claim (a claimer that died too) shuts the first claimer out in turn.
+      expect(await owner.claim(turn, 10_000)).toBe(3);
+      expect(await claimer.append(turn, tokens(5, 5), 10_000, { epoch })).toBe(false);
+      expect(await claimer.holdsEpoch(turn, 3)).toBe(true);
+      // An unfenced append (abandoned sends) is not affected.
+      expect(await claimer.append(turn, tokens(5, 5), 10_000)).toBe(true);
     });
 
     it('claims an idempotency key once, and lets it go again', async () => {
@@ -157,6 +184,13 @@ export function runTurnBackendContract(name: string, makeBackends: MakeTurnBacke
       const user = ref().userId;
       await a.set(latestTurnKey(user), 'junk', 10_000);
       expect(await log.getLatest(user)).toBeNull();
+      // A junk fence refuses every fenced write until a claim replaces it.
+      const fenced = ref();
+      await a.set(turnFenceKey(fenced.userId, fenced.turnId), 'junk', 10_000);
+      expect(await log.append(fenced, tokens(1, 1), 10_000, { epoch: 1 })).toBe(false);
+      expect(await log.holdsEpoch(fenced, 1)).toBe(false);
+      const epoch = await log.claim(fenced, 10_000);
+      expect(await log.append(fenced, tokens(1, 1), 10_000, { epoch })).toBe(true);
     });
   });
 }

@@ -17,7 +17,9 @@ const shared = backend();
 runTurnBackendContract(
   'memory',
   async () => [shared, shared],
-  (key, seq, payload) => shared.append(key, [{ seq, payload }], { maxEvents: 100, ttlMs: 10_000 }),
+  async (key, seq, payload) => {
+    await shared.append(key, [{ seq, payload }], { maxEvents: 100, ttlMs: 10_000 });
+  },
 );
 
 describe('MemoryTurnBackend specifics', () => {

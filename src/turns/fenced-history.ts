@@ -1,0 +1,44 @@
+import type { ChatHistory } from '../chat/chat-history.js';
+import type { Logger, TranscriptMessage } from '../types.js';
+import type { TurnLog, TurnRef } from './turn-log.js';
+
+/**
+ * The history of a recorded turn, saved only while this process still owns the turn: right
+ * before the save, the turn's fence must still hold `epoch`. A process paused past its lease,
+ * whose turn another process took over and finishes, then saves nothing, so the conversation
+ * keeps exactly one copy of the turn (the new owner's). The saved user message carries the turn
+ * id ({@link savedTurnId}): a process taking over a turn whose owner died right after saving it
+ * then knows not to run it again.
+ *
+ * The check and the save are two steps: a pause of the old owner exactly between them is not
+ * covered; its lease-loss signal, which aborts the turn, is the second line.
+ * @internal
+ */
+export function fencedHistory(
+  history: ChatHistory,
+  log: TurnLog,
+  ref: TurnRef,
+  epoch: number,
+  logger?: Logger,
+): ChatHistory {
+  return {
+    load: () => history.load(),
+    append: async (turn) => {
+      if (!(await log.holdsEpoch(ref, epoch))) {
+        logger?.warn?.('A turn taken over by another process was not saved here.');
+        return;
+      }
+      const [first, ...rest] = turn;
+      if (first === undefined) return;
+      const stamped: TranscriptMessage = { ...first };
+      (stamped as { turnId?: string }).turnId = ref.turnId;
+      await history.append([stamped, ...rest]);
+    },
+  };
+}
+
+/** The id of the recorded turn a stored history turn came from, if it says. @internal */
+export function savedTurnId(turn: readonly TranscriptMessage[]): string | undefined {
+  const id = (turn[0] as { turnId?: unknown } | undefined)?.turnId;
+  return typeof id === 'string' ? id : undefined;
+}
