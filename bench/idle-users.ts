@@ -19,9 +19,8 @@
  * under tsx instead of a bundle; CONNECT_ONLY=1 stops after step 1 and prints its raw figures).
  */
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { ChatAllResult, IdleMeasure } from './idle-users-server.js';
+import { bundleBenchScripts } from './lib/build-workers.js';
 import { type BenchWorker, startWorker } from './lib/ipc.js';
 import { fmt, summarize } from './lib/stats.js';
 
@@ -40,18 +39,7 @@ const kb = (bytes: number) => `${fmt(bytes / 1024, 2)} KB`;
 
 async function subjectScript(): Promise<string> {
   if (process.argv.includes('--tsx')) return 'idle-users-server.ts';
-  const bench = fileURLToPath(new URL('.', import.meta.url));
-  await build({
-    entryPoints: { 'idle-users-server': `${bench}idle-users-server.ts` },
-    outdir: `${bench}.build`,
-    outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'warning',
-  });
+  await bundleBenchScripts(['idle-users-server']);
   return '.build/idle-users-server.mjs';
 }
 

@@ -9,9 +9,15 @@ import { build } from 'esbuild';
 
 /** Builds `bench/.build/server.mjs` and `bench/.build/upstream.mjs`; returns their bench-relative names. */
 export async function buildWorkers(): Promise<{ server: string; upstream: string }> {
+  await bundleBenchScripts(['server', 'upstream']);
+  return { server: '.build/server.mjs', upstream: '.build/upstream.mjs' };
+}
+
+/** Bundles `bench/<name>.ts` into `bench/.build/<name>.mjs` for each name. */
+export async function bundleBenchScripts(names: readonly string[]): Promise<void> {
   const bench = fileURLToPath(new URL('..', import.meta.url));
   await build({
-    entryPoints: { server: `${bench}server.ts`, upstream: `${bench}upstream.ts` },
+    entryPoints: Object.fromEntries(names.map((name) => [name, `${bench}${name}.ts`])),
     outdir: `${bench}.build`,
     outExtension: { '.js': '.mjs' },
     bundle: true,
@@ -21,5 +27,4 @@ export async function buildWorkers(): Promise<{ server: string; upstream: string
     packages: 'external',
     logLevel: 'warning',
   });
-  return { server: '.build/server.mjs', upstream: '.build/upstream.mjs' };
 }

@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { elicitingMcpServer } from '../fixtures/eliciting-mcp-server.js';
 import { type FakeLlmServer, startFakeOpenAI } from '../fixtures/fake-openai-server.js';
 import { startTestMcpHttpServer, type TestMcpHttpServer } from '../fixtures/test-mcp-server.js';
-import { deletePrefix, REDIS_URL, requireRedis, startWorkers, type Worker } from '../multiprocess/worker-process.js';
+import {
+  deletePrefix,
+  REDIS_URL,
+  requireRedis,
+  startWorkers,
+  type Worker,
+  workerRequest,
+} from '../multiprocess/worker-process.js';
 import { SseReader } from '../turns/turn-helpers.js';
 import { askReply, untilEvent } from './ask-helpers.js';
 
@@ -51,12 +58,7 @@ describe.skipIf(!available)('approval and elicitation across processes sharing R
   });
 
   function send(worker: Worker, path: string, user: string, body?: unknown) {
-    return fetch(`${worker.baseUrl}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer user:${user}` },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(20_000),
-    });
+    return workerRequest(worker, path, user, body, 20_000);
   }
   async function startTurn(user: string, message: string) {
     expect((await send(a, '/connect', user, { llm: { model: 'fake' } })).status).toBe(200);

@@ -8,7 +8,7 @@ import type { FakeReply, RecordedRequest } from '../fixtures/fake-llm-common.js'
 import { type FakeLlmServer, startFakeOpenAI } from '../fixtures/fake-openai-server.js';
 import { createTestMcpServer, startTestMcpHttpServer, type TestMcpHttpServer } from '../fixtures/test-mcp-server.js';
 import { countWords, type SseFrame, SseReader, textOf } from '../turns/turn-helpers.js';
-import { deletePrefix, REDIS_URL, requireRedis, startWorkers, type Worker } from './worker-process.js';
+import { deletePrefix, REDIS_URL, requireRedis, startWorkers, type Worker, workerRequest } from './worker-process.js';
 
 // CONTRACT §5, "a process that dies mid-turn": the process running a turn is SIGKILLed mid-stream,
 // mid-tool or between rounds; a reader on another process takes the turn over once the lease
@@ -106,12 +106,7 @@ describe.skipIf(!available)('a turn taken over after its process was killed', ()
   });
 
   function send(worker: Worker, path: string, user: string, body?: unknown) {
-    return fetch(`${worker.baseUrl}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer user:${user}` },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(30_000),
-    });
+    return workerRequest(worker, path, user, body, 30_000);
   }
 
   /**

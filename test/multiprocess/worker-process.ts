@@ -154,3 +154,22 @@ export async function startWorkers(into: Worker[], names: readonly string[], con
   const failed = started.find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;
 }
+
+/**
+ * A JSON request to a worker as `user` (Bearer `user:<id>`): a POST when there is a body, else
+ * a GET. Gives up after `timeoutMs`, so a hung worker fails the test instead of stalling it.
+ */
+export function workerRequest(
+  worker: Worker,
+  path: string,
+  user: string,
+  body?: unknown,
+  timeoutMs = 20_000,
+): Promise<Response> {
+  return fetch(`${worker.baseUrl}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer user:${user}` },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+}

@@ -111,9 +111,10 @@ describe('LLM faults through the handler', () => {
     expect(frames.at(-1)?.data).toMatchObject({ code: 'PROVIDER_ERROR', recoverable: true });
     expect(starts).toHaveLength(1); // output was already sent: no retry, which would repeat it
     const history = await store.getHistory('lou');
-    // Stored turns carry when they started and ended (`at`), for a page to show.
+    // Stored turns carry when they started and ended (`at`), for a page to show, and the id of
+    // the recorded turn they came from (so a takeover never runs a saved turn again).
     expect(history.slice(-2)).toEqual([
-      { role: 'user', content: 'cut me off', at: expect.any(String) },
+      { role: 'user', content: 'cut me off', at: expect.any(String), turnId: expect.any(String) },
       { role: 'assistant', content: 'Partial answer', interrupted: true, at: expect.any(String) },
     ]);
   });
