@@ -3,7 +3,8 @@
  * prefix standing for two processes (each with its own Redis clients and bus subscriber):
  * - resume: from `GET /chat/events` with a `Last-Event-ID` on B to its first replayed event,
  *   while the turn streams on A;
- * - stop: from `POST /stop` on B to the fake LLM seeing A's request closed;
+ * - stop: from `POST /stop` on B to the fake LLM seeing A's request closed (in one process; the
+ *   figure across real processes is `npm run bench:stop`, bench/stop-latency.ts);
  * - takeover: a turn left behind by a dead process (two events recorded, its lease over), from
  *   `GET /chat/events` on B to the first event B appends after taking it over (claim, log read,
  *   continuation request to the fake LLM, its first token);
