@@ -207,6 +207,7 @@ try {
       `| ${label} | ${clock} | ${summary.n} | ${fmt(summary.median)} | ${fmt(summary.p99)} | ${fmt(max)} | ${verdict} |`,
     );
   }
+  if (rounds <= 100) console.log(`p99 is by nearest rank: with n ≤ 100 it is the max (the worst round).`);
   const show = (avg: number[]) => avg.map((value) => value.toFixed(2)).join(' / ');
   console.log(`load average (1 / 5 / 15 min): before ${show(load[0] ?? [])}, after ${show(load[1] ?? [])}`);
 } finally {
