@@ -97,6 +97,7 @@ async function runNewTurn(
             context.turns.log,
             ref,
             1,
+            scope,
             context.logger,
           ),
           signal: AbortSignal.any([signal, scope.signal]),

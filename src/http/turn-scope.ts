@@ -48,6 +48,11 @@ export class TurnScope {
     else lease.signal.addEventListener('abort', () => this.stop(lease.signal.reason), { once: true });
   }
 
+  /** How long the turn's lease surely still holds (see `LockLease.remainingMs`). */
+  remainingMs(): number {
+    return this.#lease.remainingMs();
+  }
+
   /** Stops the turn's work (LLM request, tool calls) with `reason`; {@link end} still follows. */
   stop(reason: unknown): void {
     this.#stop.abort(reason);

@@ -211,6 +211,7 @@ async function planContinuation(
       turns.log,
       ref,
       epoch,
+      scope,
       context.logger,
     );
     return continueTurn(

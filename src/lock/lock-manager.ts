@@ -134,8 +134,10 @@ export class LockManager {
     const ttlMs = options.ttlMs ?? this.#ttlMs;
     const extendEveryMs = options.extendEveryMs ?? Math.max(1, Math.floor(ttlMs / 3));
     assertDuration('extendEveryMs', extendEveryMs, 1);
+    // Before the request: the lease's own clock must never run past the store's.
+    const requestedAt = performance.now();
     const lock = await this.acquire(key, { ...options, ttlMs });
-    return new RenewedLease(lock, ttlMs, extendEveryMs, options.signal, this.#logger);
+    return new RenewedLease(lock, requestedAt + ttlMs, ttlMs, extendEveryMs, options.signal, this.#logger);
   }
 
   /**
@@ -165,6 +167,13 @@ export interface LockLease {
   readonly signal: AbortSignal;
   /** Stops renewing and frees the lock. Idempotent; never rejects; `false` when it could not be freed. */
   release(): Promise<boolean>;
+  /**
+   * How long the lease surely still holds, in milliseconds by this process's monotonic clock:
+   * counted from before the last acquisition or renewal was sent, so the store's own expiry can
+   * only come later. `0` once lost, released, or possibly expired. While it is above zero, no
+   * one else can have taken the lock.
+   */
+  remainingMs(): number;
 }
 
 class RenewedLease implements LockLease {
@@ -179,13 +188,20 @@ class RenewedLease implements LockLease {
   #inFlight: Promise<void> | undefined;
   #released: Promise<boolean> | undefined;
 
-  constructor(lock: HeldLock, ttlMs: number, extendEveryMs: number, outer: AbortSignal | undefined, logger?: Logger) {
+  constructor(
+    lock: HeldLock,
+    leaseEndsAt: number,
+    ttlMs: number,
+    extendEveryMs: number,
+    outer: AbortSignal | undefined,
+    logger?: Logger,
+  ) {
     this.lock = lock;
     this.#ttlMs = ttlMs;
     this.#extendEveryMs = extendEveryMs;
     this.#outer = outer;
     this.#logger = logger;
-    this.#leaseEndsAt = Date.now() + ttlMs;
+    this.#leaseEndsAt = leaseEndsAt;
     outer?.addEventListener('abort', this.#forwardAbort, { once: true });
     this.#schedule();
   }
@@ -197,6 +213,11 @@ class RenewedLease implements LockLease {
   release(): Promise<boolean> {
     this.#released ??= this.#release();
     return this.#released;
+  }
+
+  remainingMs(): number {
+    if (this.#released !== undefined || this.#controller.signal.aborted) return 0;
+    return Math.max(0, this.#leaseEndsAt - performance.now());
   }
 
   async #release(): Promise<boolean> {
@@ -222,13 +243,13 @@ class RenewedLease implements LockLease {
   }
 
   async #renew(): Promise<void> {
-    const startedAt = Date.now();
+    const startedAt = performance.now();
     try {
       if (!(await this.lock.extend(this.#ttlMs))) return this.#lose();
       this.#leaseEndsAt = startedAt + this.#ttlMs;
     } catch (error) {
       // A transient failure is retried while the current lease surely still holds.
-      if (Date.now() + this.#extendEveryMs >= this.#leaseEndsAt) return this.#lose(error);
+      if (performance.now() + this.#extendEveryMs >= this.#leaseEndsAt) return this.#lose(error);
       this.#logger?.warn?.('Lock extension failed; retrying.');
     }
     this.#schedule();

@@ -1,6 +1,10 @@
 import type { ChatHistory } from '../chat/chat-history.js';
+import type { LockLease } from '../lock/lock-manager.js';
 import type { Logger, TranscriptMessage } from '../types.js';
 import type { TurnLog, TurnRef } from './turn-log.js';
+
+// How much of the lease must remain for the save to skip the fence read.
+const SURELY_OWNED_MARGIN_MS = 2_000;
 
 /**
  * The history of a recorded turn, saved only while this process still owns the turn: right
@@ -11,7 +15,8 @@ import type { TurnLog, TurnRef } from './turn-log.js';
  * then knows not to run it again.
  *
  * The check and the save are two steps: a pause of the old owner exactly between them is not
- * covered; its lease-loss signal, which aborts the turn, is the second line.
+ * covered; its lease-loss signal, which aborts the turn, is the second line. While `lease` surely
+ * holds for a while longer, the check needs no read at all (a claim waits for the lease to end).
  * @internal
  */
 export function fencedHistory(
@@ -19,12 +24,17 @@ export function fencedHistory(
   log: TurnLog,
   ref: TurnRef,
   epoch: number,
+  lease: Pick<LockLease, 'remainingMs'>,
   logger?: Logger,
 ): ChatHistory {
   return {
     load: () => history.load(),
     append: async (turn) => {
-      if (!(await log.holdsEpoch(ref, epoch))) {
+      // A claim needs the conversation's lease to have ended: while this process's lease surely
+      // holds (with a margin for the save itself), nobody can have raised the fence, and the
+      // check costs no read. Past that (a long pause, a slow store), the fence is read.
+      const surelyOwned = lease.remainingMs() > SURELY_OWNED_MARGIN_MS;
+      if (!surelyOwned && !(await log.holdsEpoch(ref, epoch))) {
         logger?.warn?.('A turn taken over by another process was not saved here.');
         return;
       }

@@ -125,6 +125,27 @@ describe('LockManager (fake timers)', () => {
     await next.release();
   });
 
+  it('hold() tells how long the lease surely holds: counted from the request, renewed, 0 once lost or released', async () => {
+    const backend = spyBackend();
+    const lease = await new LockManager(backend, { ttlMs: 300 }).hold('k');
+    expect(lease.remainingMs()).toBeGreaterThan(0);
+    expect(lease.remainingMs()).toBeLessThanOrEqual(300);
+    await vi.advanceTimersByTimeAsync(90);
+    const beforeRenewal = lease.remainingMs();
+    expect(beforeRenewal).toBeLessThanOrEqual(210);
+    await vi.advanceTimersByTimeAsync(20); // the renewal at 100 ms
+    expect(backend.extend).toHaveBeenCalledOnce();
+    expect(lease.remainingMs()).toBeGreaterThan(beforeRenewal);
+    await lease.release();
+    expect(lease.remainingMs()).toBe(0);
+
+    backend.extend.mockResolvedValue(false);
+    const lost = await new LockManager(backend, { ttlMs: 300 }).hold('k');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(lost.signal.aborted).toBe(true);
+    expect(lost.remainingMs()).toBe(0);
+  });
+
   it('hold() aborts its signal with LOCK_LOST when the lease is taken, and release() resolves false', async () => {
     const backend = spyBackend();
     backend.extend.mockResolvedValue(false);

@@ -1,0 +1,43 @@
+import { describe, expect, it, vi } from 'vitest';
+import { arrayHistory } from '../../src/chat/chat-history.js';
+import { fencedHistory, savedTurnId } from '../../src/turns/fenced-history.js';
+import type { TurnLog } from '../../src/turns/turn-log.js';
+
+const ref = { userId: 'u', turnId: 't1' };
+const turn = [
+  { role: 'user' as const, content: 'q' },
+  { role: 'assistant' as const, content: 'a' },
+];
+
+/** A log whose fence answers `holds`, counting how often it is read. */
+function fenceLog(holds: boolean) {
+  const holdsEpoch = vi.fn(async () => holds);
+  return { log: { holdsEpoch } as unknown as TurnLog, holdsEpoch };
+}
+
+describe('fencedHistory', () => {
+  it('saves without reading the fence while the lease surely holds (a claim waits for it to end)', async () => {
+    const history = arrayHistory();
+    const { log, holdsEpoch } = fenceLog(false);
+    await fencedHistory(history, log, ref, 1, { remainingMs: () => 20_000 }).append(turn);
+    expect(holdsEpoch).not.toHaveBeenCalled();
+    expect(history.messages).toHaveLength(2);
+    expect(savedTurnId(history.messages)).toBe('t1');
+  });
+
+  it('reads the fence once the lease may have ended, and saves nothing when another process took over', async () => {
+    const taken = fenceLog(false);
+    const lost = arrayHistory();
+    const warn = vi.fn();
+    await fencedHistory(lost, taken.log, ref, 1, { remainingMs: () => 0 }, { warn }).append(turn);
+    expect(taken.holdsEpoch).toHaveBeenCalledWith(ref, 1);
+    expect(lost.messages).toEqual([]);
+    expect(warn).toHaveBeenCalledOnce();
+
+    const kept = fenceLog(true);
+    const saved = arrayHistory();
+    await fencedHistory(saved, kept.log, ref, 2, { remainingMs: () => 500 }).append(turn);
+    expect(kept.holdsEpoch).toHaveBeenCalledWith(ref, 2);
+    expect(saved.messages).toHaveLength(2);
+  });
+});
