@@ -6,6 +6,7 @@ import { type FakeLlmServer, startFakeOpenAI } from '../fixtures/fake-openai-ser
 import { startTestMcpHttpServer, type TestMcpHttpServer } from '../fixtures/test-mcp-server.js';
 import { bearerUser, jsonRequest, smartReply } from '../http/stack.js';
 import { SseReader } from '../turns/turn-helpers.js';
+import { untilEvent } from './ask-helpers.js';
 
 // Tool approval (CONTRACT §7) over HTTP: two handlers on one storage stand for two processes.
 describe('tool approval over HTTP', () => {
@@ -86,6 +87,42 @@ describe('tool approval over HTTP', () => {
     expect(plain.tool_invocations.find((event: { type: string }) => event.type === 'tool_error').error).toContain(
       'cannot ask for',
     );
+  });
+
+  it('keeps the heartbeat and the lease while it waits past lockTtlMs, then completes once approved', async () => {
+    const lockTtlMs = 300;
+    const a = makeHandler({ keepAliveMs: 50, lockTtlMs });
+    const b = makeHandler({ lockTtlMs });
+    const calls = mcp.stats.calls.add ?? 0;
+    expect((await a.fetch(jsonRequest('/connect', 'gus', { llm: { model: 'fake' } }))).status).toBe(200);
+    const stream = new SseReader(await chat(a, 'gus', 'add 1 and 2'));
+    const asked = await untilEvent(stream, 'tool_approval');
+    const seen = stream.frames.length;
+    const pingsAtAsk = stream.comments.length;
+
+    // Nobody answers; read on meanwhile, as a browser would.
+    const rest = stream.all();
+    await new Promise((resolve) => setTimeout(resolve, lockTtlMs));
+    const pingsAfterOneTtl = stream.comments.length;
+    await new Promise((resolve) => setTimeout(resolve, lockTtlMs * 2));
+    expect(stream.comments.slice(pingsAtAsk, pingsAfterOneTtl)).toContain('ping');
+    // The heartbeat goes on once the first lease would have ended had it not been renewed.
+    expect(stream.comments.slice(pingsAfterOneTtl)).toContain('ping');
+    expect(new Set(stream.comments)).toEqual(new Set(['ping']));
+    // Still waiting: no event since the question, the tool has not run.
+    expect(stream.frames.length).toBe(seen);
+    expect(mcp.stats.calls.add ?? 0).toBe(calls);
+
+    // Another process still refuses a second turn. (Had the lease run out, B would have taken the
+    // turn over here: A's stream would then end without its final, which the end checks.)
+    const second = await chat(b, 'gus', 'hello?');
+    expect(second.status).toBe(409);
+    expect(await second.json()).toMatchObject({ code: 'TURN_IN_PROGRESS' });
+
+    expect((await approve(b, 'gus', { call_id: asked.data.id, decision: 'approve' })).status).toBe(200);
+    const all = await rest;
+    expect(all.at(-1)).toMatchObject({ event: 'final', data: { content: 'The result is 3.' } });
+    expect(mcp.stats.calls.add ?? 0).toBe(calls + 1);
   });
 
   it('validates its body and refuses nonsense options at start-up', async () => {

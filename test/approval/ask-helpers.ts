@@ -3,15 +3,19 @@ import { type SseFrame, type SseReader, turnReply } from '../turns/turn-helpers.
 
 /**
  * The fake LLM of the approval and elicitation tests: `convert N km` calls the eliciting tool
- * of `eliciting-mcp-server.ts`; everything else is {@link turnReply} (`add A and B`, `count N`,
- * and after a tool result `The result is <output>.`).
+ * of `eliciting-mcp-server.ts`, `link my account` its URL-mode tool; everything else is
+ * {@link turnReply} (`add A and B`, `count N`, and after a tool result `The result is <output>.`).
  */
 export function askReply(request: RecordedRequest): FakeReply {
   const messages = (request.body?.messages ?? []) as Array<{ role: string; content: unknown }>;
   const last = messages.at(-1);
-  const match = /convert (\d+) km/i.exec(typeof last?.content === 'string' ? last.content : '');
+  const text = typeof last?.content === 'string' ? last.content : '';
+  const match = /convert (\d+) km/i.exec(text);
   if (last?.role !== 'tool' && match) {
     return { kind: 'tool_calls', calls: [{ name: 'convert', arguments: { km: Number(match[1]) } }] };
+  }
+  if (last?.role !== 'tool' && /link my account/i.test(text)) {
+    return { kind: 'tool_calls', calls: [{ name: 'link_account', arguments: {} }] };
   }
   return turnReply(request);
 }

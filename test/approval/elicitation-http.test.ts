@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatHandlerOptions } from '../../src/http/chat-handler-options.js';
 import { createChatHandler } from '../../src/http/create-chat-handler.js';
 import { memoryStorage } from '../../src/storage.js';
-import { elicitingMcpServer } from '../fixtures/eliciting-mcp-server.js';
+import { elicitingMcpServer, LINK_URL } from '../fixtures/eliciting-mcp-server.js';
 import { type FakeLlmServer, startFakeOpenAI } from '../fixtures/fake-openai-server.js';
 import { startTestMcpHttpServer, type TestMcpHttpServer } from '../fixtures/test-mcp-server.js';
 import { bearerUser, jsonRequest } from '../http/stack.js';
@@ -125,6 +125,45 @@ describe('POST /elicitation', () => {
     const all = await stream.all();
     expect(answers.at(-1)).toEqual({ action: 'decline' });
     expect(all.find((frame) => frame.event === 'tool_end')?.data.output).toBe('no answer (decline)');
+  });
+
+  it('relays a URL-mode request (no form) and passes accept, then decline, back to the server', async () => {
+    const a = makeHandler();
+    const b = makeHandler();
+    expect((await a.fetch(jsonRequest('/connect', 'fay', { llm: { model: 'fake' } }))).status).toBe(200);
+    const link = async () => {
+      const stream = new SseReader(
+        await a.fetch(jsonRequest('/chat', 'fay', { message: 'link my account', streaming: true })),
+      );
+      const asked = await untilEvent(stream, 'elicitation');
+      return { stream, asked, id: String(asked.data.id) };
+    };
+
+    const first = await link();
+    expect(first.asked.data).toMatchObject({
+      type: 'elicitation',
+      mode: 'url',
+      url: LINK_URL,
+      message: 'Sign in to link your account.',
+    });
+    expect(first.asked.data).not.toHaveProperty('requested_schema');
+    expect(typeof first.asked.data.expires_at).toBe('string');
+    const before = answers.length;
+    const accepted = await post(b, 'fay', { id: first.id, action: 'accept' });
+    expect(accepted.status).toBe(200);
+    expect(await accepted.json()).toEqual({ status: 'accept', id: first.id });
+    const done = await first.stream.all();
+    expect(answers.length).toBe(before + 1);
+    expect(answers.at(-1)?.action).toBe('accept');
+    expect(done.find((frame) => frame.event === 'tool_end')?.data.output).toBe('linked');
+    expect(done.at(-1)).toMatchObject({ event: 'final', data: { content: 'The result is linked.' } });
+
+    const second = await link();
+    expect(second.id).not.toBe(first.id);
+    expect((await post(b, 'fay', { id: second.id, action: 'decline' })).status).toBe(200);
+    const declined = await second.stream.all();
+    expect(answers.at(-1)).toEqual({ action: 'decline' });
+    expect(declined.find((frame) => frame.event === 'tool_end')?.data.output).toBe('no answer (decline)');
   });
 
   it('cancels when nobody answers in time; a late answer is 404', async () => {

@@ -43,6 +43,8 @@ export interface SseFrame {
 /** Reads SSE frames from a response body one at a time. */
 export class SseReader {
   readonly frames: SseFrame[] = [];
+  /** The comment lines read so far (`: ping` is `'ping'`). */
+  readonly comments: string[] = [];
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #decoder = new TextDecoder();
   readonly #parser = createParser({
@@ -52,6 +54,9 @@ export class SseReader {
         data: JSON.parse(event.data),
         ...(event.id ? { id: event.id } : {}),
       });
+    },
+    onComment: (comment) => {
+      this.comments.push(comment);
     },
   });
   #done = false;
