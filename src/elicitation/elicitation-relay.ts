@@ -71,9 +71,9 @@ export function createElicitationRelay(options: ElicitationRelayOptions): Elicit
         { timeoutMs: options.timeoutMs, onAsked: announce, ...(context.signal ? { signal: context.signal } : {}) },
       );
       if (answer === null) return { action: 'cancel' };
-      return answer.action === 'accept'
-        ? { action: 'accept', content: answer.content ?? {} }
-        : { action: answer.action };
+      if (answer.action !== 'accept') return { action: answer.action };
+      // Content only for a form; a URL-mode accept has none (MCP 2025-11-25).
+      return answer.content === undefined ? { action: 'accept' } : { action: 'accept', content: answer.content };
     },
   };
 }

@@ -61,7 +61,9 @@ export async function elicitationRoute(context: HandlerContext, request: Request
   const taken = await context.asks.answer(userId, 'elicitation', body.id, undefined, (pending): ElicitationResult => {
     if (body.action !== 'accept') return { action: body.action };
     const schema = formOf(pending);
-    return { action: 'accept', content: schema ? validateElicitationContent(schema, body.content ?? undefined) : {} };
+    // A URL-mode request has no form: its accept carries no content (MCP 2025-11-25).
+    if (!schema) return { action: 'accept' };
+    return { action: 'accept', content: validateElicitationContent(schema, body.content ?? undefined) };
   });
   if (taken === null) throw askNotFound('elicitation');
   return jsonResponse(200, { status: taken.answer.action, id: body.id });

@@ -155,9 +155,9 @@ export class McpConnection {
     if (onElicit) {
       client.setRequestHandler(ElicitRequestSchema, async (request, extra) => {
         const answer = await onElicit(request.params, extra.signal);
-        return answer.action === 'accept'
-          ? { action: 'accept', content: answer.content ?? {} }
-          : { action: answer.action as 'decline' | 'cancel' };
+        if (answer.action !== 'accept') return { action: answer.action as 'decline' | 'cancel' };
+        // Content only for a form; a URL-mode accept has none (MCP 2025-11-25).
+        return answer.content === undefined ? { action: 'accept' } : { action: 'accept', content: answer.content };
       });
     }
     const logger = options.logger;

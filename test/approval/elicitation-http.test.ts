@@ -154,7 +154,8 @@ describe('POST /elicitation', () => {
     expect(await accepted.json()).toEqual({ status: 'accept', id: first.id });
     const done = await first.stream.all();
     expect(answers.length).toBe(before + 1);
-    expect(answers.at(-1)?.action).toBe('accept');
+    // A URL-mode accept carries no content (MCP 2025-11-25: content is for forms only).
+    expect(answers.at(-1)).toEqual({ action: 'accept' });
     expect(done.find((frame) => frame.event === 'tool_end')?.data.output).toBe('linked');
     expect(done.at(-1)).toMatchObject({ event: 'final', data: { content: 'The result is linked.' } });
 
