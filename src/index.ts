@@ -22,7 +22,7 @@ export type { MessageBus } from './bus/message-bus.js';
 export type { ChatHistory } from './chat/chat-history.js';
 // ChatService, SessionStore and LockManager stay here because the public contract names them at
 // the root; `mcp-llmchat/engine` exports them too, next to the blocks they are built from.
-export type { ChatResult, ChatServiceOptions, ChatTurnOptions } from './chat/chat-service.js';
+export type { ChatResult, ChatServiceOptions, ChatTurnOptions, InterruptedTurn } from './chat/chat-service.js';
 export { ChatService } from './chat/chat-service.js';
 export type { TokenCounter } from './chat/token-budget.js';
 export type {
@@ -82,6 +82,7 @@ export type {
 } from './lock/lock-manager.js';
 export { LockManager } from './lock/lock-manager.js';
 export type { ElicitationHandler, ElicitationRequest, ElicitationResult } from './mcp/elicitation-router.js';
+export type { StoredTool } from './mcp/stored-tool.js';
 export type { ToolCallOptions, ToolResult, ToolSource } from './mcp/tool-source.js';
 export type { OAuthClientConfig, OAuthOptions } from './oauth/oauth-options.js';
 export type { AppendToListOptions, SessionBackend, TtlRefresh } from './session/session-backend.js';

@@ -4,8 +4,7 @@ import type { ToolSpec } from '../types.js';
 /**
  * One tool as remembered with a session at connect: what an LLM request (name, description,
  * input schema) and the approval rules (server, annotations) need, so a turn can offer the tools
- * without an MCP connection.
- * @internal
+ * without an MCP connection. Part of a `StoredSession` (see `SessionStore.createSession`).
  */
 export interface StoredTool {
   /** The unique name the model calls it by (see `uniqueToolNames`). */
