@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { startFakeOpenAI } from '../test/fixtures/fake-openai-server.js';
 import { startTestMcpHttpServer } from '../test/fixtures/test-mcp-server.js';
 import { deletePrefix, REDIS_URL, startWorkers, type Worker } from '../test/multiprocess/worker-process.js';
+import { lastMessageOf } from './lib/last-message.js';
 import { fmt, summarize } from './lib/stats.js';
 
 const rounds = Number(process.argv[2] ?? 50);
@@ -46,10 +47,9 @@ const mcp = await startTestMcpHttpServer({
 });
 const llm = await startFakeOpenAI({
   reply: (request) => {
-    const messages = (request.body?.messages ?? []) as Array<{ role: string; content: unknown }>;
-    const last = messages.at(-1);
-    if (last?.role === 'tool') return { kind: 'text', chunks: ['ok'] };
-    const [tool = 'mark', id = ''] = String(last?.content ?? '').split(' ');
+    const { isToolResult, words } = lastMessageOf(request);
+    if (isToolResult) return { kind: 'text', chunks: ['ok'] };
+    const [tool = 'mark', id = ''] = words;
     return { kind: 'tool_calls', calls: [{ name: tool, arguments: { id } }] };
   },
 });

@@ -23,6 +23,7 @@ import { startFakeOpenAI } from '../test/fixtures/fake-openai-server.js';
 import { startTestMcpHttpServer } from '../test/fixtures/test-mcp-server.js';
 import { deletePrefix, REDIS_URL, startWorkers, type Worker } from '../test/multiprocess/worker-process.js';
 import { countWords } from '../test/turns/turn-helpers.js';
+import { lastMessageOf } from './lib/last-message.js';
 import { fmt, summarize } from './lib/stats.js';
 
 const rounds = Number(process.argv[2] ?? 50);
@@ -91,10 +92,9 @@ const mcp = await startTestMcpHttpServer({
 // (10 s in all); "tool" calls `slow`; "stall" never sends a byte.
 const llm = await startFakeOpenAI({
   reply: (request) => {
-    const messages = (request.body?.messages ?? []) as Array<{ role: string; content: unknown }>;
-    const last = messages.at(-1);
-    if (last?.role === 'tool') return { kind: 'text', chunks: ['ok'] };
-    const [kind = '', id = ''] = String(last?.content ?? '').split(' ');
+    const { isToolResult, words } = lastMessageOf(request);
+    if (isToolResult) return { kind: 'text', chunks: ['ok'] };
+    const [kind = '', id = ''] = words;
     llmRequests.resolve(id, request);
     if (kind === 'tool') return { kind: 'tool_calls', calls: [{ name: 'slow', arguments: { id } }] };
     if (kind === 'stall') return { kind: 'stall', phase: 'before_headers' };
