@@ -97,14 +97,6 @@ export class ConnectionCache<T extends Closeable> {
     };
   }
 
-  /** Puts a freshly built entry in place of any other for `key`. */
-  set(key: string, version: string, value: T): void {
-    const old = this.#entries.get(key);
-    if (old) this.#closeWhenFree(old);
-    this.#entries.set(key, { version, value: Promise.resolve(value), users: 0, lastUsed: Date.now() });
-    this.#enforceMax();
-  }
-
   /** Removes and closes the entry of `key` (after its current users finish). */
   evict(key: string): void {
     const entry = this.#entries.get(key);
