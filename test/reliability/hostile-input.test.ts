@@ -24,10 +24,12 @@ interface Probe {
   headers: Record<string, string>;
   body?: Buffer;
   /**
-   * A connect that hands the allowed server a client-chosen `auth_token`: the test server refuses
-   * a wrong token, which the contract answers with 503 MCP_UNAVAILABLE.
+   * A connect that reaches the allowed server without the host's token: either it hands over a
+   * client-chosen `auth_token`, or it names the server by a URL other than the host's exact
+   * default (the host's token goes only to that one), so the test server refuses it, which the
+   * contract answers with 503 MCP_UNAVAILABLE.
    */
-  wrongToken?: boolean;
+  withoutHostToken?: boolean;
 }
 
 interface Outcome {
@@ -192,7 +194,7 @@ describe('hostile input', () => {
 });
 
 function checkOutcome(probe: Probe, outcome: Outcome): string | undefined {
-  if (probe.wrongToken && outcome.status === 503 && JSON.parse(outcome.text).code === 'MCP_UNAVAILABLE')
+  if (probe.withoutHostToken && outcome.status === 503 && JSON.parse(outcome.text).code === 'MCP_UNAVAILABLE')
     return undefined;
   if (outcome.status >= 500 || outcome.status < 200) return `status ${outcome.status}: ${outcome.text.slice(0, 200)}`;
   if (probe.method === 'HEAD') return undefined;
@@ -443,10 +445,13 @@ function bodyArbitrary(mcpUrl: string, port: number): fc.Arbitrary<string | unde
   );
 }
 
-function hasClientToken(body: string): boolean {
+function withoutHostToken(body: string, mcpUrl: string): boolean {
   try {
-    const token = JSON.parse(body)?.server?.auth_token;
-    return typeof token === 'string' && token !== '';
+    const server = JSON.parse(body)?.server;
+    const token = server?.auth_token;
+    if (typeof token === 'string' && token !== '') return true;
+    // `?probe=1` is the one allowed URL that is not the host's default server itself.
+    return typeof server?.url === 'string' && server.url.startsWith(`${mcpUrl}?`);
   } catch {
     return false;
   }
@@ -580,7 +585,7 @@ function probeArbitrary(mcpUrl: string, port: number): fc.Arbitrary<Probe> {
         path: `${MOUNT}${route}`,
         headers,
         ...(sendsBody ? { body: Buffer.from(body, 'utf8') } : {}),
-        ...(sendsBody && hasClientToken(body) ? { wrongToken: true } : {}),
+        ...(sendsBody && withoutHostToken(body, mcpUrl) ? { withoutHostToken: true } : {}),
       };
     });
 }
