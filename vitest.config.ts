@@ -21,6 +21,9 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Real sockets, child processes and Redis: keep parallelism modest on 2-core machines.
     maxWorkers: 2,
+    // In CI, a failed integration test runs once more (below); this reporter names each one that
+    // passed only then.
+    reporters: process.env.CI ? ['default', './test/support/retried-tests-reporter.ts'] : ['default'],
     // `npm test` runs both projects; `npm run test:unit` only the first, for the edit loop:
     // pure in-process tests (no servers, no child processes, no Redis) that finish in seconds.
     projects: [
@@ -30,6 +33,11 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          // CI runs this project three times (Node 20, 22, 24) on a loaded 2-core machine, with
+          // child processes, clusters and a browser racing real timers: a test that fails is run
+          // once more there, and the retried-tests reporter names every test that needed it.
+          // Locally, never.
+          retry: process.env.CI ? 1 : 0,
           exclude: ['**/node_modules/**', 'test/unit/**'],
         },
       },
