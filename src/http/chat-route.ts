@@ -4,6 +4,7 @@ import { type ChatBody, chatBodySchema, parseBody } from '../schemas.js';
 import { fencedHistory } from '../turns/fenced-history.js';
 import { isStopReason } from '../turns/running-turn.js';
 import { TurnLog } from '../turns/turn-log.js';
+import { UnfinishedTurnError } from '../turns/unfinished-turn-error.js';
 import type { ChatUser } from './chat-handler-options.js';
 import { respondWithTurn } from './chat-turn.js';
 import { acquireLive, authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
@@ -47,11 +48,35 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
 }
 
 /**
- * Takes the session, the lock and the live connection, then starts the turn. Once the lock is
- * held, one path lets it and the live session go whatever happens: the `finally` below, or, once
- * the turn runs, the turn's end.
+ * Starts the send's turn. When the conversation's last turn never ended and its process is gone
+ * (found under the lock, in the same step that records the new turn), that turn is finished
+ * first: this send then meets it running (409, or a wait under the queue policy).
  */
 async function runNewTurn(
+  context: HandlerContext,
+  request: Request,
+  user: ChatUser,
+  body: ChatBody,
+  claim: SendClaim,
+  ticket: TurnTicket,
+): Promise<Response> {
+  try {
+    return await startNewTurn(context, request, user, body, claim, ticket);
+  } catch (error) {
+    if (!(error instanceof UnfinishedTurnError)) throw error;
+    const named = namedConversation(body.conversation_id ?? DEFAULT_CONVERSATION_ID);
+    await takeOverTurn({ context, request, user, ...(named ? { conversationId: named } : {}) });
+    return await startNewTurn(context, request, user, body, claim, ticket);
+  }
+}
+
+/**
+ * Takes the session, the lock and the live connection, then starts the turn. Once the lock is
+ * held, one path lets it and the live session go whatever happens: the `finally` below, or, once
+ * the turn runs, the turn's end (which lets the host's limit slot go too; on failure the caller
+ * does).
+ */
+async function startNewTurn(
   context: HandlerContext,
   request: Request,
   user: ChatUser,
@@ -62,23 +87,12 @@ async function runNewTurn(
   const userId = user.id;
   const conversationId = body.conversation_id ?? DEFAULT_CONVERSATION_ID;
   const named = namedConversation(conversationId);
-  // A turn of this conversation whose process died is finished first (then this send meets it
-  // running: 409, or a wait under the queue policy).
-  await takeOverTurn({ context, request, user, ...(named ? { conversationId: named } : {}) });
   const start = await startTurn(context, userId, conversationId, request);
   const scope = new TurnScope(start.lease, context.settings.turnTimeoutMs);
-  // The host's limit slot goes with the turn's lock, on the same one path.
-  const endScope = () => scope.end().finally(() => ticket.release());
   let turnOwnsScope = false;
   try {
     scope.keep(await context.slots.take(userId));
     const live = scope.use(await acquireLive(context, start.stored, request, user));
-    const hooks = ticket.startTurn({
-      userId,
-      modelId: start.stored.config.model,
-      streaming: body.streaming,
-      message: body.message,
-    });
     const turnId = claim.kind === 'claimed' ? claim.turnId : TurnLog.newTurnId();
     const ref = { userId, turnId, ...(named ? { conversationId: named } : {}) };
     const turn = await context.turns.start({
@@ -86,8 +100,15 @@ async function runNewTurn(
       ...(named ? { conversationId } : {}),
       turnId,
       message: body.message,
-      source: (signal) =>
-        live.service.chat(body.message, {
+      // Called once the turn is recorded, so observers see only turns that run.
+      source: (signal) => {
+        const hooks = ticket.startTurn({
+          userId,
+          modelId: start.stored.config.model,
+          streaming: body.streaming,
+          message: body.message,
+        });
+        return live.service.chat(body.message, {
           // Saved only while no other process has taken the turn over (epoch 1: its first owner).
           history: fencedHistory(
             context.conversations.history(userId, conversationId, start.history, {
@@ -103,12 +124,14 @@ async function runNewTurn(
           signal: AbortSignal.any([signal, scope.signal]),
           ...(hooks ? { hooks } : {}),
           ...turnAsks(context, { userId, conversationId, streaming: body.streaming, tools: live.toolbox }),
-        }),
-      onEnded: () => endScope(),
+        });
+      },
+      // The host's limit slot goes with the turn's lock, on the same one path.
+      onEnded: () => scope.end().finally(() => ticket.release()),
     });
     turnOwnsScope = true;
     return respondWithTurn(context, request, turn.ref, body.streaming, turn);
   } finally {
-    if (!turnOwnsScope) await endScope();
+    if (!turnOwnsScope) await scope.end();
   }
 }

@@ -2,7 +2,7 @@ import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from '../turns/turn
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
 import { resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
 import { runScript } from './redis-scripts.js';
-import { APPEND_TURN_EVENTS, RAISE_TURN_FENCE, SET_IF_ABSENT } from './redis-turn-scripts.js';
+import { APPEND_TURN_EVENTS, RAISE_TURN_FENCE, REPLACE_UNLESS_RUNNING, SET_IF_ABSENT } from './redis-turn-scripts.js';
 
 /** The commands {@link RedisTurnBackend} uses on the host's client. */
 export type RedisTurnClientLike = RedisClientLike;
@@ -79,6 +79,18 @@ export class RedisTurnBackend implements TurnBackend {
       runScript(this.#client, SET_IF_ABSENT, [this.#key(key)], [value, toRedisMs(ttlMs)]),
     );
     return typeof existing === 'string' ? existing : null;
+  }
+
+  async replaceUnlessRunning(key: string, value: string, ttlMs: number, runningSince: number): Promise<boolean> {
+    const stored = await this.#run(() =>
+      runScript(
+        this.#client,
+        REPLACE_UNLESS_RUNNING,
+        [this.#key(key)],
+        [value, toRedisMs(ttlMs), String(runningSince)],
+      ),
+    );
+    return stored === 1;
   }
 
   async delete(keys: readonly string[]): Promise<void> {

@@ -52,3 +52,22 @@ if existing then return existing end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false
 `);
+
+/**
+ * Sets the latest-turn record KEYS[1] to ARGV[1] with a TTL of ARGV[2] ms unless the record
+ * there names a running turn: JSON without `ended: true` whose `startedAt` is at or after ARGV[3].
+ * Returns 1 when set, 0 when left alone. Junk in the key is replaced, never an error.
+ * @internal
+ */
+export const REPLACE_UNLESS_RUNNING = defineScript(`
+local existing = redis.call('GET', KEYS[1])
+if existing then
+  local ok, record = pcall(cjson.decode, existing)
+  if ok and type(record) == 'table' and record.ended ~= true and type(record.startedAt) == 'number'
+    and record.startedAt >= tonumber(ARGV[3]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`);

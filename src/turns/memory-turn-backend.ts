@@ -112,6 +112,13 @@ export class MemoryTurnBackend implements TurnBackend {
     return null;
   }
 
+  async replaceUnlessRunning(key: string, value: string, ttlMs: number, runningSince: number): Promise<boolean> {
+    const existing = this.#live(key)?.value;
+    if (typeof existing === 'string' && namesRunningTurn(existing, runningSince)) return false;
+    this.#put(key, { value: String(value), expiresAt: Date.now() + ttlMs });
+    return true;
+  }
+
   async delete(keys: readonly string[]): Promise<void> {
     for (const key of keys) this.#slots.delete(key);
   }
@@ -160,4 +167,17 @@ export class MemoryTurnBackend implements TurnBackend {
     const now = Date.now();
     for (const [key, slot] of this.#slots) if (slot.expiresAt <= now) this.#slots.delete(key);
   }
+}
+
+/** Whether a latest-turn record names a turn that has not ended and started at or after `since`. */
+function namesRunningTurn(record: string, since: number): boolean {
+  let value: unknown;
+  try {
+    value = JSON.parse(record);
+  } catch {
+    return false;
+  }
+  if (typeof value !== 'object' || value === null) return false;
+  const { ended, startedAt } = value as { ended?: unknown; startedAt?: unknown };
+  return ended !== true && typeof startedAt === 'number' && startedAt >= since;
 }

@@ -54,6 +54,13 @@ export interface TurnBackend {
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /** Stores the record only when absent: resolves `null` when stored, else the value already there. */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<string | null>;
+  /**
+   * Stores a conversation's latest-turn record (JSON `{ startedAt: number, ended?: true, … }`)
+   * with a TTL in one atomic step, unless the record there names a turn still running: one
+   * without `ended: true` whose `startedAt` is at or after `runningSince` (epoch ms). A record
+   * that is absent, ended, older, or not such JSON is replaced. Resolves whether it stored.
+   */
+  replaceUnlessRunning(key: string, value: string, ttlMs: number, runningSince: number): Promise<boolean>;
   /** Deletes records or logs. */
   delete(keys: readonly string[]): Promise<void>;
 }

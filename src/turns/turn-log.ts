@@ -213,6 +213,29 @@ export class TurnLog {
     await this.#call(() => this.#backend.set(latestTurnKey(userId, conversationId), JSON.stringify(latest), ttlMs));
   }
 
+  /**
+   * Records a new turn as the one the conversation runs now, unless the record names another
+   * turn still running (not ended, started at or after `runningSince`): one step, check and
+   * write. Resolves whether it recorded. Under the conversation's turn lock, a turn found still
+   * running has lost its process (a live one would hold that lock): the caller takes it over.
+   */
+  async startLatest(
+    userId: string,
+    conversationId: string | undefined,
+    latest: LatestTurn,
+    ttlMs: number,
+    runningSince: number,
+  ): Promise<boolean> {
+    return this.#call(() =>
+      this.#backend.replaceUnlessRunning(
+        latestTurnKey(userId, conversationId),
+        JSON.stringify(latest),
+        ttlMs,
+        runningSince,
+      ),
+    );
+  }
+
   /** The turn the conversation ran last, or `null`. A record that is not ours reads as `null`. */
   async getLatest(userId: string, conversationId?: string): Promise<LatestTurn | null> {
     const raw = await this.#call(() => this.#backend.get(latestTurnKey(userId, conversationId)));

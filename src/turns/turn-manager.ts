@@ -6,6 +6,7 @@ import type { ChatEvent, Logger } from '../types.js';
 import { type ResumedTurnState, RunningTurn } from './running-turn.js';
 import { processControlChannel, turnEventsChannel } from './turn-keys.js';
 import { type LatestTurn, type RecordedEvent, TERMINAL_EVENTS, TurnLog, type TurnRef } from './turn-log.js';
+import { UnfinishedTurnError } from './unfinished-turn-error.js';
 
 /** Options of {@link TurnManager}. @internal */
 export interface TurnManagerOptions {
@@ -101,7 +102,10 @@ export class TurnManager {
 
   /**
    * Starts a turn that runs on its own until its end, whoever reads it. Resolves once the turn
-   * is registered (so `/stop` and readers on any process find it).
+   * is registered (so `/stop` and readers on any process find it). The caller holds the
+   * conversation's turn lock.
+   * @throws UnfinishedTurnError (a new turn) when the conversation's last turn never ended and
+   * its process is gone: take that turn over first.
    */
   async start(options: StartTurnOptions): Promise<RunningTurn> {
     // Without the control channel a stop from another process cannot reach this turn, but the
@@ -146,7 +150,21 @@ export class TurnManager {
     });
     this.#running.set(ref.turnId, turn);
     try {
-      await this.log.setLatest(ref.userId, options.conversationId, latest, this.runningTtlMs);
+      if (continued) {
+        await this.log.setLatest(ref.userId, options.conversationId, latest, this.runningTtlMs);
+      } else {
+        // Checked and written in one step: the caller holds the conversation's lock, so a turn
+        // still recorded as running here lost its process and must be taken over first.
+        const runningSince = Date.now() - this.#turnTimeoutMs;
+        const recorded = await this.log.startLatest(
+          ref.userId,
+          options.conversationId,
+          latest,
+          this.runningTtlMs,
+          runningSince,
+        );
+        if (!recorded) throw new UnfinishedTurnError();
+      }
     } catch (error) {
       this.#running.delete(ref.turnId);
       throw error;

@@ -123,6 +123,41 @@ export function runTurnBackendContract(name: string, makeBackends: MakeTurnBacke
       expect(await new TurnLog(b).getLatest(userId)).toEqual({ turnId, owner: 'p1', startedAt: 1, ended: true });
     });
 
+    it('records a new turn only when no other turn is recorded as still running', async () => {
+      const [a, b] = await makeBackends();
+      const log = new TurnLog(a);
+      const other = new TurnLog(b);
+      const { userId } = ref();
+      const turn = (startedAt: number, ended?: true) => ({
+        turnId: TurnLog.newTurnId(),
+        owner: 'p1',
+        startedAt,
+        ...(ended ? { ended } : {}),
+      });
+      const first = turn(1_000);
+      expect(await log.startLatest(userId, undefined, first, 10_000, 500)).toBe(true);
+      // Still running (not ended, started since the cut-off): left as it was, from either handle.
+      expect(await other.startLatest(userId, undefined, turn(2_000), 10_000, 1_000)).toBe(false);
+      expect(await other.getLatest(userId)).toEqual(first);
+      // Older than the cut-off: past its deadline, replaced.
+      const second = turn(3_000);
+      expect(await other.startLatest(userId, undefined, second, 10_000, 1_001)).toBe(true);
+      expect(await log.getLatest(userId)).toEqual(second);
+      // Ended: replaced. Per conversation: another conversation is not blocked by this one.
+      expect(await log.startLatest(userId, 'work', turn(3_500), 10_000, 0)).toBe(true);
+      await log.setLatest(userId, undefined, { ...second, ended: true }, 10_000);
+      const third = turn(4_000);
+      expect(await log.startLatest(userId, undefined, third, 10_000, 0)).toBe(true);
+      expect(await other.getLatest(userId)).toEqual(third);
+      // Junk in the record never blocks a conversation: it is replaced.
+      for (const junk of ['junk', '"text"', '[1]', 'null', '{"startedAt":"5000"}', '{"ended":false}']) {
+        await a.set(latestTurnKey(userId), junk, 10_000);
+        const next = turn(5_000);
+        expect(await log.startLatest(userId, undefined, next, 10_000, 0), junk).toBe(true);
+        expect(await log.getLatest(userId)).toEqual(next);
+      }
+    });
+
     it('fences a turn: once claimed, the old owner can append nothing, the claimer goes on', async () => {
       const [a, b] = await makeBackends();
       const owner = new TurnLog(a);

@@ -172,6 +172,52 @@ describe('a turn left behind by a dead process, taken over on memory storage', (
     expect(await history('quinn')).toHaveLength(2);
   });
 
+  it('a new send that meets a dead turn takes it over first, then meets it running (409); the next send runs after it', async () => {
+    const { ref } = await leftBehind('nico', 'count 5', [{ event: 'token', data: { content: 'c1 ' } }]);
+    const refused = await handler.fetch(jsonRequest('/chat', 'nico', { message: 'next one' }));
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ code: 'TURN_IN_PROGRESS' });
+    expect((await log.getLatest('nico'))?.turnId).toBe(ref.turnId);
+    // Taken over by that send, before any reader came: the dead owner's epoch is fenced out.
+    expect(await log.holdsEpoch(ref, 1)).toBe(false);
+    const frames = await attach('nico');
+    expect(frames[0]?.id).toBe(`${ref.turnId}:1`);
+    expect(textOf(frames)).toBe(countWords(5).join(''));
+    const next = await handler.fetch(jsonRequest('/chat', 'nico', { message: 'next one' }));
+    expect(next.status).toBe(200);
+    expect((await history('nico')).map((m) => [m.role, m.content])).toEqual([
+      ['user', 'count 5'],
+      ['assistant', countWords(5).join('')],
+      ['user', 'next one'],
+      ['assistant', 'unexpected'],
+    ]);
+  });
+
+  it('under the queue policy, a send that meets a dead turn takes it over, waits for it, then runs', async () => {
+    const queued = createChatHandler({
+      authenticate: bearerUser,
+      models: [{ id: 'fake', provider: 'openai_compatible', baseUrl: llm.url, apiKey: 'sk-takeover' }],
+      mcp: { defaultServer: { url: mcp.url }, allowedUrls: [mcp.url] },
+      storage,
+      keepAliveMs: 0,
+      turnPolicy: 'queue',
+    });
+    try {
+      await leftBehind('olga', 'count 5', [{ event: 'token', data: { content: 'c1 ' } }]);
+      const sent = await queued.fetch(jsonRequest('/chat', 'olga', { message: 'next one' }));
+      expect(sent.status).toBe(200);
+      expect(await sent.json()).toMatchObject({ response: 'unexpected' });
+      expect((await history('olga')).map((m) => [m.role, m.content])).toEqual([
+        ['user', 'count 5'],
+        ['assistant', countWords(5).join('')],
+        ['user', 'next one'],
+        ['assistant', 'unexpected'],
+      ]);
+    } finally {
+      await queued.close();
+    }
+  });
+
   it('ends a turn that cannot be continued (its session is gone) with an error, instead of leaving readers waiting', async () => {
     const { ref } = await leftBehind('sven', 'count 5', [{ event: 'token', data: { content: 'c1 ' } }], false);
     const frames = await attach('sven');
