@@ -39,7 +39,7 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
   try {
     // The host's limits come before the lock: a refused request costs no lock, session read or connection.
     ticket = await context.ops.admit(user, userId, request);
-    return await runNewTurn(context, request, user, body, claim, ticket);
+    return await runNewTurn({ context, request, user, body, claim, ticket });
   } catch (error) {
     ticket?.release();
     await abandonSend(context, claim, userId, conversation, error);
@@ -52,22 +52,26 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
  * (found under the lock, in the same step that records the new turn), that turn is finished
  * first: this send then meets it running (409, or a wait under the queue policy).
  */
-async function runNewTurn(
-  context: HandlerContext,
-  request: Request,
-  user: ChatUser,
-  body: ChatBody,
-  claim: SendClaim,
-  ticket: TurnTicket,
-): Promise<Response> {
+async function runNewTurn(send: NewSend): Promise<Response> {
   try {
-    return await startNewTurn(context, request, user, body, claim, ticket);
+    return await startNewTurn(send);
   } catch (error) {
     if (!(error instanceof UnfinishedTurnError)) throw error;
+    const { context, request, user, body } = send;
     const named = namedConversation(body.conversation_id ?? DEFAULT_CONVERSATION_ID);
     await takeOverTurn({ context, request, user, ...(named ? { conversationId: named } : {}) });
-    return await startNewTurn(context, request, user, body, claim, ticket);
+    return await startNewTurn(send);
   }
+}
+
+/** A send let through the host's limits, about to start its turn. */
+interface NewSend {
+  context: HandlerContext;
+  request: Request;
+  user: ChatUser;
+  body: ChatBody;
+  claim: SendClaim;
+  ticket: TurnTicket;
 }
 
 /**
@@ -76,14 +80,8 @@ async function runNewTurn(
  * the turn runs, the turn's end (which lets the host's limit slot go too; on failure the caller
  * does).
  */
-async function startNewTurn(
-  context: HandlerContext,
-  request: Request,
-  user: ChatUser,
-  body: ChatBody,
-  claim: SendClaim,
-  ticket: TurnTicket,
-): Promise<Response> {
+async function startNewTurn(send: NewSend): Promise<Response> {
+  const { context, request, user, body, claim, ticket } = send;
   const userId = user.id;
   const conversationId = body.conversation_id ?? DEFAULT_CONVERSATION_ID;
   const named = namedConversation(conversationId);

@@ -41,19 +41,25 @@ describe('a turn left behind by a dead process, taken over on memory storage', (
   beforeAll(async () => {
     llm = await startFakeOpenAI({ reply });
     mcp = await startTestMcpHttpServer();
-    handler = createChatHandler({
-      authenticate: bearerUser,
-      models: [{ id: 'fake', provider: 'openai_compatible', baseUrl: llm.url, apiKey: 'sk-takeover' }],
-      mcp: { defaultServer: { url: mcp.url }, allowedUrls: [mcp.url] },
-      storage,
-      keepAliveMs: 0,
-    });
+    handler = handlerOnStorage();
   });
   afterAll(async () => {
     await handler?.close();
     await storage.close();
     await Promise.all([llm?.close(), mcp?.close()]);
   });
+
+  /** A handler over the shared storage (another process, as far as turns go). */
+  function handlerOnStorage(extra: Partial<Parameters<typeof createChatHandler>[0]> = {}) {
+    return createChatHandler({
+      authenticate: bearerUser,
+      models: [{ id: 'fake', provider: 'openai_compatible', baseUrl: llm.url, apiKey: 'sk-takeover' }],
+      mcp: { defaultServer: { url: mcp.url }, allowedUrls: [mcp.url] },
+      storage,
+      keepAliveMs: 0,
+      ...extra,
+    });
+  }
 
   /** Connects `user` and leaves a turn of `message` with `events` recorded, as a killed process would. */
   async function leftBehind(
@@ -194,14 +200,7 @@ describe('a turn left behind by a dead process, taken over on memory storage', (
   });
 
   it('under the queue policy, a send that meets a dead turn takes it over, waits for it, then runs', async () => {
-    const queued = createChatHandler({
-      authenticate: bearerUser,
-      models: [{ id: 'fake', provider: 'openai_compatible', baseUrl: llm.url, apiKey: 'sk-takeover' }],
-      mcp: { defaultServer: { url: mcp.url }, allowedUrls: [mcp.url] },
-      storage,
-      keepAliveMs: 0,
-      turnPolicy: 'queue',
-    });
+    const queued = handlerOnStorage({ turnPolicy: 'queue' });
     try {
       await leftBehind('olga', 'count 5', [{ event: 'token', data: { content: 'c1 ' } }]);
       const sent = await queued.fetch(jsonRequest('/chat', 'olga', { message: 'next one' }));
