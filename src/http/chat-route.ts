@@ -126,6 +126,7 @@ async function startNewTurn(send: NewSend): Promise<Response> {
       },
       // The host's limit slot goes with the turn's lock, on the same one path.
       onEnded: () => scope.end().finally(() => ticket.release()),
+      lease: start.lease,
     });
     turnOwnsScope = true;
     return respondWithTurn(context, request, turn.ref, body.streaming, turn);

@@ -137,6 +137,7 @@ async function claimAndContinue(asker: TakeoverRequest, turnId: string): Promise
       continueFrom: { epoch, state },
       source,
       onEnded: () => scope.end(),
+      lease,
     });
     started = true;
     // A stop sent to the dead process: honoured here, before the LLM is asked anything.

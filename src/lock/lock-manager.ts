@@ -137,7 +137,10 @@ export class LockManager {
     // Before the request: the lease's own clock must never run past the store's.
     const requestedAt = performance.now();
     const lock = await this.acquire(key, { ...options, ttlMs });
-    return new RenewedLease(lock, requestedAt + ttlMs, ttlMs, extendEveryMs, options.signal, this.#logger);
+    const backend = this.#backend;
+    return new RenewedLease(lock, requestedAt + ttlMs, ttlMs, extendEveryMs, options.signal, this.#logger, () =>
+      backend.forget?.(key, lock.token),
+    );
   }
 
   /**
@@ -174,6 +177,12 @@ export interface LockLease {
    * one else can have taken the lock.
    */
   remainingMs(): number;
+  /**
+   * Tells the lease that another step of the same storage freed its lock while it was held (a
+   * turn's last event write does, see `TurnAppendOptions.releaseLock`): it stops renewing, and
+   * {@link release} then resolves `true` without a call to the backend.
+   */
+  releasedElsewhere(): void;
 }
 
 class RenewedLease implements LockLease {
@@ -187,6 +196,7 @@ class RenewedLease implements LockLease {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #inFlight: Promise<void> | undefined;
   #released: Promise<boolean> | undefined;
+  readonly #forget: (() => void) | undefined;
 
   constructor(
     lock: HeldLock,
@@ -195,6 +205,7 @@ class RenewedLease implements LockLease {
     extendEveryMs: number,
     outer: AbortSignal | undefined,
     logger?: Logger,
+    forget?: () => void,
   ) {
     this.lock = lock;
     this.#ttlMs = ttlMs;
@@ -202,6 +213,7 @@ class RenewedLease implements LockLease {
     this.#outer = outer;
     this.#logger = logger;
     this.#leaseEndsAt = leaseEndsAt;
+    this.#forget = forget;
     outer?.addEventListener('abort', this.#forwardAbort, { once: true });
     this.#schedule();
   }
@@ -213,6 +225,15 @@ class RenewedLease implements LockLease {
   release(): Promise<boolean> {
     this.#released ??= this.#release();
     return this.#released;
+  }
+
+  releasedElsewhere(): void {
+    if (this.#released !== undefined) return;
+    clearTimeout(this.#timer);
+    this.#outer?.removeEventListener('abort', this.#forwardAbort);
+    // A renewal still in flight finds the lock gone: set first, so that is not taken as a loss.
+    this.#released = Promise.resolve(true);
+    this.#forget?.();
   }
 
   remainingMs(): number {

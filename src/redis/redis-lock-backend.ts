@@ -88,6 +88,10 @@ export class RedisLockBackend implements LockBackend {
     }
   }
 
+  forget(key: string, token: string): void {
+    this.#leaseEnds.delete(leaseId(key, token));
+  }
+
   /** Stops the background release retries (their leases then end by TTL). The client stays open. */
   async close(): Promise<void> {
     this.#retrier.close();

@@ -51,7 +51,7 @@ export function redisStorage(client: RedisClientLike, options: RedisStorageOptio
     bus,
     usage: new RedisUsageBackend(client, resolved),
     rateWindows: redisRateWindow(client, resolved),
-    turns: new RedisTurnBackend(client, resolved),
+    turns: new RedisTurnBackend(client, { ...resolved, locks }),
     close: async () => {
       await Promise.all([bus.close(), locks.close()]);
     },

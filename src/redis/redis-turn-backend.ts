@@ -1,11 +1,21 @@
 import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from '../turns/turn-backend.js';
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
 import { resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
+import type { RedisLockBackend } from './redis-lock-backend.js';
 import { runScript } from './redis-scripts.js';
 import { APPEND_TURN_EVENTS, RAISE_TURN_FENCE, REPLACE_UNLESS_RUNNING, SET_IF_ABSENT } from './redis-turn-scripts.js';
 
 /** The commands {@link RedisTurnBackend} uses on the host's client. */
 export type RedisTurnClientLike = RedisClientLike;
+
+/** Options of {@link RedisTurnBackend}. */
+export interface RedisTurnBackendOptions extends RedisBackendOptions {
+  /**
+   * The lock backend of the same storage (same client and key prefix): with it, a turn's last
+   * event write also frees the turn's lock, one command less per turn (see `freesLocks`).
+   */
+  locks?: Pick<RedisLockBackend, 'redisKey'>;
+}
 
 /**
  * A {@link TurnBackend} over the host's ioredis client: one Redis Stream per turn, with entry ids
@@ -19,20 +29,33 @@ export class RedisTurnBackend implements TurnBackend {
   readonly #client: RedisTurnClientLike;
   readonly #keyPrefix: string;
   readonly #timeoutMs: number;
+  readonly #locks: RedisTurnBackendOptions['locks'];
 
-  constructor(client: RedisTurnClientLike, options: RedisBackendOptions = {}) {
+  constructor(client: RedisTurnClientLike, options: RedisTurnBackendOptions = {}) {
     const resolved = resolveRedisOptions(options);
     this.#client = client;
     this.#keyPrefix = resolved.keyPrefix;
     this.#timeoutMs = resolved.operationTimeoutMs;
+    this.#locks = options.locks;
+  }
+
+  get freesLocks(): boolean {
+    return this.#locks !== undefined;
   }
 
   async append(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): Promise<boolean> {
     if (entries.length === 0) return true;
     const { record, fence } = options;
+    const release = this.#locks ? options.releaseLock : undefined;
     const stream = this.#key(key);
-    // Unused slots repeat the stream's key: every key of the call stays in the user's slot.
-    const keys = [stream, fence ? this.#key(fence.key) : stream, record ? this.#key(record.key) : stream];
+    // Unused slots repeat the stream's key: every key of the call stays in the user's slot (a
+    // lock key carries the user's hash tag too, see RedisLockBackend.redisKey).
+    const keys = [
+      stream,
+      fence ? this.#key(fence.key) : stream,
+      record ? this.#key(record.key) : stream,
+      release && this.#locks ? this.#locks.redisKey(release.key) : stream,
+    ];
     const args: Array<string | number> = [
       toRedisMs(options.ttlMs),
       Math.max(1, Math.floor(options.maxEvents)),
@@ -40,6 +63,7 @@ export class RedisTurnBackend implements TurnBackend {
       record ? toRedisMs(record.ttlMs) : 0,
       fence ? Math.max(1, Math.floor(fence.epoch)) : 0,
       record ? '1' : '0',
+      release?.token ?? '',
     ];
     for (const entry of entries) args.push(entry.seq, entry.payload);
     const reply = await this.#run(() => runScript(this.#client, APPEND_TURN_EVENTS, keys, args));

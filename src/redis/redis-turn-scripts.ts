@@ -7,10 +7,12 @@ function defineScript(source: string): RedisScript {
 
 /**
  * Appends entries to a turn's Stream with ids `0-<seq>`, trims it (`MAXLEN ~`) and sets its TTL,
- * and optionally sets one record, in one round trip; fenced appends first check the turn's
- * fence. KEYS[1]: the stream; KEYS[2]: the fence (read only when ARGV[5] > 0); KEYS[3]: the
- * record (written only when ARGV[6] is '1'). ARGV: ttlMs, maxEvents, record value, record ttlMs,
- * epoch (0: unfenced), has record, then seq/payload pairs. Returns 0 when fenced out, else 1.
+ * optionally sets one record and frees one lock, in one round trip; fenced appends first check
+ * the turn's fence. KEYS[1]: the stream; KEYS[2]: the fence (read only when ARGV[5] > 0);
+ * KEYS[3]: the record (written only when ARGV[6] is '1'); KEYS[4]: a lock, deleted when it holds
+ * the token ARGV[7] (untouched when ARGV[7] is ''). ARGV: ttlMs, maxEvents, record value, record
+ * ttlMs, epoch (0: unfenced), has record, lock token, then seq/payload pairs. Returns 0 when
+ * fenced out, else 1.
  * @internal
  */
 export const APPEND_TURN_EVENTS = defineScript(`
@@ -19,13 +21,16 @@ if epoch > 0 then
   -- An absent fence is epoch 1 (the turn's first owner); an unreadable one matches nothing.
   if tonumber(redis.call('GET', KEYS[2]) or '1') ~= epoch then return 0 end
 end
-for i = 7, #ARGV, 2 do
+for i = 8, #ARGV, 2 do
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '0-' .. ARGV[i], 'p', ARGV[i + 1])
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 if epoch > 0 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
 if ARGV[6] == '1' then
   redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4])
+end
+if ARGV[7] ~= '' and redis.call('GET', KEYS[4]) == ARGV[7] then
+  redis.call('DEL', KEYS[4])
 end
 return 1
 `);

@@ -1,5 +1,6 @@
 import { LlmChatError } from '../errors.js';
 import { sleep } from '../internal/sleep.js';
+import type { LockLease } from '../lock/lock-manager.js';
 import type { ChatEvent, Logger } from '../types.js';
 import { type LatestTurn, type RecordedEvent, TERMINAL_EVENTS, type TurnLog, type TurnRef } from './turn-log.js';
 
@@ -27,6 +28,11 @@ export interface RunningTurnOptions {
    * process end (they resume from the log, where the new owner writes). Unfenced when absent.
    */
   epoch?: number;
+  /**
+   * The turn's lease: freed by the write of the turn's last event when the log can do that in the
+   * same step (then marked released), else left to `beforeEnd`.
+   */
+  lease?: Pick<LockLease, 'lock' | 'releasedElsewhere'>;
   /** Where a turn taken over after a crash goes on: what the log holds already. */
   resumed?: ResumedTurnState;
   logger?: Logger;
@@ -96,6 +102,7 @@ export class RunningTurn {
   /** Another process claimed the turn: nothing more is written. */
   #fenced = false;
   readonly #epoch: number | undefined;
+  readonly #lease: RunningTurnOptions['lease'];
   /** The seq of the newest event the log acknowledged. */
   #storedSeq = 0;
   /** The last event, when its write failed: it is retried before the lease goes. */
@@ -123,6 +130,7 @@ export class RunningTurn {
     this.#beforeEnd = options.beforeEnd;
     this.#endedLatest = options.endedLatest;
     this.#epoch = options.epoch;
+    this.#lease = options.lease;
     this.#logger = options.logger;
     const resumed = options.resumed;
     this.#resumed = resumed !== undefined;
@@ -331,15 +339,19 @@ export class RunningTurn {
       const last = batch[batch.length - 1] as RecordedEvent;
       const terminal = TERMINAL_EVENTS.has(last.event);
       const ttlMs = terminal ? this.#log.retentionMs : this.#runningTtlMs;
+      // The turn's last write also frees its lease, when the log can: one step less at the end.
+      const release = terminal && this.#lease && this.#log.freesLocks ? this.#lease : undefined;
       try {
         const written = await this.#log.append(this.ref, batch, ttlMs, {
           ...(terminal && this.#endedLatest ? { latest: this.#endedLatest } : {}),
           ...(this.#epoch === undefined ? {} : { epoch: this.#epoch }),
+          ...(release ? { releaseLock: { key: release.lock.key, token: release.lock.token } } : {}),
         });
         if (!written) {
           this.#fence();
           break;
         }
+        release?.releasedElsewhere();
         this.#storedSeq = last.seq;
         if (this.#watched) this.#announce?.(batch);
       } catch (error) {

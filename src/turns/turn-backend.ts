@@ -21,6 +21,12 @@ export interface TurnAppendOptions {
    * The fence's TTL is set like the log's. On Redis `key` shares the log's hash tag.
    */
   fence?: { key: string; epoch: number };
+  /**
+   * A lock of the same storage's lock backend (the turn's lease, with the turn's last event) to
+   * free in the same step, once the entries are written, while `token` still holds it. Given only
+   * to a backend whose {@link TurnBackend.freesLocks} is `true`.
+   */
+  releaseLock?: { key: string; token: string };
 }
 
 /**
@@ -32,6 +38,11 @@ export interface TurnAppendOptions {
  * the store cannot be reached. Keys arrive already scoped to one user (hash-tagged).
  */
 export interface TurnBackend {
+  /**
+   * Whether {@link append} can free a lock of the storage's lock backend in its own step
+   * (`releaseLock`): one command less at the end of every turn. Absent: it cannot.
+   */
+  readonly freesLocks?: boolean;
   /**
    * Appends entries to a log in one step (one round trip on Redis), trims it to about
    * `maxEvents` and sets its TTL. Entries must have higher `seq` than any already stored.

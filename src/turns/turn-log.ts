@@ -43,6 +43,11 @@ export interface TurnAppendExtras {
   latest?: LatestTurn;
   /** Append only while the turn's fence holds this epoch (see {@link TurnLog.claim}). */
   epoch?: number;
+  /**
+   * The turn's lease, freed in the same step when the backend can ({@link TurnLog.freesLocks});
+   * else ignored, and the caller frees it as usual.
+   */
+  releaseLock?: { key: string; token: string };
 }
 
 /** The record of an `Idempotency-Key`: the turn it started, and a digest of its message. */
@@ -124,7 +129,8 @@ export class TurnLog {
    * Appends events of one turn in one backend step; the log then lives `ttlMs` longer. With
    * `latest`, the conversation's latest-turn record is written in the same step (for the
    * retention). With `epoch`, only while the turn's fence holds that epoch: resolves `false`,
-   * writing nothing, once another process has claimed the turn.
+   * writing nothing, once another process has claimed the turn. With `releaseLock` (and a backend
+   * that can), a written append has also freed that lock, or found it no longer held.
    */
   async append(
     ref: TurnRef,
@@ -146,7 +152,13 @@ export class TurnLog {
       };
     }
     if (epoch !== undefined) options.fence = { key: turnFenceKey(ref.userId, ref.turnId), epoch };
+    if (extras.releaseLock && this.freesLocks) options.releaseLock = extras.releaseLock;
     return this.#call(() => this.#backend.append(turnEventsKey(ref.userId, ref.turnId), entries, options));
+  }
+
+  /** Whether an append can free the turn's lease in its own step (see `TurnAppendExtras.releaseLock`). */
+  get freesLocks(): boolean {
+    return this.#backend.freesLocks === true;
   }
 
   /**

@@ -3,7 +3,7 @@ import type { MessageBus } from '../bus/message-bus.js';
 import { LlmChatError } from '../errors.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import type { ChatEvent, Logger } from '../types.js';
-import { type ResumedTurnState, RunningTurn } from './running-turn.js';
+import { type ResumedTurnState, RunningTurn, type RunningTurnOptions } from './running-turn.js';
 import { processControlChannel, turnEventsChannel } from './turn-keys.js';
 import { type LatestTurn, type RecordedEvent, TERMINAL_EVENTS, TurnLog, type TurnRef } from './turn-log.js';
 import { UnfinishedTurnError } from './unfinished-turn-error.js';
@@ -40,6 +40,11 @@ export interface StartTurnOptions {
    * see that event (release the lease here: a client that sees `final` may send the next turn).
    */
   onEnded?: () => void | Promise<void>;
+  /**
+   * The turn's lease (its conversation's turn lock): the write of the turn's last event frees it
+   * when the storage can do both in one step; `onEnded` then finds it released.
+   */
+  lease?: RunningTurnOptions['lease'];
 }
 
 /** A turn claimed from a dead process, as {@link TurnManager.start} continues it. @internal */
@@ -134,6 +139,7 @@ export class TurnManager {
       runningTtlMs: this.runningTtlMs,
       // Every write is fenced: a process paused past its lease cannot write once another took over.
       epoch: continued?.epoch ?? 1,
+      ...(options.lease ? { lease: options.lease } : {}),
       ...(continued ? { resumed: continued.state } : {}),
       announce: (events) => {
         this.#bus.publish(channel, JSON.stringify({ events } satisfies EventsMessage)).catch(() => {

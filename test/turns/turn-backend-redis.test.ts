@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LockManager } from '../../src/lock/lock-manager.js';
+import { RedisLockBackend } from '../../src/redis/redis-lock-backend.js';
 import { RedisTurnBackend } from '../../src/redis/redis-turn-backend.js';
+import { conversationTurnLockKey } from '../../src/session/session-keys.js';
 import { turnEventsKey } from '../../src/turns/turn-keys.js';
 import { TurnLog } from '../../src/turns/turn-log.js';
 import { runTurnBackendContract } from '../contract/turn-backend.contract.js';
@@ -54,6 +57,35 @@ describe.skipIf(!available)('Redis turn backend', () => {
     const ttl = await admin.pttl(key);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(5000);
+  });
+
+  it("frees the turn's lock with the turn's last write, only while the lease's token holds it", async () => {
+    const locks = new RedisLockBackend(admin, { keyPrefix: PREFIX });
+    const manager = new LockManager(locks);
+    const log = new TurnLog(new RedisTurnBackend(admin, { keyPrefix: PREFIX, locks }));
+    expect(log.freesLocks).toBe(true);
+    expect(new TurnLog(new RedisTurnBackend(admin, { keyPrefix: PREFIX })).freesLocks).toBe(false);
+    const userId = `lock-${randomUUID()}`;
+    const lockKey = conversationTurnLockKey(userId);
+    const final = (seq: number) => [{ seq, event: 'final', data: {} }];
+
+    const lease = await manager.hold(lockKey, { ttlMs: 10_000 });
+    const ref = { userId, turnId: TurnLog.newTurnId() };
+    const releaseLock = { key: lease.lock.key, token: lease.lock.token };
+    expect(await log.append(ref, final(1), 5000, { epoch: 1, releaseLock })).toBe(true);
+    expect(await admin.exists(locks.redisKey(lockKey))).toBe(0);
+    lease.releasedElsewhere();
+    expect(await lease.release()).toBe(true);
+
+    // Another holder's lock is left alone; so is everything when the write is fenced out.
+    const other = await manager.hold(lockKey, { ttlMs: 10_000 });
+    expect(await log.append({ userId, turnId: TurnLog.newTurnId() }, final(1), 5000, { releaseLock })).toBe(true);
+    const fenced = { userId, turnId: TurnLog.newTurnId() };
+    await log.claim(fenced, 5000);
+    const mine = { key: other.lock.key, token: other.lock.token };
+    expect(await log.append(fenced, final(1), 5000, { epoch: 1, releaseLock: mine })).toBe(false);
+    expect(await admin.get(locks.redisKey(lockKey))).toBe(other.lock.token);
+    expect(await other.release()).toBe(true);
   });
 
   it('reads an entry with a foreign id or field as EVENT_LOG_INVALID', async () => {

@@ -146,6 +146,31 @@ describe('LockManager (fake timers)', () => {
     expect(lost.remainingMs()).toBe(0);
   });
 
+  it('a lease freed by another step stops renewing, is not lost, and releases without a backend call', async () => {
+    const forgotten: string[] = [];
+    const backend = { ...spyBackend(), forget: (key: string, token: string) => forgotten.push(`${key} ${token}`) };
+    const lease = await new LockManager(backend, { ttlMs: 300 }).hold('k');
+    // A renewal is in flight when the other step frees the lock: it finds the lock gone.
+    let finishRenewal: (held: boolean) => void = () => {};
+    backend.extend.mockImplementationOnce(() => new Promise<boolean>((resolve) => (finishRenewal = resolve)));
+    await vi.advanceTimersByTimeAsync(100);
+    expect(backend.extend).toHaveBeenCalledOnce();
+    await backend.release('k', lease.lock.token);
+    lease.releasedElsewhere();
+    finishRenewal(false);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(lease.signal.aborted).toBe(false);
+    expect(backend.extend).toHaveBeenCalledOnce();
+    expect(forgotten).toEqual([`k ${lease.lock.token}`]);
+    backend.release.mockClear();
+    expect(await lease.release()).toBe(true);
+    expect(backend.release).not.toHaveBeenCalled();
+    expect(lease.remainingMs()).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+    // Free for the next holder: the other step's release is the only one there was.
+    expect(await backend.tryAcquire('k', 'next', 100)).toBe(true);
+  });
+
   it('hold() aborts its signal with LOCK_LOST when the lease is taken, and release() resolves false', async () => {
     const backend = spyBackend();
     backend.extend.mockResolvedValue(false);
