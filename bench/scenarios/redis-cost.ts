@@ -81,7 +81,7 @@ export async function redisCostScenario(env: BenchEnv, options: RedisCostOptions
           ],
           rows,
           notes: [
-            'EVALSHA runs the backend’s Lua scripts (turn lock acquire/release, history append + TTL refresh).',
+            'EVALSHA runs the backends’ Lua scripts: the session and history read, the latest-turn record, each batch of events, the history append, the conversation entry, and the final event with the lock release; SET is the lock (NX).',
             `INFO commandstats is server-wide: other clients of this Redis add to it. Keys left under the prefix after the run: ${keys}.`,
           ],
         },

@@ -46,7 +46,8 @@ export class RedisTurnBackend implements TurnBackend {
   async append(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): Promise<boolean> {
     if (entries.length === 0) return true;
     const { record, fence } = options;
-    const release = this.#locks ? options.releaseLock : undefined;
+    const locks = this.#locks;
+    const release = locks ? options.releaseLock : undefined;
     const stream = this.#key(key);
     // Unused slots repeat the stream's key: every key of the call stays in the user's slot (a
     // lock key carries the user's hash tag too, see RedisLockBackend.redisKey).
@@ -54,7 +55,7 @@ export class RedisTurnBackend implements TurnBackend {
       stream,
       fence ? this.#key(fence.key) : stream,
       record ? this.#key(record.key) : stream,
-      release && this.#locks ? this.#locks.redisKey(release.key) : stream,
+      release && locks ? locks.redisKey(release.key) : stream,
     ];
     const args: Array<string | number> = [
       toRedisMs(options.ttlMs),
