@@ -33,7 +33,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          // CI runs this project three times (Node 20, 22, 24) on a loaded 2-core machine, with
+          // CI runs this project on Node 20, 24 and (its core) 22 on a loaded 2-core machine, with
           // child processes, clusters and a browser racing real timers: a test that fails is run
           // once more there, and the retried-tests reporter names every test that needed it.
           // Locally, never.
