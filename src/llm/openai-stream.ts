@@ -6,6 +6,7 @@ import { parseStreamJson } from './parse-stream-json.js';
 import { parseToolArguments } from './parse-tool-arguments.js';
 import { extractProviderMessage, redactProviderMessage } from './redact-provider-message.js';
 import type { StreamParser } from './stream-parser.js';
+import { StringSlotTemplate } from './string-slot-template.js';
 
 interface PartialToolCall {
   id: string;
@@ -36,6 +37,8 @@ export function createOpenAIStreamParser(label: string, secrets: readonly string
   let finish: FinishReason | undefined;
   let sawDone = false;
   let emittedCalls = 0;
+  // Most chunks are the previous one with another token: read those without parsing them.
+  const textChunk = new StringSlotTemplate('"content":"', (chunk) => deltaOf(firstChoice(chunk))?.content);
 
   function* flushCalls(): Generator<LlmStreamEvent> {
     for (const call of calls.slice(emittedCalls)) {
@@ -56,15 +59,18 @@ export function createOpenAIStreamParser(label: string, secrets: readonly string
       sawDone = true;
       return;
     }
+    const text = textChunk.read(message.data);
+    if (text !== undefined) {
+      if (text !== '') yield { type: 'text', text };
+      return;
+    }
     const chunk = parseStreamJson(message.data, label);
     if ((chunk.error !== undefined && chunk.error !== null) || Array.isArray(chunk.errors)) {
       const detail = redactProviderMessage(extractProviderMessage(chunk), secrets);
       throw new LlmChatError('PROVIDER_ERROR', `The ${label} API reported an error${detail ? `: ${detail}` : '.'}`);
     }
 
-    const choices = Array.isArray(chunk.choices) ? (chunk.choices as Record<string, unknown>[]) : [];
-    // Only the first choice matters: requests never ask for n > 1.
-    const choice = choices.find((c) => (c?.index ?? 0) === 0);
+    const choice = firstChoice(chunk);
     if (choice) {
       const delta = (choice.delta ?? {}) as Record<string, unknown>;
       // DeepSeek and older vLLM say `reasoning_content`; Ollama, newer vLLM and Groq `reasoning`.
@@ -90,6 +96,7 @@ export function createOpenAIStreamParser(label: string, secrets: readonly string
       | null
       | undefined;
     if (usage && typeof usage === 'object') yield { type: 'usage', usage: toUsage(usage) };
+    else if (isPlainText(choice)) textChunk.learn(message.data, chunk);
   }
 
   function* end(): Generator<LlmStreamEvent> {
@@ -136,6 +143,29 @@ export function createOpenAIStreamParser(label: string, secrets: readonly string
     if (typeof fn.arguments === 'string') call.arguments += fn.arguments;
     else if (typeof fn.arguments === 'object' && fn.arguments !== null) call.arguments = JSON.stringify(fn.arguments);
   }
+}
+
+/** The choice a stream is read from: requests never ask for n > 1, so the one at index 0. */
+function firstChoice(chunk: Record<string, unknown>): Record<string, unknown> | undefined {
+  const choices = Array.isArray(chunk.choices) ? (chunk.choices as Record<string, unknown>[]) : [];
+  return choices.find((c) => (c?.index ?? 0) === 0);
+}
+
+function deltaOf(choice: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  return (choice?.delta ?? undefined) as Record<string, unknown> | undefined;
+}
+
+/**
+ * Whether a parsed chunk (with no error and no usage) carried answer text and nothing else: no
+ * reasoning, no tool-call fragment, no finish reason. Only such a chunk may teach the text
+ * template, since a chunk it matches is read as text alone.
+ */
+function isPlainText(choice: Record<string, unknown> | undefined): boolean {
+  if (!choice || typeof choice.finish_reason === 'string') return false;
+  const delta = deltaOf(choice);
+  if (typeof delta?.content !== 'string' || Array.isArray(delta.tool_calls)) return false;
+  const reasoning = delta.reasoning_content ?? delta.reasoning;
+  return typeof reasoning !== 'string' || reasoning === '';
 }
 
 /**

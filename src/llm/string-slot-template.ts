@@ -1,0 +1,118 @@
+/**
+ * Reads one string out of stream chunks without parsing them, once a chunk has shown where it is.
+ *
+ * Providers stream an answer as hundreds of JSON objects that are the same text except for the
+ * few characters of the token: `{"id":"chatcmpl-1",…,"delta":{"content":"Hel"},…}`. Parsing each
+ * one was the largest single cost of relaying a long answer (about a quarter of the server's CPU
+ * per token). This template learns, from a chunk that was parsed, the text before and after the
+ * token's string literal; a later chunk with the same text around a valid string literal is,
+ * token for token, the same JSON with only that string changed, so the string is all there is to
+ * read. Anything else (another shape, a literal that is not one valid JSON string) is left to the
+ * caller's full parse, so the result is always what `JSON.parse` would have given.
+ *
+ * Why the learned position is sound: the key marker (`"content":"`) cannot occur inside a JSON
+ * string (its inner quotes would need backslashes), so each occurrence starts a string value of
+ * that key; a probe parse with that one literal replaced must change the slot to the probe, so it
+ * is the literal the slot is read from (not a duplicate key or another object's field).
+ * @internal
+ */
+export class StringSlotTemplate {
+  readonly #marker: string;
+  readonly #readSlot: (parsed: Record<string, unknown>) => unknown;
+  readonly #maxFruitless: number;
+  #prefix = '';
+  #suffix = '';
+  #learned = false;
+  #hits = 0;
+  #fruitless = 0;
+
+  /**
+   * @param marker - the text that opens the slot's literal, ending with its opening quote
+   *   (`"content":"`).
+   * @param readSlot - where the slot is in a parsed chunk (the same lookup the full parse uses).
+   * @param maxFruitless - templates learned in a row that never matched a later chunk before the
+   *   template stops learning: a provider that changes other fields per chunk (a random padding
+   *   field, a per-chunk id) would otherwise cost a probe parse per chunk.
+   */
+  constructor(marker: string, readSlot: (parsed: Record<string, unknown>) => unknown, maxFruitless = 3) {
+    this.#marker = marker;
+    this.#readSlot = readSlot;
+    this.#maxFruitless = maxFruitless;
+  }
+
+  /** The slot's string when `data` is the learned chunk with only the slot changed; else `undefined`. */
+  read(data: string): string | undefined {
+    if (!this.#learned) return undefined;
+    const prefix = this.#prefix;
+    const suffix = this.#suffix;
+    const end = data.length - suffix.length;
+    if (end < prefix.length || !data.startsWith(prefix) || !data.endsWith(suffix)) return undefined;
+    const body = data.slice(prefix.length, end);
+    let value: string;
+    if (!NEEDS_DECODING.test(body)) value = body;
+    else {
+      // Escapes (or a quote or control character, which make it no literal at all): JSON's own
+      // reading decides; a body that is not exactly one valid string goes to the full parse.
+      try {
+        value = JSON.parse(`"${body}"`) as string;
+      } catch {
+        return undefined;
+      }
+    }
+    this.#hits++;
+    return value;
+  }
+
+  /**
+   * Learns where the slot is from a chunk the caller parsed in full, when everything of that
+   * chunk but the slot is something the caller may safely take as read again (no other event,
+   * no state change).
+   */
+  learn(data: string, parsed: Record<string, unknown>): void {
+    if (this.#learned && this.#hits === 0) this.#fruitless++;
+    if (this.#fruitless >= this.#maxFruitless) {
+      this.#learned = false;
+      return;
+    }
+    this.#learned = false;
+    this.#hits = 0;
+    const value = this.#readSlot(parsed);
+    if (typeof value !== 'string' || value === PROBE) return;
+    const at = data.lastIndexOf(this.#marker);
+    if (at < 0) return;
+    const start = at + this.#marker.length;
+    const end = closingQuote(data, start);
+    if (end < 0) return;
+    const prefix = data.slice(0, start);
+    const suffix = data.slice(end);
+    let probed: unknown;
+    try {
+      probed = JSON.parse(prefix + PROBE_LITERAL_BODY + suffix);
+    } catch {
+      return;
+    }
+    if (typeof probed !== 'object' || probed === null || this.#readSlot(probed as Record<string, unknown>) !== PROBE) {
+      return;
+    }
+    this.#prefix = prefix;
+    this.#suffix = suffix;
+    this.#learned = true;
+  }
+}
+
+// A string body that JSON reads without any help: no quote, backslash or control character.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding raw control characters is the point (JSON forbids them in strings).
+const NEEDS_DECODING = /["\\\u0000-\u001f]/;
+// A value no provider sends, written with escapes so the probe also exercises decoding.
+const PROBE = '\u0001slot\u0002';
+const PROBE_LITERAL_BODY = '\\u0001slot\\u0002';
+
+/** Index of the quote that closes the string literal whose body starts at `start`, or -1. */
+function closingQuote(text: string, start: number): number {
+  for (let index = start; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code === 0x5c) index++;
+    else if (code === 0x22) return index;
+  }
+  return -1;
+}

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { isLlmChatError } from '../../src/errors.js';
+import type { LlmStreamEvent } from '../../src/llm/llm-provider.js';
+import { createOpenAIStreamParser } from '../../src/llm/openai-stream.js';
+import { StringSlotTemplate } from '../../src/llm/string-slot-template.js';
+
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+const contentOf = (chunk: Record<string, unknown>) =>
+  (chunk.choices as Array<{ delta?: { content?: unknown } }> | undefined)?.[0]?.delta?.content;
+
+type Outcome = { events: LlmStreamEvent[] } | { error: string };
+
+function pushOne(parser: ReturnType<typeof createOpenAIStreamParser>, data: string): Outcome {
+  try {
+    return { events: [...parser.push({ data, event: undefined, id: undefined })] };
+  } catch (error) {
+    return { error: isLlmChatError(error) ? `${error.code}: ${error.message}` : String(error) };
+  }
+}
+
+/** Chunks of one stream: mostly text, with the other kinds and raw text spliced into the token's place. */
+function streamOfChunks(next: () => number): string[] {
+  const head = `{"id":"chatcmpl-${Math.floor(next() * 1e6)}","object":"chat.completion.chunk","created":1700000000,"model":"m"`;
+  const chunk = (delta: object, finish: string | null = null, extra = '') =>
+    `${head},"choices":[{"index":0,"delta":${JSON.stringify(delta)},"logprobs":null,"finish_reason":${JSON.stringify(finish)}}]${extra}}`;
+  const alphabet = ['a', ' ', 'é', '😀', '"', '\\', '\n', '\u0001', '\u2028', '}', ',', ':', 'u', '0', '\ud800'];
+  const text = () =>
+    Array.from({ length: Math.floor(next() * 6) }, () => alphabet[Math.floor(next() * alphabet.length)]).join('');
+  const rawBodies = [
+    'a","x":"b',
+    'a\\',
+    'a\\u00',
+    'a\\u0041b',
+    '\\n\\t\\"',
+    'a\u0001',
+    'a"',
+    'a","content":"b',
+    '\\ud83d\\ude00',
+    'x"},"finish_reason":"stop',
+  ];
+  const chunks = [chunk({ role: 'assistant', content: '' })];
+  for (let index = 0; index < 60; index++) {
+    const kind = next();
+    if (kind < 0.6) chunks.push(chunk({ content: text() }));
+    else if (kind < 0.72) {
+      // A text chunk's frame with raw text in the token's place: valid or not, with another meaning or not.
+      const plain = chunk({ content: 'PLACE' });
+      chunks.push(plain.replace('PLACE', rawBodies[Math.floor(next() * rawBodies.length)] as string));
+    } else if (kind < 0.77) chunks.push(chunk({ reasoning_content: text(), content: text() }));
+    else if (kind < 0.8) chunks.push(chunk({ content: text() }, 'stop'));
+    else if (kind < 0.83)
+      chunks.push(chunk({ content: text() }, null, ',"usage":{"prompt_tokens":3,"completion_tokens":4}'));
+    else if (kind < 0.86) chunks.push(chunk({ content: text() }, null, ',"error":{"message":"boom"}'));
+    else if (kind < 0.89) chunks.push(chunk({ content: text() }, null, ',"x":{"content":"other"}'));
+    else if (kind < 0.92) chunks.push(chunk({ content: [{ type: 'text', text: text() }] }));
+    else if (kind < 0.95) chunks.push(chunk({ content: text(), padding: text() }));
+    else
+      chunks.push(
+        `${head.replace('"m"', `"m${index}"`)},"choices":[{"index":0,"delta":{"content":${JSON.stringify(text())}}}]}`,
+      );
+  }
+  return chunks;
+}
+
+describe('StringSlotTemplate in the Chat Completions parser', () => {
+  it('reads every chunk exactly as parsing it alone does, whatever is spliced into the token', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const next = random(seed);
+      const parser = createOpenAIStreamParser('Test');
+      for (const [index, data] of streamOfChunks(next).entries()) {
+        // A fresh parser never has a template: it parses the chunk in full.
+        const expected = pushOne(createOpenAIStreamParser('Test'), data);
+        expect({ seed, index, data, outcome: pushOne(parser, data) }).toEqual({ seed, index, data, outcome: expected });
+      }
+    }
+  });
+
+  it('skips the parse for chunks that differ only in the token', () => {
+    const template = new StringSlotTemplate('"content":"', contentOf);
+    const frame = (text: string) => `{"id":"c1","choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}}}]}`;
+    expect(template.read(frame('a'))).toBeUndefined();
+    template.learn(frame('a'), JSON.parse(frame('a')));
+    expect(template.read(frame('Hello'))).toBe('Hello');
+    expect(template.read(frame('say "hi"\n😀'))).toBe('say "hi"\n😀');
+    expect(template.read(frame(''))).toBe('');
+    expect(template.read(frame('x').replace('"c1"', '"c2"'))).toBeUndefined();
+    expect(template.read(frame('x').replace('"x"', '"x","y":"z"'))).toBeUndefined();
+  });
+
+  it('does not learn a content key that is not the slot, nor a chunk whose slot already holds the probe', () => {
+    const template = new StringSlotTemplate('"content":"', contentOf);
+    const decoy = '{"choices":[{"index":0,"delta":{"content":"a"}}],"x":{"content":"b"}}';
+    template.learn(decoy, JSON.parse(decoy));
+    expect(template.read(decoy.replace('"b"', '"c"'))).toBeUndefined();
+    const probeValue = '{"choices":[{"index":0,"delta":{"content":"\\u0001slot\\u0002"}}],"x":{"content":"b"}}';
+    template.learn(probeValue, JSON.parse(probeValue));
+    expect(template.read(probeValue.replace('"b"', '"c"'))).toBeUndefined();
+  });
+
+  it('stops learning after three templates in a row that no later chunk matched', () => {
+    const template = new StringSlotTemplate('"content":"', contentOf);
+    const frame = (pad: number, text: string) =>
+      `{"choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}}}],"obfuscation":"${pad}"}`;
+    for (let pad = 0; pad < 3; pad++) template.learn(frame(pad, 'a'), JSON.parse(frame(pad, 'a')));
+    expect(template.read(frame(2, 'b'))).toBe('b');
+    const tired = new StringSlotTemplate('"content":"', contentOf);
+    for (let pad = 0; pad < 4; pad++) tired.learn(frame(pad, 'a'), JSON.parse(frame(pad, 'a')));
+    expect(tired.read(frame(3, 'b'))).toBeUndefined();
+  });
+});
