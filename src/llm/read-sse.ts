@@ -1,6 +1,7 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { LlmChatError } from '../errors.js';
 import { throwIfAborted } from '../internal/throw-if-aborted.js';
+import { Utf8ChunkDecoder } from '../internal/utf8-chunk-decoder.js';
 
 /** Options of {@link readSse}. */
 export interface ReadSseOptions {
@@ -55,7 +56,7 @@ export async function* readSseBatches(
 ): AsyncGenerator<EventSourceMessage[], void, undefined> {
   const { signal, onChunk } = options;
   const reader = body.getReader();
-  const decoder = new TextDecoder();
+  const decoder = new Utf8ChunkDecoder();
   let pending: EventSourceMessage[] = [];
   let overflow = false;
   const parser = createParser({
@@ -80,10 +81,10 @@ export async function* readSseBatches(
       throwIfAborted(signal);
       if (result.done) {
         done = true;
-        parser.feed(decoder.decode());
+        parser.feed(decoder.end());
       } else {
         onChunk?.();
-        parser.feed(decoder.decode(result.value, { stream: true }));
+        parser.feed(decoder.decode(result.value));
       }
       if (overflow) throw new LlmChatError('PROVIDER_ERROR', 'The provider sent a stream event that is too large.');
       if (pending.length > 0) {
