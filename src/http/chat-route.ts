@@ -1,5 +1,6 @@
 import { DEFAULT_CONVERSATION_ID, namedConversation } from '../conversations/conversation-id.js';
 import { LlmChatError } from '../errors.js';
+import { eitherSignal } from '../internal/either-signal.js';
 import { type ChatBody, chatBodySchema, parseBody } from '../schemas.js';
 import { fencedHistory } from '../turns/fenced-history.js';
 import { isStopReason } from '../turns/running-turn.js';
@@ -119,7 +120,7 @@ async function startNewTurn(send: NewSend): Promise<Response> {
             scope,
             context.logger,
           ),
-          signal: AbortSignal.any([signal, scope.signal]),
+          signal: eitherSignal(signal, scope.signal),
           ...(hooks ? { hooks } : {}),
           ...turnAsks(context, { userId, conversationId, streaming: body.streaming, tools: live.toolbox }),
         });

@@ -25,7 +25,9 @@ export class TurnScope {
 
   constructor(lease: LockLease, turnTimeoutMs: number) {
     this.#lease = lease;
-    this.signal = AbortSignal.any([lease.signal, this.#stop.signal]);
+    // The lease's loss stops the turn like a slot's (no `AbortSignal.any`: it costs ~8 µs a turn).
+    this.signal = this.#stop.signal;
+    this.#stopOnLoss(lease);
     this.#deadline = setTimeout(() => {
       this.stop(new LlmChatError('TIMEOUT', 'The chat turn took too long and was stopped.'));
       this.#deadline = setTimeout(() => void this.end(), Math.min(MAX_WIND_DOWN_MS, turnTimeoutMs));
@@ -44,6 +46,10 @@ export class TurnScope {
   keep(lease: LockLease | null): void {
     if (lease === null) return;
     this.#leases.push(lease);
+    this.#stopOnLoss(lease);
+  }
+
+  #stopOnLoss(lease: LockLease): void {
     if (lease.signal.aborted) this.stop(lease.signal.reason);
     else lease.signal.addEventListener('abort', () => this.stop(lease.signal.reason), { once: true });
   }

@@ -1,6 +1,7 @@
 import type { InterruptedTurn } from '../chat/chat-service.js';
 import { DEFAULT_CONVERSATION_ID } from '../conversations/conversation-id.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
+import { eitherSignal } from '../internal/either-signal.js';
 import type { ToolSource } from '../mcp/tool-source.js';
 import { conversationTurnLockKey } from '../session/session-keys.js';
 import { fencedHistory, savedTurnId } from '../turns/fenced-history.js';
@@ -219,7 +220,7 @@ async function planContinuation(
       closing,
       live.service.resume(interrupted, {
         history,
-        signal: AbortSignal.any([signal, scope.signal]),
+        signal: eitherSignal(signal, scope.signal),
         ...turnAsks(context, { userId: ref.userId, conversationId, streaming: true, tools: live.toolbox }),
       }),
     );

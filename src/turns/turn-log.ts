@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { LlmChatError, wrapError } from '../errors.js';
+import { randomToken } from '../internal/random-token.js';
 import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turn-backend.js';
 import { idempotencyKey, latestTurnKey, turnEventsKey, turnFenceKey, turnStopKey } from './turn-keys.js';
 
@@ -105,7 +105,7 @@ export class TurnLog {
 
   /** A new turn id: random, so ids never repeat across processes and restarts. */
   static newTurnId(): string {
-    return randomBytes(12).toString('base64url');
+    return randomToken(12);
   }
 
   /** The SSE id of an event: `<turnId>:<seq>`. */
