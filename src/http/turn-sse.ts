@@ -32,8 +32,11 @@ export function turnEventResponse(
   events: AsyncIterable<RecordedEvent>,
   options: TurnEventResponseOptions = {},
 ): Response {
-  const chunks = sseChunks(framesOf(turnId, events), {
-    encode: encodeSseEvent,
+  // Each event is encoded as it comes (no generator between the turn and the stream: that
+  // was three promises a token).
+  const chunks = sseChunks(events, {
+    encode: (event) => encodeSseEvent({ id: TurnLog.eventId(turnId, event.seq), event: event.event, data: event.data }),
+    encodeError: (error) => encodeSseEvent(readFailureFrame(turnId, error)),
     keepAliveMs: context.settings.keepAliveMs,
     ...(options.onCancel ? { onCancel: options.onCancel } : {}),
   });
@@ -51,23 +54,18 @@ async function* failing(error: unknown): AsyncGenerator<RecordedEvent, void> {
   throw error;
 }
 
-async function* framesOf(turnId: string, events: AsyncIterable<RecordedEvent>): AsyncGenerator<SseMessage, void> {
-  try {
-    for await (const event of events) {
-      yield { id: TurnLog.eventId(turnId, event.seq), event: event.event, data: event.data };
-    }
-  } catch (error) {
-    const known = isLlmChatError(error);
-    yield {
-      id: endEventId(turnId),
-      event: 'error',
-      data: {
-        type: 'error',
-        error: known ? error.message : 'An unexpected error occurred.',
-        recoverable: known ? error.recoverable : false,
-        code: known ? error.code : 'INTERNAL',
-        turn_id: turnId,
-      },
-    };
-  }
+/** The last frame of a stream whose reading failed (`RESUME_LOST`, storage down). */
+function readFailureFrame(turnId: string, error: unknown): SseMessage {
+  const known = isLlmChatError(error);
+  return {
+    id: endEventId(turnId),
+    event: 'error',
+    data: {
+      type: 'error',
+      error: known ? error.message : 'An unexpected error occurred.',
+      recoverable: known ? error.recoverable : false,
+      code: known ? error.code : 'INTERNAL',
+      turn_id: turnId,
+    },
+  };
 }

@@ -6,6 +6,12 @@ export interface SseChunksOptions<T> {
   /** Turns one source item into a complete SSE frame (usually with `encodeSseEvent`). */
   encode: (item: T) => string;
   /**
+   * Turns a failure of the source (or of `encode`) into the stream's last frame, which is then
+   * delivered like any other, and the stream ends normally. Without it the consumer gets the
+   * error thrown after the buffered frames.
+   */
+  encodeError?: (error: unknown) => string;
+  /**
    * Idle time after which a `: ping` comment is handed out, in milliseconds. `0` disables it.
    * @default 15000
    */
@@ -85,6 +91,7 @@ export function sseChunks<T>(source: AsyncIterable<T>, options: SseChunksOptions
 class SseChunkIterator<T> implements AsyncIterableIterator<string> {
   readonly #source: AsyncIterator<T>;
   readonly #encode: (item: T) => string;
+  readonly #encodeError: ((error: unknown) => string) | undefined;
   readonly #keepAliveMs: number;
   readonly #highWaterMark: number;
   readonly #signal: AbortSignal | undefined;
@@ -117,6 +124,7 @@ class SseChunkIterator<T> implements AsyncIterableIterator<string> {
     }
     this.#source = source[Symbol.asyncIterator]();
     this.#encode = options.encode;
+    this.#encodeError = options.encodeError;
     this.#keepAliveMs = keepAliveMs;
     this.#highWaterMark = highWaterMark;
     this.#signal = options.signal;
@@ -195,7 +203,7 @@ class SseChunkIterator<T> implements AsyncIterableIterator<string> {
       }
     } catch (error) {
       if (this.#sourceEnded) return;
-      this.#sourceError = { error };
+      this.#fail(error);
     }
     this.#sourceEnded = true;
     this.#settle();
@@ -203,6 +211,19 @@ class SseChunkIterator<T> implements AsyncIterableIterator<string> {
     const failure = this.#end();
     if (failure === undefined) this.#resolve(DONE);
     else this.#reject(failure.error);
+  }
+
+  /** Keeps the source's failure for the consumer, or its last frame with `encodeError`. */
+  #fail(error: unknown): void {
+    if (this.#encodeError === undefined) {
+      this.#sourceError = { error };
+      return;
+    }
+    try {
+      this.#push(this.#encodeError(error));
+    } catch (encodingError) {
+      this.#sourceError = { error: encodingError };
+    }
   }
 
   #push(frame: string): void {

@@ -303,13 +303,21 @@ export class TurnLog {
     await this.#call(() => this.#backend.delete([idempotencyKey(userId, conversationId, key)]));
   }
 
-  async #call<T>(operation: () => Promise<T>): Promise<T> {
+  // Not an async function: this runs for every stored batch of every turn, and an async wrapper
+  // costs two more promises each time.
+  #call<T>(operation: () => Promise<T>): Promise<T> {
     try {
-      return await operation();
+      return operation().catch(unavailable);
     } catch (error) {
-      throw wrapError(error, 'BACKEND_UNAVAILABLE', 'Turn storage is unavailable.');
+      return Promise.reject(wrapError(error, 'BACKEND_UNAVAILABLE', UNAVAILABLE_MESSAGE));
     }
   }
+}
+
+const UNAVAILABLE_MESSAGE = 'Turn storage is unavailable.';
+
+function unavailable(error: unknown): never {
+  throw wrapError(error, 'BACKEND_UNAVAILABLE', UNAVAILABLE_MESSAGE);
 }
 
 function decodeEntry(entry: TurnLogEntry): RecordedEvent {

@@ -146,6 +146,45 @@ describe('sseChunks: delivery', () => {
     expect(input.state.returned).toBe(1);
   });
 
+  it('with encodeError, ends with the failure as a last frame instead of throwing it', async () => {
+    const input = channel<string>();
+    const failures: unknown[] = [];
+    const chunks = sseChunks(input.source, {
+      encode,
+      keepAliveMs: 0,
+      encodeError: (error) => {
+        failures.push(error);
+        return encodeSseEvent({ event: 'error', data: { error: (error as Error).message } });
+      },
+    });
+    const first = chunks.next();
+    input.push('a');
+    expect((await first).value).toBe(frame('a'));
+    input.push('b');
+    const boom = new Error('lost');
+    input.fail(boom);
+    await settle();
+    const last = encodeSseEvent({ event: 'error', data: { error: 'lost' } });
+    expect(await chunks.next()).toEqual({ done: false, value: frame('b') + last });
+    expect(await chunks.next()).toEqual({ done: true, value: undefined });
+    expect(failures).toEqual([boom]);
+  });
+
+  it('throws the encodeError failure itself when encodeError cannot encode', async () => {
+    const input = channel<string>();
+    const broken = new Error('cannot encode the failure');
+    const chunks = sseChunks(input.source, {
+      encode,
+      keepAliveMs: 0,
+      encodeError: () => {
+        throw broken;
+      },
+    });
+    const pending = chunks.next();
+    input.fail(new Error('lost'));
+    await expect(pending).rejects.toBe(broken);
+  });
+
   it('answers concurrent next() calls in order', async () => {
     const input = channel<string>();
     const chunks = sseChunks(input.source, { encode, keepAliveMs: 0 });
