@@ -2,29 +2,38 @@ import type { LlmStreamEvent } from './llm-provider.js';
 import type { StreamParser } from './stream-parser.js';
 
 /**
- * Runs each batch of wire messages (one network chunk's worth) through `parser` and yields the
+ * Runs each batch of wire messages (one network chunk's worth) through a parser and gives the
  * normalized events, with consecutive text (or reasoning) of one batch joined into one event:
  * every event costs a step through the chat loop and an SSE frame, and the reader sees the same
- * text. Ends after
- * the parser's closing events, or as soon as the parser says the stream is `done`.
+ * text.
  *
- * `onEvent` is called before the first event of each yield, so the caller knows output started
- * (and must not retry) even when the consumer stops reading.
+ * Synchronous per batch on purpose: the caller's own loop over the body is the only async step
+ * a network chunk costs (an async generator here cost three promises a chunk).
  * @internal
  */
-export async function* batchStreamEvents<M>(
-  batches: AsyncIterable<M[]>,
-  parser: StreamParser<M>,
-  onEvent: () => void,
-): AsyncGenerator<LlmStreamEvent, void, undefined> {
-  for await (const batch of batches) {
+export class BatchedStreamEvents<M> {
+  readonly #parser: StreamParser<M>;
+
+  constructor(parser: StreamParser<M>) {
+    this.#parser = parser;
+  }
+
+  /** Whether the parser saw the stream's end: the rest of the body is not read. */
+  get done(): boolean {
+    return this.#parser.done;
+  }
+
+  /**
+   * The events of one batch. When the parser fails part way, the text before the failure is
+   * given first (it reaches the reader and the interrupted turn), then the failure is thrown.
+   */
+  *of(batch: readonly M[]): Generator<LlmStreamEvent, void, undefined> {
     // Text, or reasoning, gathered from consecutive events of this batch.
     let pending: { type: 'text' | 'reasoning'; text: string } | undefined;
     let failure: { error: unknown } | undefined;
     try {
       for (const message of batch) {
-        for (const event of parser.push(message)) {
-          onEvent();
+        for (const event of this.#parser.push(message)) {
           if (event.type === 'text' || event.type === 'reasoning') {
             if (pending?.type === event.type) pending.text += event.text;
             else {
@@ -39,18 +48,17 @@ export async function* batchStreamEvents<M>(
           }
           yield event;
         }
-        if (parser.done) break;
+        if (this.#parser.done) break;
       }
     } catch (error) {
-      // The text before a failure still reaches the reader (and the interrupted turn).
       failure = { error };
     }
     if (pending) yield pending;
     if (failure !== undefined) throw failure.error;
-    if (parser.done) break;
   }
-  for (const event of parser.end()) {
-    onEvent();
-    yield event;
+
+  /** The parser's closing events, once the body ended or the parser said it is done. */
+  end(): Iterable<LlmStreamEvent> {
+    return this.#parser.end();
   }
 }

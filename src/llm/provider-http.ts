@@ -4,7 +4,7 @@ import { raceSignal } from '../internal/race-signal.js';
 import { sleep } from '../internal/sleep.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import type { Logger } from '../types.js';
-import { batchStreamEvents } from './batch-stream-events.js';
+import { BatchedStreamEvents } from './batch-stream-events.js';
 import type { LlmProviderOptions, LlmStreamEvent } from './llm-provider.js';
 import {
   type AttemptFailure,
@@ -182,9 +182,20 @@ export async function* streamProviderCall<M = EventSourceMessage>(
             signal: attemptController.signal,
             onChunk: clearFirstChunkTimer,
           });
-          yield* batchStreamEvents(batches, call.createParser(), () => {
+          // One async step a network chunk: the events of a chunk are made synchronously. Once
+          // an event is out, the call is never retried (the reader has seen output).
+          const events = new BatchedStreamEvents(call.createParser());
+          for await (const batch of batches) {
+            for (const event of events.of(batch)) {
+              emitted = true;
+              yield event;
+            }
+            if (events.done) break;
+          }
+          for (const event of events.end()) {
             emitted = true;
-          });
+            yield event;
+          }
           bodySettled = true;
           return;
         }
