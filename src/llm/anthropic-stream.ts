@@ -7,6 +7,7 @@ import { parseToolArguments } from './parse-tool-arguments.js';
 import { markRetryable } from './provider-retry.js';
 import { redactProviderMessage } from './redact-provider-message.js';
 import type { StreamParser } from './stream-parser.js';
+import { StringSlotTemplate } from './string-slot-template.js';
 
 interface OpenBlock {
   type: string;
@@ -41,8 +42,15 @@ export function createAnthropicStreamParser(label: string, secrets: readonly str
   let finish: FinishReason = 'other';
   let sawToolUse = false;
   let stopped = false;
+  // Most events are the previous text delta with another token: read those without parsing them.
+  const textDelta = new StringSlotTemplate('"text":"', textOfDelta);
 
   function* push(message: EventSourceMessage): Generator<LlmStreamEvent> {
+    const text = textDelta.read(message.data);
+    if (text !== undefined) {
+      if (text !== '') yield { type: 'text', text };
+      return;
+    }
     // The event name is repeated as `type` in the data; trust the data, as the SDKs do.
     const data = parseStreamJson(message.data, label);
     const type = typeof data.type === 'string' ? data.type : message.event;
@@ -73,8 +81,9 @@ export function createAnthropicStreamParser(label: string, secrets: readonly str
       }
       case 'content_block_delta': {
         const delta = (data.delta ?? {}) as Record<string, unknown>;
-        if (delta.type === 'text_delta' && typeof delta.text === 'string' && delta.text !== '') {
-          yield { type: 'text', text: delta.text };
+        if (delta.type === 'text_delta' && typeof delta.text === 'string') {
+          textDelta.learn(message.data, data);
+          if (delta.text !== '') yield { type: 'text', text: delta.text };
         } else if (delta.type === 'input_json_delta' && typeof delta.partial_json === 'string') {
           const open = blocks.get(count(data.index));
           if (open) open.json += delta.partial_json;
@@ -187,4 +196,11 @@ function toUsage(reported: Record<string, unknown>, known: TokenUsage): TokenUsa
 
 function count(value: unknown): number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : 0;
+}
+
+/** A `text_delta`'s text: all a text delta event says (no other state changes with it). */
+function textOfDelta(data: Record<string, unknown>): unknown {
+  if (data.type !== 'content_block_delta') return undefined;
+  const delta = data.delta as Record<string, unknown> | null | undefined;
+  return delta?.type === 'text_delta' ? delta.text : undefined;
 }

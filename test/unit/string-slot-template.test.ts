@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { isLlmChatError } from '../../src/errors.js';
+import { createAnthropicStreamParser } from '../../src/llm/anthropic-stream.js';
 import type { LlmStreamEvent } from '../../src/llm/llm-provider.js';
 import { createOpenAIStreamParser } from '../../src/llm/openai-stream.js';
+import type { StreamParser } from '../../src/llm/stream-parser.js';
 import { StringSlotTemplate } from '../../src/llm/string-slot-template.js';
 
 function random(seed: number): () => number {
@@ -17,7 +19,7 @@ const contentOf = (chunk: Record<string, unknown>) =>
 
 type Outcome = { events: LlmStreamEvent[] } | { error: string };
 
-function pushOne(parser: ReturnType<typeof createOpenAIStreamParser>, data: string): Outcome {
+function pushOne(parser: StreamParser, data: string): Outcome {
   try {
     return { events: [...parser.push({ data, event: undefined, id: undefined })] };
   } catch (error) {
@@ -69,7 +71,47 @@ function streamOfChunks(next: () => number): string[] {
   return chunks;
 }
 
-describe('StringSlotTemplate in the Chat Completions parser', () => {
+/** Events of one Messages API stream: mostly text deltas, with other events and raw text spliced in. */
+function anthropicEvents(next: () => number): string[] {
+  const alphabet = ['a', ' ', 'é', '😀', '"', '\\', '\n', '\u0001', '}', ',', 'u', '0'];
+  const text = () =>
+    Array.from({ length: Math.floor(next() * 6) }, () => alphabet[Math.floor(next() * alphabet.length)]).join('');
+  const delta = (index: number, body: object) => JSON.stringify({ type: 'content_block_delta', index, delta: body });
+  const rawBodies = ['a","x":"b', 'a\\', 'a\\u0041b', 'x"},"type":"error', 'a","text":"b', 'a"'];
+  const events: string[] = [];
+  for (let index = 0; index < 60; index++) {
+    const kind = next();
+    if (kind < 0.6) events.push(delta(0, { type: 'text_delta', text: text() }));
+    else if (kind < 0.72) {
+      const plain = delta(0, { type: 'text_delta', text: 'PLACE' });
+      events.push(plain.replace('PLACE', rawBodies[Math.floor(next() * rawBodies.length)] as string));
+    } else if (kind < 0.77) events.push(delta(1, { type: 'text_delta', text: text() }));
+    else if (kind < 0.82) events.push(delta(0, { type: 'thinking_delta', thinking: text() }));
+    else if (kind < 0.86) events.push(JSON.stringify({ type: 'ping' }));
+    else if (kind < 0.9)
+      events.push(
+        JSON.stringify({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 3 } }),
+      );
+    else if (kind < 0.93)
+      events.push(JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'busy' } }));
+    else if (kind < 0.96)
+      events.push(
+        `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":${JSON.stringify(text())},"extra":"${index}"}}`,
+      );
+    else
+      events.push(
+        JSON.stringify({
+          type: 'content_block_delta',
+          index: 0,
+          delta: { type: 'text_delta', text: text() },
+          x: { text: 'decoy' },
+        }),
+      );
+  }
+  return events;
+}
+
+describe('StringSlotTemplate in the stream parsers', () => {
   it('reads every chunk exactly as parsing it alone does, whatever is spliced into the token', () => {
     for (let seed = 1; seed <= 200; seed++) {
       const next = random(seed);
@@ -77,6 +119,17 @@ describe('StringSlotTemplate in the Chat Completions parser', () => {
       for (const [index, data] of streamOfChunks(next).entries()) {
         // A fresh parser never has a template: it parses the chunk in full.
         const expected = pushOne(createOpenAIStreamParser('Test'), data);
+        expect({ seed, index, data, outcome: pushOne(parser, data) }).toEqual({ seed, index, data, outcome: expected });
+      }
+    }
+  });
+
+  it('reads every Messages API event exactly as parsing it alone does', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const next = random(seed);
+      const parser = createAnthropicStreamParser('Test');
+      for (const [index, data] of anthropicEvents(next).entries()) {
+        const expected = pushOne(createAnthropicStreamParser('Test'), data);
         expect({ seed, index, data, outcome: pushOne(parser, data) }).toEqual({ seed, index, data, outcome: expected });
       }
     }
