@@ -193,6 +193,27 @@ describe.each(targets)('$name provider failures', ({ start, make }) => {
     expect(fake.requests[0]?.finished).toBe(false);
   });
 
+  it('caller abort while waiting to retry → ABORTED at once, with no second request', async () => {
+    // Retry-After: 1 s, so without the abort the call would wait a whole second.
+    fake.reply({ kind: 'http_error', status: 429, retryAfter: 1 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = Date.now();
+    const { error } = await collectFailure(make(fake).stream(hi, { signal: controller.signal }));
+    expect(error.code).toBe('ABORTED');
+    expect(Date.now() - started).toBeLessThan(800);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('totalTimeoutMs while waiting to retry → TIMEOUT, with no second request', async () => {
+    fake.reply({ kind: 'http_error', status: 429, retryAfter: 1 });
+    const started = Date.now();
+    const { error } = await collectFailure(make(fake, { ...FAST, totalTimeoutMs: 200 }).stream(hi));
+    expect(error.code).toBe('TIMEOUT');
+    expect(Date.now() - started).toBeLessThan(800);
+    expect(fake.requests).toHaveLength(1);
+  });
+
   it('a signal aborted before the call → ABORTED without any request', async () => {
     const { error } = await collectFailure(make(fake).stream(hi, { signal: AbortSignal.abort() }));
     expect(error.code).toBe('ABORTED');
