@@ -112,28 +112,28 @@ function anthropicEvents(next: () => number): string[] {
 }
 
 describe('StringSlotTemplate in the stream parsers', () => {
-  it('reads every chunk exactly as parsing it alone does, whatever is spliced into the token', () => {
-    for (let seed = 1; seed <= 200; seed++) {
-      const next = random(seed);
-      const parser = createOpenAIStreamParser('Test');
-      for (const [index, data] of streamOfChunks(next).entries()) {
-        // A fresh parser never has a template: it parses the chunk in full.
-        const expected = pushOne(createOpenAIStreamParser('Test'), data);
-        expect({ seed, index, data, outcome: pushOne(parser, data) }).toEqual({ seed, index, data, outcome: expected });
+  it.each([
+    { format: 'Chat Completions', parser: createOpenAIStreamParser, stream: streamOfChunks },
+    { format: 'Messages API', parser: createAnthropicStreamParser, stream: anthropicEvents },
+  ])(
+    'reads every $format chunk exactly as parsing it alone does, whatever is spliced into the token',
+    ({ parser: createParser, stream }) => {
+      for (let seed = 1; seed <= 200; seed++) {
+        const next = random(seed);
+        const parser = createParser('Test');
+        for (const [index, data] of stream(next).entries()) {
+          // A fresh parser never has a template: it parses the chunk in full.
+          const expected = pushOne(createParser('Test'), data);
+          expect({ seed, index, data, outcome: pushOne(parser, data) }).toEqual({
+            seed,
+            index,
+            data,
+            outcome: expected,
+          });
+        }
       }
-    }
-  });
-
-  it('reads every Messages API event exactly as parsing it alone does', () => {
-    for (let seed = 1; seed <= 200; seed++) {
-      const next = random(seed);
-      const parser = createAnthropicStreamParser('Test');
-      for (const [index, data] of anthropicEvents(next).entries()) {
-        const expected = pushOne(createAnthropicStreamParser('Test'), data);
-        expect({ seed, index, data, outcome: pushOne(parser, data) }).toEqual({ seed, index, data, outcome: expected });
-      }
-    }
-  });
+    },
+  );
 
   it('skips the parse for chunks that differ only in the token', () => {
     const template = new StringSlotTemplate('"content":"', contentOf);
