@@ -11,8 +11,10 @@
  * @internal
  */
 export class Utf8ChunkDecoder {
-  readonly #decoder = new TextDecoder();
+  // A one-shot decode drops a byte order mark at the start of every call; a stream has one start.
+  readonly #decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   #held: Uint8Array | undefined;
+  #started = false;
 
   /** The text of `chunk`, less a character it cuts at its end (kept for the next chunk). */
   decode(chunk: Uint8Array): string {
@@ -28,14 +30,22 @@ export class Utf8ChunkDecoder {
       this.#held = bytes.slice(cut);
       bytes = bytes.subarray(0, cut);
     }
-    return bytes.length === 0 ? '' : this.#decoder.decode(bytes);
+    return bytes.length === 0 ? '' : this.#text(bytes);
   }
 
   /** The text of what is still held (a cut character is U+FFFD), at the end of the stream. */
   end(): string {
     const held = this.#held;
     this.#held = undefined;
-    return held === undefined ? '' : this.#decoder.decode(held);
+    return held === undefined ? '' : this.#text(held);
+  }
+
+  /** Decodes, dropping a byte order mark only where the stream starts (as `TextDecoder` does). */
+  #text(bytes: Uint8Array): string {
+    const text = this.#decoder.decode(bytes);
+    if (this.#started || text.length === 0) return text;
+    this.#started = true;
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   }
 }
 

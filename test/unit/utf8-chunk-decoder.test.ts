@@ -49,6 +49,18 @@ describe('Utf8ChunkDecoder', () => {
     }
   });
 
+  it('drops a byte order mark only at the start of the stream, wherever the chunks cut it', () => {
+    const bom = [0xef, 0xbb, 0xbf];
+    const bytes = Uint8Array.from([...bom, 0x61, ...bom, 0x62, ...bom]);
+    const whole = new TextDecoder().decode(bytes);
+    expect(whole).toBe('a\uFEFFb\uFEFF');
+    for (let first = 0; first <= bytes.length; first++) {
+      for (let second = first; second <= bytes.length; second++) {
+        expect({ first, second, text: decodeInChunks(bytes, [first, second]) }).toEqual({ first, second, text: whole });
+      }
+    }
+  });
+
   it('keeps only the cut character back, and gives it at the end as U+FFFD when the stream stops there', () => {
     const decoder = new Utf8ChunkDecoder();
     expect(decoder.decode(Uint8Array.of(0x61, 0x62, 0xe2, 0x82))).toBe('ab');
