@@ -317,7 +317,9 @@ export class TurnLog {
   // costs two more promises each time.
   #call<T>(operation: () => Promise<T>): Promise<T> {
     try {
-      return operation().catch(unavailable);
+      // `Promise.resolve` keeps a backend that answers with a plain value working, at no cost
+      // for a real promise (it is returned as it is).
+      return Promise.resolve(operation()).catch(unavailable);
     } catch (error) {
       return Promise.reject(wrapError(error, 'BACKEND_UNAVAILABLE', UNAVAILABLE_MESSAGE));
     }
