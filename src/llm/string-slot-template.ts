@@ -13,7 +13,10 @@
  * Why the learned position is sound: the key marker (`"content":"`) cannot occur inside a JSON
  * string (its inner quotes would need backslashes), so each occurrence starts a string value of
  * that key; a probe parse with that one literal replaced must change the slot to the probe, so it
- * is the literal the slot is read from (not a duplicate key or another object's field).
+ * is the literal the slot is read from (not a duplicate key or another object's field). The probe
+ * runs when a later chunk first matches: a template no chunk matches (a provider's first chunk
+ * with the role, one that changes other fields per chunk) costs no parse, and neither does the
+ * first token.
  * @internal
  */
 export class StringSlotTemplate {
@@ -22,7 +25,8 @@ export class StringSlotTemplate {
   readonly #maxFruitless: number;
   #prefix = '';
   #suffix = '';
-  #learned = false;
+  /** `candidate`: learned, not yet probed; `proven`: probed, read without parsing. */
+  #state: 'none' | 'candidate' | 'proven' = 'none';
   #hits = 0;
   #fruitless = 0;
 
@@ -32,7 +36,7 @@ export class StringSlotTemplate {
    * @param readSlot - where the slot is in a parsed chunk (the same lookup the full parse uses).
    * @param maxFruitless - templates learned in a row that never matched a later chunk before the
    *   template stops learning: a provider that changes other fields per chunk (a random padding
-   *   field, a per-chunk id) would otherwise cost a probe parse per chunk.
+   *   field, a per-chunk id) would otherwise cost a scan and two copies of every chunk.
    */
   constructor(marker: string, readSlot: (parsed: Record<string, unknown>) => unknown, maxFruitless = 3) {
     this.#marker = marker;
@@ -42,11 +46,12 @@ export class StringSlotTemplate {
 
   /** The slot's string when `data` is the learned chunk with only the slot changed; else `undefined`. */
   read(data: string): string | undefined {
-    if (!this.#learned) return undefined;
+    if (this.#state === 'none') return undefined;
     const prefix = this.#prefix;
     const suffix = this.#suffix;
     const end = data.length - suffix.length;
     if (end < prefix.length || !data.startsWith(prefix) || !data.endsWith(suffix)) return undefined;
+    if (this.#state === 'candidate' && !this.#prove()) return undefined;
     const body = data.slice(prefix.length, end);
     let value: string;
     if (!NEEDS_DECODING.test(body)) value = body;
@@ -69,13 +74,10 @@ export class StringSlotTemplate {
    * no state change).
    */
   learn(data: string, parsed: Record<string, unknown>): void {
-    if (this.#learned && this.#hits === 0) this.#fruitless++;
-    if (this.#fruitless >= this.#maxFruitless) {
-      this.#learned = false;
-      return;
-    }
-    this.#learned = false;
+    if (this.#state !== 'none') this.#fruitless = this.#hits === 0 ? this.#fruitless + 1 : 0;
+    this.#state = 'none';
     this.#hits = 0;
+    if (this.#fruitless >= this.#maxFruitless) return;
     const value = this.#readSlot(parsed);
     if (typeof value !== 'string' || value === PROBE) return;
     const at = data.lastIndexOf(this.#marker);
@@ -83,20 +85,28 @@ export class StringSlotTemplate {
     const start = at + this.#marker.length;
     const end = closingQuote(data, start);
     if (end < 0) return;
-    const prefix = data.slice(0, start);
-    const suffix = data.slice(end);
+    this.#prefix = data.slice(0, start);
+    this.#suffix = data.slice(end);
+    this.#state = 'candidate';
+  }
+
+  /** Whether the learned literal is the slot: replaced by the probe, the slot must read the probe. */
+  #prove(): boolean {
     let probed: unknown;
     try {
-      probed = JSON.parse(prefix + PROBE_LITERAL_BODY + suffix);
+      probed = JSON.parse(this.#prefix + PROBE_LITERAL_BODY + this.#suffix);
     } catch {
-      return;
+      probed = undefined;
     }
-    if (typeof probed !== 'object' || probed === null || this.#readSlot(probed as Record<string, unknown>) !== PROBE) {
-      return;
+    const proven =
+      typeof probed === 'object' && probed !== null && this.#readSlot(probed as Record<string, unknown>) === PROBE;
+    if (!proven) {
+      this.#fruitless++;
+      this.#state = 'none';
+      return false;
     }
-    this.#prefix = prefix;
-    this.#suffix = suffix;
-    this.#learned = true;
+    this.#state = 'proven';
+    return true;
   }
 }
 

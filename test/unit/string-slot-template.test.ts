@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isLlmChatError } from '../../src/errors.js';
 import { createAnthropicStreamParser } from '../../src/llm/anthropic-stream.js';
 import type { LlmStreamEvent } from '../../src/llm/llm-provider.js';
@@ -112,6 +112,10 @@ function anthropicEvents(next: () => number): string[] {
 }
 
 describe('StringSlotTemplate in the stream parsers', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   it.each([
     { format: 'Chat Completions', parser: createOpenAIStreamParser, stream: streamOfChunks },
     { format: 'Messages API', parser: createAnthropicStreamParser, stream: anthropicEvents },
@@ -132,6 +136,46 @@ describe('StringSlotTemplate in the stream parsers', () => {
           });
         }
       }
+    },
+  );
+
+  it.each([
+    {
+      format: 'Chat Completions',
+      parser: createOpenAIStreamParser,
+      first:
+        '{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}',
+      chunk: (text: string) =>
+        `{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}},"finish_reason":null}]}`,
+    },
+    {
+      format: 'Messages API',
+      parser: createAnthropicStreamParser,
+      first: '{"type":"ping"}',
+      chunk: (text: string) =>
+        JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }),
+    },
+  ])(
+    'parses a $format stream only until its chunks repeat, and never twice before the first token',
+    ({ parser: createParser, first, chunk }) => {
+      const parse = vi.spyOn(JSON, 'parse');
+      const parser = createParser('Test');
+      let text = '';
+      const push = (data: string) => {
+        for (const event of parser.push({ data, event: undefined, id: undefined })) {
+          if (event.type === 'text') text += event.text;
+        }
+      };
+      // Parses of whole chunks (a token with escapes is decoded by parsing its literal alone).
+      const chunkParses = () => parse.mock.calls.filter(([text]) => text.startsWith('{')).length;
+      push(first);
+      push(chunk('Hello'));
+      // The first token cost one parse per chunk: no probe on its way.
+      expect(chunkParses()).toBe(2);
+      for (let index = 0; index < 100; index++) push(chunk(` t${index}"\\`));
+      // One probe when the template first matches; the 100 chunks themselves are not parsed.
+      expect(chunkParses()).toBe(3);
+      expect(text).toBe(`Hello${Array.from({ length: 100 }, (_, index) => ` t${index}"\\`).join('')}`);
     },
   );
 
