@@ -43,11 +43,12 @@ export async function startTurn(
   // A missing session stops the wait too. Without a queue there is no wait, only one attempt:
   // no controller then (on Node 20 a signal costs about 5 µs to create).
   const waiting = queue ? waitingSignal(request) : undefined;
+  // Already aborted, the request's own signal only refuses the attempt; it is never kept.
+  const signal = waiting?.controller.signal ?? (request.signal.aborted ? request.signal : undefined);
   const leasing = context.locks.hold(conversationTurnLockKey(userId, conversationId), {
     ttlMs: context.settings.lockTtlMs,
     waitMs: queue ? context.settings.turnQueueTimeoutMs : 0,
-    // Already aborted, the request's own signal only refuses the attempt; it is never kept.
-    ...(waiting ? { signal: waiting.controller.signal } : request.signal.aborted ? { signal: request.signal } : {}),
+    ...(signal ? { signal } : {}),
   });
   if (waiting) leasing.then(waiting.stopForwarding, waiting.stopForwarding);
   // Otherwise session and history are read together, requested after the lock (see above).

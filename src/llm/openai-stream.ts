@@ -151,8 +151,8 @@ function firstChoice(chunk: Record<string, unknown>): Record<string, unknown> | 
   return choices.find((c) => (c?.index ?? 0) === 0);
 }
 
-function deltaOf(choice: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  return (choice?.delta ?? undefined) as Record<string, unknown> | undefined;
+function deltaOf(choice: Record<string, unknown> | undefined): Record<string, unknown> | null | undefined {
+  return choice?.delta as Record<string, unknown> | null | undefined;
 }
 
 /**
