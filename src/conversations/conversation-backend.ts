@@ -19,6 +19,12 @@ export interface RecordTurnOptions {
   at: number;
   /** The conversation's idle lifetime, refreshed by this turn. */
   ttlMs: number;
+  /**
+   * Record only while the session backend's value at `key` contains `contains`, checked in the
+   * same step as the record. Passed only to a backend whose {@link ConversationBackend.seesSessions}
+   * is `true`; the history append checks the same condition, so both happen or neither does.
+   */
+  onlyIf?: { key: string; contains: string };
 }
 
 /** Options of {@link ConversationBackend.list}. */
@@ -50,6 +56,12 @@ export interface ConversationBackend {
    * new, else bumps `updatedAt` and `turns`; refreshes its TTL.
    */
   recordTurn(userId: string, conversationId: string, options: RecordTurnOptions): Promise<void>;
+  /**
+   * Optional. `true` when `recordTurn` honours `onlyIf` against the session backend of the same
+   * storage. The turn's history append and its record then go out together (one round trip on
+   * Redis) instead of one after the other.
+   */
+  readonly seesSessions?: boolean;
   /** One conversation's entry, or `null` when there is none (or it expired). */
   get(userId: string, conversationId: string): Promise<ConversationSummary | null>;
   /** A page of the user's conversations, newest first. */

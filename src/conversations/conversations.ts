@@ -78,20 +78,25 @@ export class Conversations {
         if (last?.role === 'assistant' && last.interrupted === true && options.wasStopped?.() === true) {
           (last as TranscriptMessage & { stopped?: boolean }).stopped = true;
         }
-        const saved = await this.#store.appendTurn(userId, stamped, {
-          conversationId,
-          ...(options.sessionVersion === undefined ? {} : { sessionVersion: options.sessionVersion }),
-        });
-        if (!saved) {
-          this.#logger?.info?.('A turn was not saved: its session was replaced or closed while it ran.');
-          return;
-        }
+        const { sessionVersion } = options;
+        const save = () =>
+          this.#store.appendTurn(userId, stamped, {
+            conversationId,
+            ...(sessionVersion === undefined ? {} : { sessionVersion }),
+          });
         const first = turn.find((message) => message.role === 'user');
-        await this.#index.recordTurn(userId, conversationId, {
-          title: titleFromMessage(first?.content ?? ''),
-          at: endedAt,
-          ttlMs: this.#ttlMs,
-        });
+        const entry = { title: titleFromMessage(first?.content ?? ''), at: endedAt, ttlMs: this.#ttlMs };
+        let saved: boolean;
+        if (this.#index.seesSessions === true && sessionVersion !== undefined) {
+          // The index checks the session's version itself, like the append: both go out at once
+          // (one round trip on Redis) and still both happen or neither does.
+          const onlyIf = this.#store.versionGuard(userId, sessionVersion);
+          [saved] = await Promise.all([save(), this.#index.recordTurn(userId, conversationId, { ...entry, onlyIf })]);
+        } else {
+          saved = await save();
+          if (saved) await this.#index.recordTurn(userId, conversationId, entry);
+        }
+        if (!saved) this.#logger?.info?.('A turn was not saved: its session was replaced or closed while it ran.');
       },
     };
   }

@@ -10,10 +10,16 @@ import { defineScript } from './redis-scripts.js';
  * entry, writes the next one (see `nextEntry` in conversation-entry.ts, which this mirrors) and
  * keeps both keys alive as long as it. An entry that is corrupt or expired counts as absent:
  * junk in the storage starts the conversation's entry anew instead of failing the turn.
- * ARGV: conversation id, title (used when the entry is new), turn time ms, now ms, key TTL ms.
+ * ARGV: conversation id, title (used when the entry is new), turn time ms, now ms, key TTL ms,
+ * and a guard: when ARGV[6] is not '', nothing is written unless KEYS[3] (the user's session,
+ * same hash tag) holds a value containing ARGV[6]. Returns 1 when recorded, 0 when guarded out.
  * @internal
  */
 export const RECORD_CONVERSATION_TURN = defineScript(`
+if ARGV[6] ~= '' then
+  local guard = redis.call('GET', KEYS[3])
+  if not guard or not string.find(guard, ARGV[6], 1, true) then return 0 end
+end
 local at = tonumber(ARGV[3])
 local now = tonumber(ARGV[4])
 local ttl = tonumber(ARGV[5])

@@ -16,6 +16,19 @@ import {
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
 import { resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
 import { runScript } from './redis-scripts.js';
+import type { RedisSessionBackend } from './redis-session-backend.js';
+
+/** Options of {@link RedisConversationBackend}. */
+export interface RedisConversationBackendOptions extends RedisBackendOptions {
+  /**
+   * The session backend of the same storage (same client and key prefix): with it, a record
+   * guarded by the session ({@link RecordTurnOptions.onlyIf}) is checked in the record's own
+   * script, so a turn's history append and its record travel in one round trip.
+   */
+  sessions?: Pick<RedisSessionBackend, 'redisKey'>;
+  /** The clock, for tests. @default Date.now */
+  now?: () => number;
+}
 
 /**
  * A {@link ConversationBackend} on Redis: per user, one sorted set (conversation id → time of
@@ -27,27 +40,31 @@ export class RedisConversationBackend implements ConversationBackend {
   readonly #keyPrefix: string;
   readonly #timeoutMs: number;
   readonly #now: () => number;
+  readonly #sessions: RedisConversationBackendOptions['sessions'];
 
-  constructor(client: RedisClientLike, options: RedisBackendOptions & { now?: () => number } = {}) {
+  constructor(client: RedisClientLike, options: RedisConversationBackendOptions = {}) {
     const resolved = resolveRedisOptions(options);
     this.#client = client;
     this.#keyPrefix = resolved.keyPrefix;
     this.#timeoutMs = resolved.operationTimeoutMs;
     this.#now = options.now ?? Date.now;
+    this.#sessions = options.sessions;
+  }
+
+  /** Whether `onlyIf` is honoured: only with the storage's session backend (see the options). */
+  get seesSessions(): boolean {
+    return this.#sessions !== undefined;
   }
 
   async recordTurn(userId: string, conversationId: string, options: RecordTurnOptions): Promise<void> {
     // One script reads the entry and writes the next: one command per turn. A turn of the same
     // conversation racing this one is serialized by the conversation's turn lock anyway.
-    await this.#run(() =>
-      runScript(this.#client, RECORD_CONVERSATION_TURN, this.#keys(userId), [
-        conversationId,
-        options.title,
-        Math.trunc(options.at),
-        this.#now(),
-        toRedisMs(options.ttlMs),
-      ]),
-    );
+    const sessions = this.#sessions;
+    const guard = sessions ? options.onlyIf : undefined;
+    const keys = this.#keys(userId);
+    if (sessions && guard) keys.push(sessions.redisKey(guard.key));
+    const args = [conversationId, options.title, Math.trunc(options.at), this.#now(), toRedisMs(options.ttlMs)];
+    await this.#run(() => runScript(this.#client, RECORD_CONVERSATION_TURN, keys, [...args, guard?.contains ?? '']));
   }
 
   async get(userId: string, conversationId: string): Promise<ConversationSummary | null> {

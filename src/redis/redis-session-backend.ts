@@ -26,6 +26,11 @@ export class RedisSessionBackend implements SessionBackend {
     this.#timeoutMs = resolved.operationTimeoutMs;
   }
 
+  /** The Redis key that holds `key`. */
+  redisKey(key: string): string {
+    return this.#key(key);
+  }
+
   get(key: string): Promise<string | null> {
     return this.#run(() => this.#client.get(this.#key(key)));
   }

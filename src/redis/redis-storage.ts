@@ -44,9 +44,10 @@ export function redisStorage(client: RedisClientLike, options: RedisStorageOptio
     ...(options.subscriber === undefined ? {} : { subscriber: options.subscriber }),
   });
   const locks = new RedisLockBackend(client, resolved);
+  const sessions = new RedisSessionBackend(client, resolved);
   return {
-    sessions: new RedisSessionBackend(client, resolved),
-    conversations: new RedisConversationBackend(client, resolved),
+    sessions,
+    conversations: new RedisConversationBackend(client, { ...resolved, sessions }),
     locks,
     bus,
     usage: new RedisUsageBackend(client, resolved),

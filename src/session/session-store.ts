@@ -281,13 +281,20 @@ export class SessionStore {
           { key: keys.session, ttlMs: this.#sessionTtlMs },
           { key: keys.seen, ttlMs: this.#seenTtlMs },
         ],
-        // The record is this store's JSON, where the version is written exactly like this.
-        ...(sessionVersion === undefined
-          ? {}
-          : { onlyIf: { key: keys.session, contains: JSON.stringify({ version: sessionVersion }).slice(1, -1) } }),
+        ...(sessionVersion === undefined ? {} : { onlyIf: this.versionGuard(userId, sessionVersion) }),
       }),
     );
     return appended !== false;
+  }
+
+  /**
+   * The condition "the user's session still has version `sessionVersion`", as a backend checks
+   * it in the same step as a write: the session key, and text its stored record then contains.
+   * @internal
+   */
+  versionGuard(userId: string, sessionVersion: string): { key: string; contains: string } {
+    // The record is this store's JSON, where the version is written exactly like this.
+    return { key: sessionKeys(userId).session, contains: JSON.stringify({ version: sessionVersion }).slice(1, -1) };
   }
 
   /** Deletes one conversation's chat history (the default one without `conversationId`), keeping the session. */
