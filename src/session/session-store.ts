@@ -188,14 +188,18 @@ export class SessionStore {
       ...(tools === undefined ? {} : { tools }),
     };
     const keys = sessionKeys(userId);
+    const text = JSON.stringify(record);
     // The marker first: if the storage refuses the second write (full), what is left is a
     // harmless marker, never a session whose connect was reported as failed.
     await this.#call(() =>
       Promise.all([
         this.#backend.set(keys.seen, '1', this.#seenTtlMs),
-        this.#backend.set(keys.session, JSON.stringify(record), this.#sessionTtlMs),
+        this.#backend.set(keys.session, text, this.#sessionTtlMs),
       ]),
     );
+    // Decoded now, as a later read would: the user's first turn after a connect then finds the
+    // record already parsed and validated instead of paying for it before its LLM call.
+    this.#records.get(text, (written) => this.#decodeRecord(written));
     return session;
   }
 

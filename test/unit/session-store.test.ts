@@ -174,6 +174,26 @@ describe('SessionStore with a minimal backend', () => {
     ).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
   });
 
+  it('reads back a session it just created without parsing it again, exactly as another store decodes it', async () => {
+    const backend = minimalBackend();
+    const store = new SessionStore(backend, { sealKey: 'k' });
+    const tools = [{ name: 'add', server: 0, inputSchema: { type: 'object' } }];
+    const created = await store.createSession('u', config, { tools });
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const read = await store.requireSession('u');
+      expect(parse).not.toHaveBeenCalled();
+      // The same value a store that did not write it decodes (unsealed secrets included).
+      const decoded = await new SessionStore(backend, { sealKey: 'k' }).requireSession('u');
+      expect(parse).toHaveBeenCalled();
+      expect(read).toEqual(decoded);
+      expect(read).toEqual(created);
+      expect(read.config.servers[0]?.authToken).toBe('tok-SECRET');
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
   it('does not leak record contents or the key into SESSION_INVALID messages', async () => {
     const backend = minimalBackend();
     const warn = vi.fn();
