@@ -64,7 +64,8 @@ describe.skipIf(!available)('the Redis commands of one plain turn', () => {
         'evalsha turn-latest',
         'evalsha turn-events turn-fence',
         'evalsha history session seen',
-        'evalsha conversations conversation-entries',
+        // Sent with the history append, not after it: the entry checks the session's version itself.
+        'evalsha conversations conversation-entries session',
         'evalsha turn-events turn-fence turn-latest lock:turn',
       ]);
       // The turn's end freed the lock: the next turn starts at once.
