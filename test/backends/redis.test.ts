@@ -14,7 +14,7 @@ import { runLockBackendContract } from '../contract/lock-backend.contract.js';
 import { runMessageBusContract } from '../contract/message-bus.contract.js';
 import { runSessionBackendContract } from '../contract/session-backend.contract.js';
 import { redisKeySlot } from '../fixtures/redis-key-slot.js';
-import { REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
+import { deletePrefix, keysUnder, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
 
 const PREFIX = `llmchat-test:${randomUUID()}:`;
 
@@ -29,13 +29,7 @@ function client(): Redis {
 
 afterAll(async () => {
   if (!available) return;
-  const admin = client();
-  let cursor = '0';
-  do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 500);
-    if (keys.length > 0) await admin.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deletePrefix(client(), PREFIX);
   // quit() on a client that is not connected would wait in the offline queue: disconnect those.
   await Promise.all(clients.map((c) => (c.status === 'ready' ? c.quit() : c.disconnect())));
 });
@@ -93,7 +87,7 @@ describe.skipIf(!available)('Redis backends', () => {
       await store.appendTurn('alice@example.com', [{ role: 'user', content: 'hi' }]);
       const lock = await new LockManager(storage.locks).acquire(turnLockKey('alice@example.com'));
       const other = await new LockManager(storage.locks).acquire('plain key');
-      const [, keys] = await raw.scan('0', 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      const keys = await keysUnder(raw, prefix);
       expect(keys.sort()).toEqual(
         [
           `${prefix}{u:alice%40example.com}:history`,
