@@ -87,13 +87,17 @@ async function startNewTurn(send: NewSend): Promise<Response> {
   const userId = user.id;
   const conversationId = body.conversation_id ?? DEFAULT_CONVERSATION_ID;
   const named = namedConversation(conversationId);
-  const start = await startTurn(context, userId, conversationId, request);
+  const turnId = claim.kind === 'claimed' ? claim.turnId : TurnLog.newTurnId();
+  const start = await startTurn(context, userId, conversationId, request, {
+    turnId,
+    message: body.message,
+    ...(named ? { conversationId } : {}),
+  });
   const scope = new TurnScope(start.lease, context.settings.turnTimeoutMs);
   let turnOwnsScope = false;
   try {
     scope.keep(await context.slots.take(userId));
     const live = scope.use(await acquireLive(context, start.stored, request, user));
-    const turnId = claim.kind === 'claimed' ? claim.turnId : TurnLog.newTurnId();
     const ref = { userId, turnId, ...(named ? { conversationId: named } : {}) };
     const turn = await context.turns.start({
       userId,
@@ -129,6 +133,7 @@ async function startNewTurn(send: NewSend): Promise<Response> {
       // The host's limit slot goes with the turn's lock, on the same one path.
       onEnded: () => scope.end().finally(() => ticket.release()),
       lease: start.lease,
+      ...(start.early ? { early: start.early } : {}),
     });
     turnOwnsScope = true;
     // The provider call has just begun, but a fetch takes several promise steps before its
@@ -137,6 +142,10 @@ async function startNewTurn(send: NewSend): Promise<Response> {
     await nextEventLoopTurn();
     return respondWithTurn(context, request, turn.ref, body.streaming, turn);
   } finally {
-    if (!turnOwnsScope) await scope.end();
+    if (!turnOwnsScope) {
+      // No turn started: the record sent with the lock goes back to what it was, before the lock.
+      await start.early?.undo();
+      await scope.end();
+    }
   }
 }

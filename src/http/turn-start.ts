@@ -1,7 +1,8 @@
 import { isLlmChatError, LlmChatError } from '../errors.js';
-import type { LockLease } from '../lock/lock-manager.js';
+import { type LockLease, LockManager } from '../lock/lock-manager.js';
 import { conversationTurnLockKey } from '../session/session-keys.js';
 import type { StoredSession } from '../session/session-store.js';
+import type { EarlyTurnRecord } from '../turns/turn-manager.js';
 import type { TranscriptMessage } from '../types.js';
 import type { HandlerContext } from './handler-context.js';
 
@@ -11,6 +12,16 @@ export interface TurnStart {
   lease: LockLease;
   /** The history, already requested alongside the lock; `undefined` when it must be read later. */
   history: Promise<TranscriptMessage[]> | undefined;
+  /** The turn's record, sent alongside the lock when the storage can (see `recordUnderLock`). */
+  early?: EarlyTurnRecord;
+}
+
+/** The turn about to start, for a record sent with its lock. @internal */
+export interface TurnToRecord {
+  turnId: string;
+  message: string;
+  /** The named conversation, `undefined` for the default one (as the turn is recorded). */
+  conversationId?: string;
 }
 
 const noop = (): void => {};
@@ -20,7 +31,9 @@ const noop = (): void => {};
  * in one round trip on Redis. The lock is requested before the session and history, and one
  * connection runs commands in order, so a history read that follows a granted lock sees every
  * turn saved before that lock was free. A queued turn waits for the lock first, so it reads its
- * history afterwards.
+ * history afterwards. With `turn`, and a storage that can, the turn's latest-turn record goes in
+ * the same round trip, written only if the lock is granted (`early`; taken back here when the
+ * session is missing).
  *
  * Every promise made here is handled on every path: a missing session while the lock is refused
  * (or granted) must not leave a rejection, or a lock, behind.
@@ -33,8 +46,12 @@ export async function startTurn(
   userId: string,
   conversationId: string,
   request: Request,
+  turn?: TurnToRecord,
 ): Promise<TurnStart> {
   const queue = context.settings.turnPolicy === 'queue';
+  const lockKey = conversationTurnLockKey(userId, conversationId);
+  // A queued turn's lock comes later: its record follows the grant, the usual way.
+  const token = turn && !queue && context.turns.log.recordsUnderLock ? LockManager.newToken() : undefined;
   // A queued turn reads its session now (a missing one must not wait for the lock) and its
   // history once the lock is granted.
   const queuedSession = queue ? context.store.requireSession(userId) : undefined;
@@ -45,15 +62,28 @@ export async function startTurn(
   const waiting = queue ? waitingSignal(request) : undefined;
   // Already aborted, the request's own signal only refuses the attempt; it is never kept.
   const signal = waiting?.controller.signal ?? (request.signal.aborted ? request.signal : undefined);
-  const leasing = context.locks.hold(conversationTurnLockKey(userId, conversationId), {
+  const leasing = context.locks.hold(lockKey, {
     ttlMs: context.settings.lockTtlMs,
     waitMs: queue ? context.settings.turnQueueTimeoutMs : 0,
     ...(signal ? { signal } : {}),
+    ...(token ? { token } : {}),
   });
   if (waiting) leasing.then(waiting.stopForwarding, waiting.stopForwarding);
   // Otherwise session and history are read together, requested after the lock (see above).
   const { session, history }: { session: Promise<StoredSession>; history?: Promise<TranscriptMessage[]> } =
     queuedSession ? { session: queuedSession } : context.store.readSessionAndHistory(userId, conversationId);
+  const early =
+    turn && token
+      ? context.turns.recordUnderLock(
+          {
+            userId,
+            turnId: turn.turnId,
+            message: turn.message,
+            ...(turn.conversationId ? { conversationId: turn.conversationId } : {}),
+          },
+          { key: lockKey, token },
+        )
+      : undefined;
   // Handled now, awaited below: any may settle while another is still awaited.
   leasing.catch(noop);
   session.catch(noop);
@@ -63,13 +93,16 @@ export async function startTurn(
   try {
     stored = await session;
   } catch (error) {
-    // No turn: stop a queued wait, and let go of a lock granted meanwhile.
+    // No turn: stop a queued wait, and let go of a lock granted meanwhile (its record first).
     waiting?.controller.abort();
-    leasing.then((lease) => lease.release(), noop);
+    leasing.then(async (lease) => {
+      await early?.undo();
+      await lease.release();
+    }, noop);
     throw error;
   }
   try {
-    return { stored, lease: await leasing, history };
+    return { stored, lease: await leasing, history, ...(early ? { early } : {}) };
   } catch (error) {
     if (isLlmChatError(error) && error.code === 'LOCK_TIMEOUT') {
       throw new LlmChatError('TURN_IN_PROGRESS', 'A chat turn is already running for this user.', { cause: error });

@@ -26,12 +26,20 @@ export interface AcquireLockOptions {
   waitMs?: number;
   /** Stops waiting with `ABORTED`. */
   signal?: AbortSignal;
+  /**
+   * The holder's token, for a caller that must name the holder before the lock is granted (a
+   * storage script sent in the same round trip that checks the lock). Unguessable; every attempt
+   * of this acquisition uses it. @default a new random token
+   */
+  token?: string;
 }
 
 /** Options of {@link LockManager.tryAcquire}. */
 export interface TryAcquireLockOptions {
   /** Lease length. @default the manager's `ttlMs` */
   ttlMs?: number;
+  /** The holder's token (see {@link AcquireLockOptions.token}). @default a new random token */
+  token?: string;
 }
 
 /** Options of {@link LockManager.hold}. */
@@ -76,6 +84,11 @@ export class LockManager {
     this.#logger = options.logger;
   }
 
+  /** A new holder token: 128 random bits. */
+  static newToken(): string {
+    return randomToken(16);
+  }
+
   /**
    * Takes the lock once. Resolves `null` when someone else holds it.
    * @throws LlmChatError `BACKEND_UNAVAILABLE` when the backend fails.
@@ -83,7 +96,7 @@ export class LockManager {
   async tryAcquire(key: string, options: TryAcquireLockOptions = {}): Promise<HeldLock | null> {
     const ttlMs = options.ttlMs ?? this.#ttlMs;
     assertDuration('ttlMs', ttlMs, 1);
-    const token = randomToken(16);
+    const token = options.token ?? LockManager.newToken();
     const acquired = await callBackend(() => this.#backend.tryAcquire(key, token, ttlMs));
     return acquired ? new LeaseLock(this.#backend, key, token, ttlMs) : null;
   }
@@ -99,7 +112,10 @@ export class LockManager {
     const deadline = Date.now() + waitMs;
     for (;;) {
       throwIfAborted(signal);
-      const lock = await this.tryAcquire(key, { ttlMs: options.ttlMs ?? this.#ttlMs });
+      const lock = await this.tryAcquire(key, {
+        ttlMs: options.ttlMs ?? this.#ttlMs,
+        ...(options.token === undefined ? {} : { token: options.token }),
+      });
       if (lock !== null) {
         if (signal?.aborted !== true) return lock;
         // Aborted while the attempt was in flight: do not keep a lock nobody will release.

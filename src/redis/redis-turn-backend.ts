@@ -1,9 +1,22 @@
-import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from '../turns/turn-backend.js';
+import type {
+  SavedRecord,
+  TurnAppendOptions,
+  TurnBackend,
+  TurnLogEntry,
+  UnderLockReplace,
+} from '../turns/turn-backend.js';
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
 import { resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
 import type { RedisLockBackend } from './redis-lock-backend.js';
 import { runScript } from './redis-scripts.js';
-import { APPEND_TURN_EVENTS, RAISE_TURN_FENCE, REPLACE_UNLESS_RUNNING, SET_IF_ABSENT } from './redis-turn-scripts.js';
+import {
+  APPEND_TURN_EVENTS,
+  RAISE_TURN_FENCE,
+  REPLACE_UNLESS_RUNNING,
+  REPLACE_UNLESS_RUNNING_UNDER_LOCK,
+  RESTORE_RECORD,
+  SET_IF_ABSENT,
+} from './redis-turn-scripts.js';
 
 /** The commands {@link RedisTurnBackend} uses on the host's client. */
 export type RedisTurnClientLike = RedisClientLike;
@@ -12,7 +25,8 @@ export type RedisTurnClientLike = RedisClientLike;
 export interface RedisTurnBackendOptions extends RedisBackendOptions {
   /**
    * The lock backend of the same storage (same client and key prefix): with it, a turn's last
-   * event write also frees the turn's lock, one command less per turn (see `freesLocks`).
+   * event write also frees the turn's lock, one command less per turn (see `freesLocks`), and a
+   * new turn is recorded in its lock's round trip (`replaceUnlessRunningUnderLock`).
    */
   locks?: Pick<RedisLockBackend, 'redisKey'>;
 }
@@ -116,6 +130,43 @@ export class RedisTurnBackend implements TurnBackend {
       ),
     );
     return stored === 1;
+  }
+
+  async replaceUnlessRunningUnderLock(
+    key: string,
+    value: string,
+    ttlMs: number,
+    runningSince: number,
+    lock: { key: string; token: string },
+  ): Promise<UnderLockReplace> {
+    const locks = this.#locks;
+    if (!locks) return { kind: 'not-locked' };
+    const reply = await this.#run(() =>
+      runScript(
+        this.#client,
+        REPLACE_UNLESS_RUNNING_UNDER_LOCK,
+        [this.#key(key), locks.redisKey(lock.key)],
+        [value, toRedisMs(ttlMs), String(runningSince), lock.token],
+      ),
+    );
+    const [outcome, previous, ttl] = Array.isArray(reply) ? reply : [];
+    if (outcome === 0) return { kind: 'running' };
+    if (outcome !== 1) return { kind: 'not-locked' };
+    if (typeof previous !== 'string') return { kind: 'stored', previous: null };
+    const left = Number(ttl);
+    return { kind: 'stored', previous: left > 0 ? { value: previous, ttlMs: left } : { value: previous } };
+  }
+
+  async restoreRecord(key: string, current: string, previous: SavedRecord | null): Promise<void> {
+    const ttl = previous?.ttlMs === undefined ? '' : toRedisMs(previous.ttlMs);
+    await this.#run(() =>
+      runScript(
+        this.#client,
+        RESTORE_RECORD,
+        [this.#key(key)],
+        [current, previous?.value ?? '', ttl, previous ? '1' : '0'],
+      ),
+    );
   }
 
   async delete(keys: readonly string[]): Promise<void> {

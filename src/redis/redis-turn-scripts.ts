@@ -76,3 +76,44 @@ end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `);
+
+/**
+ * REPLACE_UNLESS_RUNNING under a lock: nothing happens unless the lock KEYS[2] holds the token
+ * ARGV[4] (returns {-1}). A record naming a running turn is left alone ({0}); otherwise the record
+ * is set and the call returns {1, previous value or false, its PTTL}. KEYS[1]: the latest-turn
+ * record. ARGV: value, ttlMs, runningSince, token.
+ * @internal
+ */
+export const REPLACE_UNLESS_RUNNING_UNDER_LOCK = defineScript(`
+if redis.call('GET', KEYS[2]) ~= ARGV[4] then return {-1} end
+local existing = redis.call('GET', KEYS[1])
+local ttl = -2
+if existing then
+  local ok, record = pcall(cjson.decode, existing)
+  if ok and type(record) == 'table' and record.ended ~= true and type(record.startedAt) == 'number'
+    and record.startedAt >= tonumber(ARGV[3]) then
+    return {0}
+  end
+  ttl = redis.call('PTTL', KEYS[1])
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return {1, existing or false, ttl}
+`);
+
+/**
+ * Puts a record back while it still holds ARGV[1]: ARGV[2] with a TTL of ARGV[3] ms ('' for no
+ * expiry), or deletes it when ARGV[4] is '0' (there was none). KEYS[1]: the record. Returns 1
+ * when it changed the record.
+ * @internal
+ */
+export const RESTORE_RECORD = defineScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[4] == '0' then
+  redis.call('DEL', KEYS[1])
+elseif ARGV[3] == '' then
+  redis.call('SET', KEYS[1], ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+end
+return 1
+`);

@@ -29,6 +29,21 @@ export interface TurnAppendOptions {
   releaseLock?: { key: string; token: string };
 }
 
+/** A string record as it was, to put back: its value and its remaining TTL (none: it had no expiry). */
+export interface SavedRecord {
+  value: string;
+  ttlMs?: number;
+}
+
+/** What {@link TurnBackend.replaceUnlessRunningUnderLock} did. */
+export type UnderLockReplace =
+  /** Stored; `previous` is the record it replaced (`null`: there was none). */
+  | { kind: 'stored'; previous: SavedRecord | null }
+  /** Left alone: the record names a turn still running. */
+  | { kind: 'running' }
+  /** Left alone: the lock was not held with the token (refused, or not granted yet). */
+  | { kind: 'not-locked' };
+
 /**
  * Where turns are recorded: one append-only event log per turn, plus small string records with a
  * TTL (which turn a conversation ran last, idempotency keys). Memory keeps a bounded ring per
@@ -72,6 +87,25 @@ export interface TurnBackend {
    * that is absent, ended, older, or not such JSON is replaced. Resolves whether it stored.
    */
   replaceUnlessRunning(key: string, value: string, ttlMs: number, runningSince: number): Promise<boolean>;
+  /**
+   * Optional, with {@link freesLocks}: {@link replaceUnlessRunning}, done only while the storage's
+   * lock `lock.key` holds `lock.token`, checked in the same step. Sent right behind the request
+   * for that lock, before its answer, it records a new turn in the lock's own round trip; a lock
+   * that was refused leaves the record alone. Requests must reach the store in the order they
+   * are made (one Redis connection for both, as `redisStorage` has).
+   */
+  replaceUnlessRunningUnderLock?(
+    key: string,
+    value: string,
+    ttlMs: number,
+    runningSince: number,
+    lock: { key: string; token: string },
+  ): Promise<UnderLockReplace>;
+  /**
+   * Optional, with {@link replaceUnlessRunningUnderLock}: puts `previous` back at `key` (deletes
+   * the record when `null`) in one step, only while the record there is still `current`.
+   */
+  restoreRecord?(key: string, current: string, previous: SavedRecord | null): Promise<void>;
   /** Deletes records or logs. */
   delete(keys: readonly string[]): Promise<void>;
 }

@@ -37,6 +37,12 @@ export interface LatestTurn {
   message?: string;
 }
 
+/** What {@link TurnLog.startLatestUnderLock} did. */
+export type UnderLockRecord =
+  | { kind: 'recorded'; undo: () => Promise<void> }
+  | { kind: 'running' }
+  | { kind: 'not-locked' };
+
 /** Options of {@link TurnLog.append}. */
 export interface TurnAppendExtras {
   /** The conversation's latest-turn record, written in the same step (for the retention). */
@@ -256,6 +262,43 @@ export class TurnLog {
         runningSince,
       ),
     );
+  }
+
+  /** Whether {@link startLatestUnderLock} can record a turn in its lock's round trip. */
+  get recordsUnderLock(): boolean {
+    const backend = this.#backend;
+    return (
+      this.freesLocks &&
+      typeof backend.replaceUnlessRunningUnderLock === 'function' &&
+      typeof backend.restoreRecord === 'function'
+    );
+  }
+
+  /**
+   * {@link startLatest}, done only while the conversation's lock `lock.key` holds `lock.token`:
+   * called right after requesting that lock, it travels in the same round trip. Resolves
+   * `recorded` (with `undo`, which puts the record it replaced back, for a turn that then does
+   * not start), `running` (a turn still recorded as running: take it over first) or `not-locked`
+   * (the lock was refused or not granted yet: record the usual way once it is).
+   * Only when {@link recordsUnderLock}.
+   */
+  async startLatestUnderLock(
+    userId: string,
+    conversationId: string | undefined,
+    latest: LatestTurn,
+    ttlMs: number,
+    runningSince: number,
+    lock: { key: string; token: string },
+  ): Promise<UnderLockRecord> {
+    const backend = this.#backend;
+    const { replaceUnlessRunningUnderLock: replace, restoreRecord: restore } = backend;
+    if (!this.recordsUnderLock || !replace || !restore) return { kind: 'not-locked' };
+    const key = latestTurnKey(userId, conversationId);
+    const value = JSON.stringify(latest);
+    const outcome = await this.#call(() => replace.call(backend, key, value, ttlMs, runningSince, lock));
+    if (outcome.kind !== 'stored') return outcome;
+    const { previous } = outcome;
+    return { kind: 'recorded', undo: () => this.#call(() => restore.call(backend, key, value, previous)) };
   }
 
   /** The turn the conversation ran last, or `null`. A record that is not ours reads as `null`. */

@@ -5,7 +5,14 @@ import { unrefTimer } from '../internal/unref-timer.js';
 import type { ChatEvent, Logger } from '../types.js';
 import { type ResumedTurnState, RunningTurn, type RunningTurnOptions } from './running-turn.js';
 import { processControlChannel, turnEventsChannel } from './turn-keys.js';
-import { type LatestTurn, type RecordedEvent, TERMINAL_EVENTS, TurnLog, type TurnRef } from './turn-log.js';
+import {
+  type LatestTurn,
+  type RecordedEvent,
+  TERMINAL_EVENTS,
+  TurnLog,
+  type TurnRef,
+  type UnderLockRecord,
+} from './turn-log.js';
 import { UnfinishedTurnError } from './unfinished-turn-error.js';
 
 /** Options of {@link TurnManager}. @internal */
@@ -45,6 +52,27 @@ export interface StartTurnOptions {
    * when the storage can do both in one step; `onEnded` then finds it released.
    */
   lease?: RunningTurnOptions['lease'];
+  /** The record {@link TurnManager.recordUnderLock} already sent for this turn (same `turnId`). */
+  early?: EarlyTurnRecord;
+}
+
+/**
+ * A new turn's latest-turn record, sent in its lock's round trip by
+ * {@link TurnManager.recordUnderLock}, before the turn itself starts. @internal
+ */
+export interface EarlyTurnRecord {
+  readonly turnId: string;
+  readonly startedAt: number;
+  /**
+   * How the record went, for the turn that starts with it ({@link TurnManager.start} calls
+   * this): once it says `recorded`, the record is the turn's and {@link undo} leaves it.
+   */
+  take(): Promise<UnderLockRecord>;
+  /**
+   * For a turn that does not start after all: puts back the record this one replaced, if it was
+   * stored. Does nothing once the turn started with it. Never rejects.
+   */
+  undo(): Promise<void>;
 }
 
 /** A turn claimed from a dead process, as {@link TurnManager.start} continues it. @internal */
@@ -106,6 +134,58 @@ export class TurnManager {
   }
 
   /**
+   * Records a new turn as the conversation's running one while its lock is being requested:
+   * called right after asking for the lock with `lock.token`, the record travels in the lock's
+   * round trip and is written only if the lock was granted (see
+   * `TurnLog.startLatestUnderLock`). Pass the result to {@link start} as `early`; `undefined`
+   * when the storage cannot (then `start` records the turn itself).
+   */
+  recordUnderLock(
+    options: { userId: string; conversationId?: string; turnId: string; message?: string },
+    lock: { key: string; token: string },
+  ): EarlyTurnRecord | undefined {
+    if (!this.log.recordsUnderLock) return undefined;
+    const { userId, conversationId, turnId, message } = options;
+    const startedAt = Date.now();
+    const latest = this.#runningRecord(turnId, startedAt, message);
+    const runningSince = startedAt - this.#turnTimeoutMs;
+    const outcome = this.log.startLatestUnderLock(
+      userId,
+      conversationId,
+      latest,
+      this.runningTtlMs,
+      runningSince,
+      lock,
+    );
+    outcome.catch(() => {});
+    let started = false;
+    let undone: Promise<void> | undefined;
+    const logger = this.#logger;
+    return {
+      turnId,
+      startedAt,
+      take: async () => {
+        const result = await outcome;
+        if (result.kind === 'recorded') started = true;
+        return result;
+      },
+      undo() {
+        if (undone) return undone;
+        undone = outcome.then(
+          async (result) => {
+            if (result.kind !== 'recorded' || started) return;
+            await result.undo().catch(() => {
+              logger?.warn?.('could not take back the record of a turn that did not start');
+            });
+          },
+          () => {},
+        );
+        return undone;
+      },
+    };
+  }
+
+  /**
    * Starts a turn that runs on its own until its end, whoever reads it. Resolves once the turn
    * is registered (so `/stop` and readers on any process find it). The caller holds the
    * conversation's turn lock.
@@ -125,14 +205,10 @@ export class TurnManager {
     };
     const channel = turnEventsChannel(ref.userId, ref.turnId);
     const continued = options.continueFrom;
-    const startedAt = continued?.state.startedAt ?? Date.now();
+    const early = options.early?.turnId === ref.turnId ? options.early : undefined;
+    const startedAt = continued?.state.startedAt ?? early?.startedAt ?? Date.now();
     const ended: LatestTurn = { turnId: ref.turnId, owner: this.processId, startedAt, ended: true };
-    const latest: LatestTurn = {
-      turnId: ref.turnId,
-      owner: this.processId,
-      startedAt,
-      ...(options.message === undefined ? {} : { message: options.message }),
-    };
+    const latest = this.#runningRecord(ref.turnId, startedAt, options.message);
     const turn = new RunningTurn({
       ref,
       log: this.log,
@@ -156,9 +232,12 @@ export class TurnManager {
     });
     this.#running.set(ref.turnId, turn);
     try {
+      const sent = early && !continued ? await early.take() : undefined;
       if (continued) {
         await this.log.setLatest(ref.userId, options.conversationId, latest, this.runningTtlMs);
-      } else {
+      } else if (sent?.kind === 'running') {
+        throw new UnfinishedTurnError();
+      } else if (sent?.kind !== 'recorded') {
         // Checked and written in one step: the caller holds the conversation's lock, so a turn
         // still recorded as running here lost its process and must be taken over first.
         const runningSince = Date.now() - this.#turnTimeoutMs;
@@ -177,6 +256,11 @@ export class TurnManager {
     }
     void turn.run(options.source(turn.signal));
     return turn;
+  }
+
+  /** The latest-turn record of a turn this process runs. */
+  #runningRecord(turnId: string, startedAt: number, message: string | undefined): LatestTurn {
+    return { turnId, owner: this.processId, startedAt, ...(message === undefined ? {} : { message }) };
   }
 
   /** A turn this process runs, if it still runs. */

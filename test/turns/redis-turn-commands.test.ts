@@ -19,6 +19,10 @@ describe.skipIf(!available)('the Redis commands of one plain turn', () => {
   let mcp: TestMcpHttpServer;
   let redis: Redis;
   const sent: string[] = [];
+  // For each command counted: how many counted commands had been answered when it was sent.
+  // Commands sent with the same number went out in the same round trip.
+  const answeredBefore: number[] = [];
+  let answered = 0;
   let counting = false;
 
   beforeAll(async () => {
@@ -26,8 +30,15 @@ describe.skipIf(!available)('the Redis commands of one plain turn', () => {
     mcp = await startTestMcpHttpServer();
     redis = new Redis(REDIS_URL);
     const send = redis.sendCommand.bind(redis);
-    redis.sendCommand = ((command: { name: string; args: unknown[] }, stream?: unknown) => {
-      if (counting) sent.push(describeCommand(command));
+    redis.sendCommand = ((command: { name: string; args: unknown[]; promise: Promise<unknown> }, stream?: unknown) => {
+      if (counting) {
+        sent.push(describeCommand(command));
+        answeredBefore.push(answered);
+        command.promise.then(
+          () => answered++,
+          () => answered++,
+        );
+      }
       return send(command as never, stream as never);
     }) as typeof redis.sendCommand;
   });
@@ -38,7 +49,7 @@ describe.skipIf(!available)('the Redis commands of one plain turn', () => {
     await Promise.all([llm?.close(), mcp?.close()]);
   });
 
-  it('takes 7: lock, session and history, the latest-turn record, the events, history, the conversation entry, the end with the lock', async () => {
+  it('takes 7: lock, session and history, the latest-turn record (one round trip); the events; history and the conversation entry (together); the end with the lock', async () => {
     const storage = redisStorage(redis, { keyPrefix: PREFIX });
     const handler = createChatHandler({
       authenticate: bearerUser,
@@ -61,13 +72,20 @@ describe.skipIf(!available)('the Redis commands of one plain turn', () => {
       expect(sent).toEqual([
         'set lock:turn NX',
         'evalsha session history',
-        'evalsha turn-latest',
+        // Checks the lock itself: sent with the lock request, written only if it was granted.
+        'evalsha turn-latest lock:turn',
         'evalsha turn-events turn-fence',
         'evalsha history session seen',
         // Sent with the history append, not after it: the entry checks the session's version itself.
         'evalsha conversations conversation-entries session',
         'evalsha turn-events turn-fence turn-latest lock:turn',
       ]);
+      // One round trip before the LLM call; the history and its entry together; the end once
+      // both are stored (the events may travel with the history, as here with one chunk).
+      const [lock, session, record, , history, entry, end] = answeredBefore as number[];
+      expect([lock, session, record]).toEqual([0, 0, 0]);
+      expect(entry).toBe(history);
+      expect(end).toBeGreaterThanOrEqual((history ?? 0) + 2);
       // The turn's end freed the lock: the next turn starts at once.
       expect(await redis.exists(`${PREFIX}lock:{u:cmd}:turn`)).toBe(0);
       await turn();

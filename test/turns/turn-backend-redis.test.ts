@@ -5,7 +5,7 @@ import { LockManager } from '../../src/lock/lock-manager.js';
 import { RedisLockBackend } from '../../src/redis/redis-lock-backend.js';
 import { RedisTurnBackend } from '../../src/redis/redis-turn-backend.js';
 import { conversationTurnLockKey } from '../../src/session/session-keys.js';
-import { turnEventsKey } from '../../src/turns/turn-keys.js';
+import { latestTurnKey, turnEventsKey } from '../../src/turns/turn-keys.js';
 import { TurnLog } from '../../src/turns/turn-log.js';
 import { runTurnBackendContract } from '../contract/turn-backend.contract.js';
 import { deletePrefix, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
@@ -86,6 +86,81 @@ describe.skipIf(!available)('Redis turn backend', () => {
     expect(await log.append(fenced, final(1), 5000, { epoch: 1, releaseLock: mine })).toBe(false);
     expect(await admin.get(locks.redisKey(lockKey))).toBe(other.lock.token);
     expect(await other.release()).toBe(true);
+  });
+
+  it('records a turn under its lock, sent before the grant, and takes the record back on request', async () => {
+    const locks = new RedisLockBackend(admin, { keyPrefix: PREFIX });
+    const manager = new LockManager(locks);
+    const log = new TurnLog(new RedisTurnBackend(admin, { keyPrefix: PREFIX, locks }));
+    expect(log.recordsUnderLock).toBe(true);
+    expect(new TurnLog(new RedisTurnBackend(admin, { keyPrefix: PREFIX })).recordsUnderLock).toBe(false);
+    const userId = `early-${randomUUID()}`;
+    const lockKey = conversationTurnLockKey(userId);
+    const latestKey = `${PREFIX}${latestTurnKey(userId)}`;
+    const record = (turnId: string, extra: object = {}) => ({ turnId, owner: 'p', startedAt: Date.now(), ...extra });
+    const now = () => Date.now() - 60_000;
+
+    // Sent right behind the lock request, before its answer: written because the lock was granted.
+    const token = LockManager.newToken();
+    const leasing = manager.hold(lockKey, { ttlMs: 10_000, token });
+    const first = TurnLog.newTurnId();
+    const sent = log.startLatestUnderLock(userId, undefined, record(first), 20_000, now(), { key: lockKey, token });
+    const lease = await leasing;
+    const outcome = await sent;
+    expect(outcome.kind).toBe('recorded');
+    expect((await log.getLatest(userId))?.turnId).toBe(first);
+    // A turn still running there is left alone, under the lock too.
+    const second = await log.startLatestUnderLock(userId, undefined, record(TurnLog.newTurnId()), 20_000, now(), {
+      key: lockKey,
+      token,
+    });
+    expect(second.kind).toBe('running');
+    // Taken back: there was no record before, so there is none now.
+    if (outcome.kind === 'recorded') await outcome.undo();
+    expect(await admin.exists(latestKey)).toBe(0);
+
+    // An ended record is replaced, and put back with what is left of its TTL.
+    const ended = record(TurnLog.newTurnId(), { ended: true });
+    await admin.set(latestKey, JSON.stringify(ended), 'PX', 50_000);
+    const replaced = await log.startLatestUnderLock(userId, undefined, record(TurnLog.newTurnId()), 20_000, now(), {
+      key: lockKey,
+      token,
+    });
+    expect(await admin.pttl(latestKey)).toBeLessThanOrEqual(20_000);
+    if (replaced.kind === 'recorded') await replaced.undo();
+    expect(replaced.kind).toBe('recorded');
+    expect(JSON.parse((await admin.get(latestKey)) ?? 'null')).toEqual(ended);
+    expect(await admin.pttl(latestKey)).toBeGreaterThan(20_000);
+    expect(await lease.release()).toBe(true);
+
+    // A lock held by someone else: nothing is written.
+    const other = await manager.hold(lockKey, { ttlMs: 10_000 });
+    const refused = await log.startLatestUnderLock(userId, undefined, record(TurnLog.newTurnId()), 20_000, now(), {
+      key: lockKey,
+      token: LockManager.newToken(),
+    });
+    expect(refused.kind).toBe('not-locked');
+    expect(JSON.parse((await admin.get(latestKey)) ?? 'null')).toEqual(ended);
+    expect(await other.release()).toBe(true);
+  });
+
+  it('takes back only its own record: one written since is left alone', async () => {
+    const locks = new RedisLockBackend(admin, { keyPrefix: PREFIX });
+    const log = new TurnLog(new RedisTurnBackend(admin, { keyPrefix: PREFIX, locks }));
+    const userId = `early-${randomUUID()}`;
+    const lockKey = conversationTurnLockKey(userId);
+    const lease = await new LockManager(locks).hold(lockKey, { ttlMs: 10_000 });
+    const mine = { turnId: TurnLog.newTurnId(), owner: 'p', startedAt: Date.now() };
+    const outcome = await log.startLatestUnderLock(userId, 'c1', mine, 20_000, Date.now() - 60_000, {
+      key: lockKey,
+      token: lease.lock.token,
+    });
+    const newer = { turnId: TurnLog.newTurnId(), owner: 'q', startedAt: Date.now(), ended: true };
+    await log.setLatest(userId, 'c1', newer, 20_000);
+    if (outcome.kind === 'recorded') await outcome.undo();
+    expect(outcome.kind).toBe('recorded');
+    expect(await log.getLatest(userId, 'c1')).toEqual(newer);
+    await lease.release();
   });
 
   it('reads an entry with a foreign id or field as EVENT_LOG_INVALID', async () => {
