@@ -6,6 +6,7 @@ import { stripMountPrefix } from '../../src/adapters/node/strip-mount-prefix.js'
 import { toWebRequest } from '../../src/adapters/node/to-web-request.js';
 import { writeWebResponse } from '../../src/adapters/node/write-web-response.js';
 import { chunkedResponse } from '../../src/http/node-body.js';
+import { sseChunks } from '../../src/sse/sse-chunks.js';
 
 let serve: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 const server = createServer((req, res) => void serve(req, res));
@@ -204,6 +205,61 @@ describe('writeWebResponse', () => {
     );
     const response = await fetch(`${origin}/`);
     expect(response.status).toBe(500);
+  });
+
+  it('stops an SSE body the moment its client leaves, though its source stalls', async () => {
+    let cancelled = false;
+    let finished = false;
+    serve = async (_req, res) => {
+      const events = (async function* () {
+        yield 'first';
+        await new Promise(() => {});
+      })();
+      const chunks = sseChunks(events, {
+        encode: (text) => `data: ${text}\n\n`,
+        keepAliveMs: 0,
+        onCancel: () => {
+          cancelled = true;
+        },
+      });
+      await writeWebResponse(chunkedResponse(chunks, { headers: { 'content-type': 'text/event-stream' } }), res);
+      finished = true;
+    };
+    const controller = new AbortController();
+    const response = await fetch(`${origin}/`, { signal: controller.signal });
+    const reader = response.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: first\n\n');
+    controller.abort();
+    await expect.poll(() => finished, { timeout: 2000, interval: 5 }).toBe(true);
+    expect(cancelled).toBe(true);
+  });
+
+  it('stops a web body the moment its client leaves, though it stalls', async () => {
+    let cancelled = false;
+    let finished = false;
+    serve = async (_req, res) => {
+      let sent = false;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent) return new Promise(() => {});
+          sent = true;
+          controller.enqueue(new TextEncoder().encode('data: first\n\n'));
+          return undefined;
+        },
+        cancel() {
+          cancelled = true;
+        },
+      });
+      await writeWebResponse(new Response(body, { headers: { 'content-type': 'text/event-stream' } }), res);
+      finished = true;
+    };
+    const controller = new AbortController();
+    const response = await fetch(`${origin}/`, { signal: controller.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await expect.poll(() => finished, { timeout: 2000, interval: 5 }).toBe(true);
+    expect(cancelled).toBe(true);
   });
 
   it('stops the source and ends the response when the given signal aborts', async () => {
