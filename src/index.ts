@@ -102,7 +102,13 @@ export type {
   TurnObserver,
   TurnOutcome,
 } from './telemetry/turn-observer.js';
-export type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turns/turn-backend.js';
+export type {
+  SavedRecord,
+  TurnAppendOptions,
+  TurnBackend,
+  TurnLogEntry,
+  UnderLockReplace,
+} from './turns/turn-backend.js';
 export type * from './types.js';
 export type { CounterAddition, UsageBackend } from './usage/usage-backend.js';
 export type { UsageLedgerOptions } from './usage/usage-ledger.js';

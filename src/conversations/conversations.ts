@@ -1,5 +1,5 @@
 import type { ChatHistory } from '../chat/chat-history.js';
-import type { SessionStore } from '../session/session-store.js';
+import { type SessionStore, sessionVersionGuard } from '../session/session-store.js';
 import type { Logger, TranscriptMessage } from '../types.js';
 import type { ConversationBackend, ConversationPage } from './conversation-backend.js';
 import { DEFAULT_CONVERSATION_ID } from './conversation-id.js';
@@ -90,7 +90,7 @@ export class Conversations {
         if (this.#index.seesSessions === true && sessionVersion !== undefined) {
           // The index checks the session's version itself, like the append: both go out at once
           // (one round trip on Redis) and still both happen or neither does.
-          const onlyIf = this.#store.versionGuard(userId, sessionVersion);
+          const onlyIf = sessionVersionGuard(userId, sessionVersion);
           [saved] = await Promise.all([save(), this.#index.recordTurn(userId, conversationId, { ...entry, onlyIf })]);
         } else {
           saved = await save();

@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 export type { RedisBackendOptions, RedisClientLike, RedisSubscriberLike } from './redis-client.js';
-export { RedisConversationBackend } from './redis-conversation-backend.js';
+export { RedisConversationBackend, type RedisConversationBackendOptions } from './redis-conversation-backend.js';
 export { RedisLockBackend } from './redis-lock-backend.js';
 export { redisRateWindow } from './redis-rate-window.js';
 export { RedisSessionBackend } from './redis-session-backend.js';

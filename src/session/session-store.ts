@@ -58,6 +58,16 @@ const INVALID_MESSAGE = 'The stored session is invalid. Please reconnect.';
 const UNAVAILABLE_MESSAGE = 'Session storage is unavailable.';
 
 /**
+ * The condition "the user's session still has version `sessionVersion`", as a backend checks it
+ * in the same step as a write: the session key, and text the stored record then contains.
+ * @internal
+ */
+export function sessionVersionGuard(userId: string, sessionVersion: string): { key: string; contains: string } {
+  // The record is SessionStore's JSON, where the version is written exactly like this.
+  return { key: sessionKeys(userId).session, contains: JSON.stringify({ version: sessionVersion }).slice(1, -1) };
+}
+
+/**
  * Per-user sessions over a {@link SessionBackend}: the session configuration (validated on
  * read), a configuration version, and the chat history stored as one list entry per turn.
  *
@@ -285,20 +295,10 @@ export class SessionStore {
           { key: keys.session, ttlMs: this.#sessionTtlMs },
           { key: keys.seen, ttlMs: this.#seenTtlMs },
         ],
-        ...(sessionVersion === undefined ? {} : { onlyIf: this.versionGuard(userId, sessionVersion) }),
+        ...(sessionVersion === undefined ? {} : { onlyIf: sessionVersionGuard(userId, sessionVersion) }),
       }),
     );
     return appended !== false;
-  }
-
-  /**
-   * The condition "the user's session still has version `sessionVersion`", as a backend checks
-   * it in the same step as a write: the session key, and text its stored record then contains.
-   * @internal
-   */
-  versionGuard(userId: string, sessionVersion: string): { key: string; contains: string } {
-    // The record is this store's JSON, where the version is written exactly like this.
-    return { key: sessionKeys(userId).session, contains: JSON.stringify({ version: sessionVersion }).slice(1, -1) };
   }
 
   /** Deletes one conversation's chat history (the default one without `conversationId`), keeping the session. */
