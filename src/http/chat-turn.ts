@@ -23,13 +23,17 @@ export async function respondWithTurn(
 ): Promise<Response> {
   const stopOnDisconnect = context.options.stopOnDisconnect === true && turn !== undefined;
   const clientGone = () => turn?.abort(new LlmChatError('ABORTED', 'The client went away.'));
+  // A client already gone by now (it left while the turn was being set up) stops it at once.
+  if (stopOnDisconnect && request.signal.aborted) clientGone();
   if (streaming) {
     const reader = new AbortController();
     // A host that hands us its request's signal (handler.fetch) tells us of a client gone that way too.
     if (stopOnDisconnect) request.signal.addEventListener('abort', clientGone, { once: true });
+    // The turn this request started is read from its memory, even if it has ended meanwhile:
+    // the log may not hold all of it (a storage without turns, a turn cut before its write).
     const events = stopOnDisconnect
       ? turn.pacedEvents(reader.signal)
-      : context.turns.read(ref, 0, reader.signal, watchdog);
+      : (turn?.events(0, reader.signal) ?? context.turns.read(ref, 0, reader.signal, watchdog));
     return turnEventResponse(context, ref.turnId, events, {
       onCancel: () => {
         reader.abort();
@@ -39,7 +43,7 @@ export async function respondWithTurn(
   }
   if (stopOnDisconnect) request.signal.addEventListener('abort', clientGone, { once: true });
   try {
-    const result = await collectTurnResult(context.turns.read(ref, 0, undefined, watchdog));
+    const result = await collectTurnResult(turn?.events(0) ?? context.turns.read(ref, 0, undefined, watchdog));
     return jsonResponse(200, { user_id: ref.userId, ...result }, { 'x-turn-id': ref.turnId });
   } finally {
     request.signal.removeEventListener('abort', clientGone);
