@@ -13,7 +13,6 @@ import {
   APPEND_TURN_EVENTS,
   RAISE_TURN_FENCE,
   REPLACE_UNLESS_RUNNING,
-  REPLACE_UNLESS_RUNNING_UNDER_LOCK,
   RESTORE_RECORD,
   SET_IF_ABSENT,
 } from './redis-turn-scripts.js';
@@ -121,15 +120,7 @@ export class RedisTurnBackend implements TurnBackend {
   }
 
   async replaceUnlessRunning(key: string, value: string, ttlMs: number, runningSince: number): Promise<boolean> {
-    const stored = await this.#run(() =>
-      runScript(
-        this.#client,
-        REPLACE_UNLESS_RUNNING,
-        [this.#key(key)],
-        [value, toRedisMs(ttlMs), String(runningSince)],
-      ),
-    );
-    return stored === 1;
+    return (await this.#replace([this.#key(key)], [value, toRedisMs(ttlMs), String(runningSince)])).kind === 'stored';
   }
 
   async replaceUnlessRunningUnderLock(
@@ -141,14 +132,13 @@ export class RedisTurnBackend implements TurnBackend {
   ): Promise<UnderLockReplace> {
     const locks = this.#locks;
     if (!locks) return { kind: 'not-locked' };
-    const reply = await this.#run(() =>
-      runScript(
-        this.#client,
-        REPLACE_UNLESS_RUNNING_UNDER_LOCK,
-        [this.#key(key), locks.redisKey(lock.key)],
-        [value, toRedisMs(ttlMs), String(runningSince), lock.token],
-      ),
-    );
+    const keys = [this.#key(key), locks.redisKey(lock.key)];
+    return this.#replace(keys, [value, toRedisMs(ttlMs), String(runningSince), lock.token]);
+  }
+
+  /** REPLACE_UNLESS_RUNNING, its reply read whatever the server sent. */
+  async #replace(keys: string[], args: Array<string | number>): Promise<UnderLockReplace> {
+    const reply = await this.#run(() => runScript(this.#client, REPLACE_UNLESS_RUNNING, keys, args));
     const [outcome, previous, ttl] = Array.isArray(reply) ? reply : [];
     if (outcome === 0) return { kind: 'running' };
     if (outcome !== 1) return { kind: 'not-locked' };

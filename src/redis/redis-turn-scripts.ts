@@ -61,31 +61,13 @@ return false
 /**
  * Sets the latest-turn record KEYS[1] to ARGV[1] with a TTL of ARGV[2] ms unless the record
  * there names a running turn: JSON without `ended: true` whose `startedAt` is at or after ARGV[3].
- * Returns 1 when set, 0 when left alone. Junk in the key is replaced, never an error.
+ * With a lock KEYS[2], nothing happens unless it holds the token ARGV[4] (returns {-1}). A running
+ * turn's record is left alone ({0}); otherwise the call returns {1, previous value or false, its
+ * PTTL}. Junk in the key is replaced, never an error.
  * @internal
  */
 export const REPLACE_UNLESS_RUNNING = defineScript(`
-local existing = redis.call('GET', KEYS[1])
-if existing then
-  local ok, record = pcall(cjson.decode, existing)
-  if ok and type(record) == 'table' and record.ended ~= true and type(record.startedAt) == 'number'
-    and record.startedAt >= tonumber(ARGV[3]) then
-    return 0
-  end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-`);
-
-/**
- * REPLACE_UNLESS_RUNNING under a lock: nothing happens unless the lock KEYS[2] holds the token
- * ARGV[4] (returns {-1}). A record naming a running turn is left alone ({0}); otherwise the record
- * is set and the call returns {1, previous value or false, its PTTL}. KEYS[1]: the latest-turn
- * record. ARGV: value, ttlMs, runningSince, token.
- * @internal
- */
-export const REPLACE_UNLESS_RUNNING_UNDER_LOCK = defineScript(`
-if redis.call('GET', KEYS[2]) ~= ARGV[4] then return {-1} end
+if #KEYS > 1 and redis.call('GET', KEYS[2]) ~= ARGV[4] then return {-1} end
 local existing = redis.call('GET', KEYS[1])
 local ttl = -2
 if existing then
