@@ -60,9 +60,9 @@ export class RedisConversationBackend implements ConversationBackend {
     // One script reads the entry and writes the next: one command per turn. A turn of the same
     // conversation racing this one is serialized by the conversation's turn lock anyway.
     const sessions = this.#sessions;
-    const guard = sessions ? options.onlyIf : undefined;
+    const guard = sessions && options.onlyIf;
     const keys = this.#keys(userId);
-    if (sessions && guard) keys.push(sessions.redisKey(guard.key));
+    if (guard) keys.push(sessions.redisKey(guard.key));
     const args = [conversationId, options.title, Math.trunc(options.at), this.#now(), toRedisMs(options.ttlMs)];
     await this.#run(() => runScript(this.#client, RECORD_CONVERSATION_TURN, keys, [...args, guard?.contains ?? '']));
   }

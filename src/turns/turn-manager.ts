@@ -52,7 +52,7 @@ export interface StartTurnOptions {
    * when the storage can do both in one step; `onEnded` then finds it released.
    */
   lease?: RunningTurnOptions['lease'];
-  /** The record {@link TurnManager.recordUnderLock} already sent for this turn (same `turnId`). */
+  /** The record {@link TurnManager.recordUnderLock} already sent for this turn: its id is the turn's. */
   early?: EarlyTurnRecord;
 }
 
@@ -200,12 +200,12 @@ export class TurnManager {
     });
     const ref: TurnRef = {
       userId: options.userId,
-      turnId: options.turnId ?? TurnLog.newTurnId(),
+      turnId: options.early?.turnId ?? options.turnId ?? TurnLog.newTurnId(),
       ...(options.conversationId ? { conversationId: options.conversationId } : {}),
     };
     const channel = turnEventsChannel(ref.userId, ref.turnId);
     const continued = options.continueFrom;
-    const early = options.early?.turnId === ref.turnId ? options.early : undefined;
+    const { early } = options;
     const startedAt = continued?.state.startedAt ?? early?.startedAt ?? Date.now();
     const ended: LatestTurn = { turnId: ref.turnId, owner: this.processId, startedAt, ended: true };
     const latest = this.#runningRecord(ref.turnId, startedAt, options.message);
