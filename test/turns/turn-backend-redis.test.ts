@@ -59,14 +59,19 @@ describe.skipIf(!available)('Redis turn backend', () => {
     expect(ttl).toBeLessThanOrEqual(5000);
   });
 
-  it("frees the turn's lock with the turn's last write, only while the lease's token holds it", async () => {
+  /** A turn log linked to the lock backend of the same storage, and a fresh user's turn lock. */
+  function linkedToLocks(user: string) {
     const locks = new RedisLockBackend(admin, { keyPrefix: PREFIX });
-    const manager = new LockManager(locks);
     const log = new TurnLog(new RedisTurnBackend(admin, { keyPrefix: PREFIX, locks }));
+    const unlinked = new TurnLog(new RedisTurnBackend(admin, { keyPrefix: PREFIX }));
+    const userId = `${user}-${randomUUID()}`;
+    return { locks, manager: new LockManager(locks), log, unlinked, userId, lockKey: conversationTurnLockKey(userId) };
+  }
+
+  it("frees the turn's lock with the turn's last write, only while the lease's token holds it", async () => {
+    const { locks, manager, log, unlinked, userId, lockKey } = linkedToLocks('lock');
     expect(log.freesLocks).toBe(true);
-    expect(new TurnLog(new RedisTurnBackend(admin, { keyPrefix: PREFIX })).freesLocks).toBe(false);
-    const userId = `lock-${randomUUID()}`;
-    const lockKey = conversationTurnLockKey(userId);
+    expect(unlinked.freesLocks).toBe(false);
     const final = (seq: number) => [{ seq, event: 'final', data: {} }];
 
     const lease = await manager.hold(lockKey, { ttlMs: 10_000 });
@@ -89,13 +94,9 @@ describe.skipIf(!available)('Redis turn backend', () => {
   });
 
   it('records a turn under its lock, sent before the grant, and takes the record back on request', async () => {
-    const locks = new RedisLockBackend(admin, { keyPrefix: PREFIX });
-    const manager = new LockManager(locks);
-    const log = new TurnLog(new RedisTurnBackend(admin, { keyPrefix: PREFIX, locks }));
+    const { manager, log, unlinked, userId, lockKey } = linkedToLocks('early');
     expect(log.recordsUnderLock).toBe(true);
-    expect(new TurnLog(new RedisTurnBackend(admin, { keyPrefix: PREFIX })).recordsUnderLock).toBe(false);
-    const userId = `early-${randomUUID()}`;
-    const lockKey = conversationTurnLockKey(userId);
+    expect(unlinked.recordsUnderLock).toBe(false);
     const latestKey = `${PREFIX}${latestTurnKey(userId)}`;
     const record = (turnId: string, extra: object = {}) => ({ turnId, owner: 'p', startedAt: Date.now(), ...extra });
     const now = () => Date.now() - 60_000;
@@ -145,11 +146,8 @@ describe.skipIf(!available)('Redis turn backend', () => {
   });
 
   it('takes back only its own record: one written since is left alone', async () => {
-    const locks = new RedisLockBackend(admin, { keyPrefix: PREFIX });
-    const log = new TurnLog(new RedisTurnBackend(admin, { keyPrefix: PREFIX, locks }));
-    const userId = `early-${randomUUID()}`;
-    const lockKey = conversationTurnLockKey(userId);
-    const lease = await new LockManager(locks).hold(lockKey, { ttlMs: 10_000 });
+    const { manager, log, userId, lockKey } = linkedToLocks('early');
+    const lease = await manager.hold(lockKey, { ttlMs: 10_000 });
     const mine = { turnId: TurnLog.newTurnId(), owner: 'p', startedAt: Date.now() };
     const outcome = await log.startLatestUnderLock(userId, 'c1', mine, 20_000, Date.now() - 60_000, {
       key: lockKey,
