@@ -1,8 +1,8 @@
-import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LlmChatError } from '../../src/errors.js';
 import { McpToolbox, type McpToolboxOptions } from '../../src/mcp/index.js';
 import type { McpServerConfig } from '../../src/types.js';
+import { freePort } from '../fixtures/free-port.js';
 import {
   startTestMcpHttpServer,
   startTestMcpSseServer,
@@ -27,15 +27,6 @@ async function rejection(promise: Promise<unknown>): Promise<LlmChatError> {
     return error as LlmChatError;
   }
   throw new Error('expected a rejection');
-}
-
-/** A port nothing listens on: bind port 0, note it, close. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
 }
 
 beforeAll(async () => {

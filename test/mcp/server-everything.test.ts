@@ -1,6 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ChatService } from '../../src/chat/chat-service.js';
@@ -8,6 +7,7 @@ import { OpenAIProvider } from '../../src/llm/openai-provider.js';
 import { McpToolbox } from '../../src/mcp/index.js';
 import type { ChatEvent } from '../../src/types.js';
 import { startFakeOpenAI } from '../fixtures/fake-openai-server.js';
+import { freePort } from '../fixtures/free-port.js';
 
 // The reference server of the MCP project, as a real third-party server over stdio and HTTP.
 const require = createRequire(import.meta.url);
@@ -53,14 +53,6 @@ function expectSumTurn(events: ChatEvent[]): void {
   expect(String((events[1] as { output: unknown }).output)).toMatch(/\b5\b/);
   expect(events.at(-1)).toMatchObject({ type: 'final', tool_used: true, tools: ['get-sum'] });
   expect((events.at(-1) as { content: string }).content).toMatch(/Server says: .*\b5\b/);
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return typeof address === 'object' && address ? address.port : 0;
 }
 
 describe('server-everything over stdio', () => {
