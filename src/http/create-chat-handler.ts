@@ -192,8 +192,9 @@ function createContext(
   const baseFetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const logger = options.logger;
   const locks = new LockManager(storage.locks, { ttlMs: settings.lockTtlMs, ...(logger ? { logger } : {}) });
-  // An allowed server must not bounce us somewhere the allow-list never named.
-  const fetch: FetchLike = (input, init) => baseFetch(input, { ...init, redirect: 'error' });
+  // An allowed server must not bounce us somewhere the allow-list never named. (With redirects
+  // refused and no window, fetch also skips cloning each request and teeing its body.)
+  const fetch: FetchLike = (input, init) => baseFetch(input, { ...init, redirect: 'error', window: null });
   const oauth = options.oauth
     ? new OAuthManager({
         options: options.oauth,

@@ -94,6 +94,10 @@ export async function failureFromResponse(response: Response, context: FailureCo
  */
 export function failureFromThrown(error: unknown, context: FailureContext): AttemptFailure {
   if (isLlmChatError(error)) return { error, retryable: isMarkedRetryable(error) };
+  if (isRefusedRedirect(error)) {
+    const message = `The ${context.label} API answered with a redirect, which is not followed; check the base URL.`;
+    return { error: new LlmChatError('PROVIDER_ERROR', message, { details: context.details }), retryable: false };
+  }
   return {
     error: new LlmChatError('PROVIDER_ERROR', `The connection to the ${context.label} API failed.`, {
       details: context.details,
@@ -101,4 +105,14 @@ export function failureFromThrown(error: unknown, context: FailureContext): Atte
     }),
     retryable: true,
   };
+}
+
+/**
+ * Whether fetch failed because the provider redirected (requests are sent with `redirect:
+ * 'error'`). Node's fetch says so only in its error's cause; another fetch is read as a plain
+ * connection failure.
+ */
+function isRefusedRedirect(error: unknown): boolean {
+  const cause = error instanceof TypeError ? (error as { cause?: unknown }).cause : undefined;
+  return cause instanceof Error && /\bredirect\b/i.test(cause.message);
 }

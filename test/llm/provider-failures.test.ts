@@ -1,3 +1,5 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AnthropicProvider } from '../../src/llm/anthropic-provider.js';
 import type { LlmProvider, LlmRequest } from '../../src/llm/llm-provider.js';
@@ -255,3 +257,49 @@ describe('provider connection failures', () => {
     expect(JSON.stringify(warnings)).not.toContain(KEY);
   });
 });
+
+describe('a provider that redirects', () => {
+  // The redirect target stands for any host the provider (or whoever answers at its URL) points
+  // to: it must never see the request, whose x-api-key fetch would carry across origins.
+  let target: Server;
+  let redirector: Server;
+  const seenByTarget: IncomingHttpHeaders[] = [];
+  let redirected = 0;
+  beforeAll(async () => {
+    target = createServer((request, response) => {
+      seenByTarget.push(request.headers);
+      response.writeHead(200, { 'content-type': 'text/event-stream' }).end();
+    });
+    const targetUrl = await listenOnLoopback(target);
+    redirector = createServer((request, response) => {
+      redirected++;
+      request.resume();
+      response.writeHead(307, { location: `${targetUrl}${request.url}` }).end();
+    });
+    await listenOnLoopback(redirector);
+  });
+  afterAll(async () => {
+    await Promise.all([target, redirector].map((server) => new Promise((resolve) => server.close(resolve))));
+  });
+
+  it.each(targets)(
+    '$name: PROVIDER_ERROR naming the redirect, not retried, and the target never called',
+    async ({ make }) => {
+      redirected = 0;
+      seenByTarget.length = 0;
+      const url = `http://127.0.0.1:${(redirector.address() as AddressInfo).port}`;
+      const provider = make({ url } as FakeLlmServer, { ...FAST, maxRetries: 3 });
+      const { error } = await collectFailure(provider.stream(hi));
+      expect(error.code).toBe('PROVIDER_ERROR');
+      expect(error.message).toMatch(/redirect/);
+      expect(redirected).toBe(1);
+      expect(seenByTarget).toEqual([]);
+      expectSecretAbsent(error, KEY);
+    },
+  );
+});
+
+async function listenOnLoopback(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
