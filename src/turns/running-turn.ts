@@ -2,7 +2,14 @@ import { LlmChatError } from '../errors.js';
 import { sleep } from '../internal/sleep.js';
 import type { LockLease } from '../lock/lock-manager.js';
 import type { ChatEvent, Logger } from '../types.js';
-import { type LatestTurn, type RecordedEvent, TERMINAL_EVENTS, type TurnLog, type TurnRef } from './turn-log.js';
+import {
+  type LatestTurn,
+  type RecordedEvent,
+  TERMINAL_EVENTS,
+  type TurnAppendExtras,
+  type TurnLog,
+  type TurnRef,
+} from './turn-log.js';
 
 /** What a {@link RunningTurn} needs besides its events. @internal */
 export interface RunningTurnOptions {
@@ -94,14 +101,21 @@ export class RunningTurn {
   readonly #events: RecordedEvent[] = [];
   /** The seq of `#events[0]`: older events were dropped from memory (the log may still have them). */
   #firstSeq = 1;
-  readonly #waiters = new Set<() => void>();
-  #pending: RecordedEvent[] = [];
+  /**
+   * Readers parked until the next event (or the end), all woken and dropped at once. Nearly every
+   * turn has one reader: it parks in `#waiter`, with no array made per event.
+   */
+  #waiter: (() => void) | undefined;
+  #moreWaiters: Array<() => void> | undefined;
+  /** Recorded, not yet handed to the log (a new array a batch: the log keeps none). */
+  #pending: RecordedEvent[] | undefined;
   #writing: Promise<void> | undefined;
   #ended = false;
   #stopRequested = false;
   /** Another process claimed the turn: nothing more is written. */
   #fenced = false;
-  readonly #epoch: number | undefined;
+  /** What every append but the last one passes the log: one object for the whole turn. */
+  readonly #appendExtras: TurnAppendExtras;
   readonly #lease: RunningTurnOptions['lease'];
   /** The seq of the newest event the log acknowledged. */
   #storedSeq = 0;
@@ -129,7 +143,7 @@ export class RunningTurn {
     this.#announce = options.announce;
     this.#beforeEnd = options.beforeEnd;
     this.#endedLatest = options.endedLatest;
-    this.#epoch = options.epoch;
+    this.#appendExtras = options.epoch === undefined ? {} : { epoch: options.epoch };
     this.#lease = options.lease;
     this.#logger = options.logger;
     const resumed = options.resumed;
@@ -253,31 +267,53 @@ export class RunningTurn {
     pacing: boolean,
   ): AsyncGenerator<RecordedEvent, void, undefined> {
     let next = afterSeq + 1;
-    for (;;) {
-      if (next < this.#firstSeq) {
-        throw new LlmChatError('RESUME_LOST', 'The events of this turn after the given id are no longer retained.');
-      }
-      while (next <= this.#visibleSeq) {
-        const event = this.#events[next - this.#firstSeq] as RecordedEvent;
-        next += 1;
-        if (pacing) {
-          this.#pacedChars += weightOf(event);
-          if (this.#recordedChars - this.#pacedChars <= PACE_AHEAD_CHARS) this.#resume();
+    // One abort listener for the whole read, not one per wait: adding and removing a listener
+    // for every token cost more than the rest of the wait.
+    let parked: (() => void) | undefined;
+    const onAbort = () => {
+      if (parked === undefined) return;
+      if (this.#waiter === parked) this.#waiter = undefined;
+      else this.#moreWaiters = this.#moreWaiters?.filter((waiter) => waiter !== parked);
+      parked();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (;;) {
+        if (next < this.#firstSeq) {
+          throw new LlmChatError('RESUME_LOST', 'The events of this turn after the given id are no longer retained.');
         }
-        yield event;
-        if (TERMINAL_EVENTS.has(event.event)) return;
+        while (next <= this.#visibleSeq) {
+          const event = this.#events[next - this.#firstSeq] as RecordedEvent;
+          next += 1;
+          if (pacing) {
+            this.#pacedChars += weightOf(event);
+            if (this.#recordedChars - this.#pacedChars <= PACE_AHEAD_CHARS) this.#resume();
+          }
+          yield event;
+          if (TERMINAL_EVENTS.has(event.event)) return;
+        }
+        if (this.#visibleEnd || signal?.aborted) return;
+        await new Promise<void>((resolve) => {
+          parked = resolve;
+          if (this.#waiter === undefined) this.#waiter = resolve;
+          else if (this.#moreWaiters === undefined) this.#moreWaiters = [resolve];
+          else this.#moreWaiters.push(resolve);
+        });
+        parked = undefined;
       }
-      if (this.#visibleEnd || signal?.aborted) return;
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          this.#waiters.delete(wake);
-          signal?.removeEventListener('abort', wake);
-          resolve();
-        };
-        this.#waiters.add(wake);
-        signal?.addEventListener('abort', wake, { once: true });
-      });
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** Wakes every parked reader; each is woken once (a reader parks again for the next event). */
+  #wakeReaders(): void {
+    const first = this.#waiter;
+    const more = this.#moreWaiters;
+    this.#waiter = undefined;
+    this.#moreWaiters = undefined;
+    first?.();
+    if (more !== undefined) for (const wake of more) wake();
   }
 
   #record(chatEvent: ChatEvent): void {
@@ -292,8 +328,9 @@ export class RunningTurn {
       this.#firstSeq += overflow;
     }
     if (terminal) this.#ended = true;
-    for (const wake of [...this.#waiters]) wake();
-    this.#pending.push(recorded);
+    this.#wakeReaders();
+    if (this.#pending === undefined) this.#pending = [recorded];
+    else this.#pending.push(recorded);
     if (this.#writing === undefined) this.#writing = this.#flush();
   }
 
@@ -333,20 +370,20 @@ export class RunningTurn {
   }
 
   async #flush(): Promise<void> {
-    while (this.#pending.length > 0 && !this.#fenced) {
-      const batch = this.#pending;
-      this.#pending = [];
+    for (let batch = this.#pending; batch !== undefined && !this.#fenced; batch = this.#pending) {
+      this.#pending = undefined;
       const last = batch[batch.length - 1] as RecordedEvent;
       const terminal = TERMINAL_EVENTS.has(last.event);
       const ttlMs = terminal ? this.#log.retentionMs : this.#runningTtlMs;
       // The turn's last write also frees its lease, when the log can: one step less at the end.
       const release = terminal && this.#lease && this.#log.freesLocks ? this.#lease : undefined;
       try {
-        const written = await this.#log.append(this.ref, batch, ttlMs, {
-          ...(terminal && this.#endedLatest ? { latest: this.#endedLatest } : {}),
-          ...(this.#epoch === undefined ? {} : { epoch: this.#epoch }),
-          ...(release ? { releaseLock: { key: release.lock.key, token: release.lock.token } } : {}),
-        });
+        const written = await this.#log.append(
+          this.ref,
+          batch,
+          ttlMs,
+          terminal ? this.#lastExtras(release) : this.#appendExtras,
+        );
         if (!written) {
           this.#fence();
           break;
@@ -364,6 +401,14 @@ export class RunningTurn {
     if (this.#ended) void this.#end();
   }
 
+  #lastExtras(release: RunningTurnOptions['lease']): TurnAppendExtras {
+    return {
+      ...this.#appendExtras,
+      ...(this.#endedLatest ? { latest: this.#endedLatest } : {}),
+      ...(release ? { releaseLock: { key: release.lock.key, token: release.lock.token } } : {}),
+    };
+  }
+
   /**
    * Another process took the turn over (this one was paused past its lease): stop the chat loop
    * and write nothing more. Readers of this process end without a last event and resume from the
@@ -371,7 +416,7 @@ export class RunningTurn {
    */
   #fence(): void {
     this.#fenced = true;
-    this.#pending = [];
+    this.#pending = undefined;
     this.#logger?.warn?.('the chat turn was taken over by another process; stopping here');
     this.#controller.abort(new LlmChatError('LOCK_LOST', TAKEN_OVER_MESSAGE));
     this.#ended = true;
@@ -398,7 +443,7 @@ export class RunningTurn {
   #showEnd(): void {
     if (this.#visibleEnd) return;
     this.#visibleEnd = true;
-    for (const wake of [...this.#waiters]) wake();
+    this.#wakeReaders();
     this.#flushed();
   }
 
@@ -407,10 +452,7 @@ export class RunningTurn {
     for (let delayMs = 100; Date.now() < deadline; delayMs = Math.min(delayMs * 2, 2000)) {
       await sleep(delayMs);
       try {
-        await this.#log.append(this.ref, [last], this.#log.retentionMs, {
-          ...(this.#endedLatest ? { latest: this.#endedLatest } : {}),
-          ...(this.#epoch === undefined ? {} : { epoch: this.#epoch }),
-        });
+        await this.#log.append(this.ref, [last], this.#log.retentionMs, this.#lastExtras(undefined));
         // Written, or refused because another process took the turn over: either way, done here.
         return;
       } catch {

@@ -93,6 +93,8 @@ const INVALID_MESSAGE = 'The recorded events of this turn are invalid.';
  */
 export class TurnLog {
   readonly #backend: TurnBackend;
+  /** The keys of a turn, built once: its events are appended a batch at a time. */
+  readonly #keys = new WeakMap<TurnRef, TurnKeys>();
   readonly retentionMs: number;
   readonly maxEvents: number;
 
@@ -167,9 +169,24 @@ export class TurnLog {
         ttlMs: this.retentionMs,
       };
     }
-    if (epoch !== undefined) options.fence = { key: turnFenceKey(ref.userId, ref.turnId), epoch };
+    const keys = this.#keysOf(ref);
+    if (epoch !== undefined) {
+      if (keys.fenceAt?.epoch !== epoch) keys.fenceAt = { key: keys.fence, epoch };
+      options.fence = keys.fenceAt;
+    }
     if (extras.releaseLock && this.freesLocks) options.releaseLock = extras.releaseLock;
-    return this.#call(() => this.#backend.append(turnEventsKey(ref.userId, ref.turnId), entries, options));
+    return this.#call(() => this.#backend.append(keys.events, entries, options));
+  }
+
+  #keysOf(ref: TurnRef): TurnKeys {
+    let keys = this.#keys.get(ref);
+    // A caller may reuse its ref object for another turn: the keys follow what it says now.
+    if (keys === undefined || keys.userId !== ref.userId || keys.turnId !== ref.turnId) {
+      const { userId, turnId } = ref;
+      keys = { userId, turnId, events: turnEventsKey(userId, turnId), fence: turnFenceKey(userId, turnId) };
+      this.#keys.set(ref, keys);
+    }
+    return keys;
   }
 
   /** Whether an append can free the turn's lease in its own step (see `TurnAppendExtras.releaseLock`). */
@@ -370,6 +387,15 @@ export class TurnLog {
 }
 
 const UNAVAILABLE_MESSAGE = 'Turn storage is unavailable.';
+
+interface TurnKeys {
+  userId: string;
+  turnId: string;
+  events: string;
+  fence: string;
+  /** The fence option of the last append, reused while the epoch stays (backends only read it). */
+  fenceAt?: { key: string; epoch: number };
+}
 
 function unavailable(error: unknown): never {
   throw wrapError(error, 'BACKEND_UNAVAILABLE', UNAVAILABLE_MESSAGE);

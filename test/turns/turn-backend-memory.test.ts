@@ -32,6 +32,17 @@ describe('MemoryTurnBackend specifics', () => {
     expect((await log.read(ref, 7)).map((event) => event.seq)).toEqual([8, 9, 10, 11, 12]);
   });
 
+  it('a ref object reused for another turn appends to that turn (keys are not stale)', async () => {
+    const log = new TurnLog(backend());
+    const first = TurnLog.newTurnId();
+    const ref = { userId: 'u', turnId: first };
+    await log.append(ref, [{ seq: 1, event: 'token', data: { content: 'one' } }], 10_000, { epoch: 1 });
+    ref.turnId = TurnLog.newTurnId();
+    await log.append(ref, [{ seq: 1, event: 'token', data: { content: 'two' } }], 10_000, { epoch: 1 });
+    expect((await log.read({ userId: 'u', turnId: first }, 0)).map((event) => event.data.content)).toEqual(['one']);
+    expect((await log.read(ref, 0)).map((event) => event.data.content)).toEqual(['two']);
+  });
+
   it('holds no more logs than maxEntries, and an expired log is swept without being read', async () => {
     vi.useFakeTimers();
     try {
