@@ -205,6 +205,7 @@ export async function* streamProviderCall<M = EventSourceMessage>(
               emitted = true;
               yield event;
             }
+            events.throwIfFailed();
             if (events.done) break;
           }
           for (const event of events.end()) {

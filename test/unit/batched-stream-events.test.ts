@@ -42,8 +42,25 @@ describe('BatchedStreamEvents', () => {
     const events = new BatchedStreamEvents(toyParser());
     expect(() => {
       for (const event of events.of(['t:a', 't:b', '!', 't:never'])) seen.push(event);
+      events.throwIfFailed();
     }).toThrow('bad chunk');
     expect(seen).toEqual([{ type: 'text', text: 'ab' }]);
+    // Thrown once: the next batch starts clean.
+    expect(() => events.throwIfFailed()).not.toThrow();
+  });
+
+  it('joins three and more texts, and leaves the parser its own objects', () => {
+    const events = new BatchedStreamEvents(toyParser());
+    expect(events.of(['t:a', 't:b', 't:c', 'u', 'r:x'])).toEqual<LlmStreamEvent[]>([
+      { type: 'text', text: 'abc' },
+      { type: 'usage', usage: { inputTokens: 1, outputTokens: 2 } },
+      { type: 'reasoning', text: 'x' },
+    ]);
+    const parsed: LlmStreamEvent = { type: 'text', text: 'p' };
+    const one = new BatchedStreamEvents<string>({ ...toyParser(), push: () => [parsed], done: false });
+    expect(one.of(['x'])).toEqual([parsed]);
+    expect(one.of(['x', 'y'])).toEqual([{ type: 'text', text: 'pp' }]);
+    expect(parsed).toEqual({ type: 'text', text: 'p' });
   });
 
   it('stops reading a batch once the parser is done', () => {
