@@ -144,15 +144,28 @@ export function eventNames(frames: ReadonlyArray<{ event: string }>): string[] {
 }
 
 /**
- * Starts several workers at once (tsx costs about a second each) and adds every one that came
- * up to `into`, so the caller's cleanup stops them even when another failed; then throws the
- * first failure, if any.
+ * Starts several workers (tsx costs about a second each) and adds every one that came up to
+ * `into`, so the caller's cleanup stops them even when another failed; then throws the first
+ * failure, if any. The first starts alone and fills tsx's transform cache; the others then start
+ * together from it. Nine cold starts at once, next to another test file on a loaded 2-core CI
+ * machine, once took more than 20 s for one of them. Each gets `timeoutMs` (the callers' hooks
+ * allow 90 s).
  */
-export async function startWorkers(into: Worker[], names: readonly string[], config: ChatWorkerConfig): Promise<void> {
-  const started = await Promise.allSettled(names.map((name) => startWorker(name, config)));
-  for (const result of started) if (result.status === 'fulfilled') into.push(result.value);
-  const failed = started.find((result) => result.status === 'rejected');
-  if (failed) throw failed.reason;
+export async function startWorkers(
+  into: Worker[],
+  names: readonly string[],
+  config: ChatWorkerConfig,
+  timeoutMs = 40_000,
+): Promise<void> {
+  const [first, ...rest] = names;
+  const start = async (group: readonly string[]) => {
+    const started = await Promise.allSettled(group.map((name) => startWorker(name, config, timeoutMs)));
+    for (const result of started) if (result.status === 'fulfilled') into.push(result.value);
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+  if (first !== undefined) await start([first]);
+  await start(rest);
 }
 
 /**
