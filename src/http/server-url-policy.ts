@@ -6,36 +6,16 @@ const MAX_URL_LENGTH = 2048;
  * Checks a client-supplied MCP server URL against the host's allow-list and returns it
  * normalized. A URL is allowed when, after normalization, it equals or starts with an entry.
  * Credentials in the URL and schemes other than http/https are refused outright, so a client
- * can never make the server reach a host, port or path the host did not list.
+ * can never make the server reach a host, port or path the host did not list. `allowed` holds
+ * entries from {@link normalizeAllowedUrl} (the handler normalizes its list once, at start-up):
+ * they are compared as they are, not parsed again on every check.
  * @internal
  */
 export function checkServerUrl(raw: string, allowed: readonly string[]): string {
-  const normalized = normalizedHref(raw);
+  const normalized = parseHttpUrl(raw)?.href;
   if (normalized === undefined) throw notAllowed();
-  for (const entry of allowed) {
-    const prefix = normalizedHref(entry);
-    if (prefix !== undefined && isUnder(normalized, prefix)) return normalized;
-  }
+  for (const prefix of allowed) if (isUnder(normalized, prefix)) return normalized;
   throw notAllowed();
-}
-
-/**
- * URLs already normalized, by what they were given as: every turn checks its stored servers (the
- * first one of a process builds a live session), and a `new URL` of the server and of each
- * allow-list entry cost 12 µs of it. Bounded, since clients choose what is looked up.
- */
-const hrefs = new Map<string, string | undefined>();
-const MAX_REMEMBERED_HREFS = 512;
-// 512 entries of at most 2,048 characters: 2 MB at worst.
-
-function normalizedHref(raw: string): string | undefined {
-  // Never remembered: a client could fill the map with huge strings.
-  if (raw.length > MAX_URL_LENGTH) return undefined;
-  if (hrefs.has(raw)) return hrefs.get(raw);
-  const href = parseHttpUrl(raw)?.href;
-  if (hrefs.size >= MAX_REMEMBERED_HREFS) hrefs.clear();
-  hrefs.set(raw, href);
-  return href;
 }
 
 /**
