@@ -101,12 +101,8 @@ export class RunningTurn {
   readonly #events: RecordedEvent[] = [];
   /** The seq of `#events[0]`: older events were dropped from memory (the log may still have them). */
   #firstSeq = 1;
-  /**
-   * Readers parked until the next event (or the end), all woken and dropped at once. Nearly every
-   * turn has one reader: it parks in `#waiter`, with no array made per event.
-   */
-  #waiter: (() => void) | undefined;
-  #moreWaiters: Array<() => void> | undefined;
+  /** Readers parked until the next event (or the end): all woken and dropped at once. */
+  #waiters: Array<() => void> | undefined;
   /** Recorded, not yet handed to the log (a new array a batch: the log keeps none). */
   #pending: RecordedEvent[] | undefined;
   #writing: Promise<void> | undefined;
@@ -268,14 +264,10 @@ export class RunningTurn {
   ): AsyncGenerator<RecordedEvent, void, undefined> {
     let next = afterSeq + 1;
     // One abort listener for the whole read, not one per wait: adding and removing a listener
-    // for every token cost more than the rest of the wait.
+    // for every token cost more than the rest of the wait. An abort wakes this reader; its entry
+    // in #waiters stays until the next wake, which finds it already settled.
     let parked: (() => void) | undefined;
-    const onAbort = () => {
-      if (parked === undefined) return;
-      if (this.#waiter === parked) this.#waiter = undefined;
-      else this.#moreWaiters = this.#moreWaiters?.filter((waiter) => waiter !== parked);
-      parked();
-    };
+    const onAbort = () => parked?.();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       for (;;) {
@@ -295,9 +287,8 @@ export class RunningTurn {
         if (this.#visibleEnd || signal?.aborted) return;
         await new Promise<void>((resolve) => {
           parked = resolve;
-          if (this.#waiter === undefined) this.#waiter = resolve;
-          else if (this.#moreWaiters === undefined) this.#moreWaiters = [resolve];
-          else this.#moreWaiters.push(resolve);
+          if (this.#waiters === undefined) this.#waiters = [resolve];
+          else this.#waiters.push(resolve);
         });
         parked = undefined;
       }
@@ -308,12 +299,9 @@ export class RunningTurn {
 
   /** Wakes every parked reader; each is woken once (a reader parks again for the next event). */
   #wakeReaders(): void {
-    const first = this.#waiter;
-    const more = this.#moreWaiters;
-    this.#waiter = undefined;
-    this.#moreWaiters = undefined;
-    first?.();
-    if (more !== undefined) for (const wake of more) wake();
+    const waiters = this.#waiters;
+    this.#waiters = undefined;
+    if (waiters !== undefined) for (const wake of waiters) wake();
   }
 
   #record(chatEvent: ChatEvent): void {

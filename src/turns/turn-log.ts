@@ -170,10 +170,7 @@ export class TurnLog {
       };
     }
     const keys = this.#keysOf(ref);
-    if (epoch !== undefined) {
-      if (keys.fenceAt?.epoch !== epoch) keys.fenceAt = { key: keys.fence, epoch };
-      options.fence = keys.fenceAt;
-    }
+    if (epoch !== undefined) options.fence = { key: keys.fence, epoch };
     if (extras.releaseLock && this.freesLocks) options.releaseLock = extras.releaseLock;
     return this.#call(() => this.#backend.append(keys.events, entries, options));
   }
@@ -393,8 +390,6 @@ interface TurnKeys {
   turnId: string;
   events: string;
   fence: string;
-  /** The fence option of the last append, reused while the epoch stays (backends only read it). */
-  fenceAt?: { key: string; epoch: number };
 }
 
 function unavailable(error: unknown): never {
