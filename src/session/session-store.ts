@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { repairTranscript } from '../chat/repair-transcript.js';
 import { LlmChatError, wrapError } from '../errors.js';
+import { nextEventLoopTurn } from '../internal/next-event-loop-turn.js';
 import { createSealer, type Sealer } from '../internal/seal.js';
 import { TextMemo } from '../internal/text-memo.js';
 import { type StoredTool, storedToolsProblem } from '../mcp/stored-tool.js';
@@ -287,8 +288,9 @@ export class SessionStore {
     if (messages.length === 0) return true;
     const keys = sessionKeys(userId);
     const { sessionVersion, conversationId } = options;
+    const entry = JSON.stringify(messages);
     const appended = await this.#call(() =>
-      this.#backend.appendToList(historyKeyOf(userId, conversationId), [JSON.stringify(messages)], {
+      this.#backend.appendToList(historyKeyOf(userId, conversationId), [entry], {
         ttlMs: this.#historyTtlMs,
         maxLength: this.#maxHistoryTurns,
         touch: [
@@ -298,7 +300,19 @@ export class SessionStore {
         ...(sessionVersion === undefined ? {} : { onlyIf: sessionVersionGuard(userId, sessionVersion) }),
       }),
     );
-    return appended !== false;
+    if (appended === false) return false;
+    this.#decodeLater(entry);
+    return true;
+  }
+
+  /**
+   * Decodes a turn just saved, after the current event-loop turn (while its answer is read), so
+   * that the conversation's next turn, whose history read always finds this entry newest, does
+   * not parse and validate it on its way to the LLM. The same decoder as a read: what is
+   * remembered is exactly what a read would have made of the stored text.
+   */
+  #decodeLater(entry: string): void {
+    void nextEventLoopTurn().then(() => this.#turns.get(entry, parseTurn));
   }
 
   /** Deletes one conversation's chat history (the default one without `conversationId`), keeping the session. */

@@ -194,6 +194,33 @@ describe('SessionStore with a minimal backend', () => {
     }
   });
 
+  it('decodes a turn it saved after the current event-loop turn, so the next history read does not parse it', async () => {
+    const backend = minimalBackend();
+    const store = new SessionStore(backend);
+    await store.createSession('u', config);
+    const turn = [
+      { role: 'user' as const, content: 'add 2 and 3' },
+      { role: 'assistant' as const, content: 'The result is 5.' },
+    ];
+    // A read right after the save, before the deferred decode ran, still decodes it itself.
+    await store.appendTurn('u', turn);
+    expect(await store.getHistory('u')).toEqual(turn);
+    await store.appendTurn('u', [{ role: 'user', content: 'again' }]);
+    await new Promise((resolve) => setImmediate(resolve));
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const read = await store.getHistory('u');
+      expect(parse).not.toHaveBeenCalled();
+      // Exactly what a store that did not save it decodes from the same text.
+      const decoded = await new SessionStore(backend).getHistory('u');
+      expect(parse).toHaveBeenCalled();
+      expect(read).toEqual(decoded);
+      expect(read).toEqual([...turn, { role: 'user', content: 'again' }]);
+    } finally {
+      parse.mockRestore();
+    }
+  });
+
   it('does not leak record contents or the key into SESSION_INVALID messages', async () => {
     const backend = minimalBackend();
     const warn = vi.fn();
