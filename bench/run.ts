@@ -10,7 +10,8 @@
  * Flags: `--only 1,3` (scenario numbers), `--quick` (fewer turns, for a smoke run),
  * `--variants fetch-memory,floor` (only those rows of scenarios 1–3, to profile one path),
  * `--profile` (run the server under `--cpu-prof`, profiles in bench/.profiles; summarize them
- * with `npx tsx bench/profile-summary.ts <file>`), `--no-write` (do not write RESULTS.md).
+ * with `npx tsx bench/profile-summary.ts <file>`), `--no-write` (do not write RESULTS.md),
+ * `--redis-autopipelining` (the servers' ioredis client with `enableAutoPipelining`, to weigh it).
  */
 import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,6 +37,8 @@ const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const profile = argv.includes('--profile');
 const write = !argv.includes('--no-write');
+// Passed on to every server process that uses Redis.
+const redisFlags = argv.includes('--redis-autopipelining') ? ['--redis-autopipelining'] : [];
 const onlyIndex = argv.indexOf('--only');
 const only = new Set(onlyIndex >= 0 ? (argv[onlyIndex + 1] ?? '').split(',').map(Number) : [1, 2, 3, 4, 5, 6]);
 const variantsIndex = argv.indexOf('--variants');
@@ -105,7 +108,7 @@ async function main(): Promise<void> {
     if ([1, 2, 3, 5].some((n) => only.has(n))) {
       if (profile) mkdirSync(profileDir, { recursive: true });
       const flags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-      env = await startServer(upstream, info, hasRedis ? ['--redis'] : [], flags);
+      env = await startServer(upstream, info, hasRedis ? ['--redis', ...redisFlags] : [], flags);
       if (only.has(1)) record('scenario 1', await firstTokenScenario(env, sizes.firstToken));
       if (only.has(2)) record('scenario 2', await relayScenario(env, sizes.relay));
       if (only.has(3)) record('scenario 3', await toolTurnScenario(env, sizes.tool));
@@ -141,7 +144,10 @@ async function main(): Promise<void> {
         if (profile) mkdirSync(profileDir, { recursive: true });
         record(
           'scenario 6',
-          await processesScenario((args) => startServer(upstream, info, args, flags), sizes.processes),
+          await processesScenario(
+            (args) => startServer(upstream, info, [...args, ...redisFlags], flags),
+            sizes.processes,
+          ),
         );
       } else {
         targets.push({

@@ -19,7 +19,8 @@
  * Flags: `--only-lib` (just `lib`, for the soak run), `--no-aisdk` (`lib`, `libFetch` and `floor`,
  * for the concurrency run), `--redis`, `--redis-prefix=<p>` (a fixed key prefix instead of a random
  * one, so two server processes share their sessions; the orchestrator removes the keys), `--lib-redis-only`
- * (just `libRedis`, for the several-processes run).
+ * (just `libRedis`, for the several-processes run), `--redis-autopipelining` (the ioredis client with
+ * `enableAutoPipelining`).
  */
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request as httpRequest, type Server, type ServerResponse } from 'node:http';
@@ -61,6 +62,7 @@ const onlyLib = process.argv.includes('--only-lib');
 const withRedis = process.argv.includes('--redis');
 const noAiSdk = process.argv.includes('--no-aisdk');
 const libRedisOnly = process.argv.includes('--lib-redis-only');
+const autoPipelining = process.argv.includes('--redis-autopipelining');
 const fixedPrefix = process.argv.find((arg) => arg.startsWith('--redis-prefix='))?.slice('--redis-prefix='.length);
 const closers: Array<() => Promise<void>> = [];
 const redisCounts = new Map<string, number>();
@@ -259,6 +261,7 @@ async function start(upstream: UpstreamInfo): Promise<ServerPorts> {
     redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {
       lazyConnect: true,
       maxRetriesPerRequest: 1,
+      enableAutoPipelining: autoPipelining,
     });
     await redis.connect();
     redisPrefix = fixedPrefix ?? `bench:${randomUUID().slice(0, 8)}:`;
