@@ -51,7 +51,7 @@ const sizes = quick
       relay: { tokens: 20_000, turns: 2, warmup: 1 },
       tool: { turns: 30, warmup: 5 },
       concurrency: { streams: 200, connectBatch: 50, tokens: 50, delayMs: 20 },
-      memory: { streams: 100, connectBatch: 50, tokens: 50, delayMs: 20 },
+      memory: { streams: 100, connectBatch: 50, tokens: 50, delayMs: 20, rounds: 1 },
       redis: { turns: 30 },
       processes: { users: 8, seconds: 1, rounds: 2 },
     }
@@ -60,7 +60,7 @@ const sizes = quick
       relay: { tokens: 20_000, turns: 8, warmup: 2 },
       tool: { turns: 200, warmup: 30 },
       concurrency: { streams: 1000, connectBatch: 50, tokens: 50, delayMs: 20 },
-      memory: { streams: 500, connectBatch: 50, tokens: 50, delayMs: 20 },
+      memory: { streams: 500, connectBatch: 50, tokens: 50, delayMs: 20, rounds: 3 },
       redis: { turns: 200 },
       processes: { users: 16, seconds: 2, rounds: 4 },
     };
