@@ -184,7 +184,8 @@ function resultsMarkdown(summary: Table, tables: Table[], seconds: number): stri
     'Loopback only: the fake OpenAI-compatible provider and a real MCP server (Streamable HTTP) run in',
     'one process (`bench/upstream.ts`), the servers under test in another (`bench/server.ts`), the',
     'client in a third (`bench/run.ts`); the two children run as esbuild bundles on plain Node (no tsx).',
-    'Comparisons are interleaved turn by turn in the same run;',
+    'Comparisons are interleaved turn by turn in the same run, in balanced orders (every variant runs',
+    'right after every other equally often);',
     'on a noisy machine the differences and ratios matter, not the absolute times.',
     '',
     renderTable(summary),
@@ -203,7 +204,7 @@ function analysis(): string {
 
 const NOTES = `## How to read and reproduce
 
-- \`npm run bench\` runs scenarios 1–6 (about 5–7 minutes on 2 cores); \`npm run bench -- --only 2,3\` runs some;
+- \`npm run bench\` runs scenarios 1–6 (about 3–4 minutes on 2 cores); \`npm run bench -- --only 2,3\` runs some;
   \`--variants fetch-memory,floor\` runs only those rows of scenarios 1–3 (to profile one path);
   \`--quick\` is a smoke run; \`--profile\` writes V8 CPU profiles of the server processes to
   \`bench/.profiles/\` (summarize with \`npx tsx bench/profile-summary.ts bench/.profiles/<file>.cpuprofile\`).
@@ -223,8 +224,9 @@ const NOTES = `## How to read and reproduce
 - The relay scenario uses a "burst" front of the fake: the fixture fake's own frames, each frame one
   \`write()\`, as fast as the socket takes them (the fixture fake itself waits one event-loop turn per frame,
   about 30 µs, which would make the fake the bottleneck).
-- Scenario 4a starts a fresh server process per row (same build, users connected first for the library
-  rows) and samples RSS every 50 ms; scenario 4 runs 1,000 streams through each door in its own process.
+- Scenario 4a starts a fresh server process per wave (same build, users connected first for the library
+  rows), runs three waves per row with the rows taking turns, samples RSS every 50 ms and compares
+  median peaks; scenario 4 runs 1,000 streams through each door in its own process.
 - Scenario 6: 16 users send short turns back to back, in 4 alternating 2 s windows to one server process
   and spread over two processes with one Redis key prefix (shared sessions, locks and history); 3 warm-up
   rounds each (a user's first turn on a process builds that process's MCP connection).
