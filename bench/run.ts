@@ -12,6 +12,8 @@
  * `--profile` (run the server under `--cpu-prof`, profiles in bench/.profiles; summarize them
  * with `npx tsx bench/profile-summary.ts <file>`), `--no-write` (do not write RESULTS.md),
  * `--redis-autopipelining` (the servers' ioredis client with `enableAutoPipelining`, to weigh it).
+ * `BENCH_NODE=$(scripts/ensure-node.sh 24) npm run bench` runs the server and upstream processes on
+ * that Node (the client stays on this one).
  */
 import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -37,6 +37,8 @@ export interface StartWorkerOptions {
 /**
  * Forks `bench/<relative>` and waits for its `ready` call to answer. TypeScript runs under tsx;
  * a built `.mjs` runs on plain Node (no loader thread, no transpiling: production-like figures).
+ * With `BENCH_NODE=<path to a node binary>` the workers run on that Node instead of this one
+ * (`scripts/ensure-node.sh 24` fetches Node 24), the floor and the library alike.
  */
 export async function startWorker(relative: string, options: StartWorkerOptions = {}): Promise<BenchWorker> {
   const script = fileURLToPath(new URL(`../${relative}`, import.meta.url));
@@ -44,6 +46,7 @@ export async function startWorker(relative: string, options: StartWorkerOptions 
   const child: ChildProcess = fork(script, options.args ?? [], {
     execArgv: [...loader, ...(options.nodeFlags ?? [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    ...(process.env.BENCH_NODE ? { execPath: process.env.BENCH_NODE } : {}),
   });
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let nextId = 1;
