@@ -30,6 +30,14 @@ export class TextMemo<T> {
     }
     return value;
   }
+
+  /**
+   * Decodes `text` ahead of its first read and remembers it; nothing when it is known already or
+   * too long to remember (its decoding would be thrown away).
+   */
+  prime(text: string, decode: (text: string) => T | undefined): void {
+    if (text.length <= this.#maxChars && !this.#entries.has(text)) this.get(text, decode);
+  }
 }
 
 function deepFreeze(value: unknown): void {

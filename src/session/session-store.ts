@@ -312,7 +312,7 @@ export class SessionStore {
    * remembered is exactly what a read would have made of the stored text.
    */
   #decodeLater(entry: string): void {
-    void nextEventLoopTurn().then(() => this.#turns.get(entry, parseTurn));
+    void nextEventLoopTurn().then(() => this.#turns.prime(entry, parseTurn));
   }
 
   /** Deletes one conversation's chat history (the default one without `conversationId`), keeping the session. */

@@ -36,4 +36,21 @@ describe('TextMemo', () => {
     memo.get('aaaaa', decode);
     expect(decodes).toBe(4);
   });
+  it('primes a text ahead of its first read, once, and never one too long to remember', () => {
+    const memo = new TextMemo<string>(10);
+    let decodes = 0;
+    const decode = (text: string) => {
+      decodes += 1;
+      return text.toUpperCase();
+    };
+    memo.prime('abc', decode);
+    memo.prime('abc', decode);
+    expect(decodes).toBe(1);
+    expect(memo.get('abc', decode)).toBe('ABC');
+    expect(decodes).toBe(1);
+    memo.prime('far too long', decode);
+    expect(decodes).toBe(1);
+    expect(memo.get('far too long', decode)).toBe('FAR TOO LONG');
+    expect(decodes).toBe(2);
+  });
 });
