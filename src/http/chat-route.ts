@@ -1,6 +1,5 @@
 import { DEFAULT_CONVERSATION_ID, namedConversation } from '../conversations/conversation-id.js';
 import { LlmChatError } from '../errors.js';
-import { eitherSignal } from '../internal/either-signal.js';
 import { nextEventLoopTurn } from '../internal/next-event-loop-turn.js';
 import { type ChatBody, chatBodySchema, parseBody } from '../schemas.js';
 import { fencedHistory } from '../turns/fenced-history.js';
@@ -125,7 +124,8 @@ async function startNewTurn(send: NewSend): Promise<Response> {
             scope,
             context.logger,
           ),
-          signal: eitherSignal(signal, scope.signal),
+          // The scope's stops (a lost lease, the deadline) abort this signal too: see `stopsTurn` below.
+          signal,
           ...(hooks ? { hooks } : {}),
           ...turnAsks(context, { userId, conversationId, streaming: body.streaming, tools: live.toolbox }),
         });
@@ -136,6 +136,7 @@ async function startNewTurn(send: NewSend): Promise<Response> {
       ...(start.early ? { early: start.early } : {}),
     });
     turnOwnsScope = true;
+    scope.stopsTurn(turn);
     // The provider call has just begun, but a fetch takes several promise steps before its
     // request is on the wire. Building the response now would run ahead of them and hold the
     // request back (about 0.1-0.2 ms in the bench): it waits for a later event-loop turn instead.

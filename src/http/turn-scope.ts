@@ -14,10 +14,12 @@ const MAX_WIND_DOWN_MS = 10_000;
  * @internal
  */
 export class TurnScope {
-  /** Aborts when the lease is lost, the deadline passes, or {@link stop} is called. */
-  readonly signal: AbortSignal;
   readonly #lease: LockLease;
+  // Its signal is made only when read: a turn is stopped through `stopsTurn` instead (on Node 20
+  // a signal costs about 5 µs and 1 KB, and a turn's lives as long as the turn).
   readonly #stop = new AbortController();
+  #stopped: { reason: unknown } | undefined;
+  #turn: StoppableTurn | undefined;
   #live: CacheLease<unknown> | undefined;
   readonly #leases: LockLease[] = [];
   #deadline: ReturnType<typeof setTimeout> | undefined;
@@ -26,7 +28,6 @@ export class TurnScope {
   constructor(lease: LockLease, turnTimeoutMs: number) {
     this.#lease = lease;
     // The lease's loss stops the turn like a slot's (no `AbortSignal.any`: it costs ~8 µs a turn).
-    this.signal = this.#stop.signal;
     this.#stopOnLoss(lease);
     this.#deadline = setTimeout(() => {
       this.stop(new LlmChatError('TIMEOUT', 'The chat turn took too long and was stopped.'));
@@ -34,6 +35,20 @@ export class TurnScope {
       unrefTimer(this.#deadline);
     }, turnTimeoutMs);
     unrefTimer(this.#deadline);
+  }
+
+  /** Aborts when the lease is lost, the deadline passes, or {@link stop} is called. */
+  get signal(): AbortSignal {
+    return this.#stop.signal;
+  }
+
+  /**
+   * The running turn this scope stops: its chat loop is aborted with the scope's reason (at once
+   * if the scope has stopped already), so the loop needs no signal of the scope's own.
+   */
+  stopsTurn(turn: StoppableTurn): void {
+    this.#turn = turn;
+    if (this.#stopped !== undefined) turn.abort(asTurnError(this.#stopped.reason));
   }
 
   /** Keeps a borrowed live session until {@link end}, and returns what it holds. */
@@ -61,7 +76,10 @@ export class TurnScope {
 
   /** Stops the turn's work (LLM request, tool calls) with `reason`; {@link end} still follows. */
   stop(reason: unknown): void {
+    if (this.#stopped !== undefined) return;
+    this.#stopped = { reason };
     this.#stop.abort(reason);
+    this.#turn?.abort(asTurnError(reason));
   }
 
   /** Lets the live session and the lock go, once. Resolves when the lock is released (or known lost). */
@@ -78,4 +96,16 @@ export class TurnScope {
     }
     return this.#ended;
   }
+}
+
+/** What a scope stops: a running turn (see `RunningTurn.abort`). @internal */
+export interface StoppableTurn {
+  abort(reason: LlmChatError): void;
+}
+
+// The scope's reasons are the library's own (a lost lease, the deadline); anything else is a stop.
+function asTurnError(reason: unknown): LlmChatError {
+  return reason instanceof LlmChatError
+    ? reason
+    : new LlmChatError('ABORTED', 'The chat turn was stopped.', { cause: reason });
 }

@@ -1,7 +1,6 @@
 import type { InterruptedTurn } from '../chat/chat-service.js';
 import { DEFAULT_CONVERSATION_ID } from '../conversations/conversation-id.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
-import { eitherSignal } from '../internal/either-signal.js';
 import type { ToolSource } from '../mcp/tool-source.js';
 import { conversationTurnLockKey } from '../session/session-keys.js';
 import { fencedHistory, savedTurnId } from '../turns/fenced-history.js';
@@ -141,6 +140,7 @@ async function claimAndContinue(asker: TakeoverRequest, turnId: string): Promise
       lease,
     });
     started = true;
+    scope.stopsTurn(turn);
     // A stop sent to the dead process: honoured here, before the LLM is asked anything.
     if (stopAsked) turn.stop();
     context.logger?.info?.('took over a chat turn whose process was gone', { epoch });
@@ -220,7 +220,8 @@ async function planContinuation(
       closing,
       live.service.resume(interrupted, {
         history,
-        signal: eitherSignal(signal, scope.signal),
+        // The scope's stops abort this signal too (`stopsTurn`, once the turn runs).
+        signal,
         ...turnAsks(context, { userId: ref.userId, conversationId, streaming: true, tools: live.toolbox }),
       }),
     );

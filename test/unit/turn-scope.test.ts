@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LlmChatError } from '../../src/errors.js';
 import { TurnScope } from '../../src/http/turn-scope.js';
 import { LockManager } from '../../src/lock/lock-manager.js';
 import { MemoryLockBackend } from '../../src/lock/memory-lock-backend.js';
@@ -45,5 +46,41 @@ describe('TurnScope', () => {
     expect(scope.signal.reason).toBe(reason);
     await scope.end();
     expect(scope.signal.reason).toBe(reason);
+  });
+  it('aborts the turn it stops with the scope’s reason, at once when it has stopped already, and once', async () => {
+    const { backend, lose } = losableBackend();
+    const lease = await new LockManager(backend, { ttlMs: 90 }).hold('turn');
+    const scope = new TurnScope(lease, 60_000);
+    const aborted: LlmChatError[] = [];
+    scope.stopsTurn({ abort: (reason) => aborted.push(reason) });
+    expect(aborted).toEqual([]);
+    lose();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(aborted).toHaveLength(1);
+    expect(aborted[0]).toMatchObject({ code: 'LOCK_LOST' });
+    scope.stop(new LlmChatError('TIMEOUT', 'later'));
+    expect(aborted).toHaveLength(1);
+    await scope.end();
+
+    const { backend: other } = losableBackend();
+    const early = new TurnScope(await new LockManager(other, { ttlMs: 5_000 }).hold('turn'), 60_000);
+    early.stop(new Error('gone before the turn ran'));
+    const late: LlmChatError[] = [];
+    early.stopsTurn({ abort: (reason) => late.push(reason) });
+    // A reason that is not the library's own reaches the turn as a stop (ABORTED).
+    expect(late).toHaveLength(1);
+    expect(late[0]).toMatchObject({ code: 'ABORTED' });
+    await early.end();
+  });
+
+  it('stops the turn when its deadline passes', async () => {
+    const { backend } = losableBackend();
+    const scope = new TurnScope(await new LockManager(backend, { ttlMs: 5_000 }).hold('turn'), 30);
+    const aborted: LlmChatError[] = [];
+    scope.stopsTurn({ abort: (reason) => aborted.push(reason) });
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(aborted).toHaveLength(1);
+    expect(aborted[0]).toMatchObject({ code: 'TIMEOUT' });
+    await scope.end();
   });
 });
