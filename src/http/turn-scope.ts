@@ -1,7 +1,7 @@
 import type { CacheLease } from '../chat/connection-cache.js';
 import { LlmChatError } from '../errors.js';
 import { unrefTimer } from '../internal/unref-timer.js';
-import type { LockLease } from '../lock/lock-manager.js';
+import { type LockLease, onLeaseEnd } from '../lock/lock-manager.js';
 
 // A stream nobody reads never winds down by itself: after the deadline has stopped the turn, its
 // lock and connection are let go this much later at the most.
@@ -65,8 +65,7 @@ export class TurnScope {
   }
 
   #stopOnLoss(lease: LockLease): void {
-    if (lease.signal.aborted) this.stop(lease.signal.reason);
-    else lease.signal.addEventListener('abort', () => this.stop(lease.signal.reason), { once: true });
+    onLeaseEnd(lease, (reason) => this.stop(reason));
   }
 
   /** How long the turn's lease surely still holds (see `LockLease.remainingMs`). */

@@ -2,7 +2,7 @@ import RedisMock from 'ioredis-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isLlmChatError } from '../../src/errors.js';
 import type { LockBackend } from '../../src/lock/lock-backend.js';
-import { LockManager } from '../../src/lock/lock-manager.js';
+import { type LockLease, LockManager, onLeaseEnd } from '../../src/lock/lock-manager.js';
 import { MemoryLockBackend } from '../../src/lock/memory-lock-backend.js';
 import { RedisLockBackend } from '../../src/redis/redis-lock-backend.js';
 
@@ -179,6 +179,39 @@ describe('LockManager (fake timers)', () => {
     expect(isLlmChatError(lease.signal.reason) && lease.signal.reason.code).toBe('LOCK_LOST');
     backend.release.mockResolvedValue(false);
     expect(await lease.release()).toBe(false);
+  });
+
+  it('onLeaseEnd hears a lease lost or its caller gone, once, with the reason its signal gives', async () => {
+    const backend = spyBackend();
+    backend.extend.mockResolvedValue(false);
+    const lost = await new LockManager(backend, { ttlMs: 300 }).hold('k');
+    const heard: unknown[] = [];
+    onLeaseEnd(lost, (reason) => heard.push(reason));
+    expect(lost.remainingMs()).toBeGreaterThan(0);
+    await vi.advanceTimersByTimeAsync(250);
+    expect(heard).toHaveLength(1);
+    expect(heard[0]).toMatchObject({ code: 'LOCK_LOST' });
+    // The signal, made only now, tells the same.
+    expect(lost.signal.reason).toBe(heard[0]);
+    expect(lost.remainingMs()).toBe(0);
+    // A listener that comes after the end hears it at once.
+    onLeaseEnd(lost, (reason) => heard.push(reason));
+    expect(heard).toEqual([heard[0], heard[0]]);
+
+    const controller = new AbortController();
+    const gone = await new LockManager(spyBackend()).hold('k2', { signal: controller.signal });
+    const reasons: unknown[] = [];
+    onLeaseEnd(gone, (reason) => reasons.push(reason));
+    controller.abort('bye');
+    expect(reasons).toEqual(['bye']);
+    await gone.release();
+
+    // A lease of another make is heard through its signal.
+    const foreign = new AbortController();
+    const other = { signal: foreign.signal } as LockLease;
+    onLeaseEnd(other, (reason) => reasons.push(reason));
+    foreign.abort('elsewhere');
+    expect(reasons).toEqual(['bye', 'elsewhere']);
   });
 
   it('hold() release() never rejects when the backend fails; it logs and resolves false', async () => {
