@@ -25,15 +25,15 @@ describe('TurnScope', () => {
     const { backend, lose } = losableBackend();
     const lease = await new LockManager(backend, { ttlMs: 90 }).hold('turn');
     const scope = new TurnScope(lease, 60_000);
-    let stops = 0;
-    scope.signal.addEventListener('abort', () => stops++);
+    const aborted: LlmChatError[] = [];
+    scope.stopsTurn({ abort: (reason) => aborted.push(reason) });
     lose();
     await new Promise((resolve) => setTimeout(resolve, 250));
-    expect(scope.signal.aborted).toBe(true);
-    expect(scope.signal.reason).toBe(lease.signal.reason);
-    expect(scope.signal.reason).toMatchObject({ code: 'LOCK_LOST' });
+    expect(aborted).toHaveLength(1);
+    expect(aborted[0]).toBe(lease.signal.reason);
+    expect(aborted[0]).toMatchObject({ code: 'LOCK_LOST' });
     scope.stop(new Error('later'));
-    expect(stops).toBe(1);
+    expect(aborted).toHaveLength(1);
     await scope.end();
   });
 
@@ -41,12 +41,16 @@ describe('TurnScope', () => {
     const { backend } = losableBackend();
     const lease = await new LockManager(backend, { ttlMs: 5_000 }).hold('turn');
     const scope = new TurnScope(lease, 60_000);
-    const reason = new Error('stop pressed');
+    const aborted: LlmChatError[] = [];
+    scope.stopsTurn({ abort: (reason) => aborted.push(reason) });
+    const reason = new LlmChatError('ABORTED', 'stop pressed');
     scope.stop(reason);
-    expect(scope.signal.reason).toBe(reason);
+    expect(aborted).toEqual([reason]);
+    expect(aborted[0]).toBe(reason);
     await scope.end();
-    expect(scope.signal.reason).toBe(reason);
+    expect(aborted).toEqual([reason]);
   });
+
   it('aborts the turn it stops with the scope’s reason, at once when it has stopped already, and once', async () => {
     const { backend, lose } = losableBackend();
     const lease = await new LockManager(backend, { ttlMs: 90 }).hold('turn');
