@@ -10,7 +10,7 @@
 import type { BenchEnv } from '../lib/bench-env.js';
 import { connectUser } from '../lib/bench-env.js';
 import { balancedOrders } from '../lib/interleave.js';
-import { fmt, quantile } from '../lib/stats.js';
+import { fmt, summarize } from '../lib/stats.js';
 import { FORMATS, postStream, userHeaders } from '../lib/stream-client.js';
 import type { ScenarioResult } from './first-token.js';
 
@@ -36,11 +36,7 @@ const MB = 1024 * 1024;
 const DOORS = ['floor', 'express', 'fetch'] as const;
 type Door = (typeof DOORS)[number];
 
-const median = (values: readonly number[]) =>
-  quantile(
-    [...values].sort((a, b) => a - b),
-    0.5,
-  );
+const median = (values: readonly number[]) => summarize(values).median;
 
 /** Runs every door's waves, each in a process from `freshServer` (closed afterwards). */
 export async function streamMemoryScenario(

@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { TextMemo } from '../../src/internal/text-memo.js';
 
+/** A decoder that upper-cases its text and counts its calls. */
+function upperCaseDecoder() {
+  let calls = 0;
+  return {
+    decode: (text: string) => {
+      calls += 1;
+      return text.toUpperCase();
+    },
+    count: () => calls,
+  };
+}
+
 describe('TextMemo', () => {
   it('decodes a text once, freezes the value, and does not keep failures', () => {
     const memo = new TextMemo<{ n: number[] }>(1000);
@@ -21,36 +33,29 @@ describe('TextMemo', () => {
 
   it('forgets the oldest texts past its size budget', () => {
     const memo = new TextMemo<string>(10);
-    let decodes = 0;
-    const decode = (text: string) => {
-      decodes += 1;
-      return text.toUpperCase();
-    };
+    const { decode, count } = upperCaseDecoder();
     memo.get('aaaaa', decode);
     memo.get('bbbbb', decode);
     memo.get('ccccc', decode);
-    expect(decodes).toBe(3);
+    expect(count()).toBe(3);
     memo.get('ccccc', decode);
     memo.get('bbbbb', decode);
-    expect(decodes).toBe(3);
+    expect(count()).toBe(3);
     memo.get('aaaaa', decode);
-    expect(decodes).toBe(4);
+    expect(count()).toBe(4);
   });
+
   it('primes a text ahead of its first read, once, and never one too long to remember', () => {
     const memo = new TextMemo<string>(10);
-    let decodes = 0;
-    const decode = (text: string) => {
-      decodes += 1;
-      return text.toUpperCase();
-    };
+    const { decode, count } = upperCaseDecoder();
     memo.prime('abc', decode);
     memo.prime('abc', decode);
-    expect(decodes).toBe(1);
+    expect(count()).toBe(1);
     expect(memo.get('abc', decode)).toBe('ABC');
-    expect(decodes).toBe(1);
+    expect(count()).toBe(1);
     memo.prime('far too long', decode);
-    expect(decodes).toBe(1);
+    expect(count()).toBe(1);
     expect(memo.get('far too long', decode)).toBe('FAR TOO LONG');
-    expect(decodes).toBe(2);
+    expect(count()).toBe(2);
   });
 });
