@@ -255,6 +255,7 @@ function createContext(
     bus,
     liveDeps: {
       registry,
+      providers: new Map(),
       mcp,
       servers: {
         allowedUrls,

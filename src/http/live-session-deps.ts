@@ -1,4 +1,4 @@
-import type { LlmProviderOptions } from '../llm/llm-provider.js';
+import type { LlmProvider, LlmProviderOptions } from '../llm/llm-provider.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
 import type { OAuthManager } from '../oauth/oauth-manager.js';
 import type { FetchLike, Logger, McpServerConfig } from '../types.js';
@@ -8,6 +8,8 @@ import type { ServerPolicy } from './stored-server-policy.js';
 /** What `buildLiveSession` and `listSessionTools` need from the handler. @internal */
 export interface LiveSessionDeps {
   registry: ModelRegistry;
+  /** Each model's provider, made once: a provider keeps nothing of a session or a user. */
+  providers: Map<string, LlmProvider>;
   mcp: ChatHandlerMcpOptions;
   /** What the host allows to be spawned or contacted, decided from its options alone. */
   servers: ServerPolicy;

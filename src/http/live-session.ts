@@ -1,4 +1,5 @@
 import { ChatService } from '../chat/chat-service.js';
+import type { LlmProvider } from '../llm/llm-provider.js';
 import { LazyToolbox } from '../mcp/lazy-toolbox.js';
 import { McpToolbox } from '../mcp/mcp-toolbox.js';
 import { type StoredTool, toolsByServer } from '../mcp/stored-tool.js';
@@ -33,11 +34,7 @@ export async function buildLiveSession(
 ): Promise<LiveSession> {
   const config = stored.config;
   const model = deps.registry.get(config.model);
-  // The host's logger also hears about LLM retries.
-  const provider = deps.registry.createProvider(model.id, {
-    ...deps.llm,
-    ...(deps.logger ? { logger: deps.logger } : {}),
-  });
+  const provider = providerOf(deps, model.id);
   const servers = await sessionServers(deps, config, request, user);
   const options = sessionToolboxOptions(deps, user);
   const tools = stored.tools;
@@ -67,4 +64,15 @@ export async function buildLiveSession(
     ...(deps.logger ? { logger: deps.logger } : {}),
   });
   return { service, toolbox, close: () => toolbox.close() };
+}
+
+/** The model's provider, shared by every live session that uses the model (a reconnect builds none). */
+function providerOf(deps: LiveSessionDeps, modelId: string): LlmProvider {
+  let provider = deps.providers.get(modelId);
+  if (provider === undefined) {
+    // The host's logger also hears about LLM retries.
+    provider = deps.registry.createProvider(modelId, { ...deps.llm, ...(deps.logger ? { logger: deps.logger } : {}) });
+    deps.providers.set(modelId, provider);
+  }
+  return provider;
 }
