@@ -119,6 +119,8 @@ export class TurnManager {
   readonly processId = randomBytes(9).toString('base64url');
   readonly #running = new Map<string, RunningTurn>();
   #control: Promise<() => Promise<void>> | undefined;
+  /** The control channel is subscribed: a turn need not wait for it. */
+  #listening = false;
 
   constructor(options: TurnManagerOptions) {
     this.log = options.log;
@@ -195,9 +197,11 @@ export class TurnManager {
   async start(options: StartTurnOptions): Promise<RunningTurn> {
     // Without the control channel a stop from another process cannot reach this turn, but the
     // turn itself is fine: it runs, and the next turn tries to listen again.
-    await this.#listenForControl().catch(() => {
-      this.#logger?.warn?.('cannot hear stop requests from other processes yet');
-    });
+    if (!this.#listening) {
+      await this.#listenForControl().catch(() => {
+        this.#logger?.warn?.('cannot hear stop requests from other processes yet');
+      });
+    }
     const ref: TurnRef = {
       userId: options.userId,
       turnId: options.early?.turnId ?? options.turnId ?? TurnLog.newTurnId(),
@@ -324,6 +328,7 @@ export class TurnManager {
   async close(): Promise<void> {
     const control = this.#control;
     this.#control = undefined;
+    this.#listening = false;
     if (control) await (await control.catch(() => async () => {}))();
   }
 
@@ -337,18 +342,25 @@ export class TurnManager {
   }
 
   #listenForControl(): Promise<unknown> {
-    this.#control ??= this.#bus.subscribe(processControlChannel(this.processId), (message) => {
-      const control = parseControl(message);
-      if (control === undefined) return;
-      const turn = this.#running.get(control.turnId);
-      if (control.kind === 'stop') turn?.stop();
+    if (this.#control !== undefined) return this.#control;
+    const control = this.#bus.subscribe(processControlChannel(this.processId), (message) => {
+      const parsed = parseControl(message);
+      if (parsed === undefined) return;
+      const turn = this.#running.get(parsed.turnId);
+      if (parsed.kind === 'stop') turn?.stop();
       else turn?.watch();
     });
-    // A bus that fails now is retried by the next turn.
-    this.#control.catch(() => {
-      this.#control = undefined;
-    });
-    return this.#control;
+    this.#control = control;
+    control.then(
+      () => {
+        if (this.#control === control) this.#listening = true;
+      },
+      // A bus that fails now is retried by the next turn.
+      () => {
+        if (this.#control === control) this.#control = undefined;
+      },
+    );
+    return control;
   }
 
   async *#readRemote(
