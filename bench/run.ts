@@ -227,8 +227,9 @@ const NOTES = `## How to read and reproduce
   \`write()\`, as fast as the socket takes them (the fixture fake itself waits one event-loop turn per frame,
   about 30 µs, which would make the fake the bottleneck).
 - Scenario 4a starts a fresh server process per wave (same build, users connected first for the library
-  rows), runs three waves per row with the rows taking turns, samples RSS every 50 ms and compares
-  median peaks; scenario 4 runs 1,000 streams through each door in its own process.
+  rows), runs three waves per row with the rows taking turns, and compares median peaks. A peak is the
+  kernel's (\`VmHWM\`, reset as the wave starts through /proc/self/clear_refs), so nothing between two
+  RSS samples is missed; scenario 4 runs 1,000 streams through each door in its own process, the same way.
 - Scenario 6: 16 users send short turns back to back, in 4 alternating 2 s windows to one server process
   and spread over two processes with one Redis key prefix (shared sessions, locks and history); 3 warm-up
   rounds each (a user's first turn on a process builds that process's MCP connection).

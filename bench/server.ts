@@ -39,6 +39,7 @@ import { redisStorage } from '../src/redis/redis-storage.js';
 import { type ChatStorage, memoryStorage } from '../src/storage.js';
 import { bearerUser } from '../test/http/stack.js';
 import { serveIpc } from './lib/ipc.js';
+import { resetRssPeak, rssPeak } from './lib/rss-peak.js';
 
 /** Where the upstream fakes live, sent by the orchestrator. */
 export interface UpstreamInfo {
@@ -312,7 +313,8 @@ serveIpc(
   {
     start: (upstream: UpstreamInfo) => start(upstream),
     cpu: () => process.cpuUsage(),
-    mem: () => ({ ...process.memoryUsage(), maxRss: process.resourceUsage().maxRSS * 1024 }),
+    mem: () => ({ ...process.memoryUsage(), maxRss: process.resourceUsage().maxRSS * 1024, peakRss: rssPeak() }),
+    resetPeak: () => resetRssPeak(),
     gc: () => {
       const gc = (globalThis as { gc?: () => void }).gc;
       if (!gc) return false;
