@@ -5,6 +5,7 @@
  * Usage: `npx tsx bench/profile-summary.ts <file.cpuprofile> [top=30]`
  */
 import { readFileSync } from 'node:fs';
+import { frameName, frameOrigin } from './lib/frame-origin.js';
 
 interface ProfileNode {
   id: number;
@@ -34,34 +35,14 @@ for (let i = 0; i < profile.samples.length; i++) {
 }
 const totalUs = profile.endTime - profile.startTime;
 
-/** Where a frame comes from: a package name, a folder of this repo, or a V8 pseudo-frame. */
-function origin(url: string): string {
-  if (url === '') return '(native / V8)';
-  const modules = url.lastIndexOf('node_modules/');
-  if (modules >= 0) {
-    const rest = url.slice(modules + 'node_modules/'.length).split('/');
-    return rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1]}` : (rest[0] ?? url);
-  }
-  if (url.startsWith('node:')) return url;
-  const src = url.indexOf('/src/');
-  if (src >= 0) return `src/${url.slice(src + 5).split('/')[0]}`;
-  const bench = url.indexOf('/bench/');
-  if (bench >= 0) return 'bench';
-  const test = url.indexOf('/test/');
-  if (test >= 0) return 'test';
-  return url;
-}
-
 const functions = new Map<string, number>();
 const origins = new Map<string, number>();
 for (const [id, us] of selfUs) {
   const node = byId.get(id);
   if (!node) continue;
-  const { functionName, url, lineNumber } = node.callFrame;
-  const short = url.replace(/^.*\/(node_modules|src|bench|test)\//, '$1/');
-  const key = `${functionName || '(anonymous)'}  ${short}${url ? `:${lineNumber + 1}` : ''}`;
+  const key = frameName(node.callFrame);
   functions.set(key, (functions.get(key) ?? 0) + us);
-  const where = origin(url);
+  const where = frameOrigin(node.callFrame.url);
   origins.set(where, (origins.get(where) ?? 0) + us);
 }
 
@@ -75,11 +56,7 @@ const print = (title: string, map: Map<string, number>, count: number) => {
 // Inclusive ("total") time: a sample counts for every distinct function on its stack.
 const parent = new Map<number, number>();
 for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
-const keyOf = (node: ProfileNode) => {
-  const { functionName, url, lineNumber } = node.callFrame;
-  const short = url.replace(/^.*\/(node_modules|src|bench|test)\//, '$1/');
-  return `${functionName || '(anonymous)'}  ${short}${url ? `:${lineNumber + 1}` : ''}`;
-};
+const keyOf = (node: ProfileNode) => frameName(node.callFrame);
 const inclusive = new Map<string, number>();
 const stackCache = new Map<number, string[]>();
 const stackOf = (id: number): string[] => {

@@ -38,6 +38,7 @@ import { createChatHandler } from '../src/http/create-chat-handler.js';
 import { redisStorage } from '../src/redis/redis-storage.js';
 import { type ChatStorage, memoryStorage } from '../src/storage.js';
 import { bearerUser } from '../test/http/stack.js';
+import { startHeapSampling, stopHeapSampling } from './lib/heap-sampler.js';
 import { serveIpc } from './lib/ipc.js';
 import { resetRssPeak, rssPeak } from './lib/rss-peak.js';
 
@@ -315,6 +316,8 @@ serveIpc(
     cpu: () => process.cpuUsage(),
     mem: () => ({ ...process.memoryUsage(), maxRss: process.resourceUsage().maxRSS * 1024, peakRss: rssPeak() }),
     resetPeak: () => resetRssPeak(),
+    heapSampleStart: (intervalBytes: number) => startHeapSampling(intervalBytes),
+    heapSampleStop: (path: string) => stopHeapSampling(path),
     gc: () => {
       const gc = (globalThis as { gc?: () => void }).gc;
       if (!gc) return false;

@@ -1,0 +1,164 @@
+/**
+ * `npm run bench:alloc`: what a streamed turn allocates, through each door, against the bare
+ * relay: kilobytes a turn and a token, and which code allocates a token's share (issue 17: the
+ * 500-stream peak follows allocation volume, not what is alive).
+ *
+ * Each door gets a fresh server process (the TypeScript sources, so frames name their files).
+ * The library's users connect first and a warm-up wave runs; then a wave of one-token answers
+ * and a wave of `--tokens`-token answers (20 ms apart) run under V8's sampling heap profiler,
+ * with the objects the collector frees kept in the profile. The difference between the two waves
+ * is the tokens' share; the rest is the turn's. Sampling is statistical: read differences of a
+ * few percent as noise.
+ *
+ * Flags: `--streams N` (default 200), `--tokens N` (default 50), `--quick` (50 streams).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BenchEnv, connectUser, startServer, workerScripts } from './lib/bench-env.js';
+import { frameName, frameOrigin } from './lib/frame-origin.js';
+import { startWorker } from './lib/ipc.js';
+import { benchAgent, FORMATS, postStream, userHeaders } from './lib/stream-client.js';
+import type { UpstreamInfo } from './server.js';
+
+const argv = process.argv.slice(2);
+const flag = (name: string, fallback: number) => {
+  const at = argv.indexOf(name);
+  return at >= 0 ? Number(argv[at + 1]) : fallback;
+};
+const streams = argv.includes('--quick') ? 50 : flag('--streams', 200);
+const tokens = flag('--tokens', 50);
+const SAMPLING_BYTES = 4096;
+const DOORS = ['floor', 'express', 'fetch'] as const;
+type Door = (typeof DOORS)[number];
+const LABELS: Record<Door, string> = {
+  floor: 'bare relay (floor)',
+  express: 'mcp-llmchat, Express, memory',
+  fetch: 'mcp-llmchat, handler.fetch on node:http, memory',
+};
+
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children?: HeapNode[];
+}
+
+/** Bytes allocated by each frame (self), from a sampling heap profile. */
+function selfBytes(path: string): Map<string, { bytes: number; url: string }> {
+  const byFrame = new Map<string, { bytes: number; url: string }>();
+  const visit = (node: HeapNode) => {
+    if (node.selfSize > 0) {
+      const key = frameName(node.callFrame);
+      const entry = byFrame.get(key) ?? { bytes: 0, url: node.callFrame.url };
+      entry.bytes += node.selfSize;
+      byFrame.set(key, entry);
+    }
+    for (const child of node.children ?? []) visit(child);
+  };
+  visit((JSON.parse(readFileSync(path, 'utf8')) as { head: HeapNode }).head);
+  return byFrame;
+}
+
+const sum = (frames: Map<string, { bytes: number }>) => [...frames.values()].reduce((all, f) => all + f.bytes, 0);
+
+/** One wave of `users` streams of `count` tokens through `door`. */
+async function wave(env: BenchEnv, door: Door, users: string[], count: number): Promise<void> {
+  const port = door === 'floor' ? env.ports.floor : door === 'fetch' ? env.ports.libFetch : env.ports.lib;
+  const message = `slow ${count} 20`;
+  const results = await Promise.all(
+    users.map((user) =>
+      door === 'floor'
+        ? postStream(env.url(port, '/'), { message }, FORMATS.floor)
+        : postStream(env.url(port, '/llmchat/chat'), { message, streaming: true }, FORMATS.lib, {
+            headers: userHeaders(user),
+          }),
+    ),
+  );
+  const incomplete = results.filter((timing) => timing.status !== 200 || !timing.complete).length;
+  if (incomplete > 0) throw new Error(`${door}: ${incomplete} of ${users.length} streams did not complete`);
+}
+
+interface DoorResult {
+  turnBytes: number;
+  tokenBytes: number;
+  /** Each frame's bytes a token (the long wave less the one-token wave). */
+  perToken: Map<string, { bytes: number; url: string }>;
+}
+
+async function measure(upstream: Awaited<ReturnType<typeof startWorker>>, info: UpstreamInfo, door: Door, dir: string) {
+  const env = await startServer(upstream, info, ['--no-aisdk'], ['--expose-gc']);
+  try {
+    const users = Array.from({ length: streams }, (_, i) => `alloc-${door}-${i}`);
+    const port = door === 'fetch' ? env.ports.libFetch : env.ports.lib;
+    if (door !== 'floor') {
+      for (let i = 0; i < users.length; i += 50) {
+        await Promise.all(users.slice(i, i + 50).map((user) => connectUser(port, user)));
+      }
+    }
+    await wave(env, door, users, tokens);
+    const profiles: Map<string, { bytes: number; url: string }>[] = [];
+    for (const count of [1, tokens]) {
+      await env.server.call('gc');
+      await env.server.call('heapSampleStart', SAMPLING_BYTES);
+      await wave(env, door, users, count);
+      const file = join(dir, `${door}-${count}.heapprofile`);
+      await env.server.call('heapSampleStop', file);
+      profiles.push(selfBytes(file));
+    }
+    const [one, many] = profiles as [Map<string, { bytes: number; url: string }>, (typeof profiles)[number]];
+    const tokenBytes = (sum(many) - sum(one)) / (tokens - 1) / streams;
+    const perToken = new Map<string, { bytes: number; url: string }>();
+    for (const [key, entry] of many) {
+      const bytes = (entry.bytes - (one.get(key)?.bytes ?? 0)) / (tokens - 1) / streams;
+      perToken.set(key, { bytes, url: entry.url });
+    }
+    return { turnBytes: sum(one) / streams - tokenBytes, tokenBytes, perToken } satisfies DoorResult;
+  } finally {
+    await env.server.close();
+  }
+}
+
+const kb = (bytes: number) => (bytes / 1024).toFixed(1);
+
+async function main(): Promise<void> {
+  // The TypeScript workers (not the bundles), so the profile's frames name their source files.
+  const upstream = await startWorker(workerScripts.upstream);
+  const info = await upstream.call<UpstreamInfo>('info');
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-llmchat-alloc-'));
+  try {
+    const results = {} as Record<Door, DoorResult>;
+    for (const door of DOORS) results[door] = await measure(upstream, info, door, dir);
+    const floor = results.floor;
+    console.log(
+      `node ${process.version}; ${streams} streams a wave, 1 and ${tokens} tokens 20 ms apart; sampling every ${SAMPLING_BYTES} bytes\n`,
+    );
+    console.log('| door | KB a turn | KB a token | × floor (turn) | × floor (token) |');
+    console.log('|---|---|---|---|---|');
+    for (const door of DOORS) {
+      const r = results[door];
+      console.log(
+        `| ${LABELS[door]} | ${kb(r.turnBytes)} | ${kb(r.tokenBytes)} | ${(r.turnBytes / floor.turnBytes).toFixed(2)} | ${(r.tokenBytes / floor.tokenBytes).toFixed(2)} |`,
+      );
+    }
+    for (const door of ['express', 'fetch'] as const) {
+      const origins = new Map<string, number>();
+      for (const { bytes, url } of results[door].perToken.values()) {
+        const where = frameOrigin(url);
+        origins.set(where, (origins.get(where) ?? 0) + bytes);
+      }
+      console.log(`\n${LABELS[door]}: a token's bytes by origin`);
+      for (const [where, bytes] of [...origins].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+        console.log(`${bytes.toFixed(0).padStart(7)} B  ${where}`);
+      }
+      console.log(`\n${LABELS[door]}: a token's bytes by function`);
+      const top = [...results[door].perToken].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 20);
+      for (const [name, { bytes }] of top) console.log(`${bytes.toFixed(0).padStart(7)} B  ${name}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await upstream.close();
+    benchAgent.destroy();
+  }
+}
+
+await main();
