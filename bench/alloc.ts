@@ -16,9 +16,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BenchEnv, connectUser, startServer, workerScripts } from './lib/bench-env.js';
+import { DOOR_LABELS, DOORS, type Door, doorPort, streamThrough } from './lib/doors.js';
 import { frameName, frameOrigin } from './lib/frame-origin.js';
 import { startWorker } from './lib/ipc.js';
-import { benchAgent, FORMATS, postStream, userHeaders } from './lib/stream-client.js';
+import { benchAgent } from './lib/stream-client.js';
 import type { UpstreamInfo } from './server.js';
 
 const argv = process.argv.slice(2);
@@ -29,13 +30,6 @@ const flag = (name: string, fallback: number) => {
 const streams = argv.includes('--quick') ? 50 : flag('--streams', 200);
 const tokens = flag('--tokens', 50);
 const SAMPLING_BYTES = 4096;
-const DOORS = ['floor', 'express', 'fetch'] as const;
-type Door = (typeof DOORS)[number];
-const LABELS: Record<Door, string> = {
-  floor: 'bare relay (floor)',
-  express: 'mcp-llmchat, Express, memory',
-  fetch: 'mcp-llmchat, handler.fetch on node:http, memory',
-};
 
 interface HeapNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -63,17 +57,8 @@ const sum = (frames: Map<string, { bytes: number }>) => [...frames.values()].red
 
 /** One wave of `users` streams of `count` tokens through `door`. */
 async function wave(env: BenchEnv, door: Door, users: string[], count: number): Promise<void> {
-  const port = door === 'floor' ? env.ports.floor : door === 'fetch' ? env.ports.libFetch : env.ports.lib;
   const message = `slow ${count} 20`;
-  const results = await Promise.all(
-    users.map((user) =>
-      door === 'floor'
-        ? postStream(env.url(port, '/'), { message }, FORMATS.floor)
-        : postStream(env.url(port, '/llmchat/chat'), { message, streaming: true }, FORMATS.lib, {
-            headers: userHeaders(user),
-          }),
-    ),
-  );
+  const results = await Promise.all(users.map((user) => streamThrough(env, door, user, message)));
   const incomplete = results.filter((timing) => timing.status !== 200 || !timing.complete).length;
   if (incomplete > 0) throw new Error(`${door}: ${incomplete} of ${users.length} streams did not complete`);
 }
@@ -89,7 +74,7 @@ async function measure(upstream: Awaited<ReturnType<typeof startWorker>>, info: 
   const env = await startServer(upstream, info, ['--no-aisdk'], ['--expose-gc']);
   try {
     const users = Array.from({ length: streams }, (_, i) => `alloc-${door}-${i}`);
-    const port = door === 'fetch' ? env.ports.libFetch : env.ports.lib;
+    const port = doorPort(env, door);
     if (door !== 'floor') {
       for (let i = 0; i < users.length; i += 50) {
         await Promise.all(users.slice(i, i + 50).map((user) => connectUser(port, user)));
@@ -137,7 +122,7 @@ async function main(): Promise<void> {
     for (const door of DOORS) {
       const r = results[door];
       console.log(
-        `| ${LABELS[door]} | ${kb(r.turnBytes)} | ${kb(r.tokenBytes)} | ${(r.turnBytes / floor.turnBytes).toFixed(2)} | ${(r.tokenBytes / floor.tokenBytes).toFixed(2)} |`,
+        `| ${DOOR_LABELS[door]} | ${kb(r.turnBytes)} | ${kb(r.tokenBytes)} | ${(r.turnBytes / floor.turnBytes).toFixed(2)} | ${(r.tokenBytes / floor.tokenBytes).toFixed(2)} |`,
       );
     }
     for (const door of ['express', 'fetch'] as const) {
@@ -146,11 +131,11 @@ async function main(): Promise<void> {
         const where = frameOrigin(url);
         origins.set(where, (origins.get(where) ?? 0) + bytes);
       }
-      console.log(`\n${LABELS[door]}: a token's bytes by origin`);
+      console.log(`\n${DOOR_LABELS[door]}: a token's bytes by origin`);
       for (const [where, bytes] of [...origins].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
         console.log(`${bytes.toFixed(0).padStart(7)} B  ${where}`);
       }
-      console.log(`\n${LABELS[door]}: a token's bytes by function`);
+      console.log(`\n${DOOR_LABELS[door]}: a token's bytes by function`);
       const top = [...results[door].perToken].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 20);
       for (const [name, { bytes }] of top) console.log(`${bytes.toFixed(0).padStart(7)} B  ${name}`);
     }

@@ -9,9 +9,9 @@
  */
 import type { BenchEnv } from '../lib/bench-env.js';
 import { connectUser } from '../lib/bench-env.js';
+import { DOOR_LABELS, DOORS, type Door, doorPort, streamThrough } from '../lib/doors.js';
 import { balancedOrders } from '../lib/interleave.js';
 import { fmt, summarize } from '../lib/stats.js';
-import { FORMATS, postStream, userHeaders } from '../lib/stream-client.js';
 import type { ScenarioResult } from './first-token.js';
 
 /** Sizes of the scenario. */
@@ -33,8 +33,6 @@ interface Wave {
 }
 
 const MB = 1024 * 1024;
-const DOORS = ['floor', 'express', 'fetch'] as const;
-type Door = (typeof DOORS)[number];
 
 const median = (values: readonly number[]) => summarize(values).median;
 
@@ -58,16 +56,11 @@ export async function streamMemoryScenario(
   }
   const peak = (door: Door) => median(waves[door].map((w) => w.peakRss));
   const floorPeak = peak('floor');
-  const labels: Record<Door, string> = {
-    floor: 'bare relay (floor)',
-    express: 'mcp-llmchat, Express, memory',
-    fetch: 'mcp-llmchat, handler.fetch on node:http, memory',
-  };
   const mb = (value: number) => fmt(value / MB, 1);
   const rows = DOORS.map((door) => {
     const list = waves[door];
     return [
-      labels[door],
+      DOOR_LABELS[door],
       list.map((w) => `${w.complete}`).join(', '),
       mb(median(list.map((w) => w.idleRss))),
       mb(median(list.map((w) => w.startRss))),
@@ -114,7 +107,7 @@ async function wave(env: BenchEnv, door: Door, options: StreamMemoryOptions): Pr
   const users = Array.from({ length: options.streams }, (_, i) => `bench-m${i}`);
   await env.server.call('gc');
   const idleRss = (await env.server.call<{ rss: number }>('mem')).rss;
-  const port = door === 'floor' ? env.ports.floor : door === 'fetch' ? env.ports.libFetch : env.ports.lib;
+  const port = doorPort(env, door);
   if (door !== 'floor') {
     for (let i = 0; i < users.length; i += options.connectBatch) {
       await Promise.all(users.slice(i, i + options.connectBatch).map((user) => connectUser(port, user)));
@@ -134,15 +127,7 @@ async function wave(env: BenchEnv, door: Door, options: StreamMemoryOptions): Pr
   })();
   await env.server.call('eldStart');
   const message = `slow ${options.tokens} ${options.delayMs}`;
-  const results = await Promise.allSettled(
-    users.map((user) =>
-      door === 'floor'
-        ? postStream(env.url(port, '/'), { message }, FORMATS.floor)
-        : postStream(env.url(port, '/llmchat/chat'), { message, streaming: true }, FORMATS.lib, {
-            headers: userHeaders(user),
-          }),
-    ),
-  );
+  const results = await Promise.allSettled(users.map((user) => streamThrough(env, door, user, message)));
   const eld = await env.server.call<{ p99: number }>('eldStop');
   sampling = false;
   await sampler;
