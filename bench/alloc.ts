@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { type BenchEnv, connectUser, startServer, workerScripts } from './lib/bench-env.js';
 import { DOOR_LABELS, DOORS, type Door, doorPort, streamThrough } from './lib/doors.js';
 import { frameName, frameOrigin } from './lib/frame-origin.js';
-import { startWorker } from './lib/ipc.js';
+import { type BenchWorker, startWorker } from './lib/ipc.js';
 import { benchAgent } from './lib/stream-client.js';
 import type { UpstreamInfo } from './server.js';
 
@@ -70,7 +70,7 @@ interface DoorResult {
   perToken: Map<string, { bytes: number; url: string }>;
 }
 
-async function measure(upstream: Awaited<ReturnType<typeof startWorker>>, info: UpstreamInfo, door: Door, dir: string) {
+async function measure(upstream: BenchWorker, info: UpstreamInfo, door: Door, dir: string): Promise<DoorResult> {
   const env = await startServer(upstream, info, ['--no-aisdk'], ['--expose-gc']);
   try {
     const users = Array.from({ length: streams }, (_, i) => `alloc-${door}-${i}`);
@@ -97,7 +97,7 @@ async function measure(upstream: Awaited<ReturnType<typeof startWorker>>, info: 
       const bytes = (entry.bytes - (one.get(key)?.bytes ?? 0)) / (tokens - 1) / streams;
       perToken.set(key, { bytes, url: entry.url });
     }
-    return { turnBytes: sum(one) / streams - tokenBytes, tokenBytes, perToken } satisfies DoorResult;
+    return { turnBytes: sum(one) / streams - tokenBytes, tokenBytes, perToken };
   } finally {
     await env.server.close();
   }

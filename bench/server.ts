@@ -314,7 +314,9 @@ serveIpc(
   {
     start: (upstream: UpstreamInfo) => start(upstream),
     cpu: () => process.cpuUsage(),
-    mem: () => ({ ...process.memoryUsage(), maxRss: process.resourceUsage().maxRSS * 1024, peakRss: rssPeak() }),
+    mem: () => ({ ...process.memoryUsage(), maxRss: process.resourceUsage().maxRSS * 1024 }),
+    // Read once at a wave's end, not with every 50 ms sample: the kernel keeps the peak.
+    peakRss: () => rssPeak(),
     resetPeak: () => resetRssPeak(),
     heapSampleStart: (intervalBytes: number) => startHeapSampling(intervalBytes),
     heapSampleStop: (path: string) => stopHeapSampling(path),

@@ -15,7 +15,8 @@ function post<T>(method: string, params?: object): Promise<T> {
 
 /** Starts sampling one allocation every `intervalBytes` bytes (on average). */
 export async function startHeapSampling(intervalBytes: number): Promise<boolean> {
-  session ??= new Session();
+  // A session of its own for each profile: one that was disconnected is not connected again.
+  session = new Session();
   session.connect();
   await post('HeapProfiler.enable');
   await post('HeapProfiler.startSampling', {
@@ -31,5 +32,6 @@ export async function stopHeapSampling(path: string): Promise<boolean> {
   const { profile } = await post<{ profile: unknown }>('HeapProfiler.stopSampling');
   writeFileSync(path, JSON.stringify(profile));
   session?.disconnect();
+  session = undefined;
   return true;
 }

@@ -26,8 +26,6 @@ interface MemorySample {
   heapTotal: number;
   external: number;
   maxRss: number;
-  /** The exact peak since the last `resetPeak` (Linux), else undefined. */
-  peakRss?: number;
 }
 
 const MB = 1024 * 1024;
@@ -94,7 +92,7 @@ export async function concurrencyScenario(env: BenchEnv, options: ConcurrencyOpt
   await sampler;
   const after = await env.server.call<MemorySample>('mem');
   // The kernel's own peak catches what falls between two samples.
-  peakRss = Math.max(peakRss, after.rss, after.peakRss ?? 0);
+  peakRss = Math.max(peakRss, after.rss, (await env.server.call<number | undefined>('peakRss')) ?? 0);
   await new Promise((resolve) => setTimeout(resolve, 200));
   await env.server.call('gc');
   const afterGc = await env.server.call<MemorySample>('mem');

@@ -132,8 +132,8 @@ async function wave(env: BenchEnv, door: Door, options: StreamMemoryOptions): Pr
   sampling = false;
   await sampler;
   // The kernel's own peak catches what falls between two samples.
-  const after = await env.server.call<{ rss: number; peakRss?: number }>('mem');
-  peakRss = Math.max(peakRss, after.rss, after.peakRss ?? 0);
+  const after = await env.server.call<{ rss: number }>('mem');
+  peakRss = Math.max(peakRss, after.rss, (await env.server.call<number | undefined>('peakRss')) ?? 0);
   const complete = results.filter(
     (result) => result.status === 'fulfilled' && result.value.status === 200 && result.value.complete,
   ).length;
