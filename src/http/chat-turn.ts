@@ -32,8 +32,8 @@ export async function respondWithTurn(
     // The turn this request started is read from its memory, even if it has ended meanwhile:
     // the log may not hold all of it (a storage without turns, a turn cut before its write).
     const events = stopOnDisconnect
-      ? turn.pacedEvents(reader.signal)
-      : (turn?.events(0, reader.signal) ?? context.turns.read(ref, 0, reader.signal, watchdog));
+      ? turn.pacedFeed()
+      : (turn?.feed(0) ?? context.turns.read(ref, 0, reader.signal, watchdog));
     return turnEventResponse(context, ref.turnId, events, {
       onCancel: () => {
         reader.abort();

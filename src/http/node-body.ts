@@ -11,6 +11,8 @@
  * @internal
  */
 
+import type { PipeableChunks } from '../sse/sse-chunks.js';
+
 const NODE_BODY: unique symbol = Symbol.for('mcp-llmchat.node-body') as never;
 const NODE_REQUEST: unique symbol = Symbol.for('mcp-llmchat.node-request') as never;
 
@@ -38,8 +40,60 @@ function webBodyTaken(body: { bodyUsed: boolean; body: ReadableStream | null }):
  */
 export function chunkedResponse(chunks: AsyncIterator<string>, init: ResponseInit): Response {
   const claim = claimer();
+  const body = isPipeable(chunks) ? pipedBody(chunks, claim) : pulledBody(chunks, claim);
+  const response = new Response(body, init);
+  Object.defineProperty(response, NODE_BODY, { value: () => (claim('node') ? chunks : undefined) });
+  return response;
+}
+
+function isPipeable(chunks: AsyncIterator<string>): chunks is PipeableChunks {
+  return typeof (chunks as Partial<PipeableChunks>).pipe === 'function';
+}
+
+/**
+ * A web body the chunks are written into as they come: the first read pipes them, each later one
+ * lets them go on. No promise a chunk between the chunks and the stream.
+ */
+function pipedBody(chunks: PipeableChunks, claim: (by: Owner) => boolean): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
-  const body = new ReadableStream<Uint8Array>(
+  let piped = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (piped) {
+          chunks.resume();
+          return;
+        }
+        if (!claim('web')) {
+          controller.error(new TypeError('This body is being read by the Node bridge.'));
+          return;
+        }
+        piped = true;
+        chunks.pipe({
+          write(chunk) {
+            controller.enqueue(encoder.encode(chunk));
+            // With no read-ahead, a chunk that met a waiting read leaves nothing wanted: wait for the next pull.
+            return (controller.desiredSize ?? 0) > 0;
+          },
+          end(error) {
+            if (error === undefined) controller.close();
+            else controller.error(error);
+          },
+        });
+      },
+      cancel() {
+        if (!claim('web')) return;
+        chunks.return?.()?.then(undefined, () => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** A web body that pulls the chunks one read at a time. */
+function pulledBody(chunks: AsyncIterator<string>, claim: (by: Owner) => boolean): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         if (!claim('web')) {
@@ -70,9 +124,6 @@ export function chunkedResponse(chunks: AsyncIterator<string>, init: ResponseIni
     },
     { highWaterMark: 0 },
   );
-  const response = new Response(body, init);
-  Object.defineProperty(response, NODE_BODY, { value: () => (claim('node') ? chunks : undefined) });
-  return response;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { isLlmChatError } from '../errors.js';
+import type { PushSource } from '../internal/push-source.js';
 import { encodeSseEvent, type SseMessage } from '../sse/encode-sse-event.js';
-import { sseChunks } from '../sse/sse-chunks.js';
+import { pipeableSseChunks } from '../sse/sse-chunks.js';
 import { SSE_HEADERS } from '../sse/sse-headers.js';
 import { type RecordedEvent, TurnLog } from '../turns/turn-log.js';
 import type { HandlerContext } from './handler-context.js';
@@ -29,12 +30,12 @@ export interface TurnEventResponseOptions {
 export function turnEventResponse(
   context: HandlerContext,
   turnId: string,
-  events: AsyncIterable<RecordedEvent>,
+  events: AsyncIterable<RecordedEvent> | PushSource<RecordedEvent>,
   options: TurnEventResponseOptions = {},
 ): Response {
-  // Each event is encoded as it comes (no generator between the turn and the stream: that
-  // was three promises a token).
-  const chunks = sseChunks(events, {
+  // Each event is encoded as it comes; from a turn of this process (a push source), in the step
+  // that records it, and written to the socket in that step too by the Node bridge.
+  const chunks = pipeableSseChunks(events, {
     encode: (event) => encodeSseEvent({ id: TurnLog.eventId(turnId, event.seq), event: event.event, data: event.data }),
     encodeError: (error) => encodeSseEvent(readFailureFrame(turnId, error)),
     keepAliveMs: context.settings.keepAliveMs,

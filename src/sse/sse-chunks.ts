@@ -1,4 +1,5 @@
 import { LlmChatError } from '../errors.js';
+import { isPushSource, type PushSource } from '../internal/push-source.js';
 import { encodeSseComment } from './encode-sse-event.js';
 
 /** Options of {@link sseChunks}. */
@@ -51,6 +52,35 @@ const DEFAULT_HIGH_WATER_MARK = 65_536;
 const PING = encodeSseComment('ping');
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
+/**
+ * Where {@link PipeableChunks.pipe} writes the chunks as they come (the Node bridge's socket).
+ * @internal
+ */
+export interface ChunkSink {
+  /** Takes one chunk; `false` asks for nothing more until {@link PipeableChunks.resume}. */
+  write(chunk: string): boolean;
+  /**
+   * The stream is over after the chunks written: its source ended, or failed with `error` (only
+   * without `encodeError`, which makes a failure the last chunk). Never called after a cancel.
+   */
+  end(error?: unknown): void;
+}
+
+/**
+ * The chunks of {@link sseChunks}, which can also be written to a {@link ChunkSink} as they come:
+ * no promise per chunk between the source and the sink.
+ * @internal
+ */
+export interface PipeableChunks extends AsyncIterableIterator<string> {
+  /**
+   * Writes every chunk to `sink` from now on, instead of handing them to `next()` (which must
+   * not be called then). Cancel with `return()`, as before.
+   */
+  pipe(sink: ChunkSink): void;
+  /** The sink can take chunks again after its `write` returned `false`. */
+  resume(): void;
+}
+
 type Timer = ReturnType<typeof setTimeout>;
 interface Waiter {
   resolve: (result: IteratorResult<string>) => void;
@@ -88,8 +118,23 @@ export function sseChunks<T>(source: AsyncIterable<T>, options: SseChunksOptions
   return new SseChunkIterator(source, options);
 }
 
-class SseChunkIterator<T> implements AsyncIterableIterator<string> {
-  readonly #source: AsyncIterator<T>;
+/**
+ * {@link sseChunks} over a source that can also be a {@link PushSource}, read as it calls back:
+ * an item goes from the source to the buffer (or a piped sink) in the same step.
+ * @internal
+ */
+export function pipeableSseChunks<T>(
+  source: AsyncIterable<T> | PushSource<T>,
+  options: SseChunksOptions<T>,
+): PipeableChunks {
+  return new SseChunkIterator(source, options);
+}
+
+class SseChunkIterator<T> implements PipeableChunks {
+  /** The source, when it is pulled (an async iterable). */
+  readonly #source: AsyncIterator<T> | undefined;
+  /** The source, when it calls back. */
+  readonly #pushSource: PushSource<T> | undefined;
   readonly #encode: (item: T) => string;
   readonly #encodeError: ((error: unknown) => string) | undefined;
   readonly #keepAliveMs: number;
@@ -112,8 +157,11 @@ class SseChunkIterator<T> implements AsyncIterableIterator<string> {
   #resumePump: (() => void) | undefined;
   #timer: Timer | undefined;
   #lastChunkAt = 0;
+  #sink: ChunkSink | undefined;
+  /** The sink's last `write` returned `false`: frames wait in the buffer until `resume()`. */
+  #sinkPaused = false;
 
-  constructor(source: AsyncIterable<T>, options: SseChunksOptions<T>) {
+  constructor(source: AsyncIterable<T> | PushSource<T>, options: SseChunksOptions<T>) {
     const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
     const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     if (!Number.isFinite(keepAliveMs) || keepAliveMs < 0) {
@@ -122,7 +170,8 @@ class SseChunkIterator<T> implements AsyncIterableIterator<string> {
     if (!(highWaterMark > 0)) {
       throw new LlmChatError('CONFIG_INVALID', 'highWaterMark must be a positive number.');
     }
-    this.#source = source[Symbol.asyncIterator]();
+    if (isPushSource(source)) this.#pushSource = source;
+    else this.#source = source[Symbol.asyncIterator]();
     this.#encode = options.encode;
     this.#encodeError = options.encodeError;
     this.#keepAliveMs = keepAliveMs;
@@ -142,7 +191,7 @@ class SseChunkIterator<T> implements AsyncIterableIterator<string> {
   }
 
   next(): Promise<IteratorResult<string>> {
-    if (this.#finished) return Promise.resolve(DONE);
+    if (this.#finished || this.#sink !== undefined) return Promise.resolve(DONE);
     // Concurrent next() calls queue behind the pending one, as with async generators.
     if (this.#pending !== undefined) {
       const retry = () => this.next();
@@ -171,15 +220,59 @@ class SseChunkIterator<T> implements AsyncIterableIterator<string> {
     return Promise.resolve(DONE);
   }
 
+  pipe(sink: ChunkSink): void {
+    if (this.#sink !== undefined || this.#pending !== undefined) {
+      throw new TypeError('These chunks already have a reader.');
+    }
+    this.#sink = sink;
+    if (!this.#started) this.#start();
+    this.#feedSink();
+  }
+
+  resume(): void {
+    if (!this.#sinkPaused) return;
+    this.#sinkPaused = false;
+    this.#feedSink();
+  }
+
   #start(): void {
     this.#started = true;
     this.#lastChunkAt = Date.now();
     if (this.#keepAliveMs > 0) this.#armTimer(this.#keepAliveMs);
-    void this.#pump();
+    if (this.#pushSource === undefined) void this.#pump();
+    else this.#drainPushSource();
   }
 
+  /**
+   * Takes what the push source holds, up to the high-water mark, then asks to be called back for
+   * more (or, above the mark, waits for the consumer to take the buffer).
+   */
+  readonly #drainPushSource = (): void => {
+    const source = this.#pushSource as PushSource<T>;
+    if (this.#sourceEnded) return;
+    let ended: boolean;
+    try {
+      ended = source.drain(this.#takeItem);
+    } catch (error) {
+      if (this.#sourceEnded) return;
+      source.close();
+      this.#fail(error);
+      ended = true;
+    }
+    // Cancelled while draining: the cancel closed the source already.
+    if (this.#sourceEnded) return;
+    if (ended) this.#sourceFinished();
+    else if (this.#bufferedLength > this.#highWaterMark) this.#resumePump = this.#drainPushSource;
+    else source.onReady(this.#drainPushSource);
+  };
+
+  readonly #takeItem = (item: T): boolean => {
+    this.#push(this.#encode(item));
+    return !this.#sourceEnded && this.#bufferedLength <= this.#highWaterMark;
+  };
+
   async #pump(): Promise<void> {
-    const source = this.#source;
+    const source = this.#source as AsyncIterator<T>;
     try {
       while (!this.#sourceEnded) {
         if (this.#bufferedLength > this.#highWaterMark) {
@@ -205,12 +298,43 @@ class SseChunkIterator<T> implements AsyncIterableIterator<string> {
       if (this.#sourceEnded) return;
       this.#fail(error);
     }
+    this.#sourceFinished();
+  }
+
+  /** The source ended or failed (its failure kept by `#fail`): tell whoever waits once the buffer is out. */
+  #sourceFinished(): void {
     this.#sourceEnded = true;
     this.#settle();
+    if (this.#sink !== undefined) {
+      this.#feedSink();
+      return;
+    }
     if (this.#waiter === undefined) return;
     const failure = this.#end();
     if (failure === undefined) this.#resolve(DONE);
     else this.#reject(failure.error);
+  }
+
+  /** Writes the buffer to the sink while it takes chunks, then its end once the source is done. */
+  #feedSink(): void {
+    const sink = this.#sink as ChunkSink;
+    while (!this.#finished && !this.#sinkPaused && this.#frames.length > 0) {
+      this.#write(this.#takeFrames());
+      // After the write: a push source resumed here writes its next frames straight to the sink.
+      this.#resumeSource();
+    }
+    if (this.#finished || this.#sinkPaused || !this.#sourceEnded || this.#frames.length > 0) return;
+    const failure = this.#end();
+    try {
+      sink.end(...(failure === undefined ? [] : [failure.error]));
+    } catch {
+      // The stream is over either way; a failing sink must not turn its end into a crash.
+    }
+  }
+
+  #write(chunk: string): void {
+    if (this.#keepAliveMs > 0) this.#lastChunkAt = Date.now();
+    this.#sinkPaused = !(this.#sink as ChunkSink).write(chunk);
   }
 
   /** Keeps the source's failure for the consumer, or its last frame with `encodeError`. */
@@ -228,6 +352,10 @@ class SseChunkIterator<T> implements AsyncIterableIterator<string> {
 
   #push(frame: string): void {
     if (frame.length === 0) return;
+    if (this.#sink !== undefined && !this.#sinkPaused && this.#frames.length === 0 && !this.#finished) {
+      this.#write(frame);
+      return;
+    }
     this.#frames.push(frame);
     this.#bufferedLength += frame.length;
     if (this.#waiter !== undefined) this.#resolve({ done: false, value: this.#take() });
@@ -235,17 +363,27 @@ class SseChunkIterator<T> implements AsyncIterableIterator<string> {
 
   /** Hands out everything buffered as one chunk and lets a paused pump resume. */
   #take(): string {
+    const chunk = this.#takeFrames();
+    if (this.#keepAliveMs > 0) this.#lastChunkAt = Date.now();
+    this.#resumeSource();
+    return chunk;
+  }
+
+  #takeFrames(): string {
     const frames = this.#frames;
     const chunk = frames.length === 1 ? (frames[0] as string) : frames.join('');
     frames.length = 0;
     this.#bufferedLength = 0;
-    if (this.#keepAliveMs > 0) this.#lastChunkAt = Date.now();
+    return chunk;
+  }
+
+  /** Lets a pump paused at the high-water mark go on (a push source drains again at once). */
+  #resumeSource(): void {
     const resume = this.#resumePump;
     if (resume !== undefined) {
       this.#resumePump = undefined;
       resume();
     }
-    return chunk;
   }
 
   /** Finishes after the source ended; returns the source's failure, if it failed. */
@@ -298,8 +436,13 @@ class SseChunkIterator<T> implements AsyncIterableIterator<string> {
   /** Asks the source to finish without waiting: a generator parked in an await returns only later. */
   #closeSource(): void {
     const settle = () => this.#settle();
+    if (this.#pushSource !== undefined) {
+      this.#pushSource.close();
+      settle();
+      return;
+    }
     try {
-      const closing = this.#source.return?.();
+      const closing = (this.#source as AsyncIterator<T>).return?.();
       if (closing === undefined) settle();
       else closing.then(settle, settle);
     } catch {
@@ -346,6 +489,8 @@ class SseChunkIterator<T> implements AsyncIterableIterator<string> {
     if (this.#waiter !== undefined) {
       this.#lastChunkAt = Date.now();
       this.#resolve({ done: false, value: PING });
+    } else if (this.#sink !== undefined && !this.#sinkPaused && this.#frames.length === 0) {
+      this.#write(PING);
     }
     this.#armTimer(this.#keepAliveMs);
   };

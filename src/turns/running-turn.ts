@@ -1,4 +1,5 @@
 import { LlmChatError } from '../errors.js';
+import { type PushSource, pullFrom } from '../internal/push-source.js';
 import { sleep } from '../internal/sleep.js';
 import type { LockLease } from '../lock/lock-manager.js';
 import type { ChatEvent, Logger } from '../types.js';
@@ -101,7 +102,7 @@ export class RunningTurn {
   readonly #events: RecordedEvent[] = [];
   /** The seq of `#events[0]`: older events were dropped from memory (the log may still have them). */
   #firstSeq = 1;
-  /** Readers parked until the next event (or the end): all woken and dropped at once. */
+  /** Readers parked until the next event (or the end): all woken, synchronously, and dropped at once. */
   #waiters: Array<() => void> | undefined;
   /** Recorded, not yet handed to the log (a new array a batch: the log keeps none). */
   #pending: RecordedEvent[] | undefined;
@@ -227,17 +228,26 @@ export class RunningTurn {
    * events right after `afterSeq` are no longer in memory (read the log instead).
    */
   events(afterSeq: number, signal?: AbortSignal): AsyncGenerator<RecordedEvent, void, undefined> | undefined {
-    if (afterSeq + 1 < this.#firstSeq) return undefined;
-    return this.#follow(afterSeq, signal, false);
+    const feed = this.feed(afterSeq);
+    return feed && pullFrom(feed, signal);
   }
 
   /**
-   * Like {@link events} from the start, for the one reader whose pace the turn keeps (the 0.1
-   * rule, `stopOnDisconnect`): the chat loop waits while it is far ahead of this reader.
+   * {@link events} as a {@link PushSource}: the reader is called back as each event is recorded,
+   * and takes it in the same step (what an SSE stream writing to a socket wants).
    */
-  pacedEvents(signal?: AbortSignal): AsyncGenerator<RecordedEvent, void, undefined> {
+  feed(afterSeq: number): PushSource<RecordedEvent> | undefined {
+    if (afterSeq + 1 < this.#firstSeq) return undefined;
+    return this.#feed(afterSeq, false);
+  }
+
+  /**
+   * Like {@link feed} from the start, for the one reader whose pace the turn keeps (the 0.1
+   * rule, `stopOnDisconnect`): the chat loop waits while it is far ahead of what this reader took.
+   */
+  pacedFeed(): PushSource<RecordedEvent> {
     this.#pacing = true;
-    return this.#follow(0, signal, true);
+    return this.#feed(0, true);
   }
 
   /**
@@ -257,20 +267,20 @@ export class RunningTurn {
     resume?.();
   }
 
-  async *#follow(
-    afterSeq: number,
-    signal: AbortSignal | undefined,
-    pacing: boolean,
-  ): AsyncGenerator<RecordedEvent, void, undefined> {
+  #feed(afterSeq: number, pacing: boolean): PushSource<RecordedEvent> {
     let next = afterSeq + 1;
-    // One abort listener for the whole read, not one per wait: adding and removing a listener
-    // for every token cost more than the rest of the wait. An abort wakes this reader; its entry
-    // in #waiters stays until the next wake, which finds it already settled.
-    let parked: (() => void) | undefined;
-    const onAbort = () => parked?.();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      for (;;) {
+    let ended = false;
+    // What the reader asked to be called with; parked in #waiters through `onWake`, which stays
+    // there until the next wake even after the reader closed (it then finds nothing to call).
+    let wake: (() => void) | undefined;
+    const onWake = () => {
+      const reader = wake;
+      wake = undefined;
+      reader?.();
+    };
+    return {
+      drain: (take) => {
+        if (ended) return true;
         if (next < this.#firstSeq) {
           throw new LlmChatError('RESUME_LOST', 'The events of this turn after the given id are no longer retained.');
         }
@@ -281,23 +291,31 @@ export class RunningTurn {
             this.#pacedChars += weightOf(event);
             if (this.#recordedChars - this.#pacedChars <= PACE_AHEAD_CHARS) this.#resume();
           }
-          yield event;
-          if (TERMINAL_EVENTS.has(event.event)) return;
+          ended = TERMINAL_EVENTS.has(event.event);
+          if (!take(event) || ended) return ended;
         }
-        if (this.#visibleEnd || signal?.aborted) return;
-        await new Promise<void>((resolve) => {
-          parked = resolve;
-          if (this.#waiters === undefined) this.#waiters = [resolve];
-          else this.#waiters.push(resolve);
-        });
-        parked = undefined;
-      }
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-    }
+        // Fenced out, or ended with its last event hidden: nothing more comes to this reader.
+        ended = this.#visibleEnd;
+        return ended;
+      },
+      onReady: (reader) => {
+        const parked = wake !== undefined;
+        wake = reader;
+        if (parked) return;
+        if (this.#waiters === undefined) this.#waiters = [onWake];
+        else this.#waiters.push(onWake);
+      },
+      close: () => {
+        ended = true;
+        wake = undefined;
+      },
+    };
   }
 
-  /** Wakes every parked reader; each is woken once (a reader parks again for the next event). */
+  /**
+   * Wakes every parked reader, synchronously: each is woken once (a reader parks again for the
+   * next event).
+   */
   #wakeReaders(): void {
     const waiters = this.#waiters;
     this.#waiters = undefined;
@@ -316,10 +334,12 @@ export class RunningTurn {
       this.#firstSeq += overflow;
     }
     if (terminal) this.#ended = true;
-    this.#wakeReaders();
     if (this.#pending === undefined) this.#pending = [recorded];
     else this.#pending.push(recorded);
+    // The write goes out before readers here are woken: they may put the event on a socket at
+    // once, and a client must not see an event that a crash right after could keep from the log.
     if (this.#writing === undefined) this.#writing = this.#flush();
+    this.#wakeReaders();
   }
 
   #toRecorded(event: ChatEvent): RecordedEvent {

@@ -1,5 +1,6 @@
 import type { ChatHandler } from '../../src/http/chat-handler.js';
 import { chunkedResponse } from '../../src/http/node-body.js';
+import { sseChunks } from '../../src/sse/sse-chunks.js';
 
 /** What the fake handler saw and did, for the tests to assert on. */
 export interface FakeHandlerState {
@@ -35,8 +36,10 @@ export function createFakeChatHandler(): { handler: ChatHandler; state: FakeHand
 
   function sse(source: AsyncGenerator<string>, fast: boolean): Response {
     const init = { headers: { 'content-type': 'text/event-stream' } };
-    // Like the real handler: a real web body, and the same chunks for the Node bridge to take.
-    const response = fast ? chunkedResponse(source, init) : new Response(webBody(source), init);
+    // Like the real handler: a real web body, and the same chunks (pipeable) for the Node bridge to take.
+    const response = fast
+      ? chunkedResponse(sseChunks(source, { encode: (text) => text, keepAliveMs: 0 }), init)
+      : new Response(webBody(source), init);
     state.lastStream = response;
     return response;
   }

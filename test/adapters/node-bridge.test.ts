@@ -286,4 +286,35 @@ describe('writeWebResponse', () => {
     // bridge must not wait for it. The pending read was settled early instead.
     expect(returned).toBe(false);
   });
+
+  it('gives a piped web body one read at a time: a reader that stops reading stops the source', async () => {
+    let produced = 0;
+    let returned = false;
+    const source = (async function* () {
+      try {
+        for (;;) {
+          produced++;
+          yield `data: ${produced}\n\n`;
+        }
+      } finally {
+        returned = true;
+      }
+    })();
+    const chunks = sseChunks(source, { encode: (text) => text, keepAliveMs: 0, highWaterMark: 64 });
+    // What handler.fetch hands a host: the web body is read, not the Node fast path.
+    const reader = chunkedResponse(chunks, { headers: { 'content-type': 'text/event-stream' } }).body!.getReader();
+    const decoder = new TextDecoder();
+    expect(decoder.decode((await reader.read()).value)).toBe('data: 1\n\n');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // Nothing read since: the stream holds one chunk at most and the buffer stops at its mark.
+    const held = produced;
+    expect(held).toBeLessThan(20);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(produced).toBe(held);
+    let text = '';
+    for (let read = 0; read < 5; read++) text += decoder.decode((await reader.read()).value);
+    expect(text.startsWith('data: 2\n\n')).toBe(true);
+    await reader.cancel();
+    await expect.poll(() => returned, { timeout: 2000, interval: 5 }).toBe(true);
+  });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { pullFrom } from '../../src/internal/push-source.js';
 import { MemoryTurnBackend } from '../../src/turns/memory-turn-backend.js';
 import { RunningTurn } from '../../src/turns/running-turn.js';
 import { TurnLog } from '../../src/turns/turn-log.js';
@@ -61,7 +62,7 @@ describe('RunningTurn readers', () => {
 
   it('readers parked together are each woken for each event, again and again', async () => {
     const { turn, open, running } = gatedTurn();
-    const readers = [turn.events(0), turn.events(0), turn.pacedEvents()];
+    const readers = [turn.events(0), turn.events(0), pullFrom(turn.pacedFeed())];
     const collected = readers.map(async (reader) => {
       const contents: unknown[] = [];
       for await (const event of reader ?? []) contents.push(event.data.content);
@@ -73,5 +74,47 @@ describe('RunningTurn readers', () => {
     }
     for (const contents of await Promise.all(collected)) expect(contents).toEqual(['a', 'b', 'c', 'abc']);
     await running;
+  });
+
+  it('a feed takes each event in the step that records it, after the event went to the log', async () => {
+    const backend = new MemoryTurnBackend();
+    const appended: number[] = [];
+    const append = backend.append.bind(backend);
+    backend.append = (key, entries, options) => {
+      for (const entry of entries) appended.push(entry.seq);
+      return append(key, entries, options);
+    };
+    const turn = new RunningTurn({
+      ref: { userId: 'u', turnId: TurnLog.newTurnId() },
+      log: new TurnLog(backend),
+      runningTtlMs: 10_000,
+    });
+    const feed = turn.feed(0);
+    if (feed === undefined) throw new Error('a new turn has a feed');
+    const taken: Array<{ seq: number; appendedBefore: boolean }> = [];
+    const follow = () => {
+      const ended = feed.drain((event) => {
+        taken.push({ seq: event.seq, appendedBefore: appended.includes(event.seq) });
+        return true;
+      });
+      if (!ended) feed.onReady(follow);
+    };
+    follow();
+    const takenWhenAsked: number[] = [];
+    await turn.run(
+      (async function* (): AsyncGenerator<ChatEvent> {
+        yield { type: 'token', content: 'a' };
+        // The source resumes only after the turn recorded `a`, with no reader's promise in between.
+        takenWhenAsked.push(taken.length);
+        yield { type: 'token', content: 'b' };
+        takenWhenAsked.push(taken.length);
+        yield { type: 'final', content: 'ab', tool_used: false, tools: [], elapsed_ms: 1 };
+      })(),
+    );
+    expect(takenWhenAsked).toEqual([1, 2]);
+    expect(taken.map((entry) => entry.seq)).toEqual([1, 2, 3]);
+    // The first event of each write is on its way to the log before the reader has it.
+    expect(taken[0]?.appendedBefore).toBe(true);
+    expect(turn.feed(0)?.drain(() => true)).toBe(true);
   });
 });

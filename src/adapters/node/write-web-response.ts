@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { takeNodeBody } from '../../http/node-body.js';
+import type { PipeableChunks } from '../../sse/sse-chunks.js';
 import { waitForDrain } from './wait-for-drain.js';
 
 /** Options of {@link writeWebResponse}. */
@@ -41,6 +42,11 @@ export async function writeWebResponse(
   let pull: () => Promise<Step>;
   let stop: () => unknown;
   const fast = takeNodeBody(response);
+  if (fast && isPipeable(fast)) {
+    if (response.headers.get('content-type')?.startsWith('text/event-stream')) res.flushHeaders();
+    await pipeChunks(res, fast, options.signal);
+    return;
+  }
   if (fast) {
     const iterator = fast;
     pull = () => iterator.next();
@@ -96,4 +102,57 @@ async function pump(
   if (failed && res.headersSent) res.destroy();
   else if (failed) res.writeHead(500).end();
   else if (!res.writableEnded && !res.destroyed) res.end();
+}
+
+function isPipeable(chunks: AsyncIterator<string>): chunks is PipeableChunks {
+  return typeof (chunks as Partial<PipeableChunks>).pipe === 'function';
+}
+
+/**
+ * The body's chunks written to the socket as the source makes them, in the same step: no promise
+ * per chunk. Backpressure pauses the chunks until `drain`; the client leaving cancels them.
+ */
+function pipeChunks(res: ServerResponse, chunks: PipeableChunks, signal?: AbortSignal): Promise<void> {
+  const flushable = res as ServerResponse & { flush?: () => void };
+  return new Promise((resolve) => {
+    let over = false;
+    const finish = (): boolean => {
+      if (over) return false;
+      over = true;
+      res.off('close', leave);
+      res.off('drain', resume);
+      signal?.removeEventListener('abort', leave);
+      resolve();
+      return true;
+    };
+    const leave = (): void => {
+      if (res.writableFinished || !finish()) return;
+      void Promise.resolve()
+        .then(() => chunks.return?.())
+        .catch(noop);
+    };
+    const resume = (): void => chunks.resume();
+    res.on('close', leave);
+    res.on('drain', resume);
+    signal?.addEventListener('abort', leave);
+    if (res.destroyed || signal?.aborted) {
+      leave();
+      return;
+    }
+    chunks.pipe({
+      write(chunk) {
+        if (over) return false;
+        const accepted = res.write(chunk);
+        flushable.flush?.();
+        return accepted;
+      },
+      end(error) {
+        if (!finish()) return;
+        if (error === undefined) {
+          if (!res.writableEnded && !res.destroyed) res.end();
+        } else if (res.headersSent) res.destroy();
+        else res.writeHead(500).end();
+      },
+    });
+  });
 }
