@@ -8,6 +8,7 @@ import { markRetryable } from './provider-retry.js';
 import { redactProviderMessage } from './redact-provider-message.js';
 import type { StreamParser } from './stream-parser.js';
 import { StringSlotTemplate } from './string-slot-template.js';
+import { withTemplatedText } from './templated-text-push.js';
 
 interface OpenBlock {
   type: string;
@@ -45,12 +46,7 @@ export function createAnthropicStreamParser(label: string, secrets: readonly str
   // Most events are the previous text delta with another token: read those without parsing them.
   const textDelta = new StringSlotTemplate('"text":"', textOfDelta);
 
-  function* push(message: EventSourceMessage): Generator<LlmStreamEvent> {
-    const text = textDelta.read(message.data);
-    if (text !== undefined) {
-      if (text !== '') yield { type: 'text', text };
-      return;
-    }
+  function* parse(message: EventSourceMessage): Generator<LlmStreamEvent> {
     // The event name is repeated as `type` in the data; trust the data, as the SDKs do.
     const data = parseStreamJson(message.data, label);
     const type = typeof data.type === 'string' ? data.type : message.event;
@@ -154,7 +150,8 @@ export function createAnthropicStreamParser(label: string, secrets: readonly str
   }
 
   return {
-    push,
+    // A text delta the template matches is read without `parse`.
+    push: withTemplatedText(textDelta, parse),
     end,
     get done() {
       return stopped;

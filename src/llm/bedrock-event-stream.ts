@@ -1,7 +1,7 @@
 import { LlmChatError } from '../errors.js';
+import type { BodyDecoder } from './body-batches.js';
 import { loadOptionalPeer } from './load-optional-peer.js';
 import { markRetryable } from './provider-retry.js';
-import type { ReadSseOptions } from './read-sse.js';
 
 /** One decoded message of AWS's `application/vnd.amazon.eventstream` format. */
 export interface EventStreamMessage {
@@ -14,7 +14,7 @@ export interface EventStreamMessage {
 }
 
 /** The part of `@smithy/core/event-streams` this module uses. */
-interface EventStreamCodecLike {
+export interface EventStreamCodecLike {
   decode(frame: Uint8Array): {
     headers: Record<string, { type: string; value: unknown }>;
     body: Uint8Array;
@@ -47,63 +47,39 @@ export function loadEventStreamCodec(): Promise<EventStreamCodecLike> {
 }
 
 /**
- * Reads a binary event stream body as batches of messages, one batch per network chunk.
+ * Decodes a binary event stream body, each network chunk giving the messages it completes.
  *
  * Frames are cut by their length prefix here and decoded (headers, payload, both CRC32s
  * checked) by `@smithy/core`'s `EventStreamCodec`. A bad checksum, a frame larger than
- * `maxBufferSize` bytes, or a body that ends mid-frame is a `PROVIDER_ERROR`. Leaving the loop
- * early cancels the body.
+ * `maxFrameBytes`, or a body that ends mid-frame is a `PROVIDER_ERROR`.
  */
-export async function* readEventStreamBatches(
-  body: ReadableStream<Uint8Array>,
-  options: ReadSseOptions = {},
-): AsyncGenerator<EventStreamMessage[], void, undefined> {
-  const { signal, onChunk } = options;
-  const maxFrame = options.maxBufferSize ?? DEFAULT_MAX_FRAME_BYTES;
-  const codec = await loadEventStreamCodec();
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
+export function eventStreamDecoder(
+  codec: EventStreamCodecLike,
+  maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
+): BodyDecoder<EventStreamMessage> {
+  const text = new TextDecoder();
   let buffer: Uint8Array = new Uint8Array(0);
-  let done = false;
-  const onAbort = () => {
-    reader.cancel(signal?.reason).catch(() => {});
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    throwIfAborted(signal);
-    while (true) {
-      const result = await reader.read();
-      throwIfAborted(signal);
-      if (result.done) {
-        done = true;
-        // A connection closed mid-frame is a dropped connection: worth another try if nothing was shown.
-        if (buffer.byteLength > 0)
-          throw markRetryable(malformed('The Bedrock stream ended in the middle of a message.'));
-        return;
-      }
-      onChunk?.();
-      buffer = concat(buffer, result.value);
+  return {
+    decode(chunk) {
+      buffer = concat(buffer, chunk);
       const batch: EventStreamMessage[] = [];
       while (buffer.byteLength >= 4) {
         const length = new DataView(buffer.buffer, buffer.byteOffset, 4).getUint32(0, false);
-        if (length < MIN_FRAME_BYTES || length > maxFrame)
+        if (length < MIN_FRAME_BYTES || length > maxFrameBytes)
           throw malformed('The Bedrock stream sent a malformed message.');
         if (buffer.byteLength < length) break;
         const frame = buffer.subarray(0, length);
         buffer = buffer.subarray(length);
-        batch.push(toMessage(decodeFrame(codec, frame), decoder));
+        batch.push(toMessage(decodeFrame(codec, frame), text));
       }
-      if (batch.length > 0) yield batch;
-    }
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-    if (!done) await reader.cancel().catch(() => {});
-    try {
-      reader.releaseLock();
-    } catch {
-      // Already released or errored: nothing left to free.
-    }
-  }
+      return batch;
+    },
+    end() {
+      // A connection closed mid-frame is a dropped connection: worth another try if nothing was shown.
+      if (buffer.byteLength > 0) throw markRetryable(malformed('The Bedrock stream ended in the middle of a message.'));
+      return [];
+    },
+  };
 }
 
 function decodeFrame(codec: EventStreamCodecLike, frame: Uint8Array): ReturnType<EventStreamCodecLike['decode']> {
@@ -141,8 +117,4 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 
 function malformed(message: string, cause?: unknown): LlmChatError {
   return new LlmChatError('PROVIDER_ERROR', message, cause === undefined ? {} : { cause });
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }

@@ -1,5 +1,5 @@
 import { LlmChatError } from '../errors.js';
-import { type EventStreamMessage, loadEventStreamCodec, readEventStreamBatches } from './bedrock-event-stream.js';
+import { type EventStreamMessage, eventStreamDecoder, loadEventStreamCodec } from './bedrock-event-stream.js';
 import { type BedrockMessage, toBedrockMessages, toBedrockToolConfig } from './bedrock-messages.js';
 import { type AwsCredentialSource, signBedrockRequest } from './bedrock-signer.js';
 import { createBedrockStreamParser } from './bedrock-stream.js';
@@ -111,7 +111,7 @@ export class BedrockProvider implements LlmProvider {
         body: withToolConfig(body, (caching ? this.#cachedTools : this.#tools).get(request.tools)),
         secrets,
         createParser: () => createBedrockStreamParser(LABEL, secrets),
-        readBody: readEventStreamBatches,
+        createDecoder: async () => eventStreamDecoder(await loadEventStreamCodec()),
         authorize: async (call) => {
           // Both peers load before the request goes out, so a missing one costs no model call.
           await loadEventStreamCodec();

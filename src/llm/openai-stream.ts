@@ -7,6 +7,7 @@ import { parseToolArguments } from './parse-tool-arguments.js';
 import { extractProviderMessage, redactProviderMessage } from './redact-provider-message.js';
 import type { StreamParser } from './stream-parser.js';
 import { StringSlotTemplate } from './string-slot-template.js';
+import { withTemplatedText } from './templated-text-push.js';
 
 interface PartialToolCall {
   id: string;
@@ -54,14 +55,9 @@ export function createOpenAIStreamParser(label: string, secrets: readonly string
     emittedCalls = calls.length;
   }
 
-  function* push(message: EventSourceMessage): Generator<LlmStreamEvent> {
+  function* parse(message: EventSourceMessage): Generator<LlmStreamEvent> {
     if (message.data.length < 16 && message.data.trim() === '[DONE]') {
       sawDone = true;
-      return;
-    }
-    const text = textChunk.read(message.data);
-    if (text !== undefined) {
-      if (text !== '') yield { type: 'text', text };
       return;
     }
     const chunk = parseStreamJson(message.data, label);
@@ -112,7 +108,8 @@ export function createOpenAIStreamParser(label: string, secrets: readonly string
   }
 
   return {
-    push,
+    // A chunk the text template matches (never `[DONE]`) is read without `parse`.
+    push: withTemplatedText(textChunk, parse),
     end,
     get done() {
       return sawDone;

@@ -5,6 +5,7 @@ import { sleep } from '../internal/sleep.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import type { Logger } from '../types.js';
 import { BatchedStreamEvents } from './batch-stream-events.js';
+import { BodyBatches, type BodyDecoder } from './body-batches.js';
 import type { LlmProviderOptions, LlmStreamEvent } from './llm-provider.js';
 import {
   type AttemptFailure,
@@ -13,7 +14,7 @@ import {
   failureFromThrown,
 } from './provider-failure.js';
 import { backoffMs } from './provider-retry.js';
-import { type ReadSseOptions, readSseBatches } from './read-sse.js';
+import { sseDecoder } from './read-sse.js';
 import type { StreamParser } from './stream-parser.js';
 
 // Kept importable from here: providers written before the split import them from this module.
@@ -26,9 +27,6 @@ export interface LlmProviderRuntimeOptions extends LlmProviderOptions {
   logger?: Logger;
 }
 
-/** Splits a response body into batches of wire messages, one batch per network chunk. */
-export type ProviderBodyReader<M> = (body: ReadableStream<Uint8Array>, options: ReadSseOptions) => AsyncIterable<M[]>;
-
 /** The request an {@link ProviderHttpCall.authorize} hook signs or adds a token to. */
 export interface ProviderHttpRequest {
   url: string;
@@ -39,7 +37,7 @@ export interface ProviderHttpRequest {
 
 /**
  * One streaming POST to a provider, as the providers describe it to {@link streamProviderCall}.
- * `M` is the wire message type: SSE messages unless `readBody` decodes something else (AWS's
+ * `M` is the wire message type: SSE messages unless `createDecoder` decodes something else (AWS's
  * binary event stream).
  */
 export interface ProviderHttpCall<M = EventSourceMessage> {
@@ -55,8 +53,8 @@ export interface ProviderHttpCall<M = EventSourceMessage> {
   secrets: readonly string[];
   /** Turns the provider's wire messages into normalized events; throws `LlmChatError`s. */
   createParser: () => StreamParser<M>;
-  /** Reads the response body as messages (AWS's binary event stream, …). @default SSE */
-  readBody?: ProviderBodyReader<M>;
+  /** Decodes the response body into messages (AWS's binary event stream, …). @default SSE */
+  createDecoder?: () => Promise<BodyDecoder<M>>;
   /**
    * Runs before every attempt, under the call's timeouts and abort, and returns the headers to
    * send: a fresh SigV4 signature, an IAM or host access token. Header values it adds are
@@ -120,7 +118,6 @@ export async function* streamProviderCall<M = EventSourceMessage>(
   const maxRetries = Math.max(0, options.maxRetries ?? DEFAULTS.maxRetries);
   const retryDelayMs = options.retryDelayMs ?? DEFAULTS.retryDelayMs;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULTS.maxRetryAfterMs;
-  const readBody = call.readBody ?? (readSseBatches as unknown as ProviderBodyReader<M>);
   const failureContext: FailureContext = {
     label: call.label,
     details: { provider: call.kind },
@@ -193,24 +190,29 @@ export async function* streamProviderCall<M = EventSourceMessage>(
         if (!response.ok || response.body === null) {
           failure = await failureFromResponse(response, context);
         } else {
-          const batches = readBody(response.body, {
+          const decoder = call.createDecoder ? await call.createDecoder() : (sseDecoder() as unknown as BodyDecoder<M>);
+          const batches = new BodyBatches(response.body, decoder, {
             signal: attemptController.signal,
             onChunk: clearFirstChunkTimer,
           });
-          // One async step a network chunk: the events of a chunk are made synchronously. Once
-          // an event is out, the call is never retried (the reader has seen output).
-          const events = new BatchedStreamEvents(call.createParser());
-          for await (const batch of batches) {
-            for (const event of events.of(batch)) {
+          try {
+            // One async step a network chunk, the body's own read: the events of a chunk are made
+            // synchronously. Once an event is out, the call is never retried (the reader has seen output).
+            const events = new BatchedStreamEvents(call.createParser());
+            for (let batch = await batches.next(); batch !== undefined; batch = await batches.next()) {
+              for (const event of events.of(batch)) {
+                emitted = true;
+                yield event;
+              }
+              events.throwIfFailed();
+              if (events.done) break;
+            }
+            for (const event of events.end()) {
               emitted = true;
               yield event;
             }
-            events.throwIfFailed();
-            if (events.done) break;
-          }
-          for (const event of events.end()) {
-            emitted = true;
-            yield event;
+          } finally {
+            await batches.close();
           }
           bodySettled = true;
           return;

@@ -1,14 +1,10 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { LlmChatError } from '../errors.js';
-import { throwIfAborted } from '../internal/throw-if-aborted.js';
 import { Utf8ChunkDecoder } from '../internal/utf8-chunk-decoder.js';
+import { type BodyBatchesOptions, type BodyDecoder, readBodyBatches } from './body-batches.js';
 
 /** Options of {@link readSse}. */
-export interface ReadSseOptions {
-  /** Aborting cancels the body and makes the iterable throw the signal's reason. */
-  signal?: AbortSignal;
-  /** Called for every raw chunk of the body, before parsing (used for first-chunk timeouts). */
-  onChunk?: () => void;
+export interface ReadSseOptions extends BodyBatchesOptions {
   /**
    * Largest buffered line or event, in characters; a bigger one fails the stream.
    * @default 8388608
@@ -17,11 +13,7 @@ export interface ReadSseOptions {
 }
 
 const DEFAULT_MAX_BUFFER_SIZE = 8 * 1024 * 1024;
-
-// The reason given when a body is left before its end (the parser saw the last event first).
-// Shared: with no reason, undici's fetch builds a fresh DOMException (with its stack) on every
-// cancel, which cost about as much as parsing a short answer.
-const READ_FINISHED = new Error('The stream was read as far as needed.');
+const NONE: never[] = [];
 
 /**
  * Turns a `fetch` response body into an async iterable of parsed Server-Sent Events.
@@ -42,21 +34,16 @@ export async function* readSse(
   body: ReadableStream<Uint8Array>,
   options: ReadSseOptions = {},
 ): AsyncGenerator<EventSourceMessage, void, undefined> {
-  for await (const batch of readSseBatches(body, options)) yield* batch;
+  for await (const batch of readBodyBatches(body, sseDecoder(options.maxBufferSize), options)) yield* batch;
 }
 
 /**
- * {@link readSse}, one array of events per network chunk. A provider often packs many tokens
- * into one chunk; taking them together saves an async step per token on the hot path.
+ * Decodes an SSE body: UTF-8 text cut into events, each network chunk giving the events it
+ * completes. A line or event longer than `maxBufferSize` characters is a `PROVIDER_ERROR`.
  * @internal
  */
-export async function* readSseBatches(
-  body: ReadableStream<Uint8Array>,
-  options: ReadSseOptions = {},
-): AsyncGenerator<EventSourceMessage[], void, undefined> {
-  const { signal, onChunk } = options;
-  const reader = body.getReader();
-  const decoder = new Utf8ChunkDecoder();
+export function sseDecoder(maxBufferSize = DEFAULT_MAX_BUFFER_SIZE): BodyDecoder<EventSourceMessage> {
+  const text = new Utf8ChunkDecoder();
   let pending: EventSourceMessage[] = [];
   let overflow = false;
   const parser = createParser({
@@ -65,42 +52,23 @@ export async function* readSseBatches(
     onError: (error) => {
       if (error.type === 'max-buffer-size-exceeded') overflow = true;
     },
-    maxBufferSize: options.maxBufferSize ?? DEFAULT_MAX_BUFFER_SIZE,
+    maxBufferSize,
   });
-
-  let done = false;
-  // A custom fetch may not tie its body to the signal: cancelling the reader ends a pending read.
-  const onAbort = () => {
-    reader.cancel(signal?.reason).catch(() => {});
+  const take = (): EventSourceMessage[] => {
+    if (overflow) throw new LlmChatError('PROVIDER_ERROR', 'The provider sent a stream event that is too large.');
+    if (pending.length === 0) return NONE;
+    const batch = pending;
+    pending = [];
+    return batch;
   };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    throwIfAborted(signal);
-    while (true) {
-      const result = await reader.read();
-      throwIfAborted(signal);
-      if (result.done) {
-        done = true;
-        parser.feed(decoder.end());
-      } else {
-        onChunk?.();
-        parser.feed(decoder.decode(result.value));
-      }
-      if (overflow) throw new LlmChatError('PROVIDER_ERROR', 'The provider sent a stream event that is too large.');
-      if (pending.length > 0) {
-        const batch = pending;
-        pending = [];
-        yield batch;
-      }
-      if (done) return;
-    }
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-    if (!done) await reader.cancel(READ_FINISHED).catch(() => {});
-    try {
-      reader.releaseLock();
-    } catch {
-      // Already released or errored: nothing left to free.
-    }
-  }
+  return {
+    decode(chunk) {
+      parser.feed(text.decode(chunk));
+      return take();
+    },
+    end() {
+      parser.feed(text.end());
+      return take();
+    },
+  };
 }
