@@ -319,7 +319,16 @@ export class RunningTurn {
   #wakeReaders(): void {
     const waiters = this.#waiters;
     this.#waiters = undefined;
-    if (waiters !== undefined) for (const wake of waiters) wake();
+    if (waiters === undefined) return;
+    for (const wake of waiters) {
+      // A reader runs in this step now (it may write to a socket): its failure is its own, and
+      // must neither stop the turn nor keep the other readers from their event.
+      try {
+        wake();
+      } catch (error) {
+        this.#logger?.warn?.('a reader of the turn failed', { error: String(error) });
+      }
+    }
   }
 
   #record(chatEvent: ChatEvent): void {

@@ -117,4 +117,32 @@ describe('RunningTurn readers', () => {
     expect(taken[0]?.appendedBefore).toBe(true);
     expect(turn.feed(0)?.drain(() => true)).toBe(true);
   });
+
+  it('a feed reader that throws when woken neither stops the turn nor keeps the other readers from their events', async () => {
+    const turn = new RunningTurn({
+      ref: { userId: 'u', turnId: TurnLog.newTurnId() },
+      log: new TurnLog(new MemoryTurnBackend()),
+      runningTtlMs: 10_000,
+    });
+    const failing = turn.feed(0);
+    failing?.onReady(() => {
+      throw new Error('the socket went away mid-write');
+    });
+    const steady = turn.events(0);
+    const seen = (async () => {
+      const events: string[] = [];
+      for await (const event of steady ?? []) events.push(event.event);
+      return events;
+    })();
+    await turn.run(
+      (async function* (): AsyncGenerator<ChatEvent> {
+        yield { type: 'token', content: 'a' };
+        yield { type: 'final', content: 'a', tool_used: false, tools: [], elapsed_ms: 1 };
+      })(),
+    );
+    expect(await seen).toEqual(['token', 'final']);
+    // The turn ended with its own final, not the error a failed source gets.
+    expect((await turn.events(0)?.next())?.value?.data).toEqual({ content: 'a' });
+    expect(turn.lastSeq).toBe(2);
+  });
 });
