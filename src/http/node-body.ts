@@ -57,6 +57,8 @@ function isPipeable(chunks: AsyncIterator<string>): chunks is PipeableChunks {
 function pipedBody(chunks: PipeableChunks, claim: (by: Owner) => boolean): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let piped = false;
+  // Closed, errored or cancelled: the controller takes nothing more.
+  let over = false;
   return new ReadableStream<Uint8Array>(
     {
       pull(controller) {
@@ -71,17 +73,22 @@ function pipedBody(chunks: PipeableChunks, claim: (by: Owner) => boolean): Reada
         piped = true;
         chunks.pipe({
           write(chunk) {
+            if (over) return false;
             controller.enqueue(encoder.encode(chunk));
-            // With no read-ahead, a chunk that met a waiting read leaves nothing wanted: wait for the next pull.
+            // With no read-ahead, a chunk that met a waiting read leaves nothing wanted: wait for
+            // the next pull (which may come during this enqueue, for a second waiting read).
             return (controller.desiredSize ?? 0) > 0;
           },
           end(error) {
+            if (over) return;
+            over = true;
             if (error === undefined) controller.close();
             else controller.error(error);
           },
         });
       },
       cancel() {
+        over = true;
         if (!claim('web')) return;
         chunks.return?.()?.then(undefined, () => {});
       },

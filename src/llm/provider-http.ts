@@ -207,6 +207,8 @@ export async function* streamProviderCall<M = EventSourceMessage>(
               events.throwIfFailed();
               if (events.done) break;
             }
+            // Before the closing events are handled (tool calls run then): the connection is free.
+            await batches.close();
             for (const event of events.end()) {
               emitted = true;
               yield event;

@@ -60,8 +60,9 @@ export interface ChunkSink {
   /** Takes one chunk; `false` asks for nothing more until {@link PipeableChunks.resume}. */
   write(chunk: string): boolean;
   /**
-   * The stream is over after the chunks written: its source ended, or failed with `error` (only
-   * without `encodeError`, which makes a failure the last chunk). Never called after a cancel.
+   * The stream is over after the chunks written, called once: its source ended, or failed with
+   * `error` (only without `encodeError`, which makes a failure the last chunk), or the stream was
+   * cancelled (no `error` then; a sink that cancelled it itself may ignore this).
    */
   end(error?: unknown): void;
 }
@@ -158,8 +159,12 @@ class SseChunkIterator<T> implements PipeableChunks {
   #timer: Timer | undefined;
   #lastChunkAt = 0;
   #sink: ChunkSink | undefined;
+  #sinkEnded = false;
   /** The sink's last `write` returned `false`: frames wait in the buffer until `resume()`. */
   #sinkPaused = false;
+  /** A `write` to the sink is running: a `resume()` it causes (a web stream's next pull) is noted, not acted on. */
+  #inSinkWrite = false;
+  #resumedInWrite = false;
 
   constructor(source: AsyncIterable<T> | PushSource<T>, options: SseChunksOptions<T>) {
     const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
@@ -225,11 +230,19 @@ class SseChunkIterator<T> implements PipeableChunks {
       throw new TypeError('These chunks already have a reader.');
     }
     this.#sink = sink;
+    if (this.#finished) {
+      this.#endSink();
+      return;
+    }
     if (!this.#started) this.#start();
     this.#feedSink();
   }
 
   resume(): void {
+    if (this.#inSinkWrite) {
+      this.#resumedInWrite = true;
+      return;
+    }
     if (!this.#sinkPaused) return;
     this.#sinkPaused = false;
     this.#feedSink();
@@ -317,7 +330,6 @@ class SseChunkIterator<T> implements PipeableChunks {
 
   /** Writes the buffer to the sink while it takes chunks, then its end once the source is done. */
   #feedSink(): void {
-    const sink = this.#sink as ChunkSink;
     while (!this.#finished && !this.#sinkPaused && this.#frames.length > 0) {
       this.#write(this.#takeFrames());
       // After the write: a push source resumed here writes its next frames straight to the sink.
@@ -325,8 +337,17 @@ class SseChunkIterator<T> implements PipeableChunks {
     }
     if (this.#finished || this.#sinkPaused || !this.#sourceEnded || this.#frames.length > 0) return;
     const failure = this.#end();
+    this.#endSink(failure);
+  }
+
+  /** Tells the sink the stream is over (once). */
+  #endSink(failure?: { error: unknown }): void {
+    const sink = this.#sink;
+    if (sink === undefined || this.#sinkEnded) return;
+    this.#sinkEnded = true;
     try {
-      sink.end(...(failure === undefined ? [] : [failure.error]));
+      if (failure === undefined) sink.end();
+      else sink.end(failure.error);
     } catch {
       // The stream is over either way; a failing sink must not turn its end into a crash.
     }
@@ -334,7 +355,19 @@ class SseChunkIterator<T> implements PipeableChunks {
 
   #write(chunk: string): void {
     if (this.#keepAliveMs > 0) this.#lastChunkAt = Date.now();
-    this.#sinkPaused = !(this.#sink as ChunkSink).write(chunk);
+    this.#inSinkWrite = true;
+    this.#resumedInWrite = false;
+    let accepted: boolean;
+    try {
+      accepted = (this.#sink as ChunkSink).write(chunk);
+    } catch {
+      // A sink that cannot take a chunk is gone: stop as if it had left.
+      this.#inSinkWrite = false;
+      this.#cancel();
+      return;
+    }
+    this.#inSinkWrite = false;
+    this.#sinkPaused = !accepted && !this.#resumedInWrite;
   }
 
   /** Keeps the source's failure for the consumer, or its last frame with `encodeError`. */
@@ -431,6 +464,8 @@ class SseChunkIterator<T> implements PipeableChunks {
     } catch {
       // The stream is already torn down; a failing callback must not turn cancel into a crash.
     }
+    // A cancel the sink did not ask for (the signal) still ends it, as `done` ends a reader.
+    this.#endSink();
   }
 
   /** Asks the source to finish without waiting: a generator parked in an await returns only later. */

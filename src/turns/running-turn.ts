@@ -116,6 +116,13 @@ export class RunningTurn {
   readonly #lease: RunningTurnOptions['lease'];
   /** The seq of the newest event the log acknowledged. */
   #storedSeq = 0;
+  /**
+   * The seq of the newest event handed to the log. Readers see no further: a reader may put an
+   * event on a socket at once, and a client must not see an event that the log was not asked to
+   * keep, or a crash right after would leave it seen but unrecorded (and renumbered by whoever
+   * takes the turn over).
+   */
+  #sentSeq = 0;
   /** The last event, when its write failed: it is retried before the lease goes. */
   #unwrittenEnd: RecordedEvent | undefined;
   readonly #startedAt: number;
@@ -149,6 +156,7 @@ export class RunningTurn {
     if (resumed) {
       this.#firstSeq = resumed.lastSeq + 1;
       this.#storedSeq = resumed.lastSeq;
+      this.#sentSeq = resumed.lastSeq;
       this.#text = resumed.text;
       this.#tools.push(...resumed.tools);
       // Readers elsewhere asked the dead process to announce; this one announces from the start.
@@ -175,7 +183,7 @@ export class RunningTurn {
   get #visibleSeq(): number {
     // Once fenced out, only what reached the log is this turn's: the new owner numbers on from there.
     if (this.#fenced) return this.#storedSeq;
-    return this.#ended && !this.#visibleEnd ? this.lastSeq - 1 : this.lastSeq;
+    return Math.min(this.#ended && !this.#visibleEnd ? this.lastSeq - 1 : this.lastSeq, this.#sentSeq);
   }
 
   /**
@@ -345,10 +353,9 @@ export class RunningTurn {
     if (terminal) this.#ended = true;
     if (this.#pending === undefined) this.#pending = [recorded];
     else this.#pending.push(recorded);
-    // The write goes out before readers here are woken: they may put the event on a socket at
-    // once, and a client must not see an event that a crash right after could keep from the log.
+    // Readers are woken by the write that takes the event (see #sentSeq): at once when no write
+    // is in flight, else when the one in flight is done and the next one starts.
     if (this.#writing === undefined) this.#writing = this.#flush();
-    this.#wakeReaders();
   }
 
   #toRecorded(event: ChatEvent): RecordedEvent {
@@ -386,43 +393,40 @@ export class RunningTurn {
     };
   }
 
-  /**
-   * Writes the pending events, then whatever was recorded meanwhile, one batch at a time, until
-   * nothing is pending. A chain of callbacks rather than an async function: it runs for most
-   * events of a fast stream, and an async function's frame and await cost twice as much.
-   */
-  #flush(): Promise<void> {
-    const batch = this.#pending;
-    if (batch === undefined || this.#fenced) {
-      this.#writing = undefined;
-      if (this.#ended) void this.#end();
-      return Promise.resolve();
-    }
-    this.#pending = undefined;
-    const last = batch[batch.length - 1] as RecordedEvent;
-    const terminal = TERMINAL_EVENTS.has(last.event);
-    const ttlMs = terminal ? this.#log.retentionMs : this.#runningTtlMs;
-    // The turn's last write also frees its lease, when the log can: one step less at the end.
-    const release = terminal && this.#lease && this.#log.freesLocks ? this.#lease : undefined;
-    const extras = terminal ? this.#lastExtras(release) : this.#appendExtras;
-    return this.#log.append(this.ref, batch, ttlMs, extras).then(
-      (written) => {
+  async #flush(): Promise<void> {
+    for (let batch = this.#pending; batch !== undefined && !this.#fenced; batch = this.#pending) {
+      this.#pending = undefined;
+      const last = batch[batch.length - 1] as RecordedEvent;
+      const terminal = TERMINAL_EVENTS.has(last.event);
+      const ttlMs = terminal ? this.#log.retentionMs : this.#runningTtlMs;
+      // The turn's last write also frees its lease, when the log can: one step less at the end.
+      const release = terminal && this.#lease && this.#log.freesLocks ? this.#lease : undefined;
+      try {
+        const writing = this.#log.append(
+          this.ref,
+          batch,
+          ttlMs,
+          terminal ? this.#lastExtras(release) : this.#appendExtras,
+        );
+        // Asked of the log (on Redis, the command is on its socket): readers may have these now.
+        this.#sentSeq = last.seq;
+        this.#wakeReaders();
+        const written = await writing;
         if (!written) {
           this.#fence();
-        } else {
-          release?.releasedElsewhere();
-          this.#storedSeq = last.seq;
-          if (this.#watched) this.#announce?.(batch);
+          break;
         }
-        return this.#flush();
-      },
-      (error: unknown) => {
+        release?.releasedElsewhere();
+        this.#storedSeq = last.seq;
+        if (this.#watched) this.#announce?.(batch);
+      } catch (error) {
         // Readers of this process still get every event; readers elsewhere see a gap (RESUME_LOST).
         this.#logger?.warn?.('could not record turn events', { code: (error as { code?: string }).code ?? 'INTERNAL' });
         if (terminal) this.#unwrittenEnd = last;
-        return this.#flush();
-      },
-    );
+      }
+    }
+    this.#writing = undefined;
+    if (this.#ended) void this.#end();
   }
 
   #lastExtras(release: RunningTurnOptions['lease']): TurnAppendExtras {

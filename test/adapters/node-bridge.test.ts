@@ -317,4 +317,50 @@ describe('writeWebResponse', () => {
     await reader.cancel();
     await expect.poll(() => returned, { timeout: 2000, interval: 5 }).toBe(true);
   });
+
+  it('answers two reads waiting at once on a piped web body', async () => {
+    const queue: string[] = [];
+    let wake: (() => void) | undefined;
+    const source = (async function* () {
+      for (;;) {
+        while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+        yield queue.shift() as string;
+      }
+    })();
+    const chunks = sseChunks(source, { encode: (text) => text, keepAliveMs: 0 });
+    const reader = chunkedResponse(chunks, { headers: { 'content-type': 'text/event-stream' } }).body!.getReader();
+    const first = reader.read();
+    const second = reader.read();
+    const decoder = new TextDecoder();
+    queue.push('data: 1\n\n');
+    wake?.();
+    expect(decoder.decode((await first).value)).toBe('data: 1\n\n');
+    queue.push('data: 2\n\n');
+    wake?.();
+    const answered = await Promise.race([second, new Promise((resolve) => setTimeout(() => resolve('stuck'), 500))]);
+    expect(answered).not.toBe('stuck');
+    expect(decoder.decode((answered as ReadableStreamReadResult<Uint8Array>).value)).toBe('data: 2\n\n');
+    await reader.cancel();
+  });
+
+  it('ends the response when the SSE chunks are cancelled by their own signal, and leaves no listener behind', async () => {
+    const stop = new AbortController();
+    let listeners: Record<string, number> = {};
+    serve = async (_req, res) => {
+      const events = (async function* () {
+        yield 'first';
+        await new Promise(() => {});
+      })();
+      const chunks = sseChunks(events, { encode: (text) => `data: ${text}\n\n`, keepAliveMs: 0, signal: stop.signal });
+      await writeWebResponse(chunkedResponse(chunks, { headers: { 'content-type': 'text/event-stream' } }), res);
+      listeners = { drain: res.listenerCount('drain'), close: res.listenerCount('close') };
+    };
+    const response = await fetch(`${origin}/`);
+    const reader = response.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: first\n\n');
+    stop.abort();
+    expect((await reader.read()).done).toBe(true);
+    await expect.poll(() => listeners.drain, { timeout: 2000, interval: 5 }).toBe(0);
+    expect(listeners.close).toBe(0);
+  });
 });

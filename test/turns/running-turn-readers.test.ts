@@ -113,8 +113,8 @@ describe('RunningTurn readers', () => {
     );
     expect(takenWhenAsked).toEqual([1, 2]);
     expect(taken.map((entry) => entry.seq)).toEqual([1, 2, 3]);
-    // The first event of each write is on its way to the log before the reader has it.
-    expect(taken[0]?.appendedBefore).toBe(true);
+    // Every event is on its way to the log before the reader has it.
+    expect(taken.every((entry) => entry.appendedBefore)).toBe(true);
     expect(turn.feed(0)?.drain(() => true)).toBe(true);
   });
 
@@ -144,5 +144,61 @@ describe('RunningTurn readers', () => {
     // The turn ended with its own final, not the error a failed source gets.
     expect((await turn.events(0)?.next())?.value?.data).toEqual({ content: 'a' });
     expect(turn.lastSeq).toBe(2);
+  });
+
+  it('events recorded while a write is in flight reach readers only when the next write takes them', async () => {
+    const backend = new MemoryTurnBackend();
+    const appended: number[] = [];
+    const gates: Array<() => void> = [];
+    const append = backend.append.bind(backend);
+    backend.append = async (key, entries, options) => {
+      for (const entry of entries) appended.push(entry.seq);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      return append(key, entries, options);
+    };
+    const turn = new RunningTurn({
+      ref: { userId: 'u', turnId: TurnLog.newTurnId() },
+      log: new TurnLog(backend),
+      runningTtlMs: 10_000,
+    });
+    const feed = turn.feed(0);
+    if (feed === undefined) throw new Error('a new turn has a feed');
+    const taken: Array<{ seq: number; appendedBefore: boolean }> = [];
+    const follow = () => {
+      const ended = feed.drain((event) => {
+        taken.push({ seq: event.seq, appendedBefore: appended.includes(event.seq) });
+        return true;
+      });
+      if (!ended) feed.onReady(follow);
+    };
+    follow();
+    let release: () => void = () => {};
+    const sourceDone = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const running = turn.run(
+      (async function* (): AsyncGenerator<ChatEvent> {
+        yield { type: 'token', content: 'a' };
+        yield { type: 'token', content: 'b' };
+        yield { type: 'token', content: 'c' };
+        await sourceDone;
+        yield { type: 'final', content: 'abc', tool_used: false, tools: [], elapsed_ms: 1 };
+      })(),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    // `a` went out in the first write, which is still in flight: `b` and `c` wait for the next.
+    expect(taken.map((entry) => entry.seq)).toEqual([1]);
+    gates.shift()?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(taken.map((entry) => entry.seq)).toEqual([1, 2, 3]);
+    expect(taken.every((entry) => entry.appendedBefore)).toBe(true);
+    release();
+    for (let round = 0; round < 20 && taken.length < 4; round++) {
+      for (const gate of gates.splice(0)) gate();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (const gate of gates.splice(0)) gate();
+    await running;
+    expect(taken.map((entry) => entry.seq)).toEqual([1, 2, 3, 4]);
   });
 });

@@ -136,7 +136,7 @@ describe('pipeableSseChunks over a push source, piped to a sink', () => {
     expect(framed.state.closed).toBe(1);
   });
 
-  it('a cancel closes the source and calls onCancel, and the sink hears nothing more', () => {
+  it('a cancel closes the source, calls onCancel and ends the sink once, with nothing written after', () => {
     const queue = pushQueue<string>();
     const onCancel = vi.fn();
     const chunks = pipeableSseChunks(queue.source, { encode, keepAliveMs: 0, onCancel });
@@ -147,9 +147,64 @@ describe('pipeableSseChunks over a push source, piped to a sink', () => {
     queue.push('b');
     queue.end();
     expect(sink.chunks).toEqual(['data: a\n\n']);
-    expect(sink.ended).toEqual([]);
+    expect(sink.ended).toEqual(['ok']);
     expect(queue.state.closed).toBe(1);
     expect(onCancel).toHaveBeenCalledTimes(1);
+  });
+
+  it('a cancel by the signal ends the sink, and a sink piped after the end is ended at once', () => {
+    const queue = pushQueue<string>();
+    const controller = new AbortController();
+    const chunks = pipeableSseChunks(queue.source, { encode, keepAliveMs: 0, signal: controller.signal });
+    const { sink, target } = recordingSink();
+    chunks.pipe(target);
+    controller.abort();
+    expect(sink.ended).toEqual(['ok']);
+
+    const over = pipeableSseChunks(pushQueue<string>().source, { encode, keepAliveMs: 0 });
+    void over.return?.();
+    const late = recordingSink();
+    over.pipe(late.target);
+    expect(late.sink.ended).toEqual(['ok']);
+  });
+
+  it('a sink whose write throws is dropped like a client that left: no throw reaches the source', () => {
+    const queue = pushQueue<string>();
+    const onCancel = vi.fn();
+    const chunks = pipeableSseChunks(queue.source, { encode, keepAliveMs: 0, onCancel });
+    chunks.pipe({
+      write() {
+        throw new Error('socket gone');
+      },
+      end() {},
+    });
+    expect(() => queue.push('a')).not.toThrow();
+    expect(onCancel).toHaveBeenCalledTimes(1);
+    expect(queue.state.closed).toBe(1);
+  });
+
+  it('a resume during a write (the reader asking again at once) keeps the sink flowing', () => {
+    const queue = pushQueue<string>();
+    const chunks = pipeableSseChunks(queue.source, { encode, keepAliveMs: 0 });
+    const written: string[] = [];
+    let asks = 2;
+    chunks.pipe({
+      write(chunk) {
+        written.push(chunk);
+        // Like a web stream with a second read waiting: the enqueue pulls again, synchronously.
+        if (--asks > 0) chunks.resume();
+        return false;
+      },
+      end() {},
+    });
+    queue.push('a');
+    queue.push('b');
+    expect(written).toEqual(['data: a\n\n', 'data: b\n\n']);
+    queue.push('c');
+    // The second write asked for nothing more: 'c' waits for the next resume.
+    expect(written).toHaveLength(2);
+    chunks.resume();
+    expect(written).toEqual(['data: a\n\n', 'data: b\n\n', 'data: c\n\n']);
   });
 
   it('writes a ping to an idle sink, and none to a full one', () => {
