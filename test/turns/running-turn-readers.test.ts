@@ -34,6 +34,37 @@ function gatedTurn() {
   return { turn, open: (i: number) => gates[i]?.resolve(), running };
 }
 
+/**
+ * A turn over a memory log whose writes may be held (`gate`), and a feed reader that takes every
+ * event as it is called back, noting whether the log had been asked to write it by then.
+ */
+function followedTurn(gate?: () => Promise<void>) {
+  const backend = new MemoryTurnBackend();
+  const appended: number[] = [];
+  const append = backend.append.bind(backend);
+  backend.append = (key, entries, options) => {
+    for (const entry of entries) appended.push(entry.seq);
+    return gate ? gate().then(() => append(key, entries, options)) : append(key, entries, options);
+  };
+  const turn = new RunningTurn({
+    ref: { userId: 'u', turnId: TurnLog.newTurnId() },
+    log: new TurnLog(backend),
+    runningTtlMs: 10_000,
+  });
+  const feed = turn.feed(0);
+  if (feed === undefined) throw new Error('a new turn has a feed');
+  const taken: Array<{ seq: number; appendedBefore: boolean }> = [];
+  const follow = () => {
+    const ended = feed.drain((event) => {
+      taken.push({ seq: event.seq, appendedBefore: appended.includes(event.seq) });
+      return true;
+    });
+    if (!ended) feed.onReady(follow);
+  };
+  follow();
+  return { turn, taken };
+}
+
 describe('RunningTurn readers', () => {
   it.each([0, 1])(
     'a parked reader whose signal aborts ends at once (parked %i-th); the others still get every event',
@@ -77,29 +108,7 @@ describe('RunningTurn readers', () => {
   });
 
   it('a feed takes each event in the step that records it, after the event went to the log', async () => {
-    const backend = new MemoryTurnBackend();
-    const appended: number[] = [];
-    const append = backend.append.bind(backend);
-    backend.append = (key, entries, options) => {
-      for (const entry of entries) appended.push(entry.seq);
-      return append(key, entries, options);
-    };
-    const turn = new RunningTurn({
-      ref: { userId: 'u', turnId: TurnLog.newTurnId() },
-      log: new TurnLog(backend),
-      runningTtlMs: 10_000,
-    });
-    const feed = turn.feed(0);
-    if (feed === undefined) throw new Error('a new turn has a feed');
-    const taken: Array<{ seq: number; appendedBefore: boolean }> = [];
-    const follow = () => {
-      const ended = feed.drain((event) => {
-        taken.push({ seq: event.seq, appendedBefore: appended.includes(event.seq) });
-        return true;
-      });
-      if (!ended) feed.onReady(follow);
-    };
-    follow();
+    const { turn, taken } = followedTurn();
     const takenWhenAsked: number[] = [];
     await turn.run(
       (async function* (): AsyncGenerator<ChatEvent> {
@@ -147,31 +156,8 @@ describe('RunningTurn readers', () => {
   });
 
   it('events recorded while a write is in flight reach readers only when the next write takes them', async () => {
-    const backend = new MemoryTurnBackend();
-    const appended: number[] = [];
     const gates: Array<() => void> = [];
-    const append = backend.append.bind(backend);
-    backend.append = async (key, entries, options) => {
-      for (const entry of entries) appended.push(entry.seq);
-      await new Promise<void>((resolve) => gates.push(resolve));
-      return append(key, entries, options);
-    };
-    const turn = new RunningTurn({
-      ref: { userId: 'u', turnId: TurnLog.newTurnId() },
-      log: new TurnLog(backend),
-      runningTtlMs: 10_000,
-    });
-    const feed = turn.feed(0);
-    if (feed === undefined) throw new Error('a new turn has a feed');
-    const taken: Array<{ seq: number; appendedBefore: boolean }> = [];
-    const follow = () => {
-      const ended = feed.drain((event) => {
-        taken.push({ seq: event.seq, appendedBefore: appended.includes(event.seq) });
-        return true;
-      });
-      if (!ended) feed.onReady(follow);
-    };
-    follow();
+    const { turn, taken } = followedTurn(() => new Promise<void>((resolve) => gates.push(resolve)));
     let release: () => void = () => {};
     const sourceDone = new Promise<void>((resolve) => {
       release = resolve;
