@@ -1,7 +1,7 @@
 import { LlmChatError } from '../errors.js';
 import { type EventStreamMessage, eventStreamDecoder, loadEventStreamCodec } from './bedrock-event-stream.js';
 import { type BedrockMessage, toBedrockMessages, toBedrockToolConfig } from './bedrock-messages.js';
-import { type AwsCredentialSource, signBedrockRequest } from './bedrock-signer.js';
+import { type AwsCredentialSource, SigningKeyCache, signBedrockRequest } from './bedrock-signer.js';
 import { createBedrockStreamParser } from './bedrock-stream.js';
 import type { LlmCallOptions, LlmProvider, LlmRequest, LlmStreamEvent } from './llm-provider.js';
 import { type LlmProviderRuntimeOptions, streamProviderCall } from './provider-http.js';
@@ -60,6 +60,8 @@ export class BedrockProvider implements LlmProvider {
   readonly #origin: string;
   readonly #tools = new ToolJsonCache((tools) => toBedrockToolConfig(tools).tools);
   readonly #cachedTools = new ToolJsonCache((tools) => [...toBedrockToolConfig(tools).tools, CACHE_POINT]);
+  /** The day's signing keys of this provider's credentials: derived once, not on every request. */
+  readonly #signingKeys = new SigningKeyCache();
 
   constructor(config: BedrockProviderConfig, options: LlmProviderRuntimeOptions = {}) {
     this.#config = config;
@@ -115,7 +117,7 @@ export class BedrockProvider implements LlmProvider {
         authorize: async (call) => {
           // Both peers load before the request goes out, so a missing one costs no model call.
           await loadEventStreamCodec();
-          return signBedrockRequest(call, config.credentials, config.region);
+          return signBedrockRequest(call, config.credentials, config.region, this.#signingKeys);
         },
       },
       this.#options,

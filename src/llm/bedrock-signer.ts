@@ -6,6 +6,26 @@ import type { ProviderHttpRequest } from './provider-http.js';
 /** Where a Bedrock provider gets its credentials: fixed ones, or a host function called per request. */
 export type AwsCredentialSource = AwsCredentials | (() => Promise<AwsCredentials>);
 
+/** Signing keys kept at most (a key is one secret, day, region and service). */
+const MAX_SIGNING_KEYS = 8;
+
+/**
+ * The signing keys a provider derived (`aws4fetch`'s cache): a key is four HMACs through
+ * WebCrypto, each an async trip to the thread pool, and stays the same for a whole day. Keyed by
+ * the secret itself, so it belongs to the provider that holds the credentials, and it is bounded
+ * (temporary credentials rotate).
+ * @internal
+ */
+export class SigningKeyCache {
+  readonly #keys = new Map<string, ArrayBuffer>();
+
+  /** The map `aws4fetch` reads and fills; emptied first once it holds {@link MAX_SIGNING_KEYS}. */
+  forSigner(): Map<string, ArrayBuffer> {
+    if (this.#keys.size >= MAX_SIGNING_KEYS) this.#keys.clear();
+    return this.#keys;
+  }
+}
+
 let signerModule: Promise<typeof import('aws4fetch')> | undefined;
 
 /** `aws4fetch`, imported once: a dynamic import per request costs a loader round trip. */
@@ -30,6 +50,7 @@ export async function signBedrockRequest(
   request: ProviderHttpRequest,
   source: AwsCredentialSource,
   region: string,
+  keys?: SigningKeyCache,
 ): Promise<Record<string, string>> {
   const { AwsV4Signer } = await loadSigner();
   const credentials = typeof source === 'function' ? await source() : source;
@@ -56,6 +77,7 @@ export async function signBedrockRequest(
     ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}),
     service: 'bedrock',
     region,
+    ...(keys ? { cache: keys.forSigner() } : {}),
   });
   const signed = await signer.sign();
   const headers: Record<string, string> = {};
