@@ -1,7 +1,7 @@
 /**
  * `npm run bench:alloc`: what a streamed turn allocates, through each door, against the bare
- * relay: kilobytes a turn and a token, and which code allocates a token's share (issue 17: the
- * 500-stream peak follows allocation volume, not what is alive).
+ * relay: kilobytes a turn and a token, and which code allocates a token's share and a turn's own
+ * (issue 17: the 500-stream peak follows allocation volume, not what is alive).
  *
  * Each door gets a fresh server process (the TypeScript sources, so frames name their files).
  * The library's users connect first and a warm-up wave runs; then a wave of one-token answers
@@ -68,6 +68,8 @@ interface DoorResult {
   tokenBytes: number;
   /** Each frame's bytes a token (the long wave less the one-token wave). */
   perToken: Map<string, { bytes: number; url: string }>;
+  /** Each frame's bytes a turn (the one-token wave, less one token's share). */
+  perTurn: Map<string, { bytes: number; url: string }>;
 }
 
 async function measure(upstream: BenchWorker, info: UpstreamInfo, door: Door, dir: string): Promise<DoorResult> {
@@ -97,7 +99,11 @@ async function measure(upstream: BenchWorker, info: UpstreamInfo, door: Door, di
       const bytes = (entry.bytes - (one.get(key)?.bytes ?? 0)) / (tokens - 1) / streams;
       perToken.set(key, { bytes, url: entry.url });
     }
-    return { turnBytes: sum(one) / streams - tokenBytes, tokenBytes, perToken };
+    const perTurn = new Map<string, { bytes: number; url: string }>();
+    for (const [key, entry] of one) {
+      perTurn.set(key, { bytes: entry.bytes / streams - (perToken.get(key)?.bytes ?? 0), url: entry.url });
+    }
+    return { turnBytes: sum(one) / streams - tokenBytes, tokenBytes, perToken, perTurn };
   } finally {
     await env.server.close();
   }
@@ -126,18 +132,23 @@ async function main(): Promise<void> {
       );
     }
     for (const door of ['express', 'fetch'] as const) {
-      const origins = new Map<string, number>();
-      for (const { bytes, url } of results[door].perToken.values()) {
-        const where = frameOrigin(url);
-        origins.set(where, (origins.get(where) ?? 0) + bytes);
+      for (const [what, frames] of [
+        ['a token', results[door].perToken],
+        ['a turn (less its tokens)', results[door].perTurn],
+      ] as const) {
+        const origins = new Map<string, number>();
+        for (const { bytes, url } of frames.values()) {
+          const where = frameOrigin(url);
+          origins.set(where, (origins.get(where) ?? 0) + bytes);
+        }
+        console.log(`\n${DOOR_LABELS[door]}: ${what}, bytes by origin`);
+        for (const [where, bytes] of [...origins].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
+          console.log(`${bytes.toFixed(0).padStart(7)} B  ${where}`);
+        }
+        console.log(`\n${DOOR_LABELS[door]}: ${what}, bytes by function`);
+        const top = [...frames].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 20);
+        for (const [name, { bytes }] of top) console.log(`${bytes.toFixed(0).padStart(7)} B  ${name}`);
       }
-      console.log(`\n${DOOR_LABELS[door]}: a token's bytes by origin`);
-      for (const [where, bytes] of [...origins].sort((a, b) => b[1] - a[1]).slice(0, 12)) {
-        console.log(`${bytes.toFixed(0).padStart(7)} B  ${where}`);
-      }
-      console.log(`\n${DOOR_LABELS[door]}: a token's bytes by function`);
-      const top = [...results[door].perToken].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 20);
-      for (const [name, { bytes }] of top) console.log(`${bytes.toFixed(0).padStart(7)} B  ${name}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
