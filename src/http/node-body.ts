@@ -11,7 +11,7 @@
  * @internal
  */
 
-import type { PipeableChunks } from '../sse/sse-chunks.js';
+import { isPipeable, type PipeableChunks } from '../sse/sse-chunks.js';
 
 const NODE_BODY: unique symbol = Symbol.for('mcp-llmchat.node-body') as never;
 const NODE_REQUEST: unique symbol = Symbol.for('mcp-llmchat.node-request') as never;
@@ -44,10 +44,6 @@ export function chunkedResponse(chunks: AsyncIterator<string>, init: ResponseIni
   const response = new Response(body, init);
   Object.defineProperty(response, NODE_BODY, { value: () => (claim('node') ? chunks : undefined) });
   return response;
-}
-
-function isPipeable(chunks: AsyncIterator<string>): chunks is PipeableChunks {
-  return typeof (chunks as Partial<PipeableChunks>).pipe === 'function';
 }
 
 /**

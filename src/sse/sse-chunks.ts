@@ -82,6 +82,11 @@ export interface PipeableChunks extends AsyncIterableIterator<string> {
   resume(): void;
 }
 
+/** Whether `chunks` can be piped (chunks from this module), or only pulled. @internal */
+export function isPipeable(chunks: AsyncIterator<string>): chunks is PipeableChunks {
+  return typeof (chunks as Partial<PipeableChunks>).pipe === 'function';
+}
+
 type Timer = ReturnType<typeof setTimeout>;
 interface Waiter {
   resolve: (result: IteratorResult<string>) => void;

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { takeNodeBody } from '../../http/node-body.js';
-import type { PipeableChunks } from '../../sse/sse-chunks.js';
+import { isPipeable, type PipeableChunks } from '../../sse/sse-chunks.js';
 import { waitForDrain } from './wait-for-drain.js';
 
 /** Options of {@link writeWebResponse}. */
@@ -102,10 +102,6 @@ async function pump(
   if (failed && res.headersSent) res.destroy();
   else if (failed) res.writeHead(500).end();
   else if (!res.writableEnded && !res.destroyed) res.end();
-}
-
-function isPipeable(chunks: AsyncIterator<string>): chunks is PipeableChunks {
-  return typeof (chunks as Partial<PipeableChunks>).pipe === 'function';
 }
 
 /**
