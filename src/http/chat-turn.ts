@@ -33,7 +33,7 @@ export async function respondWithTurn(
     // the log may not hold all of it (a storage without turns, a turn cut before its write).
     const events = stopOnDisconnect
       ? turn.pacedFeed()
-      : (turn?.feed(0) ?? context.turns.read(ref, 0, reader.signal, watchdog));
+      : (turn?.feed(0) ?? context.turns.follow(ref, 0, reader.signal, watchdog));
     return turnEventResponse(context, ref.turnId, events, {
       onCancel: () => {
         reader.abort();

@@ -49,7 +49,7 @@ export async function chatEventsRoute(
   const asker = { context, request, user, ...(conversationId ? { conversationId } : {}) };
   await takeOverTurn(asker);
   const reader = new AbortController();
-  return turnEventResponse(context, turnId, turns.read(ref, afterSeq, reader.signal, takeoverWatchdog(asker)), {
+  return turnEventResponse(context, turnId, turns.follow(ref, afterSeq, reader.signal, takeoverWatchdog(asker)), {
     onCancel: () => reader.abort(),
   });
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { MessageBus } from '../bus/message-bus.js';
 import { LlmChatError } from '../errors.js';
+import type { PushSource } from '../internal/push-source.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import type { ChatEvent, Logger } from '../types.js';
 import { type ResumedTurnState, RunningTurn, type RunningTurnOptions } from './running-turn.js';
@@ -280,6 +281,19 @@ export class TurnManager {
   read(ref: TurnRef, afterSeq: number, signal?: AbortSignal, watchdog?: OwnerWatchdog): AsyncIterable<RecordedEvent> {
     const local = this.#running.get(ref.turnId)?.events(afterSeq, signal);
     return local ?? this.#readRemote(ref, afterSeq, signal, watchdog);
+  }
+
+  /**
+   * {@link read} for a reader that can be called back (an SSE stream): a turn this process runs
+   * is followed as a push source, its events handed over in the step that records them.
+   */
+  follow(
+    ref: TurnRef,
+    afterSeq: number,
+    signal?: AbortSignal,
+    watchdog?: OwnerWatchdog,
+  ): AsyncIterable<RecordedEvent> | PushSource<RecordedEvent> {
+    return this.#running.get(ref.turnId)?.feed(afterSeq) ?? this.#readRemote(ref, afterSeq, signal, watchdog);
   }
 
   /**
