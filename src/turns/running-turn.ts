@@ -80,10 +80,11 @@ function weightOf(event: RecordedEvent): number {
 
 /**
  * One turn this process runs: it numbers the events of the chat loop, keeps them for readers of
- * this process (who get each one at once, before it is stored), and writes them to the event
- * log. Writes never wait on each other: while one is in flight, the events that arrive meanwhile
- * (usually what one network chunk produced) queue up and go out together in the next one, so a
- * fast stream costs one round trip per batch, not per token.
+ * this process, and writes them to the event log. Readers here get an event as soon as the write
+ * that takes it has started (before it is acknowledged), in that same step. Writes never wait on
+ * each other: while one is in flight, the events that arrive meanwhile (usually what one network
+ * chunk produced) queue up and go out together in the next one, so a fast stream costs one round
+ * trip per batch, not per token.
  * @internal
  */
 export class RunningTurn {
