@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { MessageBus } from '../bus/message-bus.js';
 import { LlmChatError } from '../errors.js';
-import type { PushSource } from '../internal/push-source.js';
+import { isPushSource, type PushSource, pullFrom } from '../internal/push-source.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import type { ChatEvent, Logger } from '../types.js';
 import { type ResumedTurnState, RunningTurn, type RunningTurnOptions } from './running-turn.js';
@@ -279,8 +279,8 @@ export class TurnManager {
    * @throws LlmChatError `RESUME_LOST` (from the iterator) when those events are gone.
    */
   read(ref: TurnRef, afterSeq: number, signal?: AbortSignal, watchdog?: OwnerWatchdog): AsyncIterable<RecordedEvent> {
-    const local = this.#running.get(ref.turnId)?.events(afterSeq, signal);
-    return local ?? this.#readRemote(ref, afterSeq, signal, watchdog);
+    const events = this.follow(ref, afterSeq, signal, watchdog);
+    return isPushSource(events) ? pullFrom(events, signal) : events;
   }
 
   /**
