@@ -11,7 +11,7 @@
  * @internal
  */
 
-import { isPipeable, type PipeableChunks } from '../sse/sse-chunks.js';
+import { textChunkStream } from '../sse/to-sse-stream.js';
 
 const NODE_BODY: unique symbol = Symbol.for('mcp-llmchat.node-body') as never;
 const NODE_REQUEST: unique symbol = Symbol.for('mcp-llmchat.node-request') as never;
@@ -40,93 +40,12 @@ function webBodyTaken(body: { bodyUsed: boolean; body: ReadableStream | null }):
  */
 export function chunkedResponse(chunks: AsyncIterator<string>, init: ResponseInit): Response {
   const claim = claimer();
-  const body = isPipeable(chunks) ? pipedBody(chunks, claim) : pulledBody(chunks, claim);
-  const response = new Response(body, init);
+  const response = new Response(
+    textChunkStream(chunks, () => claim('web')),
+    init,
+  );
   Object.defineProperty(response, NODE_BODY, { value: () => (claim('node') ? chunks : undefined) });
   return response;
-}
-
-/**
- * A web body the chunks are written into as they come: the first read pipes them, each later one
- * lets them go on. No promise a chunk between the chunks and the stream.
- */
-function pipedBody(chunks: PipeableChunks, claim: (by: Owner) => boolean): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  let piped = false;
-  // Closed, errored or cancelled: the controller takes nothing more.
-  let over = false;
-  return new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        if (piped) {
-          chunks.resume();
-          return;
-        }
-        if (!claim('web')) {
-          controller.error(new TypeError('This body is being read by the Node bridge.'));
-          return;
-        }
-        piped = true;
-        chunks.pipe({
-          write(chunk) {
-            if (over) return false;
-            controller.enqueue(encoder.encode(chunk));
-            // With no read-ahead, a chunk that met a waiting read leaves nothing wanted: wait for
-            // the next pull (which may come during this enqueue, for a second waiting read).
-            return (controller.desiredSize ?? 0) > 0;
-          },
-          end(error) {
-            if (over) return;
-            over = true;
-            if (error === undefined) controller.close();
-            else controller.error(error);
-          },
-        });
-      },
-      cancel() {
-        over = true;
-        if (!claim('web')) return;
-        chunks.return?.()?.then(undefined, () => {});
-      },
-    },
-    { highWaterMark: 0 },
-  );
-}
-
-/** A web body that pulls the chunks one read at a time. */
-function pulledBody(chunks: AsyncIterator<string>, claim: (by: Owner) => boolean): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        if (!claim('web')) {
-          controller.error(new TypeError('This body is being read by the Node bridge.'));
-          return;
-        }
-        // Skip empty chunks: a zero-length read means nothing to a socket and confuses some readers.
-        for (;;) {
-          const step = await chunks.next();
-          if (step.done === true) {
-            controller.close();
-            return;
-          }
-          if (step.value.length > 0) {
-            controller.enqueue(encoder.encode(step.value));
-            return;
-          }
-        }
-      },
-      cancel() {
-        if (!claim('web')) return;
-        try {
-          chunks.return?.()?.then(undefined, () => {});
-        } catch {
-          // Nothing left to release when return() itself fails.
-        }
-      },
-    },
-    { highWaterMark: 0 },
-  );
 }
 
 /**

@@ -121,7 +121,8 @@ interface Waiter {
  * for await (const chunk of chunks) socket.write(chunk);
  */
 export function sseChunks<T>(source: AsyncIterable<T>, options: SseChunksOptions<T>): AsyncIterableIterator<string> {
-  return new SseChunkIterator(source, options);
+  // Always pulled: a host's iterable that happens to have a `drain` method is not a push source.
+  return new SseChunkIterator({ pull: source }, options);
 }
 
 /**
@@ -133,7 +134,7 @@ export function pipeableSseChunks<T>(
   source: AsyncIterable<T> | PushSource<T>,
   options: SseChunksOptions<T>,
 ): PipeableChunks {
-  return new SseChunkIterator(source, options);
+  return new SseChunkIterator(isPushSource(source) ? { push: source } : { pull: source }, options);
 }
 
 class SseChunkIterator<T> implements PipeableChunks {
@@ -171,7 +172,7 @@ class SseChunkIterator<T> implements PipeableChunks {
   #inSinkWrite = false;
   #resumedInWrite = false;
 
-  constructor(source: AsyncIterable<T> | PushSource<T>, options: SseChunksOptions<T>) {
+  constructor(source: { pull: AsyncIterable<T> } | { push: PushSource<T> }, options: SseChunksOptions<T>) {
     const keepAliveMs = options.keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS;
     const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     if (!Number.isFinite(keepAliveMs) || keepAliveMs < 0) {
@@ -180,8 +181,8 @@ class SseChunkIterator<T> implements PipeableChunks {
     if (!(highWaterMark > 0)) {
       throw new LlmChatError('CONFIG_INVALID', 'highWaterMark must be a positive number.');
     }
-    if (isPushSource(source)) this.#pushSource = source;
-    else this.#source = source[Symbol.asyncIterator]();
+    if ('push' in source) this.#pushSource = source.push;
+    else this.#source = source.pull[Symbol.asyncIterator]();
     this.#encode = options.encode;
     this.#encodeError = options.encodeError;
     this.#keepAliveMs = keepAliveMs;

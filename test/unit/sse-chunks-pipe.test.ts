@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { type PushSource, pullFrom } from '../../src/internal/push-source.js';
-import { type ChunkSink, pipeableSseChunks } from '../../src/sse/sse-chunks.js';
+import { type ChunkSink, type PipeableChunks, pipeableSseChunks, sseChunks } from '../../src/sse/sse-chunks.js';
+import { chunksToStream } from '../../src/sse/to-sse-stream.js';
 
 /** A push source the test feeds by hand: what it holds is handed over when drained. */
 function pushQueue<T>() {
@@ -280,5 +281,34 @@ describe('pullFrom', () => {
     failing.fail(new Error('lost'));
     await expect(pullFrom(failing.source).next()).rejects.toThrow('lost');
     expect(failing.state.closed).toBe(1);
+  });
+});
+
+describe('sseChunks and chunksToStream', () => {
+  it('pulls a public source even when it has a drain method of its own', async () => {
+    const source = {
+      drain: () => {
+        throw new Error('not a push source');
+      },
+      async *[Symbol.asyncIterator]() {
+        yield 'a';
+      },
+    };
+    const chunks = sseChunks(source, { encode, keepAliveMs: 0 });
+    expect(await chunks.next()).toEqual({ done: false, value: 'data: a\n\n' });
+  });
+
+  it("pipes sseChunks' chunks into the web stream of chunksToStream", async () => {
+    const chunks = sseChunks(
+      (async function* () {
+        yield 'a';
+      })(),
+      { encode, keepAliveMs: 0 },
+    );
+    const pipe = vi.spyOn(chunks as PipeableChunks, 'pipe');
+    const reader = chunksToStream(chunks).getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: a\n\n');
+    expect((await reader.read()).done).toBe(true);
+    expect(pipe).toHaveBeenCalledTimes(1);
   });
 });
