@@ -1,3 +1,5 @@
+import { detachedString } from '../internal/detached-string.js';
+
 /**
  * Reads one string out of stream chunks without parsing them, once a chunk has shown where it is.
  *
@@ -88,8 +90,9 @@ export class StringSlotTemplate {
     const start = at + this.#marker.length;
     const end = closingQuote(data, start);
     if (end < 0) return;
-    this.#prefix = data.slice(0, start);
-    this.#suffix = data.slice(end);
+    // Kept for the rest of the stream: copies, not views that would keep the whole read alive.
+    this.#prefix = detachedString(data.slice(0, start));
+    this.#suffix = detachedString(data.slice(end));
     this.#state = 'candidate';
   }
 

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isLlmChatError } from '../../src/errors.js';
 import { createAnthropicStreamParser } from '../../src/llm/anthropic-stream.js';
@@ -210,5 +212,30 @@ describe('StringSlotTemplate in the stream parsers', () => {
     const tired = new StringSlotTemplate('"content":"', contentOf);
     for (let pad = 0; pad < 4; pad++) tired.learn(frame(pad, 'a'), JSON.parse(frame(pad, 'a')));
     expect(tired.read(frame(3, 'b'))).toBeUndefined();
+  });
+
+  it('keeps its own copy of what it learned, not the network read the chunk was cut from', () => {
+    // A chunk is a slice of a read holding many events; V8 keeps a slice's whole parent alive.
+    const collectGarbage = () => {
+      setFlagsFromString('--expose-gc');
+      (runInNewContext('gc') as () => void)();
+    };
+    const frame = (index: number) => `{"id":"c${index}","choices":[{"index":0,"delta":{"content":"a"}}]}`;
+    const templates: StringSlotTemplate[] = [];
+    collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    for (let index = 0; index < 300; index++) {
+      const chunk = frame(index);
+      const read = `data: ${chunk}\n\n${`data: {"pad":"${index}"}\n\n`.repeat(4000)}`;
+      const data = read.slice(6, 6 + chunk.length);
+      const template = new StringSlotTemplate('"content":"', contentOf);
+      template.learn(data, JSON.parse(data));
+      templates.push(template);
+    }
+    collectGarbage();
+    const grown = process.memoryUsage().heapUsed - before;
+    // The reads weigh about 300 × 80 KB = 24 MB; what the templates need, a few hundred bytes each.
+    expect(grown).toBeLessThan(4 * 1024 * 1024);
+    expect(templates[299]?.read(frame(299).replace('"a"', '"b"'))).toBe('b');
   });
 });
