@@ -1,7 +1,8 @@
 /**
  * `npm run bench:alloc`: what a streamed turn allocates, through each door, against the bare
- * relay: kilobytes a turn and a token, and which code allocates a token's share and a turn's own
- * (issue 17: the 500-stream peak follows allocation volume, not what is alive).
+ * relay: kilobytes a turn and a token, which code allocates a token's share and a turn's own, and
+ * what an open stream keeps alive (issue 17's 500-stream peak: no full collection runs during
+ * a wave, so the old generation grows by what every stream holds while it is open).
  *
  * Each door gets a fresh server process (the TypeScript sources, so frames name their files).
  * The library's users connect first and a warm-up wave runs; then a wave of one-token answers
@@ -9,6 +10,13 @@
  * with the objects the collector frees kept in the profile. The difference between the two waves
  * is the tokens' share; the rest is the turn's. Sampling is statistical: read differences of a
  * few percent as noise.
+ *
+ * Then what stays alive: three waves of 150-token answers, the heap measured after a full
+ * collection before each and 1 s into it; the median difference, over the streams, is what an
+ * open stream holds. Whatever a stream holds lives through many scavenges and is promoted, so
+ * this, times the streams, is about what a wave adds to the old generation before a full
+ * collection comes (scenario 4a's peak). A further token's share is left out: the history and
+ * logs the earlier waves stored come and go by more than it between two measurements.
  *
  * Flags: `--streams N` (default 200), `--tokens N` (default 50), `--quick` (50 streams).
  */
@@ -63,9 +71,30 @@ async function wave(env: BenchEnv, door: Door, users: string[], count: number): 
   if (incomplete > 0) throw new Error(`${door}: ${incomplete} of ${users.length} streams did not complete`);
 }
 
+/** The answer of a live wave: long enough that every stream is still open when measured. */
+const LIVE_TOKENS = 150;
+const LIVE_AT_MS = 1000;
+const LIVE_WAVES = 3;
+
+/** Heap bytes each open stream holds `LIVE_AT_MS` into a wave of `LIVE_TOKENS`-token answers. */
+async function liveStreamBytes(env: BenchEnv, door: Door, users: string[]): Promise<number> {
+  const heapAfterGc = async () => {
+    await env.server.call('gc');
+    return (await env.server.call<{ heapUsed: number }>('mem')).heapUsed;
+  };
+  const before = await heapAfterGc();
+  const running = wave(env, door, users, LIVE_TOKENS);
+  await new Promise((resolve) => setTimeout(resolve, LIVE_AT_MS));
+  const during = await heapAfterGc();
+  await running;
+  return (during - before) / users.length;
+}
+
 interface DoorResult {
   turnBytes: number;
   tokenBytes: number;
+  /** Heap bytes an open stream holds (see {@link liveStreamBytes}), the median of the waves. */
+  liveStreamBytes: number;
   /** Each frame's bytes a token (the long wave less the one-token wave). */
   perToken: Map<string, { bytes: number; url: string }>;
   /** Each frame's bytes a turn (the one-token wave, less one token's share). */
@@ -103,7 +132,15 @@ async function measure(upstream: BenchWorker, info: UpstreamInfo, door: Door, di
     for (const [key, entry] of one) {
       perTurn.set(key, { bytes: entry.bytes / streams - (perToken.get(key)?.bytes ?? 0), url: entry.url });
     }
-    return { turnBytes: sum(one) / streams - tokenBytes, tokenBytes, perToken, perTurn };
+    const live: number[] = [];
+    for (let i = 0; i < LIVE_WAVES; i++) live.push(await liveStreamBytes(env, door, users));
+    return {
+      turnBytes: sum(one) / streams - tokenBytes,
+      tokenBytes,
+      liveStreamBytes: live.sort((x, y) => x - y)[Math.floor(LIVE_WAVES / 2)] as number,
+      perToken,
+      perTurn,
+    };
   } finally {
     await env.server.close();
   }
@@ -130,6 +167,15 @@ async function main(): Promise<void> {
       console.log(
         `| ${DOOR_LABELS[door]} | ${kb(r.turnBytes)} | ${kb(r.tokenBytes)} | ${(r.turnBytes / floor.turnBytes).toFixed(2)} | ${(r.tokenBytes / floor.tokenBytes).toFixed(2)} |`,
       );
+    }
+    console.log(
+      `\nWhat an open stream holds (after a full collection, ${LIVE_AT_MS / 1000} s into ${LIVE_TOKENS}-token answers, median of ${LIVE_WAVES} waves)\n`,
+    );
+    console.log('| door | KB an open stream | × floor |');
+    console.log('|---|---|---|');
+    for (const door of DOORS) {
+      const bytes = results[door].liveStreamBytes;
+      console.log(`| ${DOOR_LABELS[door]} | ${kb(bytes)} | ${(bytes / floor.liveStreamBytes).toFixed(2)} |`);
     }
     for (const door of ['express', 'fetch'] as const) {
       for (const [what, frames] of [
