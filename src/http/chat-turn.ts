@@ -1,4 +1,5 @@
 import { LlmChatError } from '../errors.js';
+import { pullFrom } from '../internal/push-source.js';
 import { collectTurnResult } from '../turns/collect-turn-result.js';
 import type { RunningTurn } from '../turns/running-turn.js';
 import type { TurnRef } from '../turns/turn-log.js';
@@ -30,10 +31,10 @@ export async function respondWithTurn(
     // A host that hands us its request's signal (handler.fetch) tells us of a client gone that way too.
     if (stopOnDisconnect) request.signal.addEventListener('abort', clientGone, { once: true });
     // The turn this request started is read from its memory, even if it has ended meanwhile:
-    // the log may not hold all of it (a storage without turns, a turn cut before its write).
-    const events = stopOnDisconnect
-      ? turn.pacedFeed()
-      : (turn?.feed(0) ?? context.turns.follow(ref, 0, reader.signal, watchdog));
+    // the log may not hold all of it (a conversation deleted meanwhile, a turn cut before its write).
+    const events = turn
+      ? turn.starterFeed({ paced: stopOnDisconnect })
+      : context.turns.follow(ref, 0, reader.signal, watchdog);
     return turnEventResponse(context, ref.turnId, events, {
       onCancel: () => {
         reader.abort();
@@ -43,7 +44,10 @@ export async function respondWithTurn(
   }
   if (stopOnDisconnect) request.signal.addEventListener('abort', clientGone, { once: true });
   try {
-    const result = await collectTurnResult(turn?.events(0) ?? context.turns.read(ref, 0, undefined, watchdog));
+    const events = turn
+      ? pullFrom(turn.starterFeed({ paced: false }))
+      : context.turns.read(ref, 0, undefined, watchdog);
+    const result = await collectTurnResult(events);
     return jsonResponse(200, { user_id: ref.userId, ...result }, { 'x-turn-id': ref.turnId });
   } finally {
     request.signal.removeEventListener('abort', clientGone);

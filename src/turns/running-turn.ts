@@ -78,9 +78,15 @@ function weightOf(event: RecordedEvent): number {
   return typeof content === 'string' ? content.length + 64 : 256;
 }
 
+/** Where one reader of this process is: the seq of the next event it takes. */
+interface ReaderPosition {
+  next: number;
+}
+
 /**
  * One turn this process runs: it numbers the events of the chat loop, keeps them for readers of
- * this process, and writes them to the event log. Readers here get an event as soon as the write
+ * this process (until the log has them and every reader here took them), and writes them to the
+ * event log. Readers here get an event as soon as the write
  * that takes it has started (before it is acknowledged), in that same step. Writes never wait on
  * each other: while one is in flight, the events that arrive meanwhile (usually what one network
  * chunk produced) queue up and go out together in the next one, so a fast stream costs one round
@@ -100,9 +106,18 @@ export class RunningTurn {
   #visibleEnd = false;
   readonly #logger: Logger | undefined;
   readonly #controller = new AbortController();
+  /**
+   * The events a reader here may still want. Once the starter's reader came, an event goes when
+   * the log has it and every reader here took it: a long answer weighs on the log, not on the
+   * process, and a reader that comes later reads the log first.
+   */
   readonly #events: RecordedEvent[] = [];
-  /** The seq of `#events[0]`: older events were dropped from memory (the log may still have them). */
+  /** The seq of `#events[0]`: older events were dropped from memory (the log has them, unless it lost them). */
   #firstSeq = 1;
+  /** The readers of this process, while they read. */
+  readonly #readers = new Set<ReaderPosition>();
+  /** Whether the reader of the request that started the turn came: until then, every event stays for it. */
+  #starterCame = false;
   /** Readers parked until the next event (or the end): all woken, synchronously, and dropped at once. */
   #waiters: Array<() => void> | undefined;
   /** Recorded, not yet handed to the log (a new array a batch: the log keeps none). */
@@ -251,12 +266,16 @@ export class RunningTurn {
   }
 
   /**
-   * Like {@link feed} from the start, for the one reader whose pace the turn keeps (the 0.1
-   * rule, `stopOnDisconnect`): the chat loop waits while it is far ahead of what this reader took.
+   * The reader of the request that started the turn, from its first event. Until it comes, every
+   * event stays in memory for it (the log may not have them all: a conversation deleted meanwhile
+   * takes its turns' logs along). With `paced` (the 0.1 rule, `stopOnDisconnect`), the chat loop
+   * waits while it is far ahead of what this reader took.
    */
-  pacedFeed(): PushSource<RecordedEvent> {
-    this.#pacing = true;
-    return this.#feed(0, true);
+  starterFeed(options: { paced: boolean }): PushSource<RecordedEvent> {
+    if (options.paced) this.#pacing = true;
+    const feed = this.#feed(0, options.paced);
+    this.#starterCame = true;
+    return feed;
   }
 
   /**
@@ -277,8 +296,13 @@ export class RunningTurn {
   }
 
   #feed(afterSeq: number, pacing: boolean): PushSource<RecordedEvent> {
-    let next = afterSeq + 1;
+    const position: ReaderPosition = { next: afterSeq + 1 };
     let ended = false;
+    this.#readers.add(position);
+    const finish = () => {
+      ended = true;
+      this.#readers.delete(position);
+    };
     // What the reader asked to be called with; parked in #waiters through `onWake`, which stays
     // there until the next wake even after the reader closed (it then finds nothing to call).
     let wake: (() => void) | undefined;
@@ -290,21 +314,23 @@ export class RunningTurn {
     return {
       drain: (take) => {
         if (ended) return true;
-        if (next < this.#firstSeq) {
+        if (position.next < this.#firstSeq) {
+          finish();
           throw new LlmChatError('RESUME_LOST', 'The events of this turn after the given id are no longer retained.');
         }
-        while (next <= this.#visibleSeq) {
-          const event = this.#events[next - this.#firstSeq] as RecordedEvent;
-          next += 1;
+        while (position.next <= this.#visibleSeq) {
+          const event = this.#events[position.next - this.#firstSeq] as RecordedEvent;
+          position.next += 1;
           if (pacing) {
             this.#pacedChars += weightOf(event);
             if (this.#recordedChars - this.#pacedChars <= PACE_AHEAD_CHARS) this.#resume();
           }
-          ended = TERMINAL_EVENTS.has(event.event);
-          if (!take(event) || ended) return ended;
+          if (TERMINAL_EVENTS.has(event.event)) finish();
+          if (!take(event) || ended) break;
         }
         // Fenced out, or ended with its last event hidden: nothing more comes to this reader.
-        ended = this.#visibleEnd;
+        if (!ended && position.next > this.#visibleSeq && this.#visibleEnd) finish();
+        this.#dropTaken();
         return ended;
       },
       onReady: (reader) => {
@@ -315,10 +341,23 @@ export class RunningTurn {
         else this.#waiters.push(onWake);
       },
       close: () => {
-        ended = true;
+        finish();
         wake = undefined;
       },
     };
+  }
+
+  /** Lets go of the events the log acknowledged that every reader here took (once the starter's reader came). */
+  #dropTaken(): void {
+    if (!this.#starterCame) return;
+    let keepFrom = this.#storedSeq + 1;
+    for (const reader of this.#readers) keepFrom = Math.min(keepFrom, reader.next);
+    const drop = keepFrom - this.#firstSeq;
+    if (drop <= 0) return;
+    // Usually one event a step: `shift` leaves no array behind, as `splice` would.
+    if (drop === 1) this.#events.shift();
+    else this.#events.splice(0, drop);
+    this.#firstSeq = keepFrom;
   }
 
   /**
@@ -419,6 +458,7 @@ export class RunningTurn {
         }
         release?.releasedElsewhere();
         this.#storedSeq = last.seq;
+        this.#dropTaken();
         if (this.#watched) this.#announce?.(batch);
       } catch (error) {
         // Readers of this process still get every event; readers elsewhere see a gap (RESUME_LOST).

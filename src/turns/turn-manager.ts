@@ -293,7 +293,40 @@ export class TurnManager {
     signal?: AbortSignal,
     watchdog?: OwnerWatchdog,
   ): AsyncIterable<RecordedEvent> | PushSource<RecordedEvent> {
-    return this.#running.get(ref.turnId)?.feed(afterSeq) ?? this.#readRemote(ref, afterSeq, signal, watchdog);
+    const local = this.#running.get(ref.turnId);
+    if (local === undefined) return this.#readRemote(ref, afterSeq, signal, watchdog);
+    return local.feed(afterSeq) ?? this.#replayThenFollow(local, ref, afterSeq, signal);
+  }
+
+  /**
+   * A turn this process runs, for a reader whose first events it no longer keeps: those come
+   * from the log (they reached it before they were let go), the rest from memory.
+   */
+  async *#replayThenFollow(
+    turn: RunningTurn,
+    ref: TurnRef,
+    afterSeq: number,
+    signal?: AbortSignal,
+  ): AsyncGenerator<RecordedEvent, void> {
+    let last = afterSeq;
+    for (;;) {
+      const feed = turn.feed(last);
+      if (feed !== undefined) {
+        yield* pullFrom(feed, signal);
+        return;
+      }
+      if (signal?.aborted) return;
+      const stored = await this.log.read(ref, last, 500);
+      // The log lost them too (its bound, a deleted conversation): the reader is told so.
+      if (stored[0]?.seq !== last + 1) {
+        throw new LlmChatError('RESUME_LOST', 'The events of this turn after the given id are no longer retained.');
+      }
+      for (const event of stored) {
+        last = event.seq;
+        yield event;
+        if (TERMINAL_EVENTS.has(event.event)) return;
+      }
+    }
   }
 
   /**

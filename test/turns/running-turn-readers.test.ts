@@ -93,7 +93,7 @@ describe('RunningTurn readers', () => {
 
   it('readers parked together are each woken for each event, again and again', async () => {
     const { turn, open, running } = gatedTurn();
-    const readers = [turn.events(0), turn.events(0), pullFrom(turn.pacedFeed())];
+    const readers = [turn.events(0), turn.events(0), pullFrom(turn.starterFeed({ paced: true }))];
     const collected = readers.map(async (reader) => {
       const contents: unknown[] = [];
       for await (const event of reader ?? []) contents.push(event.data.content);
@@ -186,5 +186,85 @@ describe('RunningTurn readers', () => {
     for (const gate of gates.splice(0)) gate();
     await running;
     expect(taken.map((entry) => entry.seq)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('lets an event go once the log has it and every reader here took it, not before the starter came', async () => {
+    const { turn, open, running } = gatedTurn();
+    // Whether memory alone still serves a reader after `seq` (the probe leaves at once).
+    const keeps = (seq: number) => {
+      const probe = turn.feed(seq);
+      probe?.close();
+      return probe !== undefined;
+    };
+    const stored = () => new Promise((resolve) => setTimeout(resolve, 0));
+    const other = turn.feed(0);
+    if (other === undefined) throw new Error('a new turn has a feed');
+    const otherSeen: number[] = [];
+    const takeOther = () =>
+      other.drain((event) => {
+        otherSeen.push(event.seq);
+        return true;
+      });
+    await stored();
+    takeOther();
+    // Stored and taken by the only reader, but the starter has not come: it finds every event.
+    expect(otherSeen).toEqual([1]);
+    expect(keeps(0)).toBe(true);
+    const starter = turn.starterFeed({ paced: false });
+    const starterSeen: number[] = [];
+    const takeStarter = () =>
+      starter.drain((event) => {
+        starterSeen.push(event.seq);
+        return true;
+      });
+    open(0);
+    await stored();
+    takeOther();
+    // The starter has taken nothing yet: everything stays for it.
+    expect(keeps(0)).toBe(true);
+    takeStarter();
+    expect(starterSeen).toEqual([1, 2]);
+    // Both readers took 1 and 2, and the log has them: memory lets them go.
+    expect(keeps(0)).toBe(false);
+    expect(keeps(1)).toBe(false);
+    expect(keeps(2)).toBe(true);
+    // A reader that leaves holds nothing back.
+    other.close();
+    open(1);
+    await stored();
+    takeStarter();
+    expect(keeps(2)).toBe(false);
+    open(2);
+    await running;
+    expect(takeStarter()).toBe(true);
+    expect(starterSeen).toEqual([1, 2, 3, 4]);
+    expect(turn.feed(0)).toBeUndefined();
+    expect(turn.feed(turn.lastSeq)?.drain(() => true)).toBe(true);
+  });
+
+  it('keeps what a reader here has not taken, however far behind it is', async () => {
+    const { turn, open, running } = gatedTurn();
+    const starter = turn.starterFeed({ paced: false });
+    const lagging = turn.feed(0);
+    for (const gate of [0, 1, 2]) open(gate);
+    const seen: number[] = [];
+    const drainAll = () => {
+      for (;;) {
+        const ended = starter.drain((event) => {
+          seen.push(event.seq);
+          return true;
+        });
+        if (ended) return;
+      }
+    };
+    await running;
+    drainAll();
+    expect(seen).toEqual([1, 2, 3, 4]);
+    const late: number[] = [];
+    lagging?.drain((event) => {
+      late.push(event.seq);
+      return true;
+    });
+    expect(late).toEqual([1, 2, 3, 4]);
   });
 });
