@@ -133,6 +133,13 @@ export class RunningTurn {
   /** The seq of the newest event the log acknowledged. */
   #storedSeq = 0;
   /**
+   * The seq up to which the log acknowledged every event, with no failed write in between: only
+   * those may leave memory (a write that failed leaves a gap in the log that later writes skip).
+   */
+  #loggedThrough = 0;
+  /** A write failed: the log has a gap, and #loggedThrough stays where it was. */
+  #logGap = false;
+  /**
    * The seq of the newest event handed to the log. Readers see no further: a reader may put an
    * event on a socket at once, and a client must not see an event that the log was not asked to
    * keep, or a crash right after would leave it seen but unrecorded (and renumbered by whoever
@@ -172,6 +179,7 @@ export class RunningTurn {
     if (resumed) {
       this.#firstSeq = resumed.lastSeq + 1;
       this.#storedSeq = resumed.lastSeq;
+      this.#loggedThrough = resumed.lastSeq;
       this.#sentSeq = resumed.lastSeq;
       this.#text = resumed.text;
       this.#tools.push(...resumed.tools);
@@ -347,11 +355,18 @@ export class RunningTurn {
     };
   }
 
-  /** Lets go of the events the log acknowledged that every reader here took (once the starter's reader came). */
+  /** The seq of the oldest event still in memory (newer ones are all there). */
+  get firstKeptSeq(): number {
+    return this.#firstSeq;
+  }
+
+  /** Lets go of the events the log holds that every reader here took (once the starter's reader came). */
   #dropTaken(): void {
     if (!this.#starterCame) return;
-    let keepFrom = this.#storedSeq + 1;
+    let keepFrom = this.#loggedThrough + 1;
     for (const reader of this.#readers) keepFrom = Math.min(keepFrom, reader.next);
+    // The last event stays until the turn has wound down: a reader must not see it (from the log) sooner.
+    if (this.#ended && !this.#visibleEnd) keepFrom = Math.min(keepFrom, this.lastSeq);
     const drop = keepFrom - this.#firstSeq;
     if (drop <= 0) return;
     // Usually one event a step: `shift` leaves no array behind, as `splice` would.
@@ -458,10 +473,12 @@ export class RunningTurn {
         }
         release?.releasedElsewhere();
         this.#storedSeq = last.seq;
+        if (!this.#logGap) this.#loggedThrough = last.seq;
         this.#dropTaken();
         if (this.#watched) this.#announce?.(batch);
       } catch (error) {
         // Readers of this process still get every event; readers elsewhere see a gap (RESUME_LOST).
+        this.#logGap = true;
         this.#logger?.warn?.('could not record turn events', { code: (error as { code?: string }).code ?? 'INTERNAL' });
         if (terminal) this.#unwrittenEnd = last;
       }

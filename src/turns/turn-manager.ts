@@ -317,11 +317,12 @@ export class TurnManager {
       }
       if (signal?.aborted) return;
       const stored = await this.log.read(ref, last, 500);
-      // The log lost them too (its bound, a deleted conversation): the reader is told so.
-      if (stored[0]?.seq !== last + 1) {
-        throw new LlmChatError('RESUME_LOST', 'The events of this turn after the given id are no longer retained.');
-      }
+      if (stored.length === 0) throw resumeLost();
       for (const event of stored) {
+        // From here on memory has them, and shows the last one only once the turn wound down.
+        if (event.seq >= turn.firstKeptSeq) break;
+        // The log lost some of them too (its bound, a deleted conversation): the reader is told so.
+        if (event.seq !== last + 1) throw resumeLost();
         last = event.seq;
         yield event;
         if (TERMINAL_EVENTS.has(event.event)) return;
@@ -532,4 +533,8 @@ function parseEvents(message: string): RecordedEvent[] | undefined {
   } catch {
     return undefined;
   }
+}
+
+function resumeLost(): LlmChatError {
+  return new LlmChatError('RESUME_LOST', 'The events of this turn after the given id are no longer retained.');
 }
