@@ -86,11 +86,10 @@ interface ReaderPosition {
 /**
  * One turn this process runs: it numbers the events of the chat loop, keeps them for readers of
  * this process (until the log has them and every reader here took them), and writes them to the
- * event log. Readers here get an event as soon as the write
- * that takes it has started (before it is acknowledged), in that same step. Writes never wait on
- * each other: while one is in flight, the events that arrive meanwhile (usually what one network
- * chunk produced) queue up and go out together in the next one, so a fast stream costs one round
- * trip per batch, not per token.
+ * event log. Readers here get an event as soon as the write that takes it has started (before it
+ * is acknowledged), in that same step. Writes never wait on each other: while one is in flight,
+ * the events that arrive meanwhile (usually what one network chunk produced) queue up and go out
+ * together in the next one, so a fast stream costs one round trip per batch, not per token.
  * @internal
  */
 export class RunningTurn {
@@ -201,6 +200,11 @@ export class RunningTurn {
   /** The seq of the newest recorded event (0 before the first). */
   get lastSeq(): number {
     return this.#firstSeq + this.#events.length - 1;
+  }
+
+  /** The seq of the oldest event still in memory (newer ones are all there). */
+  get firstKeptSeq(): number {
+    return this.#firstSeq;
   }
 
   /** The seq of the newest event readers may see. */
@@ -353,11 +357,6 @@ export class RunningTurn {
         wake = undefined;
       },
     };
-  }
-
-  /** The seq of the oldest event still in memory (newer ones are all there). */
-  get firstKeptSeq(): number {
-    return this.#firstSeq;
   }
 
   /** Lets go of the events the log holds that every reader here took (once the starter's reader came). */
