@@ -179,6 +179,8 @@ export class RunningTurn {
       this.#firstSeq = resumed.lastSeq + 1;
       this.#storedSeq = resumed.lastSeq;
       this.#loggedThrough = resumed.lastSeq;
+      // No reader here started this turn: its readers come through the log, so none is waited for.
+      this.#starterCame = true;
       this.#sentSeq = resumed.lastSeq;
       this.#text = resumed.text;
       this.#tools.push(...resumed.tools);

@@ -267,4 +267,34 @@ describe('RunningTurn readers', () => {
     });
     expect(late).toEqual([1, 2, 3, 4]);
   });
+
+  it('a turn taken over lets events go as its readers here take them: no starter is waited for', async () => {
+    const turn = new RunningTurn({
+      ref: { userId: 'u', turnId: TurnLog.newTurnId() },
+      log: new TurnLog(new MemoryTurnBackend()),
+      runningTtlMs: 10_000,
+      resumed: { lastSeq: 5, text: 'before ', tools: [], startedAt: Date.now() },
+    });
+    const reader = turn.feed(5);
+    if (reader === undefined) throw new Error('a taken-over turn serves readers from where it took over');
+    const seen: number[] = [];
+    const take = () =>
+      reader.drain((event) => {
+        seen.push(event.seq);
+        return true;
+      });
+    reader.onReady(take);
+    await turn.run(
+      (async function* (): AsyncGenerator<ChatEvent> {
+        yield { type: 'token', content: 'after' };
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        yield { type: 'final', content: 'before after', tool_used: false, tools: [], elapsed_ms: 1 };
+      })(),
+    );
+    take();
+    expect(seen).toEqual([6, 7]);
+    // Stored and taken: memory keeps none of it, a later reader here reads the log.
+    expect(turn.firstKeptSeq).toBe(8);
+    expect(turn.feed(5)).toBeUndefined();
+  });
 });
