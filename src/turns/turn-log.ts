@@ -219,9 +219,14 @@ export class TurnLog {
   async read(ref: TurnRef, afterSeq: number, limit = 1000): Promise<RecordedEvent[]> {
     const entries = await this.#call(() => this.#backend.read(turnEventsKey(ref.userId, ref.turnId), afterSeq, limit));
     const events = entries.map(decodeEntry);
-    const first = events[0];
-    if (first !== undefined && first.seq > afterSeq + 1) {
-      throw new LlmChatError('RESUME_LOST', 'The events of this turn after the given id are no longer retained.');
+    // Trimmed from the front (the log's bound), or a gap a failed write left: either way some
+    // events after `afterSeq` are gone, and skipping them would hand the reader a different answer.
+    let expected = afterSeq + 1;
+    for (const event of events) {
+      if (event.seq !== expected) {
+        throw new LlmChatError('RESUME_LOST', 'The events of this turn after the given id are no longer retained.');
+      }
+      expected += 1;
     }
     return events;
   }

@@ -316,13 +316,15 @@ export class TurnManager {
         return;
       }
       if (signal?.aborted) return;
+      // The log read fails with RESUME_LOST when it lost some of them too (a gap, its bound).
       const stored = await this.log.read(ref, last, 500);
-      if (stored.length === 0) throw resumeLost();
+      // Nothing at all: a deleted conversation took the log along.
+      if (stored.length === 0) {
+        throw new LlmChatError('RESUME_LOST', 'The events of this turn after the given id are no longer retained.');
+      }
       for (const event of stored) {
         // From here on memory has them, and shows the last one only once the turn wound down.
         if (event.seq >= turn.firstKeptSeq) break;
-        // The log lost some of them too (its bound, a deleted conversation): the reader is told so.
-        if (event.seq !== last + 1) throw resumeLost();
         last = event.seq;
         yield event;
         if (TERMINAL_EVENTS.has(event.event)) return;
@@ -533,8 +535,4 @@ function parseEvents(message: string): RecordedEvent[] | undefined {
   } catch {
     return undefined;
   }
-}
-
-function resumeLost(): LlmChatError {
-  return new LlmChatError('RESUME_LOST', 'The events of this turn after the given id are no longer retained.');
 }

@@ -32,6 +32,16 @@ describe('MemoryTurnBackend specifics', () => {
     expect((await log.read(ref, 7)).map((event) => event.seq)).toEqual([8, 9, 10, 11, 12]);
   });
 
+  it('a log with a gap (a write that failed) reads as RESUME_LOST across it, never as a skip', async () => {
+    const log = new TurnLog(backend());
+    const ref = { userId: 'u', turnId: TurnLog.newTurnId() };
+    for (const seq of [1, 2, 4, 5])
+      await log.append(ref, [{ seq, event: 'token', data: { content: `t${seq}` } }], 10_000);
+    await expect(log.read(ref, 1)).rejects.toMatchObject({ code: 'RESUME_LOST' });
+    await expect(log.read(ref, 2)).rejects.toMatchObject({ code: 'RESUME_LOST' });
+    expect((await log.read(ref, 3)).map((event) => event.seq)).toEqual([4, 5]);
+  });
+
   it('a ref object reused for another turn appends to that turn (keys are not stale)', async () => {
     const log = new TurnLog(backend());
     const first = TurnLog.newTurnId();

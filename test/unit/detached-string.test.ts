@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { detachedString } from '../../src/internal/detached-string.js';
 
@@ -20,11 +22,21 @@ describe('detachedString', () => {
     }
   });
 
-  it('copies a slice of a larger string', () => {
-    const whole = `data: ${JSON.stringify({ id: 'chatcmpl-1', choices: [{ delta: { content: 'Hi' } }] })}\n\n`.repeat(
-      20,
-    );
-    const slice = whole.slice(6, 200);
-    expect(detachedString(slice)).toBe(slice);
+  it('does not keep the string it was sliced from alive', () => {
+    const collectGarbage = () => {
+      setFlagsFromString('--expose-gc');
+      (runInNewContext('gc') as () => void)();
+    };
+    collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    const kept: string[] = [];
+    for (let index = 0; index < 300; index++) {
+      const whole = `${index}:${'data: {"pad":"x"}\n\n'.repeat(4000)}`;
+      kept.push(detachedString(whole.slice(0, 200)));
+    }
+    collectGarbage();
+    // The originals weigh about 300 × 80 KB = 24 MB; the copies, 200 characters each.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(4 * 1024 * 1024);
+    expect(kept[299]?.startsWith('299:data: ')).toBe(true);
   });
 });
