@@ -1,4 +1,5 @@
 import { throwIfAborted } from '../internal/throw-if-aborted.js';
+import type { ProviderBody, ProviderBodyReader } from './provider-response.js';
 
 /**
  * Cuts a provider's response body into wire messages (SSE events, AWS event-stream frames), one
@@ -35,7 +36,7 @@ const READ_FINISHED = new Error('The stream was read as far as needed.');
  * @internal
  */
 export class BodyBatches<M> {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #reader: ProviderBodyReader;
   readonly #decoder: BodyDecoder<M>;
   readonly #signal: AbortSignal | undefined;
   readonly #onChunk: (() => void) | undefined;
@@ -46,7 +47,7 @@ export class BodyBatches<M> {
     this.#reader.cancel(this.#signal?.reason).catch(() => {});
   };
 
-  constructor(body: ReadableStream<Uint8Array>, decoder: BodyDecoder<M>, options: BodyBatchesOptions = {}) {
+  constructor(body: ProviderBody, decoder: BodyDecoder<M>, options: BodyBatchesOptions = {}) {
     this.#reader = body.getReader();
     this.#decoder = decoder;
     this.#signal = options.signal;
@@ -88,7 +89,7 @@ export class BodyBatches<M> {
  * @internal
  */
 export async function* readBodyBatches<M>(
-  body: ReadableStream<Uint8Array>,
+  body: ProviderBody,
   decoder: BodyDecoder<M>,
   options: BodyBatchesOptions = {},
 ): AsyncGenerator<M[], void, undefined> {

@@ -56,7 +56,11 @@ export interface LlmProvider {
 
 /** Options every provider constructor takes. */
 export interface LlmProviderOptions {
-  /** The fetch to use. @default globalThis.fetch */
+  /**
+   * A `fetch` to send the provider's requests through (a proxy's dispatcher, a mock, a runtime's
+   * own). Without one they go over `node:http(s)` and its global agents, which skips the web
+   * streams a `fetch` answer is made of.
+   */
   fetch?: FetchLike;
   /** Time allowed until the first byte of the answer stream. @default 60000 */
   firstChunkTimeoutMs?: number;

@@ -1,3 +1,5 @@
+import type { HeaderReader } from './provider-response.js';
+
 /**
  * Reads how long a provider asked us to wait, in milliseconds, from its response headers:
  * `retry-after-ms` (OpenAI) first, then `Retry-After` as seconds or as an HTTP date.
@@ -6,7 +8,7 @@
  * @example
  * parseRetryAfter(new Headers({ 'retry-after': '2' })); // 2000
  */
-export function parseRetryAfter(headers: Headers, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(headers: HeaderReader, now: number = Date.now()): number | undefined {
   const ms = headers.get('retry-after-ms');
   if (ms !== null && ms.trim() !== '') {
     const value = Number(ms);

@@ -1,5 +1,6 @@
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { parseRetryAfter } from './parse-retry-after.js';
+import type { ProviderResponse } from './provider-response.js';
 import { isMarkedRetryable } from './provider-retry.js';
 import { readErrorBody } from './read-error-body.js';
 import { extractProviderMessage, redactProviderMessage } from './redact-provider-message.js';
@@ -36,13 +37,25 @@ export interface ProviderFailureHints {
  * Maps a non-OK (or body-less) response: 401/403 → `PROVIDER_AUTH` (the provider's text is not
  * repeated: OpenAI's quotes part of the key); 429 → `PROVIDER_RATE_LIMITED` with `retryAfterMs`,
  * retryable; 408 and 5xx → `PROVIDER_ERROR`, retryable; other 4xx → `PROVIDER_ERROR` with the
- * provider's own short message, redacted.
+ * provider's own short message, redacted; a redirect (3xx) → `PROVIDER_ERROR` naming it, not
+ * retried.
  * @internal
  */
-export async function failureFromResponse(response: Response, context: FailureContext): Promise<AttemptFailure> {
+export async function failureFromResponse(
+  response: ProviderResponse,
+  context: FailureContext,
+): Promise<AttemptFailure> {
   const { label } = context;
   const status = response.status;
   const details = { ...context.details, status };
+  // The node:http transport answers a redirect instead of following it (fetch refuses it first).
+  if (status >= 300 && status < 400) {
+    response.body
+      ?.getReader()
+      .cancel()
+      .catch(() => {});
+    return { error: redirectRefused(context), retryable: false };
+  }
   const errorBody = await readErrorBody(response);
   const providerMessage = redactProviderMessage(extractProviderMessage(errorBody), context.secrets);
   const hints = response.ok ? undefined : context.readFailure?.(status, errorBody);
@@ -94,10 +107,7 @@ export async function failureFromResponse(response: Response, context: FailureCo
  */
 export function failureFromThrown(error: unknown, context: FailureContext): AttemptFailure {
   if (isLlmChatError(error)) return { error, retryable: isMarkedRetryable(error) };
-  if (isRefusedRedirect(error)) {
-    const message = `The ${context.label} API answered with a redirect, which is not followed; check the base URL.`;
-    return { error: new LlmChatError('PROVIDER_ERROR', message, { details: context.details }), retryable: false };
-  }
+  if (isRefusedRedirect(error)) return { error: redirectRefused(context), retryable: false };
   return {
     error: new LlmChatError('PROVIDER_ERROR', `The connection to the ${context.label} API failed.`, {
       details: context.details,
@@ -105,6 +115,11 @@ export function failureFromThrown(error: unknown, context: FailureContext): Atte
     }),
     retryable: true,
   };
+}
+
+function redirectRefused(context: FailureContext): LlmChatError {
+  const message = `The ${context.label} API answered with a redirect, which is not followed; check the base URL.`;
+  return new LlmChatError('PROVIDER_ERROR', message, { details: context.details });
 }
 
 /**

@@ -1,9 +1,11 @@
+import type { ProviderResponse } from './provider-response.js';
+
 /**
  * Reads at most `maxBytes` of a response body as UTF-8 text, then cancels the rest: a body that
  * never ends (or is huge) costs `maxBytes` of memory and no more waiting once that much arrived.
  * @internal
  */
-export async function readCappedText(response: Response, maxBytes: number): Promise<string> {
+export async function readCappedText(response: ProviderResponse, maxBytes: number): Promise<string> {
   if (response.body === null) return '';
   const reader = response.body.getReader();
   const decoder = new TextDecoder();

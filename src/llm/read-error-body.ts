@@ -1,3 +1,4 @@
+import type { ProviderResponse } from './provider-response.js';
 import { readCappedText } from './read-capped-text.js';
 
 /** How much of an error body is read to find the provider's message; the rest is cancelled. */
@@ -8,7 +9,7 @@ const MAX_ERROR_BODY_BYTES = 16_384;
  * JSON. Only the start of the body counts: the provider's message is near the top.
  * @internal
  */
-export async function readErrorBody(response: Response): Promise<unknown> {
+export async function readErrorBody(response: ProviderResponse): Promise<unknown> {
   let text: string;
   try {
     // A body that never ends must not be read whole (or waited for): cap it and cancel the rest.

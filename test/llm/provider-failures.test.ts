@@ -20,7 +20,7 @@ interface Target {
 }
 
 // The failure handling is shared; both providers must show it over their real formats.
-const targets: Target[] = [
+const formats: Target[] = [
   {
     name: 'openai',
     start: () => startFakeOpenAI(),
@@ -36,6 +36,17 @@ const targets: Target[] = [
     make: (fake, options = FAST) => new AnthropicProvider({ baseUrl: fake.url, apiKey: KEY }, options),
   },
 ];
+
+// And over both transports: node:http (the default) and a host's fetch. Options a test gives win.
+const hostFetch: typeof fetch = (input, init) => globalThis.fetch(input, init);
+const targets: Target[] = formats.flatMap((format) => [
+  { ...format, name: `${format.name} over node:http` },
+  {
+    ...format,
+    name: `${format.name} over a host's fetch`,
+    make: (fake, options = FAST) => format.make(fake, { fetch: hostFetch, ...options }),
+  },
+]);
 
 describe.each(targets)('$name provider failures', ({ start, make }) => {
   let fake: FakeLlmServer;

@@ -1,0 +1,251 @@
+import { readFileSync } from 'node:fs';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createTlsServer, globalAgent as httpsGlobalAgent } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { NodeBodyReader } from '../../src/llm/node-body-reader.js';
+import { OpenAIProvider } from '../../src/llm/openai-provider.js';
+import type { LlmProviderRuntimeOptions } from '../../src/llm/provider-http.js';
+import { freePort } from '../fixtures/free-port.js';
+import { collect, collectFailure, expectSecretAbsent, FAST, textOf } from './helpers.js';
+
+// Provider calls go over node:http(s) unless the host passes a fetch. These tests hold that
+// transport to what fetch gave: same bytes on the wire that matter, connections reused, bodies
+// let go, compressed answers decoded, and nothing a provider does can crash the process.
+
+const KEY = 'sk-transport-SECRET-1';
+const hi = { model: 'm', messages: [{ role: 'user' as const, content: 'Hi' }] };
+
+function chunk(text: string): string {
+  return `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: text } }] })}\n\n`;
+}
+const FINISH = `data: ${JSON.stringify({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\ndata: [DONE]\n\n`;
+
+type Handler = (request: IncomingMessage, response: ServerResponse, body: string) => void;
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(
+    servers.splice(0).map((server) => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    }),
+  );
+});
+
+async function serve(
+  handler: Handler,
+  server: Server = createServer(),
+): Promise<{ url: string; connections: () => number }> {
+  let connections = 0;
+  server.on('connection', () => connections++);
+  server.on('secureConnection', () => connections++);
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    let body = '';
+    request.setEncoding('utf8');
+    request.on('data', (part: string) => {
+      body += part;
+    });
+    request.on('end', () => handler(request, response, body));
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const scheme = 'cert' in server ? 'https' : 'http';
+  return {
+    url: `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    connections: () => (scheme === 'https' ? connections / 2 : connections),
+  };
+}
+
+function provider(url: string, options: LlmProviderRuntimeOptions = FAST): OpenAIProvider {
+  return new OpenAIProvider({ kind: 'openai', baseUrl: url, apiKey: KEY }, options);
+}
+
+describe('provider calls over node:http', () => {
+  it("sends the provider's headers and body with a length, asks for no compression, and reuses the connection", async () => {
+    const seen: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
+    const server = await serve((request, response, body) => {
+      seen.push({ headers: request.headers, body });
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.end(chunk('hello') + FINISH);
+    });
+    const first = await collect(provider(server.url).stream(hi));
+    const second = await collect(provider(server.url).stream(hi));
+    expect(textOf(first)).toBe('hello');
+    expect(textOf(second)).toBe('hello');
+    expect(seen).toHaveLength(2);
+    const { headers, body } = seen[0] as (typeof seen)[number];
+    expect(headers.authorization).toBe(`Bearer ${KEY}`);
+    expect(headers['content-type']).toBe('application/json');
+    expect(headers['content-length']).toBe(String(Buffer.byteLength(body)));
+    expect(headers['transfer-encoding']).toBeUndefined();
+    expect(headers['accept-encoding']).toBe('identity');
+    expect(headers['user-agent']).toBe('mcp-llmchat');
+    expect(JSON.parse(body)).toMatchObject({ model: 'm', stream: true });
+    // Keep-alive through the global agent: the second call rode the first call's socket.
+    expect(server.connections()).toBe(1);
+  });
+
+  it.each([
+    ['gzip', (text: string) => gzipSync(text)],
+    ['br', (text: string) => brotliCompressSync(text)],
+  ])('decodes an answer compressed with %s although none was asked for', async (encoding, compress) => {
+    const server = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': encoding });
+      response.end(compress(chunk('squeezed ') + chunk('text') + FINISH));
+    });
+    expect(textOf(await collect(provider(server.url).stream(hi)))).toBe('squeezed text');
+  });
+
+  it('lets go of a body left open after [DONE] before handing out the closing events', async () => {
+    let closedAt = 0;
+    const server = await serve((request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      const call = { index: 0, id: 'c1', function: { name: 'add', arguments: '{"a":1}' } };
+      response.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [call] } }] })}\n\n`);
+      response.write('data: [DONE]\n\n');
+      // Never ended: a proxy holding the connection.
+      request.socket.on('close', () => {
+        closedAt = performance.now();
+      });
+    });
+    const seen: Array<{ type: string; at: number }> = [];
+    for await (const event of provider(server.url).stream(hi)) {
+      // The server's close event needs its own turn of the loop.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      seen.push({ type: event.type, at: performance.now() });
+    }
+    expect(seen.map((event) => event.type)).toEqual(['tool_call', 'finish']);
+    expect(closedAt).toBeGreaterThan(0);
+    expect(closedAt).toBeLessThan((seen[0] as { at: number }).at);
+  });
+
+  it('an error answer whose connection breaks mid-body is retried, and nothing is left unheard', async () => {
+    let calls = 0;
+    const server = await serve((_request, response) => {
+      calls++;
+      if (calls === 1) {
+        response.writeHead(500, { 'content-type': 'application/json', 'content-length': '500' });
+        response.write('{"error":{"message":"half');
+        setTimeout(() => response.socket?.destroy(), 10);
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.end(chunk('second try') + FINISH);
+    });
+    expect(textOf(await collect(provider(server.url).stream(hi)))).toBe('second try');
+    expect(calls).toBe(2);
+  });
+
+  it('a connection reset right after the headers, before anything was read, fails the call cleanly', async () => {
+    const server = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.flushHeaders();
+      response.socket?.destroy();
+    });
+    const { events, error } = await collectFailure(provider(server.url, { ...FAST, maxRetries: 1 }).stream(hi));
+    expect(events).toEqual([]);
+    expect(error.code).toBe('PROVIDER_ERROR');
+    expectSecretAbsent(error, KEY);
+  });
+
+  it('a refused connection → PROVIDER_ERROR after the retries, with no secret in it', async () => {
+    const port = await freePort();
+    const { error } = await collectFailure(
+      provider(`http://127.0.0.1:${port}/v1`, { ...FAST, maxRetries: 2 }).stream(hi),
+    );
+    expect(error.code).toBe('PROVIDER_ERROR');
+    expect(error.message).toMatch(/connection/);
+    expectSecretAbsent(error, KEY);
+  });
+
+  it('a header value node:http refuses fails the call without naming the value', async () => {
+    const server = await serve((_request, response) => response.end());
+    const bad = new OpenAIProvider(
+      { kind: 'openai', baseUrl: server.url, apiKey: 'sk-bad\r\nX-Injected: 1' },
+      { ...FAST, maxRetries: 0 },
+    );
+    const { error } = await collectFailure(bad.stream(hi));
+    expect(['PROVIDER_ERROR', 'PROVIDER_AUTH']).toContain(error.code);
+    expectSecretAbsent(error, 'sk-bad');
+  });
+
+  it('an https provider, trusted through the CA a host gave https.globalAgent', async () => {
+    const cert = readFileSync(new URL('../fixtures/tls/loopback-cert.pem', import.meta.url));
+    const key = readFileSync(new URL('../fixtures/tls/loopback-key.pem', import.meta.url));
+    const server = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.end(chunk('over tls') + FINISH);
+    }, createTlsServer({ cert, key }));
+    // Untrusted first: the self-signed certificate is refused, as any unknown one would be.
+    const refused = await collectFailure(provider(server.url, { ...FAST, maxRetries: 0 }).stream(hi));
+    expect(refused.error.code).toBe('PROVIDER_ERROR');
+    const options = httpsGlobalAgent.options as { ca?: unknown };
+    const before = options.ca;
+    options.ca = cert;
+    try {
+      expect(textOf(await collect(provider(server.url).stream(hi)))).toBe('over tls');
+    } finally {
+      options.ca = before;
+      httpsGlobalAgent.destroy();
+    }
+  });
+});
+
+describe('NodeBodyReader', () => {
+  it('holds a chunk nobody asked for and pauses the stream until it is taken', async () => {
+    const source = new PassThrough();
+    const reader = new NodeBodyReader(source, () => source.destroy());
+    source.write(Buffer.from('one'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(source.isPaused()).toBe(true);
+    const first = await reader.read();
+    expect(Buffer.from(first.value as Uint8Array).toString()).toBe('one');
+    expect(source.isPaused()).toBe(false);
+    const pending = reader.read();
+    source.end(Buffer.from('two'));
+    expect(Buffer.from((await pending).value as Uint8Array).toString()).toBe('two');
+    expect(await reader.read()).toEqual({ done: true, value: undefined });
+  });
+
+  it('rejects a pending read when the stream closes before its end', async () => {
+    const source = new PassThrough();
+    const reader = new NodeBodyReader(source, () => source.destroy());
+    const pending = reader.read();
+    source.destroy();
+    await expect(pending).rejects.toThrow(/terminated/);
+    await expect(reader.read()).rejects.toThrow(/terminated/);
+  });
+
+  it('sees a failure that came before it was made', async () => {
+    const source = new PassThrough();
+    source.on('error', () => {});
+    source.destroy(new Error('reset'));
+    await new Promise((resolve) => setImmediate(resolve));
+    const reader = new NodeBodyReader(source, () => {});
+    await expect(reader.read()).rejects.toThrow('reset');
+  });
+
+  it('cancel ends a pending read, drops what was kept and frees the connection once', async () => {
+    const source = new PassThrough();
+    let destroyed = 0;
+    const reader = new NodeBodyReader(source, () => {
+      destroyed++;
+      source.destroy();
+    });
+    const pending = reader.read();
+    await reader.cancel();
+    await reader.cancel();
+    expect(await pending).toEqual({ done: true, value: undefined });
+    expect(await reader.read()).toEqual({ done: true, value: undefined });
+    expect(destroyed).toBe(1);
+  });
+});
