@@ -7,10 +7,14 @@ const DONE: ReadResult = Object.freeze({ done: true, value: undefined }) as Read
 
 /**
  * Pulls a Node `Readable` (a provider's `IncomingMessage`, or the decompressor behind it) one
- * chunk at a time, the way a web stream's reader would, without the web streams: a chunk goes
- * from its `data` event straight to the pending read. A chunk that comes while nobody is reading
- * is kept and the stream paused until it is taken, so a slow reader holds back the socket, not
- * memory.
+ * network read at a time, the way a web stream's reader would, without the web streams.
+ *
+ * Node emits a `data` event for each HTTP chunk, and a provider sends each event as its own chunk:
+ * the chunks one socket read parsed come in one synchronous run of `data` events. A pending read
+ * is answered a microtask later, with all of them joined, so the events of one network read stay
+ * one batch (one frame, one socket write downstream), as they were over fetch. A chunk that comes
+ * while nobody is reading is kept and the stream paused until it is taken, so a slow reader holds
+ * back the socket, not memory.
  *
  * The stream's `error` is always listened to (an unheard one would crash the process); a stream
  * that closes before its end is a broken-off body, as fetch reports it.
@@ -19,10 +23,12 @@ const DONE: ReadResult = Object.freeze({ done: true, value: undefined }) as Read
 export class NodeBodyReader implements ProviderBodyReader {
   readonly #source: Readable;
   readonly #destroy: () => void;
-  readonly #queued: Uint8Array[] = [];
+  #queued: Uint8Array[] = [];
   #ended = false;
+  #cancelled = false;
   #failure: Error | undefined;
   #waiting: { resolve: (result: ReadResult) => void; reject: (error: Error) => void } | undefined;
+  #answerQueued = false;
 
   /**
    * @param source the body's bytes, listened to from now on
@@ -40,48 +46,72 @@ export class NodeBodyReader implements ProviderBodyReader {
     source.on('close', this.#onClose);
   }
 
-  /** The next chunk, or `done` at the body's end; rejects when the body broke off. */
+  /** The bytes that came since the last read (maybe several chunks), or `done` at the body's end; rejects when the body broke off. */
   read(): Promise<ReadResult> {
-    const chunk = this.#queued.shift();
-    if (chunk !== undefined) {
-      if (this.#queued.length === 0 && !this.#ended) this.#source.resume();
-      return Promise.resolve({ done: false, value: chunk });
+    const next = this.#next();
+    if (next === undefined) {
+      return new Promise((resolve, reject) => {
+        this.#waiting = { resolve, reject };
+      });
     }
-    if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#ended) return Promise.resolve(DONE);
-    return new Promise((resolve, reject) => {
-      this.#waiting = { resolve, reject };
-    });
+    return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
   }
 
   /** Stops reading: what was kept is dropped, the connection destroyed, a pending read resolves `done`. */
   cancel(): Promise<void> {
-    if (!this.#ended && !this.#failure) {
-      this.#ended = true;
-      this.#destroy();
-    }
-    this.#queued.length = 0;
-    this.#settle(DONE);
+    if (!this.#ended && !this.#failure && !this.#cancelled) this.#destroy();
+    this.#cancelled = true;
+    this.#queued = [];
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    waiting?.resolve(DONE);
     return Promise.resolve();
   }
 
   /** Nothing to release: the reader is the only one. */
   releaseLock(): void {}
 
-  readonly #onData = (chunk: Uint8Array): void => {
+  /** What a read gets at once: kept bytes first, then the failure or the end; `undefined` means wait. */
+  #next(): ReadResult | Error | undefined {
+    if (this.#cancelled) return DONE;
+    if (this.#queued.length > 0) return { done: false, value: this.#take() };
+    return this.#failure ?? (this.#ended ? DONE : undefined);
+  }
+
+  #take(): Uint8Array {
+    const queued = this.#queued;
+    this.#queued = [];
+    if (!this.#ended) this.#source.resume();
+    return queued.length === 1 ? (queued[0] as Uint8Array) : Buffer.concat(queued);
+  }
+
+  /** Answers the pending read once the current run of events is over. */
+  #answerSoon(): void {
+    if (this.#waiting === undefined || this.#answerQueued) return;
+    this.#answerQueued = true;
+    queueMicrotask(this.#answer);
+  }
+
+  readonly #answer = (): void => {
+    this.#answerQueued = false;
     const waiting = this.#waiting;
-    if (waiting) {
-      this.#waiting = undefined;
-      waiting.resolve({ done: false, value: chunk });
-      return;
-    }
+    const next = waiting && this.#next();
+    if (!waiting || next === undefined) return;
+    this.#waiting = undefined;
+    if (next instanceof Error) waiting.reject(next);
+    else waiting.resolve(next);
+  };
+
+  readonly #onData = (chunk: Uint8Array): void => {
+    if (this.#cancelled) return;
     this.#queued.push(chunk);
-    this.#source.pause();
+    if (this.#waiting) this.#answerSoon();
+    else this.#source.pause();
   };
 
   readonly #onEnd = (): void => {
     this.#ended = true;
-    this.#settle(DONE);
+    this.#answerSoon();
   };
 
   readonly #onError = (error: Error): void => {
@@ -94,17 +124,9 @@ export class NodeBodyReader implements ProviderBodyReader {
   };
 
   #fail(error: Error): void {
-    if (this.#ended || this.#failure) return;
+    if (this.#ended || this.#failure || this.#cancelled) return;
     this.#failure = error;
-    const waiting = this.#waiting;
-    this.#waiting = undefined;
-    waiting?.reject(error);
-  }
-
-  #settle(result: ReadResult): void {
-    const waiting = this.#waiting;
-    this.#waiting = undefined;
-    waiting?.resolve(result);
+    this.#answerSoon();
   }
 }
 

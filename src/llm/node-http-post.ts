@@ -1,22 +1,69 @@
-import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type * as NodeHttp from 'node:http';
+import type * as NodeHttps from 'node:https';
+import type * as NodeStream from 'node:stream';
+import type * as NodeZlib from 'node:zlib';
 import { NodeBodyReader } from './node-body-reader.js';
 import type {
   HeaderReader,
   ProviderBody,
   ProviderBodyReader,
+  ProviderPost,
   ProviderPostInit,
   ProviderResponse,
 } from './provider-response.js';
+
+type ClientRequest = NodeHttp.ClientRequest;
+type IncomingMessage = NodeHttp.IncomingMessage;
+type Readable = NodeStream.Readable;
+
+/** What the transport takes from the built-ins, looked up at run time (see {@link nodeModules}). */
+interface NodeModules {
+  httpRequest: typeof NodeHttp.request;
+  httpsRequest: typeof NodeHttps.request;
+  pipeline: typeof NodeStream.pipeline;
+  zlib: Pick<typeof NodeZlib, 'createGunzip' | 'createInflate' | 'createBrotliDecompress'>;
+}
+
+let modules: NodeModules | null | undefined;
+
+/**
+ * The built-ins, or `null` where the runtime has none (an edge runtime). Looked up rather than
+ * imported: the core must load where `node:http` does not exist, and there provider calls go
+ * over `fetch`. `process.getBuiltinModule` is in Node 20.16+, 22.3+, Bun and Deno.
+ */
+function nodeModules(): NodeModules | null {
+  if (modules === undefined) modules = lookUpModules();
+  return modules;
+}
+
+function lookUpModules(): NodeModules | null {
+  const lookup = typeof process === 'object' ? process.getBuiltinModule : undefined;
+  if (typeof lookup !== 'function') return null;
+  const http = lookup('node:http') as typeof NodeHttp | undefined;
+  const https = lookup('node:https') as typeof NodeHttps | undefined;
+  const stream = lookup('node:stream') as { pipeline: typeof NodeStream.pipeline } | undefined;
+  const zlib = lookup('node:zlib') as typeof NodeZlib | undefined;
+  if (!http || !https || !stream || !zlib) return null;
+  return { httpRequest: http.request, httpsRequest: https.request, pipeline: stream.pipeline, zlib };
+}
+
+/**
+ * The node:http transport where the runtime has `node:http`, else `undefined` (the caller uses
+ * `fetch`).
+ * @internal
+ */
+export function nodeHttpPost(): ProviderPost | undefined {
+  return nodeModules() ? postWithNodeHttp : undefined;
+}
 
 /**
  * Headers every provider request gets unless the provider set its own. `identity`: a stream of
  * small events gains nothing from compression, and the answer is read as it comes.
  */
 const DEFAULT_HEADERS = { 'accept-encoding': 'identity', 'user-agent': 'mcp-llmchat' } as const;
+
+// Schemes are case-insensitive; anything but https goes to node:http, which refuses what it cannot send.
+const HTTPS_URL = /^https:/i;
 
 /**
  * Sends one provider POST over `node:http` or `node:https` (their global agents, which keep
@@ -29,11 +76,12 @@ const DEFAULT_HEADERS = { 'accept-encoding': 'identity', 'user-agent': 'mcp-llmc
  * although `identity` was asked for is still decoded; the signal aborts the request at any point.
  * @internal
  */
-export function postWithNodeHttp(url: string, init: ProviderPostInit): Promise<ProviderResponse> {
+function postWithNodeHttp(url: string, init: ProviderPostInit): Promise<ProviderResponse> {
+  const { httpRequest, httpsRequest } = nodeModules() as NodeModules;
   return new Promise((resolve, reject) => {
     let request: ClientRequest;
     try {
-      const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+      const send = HTTPS_URL.test(url) ? httpsRequest : httpRequest;
       request = send(url, {
         method: 'POST',
         headers: {
@@ -117,13 +165,14 @@ class NodeBody implements ProviderBody {
  */
 function decodedSource(response: IncomingMessage): Readable {
   const encoding = response.headers['content-encoding']?.trim().toLowerCase();
+  const { pipeline, zlib } = nodeModules() as NodeModules;
   const decompress =
     encoding === 'gzip' || encoding === 'x-gzip'
-      ? createGunzip
+      ? zlib.createGunzip
       : encoding === 'deflate'
-        ? createInflate
+        ? zlib.createInflate
         : encoding === 'br'
-          ? createBrotliDecompress
+          ? zlib.createBrotliDecompress
           : undefined;
   if (decompress === undefined) return response;
   // The pipeline carries a failure of either side to the decompressor, which the reader hears.

@@ -10,7 +10,7 @@ import { createServer as createTlsServer, globalAgent as httpsGlobalAgent } from
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NodeBodyReader } from '../../src/llm/node-body-reader.js';
 import { OpenAIProvider } from '../../src/llm/openai-provider.js';
 import type { LlmProviderRuntimeOptions } from '../../src/llm/provider-http.js';
@@ -216,6 +216,19 @@ describe('NodeBodyReader', () => {
     expect(await reader.read()).toEqual({ done: true, value: undefined });
   });
 
+  it('gives the chunks of one run of data events to one read, then the end', async () => {
+    const source = new PassThrough();
+    const reader = new NodeBodyReader(source, () => source.destroy());
+    const pending = reader.read();
+    // What Node's HTTP parser does with one socket read holding three chunks and the end.
+    source.emit('data', Buffer.from('data: a\n\n'));
+    source.emit('data', Buffer.from('data: b\n\n'));
+    source.emit('data', Buffer.from('data: c\n\n'));
+    source.emit('end');
+    expect(Buffer.from((await pending).value as Uint8Array).toString()).toBe('data: a\n\ndata: b\n\ndata: c\n\n');
+    expect(await reader.read()).toEqual({ done: true, value: undefined });
+  });
+
   it('rejects a pending read when the stream closes before its end', async () => {
     const source = new PassThrough();
     const reader = new NodeBodyReader(source, () => source.destroy());
@@ -247,5 +260,30 @@ describe('NodeBodyReader', () => {
     expect(await pending).toEqual({ done: true, value: undefined });
     expect(await reader.read()).toEqual({ done: true, value: undefined });
     expect(destroyed).toBe(1);
+  });
+});
+
+describe('a runtime without node:http', () => {
+  it('sends provider calls through the global fetch', async () => {
+    const server = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.end(chunk('via fetch') + FINISH);
+    });
+    // A fresh copy of the transport, loaded where process.getBuiltinModule finds nothing.
+    vi.resetModules();
+    const lookup = vi.spyOn(process, 'getBuiltinModule').mockReturnValue(undefined as never);
+    const fetchSpy = vi.spyOn(globalThis, 'fetch');
+    try {
+      const { OpenAIProvider: FreshProvider } = await import('../../src/llm/openai-provider.js');
+      const fresh = new FreshProvider({ kind: 'openai', baseUrl: server.url, apiKey: KEY }, FAST);
+      expect(textOf(await collect(fresh.stream(hi)))).toBe('via fetch');
+      expect(lookup).toHaveBeenCalledWith('node:http');
+      expect(fetchSpy).toHaveBeenCalledTimes(1);
+      expect(String(fetchSpy.mock.calls[0]?.[0])).toBe(`${server.url}/chat/completions`);
+    } finally {
+      lookup.mockRestore();
+      fetchSpy.mockRestore();
+      vi.resetModules();
+    }
   });
 });
