@@ -18,7 +18,9 @@
  * collection comes (scenario 4a's peak). A further token's share is left out: the history and
  * logs the earlier waves stored come and go by more than it between two measurements.
  *
- * Flags: `--streams N` (default 200), `--tokens N` (default 50), `--quick` (50 streams).
+ * Flags: `--streams N` (default 200), `--tokens N` (default 50), `--quick` (50 streams),
+ * `--snapshots` (heap snapshots before and during the first live wave of each door, and what an
+ * open stream added to the heap, by kind of object: where to look when the figure moves).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +28,7 @@ import { join } from 'node:path';
 import { type BenchEnv, connectUser, startServer, workerScripts } from './lib/bench-env.js';
 import { DOOR_LABELS, DOORS, type Door, doorPort, streamThrough } from './lib/doors.js';
 import { frameName, frameOrigin } from './lib/frame-origin.js';
+import { type HeapGroup, heapGrowth, summarizeHeapSnapshot } from './lib/heap-snapshot-summary.js';
 import { type BenchWorker, startWorker } from './lib/ipc.js';
 import { benchAgent } from './lib/stream-client.js';
 import type { UpstreamInfo } from './server.js';
@@ -36,6 +39,9 @@ const flag = (name: string, fallback: number) => {
   return at >= 0 ? Number(argv[at + 1]) : fallback;
 };
 const streams = argv.includes('--quick') ? 50 : flag('--streams', 200);
+const withSnapshots = argv.includes('--snapshots');
+/** With `--snapshots`: what an open stream added to the heap, by kind of object, for each door. */
+const growth: Partial<Record<Door, Array<[string, HeapGroup]>>> = {};
 const tokens = flag('--tokens', 50);
 const SAMPLING_BYTES = 4096;
 
@@ -77,17 +83,25 @@ const LIVE_AT_MS = 1000;
 const LIVE_WAVES = 3;
 
 /** Heap bytes each open stream holds `LIVE_AT_MS` into a wave of `LIVE_TOKENS`-token answers. */
-async function liveStreamBytes(env: BenchEnv, door: Door, users: string[]): Promise<number> {
+async function liveStreamBytes(
+  env: BenchEnv,
+  door: Door,
+  users: string[],
+  snapshots?: { before: string; during: string },
+): Promise<number> {
   const heapAfterGc = async () => {
     await env.server.call('gc');
     return (await env.server.call<{ heapUsed: number }>('mem')).heapUsed;
   };
   const before = await heapAfterGc();
+  if (snapshots) await env.server.call('heapSnapshot', snapshots.before);
   const running = wave(env, door, users, LIVE_TOKENS);
   // Awaited below; until then a failed wave must not count as an unhandled rejection.
   running.catch(() => {});
   await new Promise((resolve) => setTimeout(resolve, LIVE_AT_MS));
   const during = await heapAfterGc();
+  // After the figure is read: writing a snapshot stops the process for a while.
+  if (snapshots) await env.server.call('heapSnapshot', snapshots.during);
   await running;
   return (during - before) / users.length;
 }
@@ -135,7 +149,19 @@ async function measure(upstream: BenchWorker, info: UpstreamInfo, door: Door, di
       perTurn.set(key, { bytes: entry.bytes / streams - (perToken.get(key)?.bytes ?? 0), url: entry.url });
     }
     const live: number[] = [];
-    for (let i = 0; i < LIVE_WAVES; i++) live.push(await liveStreamBytes(env, door, users));
+    for (let i = 0; i < LIVE_WAVES; i++) {
+      const snapshots =
+        withSnapshots && i === 0
+          ? { before: join(dir, `${door}-before.heapsnapshot`), during: join(dir, `${door}-during.heapsnapshot`) }
+          : undefined;
+      live.push(await liveStreamBytes(env, door, users, snapshots));
+      if (snapshots)
+        growth[door] = heapGrowth(
+          summarizeHeapSnapshot(snapshots.before),
+          summarizeHeapSnapshot(snapshots.during),
+          users.length,
+        );
+    }
     return {
       turnBytes: sum(one) / streams - tokenBytes,
       tokenBytes,
@@ -178,6 +204,16 @@ async function main(): Promise<void> {
     for (const door of DOORS) {
       const bytes = results[door].liveStreamBytes;
       console.log(`| ${DOOR_LABELS[door]} | ${kb(bytes)} | ${(bytes / floor.liveStreamBytes).toFixed(2)} |`);
+    }
+    for (const door of DOORS) {
+      const kinds = growth[door];
+      if (!kinds) continue;
+      console.log(
+        `\n${DOOR_LABELS[door]}: what an open stream added to the heap, by kind (self sizes, first live wave)`,
+      );
+      for (const [kind, { count, bytes }] of kinds.slice(0, 30)) {
+        console.log(`${bytes.toFixed(0).padStart(7)} B  ${count.toFixed(1).padStart(6)}×  ${kind}`);
+      }
     }
     for (const door of ['express', 'fetch'] as const) {
       for (const [what, frames] of [

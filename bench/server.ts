@@ -26,6 +26,7 @@ import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request as httpRequest, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import { getRequestListener } from '@hono/node-server';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -320,6 +321,7 @@ serveIpc(
     resetPeak: () => resetRssPeak(),
     heapSampleStart: (intervalBytes: number) => startHeapSampling(intervalBytes),
     heapSampleStop: (path: string) => stopHeapSampling(path),
+    heapSnapshot: (path: string) => writeHeapSnapshot(path),
     gc: () => {
       const gc = (globalThis as { gc?: () => void }).gc;
       if (!gc) return false;
