@@ -70,7 +70,7 @@ function backingStoreOwners(file: SnapshotFile, stride: number, typeNames: strin
       }
     }
   }
-  nameUnnamedOwners(file, stride, typeNames, owners);
+  nameUnnamedOwners(file, stride, owners);
   return owners;
 }
 
@@ -78,7 +78,7 @@ function backingStoreOwners(file: SnapshotFile, stride: number, typeNames: strin
  * A backing store's owner with no name (a null-prototype object: an emitter's `_events`, a
  * header map) is named by what holds it: `IncomingMessage._events`.
  */
-function nameUnnamedOwners(file: SnapshotFile, stride: number, typeNames: string[], owners: Map<number, string>): void {
+function nameUnnamedOwners(file: SnapshotFile, stride: number, owners: Map<number, string>): void {
   const fields = file.snapshot.meta.node_fields;
   const nameAt = fields.indexOf('name');
   const edgeCountAt = fields.indexOf('edge_count');
