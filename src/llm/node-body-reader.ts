@@ -5,16 +5,22 @@ type ReadResult = ReadableStreamReadResult<Uint8Array>;
 
 const DONE: ReadResult = Object.freeze({ done: true, value: undefined }) as ReadResult;
 
+// Bytes taken off the stream ahead of the reader. Past this the stream is left to fill to its
+// own high-water mark, and then the socket waits.
+const AHEAD_BYTES = 64 * 1024;
+
 /**
- * Pulls a Node `Readable` (a provider's `IncomingMessage`, or the decompressor behind it) one
- * network read at a time, the way a web stream's reader would, without the web streams.
+ * Pulls a Node `Readable` (a provider's `IncomingMessage`, or the decompressor behind it) the way
+ * a web stream's reader would, without the web streams.
  *
- * Node emits a `data` event for each HTTP chunk, and a provider sends each event as its own chunk:
- * the chunks one socket read parsed come in one synchronous run of `data` events. A pending read
- * is answered a microtask later, with all of them joined, so the events of one network read stay
- * one batch (one frame, one socket write downstream), as they were over fetch. A chunk that comes
- * while nobody is reading is kept and the stream paused until it is taken, so a slow reader holds
- * back the socket, not memory.
+ * The stream stays paused, and whatever it buffered is taken off it joined (`readable.read()`)
+ * as soon as it says it has some: a provider sends each event as its own HTTP chunk, and Node
+ * parses the chunks of one socket read in one go, so one read gets all of them (one batch, one
+ * frame and one socket write downstream), and a chunk costs the stream a buffer push, not a
+ * `data` event. Taking the bytes at once, not at the reader's pace, lets the body end as soon as
+ * its last bytes came, so its kept-alive socket is back in the pool before the caller's next
+ * request. Up to {@link AHEAD_BYTES} are taken ahead of the reader; then the stream fills and
+ * holds back the socket, not memory.
  *
  * The stream's `error` is always listened to (an unheard one would crash the process); a stream
  * that closes before its end is a broken-off body, as fetch reports it.
@@ -22,31 +28,32 @@ const DONE: ReadResult = Object.freeze({ done: true, value: undefined }) as Read
  */
 export class NodeBodyReader implements ProviderBodyReader {
   readonly #source: Readable;
-  readonly #destroy: () => void;
+  readonly #letGo: () => void;
   #queued: Uint8Array[] = [];
+  #queuedBytes = 0;
   #ended = false;
   #cancelled = false;
   #failure: Error | undefined;
   #waiting: { resolve: (result: ReadResult) => void; reject: (error: Error) => void } | undefined;
-  #answerQueued = false;
 
   /**
    * @param source the body's bytes, listened to from now on
-   * @param destroy frees the connection when the reader cancels (the request, not just the body)
+   * @param letGo frees the connection when the reader cancels: drains a body that is all there,
+   *   else destroys the request (not just the body)
    */
-  constructor(source: Readable, destroy: () => void) {
+  constructor(source: Readable, letGo: () => void) {
     this.#source = source;
-    this.#destroy = destroy;
+    this.#letGo = letGo;
     // A body that broke off before anyone read it: its events are gone, its state says so.
     if (source.errored) this.#failure = source.errored;
     else if (source.destroyed && !source.readableEnded) this.#failure = brokenOff();
-    source.on('data', this.#onData);
+    source.on('readable', this.#pull);
     source.on('end', this.#onEnd);
     source.on('error', this.#onError);
     source.on('close', this.#onClose);
   }
 
-  /** The bytes that came since the last read (maybe several chunks), or `done` at the body's end; rejects when the body broke off. */
+  /** Everything that came since the last read, or `done` at the body's end; rejects when the body broke off. */
   read(): Promise<ReadResult> {
     const next = this.#next();
     if (next === undefined) {
@@ -57,11 +64,19 @@ export class NodeBodyReader implements ProviderBodyReader {
     return next instanceof Error ? Promise.reject(next) : Promise.resolve(next);
   }
 
-  /** Stops reading: what was kept is dropped, the connection destroyed, a pending read resolves `done`. */
+  /** Stops reading: what was taken is dropped, the connection let go, a pending read resolves `done`. */
   cancel(): Promise<void> {
-    if (!this.#ended && !this.#failure && !this.#cancelled) this.#destroy();
+    if (!this.#ended && !this.#failure && !this.#cancelled) {
+      // Off the source first: a body already complete is drained by `letGo` (its socket goes back
+      // to the pool), and a paused stream with a `readable` listener would not flow.
+      this.#source.off('readable', this.#pull);
+      this.#source.off('end', this.#onEnd);
+      this.#source.off('close', this.#onClose);
+      this.#letGo();
+    }
     this.#cancelled = true;
     this.#queued = [];
+    this.#queuedBytes = 0;
     const waiting = this.#waiting;
     this.#waiting = undefined;
     waiting?.resolve(DONE);
@@ -71,47 +86,50 @@ export class NodeBodyReader implements ProviderBodyReader {
   /** Nothing to release: the reader is the only one. */
   releaseLock(): void {}
 
-  /** What a read gets at once: kept bytes first, then the failure or the end; `undefined` means wait. */
+  /** What a read gets now: taken bytes first, then the failure or the end; `undefined` means wait. */
   #next(): ReadResult | Error | undefined {
     if (this.#cancelled) return DONE;
-    if (this.#queued.length > 0) return { done: false, value: this.#take() };
+    if (this.#queuedBytes === 0 && !this.#ended && !this.#failure) this.#take();
+    if (this.#queued.length > 0) {
+      const queued = this.#queued;
+      this.#queued = [];
+      this.#queuedBytes = 0;
+      // Taken ahead again at once: a stream held back at the limit resumes while the reader works.
+      if (this.#source.readableLength > 0) this.#take();
+      return { done: false, value: queued.length === 1 ? (queued[0] as Uint8Array) : Buffer.concat(queued) };
+    }
     return this.#failure ?? (this.#ended ? DONE : undefined);
   }
 
-  #take(): Uint8Array {
-    const queued = this.#queued;
-    this.#queued = [];
-    if (!this.#ended) this.#source.resume();
-    return queued.length === 1 ? (queued[0] as Uint8Array) : Buffer.concat(queued);
+  /** Takes what the stream buffered, up to the limit ahead of the reader. */
+  #take(): void {
+    while (this.#queuedBytes < AHEAD_BYTES) {
+      const bytes = this.#source.read() as Uint8Array | null;
+      if (bytes === null) return;
+      this.#queued.push(bytes);
+      this.#queuedBytes += bytes.byteLength;
+    }
   }
 
-  /** Answers the pending read once the current run of events is over. */
-  #answerSoon(): void {
-    if (this.#waiting === undefined || this.#answerQueued) return;
-    this.#answerQueued = true;
-    queueMicrotask(this.#answer);
-  }
+  readonly #pull = (): void => {
+    if (this.#cancelled) return;
+    this.#take();
+    this.#answer();
+  };
 
-  readonly #answer = (): void => {
-    this.#answerQueued = false;
+  /** Answers the pending read, if any, with what there is now. */
+  #answer(): void {
     const waiting = this.#waiting;
     const next = waiting && this.#next();
     if (!waiting || next === undefined) return;
     this.#waiting = undefined;
     if (next instanceof Error) waiting.reject(next);
     else waiting.resolve(next);
-  };
-
-  readonly #onData = (chunk: Uint8Array): void => {
-    if (this.#cancelled) return;
-    this.#queued.push(chunk);
-    if (this.#waiting) this.#answerSoon();
-    else this.#source.pause();
-  };
+  }
 
   readonly #onEnd = (): void => {
     this.#ended = true;
-    this.#answerSoon();
+    this.#answer();
   };
 
   readonly #onError = (error: Error): void => {
@@ -126,7 +144,7 @@ export class NodeBodyReader implements ProviderBodyReader {
   #fail(error: Error): void {
     if (this.#ended || this.#failure || this.#cancelled) return;
     this.#failure = error;
-    this.#answerSoon();
+    this.#answer();
   }
 }
 

@@ -7,7 +7,6 @@ import type { Logger } from '../types.js';
 import { BatchedStreamEvents } from './batch-stream-events.js';
 import { BodyBatches, type BodyDecoder } from './body-batches.js';
 import type { LlmProviderOptions, LlmStreamEvent } from './llm-provider.js';
-import { nodeHttpPost } from './node-http-post.js';
 import {
   type AttemptFailure,
   type FailureContext,
@@ -15,6 +14,7 @@ import {
   failureFromThrown,
 } from './provider-failure.js';
 import { type ProviderPost, postWithFetch } from './provider-response.js';
+import { postWithUndici } from './undici-post.js';
 import { backoffMs } from './provider-retry.js';
 import { sseDecoder } from './read-sse.js';
 import type { StreamParser } from './stream-parser.js';
@@ -84,13 +84,10 @@ type StopReason = 'caller' | 'total' | 'first_chunk';
 // The abort reason of an attempt that is over; see the finally block below.
 const ATTEMPT_FINISHED = new Error('The provider call attempt finished.');
 
-// Where the runtime has no node:http: the global fetch, looked up at each call.
-const GLOBAL_FETCH_POST = postWithFetch((input, init) => globalThis.fetch(input, init));
-
 /**
  * Runs one streaming provider call with timeouts, bounded retries and error mapping, and yields
- * the parsed events. The call goes over `node:http(s)` unless the host passed a `fetch` (or the
- * runtime has no `node:http`).
+ * the parsed events. The call goes over undici's `request` unless the host passed a `fetch` (or
+ * undici cannot load there: then over the global `fetch`).
  *
  * - Caller abort → `ABORTED`; the HTTP request is aborted, so the socket closes.
  * - No response headers and first body chunk within `firstChunkTimeoutMs`, or the whole call
@@ -110,7 +107,7 @@ export async function* streamProviderCall<M = EventSourceMessage>(
   options: LlmProviderRuntimeOptions = {},
   signal?: AbortSignal,
 ): AsyncGenerator<LlmStreamEvent, void, undefined> {
-  const post: ProviderPost = options.fetch ? postWithFetch(options.fetch) : (nodeHttpPost() ?? GLOBAL_FETCH_POST);
+  const post: ProviderPost = options.fetch ? postWithFetch(options.fetch) : postWithUndici;
   const firstChunkTimeoutMs = options.firstChunkTimeoutMs ?? DEFAULTS.firstChunkTimeoutMs;
   const totalTimeoutMs = options.totalTimeoutMs ?? DEFAULTS.totalTimeoutMs;
   const maxRetries = Math.max(0, options.maxRetries ?? DEFAULTS.maxRetries);

@@ -21,7 +21,7 @@ export interface ProviderBody {
 
 /**
  * The parts of a provider's HTTP answer the library reads. A web `Response` has them, and so does
- * the answer of the node:http transport, which skips the web streams a `fetch` body is made of.
+ * the answer of the undici transport, which skips the web streams a `fetch` body is made of.
  * @internal
  */
 export interface ProviderResponse {

@@ -36,6 +36,7 @@ beforeAll(() => {
     'eventsource-parser',
     'ioredis',
     'rate-limiter-flexible',
+    'undici',
     '@opentelemetry',
   ]) {
     symlinkSync(join(ROOT, 'node_modules', dependency), join(scratch, 'node_modules', dependency));

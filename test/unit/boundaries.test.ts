@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 
 // The framework-free core must load without express, fastify, koa, ioredis or node:http, so
 // hosts on Hono, Bun, Deno or Next can use it. Only the subpath entries may import them. A
-// type-only import is erased from the build, so it is allowed (the node:http provider transport
-// names node's types, and looks the modules up at run time, falling back to fetch).
+// type-only import is erased from the build, so it is allowed (the provider transport names
+// undici's and node's types, and imports undici on its first call, falling back to fetch).
 const SRC = join(import.meta.dirname, '../../src');
 const EDGE_FOLDERS = ['adapters', 'redis'];
 const FORBIDDEN = /^(express|fastify|koa|ioredis|node:http|node:https|http|https)(\/|$)/;

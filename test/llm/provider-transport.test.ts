@@ -6,7 +6,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import { createServer as createTlsServer, globalAgent as httpsGlobalAgent } from 'node:https';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
@@ -17,9 +17,9 @@ import type { LlmProviderRuntimeOptions } from '../../src/llm/provider-http.js';
 import { freePort } from '../fixtures/free-port.js';
 import { collect, collectFailure, expectSecretAbsent, FAST, textOf } from './helpers.js';
 
-// Provider calls go over node:http(s) unless the host passes a fetch. These tests hold that
-// transport to what fetch gave: same bytes on the wire that matter, connections reused, bodies
-// let go, compressed answers decoded, and nothing a provider does can crash the process.
+// Provider calls go over undici's request unless the host passes a fetch. These tests hold that
+// transport to what fetch gave: the bytes on the wire that matter, connections reused, bodies let
+// go, compressed answers decoded, and nothing a provider does can crash the process.
 
 const KEY = 'sk-transport-SECRET-1';
 const hi = { model: 'm', messages: [{ role: 'user' as const, content: 'Hi' }] };
@@ -78,6 +78,10 @@ describe('provider calls over node:http', () => {
       response.end(chunk('hello') + FINISH);
     });
     const first = await collect(provider(server.url).stream(hi));
+    // The stream is over at [DONE]; the body's last chunk may come a moment later, and until it
+    // does the connection is busy (a call made at that very moment opens another). A tool call
+    // between two LLM calls always leaves that moment.
+    await new Promise((resolve) => setTimeout(resolve, 20));
     const second = await collect(provider(server.url).stream(hi));
     expect(textOf(first)).toBe('hello');
     expect(textOf(second)).toBe('hello');
@@ -90,7 +94,7 @@ describe('provider calls over node:http', () => {
     expect(headers['accept-encoding']).toBe('identity');
     expect(headers['user-agent']).toBe('mcp-llmchat');
     expect(JSON.parse(body)).toMatchObject({ model: 'm', stream: true });
-    // Keep-alive through the global agent: the second call rode the first call's socket.
+    // Kept alive: the second call rode the first call's socket.
     expect(server.connections()).toBe(1);
   });
 
@@ -105,7 +109,7 @@ describe('provider calls over node:http', () => {
     expect(textOf(await collect(provider(server.url).stream(hi)))).toBe('squeezed text');
   });
 
-  it('lets go of a body left open after [DONE] before handing out the closing events', async () => {
+  it('hands out the closing events without waiting for a body left open after [DONE], and cuts it soon after', async () => {
     let closedAt = 0;
     const server = await serve((request, response) => {
       response.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -117,15 +121,50 @@ describe('provider calls over node:http', () => {
         closedAt = performance.now();
       });
     });
-    const seen: Array<{ type: string; at: number }> = [];
-    for await (const event of provider(server.url).stream(hi)) {
-      // The server's close event needs its own turn of the loop.
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      seen.push({ type: event.type, at: performance.now() });
+    const started = performance.now();
+    const seen: string[] = [];
+    for await (const event of provider(server.url).stream(hi)) seen.push(event.type);
+    const doneAt = performance.now();
+    expect(seen).toEqual(['tool_call', 'finish']);
+    // The events did not wait for the body (a tool call would run with the body still draining).
+    expect(closedAt).toBe(0);
+    expect(doneAt - started).toBeLessThan(150);
+    await vi.waitFor(() => expect(closedAt).toBeGreaterThan(0), { timeout: 2000 });
+    expect(closedAt - doneAt).toBeLessThan(1000);
+  });
+
+  it('drains a body whose end comes after [DONE], so its socket serves the next call', async () => {
+    const server = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.write(chunk('late end') + FINISH);
+      setTimeout(() => response.end(), 30);
+    });
+    expect(textOf(await collect(provider(server.url).stream(hi)))).toBe('late end');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(textOf(await collect(provider(server.url).stream(hi)))).toBe('late end');
+    expect(server.connections()).toBe(1);
+  });
+
+  it('an answer that fails to parse once it came whole is let go with no error left unheard', async () => {
+    // The attempt ends (and its signal aborts) while the complete answer's socket returns to the
+    // pool: destroying the request then used to leave that socket's error unheard, a crash.
+    const unheard: unknown[] = [];
+    const onUncaught = (error: unknown) => unheard.push(error);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const server = await serve((_request, response) => {
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.end(`${chunk('part')}data: {"choices": [broken\n\n`);
+      });
+      for (let i = 0; i < 5; i++) {
+        const { error } = await collectFailure(provider(server.url, { ...FAST, maxRetries: 0 }).stream(hi));
+        expect(error.code).toBe('PROVIDER_ERROR');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unheard).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
     }
-    expect(seen.map((event) => event.type)).toEqual(['tool_call', 'finish']);
-    expect(closedAt).toBeGreaterThan(0);
-    expect(closedAt).toBeLessThan((seen[0] as { at: number }).at);
   });
 
   it('an error answer whose connection breaks mid-body is retried, and nothing is left unheard', async () => {
@@ -178,55 +217,80 @@ describe('provider calls over node:http', () => {
     expectSecretAbsent(error, 'sk-bad');
   });
 
-  it('an https provider, trusted through the CA a host gave https.globalAgent', async () => {
+  it("an https provider's certificate is verified: a self-signed one is refused", async () => {
     const cert = readFileSync(new URL('../fixtures/tls/loopback-cert.pem', import.meta.url));
     const key = readFileSync(new URL('../fixtures/tls/loopback-key.pem', import.meta.url));
+    let served = 0;
     const server = await serve((_request, response) => {
+      served++;
       response.writeHead(200, { 'content-type': 'text/event-stream' });
       response.end(chunk('over tls') + FINISH);
     }, createTlsServer({ cert, key }));
-    // Untrusted first: the self-signed certificate is refused, as any unknown one would be.
-    const refused = await collectFailure(provider(server.url, { ...FAST, maxRetries: 0 }).stream(hi));
-    expect(refused.error.code).toBe('PROVIDER_ERROR');
-    const options = httpsGlobalAgent.options as { ca?: unknown };
-    const before = options.ca;
-    options.ca = cert;
-    try {
-      expect(textOf(await collect(provider(server.url).stream(hi)))).toBe('over tls');
-    } finally {
-      options.ca = before;
-      httpsGlobalAgent.destroy();
-    }
+    expect(server.url.startsWith('https://')).toBe(true);
+    const { error } = await collectFailure(provider(server.url, { ...FAST, maxRetries: 0 }).stream(hi));
+    expect(error.code).toBe('PROVIDER_ERROR');
+    expect(served).toBe(0);
+    // The same server through a host fetch that trusts nothing more: refused too, so the refusal
+    // is the certificate's, and the server does answer over TLS when asked without verification.
+    const insecure = await new Promise<number>((resolve, reject) => {
+      import('node:https').then(({ request }) =>
+        request(`${server.url}/chat/completions`, { method: 'POST', rejectUnauthorized: false }, (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        })
+          .on('error', reject)
+          .end('{}'),
+      );
+    });
+    expect(insecure).toBe(200);
   });
 });
 
 describe('NodeBodyReader', () => {
-  it('holds a chunk nobody asked for and pauses the stream until it is taken', async () => {
+  it('keeps what comes while nobody reads, and hands it over joined at the next read', async () => {
     const source = new PassThrough();
     const reader = new NodeBodyReader(source, () => source.destroy());
-    source.write(Buffer.from('one'));
+    source.write(Buffer.from('one '));
+    source.write(Buffer.from('two'));
     await new Promise((resolve) => setImmediate(resolve));
-    expect(source.isPaused()).toBe(true);
-    const first = await reader.read();
-    expect(Buffer.from(first.value as Uint8Array).toString()).toBe('one');
-    expect(source.isPaused()).toBe(false);
+    // Not flowing: nothing is handed out (or lost) until a read asks.
+    expect(source.readableFlowing).toBe(false);
+    expect(Buffer.from((await reader.read()).value as Uint8Array).toString()).toBe('one two');
     const pending = reader.read();
-    source.end(Buffer.from('two'));
-    expect(Buffer.from((await pending).value as Uint8Array).toString()).toBe('two');
+    source.end(Buffer.from('three'));
+    expect(Buffer.from((await pending).value as Uint8Array).toString()).toBe('three');
     expect(await reader.read()).toEqual({ done: true, value: undefined });
   });
 
-  it('gives the chunks of one run of data events to one read, then the end', async () => {
+  it('gives the chunks of one run of writes to one pending read, then the end', async () => {
     const source = new PassThrough();
     const reader = new NodeBodyReader(source, () => source.destroy());
     const pending = reader.read();
     // What Node's HTTP parser does with one socket read holding three chunks and the end.
-    source.emit('data', Buffer.from('data: a\n\n'));
-    source.emit('data', Buffer.from('data: b\n\n'));
-    source.emit('data', Buffer.from('data: c\n\n'));
-    source.emit('end');
+    source.write(Buffer.from('data: a\n\n'));
+    source.write(Buffer.from('data: b\n\n'));
+    source.end(Buffer.from('data: c\n\n'));
     expect(Buffer.from((await pending).value as Uint8Array).toString()).toBe('data: a\n\ndata: b\n\ndata: c\n\n');
     expect(await reader.read()).toEqual({ done: true, value: undefined });
+  });
+
+  it('holds back the source once it is well ahead of the reader, until a read takes it', async () => {
+    const source = new PassThrough({ highWaterMark: 16 * 1024 });
+    const reader = new NodeBodyReader(source, () => source.destroy());
+    let accepted = 0;
+    for (let turn = 0; turn < 100; turn++) {
+      if (!source.write(Buffer.alloc(16 * 1024))) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        // Still full after the reader's side had its turn: backpressure, not growth.
+        if (source.writableNeedDrain) break;
+      }
+      accepted += 16 * 1024;
+    }
+    // 64 KB taken ahead of the reader, plus the stream's own 16 KB and one chunk in flight.
+    expect(accepted).toBeLessThanOrEqual(112 * 1024);
+    const drained = new Promise((resolve) => source.once('drain', resolve));
+    expect(((await reader.read()).value as Uint8Array).byteLength).toBeGreaterThanOrEqual(64 * 1024);
+    await drained;
   });
 
   it('rejects a pending read when the stream closes before its end', async () => {
@@ -263,25 +327,27 @@ describe('NodeBodyReader', () => {
   });
 });
 
-describe('a runtime without node:http', () => {
+describe('a runtime where undici cannot load', () => {
   it('sends provider calls through the global fetch', async () => {
     const server = await serve((_request, response) => {
       response.writeHead(200, { 'content-type': 'text/event-stream' });
       response.end(chunk('via fetch') + FINISH);
     });
-    // A fresh copy of the transport, loaded where process.getBuiltinModule finds nothing.
+    // A fresh copy of the transport, loaded where importing undici fails (an edge runtime).
     vi.resetModules();
-    const lookup = vi.spyOn(process, 'getBuiltinModule').mockReturnValue(undefined as never);
+    vi.doMock('undici', () => {
+      throw new Error('undici is not available here');
+    });
     const fetchSpy = vi.spyOn(globalThis, 'fetch');
     try {
       const { OpenAIProvider: FreshProvider } = await import('../../src/llm/openai-provider.js');
       const fresh = new FreshProvider({ kind: 'openai', baseUrl: server.url, apiKey: KEY }, FAST);
       expect(textOf(await collect(fresh.stream(hi)))).toBe('via fetch');
-      expect(lookup).toHaveBeenCalledWith('node:http');
-      expect(fetchSpy).toHaveBeenCalledTimes(1);
+      expect(textOf(await collect(fresh.stream(hi)))).toBe('via fetch');
+      expect(fetchSpy).toHaveBeenCalledTimes(2);
       expect(String(fetchSpy.mock.calls[0]?.[0])).toBe(`${server.url}/chat/completions`);
     } finally {
-      lookup.mockRestore();
+      vi.doUnmock('undici');
       fetchSpy.mockRestore();
       vi.resetModules();
     }
