@@ -55,6 +55,7 @@ export class NodeBodyReader implements ProviderBodyReader {
 
   /** Everything that came since the last read, or `done` at the body's end; rejects when the body broke off. */
   read(): Promise<ReadResult> {
+    if (this.#waiting) return Promise.reject(new TypeError('A provider body is read one read at a time.'));
     const next = this.#next();
     if (next === undefined) {
       return new Promise((resolve, reject) => {

@@ -48,7 +48,7 @@ export async function failureFromResponse(
   const { label } = context;
   const status = response.status;
   const details = { ...context.details, status };
-  // The node:http transport answers a redirect instead of following it (fetch refuses it first).
+  // The undici transport answers a redirect instead of following it (fetch refuses it first).
   if (status >= 300 && status < 400) {
     response.body
       ?.getReader()

@@ -14,10 +14,10 @@ import {
   failureFromThrown,
 } from './provider-failure.js';
 import { type ProviderPost, postWithFetch } from './provider-response.js';
-import { postWithUndici } from './undici-post.js';
 import { backoffMs } from './provider-retry.js';
 import { sseDecoder } from './read-sse.js';
 import type { StreamParser } from './stream-parser.js';
+import { postWithUndici } from './undici-post.js';
 
 // Kept importable from here: providers written before the split import them from this module.
 export type { ProviderFailureHints } from './provider-failure.js';

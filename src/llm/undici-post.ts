@@ -1,6 +1,7 @@
 import type * as NodeStream from 'node:stream';
 import type * as NodeZlib from 'node:zlib';
 import type * as Undici from 'undici';
+import { raceSignal } from '../internal/race-signal.js';
 import type { FetchLike } from '../types.js';
 import { NodeBodyReader } from './node-body-reader.js';
 import {
@@ -21,7 +22,7 @@ interface Transport {
   request: typeof Undici.request;
   agent: Undici.Agent;
   pipeline: typeof NodeStream.pipeline;
-  zlib: Pick<typeof NodeZlib, 'createGunzip' | 'createInflate' | 'createBrotliDecompress'>;
+  zlib: Pick<typeof NodeZlib, 'createGunzip' | 'createInflate' | 'createBrotliDecompress' | 'constants'>;
 }
 
 /**
@@ -45,18 +46,21 @@ let loading: Promise<Transport | null> | undefined;
  * core must load where `node:net` does not exist, and there calls go over the global `fetch`.
  */
 function loadTransport(): Promise<Transport | null> {
-  loading ??= Promise.all([import('undici'), import('node:stream'), import('node:zlib')]).then(
-    ([undici, stream, zlib]) => {
+  loading ??= Promise.all([import('undici'), import('node:stream'), import('node:zlib')])
+    .then(([undici, stream, zlib]): Transport | null => {
+      if (typeof undici.request !== 'function' || typeof undici.Agent !== 'function') return null;
       // A pool of our own: undici's global dispatcher, when none was set, would be created and
-      // set for the whole process (the built-in fetch reads it too).
-      transport = { request: undici.request, agent: new undici.Agent(), pipeline: stream.pipeline, zlib };
-      return transport;
-    },
-    () => {
-      transport = null;
-      return null;
-    },
-  );
+      // set for the whole process (the built-in fetch reads it too). No timeouts of its own: the
+      // provider options' first-chunk and total timeouts decide, even past undici's 300 s.
+      const agent = new undici.Agent({ headersTimeout: 0, bodyTimeout: 0 });
+      return { request: undici.request, agent, pipeline: stream.pipeline, zlib };
+    })
+    // Anything that went wrong loading it (a runtime without node:net, a bundler's shim) means fetch.
+    .catch(() => null)
+    .then((loaded) => {
+      transport = loaded;
+      return loaded;
+    });
   return loading;
 }
 
@@ -77,14 +81,25 @@ export function postWithUndici(url: string, init: ProviderPostInit): Promise<Pro
 }
 
 async function send(using: Transport, url: string, init: ProviderPostInit): Promise<ProviderResponse> {
-  const { statusCode, headers, body } = await using.request(url, {
+  const sent = using.request(url, {
     method: 'POST',
-    headers: { ...DEFAULT_HEADERS, ...init.headers },
+    headers: withDefaults(init.headers),
     body: init.body,
     signal: init.signal,
     dispatcher: using.agent,
   });
+  // undici heeds the signal only once the socket is connected (nodejs/undici#386): a slow DNS
+  // lookup or TLS handshake must not hold an abort or a timeout back. Lost races settle quietly.
+  const { statusCode, headers, body } = await raceSignal(sent, init.signal);
   return new UndiciProviderResponse(using, statusCode, headers, body);
+}
+
+/** The provider's headers, plus each default it did not set under any spelling. */
+function withDefaults(headers: Record<string, string>): Record<string, string> {
+  const names = new Set(Object.keys(headers).map((name) => name.toLowerCase()));
+  const merged = { ...headers };
+  for (const [name, value] of Object.entries(DEFAULT_HEADERS)) if (!names.has(name)) merged[name] = value;
+  return merged;
 }
 
 /** An undici answer seen as a {@link ProviderResponse}. */
@@ -149,17 +164,23 @@ class UndiciBody implements ProviderBody {
     const { pipeline, zlib } = this.#using;
     const raw = this.#headers['content-encoding'];
     const encoding = (Array.isArray(raw) ? raw.join(',') : raw)?.trim().toLowerCase();
-    const decompress =
+    // Flushed as the bytes come, and lenient about a cut-off end, as fetch decodes.
+    const flush = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+    const brotliFlush = {
+      flush: zlib.constants.BROTLI_OPERATION_FLUSH,
+      finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH,
+    };
+    const decompressor =
       encoding === 'gzip' || encoding === 'x-gzip'
-        ? zlib.createGunzip
+        ? zlib.createGunzip(flush)
         : encoding === 'deflate'
-          ? zlib.createInflate
+          ? zlib.createInflate(flush)
           : encoding === 'br'
-            ? zlib.createBrotliDecompress
+            ? zlib.createBrotliDecompress(brotliFlush)
             : undefined;
-    if (decompress === undefined) return this.#body;
+    if (decompressor === undefined) return this.#body;
     // The pipeline carries a failure of either side to the decompressor, which the reader hears.
-    return pipeline(this.#body, decompress(), ignore);
+    return pipeline(this.#body, decompressor, ignore);
   }
 }
 
@@ -174,6 +195,7 @@ function letGo(body: BodyReadable, source: Readable): void {
     body.destroy();
     return;
   }
+  if (body.readableEnded || body.destroyed) return;
   const cut = setTimeout(() => body.destroy(), DRAIN_GRACE_MS);
   cut.unref?.();
   body.once('end', () => clearTimeout(cut));

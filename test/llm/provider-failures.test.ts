@@ -37,10 +37,10 @@ const formats: Target[] = [
   },
 ];
 
-// And over both transports: node:http (the default) and a host's fetch. Options a test gives win.
+// And over both transports: undici (the default) and a host's fetch. Options a test gives win.
 const hostFetch: typeof fetch = (input, init) => globalThis.fetch(input, init);
 const targets: Target[] = formats.flatMap((format) => [
-  { ...format, name: `${format.name} over node:http` },
+  { ...format, name: `${format.name} over undici` },
   {
     ...format,
     name: `${format.name} over a host's fetch`,

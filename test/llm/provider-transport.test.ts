@@ -7,7 +7,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -69,7 +69,7 @@ function provider(url: string, options: LlmProviderRuntimeOptions = FAST): OpenA
   return new OpenAIProvider({ kind: 'openai', baseUrl: url, apiKey: KEY }, options);
 }
 
-describe('provider calls over node:http', () => {
+describe('provider calls over undici', () => {
   it("sends the provider's headers and body with a length, asks for no compression, and reuses the connection", async () => {
     const seen: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
     const server = await serve((request, response, body) => {
@@ -206,8 +206,12 @@ describe('provider calls over node:http', () => {
     expectSecretAbsent(error, KEY);
   });
 
-  it('a header value node:http refuses fails the call without naming the value', async () => {
-    const server = await serve((_request, response) => response.end());
+  it('a header value with a line break is never sent, and the error does not name the value', async () => {
+    let received = 0;
+    const server = await serve((_request, response) => {
+      received++;
+      response.end();
+    });
     const bad = new OpenAIProvider(
       { kind: 'openai', baseUrl: server.url, apiKey: 'sk-bad\r\nX-Injected: 1' },
       { ...FAST, maxRetries: 0 },
@@ -215,6 +219,54 @@ describe('provider calls over node:http', () => {
     const { error } = await collectFailure(bad.stream(hi));
     expect(['PROVIDER_ERROR', 'PROVIDER_AUTH']).toContain(error.code);
     expectSecretAbsent(error, 'sk-bad');
+    expect(received).toBe(0);
+  });
+
+  it('a default header the provider set in another spelling is sent once, as the provider set it', async () => {
+    const seen: IncomingHttpHeaders[] = [];
+    const server = await serve((request, response) => {
+      seen.push(request.headers);
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.end(chunk('ok') + FINISH);
+    });
+    const custom = new OpenAIProvider(
+      { kind: 'openai', baseUrl: server.url, apiKey: KEY, headers: { 'User-Agent': 'host-agent/1' } },
+      FAST,
+    );
+    await collect(custom.stream(hi));
+    expect(seen[0]?.['user-agent']).toBe('host-agent/1');
+    expect(seen[0]?.['accept-encoding']).toBe('identity');
+  });
+
+  it('an abort while the connection is still being made stops the call at once', async () => {
+    // A TLS handshake that never finishes: the socket connects, the server says nothing.
+    const sockets = new Set<Socket>();
+    const silent = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `https://127.0.0.1:${(silent.address() as AddressInfo).port}/v1`;
+      const controller = new AbortController();
+      const started = performance.now();
+      setTimeout(() => controller.abort(), 50);
+      const { error } = await collectFailure(
+        provider(url, { ...FAST, maxRetries: 0 }).stream(hi, { signal: controller.signal }),
+      );
+      expect(error.code).toBe('ABORTED');
+      expect(performance.now() - started).toBeLessThan(1000);
+      // And a first-chunk timeout the same way.
+      const timedStart = performance.now();
+      const timed = await collectFailure(
+        provider(url, { ...FAST, maxRetries: 0, firstChunkTimeoutMs: 100 }).stream(hi),
+      );
+      expect(timed.error.code).toBe('TIMEOUT');
+      expect(performance.now() - timedStart).toBeLessThan(1000);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it("an https provider's certificate is verified: a self-signed one is refused", async () => {
