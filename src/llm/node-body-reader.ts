@@ -10,8 +10,8 @@ const DONE: ReadResult = Object.freeze({ done: true, value: undefined }) as Read
 const AHEAD_BYTES = 64 * 1024;
 
 /**
- * Pulls a Node `Readable` (a provider's `IncomingMessage`, or the decompressor behind it) the way
- * a web stream's reader would, without the web streams.
+ * Pulls a Node `Readable` (a provider's response body, or the decompressor behind it) the way a
+ * web stream's reader would, without the web streams.
  *
  * The stream stays paused, and whatever it buffered is taken off it joined (`readable.read()`)
  * as soon as it says it has some: a provider sends each event as its own HTTP chunk, and Node
@@ -38,8 +38,8 @@ export class NodeBodyReader implements ProviderBodyReader {
 
   /**
    * @param source the body's bytes, listened to from now on
-   * @param letGo frees the connection when the reader cancels: drains a body that is all there,
-   *   else destroys the request (not just the body)
+   * @param letGo frees the connection when the reader cancels before the end (drains the rest
+   *   for a moment, then cuts the request, not just the body)
    */
   constructor(source: Readable, letGo: () => void) {
     this.#source = source;

@@ -67,9 +67,9 @@ function loadTransport(): Promise<Transport | null> {
 /**
  * The default transport of provider calls: undici's `request`, the dispatcher under Node's
  * `fetch` without fetch's own layer (a `Request`, a `Response`, a fetch controller, three web
- * streams and two abort signals a call). It reads a chunked body for about half of fetch's CPU a
- * token and a third of `node:http`'s, and frees the socket as soon as the body's last bytes are
- * parsed. What fetch did that matters is kept: a redirect is answered, not followed (the caller
+ * streams and two abort signals a call). Reading a chunked body costs it about two thirds of
+ * fetch's CPU an event and two fifths of `node:http`'s (`npm run bench:transports`), and it frees
+ * the socket as soon as the body's last bytes are parsed. What fetch did that matters is kept: a redirect is answered, not followed (the caller
  * refuses it); an answer compressed although `identity` was asked for is still decoded; the signal
  * aborts the request at any point. Where undici cannot load, the call goes over the global fetch.
  * @internal
