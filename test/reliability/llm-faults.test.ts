@@ -48,7 +48,15 @@ describe('LLM faults through the handler', () => {
   beforeAll(async () => {
     stack = await startStack({
       storage,
-      llm: { maxRetries: 1, retryDelayMs: 20, firstChunkTimeoutMs: 300, totalTimeoutMs: 10_000, maxRetryAfterMs: 5000 },
+      // A first chunk gets 1 s: 300 ms was missed by a healthy retry when the whole suite loaded
+      // the 2 cores, which failed the 429 test.
+      llm: {
+        maxRetries: 1,
+        retryDelayMs: 20,
+        firstChunkTimeoutMs: 1000,
+        totalTimeoutMs: 10_000,
+        maxRetryAfterMs: 5000,
+      },
       logger: { debug: capture('debug'), info: capture('info'), warn: capture('warn'), error: capture('error') },
     });
     const express5 = HOSTS.find((kind) => kind.name === 'express 5');
@@ -127,7 +135,7 @@ describe('LLM faults through the handler', () => {
         event: 'error',
         data: { code: 'TIMEOUT', recoverable: true },
       });
-      // 300 ms per attempt, one retry: far below the 10 s total timeout.
+      // 1 s per attempt, one retry: far below the 10 s total timeout.
       expect(Date.now() - started, phase).toBeLessThan(5000);
       const plain = await chat(`stall ${phase}, plain`, false);
       expect([plain.status, plain.json.code], phase).toEqual([504, 'TIMEOUT']);
