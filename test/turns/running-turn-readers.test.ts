@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { pullFrom } from '../../src/internal/push-source.js';
+import { type PushSource, pullFrom } from '../../src/internal/push-source.js';
 import { MemoryTurnBackend } from '../../src/turns/memory-turn-backend.js';
 import { RunningTurn } from '../../src/turns/running-turn.js';
-import { TurnLog } from '../../src/turns/turn-log.js';
+import { type RecordedEvent, TurnLog } from '../../src/turns/turn-log.js';
 import type { ChatEvent } from '../../src/types.js';
 
 // Readers of a running turn park between events; a reader's signal must unpark it at once,
@@ -32,6 +32,17 @@ function gatedTurn() {
     })(),
   );
   return { turn, open: (i: number) => gates[i]?.resolve(), running };
+}
+
+/** A reader that takes what `feed` has whenever `take` is called, noting each event's seq in `seen`. */
+function seqTaker(feed: PushSource<RecordedEvent>) {
+  const seen: number[] = [];
+  const take = () =>
+    feed.drain((event) => {
+      seen.push(event.seq);
+      return true;
+    });
+  return { seen, take };
 }
 
 /**
@@ -199,24 +210,14 @@ describe('RunningTurn readers', () => {
     const stored = () => new Promise((resolve) => setTimeout(resolve, 0));
     const other = turn.feed(0);
     if (other === undefined) throw new Error('a new turn has a feed');
-    const otherSeen: number[] = [];
-    const takeOther = () =>
-      other.drain((event) => {
-        otherSeen.push(event.seq);
-        return true;
-      });
+    const { seen: otherSeen, take: takeOther } = seqTaker(other);
     await stored();
     takeOther();
     // Stored and taken by the only reader, but the starter has not come: it finds every event.
     expect(otherSeen).toEqual([1]);
     expect(keeps(0)).toBe(true);
     const starter = turn.starterFeed({ paced: false });
-    const starterSeen: number[] = [];
-    const takeStarter = () =>
-      starter.drain((event) => {
-        starterSeen.push(event.seq);
-        return true;
-      });
+    const { seen: starterSeen, take: takeStarter } = seqTaker(starter);
     open(0);
     await stored();
     takeOther();
@@ -277,12 +278,7 @@ describe('RunningTurn readers', () => {
     });
     const reader = turn.feed(5);
     if (reader === undefined) throw new Error('a taken-over turn serves readers from where it took over');
-    const seen: number[] = [];
-    const take = () =>
-      reader.drain((event) => {
-        seen.push(event.seq);
-        return true;
-      });
+    const { seen, take } = seqTaker(reader);
     reader.onReady(take);
     await turn.run(
       (async function* (): AsyncGenerator<ChatEvent> {
