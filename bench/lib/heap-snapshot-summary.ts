@@ -7,7 +7,14 @@ export interface HeapGroup {
 }
 
 interface SnapshotFile {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]]; edge_fields: string[] } };
+  snapshot: {
+    meta: {
+      node_fields: string[];
+      node_types: [string[], ...unknown[]];
+      edge_fields: string[];
+      edge_types: [string[], ...unknown[]];
+    };
+  };
   nodes: number[];
   edges: number[];
   strings: string[];
@@ -17,6 +24,73 @@ interface SnapshotFile {
 // says nothing about which objects grew them.
 const BACKING_STORES = new Set(['(object properties)', '(object elements)', '']);
 
+/** A parsed snapshot read node by node (a node is its offset in `nodes`) and edge by edge. */
+class Snapshot {
+  readonly #file: SnapshotFile;
+  readonly #nodeStride: number;
+  readonly #typeAt: number;
+  readonly #nameAt: number;
+  readonly #sizeAt: number;
+  readonly #edgeCountAt: number;
+  readonly #edgeStride: number;
+  readonly #edgeTypeAt: number;
+  readonly #edgeNameAt: number;
+  readonly #toAt: number;
+  /** Edge types whose `name_or_index` is an index, not a string. */
+  readonly #indexEdgeTypes: Set<number>;
+
+  constructor(file: SnapshotFile) {
+    const { node_fields: nodeFields, edge_fields: edgeFields, edge_types: edgeTypes } = file.snapshot.meta;
+    this.#file = file;
+    this.#nodeStride = nodeFields.length;
+    this.#typeAt = nodeFields.indexOf('type');
+    this.#nameAt = nodeFields.indexOf('name');
+    this.#sizeAt = nodeFields.indexOf('self_size');
+    this.#edgeCountAt = nodeFields.indexOf('edge_count');
+    this.#edgeStride = edgeFields.length;
+    this.#edgeTypeAt = edgeFields.indexOf('type');
+    this.#edgeNameAt = edgeFields.indexOf('name_or_index');
+    this.#toAt = edgeFields.indexOf('to_node');
+    this.#indexEdgeTypes = new Set(
+      edgeTypes[0].flatMap((type, index) => (type === 'element' || type === 'hidden' ? [index] : [])),
+    );
+  }
+
+  /** Calls `visit` with every node's offset. */
+  forEachNode(visit: (node: number) => void): void {
+    for (let node = 0; node < this.#file.nodes.length; node += this.#nodeStride) visit(node);
+  }
+
+  /** Calls `visit` with every edge: its holder, its target and its name (`[i]` for an index). */
+  forEachEdge(visit: (from: number, to: number, name: () => string) => void): void {
+    const { nodes, edges, strings } = this.#file;
+    let edge = 0;
+    for (let from = 0; from < nodes.length; from += this.#nodeStride) {
+      const count = nodes[from + this.#edgeCountAt] as number;
+      for (let e = 0; e < count; e++, edge += this.#edgeStride) {
+        const at = edge;
+        const name = () => {
+          const raw = edges[at + this.#edgeNameAt] as number;
+          return this.#indexEdgeTypes.has(edges[at + this.#edgeTypeAt] as number) ? `[${raw}]` : (strings[raw] ?? '?');
+        };
+        visit(from, edges[at + this.#toAt] as number, name);
+      }
+    }
+  }
+
+  type(node: number): string {
+    return this.#file.snapshot.meta.node_types[0][this.#file.nodes[node + this.#typeAt] as number] ?? '?';
+  }
+
+  name(node: number): string {
+    return this.#file.strings[this.#file.nodes[node + this.#nameAt] as number] ?? '';
+  }
+
+  size(node: number): number {
+    return this.#file.nodes[node + this.#sizeAt] as number;
+  }
+}
+
 /**
  * Groups a V8 heap snapshot's objects by kind: an object by its constructor's name, a closure by
  * its function's, strings and V8's internal arrays and code each as one group. Self sizes, not
@@ -24,53 +98,33 @@ const BACKING_STORES = new Set(['(object properties)', '(object elements)', ''])
  * open stream added, object by object, without a dominator tree.
  */
 export function summarizeHeapSnapshot(path: string): Map<string, HeapGroup> {
-  const file = JSON.parse(readFileSync(path, 'utf8')) as SnapshotFile;
-  const fields = file.snapshot.meta.node_fields;
-  const typeNames = file.snapshot.meta.node_types[0];
-  const stride = fields.length;
-  const typeAt = fields.indexOf('type');
-  const nameAt = fields.indexOf('name');
-  const sizeAt = fields.indexOf('self_size');
-  const owners = backingStoreOwners(file, stride, typeNames);
+  const snapshot = new Snapshot(JSON.parse(readFileSync(path, 'utf8')) as SnapshotFile);
+  const owners = backingStoreOwners(snapshot);
   const groups = new Map<string, HeapGroup>();
-  for (let i = 0; i < file.nodes.length; i += stride) {
-    const type = typeNames[file.nodes[i + typeAt] as number] ?? '?';
-    const name = file.strings[file.nodes[i + nameAt] as number] ?? '?';
-    const owner = owners.get(i);
-    const key = owner === undefined ? groupKey(type, name) : `${name || '(array)'} of ${owner}`;
+  snapshot.forEachNode((node) => {
+    const name = snapshot.name(node);
+    const owner = owners.get(node);
+    const key = owner === undefined ? groupKey(snapshot.type(node), name) : `${name || '(array)'} of ${owner}`;
     const group = groups.get(key) ?? { count: 0, bytes: 0 };
     group.count++;
-    group.bytes += file.nodes[i + sizeAt] as number;
+    group.bytes += snapshot.size(node);
     groups.set(key, group);
-  }
+  });
   return groups;
 }
 
-/** For each backing store (by node offset), the name of the first object found holding it. */
-function backingStoreOwners(file: SnapshotFile, stride: number, typeNames: string[]): Map<number, string> {
-  const fields = file.snapshot.meta.node_fields;
-  const typeAt = fields.indexOf('type');
-  const nameAt = fields.indexOf('name');
-  const edgeCountAt = fields.indexOf('edge_count');
-  const edgeStride = file.snapshot.meta.edge_fields.length;
-  const toAt = file.snapshot.meta.edge_fields.indexOf('to_node');
+/** For each backing store (by node), the name of the first object found holding it. */
+function backingStoreOwners(snapshot: Snapshot): Map<number, string> {
   const owners = new Map<number, string>();
-  let edge = 0;
-  for (let i = 0; i < file.nodes.length; i += stride) {
-    const count = file.nodes[i + edgeCountAt] as number;
-    const ownerType = typeNames[file.nodes[i + typeAt] as number];
-    const ownerName = file.strings[file.nodes[i + nameAt] as number] ?? '?';
-    for (let e = 0; e < count; e++, edge += edgeStride) {
-      if (ownerType !== 'object' && ownerType !== 'closure') continue;
-      const to = file.edges[edge + toAt] as number;
-      const toType = typeNames[file.nodes[to + typeAt] as number];
-      const toName = file.strings[file.nodes[to + nameAt] as number] ?? '';
-      if ((toType === 'array' || toType === 'hidden') && BACKING_STORES.has(toName) && !owners.has(to)) {
-        owners.set(to, ownerName);
-      }
+  snapshot.forEachEdge((from, to) => {
+    const fromType = snapshot.type(from);
+    if ((fromType !== 'object' && fromType !== 'closure') || owners.has(to)) return;
+    const toType = snapshot.type(to);
+    if ((toType === 'array' || toType === 'hidden') && BACKING_STORES.has(snapshot.name(to))) {
+      owners.set(to, snapshot.name(from));
     }
-  }
-  nameUnnamedOwners(file, stride, owners);
+  });
+  nameUnnamedOwners(snapshot, owners);
   return owners;
 }
 
@@ -78,46 +132,25 @@ function backingStoreOwners(file: SnapshotFile, stride: number, typeNames: strin
  * A backing store's owner with no name (a null-prototype object: an emitter's `_events`, a
  * header map) is named by what holds it: `IncomingMessage._events`.
  */
-function nameUnnamedOwners(file: SnapshotFile, stride: number, owners: Map<number, string>): void {
-  const fields = file.snapshot.meta.node_fields;
-  const nameAt = fields.indexOf('name');
-  const edgeCountAt = fields.indexOf('edge_count');
-  const edgeFields = file.snapshot.meta.edge_fields;
-  const edgeStride = edgeFields.length;
-  const toAt = edgeFields.indexOf('to_node');
-  const edgeNameAt = edgeFields.indexOf('name_or_index');
-  const edgeTypeAt = edgeFields.indexOf('type');
+function nameUnnamedOwners(snapshot: Snapshot, owners: Map<number, string>): void {
+  // Which stores each unnamed owner holds.
   const unnamed = new Map<number, number[]>();
-  // Which stores each unnamed owner holds, found again by owner.
-  let edge = 0;
-  for (let i = 0; i < file.nodes.length; i += stride) {
-    const count = file.nodes[i + edgeCountAt] as number;
-    const ownerName = file.strings[file.nodes[i + nameAt] as number] ?? '';
-    for (let e = 0; e < count; e++, edge += edgeStride) {
-      if (ownerName !== '') continue;
-      const to = file.edges[edge + toAt] as number;
-      if (owners.get(to) === '') unnamed.set(i, [...(unnamed.get(i) ?? []), to]);
-    }
-  }
+  snapshot.forEachEdge((from, to) => {
+    if (owners.get(to) !== '' || snapshot.name(from) !== '') return;
+    const stores = unnamed.get(from);
+    if (stores) stores.push(to);
+    else unnamed.set(from, [to]);
+  });
   if (unnamed.size === 0) return;
-  edge = 0;
   const named = new Set<number>();
-  for (let i = 0; i < file.nodes.length; i += stride) {
-    const count = file.nodes[i + edgeCountAt] as number;
-    const parentName = file.strings[file.nodes[i + nameAt] as number] ?? '?';
-    for (let e = 0; e < count; e++, edge += edgeStride) {
-      const to = file.edges[edge + toAt] as number;
-      const stores = unnamed.get(to);
-      if (!stores || named.has(to)) continue;
-      // Property, internal and weak edges carry a name; element edges an index.
-      const edgeType = edgeTypeAt >= 0 ? file.edges[edge + edgeTypeAt] : undefined;
-      const rawName = file.edges[edge + edgeNameAt] as number;
-      const edgeName = edgeType === 1 || edgeType === 4 ? `[${rawName}]` : (file.strings[rawName] ?? '?');
-      if (edgeName === '__proto__' || edgeName === 'map') continue;
-      named.add(to);
-      for (const store of stores) owners.set(store, `${parentName}.${edgeName}`);
-    }
-  }
+  snapshot.forEachEdge((from, to, edgeName) => {
+    const stores = unnamed.get(to);
+    if (!stores || named.has(to)) return;
+    const name = edgeName();
+    if (name === '__proto__' || name === 'map') return;
+    named.add(to);
+    for (const store of stores) owners.set(store, `${snapshot.name(from) || '?'}.${name}`);
+  });
 }
 
 function groupKey(type: string, name: string): string {
