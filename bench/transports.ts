@@ -1,7 +1,8 @@
 /**
  * `npm run bench:transports`: what reading a provider's streamed answer costs the process that
- * reads it, by HTTP client: undici's `fetch` (web streams), `node:http`, and undici's `request`
- * (the library's transport since the ninth round of issue 17).
+ * reads it, by HTTP client: undici's `fetch` (web streams), `node:http`, undici's `request` (the
+ * library's transport in the ninth round of issue 17), and the library's own transport (undici's
+ * dispatcher with `DispatchedAnswer` as the handler, read a promise a read as the library reads it).
  *
  * A child process serves a Chat Completions stream of `--events` (default 20,000) SSE events, each
  * its own HTTP chunk as providers send them, as fast as the socket takes them. This process reads
@@ -13,6 +14,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { createServer, Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent as UndiciAgent, request as undiciRequest } from 'undici';
+import { postWithUndici } from '../src/llm/undici-post.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -75,6 +77,14 @@ const clients: Record<string, Client> = {
       body.on('end', resolve);
       body.on('error', reject);
     });
+    return reads;
+  },
+  "the library's (undici dispatch)": async (url) => {
+    const response = await postWithUndici(url, { headers: {}, body: '{}', signal: new AbortController().signal });
+    const reader = response.body?.getReader();
+    if (!reader) throw new Error('no body');
+    let reads = 0;
+    while (!(await reader.read()).done) reads++;
     return reads;
   },
 };

@@ -10,13 +10,13 @@ const DONE: ReadResult = Object.freeze({ done: true, value: undefined }) as Read
 const AHEAD_BYTES = 64 * 1024;
 
 /**
- * Pulls a Node `Readable` (a provider's response body, or the decompressor behind it) the way a
- * web stream's reader would, without the web streams.
+ * Pulls a Node `Readable` (the decompressor behind a provider's compressed answer; a plain answer
+ * is read by `DispatchedAnswer` itself) the way a web stream's reader would, without the web
+ * streams.
  *
  * The stream stays paused, and whatever it buffered is taken off it joined (`readable.read()`)
- * as soon as it says it has some: a provider sends each event as its own HTTP chunk, and Node
- * parses the chunks of one socket read in one go, so one read gets all of them (one batch, one
- * frame and one socket write downstream), and a chunk costs the stream a buffer push, not a
+ * as soon as it says it has some: one read gets every chunk that came since the last (one batch,
+ * one frame and one socket write downstream), and a chunk costs the stream a buffer push, not a
  * `data` event. Taking the bytes at once, not at the reader's pace, lets the body end as soon as
  * its last bytes came, so its kept-alive socket is back in the pool before the caller's next
  * request. Up to {@link AHEAD_BYTES} are taken ahead of the reader; then the stream fills and
