@@ -101,20 +101,52 @@ export async function failureFromResponse(
 
 /**
  * Maps a throw during an attempt: an `LlmChatError` (a parser's verdict) stays as it is,
- * retryable only when marked so; anything else is the transport (fetch's `TypeError` before
- * headers, a body cut mid-way) → `PROVIDER_ERROR`, retryable, with the original as `cause`.
+ * retryable only when marked so; a request the HTTP client refused to send (a header value with a
+ * line break) → `PROVIDER_ERROR` saying so, not retried; anything else is the transport (fetch's
+ * `TypeError` before headers, a body cut mid-way) → `PROVIDER_ERROR`, retryable, with the
+ * original as `cause` unless it quotes a secret.
  * @internal
  */
 export function failureFromThrown(error: unknown, context: FailureContext): AttemptFailure {
   if (isLlmChatError(error)) return { error, retryable: isMarkedRetryable(error) };
   if (isRefusedRedirect(error)) return { error: redirectRefused(context), retryable: false };
+  if (isRefusedRequest(error)) return { error: requestRefused(context), retryable: false };
   return {
     error: new LlmChatError('PROVIDER_ERROR', `The connection to the ${context.label} API failed.`, {
       details: context.details,
-      cause: error,
+      cause: withoutSecrets(error, context.secrets),
     }),
     retryable: true,
   };
+}
+
+/**
+ * Whether the HTTP client refused the request as built: undici's `InvalidArgumentError`, or a
+ * fetch's `TypeError` about a header value. Sending it again would fail the same way.
+ */
+function isRefusedRequest(error: unknown): boolean {
+  if ((error as { code?: unknown } | null)?.code === 'UND_ERR_INVALID_ARG') return true;
+  return error instanceof TypeError && /\bheader\b/i.test(error.message) && /\binvalid\b/i.test(error.message);
+}
+
+// No cause: fetch's message quotes the header value, which is usually the API key.
+function requestRefused(context: FailureContext): LlmChatError {
+  const message = `The ${context.label} request could not be sent: a header value (the API key or a configured header) holds characters HTTP does not allow.`;
+  return new LlmChatError('PROVIDER_ERROR', message, { details: context.details });
+}
+
+/** The error, or a copy with each secret masked when its message or stack quotes one. */
+function withoutSecrets(error: unknown, secrets: readonly string[]): unknown {
+  if (!(error instanceof Error)) return error;
+  const quoted = secrets.filter(
+    (secret) => secret.length >= 4 && (error.message.includes(secret) || error.stack?.includes(secret)),
+  );
+  if (quoted.length === 0) return error;
+  let message = error.message;
+  for (const secret of quoted) message = message.split(secret).join('*****');
+  const copy = new Error(message);
+  copy.name = error.name;
+  return copy;
 }
 
 function redirectRefused(context: FailureContext): LlmChatError {

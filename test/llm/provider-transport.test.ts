@@ -206,20 +206,47 @@ describe('provider calls over undici', () => {
     expectSecretAbsent(error, KEY);
   });
 
-  it('a header value with a line break is never sent, and the error does not name the value', async () => {
-    let received = 0;
-    const server = await serve((_request, response) => {
-      received++;
-      response.end();
-    });
-    const bad = new OpenAIProvider(
-      { kind: 'openai', baseUrl: server.url, apiKey: 'sk-bad\r\nX-Injected: 1' },
-      { ...FAST, maxRetries: 0 },
+  it.each([
+    ['undici', {}],
+    ['a host fetch', { fetch: globalThis.fetch }],
+  ])(
+    'over %s, a header value with a line break is never sent, never retried, and never quoted',
+    async (_name, transport) => {
+      let received = 0;
+      const server = await serve((_request, response) => {
+        received++;
+        response.end();
+      });
+      const warnings: unknown[] = [];
+      const bad = new OpenAIProvider(
+        { kind: 'openai', baseUrl: server.url, apiKey: 'sk-bad\r\nX-Injected: 1' },
+        { ...FAST, ...transport, maxRetries: 3, logger: { warn: (...args: unknown[]) => warnings.push(args) } },
+      );
+      const { error } = await collectFailure(bad.stream(hi));
+      expect(error.code).toBe('PROVIDER_ERROR');
+      expect(error.message).toMatch(/could not be sent: a header value/);
+      // fetch's own message quotes the value: it must not ride along as the cause.
+      expectSecretAbsent(error, 'sk-bad');
+      expect(warnings).toEqual([]);
+      expect(received).toBe(0);
+    },
+  );
+
+  it('a transport error that quotes the API key is kept as the cause with the key masked', async () => {
+    const leaky = new OpenAIProvider(
+      { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKey: KEY },
+      {
+        ...FAST,
+        maxRetries: 0,
+        fetch: async () => {
+          throw new TypeError(`proxy refused Authorization: Bearer ${KEY}`);
+        },
+      },
     );
-    const { error } = await collectFailure(bad.stream(hi));
-    expect(['PROVIDER_ERROR', 'PROVIDER_AUTH']).toContain(error.code);
-    expectSecretAbsent(error, 'sk-bad');
-    expect(received).toBe(0);
+    const { error } = await collectFailure(leaky.stream(hi));
+    expect(error.code).toBe('PROVIDER_ERROR');
+    expectSecretAbsent(error, KEY);
+    expect(String((error as { cause?: unknown }).cause)).toBe('TypeError: proxy refused Authorization: Bearer *****');
   });
 
   it('a default header the provider set in another spelling is sent once, as the provider set it', async () => {
