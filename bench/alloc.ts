@@ -9,9 +9,11 @@
  * and a wave of `--tokens`-token answers (20 ms apart) run under V8's sampling heap profiler,
  * with the objects the collector frees kept in the profile. The difference between the two waves
  * is the tokens' share; the rest is the turn's. Sampling is statistical: read differences of a
- * few percent as noise.
+ * few percent as noise. These include what tsx's keepNames adds (a property store for each named
+ * closure made), which the shipped build and the bench bundles do not pay.
  *
- * Then what stays alive: three waves of 150-token answers, the heap measured after a full
+ * Then what stays alive, in another fresh process running the esbuild bundle of the server (what
+ * `npm run bench` runs; see `measure` for why not the sources): three waves of 150-token answers, the heap measured after a full
  * collection before each and 1 s into it; the median difference, over the streams, is what an
  * open stream holds. Whatever a stream holds lives through many scavenges and is promoted, so
  * this, times the streams, is about what a wave adds to the old generation before a full
@@ -26,6 +28,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BenchEnv, connectUser, startServer, workerScripts } from './lib/bench-env.js';
+import { buildWorkers } from './lib/build-workers.js';
 import { DOOR_LABELS, DOORS, type Door, doorPort, streamThrough } from './lib/doors.js';
 import { frameName, frameOrigin } from './lib/frame-origin.js';
 import { type HeapGroup, heapGrowth, summarizeHeapSnapshot } from './lib/heap-snapshot-summary.js';
@@ -117,18 +120,29 @@ interface DoorResult {
   perTurn: Map<string, { bytes: number; url: string }>;
 }
 
-async function measure(upstream: BenchWorker, info: UpstreamInfo, door: Door, dir: string): Promise<DoorResult> {
+/** Connects the library's users (the floor has none) and runs a warm-up wave. */
+async function prepare(env: BenchEnv, door: Door, users: string[]): Promise<void> {
+  const port = doorPort(env, door);
+  if (door !== 'floor') {
+    for (let i = 0; i < users.length; i += 50) {
+      await Promise.all(users.slice(i, i + 50).map((user) => connectUser(port, user)));
+    }
+  }
+  await wave(env, door, users, tokens);
+}
+
+async function measure(
+  upstream: BenchWorker,
+  info: UpstreamInfo,
+  door: Door,
+  dir: string,
+  bundledServer: string,
+): Promise<DoorResult> {
+  const users = Array.from({ length: streams }, (_, i) => `alloc-${door}-${i}`);
+  const profiles: Map<string, { bytes: number; url: string }>[] = [];
   const env = await startServer(upstream, info, ['--no-aisdk'], ['--expose-gc']);
   try {
-    const users = Array.from({ length: streams }, (_, i) => `alloc-${door}-${i}`);
-    const port = doorPort(env, door);
-    if (door !== 'floor') {
-      for (let i = 0; i < users.length; i += 50) {
-        await Promise.all(users.slice(i, i + 50).map((user) => connectUser(port, user)));
-      }
-    }
-    await wave(env, door, users, tokens);
-    const profiles: Map<string, { bytes: number; url: string }>[] = [];
+    await prepare(env, door, users);
     for (const count of [1, tokens]) {
       await env.server.call('gc');
       await env.server.call('heapSampleStart', SAMPLING_BYTES);
@@ -137,24 +151,34 @@ async function measure(upstream: BenchWorker, info: UpstreamInfo, door: Door, di
       await env.server.call('heapSampleStop', file);
       profiles.push(selfBytes(file));
     }
-    const [one, many] = profiles as [Map<string, { bytes: number; url: string }>, (typeof profiles)[number]];
-    const tokenBytes = (sum(many) - sum(one)) / (tokens - 1) / streams;
-    const perToken = new Map<string, { bytes: number; url: string }>();
-    for (const [key, entry] of many) {
-      const bytes = (entry.bytes - (one.get(key)?.bytes ?? 0)) / (tokens - 1) / streams;
-      perToken.set(key, { bytes, url: entry.url });
-    }
-    const perTurn = new Map<string, { bytes: number; url: string }>();
-    for (const [key, entry] of one) {
-      perTurn.set(key, { bytes: entry.bytes / streams - (perToken.get(key)?.bytes ?? 0), url: entry.url });
-    }
-    const live: number[] = [];
+  } finally {
+    await env.server.close();
+  }
+  const [one, many] = profiles as [Map<string, { bytes: number; url: string }>, (typeof profiles)[number]];
+  const tokenBytes = (sum(many) - sum(one)) / (tokens - 1) / streams;
+  const perToken = new Map<string, { bytes: number; url: string }>();
+  for (const [key, entry] of many) {
+    const bytes = (entry.bytes - (one.get(key)?.bytes ?? 0)) / (tokens - 1) / streams;
+    perToken.set(key, { bytes, url: entry.url });
+  }
+  const perTurn = new Map<string, { bytes: number; url: string }>();
+  for (const [key, entry] of one) {
+    perTurn.set(key, { bytes: entry.bytes / streams - (perToken.get(key)?.bytes ?? 0), url: entry.url });
+  }
+
+  // What stays alive is measured on the bundle `npm run bench` runs, not on the TypeScript
+  // sources: tsx compiles with esbuild's keepNames, whose `__name(fn, …)` gives every named
+  // closure a property store of its own (about 150 B each, some 10 KB an open stream here).
+  const live: number[] = [];
+  const liveEnv = await startServer(upstream, info, ['--no-aisdk'], ['--expose-gc'], bundledServer);
+  try {
+    await prepare(liveEnv, door, users);
     for (let i = 0; i < LIVE_WAVES; i++) {
       const snapshots =
         withSnapshots && i === 0
           ? { before: join(dir, `${door}-before.heapsnapshot`), during: join(dir, `${door}-during.heapsnapshot`) }
           : undefined;
-      live.push(await liveStreamBytes(env, door, users, snapshots));
+      live.push(await liveStreamBytes(liveEnv, door, users, snapshots));
       if (snapshots)
         growth[door] = heapGrowth(
           summarizeHeapSnapshot(snapshots.before),
@@ -162,16 +186,16 @@ async function measure(upstream: BenchWorker, info: UpstreamInfo, door: Door, di
           users.length,
         );
     }
-    return {
-      turnBytes: sum(one) / streams - tokenBytes,
-      tokenBytes,
-      liveStreamBytes: live.sort((x, y) => x - y)[Math.floor(LIVE_WAVES / 2)] as number,
-      perToken,
-      perTurn,
-    };
   } finally {
-    await env.server.close();
+    await liveEnv.server.close();
   }
+  return {
+    turnBytes: sum(one) / streams - tokenBytes,
+    tokenBytes,
+    liveStreamBytes: live.sort((x, y) => x - y)[Math.floor(LIVE_WAVES / 2)] as number,
+    perToken,
+    perTurn,
+  };
 }
 
 const kb = (bytes: number) => (bytes / 1024).toFixed(1);
@@ -183,7 +207,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'mcp-llmchat-alloc-'));
   try {
     const results = {} as Record<Door, DoorResult>;
-    for (const door of DOORS) results[door] = await measure(upstream, info, door, dir);
+    const bundled = await buildWorkers();
+    for (const door of DOORS) results[door] = await measure(upstream, info, door, dir, bundled.server);
     const floor = results.floor;
     console.log(
       `node ${process.version}; ${streams} streams a wave, 1 and ${tokens} tokens 20 ms apart; sampling every ${SAMPLING_BYTES} bytes\n`,

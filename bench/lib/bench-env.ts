@@ -22,14 +22,18 @@ export function localUrl(port: number | undefined, path: string): string {
 /** The scripts of the child processes, relative to bench/: TypeScript, or the built bundles. */
 export const workerScripts = { server: 'server.ts', upstream: 'upstream.ts' };
 
-/** Starts a server process (with `args` and Node `flags`) against an already running upstream. */
+/**
+ * Starts a server process (with `args` and Node `flags`) against an already running upstream,
+ * from `script` (bench-relative; the current server script unless given).
+ */
 export async function startServer(
   upstream: BenchWorker,
   info: UpstreamInfo,
   args: string[],
   flags: string[] = [],
+  script: string = workerScripts.server,
 ): Promise<BenchEnv> {
-  const server = await startWorker(workerScripts.server, { args, nodeFlags: flags });
+  const server = await startWorker(script, { args, nodeFlags: flags });
   const ports = await server.call<ServerPorts>('start', info);
   return { upstream, info, server, ports, url: localUrl };
 }
