@@ -2,8 +2,8 @@ import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { NodeBodyReader } from './node-body-reader.js';
 import type { HeaderReader, ProviderBody, ProviderBodyReader, ProviderResponse } from './provider-response.js';
+import { AHEAD_BYTES, QueuedBodyReader } from './queued-body-reader.js';
 
-type ReadResult = ReadableStreamReadResult<Uint8Array>;
 type Controller = Dispatcher.DispatchController;
 type ResponseHeaders = Record<string, string | string[] | undefined>;
 
@@ -12,11 +12,6 @@ type ResponseHeaders = Record<string, string | string[] | undefined>;
  * when the answer came as it is.
  */
 export type AnswerDecoder = (headers: ResponseHeaders) => Duplex | undefined;
-
-const DONE: ReadResult = Object.freeze({ done: true, value: undefined }) as ReadResult;
-
-// Bytes kept ahead of the reader. Past this the request is paused: the socket waits, not memory.
-const AHEAD_BYTES = 64 * 1024;
 
 /** How long a body its reader left may take to end, drained unread, before the request is cut. */
 export const DRAIN_GRACE_MS = 200;
@@ -39,7 +34,8 @@ export const DRAIN_GRACE_MS = 200;
  * @internal
  */
 export class DispatchedAnswer
-  implements Dispatcher.DispatchHandler, ProviderResponse, ProviderBody, ProviderBodyReader, HeaderReader
+  extends QueuedBodyReader
+  implements Dispatcher.DispatchHandler, ProviderResponse, ProviderBody, HeaderReader
 {
   status = 0;
   ok = false;
@@ -53,15 +49,10 @@ export class DispatchedAnswer
   #headers: ResponseHeaders = {};
   #decoder: Duplex | undefined;
   #reader: ProviderBodyReader | undefined;
-  #queued: Uint8Array[] = [];
-  #queuedBytes = 0;
-  #ended = false;
-  #cancelled = false;
-  #failure: unknown;
   #drainCut: ReturnType<typeof setTimeout> | undefined;
-  #waiting: { resolve: (result: ReadResult) => void; reject: (error: unknown) => void } | undefined;
 
   constructor(signal: AbortSignal, decode: AnswerDecoder) {
+    super();
     this.#signal = signal;
     this.#decode = decode;
     this.answered = new Promise((resolve, reject) => {
@@ -120,22 +111,20 @@ export class DispatchedAnswer
   }
 
   onResponseData(controller: Controller, chunk: Buffer): void {
-    if (this.#cancelled) return;
+    if (this.cancelled) return;
     if (this.#decoder) {
       if (!this.#decoder.write(chunk)) controller.pause();
       return;
     }
-    this.#queued.push(chunk);
-    this.#queuedBytes += chunk.byteLength;
-    if (this.#queuedBytes >= AHEAD_BYTES) controller.pause();
-    this.#answer();
+    this.enqueue(chunk);
+    if (this.queuedBytes >= AHEAD_BYTES) controller.pause();
+    this.answer();
   }
 
   onResponseEnd(): void {
-    this.#ended = true;
     this.#finished();
     this.#decoder?.end();
-    this.#answer();
+    this.finish();
   }
 
   onResponseError(_controller: Controller | undefined, error: Error): void {
@@ -143,63 +132,21 @@ export class DispatchedAnswer
     this.#fail(error);
   }
 
-  // --- the library's side: the body's reader ---
+  // --- the library's side: the body's reader (reads and cancels are the base's) ---
 
-  /** Everything that came since the last read, or `done` at the body's end; rejects when it broke off. */
-  read(): Promise<ReadResult> {
-    if (this.#waiting) return Promise.reject(new TypeError('A provider body is read one read at a time.'));
-    const next = this.#next();
-    if (next === undefined) {
-      return new Promise((resolve, reject) => {
-        this.#waiting = { resolve, reject };
-      });
-    }
-    return 'failed' in next ? Promise.reject(next.failed) : Promise.resolve(next);
+  // The reader left before the end: the rest drains unread for a moment (a paused request goes
+  // on), then the request is cut, unless it ended by then.
+  protected override letGo(): void {
+    this.#drainCut = setTimeout(() => this.#cut(new Error('provider body let go')), DRAIN_GRACE_MS);
+    this.#drainCut.unref?.();
+    this.#controller?.resume();
   }
 
-  /** Stops reading: what came is dropped, the rest drained for a moment, a pending read resolves `done`. */
-  cancel(): Promise<void> {
-    if (!this.#ended && this.#failure === undefined && !this.#cancelled) {
-      this.#drainCut = setTimeout(() => this.#cut(new Error('provider body let go')), DRAIN_GRACE_MS);
-      this.#drainCut.unref?.();
-      this.#controller?.resume();
-    }
-    this.#cancelled = true;
-    this.#queued = [];
-    this.#queuedBytes = 0;
-    const waiting = this.#waiting;
-    this.#waiting = undefined;
-    waiting?.resolve(DONE);
-    return Promise.resolve();
+  protected override drained(): void {
+    if (this.#controller?.paused) this.#controller.resume();
   }
 
-  /** Nothing to release: the reader is the only one. */
-  releaseLock(): void {}
-
-  /** What a read gets now: queued bytes first, then the failure or the end; `undefined` means wait. */
-  #next(): ReadResult | { failed: unknown } | undefined {
-    if (this.#cancelled) return DONE;
-    const queued = this.#queued;
-    if (queued.length > 0) {
-      this.#queued = [];
-      this.#queuedBytes = 0;
-      if (this.#controller?.paused) this.#controller.resume();
-      return { done: false, value: queued.length === 1 ? (queued[0] as Uint8Array) : Buffer.concat(queued) };
-    }
-    if (this.#failure !== undefined) return { failed: this.#failure };
-    return this.#ended ? DONE : undefined;
-  }
-
-  /** Answers the pending read, if any, with what there is now. */
-  #answer(): void {
-    const waiting = this.#waiting;
-    const next = waiting && this.#next();
-    if (!waiting || next === undefined) return;
-    this.#waiting = undefined;
-    if ('failed' in next) waiting.reject(next.failed);
-    else waiting.resolve(next);
-  }
-
+  /** Before the headers, the answer rejects; after them, the body fails (and its decoder). */
   #fail(error: unknown): void {
     const settle = this.#settle;
     this.#settle = undefined;
@@ -207,10 +154,8 @@ export class DispatchedAnswer
       settle.reject(error);
       return;
     }
-    if (this.#ended || this.#failure !== undefined || this.#cancelled) return;
-    this.#failure = error;
-    this.#decoder?.destroy(error instanceof Error ? error : new Error(String(error)));
-    this.#answer();
+    if (!this.settled) this.#decoder?.destroy(error instanceof Error ? error : new Error(String(error)));
+    this.fail(error);
   }
 
   /** Aborts the request (a no-op once it completed) and frees the decoder. */

@@ -1,0 +1,120 @@
+import type { ProviderBodyReader } from './provider-response.js';
+
+type ReadResult = ReadableStreamReadResult<Uint8Array>;
+
+const DONE: ReadResult = Object.freeze({ done: true, value: undefined }) as ReadResult;
+
+/** Bytes kept ahead of the reader before the source is held back (the socket waits, not memory). */
+export const AHEAD_BYTES = 64 * 1024;
+
+/**
+ * A provider body's one reader over a queue of chunks, read the way a web stream's reader reads:
+ * a read gets everything queued since the last one, joined (one batch, one frame and one socket
+ * write downstream), then the failure or the end; a pending read is answered as soon as there is
+ * something. Subclasses feed it ({@link enqueue}, {@link finish}, {@link fail}) and say how their
+ * source is refilled, resumed and let go.
+ * @internal
+ */
+export abstract class QueuedBodyReader implements ProviderBodyReader {
+  #queued: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #ended = false;
+  #cancelled = false;
+  #failure: unknown;
+  #waiting: { resolve: (result: ReadResult) => void; reject: (error: unknown) => void } | undefined;
+
+  /** Everything that came since the last read, or `done` at the body's end; rejects when the body broke off. */
+  read(): Promise<ReadResult> {
+    if (this.#waiting) return Promise.reject(new TypeError('A provider body is read one read at a time.'));
+    const next = this.#next();
+    if (next === undefined) {
+      return new Promise((resolve, reject) => {
+        this.#waiting = { resolve, reject };
+      });
+    }
+    return 'failed' in next ? Promise.reject(next.failed) : Promise.resolve(next);
+  }
+
+  /** Stops reading: what came is dropped, the source let go, a pending read resolves `done`. */
+  cancel(): Promise<void> {
+    if (!this.settled) this.letGo();
+    this.#cancelled = true;
+    this.#queued = [];
+    this.#queuedBytes = 0;
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    waiting?.resolve(DONE);
+    return Promise.resolve();
+  }
+
+  /** Nothing to release: the reader is the only one. */
+  releaseLock(): void {}
+
+  /** Bytes queued and not read yet. */
+  protected get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /** Whether the reader cancelled. */
+  protected get cancelled(): boolean {
+    return this.#cancelled;
+  }
+
+  /** Whether the body is over for the reader: ended, failed or cancelled. */
+  protected get settled(): boolean {
+    return this.#ended || this.#failure !== undefined || this.#cancelled;
+  }
+
+  /** Called with nothing queued before a read is answered: a pulling reader takes what its source holds. */
+  protected refill(): void {}
+
+  /** Called right after a read took the queue: a source held back may go on. */
+  protected drained(): void {}
+
+  /** The reader cancelled before the body was over: free the source (and its connection). */
+  protected abstract letGo(): void;
+
+  /** Queues a chunk; call {@link answer} once a run of chunks is in. */
+  protected enqueue(chunk: Uint8Array): void {
+    this.#queued.push(chunk);
+    this.#queuedBytes += chunk.byteLength;
+  }
+
+  /** The body ended: reads get what is queued, then `done`. */
+  protected finish(): void {
+    this.#ended = true;
+    this.answer();
+  }
+
+  /** The body broke off: reads get what is queued, then `error`. Ignored once the body is over. */
+  protected fail(error: unknown): void {
+    if (this.settled) return;
+    this.#failure = error;
+    this.answer();
+  }
+
+  /** Answers the pending read, if any, with what there is now. */
+  protected answer(): void {
+    const waiting = this.#waiting;
+    const next = waiting && this.#next();
+    if (!waiting || next === undefined) return;
+    this.#waiting = undefined;
+    if ('failed' in next) waiting.reject(next.failed);
+    else waiting.resolve(next);
+  }
+
+  /** What a read gets now: queued bytes first, then the failure or the end; `undefined` means wait. */
+  #next(): ReadResult | { failed: unknown } | undefined {
+    if (this.#cancelled) return DONE;
+    if (this.#queuedBytes === 0 && !this.#ended && this.#failure === undefined) this.refill();
+    const queued = this.#queued;
+    if (queued.length > 0) {
+      this.#queued = [];
+      this.#queuedBytes = 0;
+      this.drained();
+      return { done: false, value: queued.length === 1 ? (queued[0] as Uint8Array) : Buffer.concat(queued) };
+    }
+    if (this.#failure !== undefined) return { failed: this.#failure };
+    return this.#ended ? DONE : undefined;
+  }
+}
