@@ -101,8 +101,9 @@ export class DispatchedAnswer
     const decoder = this.#decode(headers);
     if (decoder) {
       this.#decoder = decoder;
-      // Heard until a reader listens (and after): an error no one hears would crash the process.
-      decoder.on('error', ignore);
+      // A decoder that fails (a corrupt body) ends the request too: it would sit paused forever
+      // on a decoder that takes no more. Heard from the start: an unheard error would crash.
+      decoder.on('error', (error) => this.#cut(error));
       decoder.on('drain', () => controller.resume());
     }
     const settle = this.#settle;
@@ -177,5 +178,3 @@ export class DispatchedAnswer
     this.#fail(reason);
   };
 }
-
-function ignore(): void {}

@@ -121,31 +121,37 @@ export function failureFromThrown(error: unknown, context: FailureContext): Atte
 }
 
 /**
- * Whether the HTTP client refused the request as built: undici's `InvalidArgumentError`, or a
- * fetch's `TypeError` about a header value. Sending it again would fail the same way.
+ * Whether the HTTP client refused the request as built: undici's `InvalidArgumentError` (a header
+ * value with a line break, a header it does not let callers set), or a fetch's `TypeError` about
+ * an invalid header value or name. Sending it again would fail the same way.
  */
 function isRefusedRequest(error: unknown): boolean {
   if ((error as { code?: unknown } | null)?.code === 'UND_ERR_INVALID_ARG') return true;
-  return error instanceof TypeError && /\bheader\b/i.test(error.message) && /\binvalid\b/i.test(error.message);
+  return error instanceof TypeError && /\binvalid header (?:value|name)\b/i.test(error.message);
 }
 
 // No cause: fetch's message quotes the header value, which is usually the API key.
 function requestRefused(context: FailureContext): LlmChatError {
-  const message = `The ${context.label} request could not be sent: a header value (the API key or a configured header) holds characters HTTP does not allow.`;
+  const message = `The ${context.label} request could not be sent: the HTTP client refused one of its headers (the API key or a configured header).`;
   return new LlmChatError('PROVIDER_ERROR', message, { details: context.details });
 }
 
-/** The error, or a copy with each secret masked when its message or stack quotes one. */
-function withoutSecrets(error: unknown, secrets: readonly string[]): unknown {
-  if (!(error instanceof Error)) return error;
-  const quoted = secrets.filter(
-    (secret) => secret.length >= 4 && (error.message.includes(secret) || error.stack?.includes(secret)),
-  );
-  if (quoted.length === 0) return error;
+/**
+ * The error, or a copy with each secret masked where its message, or one of its causes', quotes
+ * one. A copy keeps the name and `code`; its stack is its own, so the quoted text is gone.
+ */
+function withoutSecrets(error: unknown, secrets: readonly string[], depth = 0): unknown {
+  if (!(error instanceof Error) || depth > 4) return error;
+  const cause = (error as { cause?: unknown }).cause;
+  const safeCause = cause === undefined ? undefined : withoutSecrets(cause, secrets, depth + 1);
+  const quoted = secrets.filter((secret) => secret.length >= 4 && error.message.includes(secret));
+  if (quoted.length === 0 && safeCause === cause) return error;
   let message = error.message;
   for (const secret of quoted) message = message.split(secret).join('*****');
-  const copy = new Error(message);
+  const copy = new Error(message, safeCause === undefined ? undefined : { cause: safeCause });
   copy.name = error.name;
+  const code = (error as { code?: unknown }).code;
+  if (code !== undefined) (copy as { code?: unknown }).code = code;
   return copy;
 }
 

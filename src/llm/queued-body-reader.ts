@@ -37,13 +37,16 @@ export abstract class QueuedBodyReader implements ProviderBodyReader {
 
   /** Stops reading: what came is dropped, the source let go, a pending read resolves `done`. */
   cancel(): Promise<void> {
-    if (!this.settled) this.letGo();
+    const open = !this.settled;
+    // Cancelled and emptied before the source is let go: letting go may resume a paused source,
+    // which can feed chunks back at once; they must be dropped, not queued against the limit.
     this.#cancelled = true;
     this.#queued = [];
     this.#queuedBytes = 0;
     const waiting = this.#waiting;
     this.#waiting = undefined;
     waiting?.resolve(DONE);
+    if (open) this.letGo();
     return Promise.resolve();
   }
 

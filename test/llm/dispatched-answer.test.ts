@@ -4,6 +4,7 @@
  * The transport tests run it over real sockets; these pin what sockets make hard to time:
  * backpressure, aborts before the socket starts, the drain after a cancel.
  */
+import { getEventListeners } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DispatchedAnswer, DRAIN_GRACE_MS } from '../../src/llm/dispatched-answer.js';
@@ -77,6 +78,18 @@ describe('DispatchedAnswer', () => {
     answer.onResponseEnd();
     expect(await reader.read()).toEqual(DONE);
     expect(controller.aborted).toBe(false);
+  });
+
+  it("stops listening to the caller's signal once the request ends or fails", async () => {
+    for (const ending of ['end', 'error'] as const) {
+      const abort = new AbortController();
+      const { answer, controller } = started({ signal: abort.signal });
+      expect(getEventListeners(abort.signal, 'abort')).toHaveLength(1);
+      answer.onResponseStart(controller, 200, {});
+      if (ending === 'end') answer.onResponseEnd();
+      else answer.onResponseError(controller, new Error('reset'));
+      expect(getEventListeners(abort.signal, 'abort')).toHaveLength(0);
+    }
   });
 
   it('has one reader, read one read at a time', async () => {

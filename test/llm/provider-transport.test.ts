@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { NodeBodyReader } from '../../src/llm/node-body-reader.js';
 import { OpenAIProvider } from '../../src/llm/openai-provider.js';
 import type { LlmProviderRuntimeOptions } from '../../src/llm/provider-http.js';
+import { postWithUndici } from '../../src/llm/undici-post.js';
 import { freePort } from '../fixtures/free-port.js';
 import { collect, collectFailure, expectSecretAbsent, FAST, textOf } from './helpers.js';
 
@@ -145,6 +146,49 @@ describe('provider calls over undici', () => {
     expect(server.connections()).toBe(1);
   });
 
+  it('a reader that fell 64 KB behind and cancels still drains the rest, so the socket serves the next call', async () => {
+    const server = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.end(chunk('x'.repeat(1000)).repeat(400));
+    });
+    const post = () =>
+      postWithUndici(`${server.url}/chat/completions`, {
+        headers: {},
+        body: '{}',
+        signal: new AbortController().signal,
+      });
+    const first = await post();
+    // Nothing read: undici queues 64 KB for the reader, pauses, and the rest waits in the socket.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await first.body?.getReader().cancel();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const reader = (await post()).body?.getReader();
+    let bytes = 0;
+    for (let step = await reader?.read(); step && !step.done; step = await reader?.read())
+      bytes += step.value.byteLength;
+    expect(bytes).toBeGreaterThan(400_000);
+    expect(server.connections()).toBe(1);
+  });
+
+  it('a compressed answer that fails to decode fails the read and cuts the request', async () => {
+    let socketClosed = false;
+    const server = await serve((request, response) => {
+      request.socket.once('close', () => {
+        socketClosed = true;
+      });
+      response.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+      // Not gzip, and the answer stays open: only the client can end this request.
+      response.write('this is not gzip at all');
+    });
+    const answer = await postWithUndici(`${server.url}/chat/completions`, {
+      headers: {},
+      body: '{}',
+      signal: new AbortController().signal,
+    });
+    await expect(answer.body?.getReader().read()).rejects.toThrow();
+    await vi.waitFor(() => expect(socketClosed).toBe(true), { timeout: 2_000 });
+  });
+
   it('an answer that fails to parse once it came whole is let go with no error left unheard', async () => {
     // The attempt ends (and its signal aborts) while the complete answer's socket returns to the
     // pool: destroying the request then used to leave that socket's error unheard, a crash.
@@ -224,7 +268,7 @@ describe('provider calls over undici', () => {
       );
       const { error } = await collectFailure(bad.stream(hi));
       expect(error.code).toBe('PROVIDER_ERROR');
-      expect(error.message).toMatch(/could not be sent: a header value/);
+      expect(error.message).toMatch(/could not be sent: the HTTP client refused one of its headers/);
       // fetch's own message quotes the value: it must not ride along as the cause.
       expectSecretAbsent(error, 'sk-bad');
       expect(warnings).toEqual([]);
@@ -232,21 +276,27 @@ describe('provider calls over undici', () => {
     },
   );
 
-  it('a transport error that quotes the API key is kept as the cause with the key masked', async () => {
+  it('a transport error that quotes the API key, or whose cause does, is kept with the key masked and its code', async () => {
     const leaky = new OpenAIProvider(
       { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1', apiKey: KEY },
       {
         ...FAST,
         maxRetries: 0,
         fetch: async () => {
-          throw new TypeError(`proxy refused Authorization: Bearer ${KEY}`);
+          const deeper = new Error(`upstream said: bad key ${KEY}`);
+          throw Object.assign(new TypeError(`proxy refused Authorization: Bearer ${KEY}`, { cause: deeper }), {
+            code: 'ECONNRESET',
+          });
         },
       },
     );
     const { error } = await collectFailure(leaky.stream(hi));
     expect(error.code).toBe('PROVIDER_ERROR');
     expectSecretAbsent(error, KEY);
-    expect(String((error as { cause?: unknown }).cause)).toBe('TypeError: proxy refused Authorization: Bearer *****');
+    const cause = (error as { cause?: Error & { code?: string } }).cause;
+    expect(String(cause)).toBe('TypeError: proxy refused Authorization: Bearer *****');
+    expect(cause?.code).toBe('ECONNRESET');
+    expect(String(cause?.cause)).toBe('Error: upstream said: bad key *****');
   });
 
   it('a default header the provider set in another spelling is sent once, as the provider set it', async () => {
