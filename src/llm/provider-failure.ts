@@ -1,4 +1,5 @@
 import { isLlmChatError, LlmChatError } from '../errors.js';
+import { maskErrorChain } from '../internal/mask-error-chain.js';
 import { parseRetryAfter } from './parse-retry-after.js';
 import type { ProviderResponse } from './provider-response.js';
 import { isMarkedRetryable } from './provider-retry.js';
@@ -136,23 +137,13 @@ function requestRefused(context: FailureContext): LlmChatError {
   return new LlmChatError('PROVIDER_ERROR', message, { details: context.details });
 }
 
-/**
- * The error, or a copy with each secret masked where its message, or one of its causes', quotes
- * one. A copy keeps the name and `code`; its stack is its own, so the quoted text is gone.
- */
-function withoutSecrets(error: unknown, secrets: readonly string[], depth = 0): unknown {
-  if (!(error instanceof Error) || depth > 4) return error;
-  const cause = (error as { cause?: unknown }).cause;
-  const safeCause = cause === undefined ? undefined : withoutSecrets(cause, secrets, depth + 1);
-  const quoted = secrets.filter((secret) => secret.length >= 4 && error.message.includes(secret));
-  if (quoted.length === 0 && safeCause === cause) return error;
-  let message = error.message;
-  for (const secret of quoted) message = message.split(secret).join('*****');
-  const copy = new Error(message, safeCause === undefined ? undefined : { cause: safeCause });
-  copy.name = error.name;
-  const code = (error as { code?: unknown }).code;
-  if (code !== undefined) (copy as { code?: unknown }).code = code;
-  return copy;
+/** `error` with each secret of the call masked along its cause chain (4 characters or more). */
+function withoutSecrets(error: unknown, secrets: readonly string[]): unknown {
+  return maskErrorChain(error, (text) => {
+    let masked = text;
+    for (const secret of secrets) if (secret.length >= 4) masked = masked.split(secret).join('*****');
+    return masked;
+  });
 }
 
 function redirectRefused(context: FailureContext): LlmChatError {

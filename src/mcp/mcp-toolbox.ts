@@ -318,7 +318,7 @@ export class McpToolbox implements ToolSource {
     } catch (error) {
       if (isLlmChatError(error)) throw error;
       options.logger?.warn?.('MCP connect failed', { server: label, error: describeError(error, redactor) });
-      throw new LlmChatError('MCP_UNAVAILABLE', CONNECT_FAILED, { cause: error });
+      throw new LlmChatError('MCP_UNAVAILABLE', CONNECT_FAILED, { cause: redactor.redactError(error) });
     }
   }
 

@@ -1,3 +1,5 @@
+import { maskErrorChain } from '../internal/mask-error-chain.js';
+
 // Header values that carry no secret and are too common to be worth replacing.
 const PUBLIC_HEADERS = new Set(['accept', 'content-type', 'content-length', 'mcp-protocol-version', 'last-event-id']);
 // Shorter values would replace ordinary words in a server's message.
@@ -20,11 +22,14 @@ export class SecretRedactor {
   /** Remembers the secret-looking values of `headers`. */
   learnHeaders(headers: HeadersInit | undefined): void {
     if (!headers) return;
-    new Headers(headers).forEach((value, name) => {
-      if (PUBLIC_HEADERS.has(name)) return;
+    // Read as given, not through `new Headers()`: a value `Headers` refuses (a token with a line
+    // break) is the one whose refusal quotes it, so it must be learnt before anything sends it.
+    for (const [name, value] of headerEntries(headers)) {
+      const lower = name.toLowerCase();
+      if (PUBLIC_HEADERS.has(lower)) continue;
       this.learn(value);
-      if (name === 'authorization') this.learn(value.replace(/^\S+\s+/, ''));
-    });
+      if (lower === 'authorization') this.learn(value.replace(/^\S+\s+/, ''));
+    }
   }
 
   /** Remembers one value to mask. */
@@ -36,6 +41,11 @@ export class SecretRedactor {
     this.sorted = [...this.secrets].sort((a, b) => b.length - a.length);
   }
 
+  /** `error` with every remembered value masked along its cause chain (see {@link maskErrorChain}). */
+  redactError(error: unknown): unknown {
+    return maskErrorChain(error, (text) => this.redact(text));
+  }
+
   /** `text` with every remembered value replaced by `*****`. */
   redact(text: string): string {
     let result = text;
@@ -44,4 +54,10 @@ export class SecretRedactor {
     }
     return result;
   }
+}
+
+function headerEntries(headers: HeadersInit): Iterable<[string, string]> {
+  if (headers instanceof Headers) return headers.entries();
+  if (Array.isArray(headers)) return headers.filter((pair): pair is [string, string] => pair.length === 2);
+  return Object.entries(headers as Record<string, string>);
 }

@@ -79,6 +79,21 @@ describe('an MCP server that echoes our credentials', () => {
     });
   }
 
+  it('a token with a line break, which the HTTP client refuses and quotes: in no log line and no error', async () => {
+    const server = await hostile({ behaviour: 'echo-500' });
+    const logger = spyLogger();
+    const error = await rejection(
+      McpToolbox.connect([{ url: server.url, authToken: `${TOKEN}\r\nX-Injected: 1` }], { logger }),
+    );
+    expect(isLlmChatError(error) && error.code).toBe('MCP_UNAVAILABLE');
+    expect(server.requests).toHaveLength(0);
+    expect(logger.lines.length).toBeGreaterThan(0);
+    expect(JSON.stringify(logger.lines)).not.toContain(TOKEN);
+    const chain = causeChain(error);
+    expect(chain).not.toContain(TOKEN);
+    expect(chain).toContain('*****');
+  });
+
   it('a 500 to tools/call that echoes the token: not in the logs, not in the error', async () => {
     const server = await hostile({ behaviour: 'echo-500' });
     const logger = spyLogger();
