@@ -94,9 +94,8 @@ export class DispatchedAnswer
   onResponseStart(controller: Controller, statusCode: number, headers: ResponseHeaders): void {
     // Informational answers (100 Continue) come before the real one.
     if (statusCode < 200) return;
-    this.#controller = controller;
     this.status = statusCode;
-    this.ok = statusCode >= 200 && statusCode < 300;
+    this.ok = statusCode < 300;
     this.#headers = headers;
     const decoder = this.#decode(headers);
     if (decoder) {

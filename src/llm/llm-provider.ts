@@ -58,8 +58,8 @@ export interface LlmProvider {
 export interface LlmProviderOptions {
   /**
    * A `fetch` to send the provider's requests through (a proxy's dispatcher, a mock, a runtime's
-   * own). Without one they go over undici's `request` (a connection pool of the library's own),
-   * which skips the web streams a `fetch` answer is made of.
+   * own). Without one they go over undici's dispatcher (a connection pool of the library's own),
+   * read without the web streams a `fetch` answer is made of.
    */
   fetch?: FetchLike;
   /** Time allowed until the first byte of the answer stream. @default 60000 */

@@ -86,8 +86,8 @@ const ATTEMPT_FINISHED = new Error('The provider call attempt finished.');
 
 /**
  * Runs one streaming provider call with timeouts, bounded retries and error mapping, and yields
- * the parsed events. The call goes over undici's `request` unless the host passed a `fetch` (or
- * undici cannot load there: then over the global `fetch`).
+ * the parsed events. The call goes over undici's dispatcher (`postWithUndici`) unless the host
+ * passed a `fetch` (or undici cannot load there: then over the global `fetch`).
  *
  * - Caller abort → `ABORTED`; the HTTP request is aborted, so the socket closes.
  * - No response headers and first body chunk within `firstChunkTimeoutMs`, or the whole call
