@@ -21,6 +21,14 @@ const MAX_MESSAGE_CHARS = 1_048_576;
 const MAX_OUTPUT_TOKENS = 1_000_000;
 
 const userId = z.string().max(MAX_USER_ID_CHARS).nullish();
+
+/**
+ * What an HTTP client sends as a header value (fetch's rule: tab, visible ASCII, Latin-1).
+ * A token outside it can never be sent: it is the client's mistake (422), not an MCP server that
+ * is down (503), and refusing it here keeps it away from the HTTP client, whose error quotes it.
+ */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const HEADER_VALUE_REASON = 'must not contain line breaks, control characters or characters beyond Latin-1';
 const streaming = z.boolean().default(false);
 
 /**
@@ -33,7 +41,11 @@ export const connectBodySchema = z.object({
     .object({
       url: z.string().max(MAX_URL_CHARS).nullish(),
       transport: z.enum(['streamable_http', 'sse', 'stdio']).default('streamable_http'),
-      auth_token: z.string().max(MAX_AUTH_TOKEN_CHARS).nullish(),
+      auth_token: z
+        .string()
+        .max(MAX_AUTH_TOKEN_CHARS)
+        .refine((token) => HEADER_VALUE.test(token), HEADER_VALUE_REASON)
+        .nullish(),
     })
     .nullish(),
   llm: z.object({
@@ -106,6 +118,9 @@ function describeIssue(issue: z.core.$ZodIssue, body: unknown): string {
       return issue.inclusive ? `must be at most ${issue.maximum}` : `must be less than ${issue.maximum}`;
     case 'invalid_value':
       return `must be one of ${issue.values.map((option) => JSON.stringify(option)).join(', ')}`;
+    case 'custom':
+      // Our own refinements' reasons, which never quote the value.
+      return issue.message;
     default:
       return 'is invalid';
   }

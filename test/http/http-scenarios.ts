@@ -157,6 +157,13 @@ export function runHttpScenarios(hostName: string, mount: Mount, options: { host
           /server\.transport/,
         ],
         [{ llm: { model: 'fake', temperature: 3 } }, 422, 'VALIDATION_FAILED', /llm\.temperature/],
+        // A token no HTTP client can send: the client's mistake, not an MCP server that is down.
+        [
+          { llm: { model: 'fake' }, server: { auth_token: 'sk-secret\r\nX-Injected: 1' } },
+          422,
+          'VALIDATION_FAILED',
+          /^server\.auth_token: must not contain line breaks/,
+        ],
         [{ llm: { model: 'fake', max_tokens: 0 } }, 422, 'VALIDATION_FAILED', /llm\.max_tokens/],
         [{ llm: {} }, 422, 'VALIDATION_FAILED', /llm\.model/],
         [{ user_id: 'mallory', llm: { model: 'fake' } }, 403, 'FORBIDDEN'],
@@ -165,6 +172,7 @@ export function runHttpScenarios(hostName: string, mount: Mount, options: { host
         const answer = await call('/connect', { body });
         expect([answer.status, answer.json?.code], JSON.stringify(body)).toEqual([status, code]);
         if (detail) expect(answer.json.detail).toMatch(detail);
+        expect(answer.text).not.toContain('sk-secret');
       }
       // A host's own body parser answers these itself, in its own way.
       if (options.hostParsesBody) return;

@@ -134,6 +134,24 @@ describe('connectBodySchema', () => {
     expect(error.message).toBe(message);
   });
 
+  it.each(['sk-abc\r\nX-Injected: 1', 'sk-abc\n', 'sk\u0000abc', 'sk\u0007abc', 'sk-\u0442\u043e\u043a\u0435\u043d'])(
+    'rejects the token %j, which no HTTP client can send as a header value',
+    (token) => {
+      const error = rejection(connectBodySchema, { ...validConnect, server: { auth_token: token } });
+      expect(error.details).toEqual({ field: 'server.auth_token' });
+      expect(error.message).toBe(
+        'server.auth_token: must not contain line breaks, control characters or characters beyond Latin-1',
+      );
+    },
+  );
+
+  it('accepts any token an HTTP client can send as a header value: tabs, spaces, Latin-1', () => {
+    for (const token of ['sk-abc', 'a\tb c', 'caf\u00e9-\u00ff', '']) {
+      const body = parseBody(connectBodySchema, { ...validConnect, server: { auth_token: token } });
+      expect(body.server?.auth_token).toBe(token);
+    }
+  });
+
   it('reports the first failing field when several fail', () => {
     const error = rejection(connectBodySchema, { user_id: 1, llm: { model: '' } });
     expect(error.details?.field).toBe('user_id');
@@ -144,6 +162,8 @@ describe('connectBodySchema', () => {
     const error = rejection(connectBodySchema, { ...validConnect, server: { auth_token: secret } });
     expect(error.message).not.toContain('sss');
     expect(JSON.stringify(error.details)).not.toContain('sss');
+    const broken = rejection(connectBodySchema, { ...validConnect, server: { auth_token: 'sk-line\r\nbreak' } });
+    expect(JSON.stringify([broken.message, broken.details, String(broken.cause)])).not.toContain('sk-line');
     const typed = rejection(connectBodySchema, { llm: { model: 'm', temperature: 'hot-secret-value' } });
     expect(typed.message).not.toContain('hot-secret-value');
   });
