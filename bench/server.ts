@@ -39,8 +39,10 @@ import { createChatHandler } from '../src/http/create-chat-handler.js';
 import { redisStorage } from '../src/redis/redis-storage.js';
 import { type ChatStorage, memoryStorage } from '../src/storage.js';
 import { bearerUser } from '../test/http/stack.js';
+import { startCpuProfile, stopCpuProfile } from './lib/cpu-profiler.js';
 import { startHeapSampling, stopHeapSampling } from './lib/heap-sampler.js';
 import { serveIpc } from './lib/ipc.js';
+import { startPromiseCount, stopPromiseCount } from './lib/promise-counter.js';
 import { resetRssPeak, rssPeak } from './lib/rss-peak.js';
 
 /** Where the upstream fakes live, sent by the orchestrator. */
@@ -322,6 +324,10 @@ serveIpc(
     heapSampleStart: (intervalBytes: number) => startHeapSampling(intervalBytes),
     heapSampleStop: (path: string) => stopHeapSampling(path),
     heapSnapshot: (path: string) => writeHeapSnapshot(path),
+    cpuProfileStart: (intervalUs: number) => startCpuProfile(intervalUs),
+    cpuProfileStop: (path: string) => stopCpuProfile(path),
+    promiseCountStart: () => startPromiseCount(),
+    promiseCountStop: () => stopPromiseCount(),
     gc: () => {
       const gc = (globalThis as { gc?: () => void }).gc;
       if (!gc) return false;
