@@ -44,12 +44,14 @@ export class MemoryTurnBackend implements TurnBackend {
   }
 
   async append(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): Promise<boolean> {
+    const now = Date.now();
     const fence = options.fence;
-    if (fence !== undefined && this.#epoch(fence.key) !== fence.epoch) return false;
-    const slot = this.#live(key);
+    const fenceSlot = fence === undefined ? undefined : this.#live(fence.key, now);
+    if (fence !== undefined && epochOf(fenceSlot) !== fence.epoch) return false;
+    const slot = this.#live(key, now);
     const log = Array.isArray(slot?.value) ? slot.value : [];
     for (const entry of entries) {
-      const last = log.at(-1);
+      const last = log[log.length - 1];
       if (last !== undefined && entry.seq <= last.seq) {
         throw new LlmChatError('BAD_REQUEST', 'Event log entries must be appended in order.');
       }
@@ -57,11 +59,13 @@ export class MemoryTurnBackend implements TurnBackend {
       log.push({ seq: entry.seq, payload: String(entry.payload) });
     }
     if (log.length > options.maxEvents) log.splice(0, log.length - options.maxEvents);
-    this.#put(key, { value: log, expiresAt: Date.now() + options.ttlMs });
+    // A live log is extended in place: this runs for every batch of every turn, and a delete and
+    // set of its key would leave a hole in the map each time for the next rehash to sweep.
+    if (slot !== undefined && slot.value === log) slot.expiresAt = now + options.ttlMs;
+    else this.#put(key, { value: log, expiresAt: now + options.ttlMs });
     const record = options.record;
-    if (record) this.#put(record.key, { value: String(record.value), expiresAt: Date.now() + record.ttlMs });
-    const fenceSlot = fence === undefined ? undefined : this.#live(fence.key);
-    if (fenceSlot !== undefined) fenceSlot.expiresAt = Date.now() + options.ttlMs;
+    if (record) this.#put(record.key, { value: String(record.value), expiresAt: now + record.ttlMs });
+    if (fenceSlot !== undefined) fenceSlot.expiresAt = now + options.ttlMs;
     return true;
   }
 
@@ -75,9 +79,7 @@ export class MemoryTurnBackend implements TurnBackend {
 
   /** The epoch a fence holds: 1 when absent, like the Redis script; `NaN` (matches nothing) when unreadable. */
   #epoch(key: string): number {
-    const value = this.#live(key)?.value;
-    if (value === undefined) return 1;
-    return typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : Number.NaN;
+    return epochOf(this.#live(key));
   }
 
   async read(key: string, afterSeq: number, limit: number): Promise<TurnLogEntry[]> {
@@ -134,10 +136,10 @@ export class MemoryTurnBackend implements TurnBackend {
     return Array.isArray(value) ? value : [];
   }
 
-  #live(key: string): Slot | undefined {
+  #live(key: string, now = Date.now()): Slot | undefined {
     const slot = this.#slots.get(key);
     if (slot === undefined) return undefined;
-    if (slot.expiresAt > Date.now()) return slot;
+    if (slot.expiresAt > now) return slot;
     this.#slots.delete(key);
     return undefined;
   }
@@ -167,6 +169,13 @@ export class MemoryTurnBackend implements TurnBackend {
     const now = Date.now();
     for (const [key, slot] of this.#slots) if (slot.expiresAt <= now) this.#slots.delete(key);
   }
+}
+
+/** The epoch a fence slot holds: 1 when absent; `NaN` (matches nothing) when unreadable. */
+function epochOf(slot: Slot | undefined): number {
+  const value = slot?.value;
+  if (value === undefined) return 1;
+  return typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : Number.NaN;
 }
 
 /** Whether a latest-turn record names a turn that has not ended and started at or after `since`. */
