@@ -2,6 +2,7 @@ import type { ToolGate } from '../approval/tool-gate.js';
 import type { Elicitor } from '../elicitation/elicitation-relay.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { asCompleted } from '../internal/as-completed.js';
+import { copyWith } from '../internal/copy-with.js';
 import { EventInbox } from '../internal/event-inbox.js';
 import type { LlmProvider, LlmRequest } from '../llm/llm-provider.js';
 import type { ToolCallOptions, ToolResult, ToolSource } from '../mcp/tool-source.js';
@@ -361,7 +362,7 @@ export class ChatService {
       : callOptions;
     const run = (call: ToolCall): Promise<ToolResult> => {
       const observed = hooks?.toolCall?.(call);
-      const options = observed?.meta ? { ...withElicitation, meta: observed.meta } : withElicitation;
+      const options = observed?.meta ? copyWith(withElicitation, { meta: observed.meta }) : withElicitation;
       return observeToolCall(this.#options.tools.callTool(call.name, call.arguments, options), observed);
     };
     const tasks = calls.map((call) => {

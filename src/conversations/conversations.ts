@@ -1,4 +1,5 @@
 import type { ChatHistory } from '../chat/chat-history.js';
+import { copyWith } from '../internal/copy-with.js';
 import { type SessionStore, sessionVersionGuard } from '../session/session-store.js';
 import type { Logger, TranscriptMessage } from '../types.js';
 import type { ConversationBackend, ConversationPage } from './conversation-backend.js';
@@ -91,7 +92,10 @@ export class Conversations {
           // The index checks the session's version itself, like the append: both go out at once
           // (one round trip on Redis) and still both happen or neither does.
           const onlyIf = sessionVersionGuard(userId, sessionVersion);
-          [saved] = await Promise.all([save(), this.#index.recordTurn(userId, conversationId, { ...entry, onlyIf })]);
+          [saved] = await Promise.all([
+            save(),
+            this.#index.recordTurn(userId, conversationId, copyWith(entry, { onlyIf })),
+          ]);
         } else {
           saved = await save();
           if (saved) await this.#index.recordTurn(userId, conversationId, entry);
@@ -125,7 +129,8 @@ export class Conversations {
 
 /** The turn with `at` on its user message (when it started) and on its last message (when it ended). */
 function stampTurn(turn: TranscriptMessage[], startedAt: number, endedAt: number): TranscriptMessage[] {
-  const stamped = turn.map((message) => ({ ...message }));
+  // Copies by `Object.assign`: a spread copy gains `at` through Node 20's slow path (see `copyWith`).
+  const stamped = turn.map((message) => Object.assign({}, message));
   const first = stamped[0] as TranscriptMessage & { at?: string };
   const last = stamped[stamped.length - 1] as TranscriptMessage & { at?: string };
   first.at = new Date(startedAt).toISOString();

@@ -7,6 +7,7 @@ import { ConversationSlots } from '../conversations/conversation-slots.js';
 import { Conversations } from '../conversations/conversations.js';
 import { MemoryConversationBackend } from '../conversations/memory-conversation-backend.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
+import { copyWith } from '../internal/copy-with.js';
 import { ModelRegistry } from '../llm/model-registry.js';
 import { LockManager } from '../lock/lock-manager.js';
 import { OAuthManager } from '../oauth/oauth-manager.js';
@@ -55,6 +56,9 @@ type RouteName =
   | 'clear-history'
   | 'approve'
   | 'elicitation';
+
+/** What every request the library sends to an MCP server (or an OAuth server) adds to its options. */
+const REFUSE_REDIRECTS: RequestInit = { redirect: 'error', window: null };
 
 const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'connect', method: 'POST', path: '/connect' },
@@ -194,7 +198,7 @@ function createContext(
   const locks = new LockManager(storage.locks, { ttlMs: settings.lockTtlMs, ...(logger ? { logger } : {}) });
   // An allowed server must not bounce us somewhere the allow-list never named. (With redirects
   // refused and no window, fetch also skips cloning each request and teeing its body.)
-  const fetch: FetchLike = (input, init) => baseFetch(input, { ...init, redirect: 'error', window: null });
+  const fetch: FetchLike = (input, init) => baseFetch(input, copyWith(init ?? {}, REFUSE_REDIRECTS));
   const oauth = options.oauth
     ? new OAuthManager({
         options: options.oauth,

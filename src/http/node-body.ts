@@ -11,6 +11,7 @@
  * @internal
  */
 
+import { copyWith } from '../internal/copy-with.js';
 import { textChunkStream } from '../sse/to-sse-stream.js';
 
 const NODE_BODY: unique symbol = Symbol.for('mcp-llmchat.node-body') as never;
@@ -100,7 +101,7 @@ export function nodeBodyRequest(url: string, init: RequestInit, source: NodeRequ
     { highWaterMark: 0 },
   );
   // `duplex` is required by Node for a streamed body but missing from the DOM typings.
-  const request = new Request(url, { ...init, body, duplex: 'half' } as RequestInit);
+  const request = new Request(url, copyWith(init, { body, duplex: 'half' }) as RequestInit);
   Object.defineProperty(request, NODE_REQUEST, { value: () => (claim('node') ? source : undefined) });
   return request;
 }

@@ -1,5 +1,6 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import { isLlmChatError, LlmChatError } from '../errors.js';
+import { copyWith } from '../internal/copy-with.js';
 import { raceSignal } from '../internal/race-signal.js';
 import { sleep } from '../internal/sleep.js';
 import { unrefTimer } from '../internal/unref-timer.js';
@@ -175,7 +176,7 @@ export async function* streamProviderCall<M = EventSourceMessage>(
           ? await authorizeAttempt(call, { url: call.url, headers: call.headers, body }, attemptController.signal)
           : call.headers;
         // A token or signature the hook added is as secret as the API key.
-        if (headers !== call.headers) context = { ...failureContext, secrets: addedSecrets(call, headers) };
+        if (headers !== call.headers) context = copyWith(failureContext, { secrets: addedSecrets(call, headers) });
         const response = await post(call.url, { headers, body, signal: attemptController.signal });
         if (!response.ok || response.body === null) {
           failure = await failureFromResponse(response, context);

@@ -66,21 +66,41 @@ export function postWithUndici(url: string, init: ProviderPostInit): Promise<Pro
 function send(using: Transport, url: string, init: ProviderPostInit): Promise<ProviderResponse> {
   const answer = new DispatchedAnswer(init.signal, using.decode);
   try {
-    const { origin, pathname, search } = new URL(url);
+    const { origin, path } = targetOf(url);
     const headers = withDefaults(init.headers);
     // A request undici refuses (a header value with a line break) comes back through the handler.
-    using.agent.dispatch({ origin, path: pathname + search, method: 'POST', headers, body: init.body }, answer);
+    using.agent.dispatch({ origin, path, method: 'POST', headers, body: init.body }, answer);
   } catch (error) {
     answer.onResponseError(undefined, error as Error);
   }
   return answer.answered;
 }
 
+// The last URL split: a process calls one provider URL (or a few) over and over, and parsing it
+// again each time cost more than the rest of a call's setup.
+let lastTarget: { url: string; origin: string; path: string } | undefined;
+
+/** The origin and the path with its query that undici's dispatcher takes, for `url`. */
+function targetOf(url: string): { origin: string; path: string } {
+  if (lastTarget?.url === url) return lastTarget;
+  const { origin, pathname, search } = new URL(url);
+  lastTarget = { url, origin, path: pathname + search };
+  return lastTarget;
+}
+
 /** The provider's headers, plus each default it did not set under any spelling. */
 function withDefaults(headers: Record<string, string>): Record<string, string> {
-  const names = new Set(Object.keys(headers).map((name) => name.toLowerCase()));
-  const merged = { ...headers };
-  for (const [name, value] of Object.entries(DEFAULT_HEADERS)) if (!names.has(name)) merged[name] = value;
+  let hasEncoding = false;
+  let hasAgent = false;
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase();
+    if (lower === 'accept-encoding') hasEncoding = true;
+    else if (lower === 'user-agent') hasAgent = true;
+  }
+  // Not a spread copy: adding to one takes Node 20's slow path (see `copyWith`).
+  const merged: Record<string, string> = Object.assign({}, headers);
+  if (!hasEncoding) merged['accept-encoding'] = DEFAULT_HEADERS['accept-encoding'];
+  if (!hasAgent) merged['user-agent'] = DEFAULT_HEADERS['user-agent'];
   return merged;
 }
 

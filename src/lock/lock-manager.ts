@@ -1,4 +1,5 @@
 import { LlmChatError, wrapError } from '../errors.js';
+import { copyWith } from '../internal/copy-with.js';
 import { randomToken } from '../internal/random-token.js';
 import { sleep } from '../internal/sleep.js';
 import { unrefTimer } from '../internal/unref-timer.js';
@@ -152,7 +153,7 @@ export class LockManager {
     assertDuration('extendEveryMs', extendEveryMs, 1);
     // Before the request: the lease's own clock must never run past the store's.
     const requestedAt = performance.now();
-    const lock = await this.acquire(key, { ...options, ttlMs });
+    const lock = await this.acquire(key, copyWith(options, { ttlMs }));
     const backend = this.#backend;
     return new RenewedLease(lock, requestedAt + ttlMs, ttlMs, extendEveryMs, options.signal, this.#logger, () =>
       backend.forget?.(key, lock.token),

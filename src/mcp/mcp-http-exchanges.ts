@@ -1,4 +1,5 @@
 import { LlmChatError } from '../errors.js';
+import { copyWith } from '../internal/copy-with.js';
 import type { FetchLike } from '../types.js';
 import { onAbort } from './abort-fanout.js';
 import { EXCHANGE_END_KEY, type ExchangeEndReason, McpMessageTooLargeError } from './exchange-end.js';
@@ -112,7 +113,7 @@ export class McpHttpExchanges {
     let response: Response;
     try {
       const baseFetch = this.options.fetch ?? globalThis.fetch;
-      response = await baseFetch(url, { ...init, signal: exchange.controller.signal });
+      response = await baseFetch(url, copyWith(init, { signal: exchange.controller.signal }));
     } catch (error) {
       release();
       throw error;

@@ -1,4 +1,5 @@
 import type { ChatHistory } from '../chat/chat-history.js';
+import { copyWith } from '../internal/copy-with.js';
 import type { LockLease } from '../lock/lock-manager.js';
 import type { Logger, TranscriptMessage } from '../types.js';
 import type { TurnLog, TurnRef } from './turn-log.js';
@@ -40,8 +41,7 @@ export function fencedHistory(
       }
       const [first, ...rest] = turn;
       if (first === undefined) return;
-      const stamped: TranscriptMessage = { ...first };
-      (stamped as { turnId?: string }).turnId = ref.turnId;
+      const stamped = copyWith(first, { turnId: ref.turnId }) as TranscriptMessage;
       await history.append([stamped, ...rest]);
     },
   };

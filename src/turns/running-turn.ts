@@ -1,4 +1,5 @@
 import { LlmChatError } from '../errors.js';
+import { copyWith } from '../internal/copy-with.js';
 import { type PushSource, pullFrom } from '../internal/push-source.js';
 import { sleep } from '../internal/sleep.js';
 import type { LockLease } from '../lock/lock-manager.js';
@@ -424,14 +425,14 @@ export class RunningTurn {
         if (!this.#tools.includes(event.tool)) this.#tools.push(event.tool);
         return { seq, event: event.type, data: { ...event } };
       case 'final': {
-        const data: Record<string, unknown> = { ...event, turn_id: this.ref.turnId };
+        const data: Record<string, unknown> = copyWith(event, { turn_id: this.ref.turnId });
         // A turn taken over counts its time from its first start, not from the takeover.
         if (this.#resumed) data.elapsed_ms = Math.round(performance.now() - this.#startedAt);
         return { seq, event: 'final', data };
       }
       case 'error':
         if (this.#stopRequested) return { seq, event: 'final', data: this.#stoppedFinal() };
-        return { seq, event: 'error', data: { ...event, turn_id: this.ref.turnId } };
+        return { seq, event: 'error', data: copyWith(event, { turn_id: this.ref.turnId }) };
       default:
         return { seq, event: event.type, data: { ...event } };
     }

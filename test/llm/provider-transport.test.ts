@@ -315,6 +315,26 @@ describe('provider calls over undici', () => {
     expect(seen[0]?.['accept-encoding']).toBe('identity');
   });
 
+  it('calls that alternate between providers each reach their own origin, path and query', async () => {
+    const seen: string[] = [];
+    const serveAs = (name: string) =>
+      serve((request, response) => {
+        seen.push(`${name} ${request.url}`);
+        response.writeHead(200, { 'content-type': 'text/event-stream' });
+        response.end(chunk(name) + FINISH);
+      });
+    const [a, b] = await Promise.all([serveAs('a'), serveAs('b')]);
+    const calls = [`${a.url}?x=1`, `${b.url}`, `${a.url}?x=2`, `${a.url}?x=2`, `${b.url}?y=3`];
+    for (const baseUrl of calls) await collect(provider(baseUrl).stream(hi));
+    expect(seen).toEqual([
+      'a /v1?x=1/chat/completions',
+      'b /v1/chat/completions',
+      'a /v1?x=2/chat/completions',
+      'a /v1?x=2/chat/completions',
+      'b /v1?y=3/chat/completions',
+    ]);
+  });
+
   it('an abort while the connection is still being made stops the call at once', async () => {
     // A TLS handshake that never finishes: the socket connects, the server says nothing.
     const sockets = new Set<Socket>();
