@@ -344,22 +344,21 @@ export class ChatService {
     for (const call of announce ? calls : []) {
       yield { type: 'tool_start', id: call.id, tool: call.name, input: call.arguments, start: now() };
     }
-    const callOptions = {
-      ...(signal ? { signal } : {}),
-      ...(this.#options.toolTimeoutMs === undefined ? {} : { timeoutMs: this.#options.toolTimeoutMs }),
-    };
+    // Set one by one, not spread: see `copyWith` for what spreads cost on Node 20.
+    const callOptions: ToolCallOptions = {};
+    if (signal) callOptions.signal = signal;
+    if (this.#options.toolTimeoutMs !== undefined) callOptions.timeoutMs = this.#options.toolTimeoutMs;
     const emitted = new EventInbox<ChatEvent>();
     const emit = (event: ChatEvent) => emitted.push(event);
-    const withElicitation: ToolCallOptions = elicitor
-      ? {
-          ...callOptions,
-          onElicitation: (request, requestSignal) =>
-            elicitor.elicit(request, {
-              signal: signal ? AbortSignal.any([signal, requestSignal]) : requestSignal,
-              emit,
-            }),
-        }
-      : callOptions;
+    let withElicitation = callOptions;
+    if (elicitor) {
+      const onElicitation: NonNullable<ToolCallOptions['onElicitation']> = (request, requestSignal) =>
+        elicitor.elicit(request, {
+          signal: signal ? AbortSignal.any([signal, requestSignal]) : requestSignal,
+          emit,
+        });
+      withElicitation = copyWith(callOptions, { onElicitation });
+    }
     const run = (call: ToolCall): Promise<ToolResult> => {
       const observed = hooks?.toolCall?.(call);
       const options = observed?.meta ? copyWith(withElicitation, { meta: observed.meta }) : withElicitation;
@@ -518,7 +517,10 @@ function closeInterruptedTurn(turn: TranscriptMessage[]): TranscriptMessage[] {
 
 /** The provider call's options: the turn's signal, and the headers observers add (trace context). */
 function callOptions(signal: AbortSignal | undefined, call: LlmCallHooks | undefined) {
-  return { ...(signal ? { signal } : {}), ...(call?.headers ? { headers: call.headers } : {}) };
+  const options: { signal?: AbortSignal; headers?: Record<string, string> } = {};
+  if (signal) options.signal = signal;
+  if (call?.headers) options.headers = call.headers;
+  return options;
 }
 
 /** A stopped turn (`ABORTED`) is not a failure to its observers. */
@@ -570,7 +572,7 @@ async function gateThenRun(
   inbox: EventInbox<ChatEvent>,
   run: (call: ToolCall) => Promise<ToolResult>,
 ): Promise<ToolResult> {
-  const verdict = await gate.check(call, { ...(signal ? { signal } : {}), emit: (event) => inbox.push(event) });
+  const verdict = await gate.check(call, { emit: (event) => inbox.push(event), ...(signal ? { signal } : {}) });
   if (verdict.run) return run(call);
   return { text: verdict.reason, output: verdict.reason, isError: true };
 }

@@ -1,4 +1,5 @@
 import { LlmChatError } from '../errors.js';
+import { copyWith } from '../internal/copy-with.js';
 import { type ConnectBody, connectBodySchema, parseBody } from '../schemas.js';
 import type { McpServerConfig, SessionConfig } from '../types.js';
 import { authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
@@ -49,12 +50,15 @@ function chooseServer(context: HandlerContext, input: ConnectBody['server']): Mc
     if (!context.defaultServer) {
       throw new LlmChatError('SERVER_NOT_ALLOWED', 'No server URL given and no default server is configured.');
     }
-    return token ? { ...context.defaultServer, authToken: token } : context.defaultServer;
+    return token ? copyWith(context.defaultServer, { authToken: token }) : context.defaultServer;
   }
   const url = checkServerUrl(input.url, context.allowedUrls);
   // The host's own settings (headers, token) for its default server apply when a client names it.
   const base = context.defaultServer?.url === url ? context.defaultServer : undefined;
-  const server: McpServerConfig = { ...base, url, transport: input.transport === 'sse' ? 'sse' : 'streamable_http' };
+  const server: McpServerConfig = copyWith(base ?? {}, {
+    url,
+    transport: input.transport === 'sse' ? 'sse' : 'streamable_http',
+  });
   if (token) server.authToken = token;
   return server;
 }

@@ -1,3 +1,4 @@
+import { copyWith } from '../internal/copy-with.js';
 import type { McpToolboxOptions } from '../mcp/mcp-toolbox.js';
 import type { McpServerConfig, SessionConfig } from '../types.js';
 import type { ChatUser } from './chat-handler-options.js';
@@ -23,7 +24,11 @@ export async function sessionServers(
 /** The toolbox options of one user's MCP connections, from the host's options. @internal */
 export function sessionToolboxOptions(deps: LiveSessionDeps, user: ChatUser): McpToolboxOptions {
   const mcp = deps.mcp;
+  // The plain properties first: see `copyWith` for what a literal that starts with a spread costs on Node 20.
   return {
+    // Only the host's own stdio server may be spawned, and checkStoredServers made sure of it.
+    allowStdio: deps.servers.stdioServer !== undefined,
+    fetch: deps.fetch,
     ...(mcp.toolTimeoutMs === undefined ? {} : { toolTimeoutMs: mcp.toolTimeoutMs }),
     ...(mcp.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: mcp.connectTimeoutMs }),
     ...(mcp.maxResultChars === undefined ? {} : { maxResultChars: mcp.maxResultChars }),
@@ -32,9 +37,6 @@ export function sessionToolboxOptions(deps: LiveSessionDeps, user: ChatUser): Mc
     ...(mcp.maxToolsPerServer === undefined ? {} : { maxToolsPerServer: mcp.maxToolsPerServer }),
     ...(mcp.maxToolSchemaChars === undefined ? {} : { maxToolSchemaChars: mcp.maxToolSchemaChars }),
     ...(deps.isMcpUrlAllowed ? { isUrlAllowed: deps.isMcpUrlAllowed } : {}),
-    // Only the host's own stdio server may be spawned, and checkStoredServers made sure of it.
-    allowStdio: deps.servers.stdioServer !== undefined,
-    fetch: deps.fetch,
     ...(deps.oauth ? { oauthFor: (server: McpServerConfig) => deps.oauth?.connectionFor(user.id, server) } : {}),
     ...(deps.elicitation ? { elicitation: true, elicitationTimeoutMs: deps.elicitation.timeoutMs } : {}),
     ...(deps.logger ? { logger: deps.logger } : {}),
@@ -49,5 +51,5 @@ async function withServerAuth(
 ): Promise<McpServerConfig> {
   if (!deps.serverAuth) return server;
   const headers = await deps.serverAuth({ request, user, server });
-  return headers ? { ...server, headers: { ...server.headers, ...headers } } : server;
+  return headers ? copyWith(server, { headers: copyWith(server.headers ?? {}, headers) }) : server;
 }

@@ -1,4 +1,5 @@
 import { isLlmChatError, LlmChatError } from '../errors.js';
+import { copyWith } from '../internal/copy-with.js';
 import type { McpServerConfig } from '../types.js';
 import { checkServerUrl } from './server-url-policy.js';
 
@@ -26,13 +27,13 @@ export function checkStoredServers(servers: readonly McpServerConfig[], policy: 
     if (server.transport === 'stdio') {
       const own = policy.stdioServer;
       if (own === undefined || !sameProgram(server, own)) throw invalid('a stdio server the host did not configure');
-      return { ...server, command: own.command, args: own.args, env: own.env } as McpServerConfig;
+      return copyWith(server, { command: own.command, args: own.args, env: own.env }) as McpServerConfig;
     }
     if (server.command !== undefined || server.args !== undefined || server.env !== undefined) {
       throw invalid('program settings on an HTTP server');
     }
     try {
-      return { ...server, url: checkServerUrl(server.url ?? '', policy.allowedUrls) };
+      return copyWith(server, { url: checkServerUrl(server.url ?? '', policy.allowedUrls) });
     } catch (error) {
       if (isLlmChatError(error) && error.code === 'SERVER_NOT_ALLOWED')
         throw invalid('a server URL outside the allow-list');

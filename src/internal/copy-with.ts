@@ -1,6 +1,7 @@
 /**
  * `{ ...base, ...extra }` for paths that run on every request or turn: the same own enumerable
- * properties, `extra`'s winning, in a new object; neither input is changed.
+ * properties, `extra`'s winning, in a new object; neither input is changed. Typed `T & U`: give
+ * `extra` only new keys, or keys of the same type as `base`'s.
  *
  * Not written as a spread because of Node 20 (V8 11.3): there, adding a property to an object made
  * by a spread, in the same literal (`{ ...base, key: value }`) or right after, takes a slow runtime
@@ -11,6 +12,6 @@
  * spread, `Object.assign` would apply an own `__proto__` key as the copy's prototype.
  * @internal
  */
-export function copyWith<T extends object, U extends object>(base: T, extra: U): Omit<T, keyof U> & U {
+export function copyWith<T extends object, U extends object>(base: T, extra: U): T & U {
   return Object.assign({}, base, extra);
 }

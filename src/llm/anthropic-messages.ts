@@ -1,3 +1,4 @@
+import { copyWith } from '../internal/copy-with.js';
 import type { ThinkingBlock, ToolMessage, ToolSpec, TranscriptMessage } from '../types.js';
 import { imageNote } from './image-note.js';
 
@@ -91,7 +92,7 @@ function markLastBlock(message: AnthropicMessage | undefined): void {
   for (let i = message.content.length - 1; i >= 0; i--) {
     const block = message.content[i] as AnthropicBlock;
     if (block.type === 'thinking' || block.type === 'redacted_thinking') continue;
-    message.content[i] = { ...block, cache_control: EPHEMERAL };
+    message.content[i] = copyWith(block, { cache_control: EPHEMERAL });
     return;
   }
 }

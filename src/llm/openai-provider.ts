@@ -99,9 +99,9 @@ export class OpenAIProvider implements LlmProvider {
     const body: Record<string, unknown> = {
       model: request.model,
       messages: toOpenAIMessages(request, {
-        ...(flavor.toolCallId ? { toolCallId: flavor.toolCallId } : {}),
         toolMessageName: flavor.toolMessageName,
         reasoningContent: flavor.reasoningContent,
+        ...(flavor.toolCallId ? { toolCallId: flavor.toolCallId } : {}),
       }),
       stream: true,
     };

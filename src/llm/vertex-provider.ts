@@ -1,4 +1,5 @@
 import { LlmChatError } from '../errors.js';
+import { copyWith } from '../internal/copy-with.js';
 import {
   type GeminiDefaults,
   geminiRequestBody,
@@ -97,7 +98,7 @@ export class VertexProvider implements LlmProvider {
               details: { provider: 'vertex' },
             });
           }
-          return { ...call.headers, authorization: `Bearer ${token}` };
+          return copyWith(call.headers, { authorization: `Bearer ${token}` });
         },
       },
       this.#options,

@@ -1,4 +1,5 @@
 import { LlmChatError } from '../errors.js';
+import { copyWith } from '../internal/copy-with.js';
 import { IamTokenSource } from './iam-token-source.js';
 import type { LlmCallOptions, LlmProvider, LlmRequest, LlmStreamEvent } from './llm-provider.js';
 import { toOpenAIMessages, toOpenAITools } from './openai-messages.js';
@@ -103,7 +104,7 @@ export class WatsonxProvider implements LlmProvider {
         secrets,
         authorize: async (call, signal) => {
           used = await tokens.token(signal);
-          return { ...call.headers, authorization: `Bearer ${used}` };
+          return copyWith(call.headers, { authorization: `Bearer ${used}` });
         },
         // A refused token (revoked, key rotated) must not be reused until it would expire.
         readFailure: (status) => {

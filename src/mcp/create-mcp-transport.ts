@@ -78,9 +78,9 @@ export async function createMcpTransport(
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   let guarded: GuardedTransport | undefined;
   const exchanges = new McpHttpExchanges({
-    ...(options.auth ? { fetch: options.auth.fetch } : options.fetch ? { fetch: options.fetch } : {}),
     maxMessageBytes,
     serverUrl: url,
+    ...(options.auth ? { fetch: options.auth.fetch } : options.fetch ? { fetch: options.fetch } : {}),
     ...(options.isUrlAllowed ? { isUrlAllowed: options.isUrlAllowed } : {}),
     legacySse: kind === 'sse',
     onStreamLost: () => {

@@ -3,6 +3,7 @@ import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontex
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ElicitRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
+import { copyWith } from '../internal/copy-with.js';
 import { raceSignal } from '../internal/race-signal.js';
 import type { FetchLike, Logger, McpServerConfig, McpTransportKind } from '../types.js';
 import { createMcpTransport, type McpAuth } from './create-mcp-transport.js';
@@ -97,7 +98,7 @@ export class McpConnection {
    * closed again on failure; the SDK's error is rethrown untouched (the caller wraps it).
    */
   static async open(server: McpServerConfig, given: McpConnectionOptions): Promise<McpConnection> {
-    const options = given.redactor ? given : { ...given, redactor: new SecretRedactor() };
+    const options = given.redactor ? given : copyWith(given, { redactor: new SecretRedactor() });
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {

@@ -298,7 +298,6 @@ export class McpToolbox implements ToolSource {
     const auth = options.oauthFor?.(server);
     try {
       return await McpConnection.open(server, {
-        ...(auth ? { auth } : {}),
         label,
         connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
         clientInfo: options.clientInfo ?? DEFAULT_CLIENT_INFO,
@@ -314,6 +313,7 @@ export class McpToolbox implements ToolSource {
         ...(options.fetch ? { fetch: options.fetch } : {}),
         ...(options.logger ? { logger: options.logger } : {}),
         ...(options.createTransport ? { createTransport: options.createTransport } : {}),
+        ...(auth ? { auth } : {}),
       });
     } catch (error) {
       if (isLlmChatError(error)) throw error;

@@ -1,3 +1,4 @@
+import { copyWith } from '../internal/copy-with.js';
 import type { FetchLike } from '../types.js';
 import type { StoredOAuthProvider } from './stored-oauth-provider.js';
 
@@ -24,7 +25,7 @@ export function withTokenRefresh(fetch: FetchLike, provider: StoredOAuthProvider
     await response.body?.cancel().catch(() => undefined);
     const headers = new Headers(init?.headers);
     headers.set('authorization', `Bearer ${fresh.access_token}`);
-    return fetch(input, { ...init, headers });
+    return fetch(input, copyWith(init ?? {}, { headers }));
   };
 }
 

@@ -1,3 +1,4 @@
+import { copyWith } from '../internal/copy-with.js';
 import type { McpServerConfig, SessionConfig } from '../types.js';
 
 /**
@@ -7,11 +8,12 @@ import type { McpServerConfig, SessionConfig } from '../types.js';
  * @internal
  */
 export function mapConfigSecrets(config: SessionConfig, map: (secret: string) => string): SessionConfig {
-  return { ...config, servers: config.servers.map((server) => mapServer(server, map)) };
+  return copyWith(config, { servers: config.servers.map((server) => mapServer(server, map)) });
 }
 
 function mapServer(server: McpServerConfig, map: (secret: string) => string): McpServerConfig {
-  const copy: McpServerConfig = { ...server };
+  // Not a spread copy: it gains properties below (see `copyWith`).
+  const copy: McpServerConfig = Object.assign({}, server);
   if (server.authToken !== undefined) copy.authToken = map(server.authToken);
   if (server.headers !== undefined) copy.headers = mapValues(server.headers, map);
   if (server.env !== undefined) copy.env = mapValues(server.env, map);

@@ -140,13 +140,13 @@ function combineHooks(all: TurnHooks[]): TurnHooks {
       }
       const headers = Object.assign({}, ...calls.map((hooks) => hooks.headers));
       return {
-        ...(Object.keys(headers).length > 0 ? { headers } : {}),
         firstToken: () => {
           for (const hooks of calls) hooks.firstToken?.();
         },
         end: (result) => {
           for (const hooks of calls) hooks.end?.(result);
         },
+        ...(Object.keys(headers).length > 0 ? { headers } : {}),
       };
     },
     toolCall(call) {

@@ -41,7 +41,7 @@ export function fencedHistory(
       }
       const [first, ...rest] = turn;
       if (first === undefined) return;
-      const stamped = copyWith(first, { turnId: ref.turnId }) as TranscriptMessage;
+      const stamped: TranscriptMessage = copyWith(first, { turnId: ref.turnId });
       await history.append([stamped, ...rest]);
     },
   };

@@ -23,7 +23,7 @@ describe('copyWith', () => {
   });
 
   it('copies an undefined value in extra as a property, like a spread', () => {
-    const copy = copyWith({ a: 1 }, { a: undefined });
+    const copy: { a?: number } = copyWith<{ a?: number }, { a?: number }>({ a: 1 }, { a: undefined });
     expect(Object.hasOwn(copy, 'a')).toBe(true);
     expect(copy.a).toBeUndefined();
   });

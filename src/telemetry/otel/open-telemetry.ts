@@ -15,6 +15,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { isLlmChatError } from '../../errors.js';
+import { copyWith } from '../../internal/copy-with.js';
 import type {
   LlmCallHooks,
   LlmCallInfo,
@@ -125,7 +126,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TurnObserver 
           }
           if (recordContent) turnSpan.setAttribute('gen_ai.output.messages', outputMessages(outcome.text, 0));
           instruments.duration.record(seconds(started), metricAttributes);
-          instruments.turns.add(1, { ...metricAttributes, 'mcp_llmchat.turn.outcome': outcome.status });
+          instruments.turns.add(1, copyWith(metricAttributes, { 'mcp_llmchat.turn.outcome': outcome.status }));
           turnSpan.end();
         },
       };
@@ -165,8 +166,14 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TurnObserver 
               if (result.usage.cacheWriteInputTokens !== undefined) {
                 span.setAttribute('gen_ai.usage.cache_creation.input_tokens', result.usage.cacheWriteInputTokens);
               }
-              instruments.tokenUsage.record(result.usage.inputTokens, { ...common, 'gen_ai.token.type': 'input' });
-              instruments.tokenUsage.record(result.usage.outputTokens, { ...common, 'gen_ai.token.type': 'output' });
+              instruments.tokenUsage.record(
+                result.usage.inputTokens,
+                copyWith(common, { 'gen_ai.token.type': 'input' }),
+              );
+              instruments.tokenUsage.record(
+                result.usage.outputTokens,
+                copyWith(common, { 'gen_ai.token.type': 'output' }),
+              );
             }
             if (result.finishReason) span.setAttribute('gen_ai.response.finish_reasons', [result.finishReason]);
             if (recordContent) {
