@@ -1,13 +1,16 @@
 /**
  * Why hot paths copy with `copyWith` (src/internal/copy-with.ts) instead of a spread: what a copy
  * with one or two added properties costs, by how it is written, on the Node that runs this.
- * On Node 20 (V8 11.3), a property added to a spread copy takes a slow runtime path.
+ * On Node 20 (V8 11.3), an object literal that starts with a non-empty spread and adds anything
+ * after it (a property, another non-empty spread), or a spread copy that gains a property later,
+ * takes a slow runtime path.
  *
  * Run: `npx tsx bench/object-copy.ts` (or `$(scripts/ensure-node.sh 24) --import tsx bench/object-copy.ts`).
  */
 import { copyWith } from '../src/internal/copy-with.js';
 
 const init = { method: 'POST', headers: { 'content-type': 'application/json' }, signal: null };
+const extra = { body: 'x', duplex: 'half' };
 const message = JSON.parse('{"role":"user","content":"hello"}') as Record<string, unknown>;
 const ROUNDS = 5;
 const CALLS = 200_000;
@@ -23,6 +26,15 @@ const cases: Array<[string, () => object]> = [
       copy.at = 'now';
       return copy;
     },
+  ],
+  ['spread + a non-empty spread', () => ({ ...init, ...extra })],
+  [
+    'conditional spread first, then 2 properties',
+    () => ({ ...(init.method ? { signal: init.signal } : {}), a: 1, b: 2 }),
+  ],
+  [
+    '2 properties first, then the conditional spread',
+    () => ({ a: 1, b: 2, ...(init.method ? { signal: init.signal } : {}) }),
   ],
   ['copyWith + 1 property', () => copyWith(init, { body: 'x' })],
   ['copyWith + 2 properties', () => copyWith(init, { body: 'x', duplex: 'half' })],
