@@ -3,31 +3,25 @@
  * without the connects and warm-up that `--cpu-prof` (the whole process life) includes.
  */
 import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
+import { type InspectorSession, openInspectorSession } from './inspector-session.js';
 
-let session: Session | undefined;
-
-function post<T>(method: string, params?: object): Promise<T> {
-  return new Promise((resolve, reject) => {
-    (session as Session).post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result as T)));
-  });
-}
+let session: InspectorSession | undefined;
 
 /** Starts profiling, one sample every `intervalUs` microseconds. */
 export async function startCpuProfile(intervalUs: number): Promise<boolean> {
-  session = new Session();
-  session.connect();
-  await post('Profiler.enable');
-  await post('Profiler.setSamplingInterval', { interval: intervalUs });
-  await post('Profiler.start');
+  session = openInspectorSession();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: intervalUs });
+  await session.post('Profiler.start');
   return true;
 }
 
 /** Stops profiling and writes the profile (`.cpuprofile`) to `path`. */
 export async function stopCpuProfile(path: string): Promise<boolean> {
-  const { profile } = await post<{ profile: unknown }>('Profiler.stop');
+  if (!session) return false;
+  const { profile } = await session.post<{ profile: unknown }>('Profiler.stop');
   writeFileSync(path, JSON.stringify(profile));
-  session?.disconnect();
+  session.close();
   session = undefined;
   return true;
 }

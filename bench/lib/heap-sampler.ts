@@ -3,23 +3,15 @@
  * in the profile: what a wave allocates, not only what is still alive when it ends.
  */
 import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
+import { type InspectorSession, openInspectorSession } from './inspector-session.js';
 
-let session: Session | undefined;
-
-function post<T>(method: string, params?: object): Promise<T> {
-  return new Promise((resolve, reject) => {
-    (session as Session).post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result as T)));
-  });
-}
+let session: InspectorSession | undefined;
 
 /** Starts sampling one allocation every `intervalBytes` bytes (on average). */
 export async function startHeapSampling(intervalBytes: number): Promise<boolean> {
-  // A session of its own for each profile: one that was disconnected is not connected again.
-  session = new Session();
-  session.connect();
-  await post('HeapProfiler.enable');
-  await post('HeapProfiler.startSampling', {
+  session = openInspectorSession();
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', {
     samplingInterval: intervalBytes,
     includeObjectsCollectedByMajorGC: true,
     includeObjectsCollectedByMinorGC: true,
@@ -29,9 +21,10 @@ export async function startHeapSampling(intervalBytes: number): Promise<boolean>
 
 /** Stops sampling and writes the profile (`.heapprofile`, Chrome DevTools' format) to `path`. */
 export async function stopHeapSampling(path: string): Promise<boolean> {
-  const { profile } = await post<{ profile: unknown }>('HeapProfiler.stopSampling');
+  if (!session) return false;
+  const { profile } = await session.post<{ profile: unknown }>('HeapProfiler.stopSampling');
   writeFileSync(path, JSON.stringify(profile));
-  session?.disconnect();
+  session.close();
   session = undefined;
   return true;
 }
