@@ -74,7 +74,8 @@ function providerOf(deps: LiveSessionDeps, modelId: string): LlmProvider {
     // The host's logger also hears about LLM retries.
     provider = deps.registry.createProvider(
       modelId,
-      deps.logger ? copyWith(deps.llm ?? {}, { logger: deps.logger }) : (deps.llm ?? {}),
+      // A copy for each provider, as before: a host that changes its options later changes no provider.
+      copyWith(deps.llm ?? {}, deps.logger ? { logger: deps.logger } : {}),
     );
     deps.providers.set(modelId, provider);
   }

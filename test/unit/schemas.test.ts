@@ -134,22 +134,39 @@ describe('connectBodySchema', () => {
     expect(error.message).toBe(message);
   });
 
-  it.each(['sk-abc\r\nX-Injected: 1', 'sk-abc\n', 'sk\u0000abc', 'sk\u0007abc', 'sk-\u0442\u043e\u043a\u0435\u043d'])(
-    'rejects the token %j, which no HTTP client can send as a header value',
-    (token) => {
-      const error = rejection(connectBodySchema, { ...validConnect, server: { auth_token: token } });
-      expect(error.details).toEqual({ field: 'server.auth_token' });
-      expect(error.message).toBe(
-        'server.auth_token: must not contain line breaks, control characters or characters beyond Latin-1',
-      );
-    },
-  );
+  it.each([
+    'sk-abc\r\nX-Injected: 1',
+    'sk-abc\nmore',
+    'sk\u0000abc',
+    'sk\u0007abc',
+    'sk-\u0442\u043e\u043a\u0435\u043d',
+  ])('rejects the token %j, which no HTTP client can send as a header value', (token) => {
+    const error = rejection(connectBodySchema, { ...validConnect, server: { auth_token: token } });
+    expect(error.details).toEqual({ field: 'server.auth_token' });
+    expect(error.message).toBe(
+      'server.auth_token: must not contain line breaks, control characters or characters beyond Latin-1',
+    );
+  });
 
   it('accepts any token an HTTP client can send as a header value: tabs, spaces, Latin-1', () => {
-    for (const token of ['sk-abc', 'a\tb c', 'caf\u00e9-\u00ff', '']) {
+    // fetch trims tab, space, CR and LF from both ends: a token pasted with its line break is sent.
+    for (const token of ['sk-abc', 'a\tb c', 'caf\u00e9-\u00ff', '', 'sk-abc\n', '\t sk-abc\r\n']) {
       const body = parseBody(connectBodySchema, { ...validConnect, server: { auth_token: token } });
       expect(body.server?.auth_token).toBe(token);
     }
+  });
+
+  it('checks a long token whose whitespace runs would make a backtracking check take minutes', () => {
+    // A regex for "trimmed, then valid" backtracked for minutes on these; the check is one pass.
+    expect(
+      rejection(connectBodySchema, { ...validConnect, server: { auth_token: `${'\t'.repeat(8191)}\u0007` } }).details,
+    ).toEqual({
+      field: 'server.auth_token',
+    });
+    const padded = `${' '.repeat(4000)}${'x'.repeat(4000)}${'\n'.repeat(192)}`;
+    expect(parseBody(connectBodySchema, { ...validConnect, server: { auth_token: padded } }).server?.auth_token).toBe(
+      padded,
+    );
   });
 
   it('reports the first failing field when several fail', () => {
