@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { conversationIdSchema } from './conversations/conversation-id.js';
 import { LlmChatError } from './errors.js';
+import { isSendableHeaderValue } from './internal/header-value.js';
 
 /** Longest accepted `user_id`. Real ids are emails or UUIDs; this only stops abuse. */
 const MAX_USER_ID_CHARS = 512;
@@ -22,29 +23,10 @@ const MAX_OUTPUT_TOKENS = 1_000_000;
 
 const userId = z.string().max(MAX_USER_ID_CHARS).nullish();
 
-/**
- * What an HTTP client sends as a header value, once fetch has trimmed the whitespace at its ends
- * (tab, space, CR, LF: a token pasted with its line break still works): tab, visible ASCII and
- * Latin-1. A token outside it can never be sent: it is the client's mistake (422), not an MCP
- * server that is down (503), and refusing it here keeps it away from the HTTP client, whose error
- * quotes it.
- */
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-/** Tab, LF, CR and space: what fetch trims from both ends of a header value. */
-function isHttpWhitespace(code: number): boolean {
-  return code === 9 || code === 10 || code === 13 || code === 32;
-}
-
-/** `value` without HTTP whitespace at its ends, in one pass (a regex for it backtracks on long runs). */
-function trimHttpWhitespace(value: string): string {
-  let start = 0;
-  let end = value.length;
-  while (start < end && isHttpWhitespace(value.charCodeAt(start))) start++;
-  while (end > start && isHttpWhitespace(value.charCodeAt(end - 1))) end--;
-  return value.slice(start, end);
-}
-
+// A token no HTTP client can send is the client's mistake (422), not an MCP server that is down
+// (503); refused here, it never reaches the HTTP client, whose error would quote it.
 const HEADER_VALUE_REASON = 'must not contain line breaks, control characters or characters beyond Latin-1';
+
 const streaming = z.boolean().default(false);
 
 /**
@@ -57,11 +39,7 @@ export const connectBodySchema = z.object({
     .object({
       url: z.string().max(MAX_URL_CHARS).nullish(),
       transport: z.enum(['streamable_http', 'sse', 'stdio']).default('streamable_http'),
-      auth_token: z
-        .string()
-        .max(MAX_AUTH_TOKEN_CHARS)
-        .refine((token) => HEADER_VALUE.test(trimHttpWhitespace(token)), HEADER_VALUE_REASON)
-        .nullish(),
+      auth_token: z.string().max(MAX_AUTH_TOKEN_CHARS).refine(isSendableHeaderValue, HEADER_VALUE_REASON).nullish(),
     })
     .nullish(),
   llm: z.object({

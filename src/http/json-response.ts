@@ -1,5 +1,4 @@
 import { type HttpError, toHttpError } from '../errors.js';
-import { copyWith } from '../internal/copy-with.js';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
@@ -14,5 +13,5 @@ export function jsonResponse(status: number, body: unknown, headers?: Record<str
 /** The one place where a thrown error becomes an HTTP response. @internal */
 export function errorResponse(error: unknown, extraHeaders?: Record<string, string>): Response {
   const http: HttpError = toHttpError(error);
-  return jsonResponse(http.status, http.body, extraHeaders ? copyWith(http.headers ?? {}, extraHeaders) : http.headers);
+  return jsonResponse(http.status, http.body, { ...http.headers, ...extraHeaders });
 }

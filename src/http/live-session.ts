@@ -1,5 +1,4 @@
 import { ChatService } from '../chat/chat-service.js';
-import { copyWith } from '../internal/copy-with.js';
 import type { LlmProvider } from '../llm/llm-provider.js';
 import { LazyToolbox } from '../mcp/lazy-toolbox.js';
 import { McpToolbox } from '../mcp/mcp-toolbox.js';
@@ -72,11 +71,7 @@ function providerOf(deps: LiveSessionDeps, modelId: string): LlmProvider {
   let provider = deps.providers.get(modelId);
   if (provider === undefined) {
     // The host's logger also hears about LLM retries.
-    provider = deps.registry.createProvider(
-      modelId,
-      // A copy for each provider, as before: a host that changes its options later changes no provider.
-      copyWith(deps.llm ?? {}, deps.logger ? { logger: deps.logger } : {}),
-    );
+    provider = deps.registry.createProvider(modelId, { ...deps.llm, ...(deps.logger ? { logger: deps.logger } : {}) });
     deps.providers.set(modelId, provider);
   }
   return provider;

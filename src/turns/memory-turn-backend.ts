@@ -70,16 +70,11 @@ export class MemoryTurnBackend implements TurnBackend {
   }
 
   async raiseFence(key: string, ttlMs: number): Promise<number> {
-    const current = this.#epoch(key);
+    const current = epochOf(this.#live(key));
     // An unreadable fence is replaced: the claim must still shut out whoever wrote before.
     const epoch = (Number.isNaN(current) ? 1 : current) + 1;
     this.#put(key, { value: String(epoch), expiresAt: Date.now() + ttlMs });
     return epoch;
-  }
-
-  /** The epoch a fence holds: 1 when absent, like the Redis script; `NaN` (matches nothing) when unreadable. */
-  #epoch(key: string): number {
-    return epochOf(this.#live(key));
   }
 
   async read(key: string, afterSeq: number, limit: number): Promise<TurnLogEntry[]> {
@@ -171,7 +166,7 @@ export class MemoryTurnBackend implements TurnBackend {
   }
 }
 
-/** The epoch a fence slot holds: 1 when absent; `NaN` (matches nothing) when unreadable. */
+/** The epoch a fence slot holds: 1 when absent, like the Redis script; `NaN` (matches nothing) when unreadable. */
 function epochOf(slot: Slot | undefined): number {
   const value = slot?.value;
   if (value === undefined) return 1;
