@@ -30,6 +30,7 @@ import { join } from 'node:path';
 import { type BenchEnv, connectUser, startServer, workerScripts } from './lib/bench-env.js';
 import { buildWorkers } from './lib/build-workers.js';
 import { DOOR_LABELS, DOORS, type Door, doorPort, streamThrough } from './lib/doors.js';
+import { numberFlag } from './lib/flags.js';
 import { frameName, frameOrigin } from './lib/frame-origin.js';
 import { type HeapGroup, heapGrowth, summarizeHeapSnapshot } from './lib/heap-snapshot-summary.js';
 import { type BenchWorker, startWorker } from './lib/ipc.js';
@@ -37,15 +38,11 @@ import { benchAgent } from './lib/stream-client.js';
 import type { UpstreamInfo } from './server.js';
 
 const argv = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const at = argv.indexOf(name);
-  return at >= 0 ? Number(argv[at + 1]) : fallback;
-};
-const streams = argv.includes('--quick') ? 50 : flag('--streams', 200);
+const streams = argv.includes('--quick') ? 50 : numberFlag('--streams', 200);
 const withSnapshots = argv.includes('--snapshots');
 /** With `--snapshots`: what an open stream added to the heap, by kind of object, for each door. */
 const growth: Partial<Record<Door, Array<[string, HeapGroup]>>> = {};
-const tokens = flag('--tokens', 50);
+const tokens = numberFlag('--tokens', 50);
 const SAMPLING_BYTES = 4096;
 
 interface HeapNode {

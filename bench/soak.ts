@@ -14,6 +14,7 @@
 import { redisAnswers } from '../test/fixtures/shared-redis.js';
 import { connectUser, startServer, workerScripts } from './lib/bench-env.js';
 import { buildWorkers } from './lib/build-workers.js';
+import { numberFlag } from './lib/flags.js';
 import { startWorker } from './lib/ipc.js';
 import { renderTable } from './lib/report.js';
 import { fmt, slope } from './lib/stats.js';
@@ -21,15 +22,10 @@ import { benchAgent, FORMATS, postJson, postStream, userHeaders } from './lib/st
 import type { UpstreamInfo } from './server.js';
 
 const argv = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const index = argv.indexOf(`--${name}`);
-  const value = index >= 0 ? Number(argv[index + 1]) : fallback;
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-};
-const minutes = flag('minutes', 10);
-const concurrency = flag('concurrency', 12);
-const userCount = Math.max(concurrency, flag('users', 48));
-const sampleMs = flag('sample-seconds', 5) * 1000;
+const minutes = numberFlag('--minutes', 10);
+const concurrency = numberFlag('--concurrency', 12);
+const userCount = Math.max(concurrency, numberFlag('--users', 48));
+const sampleMs = numberFlag('--sample-seconds', 5) * 1000;
 const useRedis = argv.includes('--redis');
 
 interface Sample {

@@ -22,19 +22,16 @@ import { fileURLToPath } from 'node:url';
 import { type BenchEnv, connectUser, startServer, workerScripts } from './lib/bench-env.js';
 import { buildWorkers } from './lib/build-workers.js';
 import { DOOR_LABELS, DOORS, type Door, doorPort, streamThrough } from './lib/doors.js';
+import { numberFlag } from './lib/flags.js';
 import { startWorker } from './lib/ipc.js';
 import { summarize } from './lib/stats.js';
 import { benchAgent } from './lib/stream-client.js';
 import type { UpstreamInfo } from './server.js';
 
 const argv = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const at = argv.indexOf(name);
-  return at >= 0 ? Number(argv[at + 1]) : fallback;
-};
-const streams = flag('--streams', 100);
-const tokens = flag('--tokens', 50);
-const reps = flag('--reps', 3);
+const streams = numberFlag('--streams', 100);
+const tokens = numberFlag('--tokens', 50);
+const reps = numberFlag('--reps', 3);
 const profile = argv.includes('--profile');
 const profileDir = fileURLToPath(new URL('./.profiles', import.meta.url));
 const median = (values: readonly number[]) => summarize(values).median;

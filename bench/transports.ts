@@ -15,14 +15,11 @@ import { createServer, Agent as HttpAgent, request as httpRequest } from 'node:h
 import type { AddressInfo } from 'node:net';
 import { Agent as UndiciAgent, request as undiciRequest } from 'undici';
 import { postWithUndici } from '../src/llm/undici-post.js';
+import { numberFlag } from './lib/flags.js';
 
 const argv = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const at = argv.indexOf(name);
-  return at >= 0 ? Number(argv[at + 1]) : fallback;
-};
-const events = flag('--events', 20_000);
-const rounds = flag('--rounds', 7);
+const events = numberFlag('--events', 20_000);
+const rounds = numberFlag('--rounds', 7);
 const REQUESTS_A_ROUND = 5;
 
 /** The child: streams the events, each its own write (one HTTP chunk). */
