@@ -2,8 +2,10 @@
  * Scenario 4a: peak RSS of one server process while it relays N concurrent streams (50 tokens
  * 20 ms apart), through the bare relay (the floor), the Express adapter and `handler.fetch` on
  * node:http. Each wave runs in a fresh server process of the same build, so one wave's garbage
- * and grown heap never count against the next; the library's users are connected (each with its
- * own MCP session) before the wave, as in scenario 4. One wave's peak moves by 20 MB or more
+ * and grown heap never count against the next; the library's users are connected (their tools
+ * listed and kept with the session, no MCP connection left open) before the wave, as in scenario
+ * 4, and the peak counts from once the RSS settled after a full collection (see `settledRss`).
+ * One wave's peak moves by 20 MB or more
  * from run to run (when the collector happens to run), the floor's included: every door runs
  * `rounds` waves, in balanced orders, and the ratio compares median peaks.
  */
@@ -11,6 +13,7 @@ import type { BenchEnv } from '../lib/bench-env.js';
 import { connectUser } from '../lib/bench-env.js';
 import { DOOR_LABELS, DOORS, type Door, doorPort, streamThrough } from '../lib/doors.js';
 import { balancedOrders } from '../lib/interleave.js';
+import { settledRss } from '../lib/settled-rss.js';
 import { fmt, summarize } from '../lib/stats.js';
 import type { ScenarioResult } from './first-token.js';
 
@@ -26,6 +29,9 @@ export interface StreamMemoryOptions {
 
 interface Wave {
   idleRss: number;
+  /** Right after the collection that follows the connects. */
+  collectedRss: number;
+  /** Once that collection's freed pages left the process: where the peak counts from. */
   startRss: number;
   peakRss: number;
   complete: number;
@@ -63,6 +69,7 @@ export async function streamMemoryScenario(
       DOOR_LABELS[door],
       list.map((w) => `${w.complete}`).join(', '),
       mb(median(list.map((w) => w.idleRss))),
+      mb(median(list.map((w) => w.collectedRss))),
       mb(median(list.map((w) => w.startRss))),
       list.map((w) => mb(w.peakRss)).join(', '),
       mb(peak(door)),
@@ -86,7 +93,8 @@ export async function streamMemoryScenario(
           'Server',
           `complete (of ${options.streams}), each wave`,
           'RSS idle (MB, median)',
-          'RSS before the wave (MB, median)',
+          'RSS right after the collection (MB, median)',
+          'RSS before the wave, settled (MB, median)',
           'RSS peak, each wave (MB)',
           'RSS peak, median (MB)',
           '× floor peak',
@@ -94,7 +102,8 @@ export async function streamMemoryScenario(
         ],
         rows,
         notes: [
-          'RSS peak: the kernel’s VmHWM from the start of the wave, with samples every 50 ms where it is missing; the library’s users were connected (own MCP session each) before the wave.',
+          'RSS peak: the kernel’s VmHWM from the start of the wave, with samples every 50 ms where it is missing; the library’s users were connected before the wave.',
+          'Before each wave a full collection runs and the bench waits until RSS stops falling (V8 returns the freed pages on a background thread over a second or two): the peak counts from there, for every server alike.',
           'The servers take turns wave by wave (balanced orders), so drift of the machine falls on all three alike.',
         ],
       },
@@ -114,7 +123,10 @@ async function wave(env: BenchEnv, door: Door, options: StreamMemoryOptions): Pr
     }
   }
   await env.server.call('gc');
-  // The peak counts from here, after the connects.
+  const collectedRss = (await env.server.call<{ rss: number }>('mem')).rss;
+  // The peak counts from here: after the connects, and after the pages their garbage took left
+  // the process (every door waits alike).
+  await settledRss(env.server);
   await env.server.call('resetPeak');
   const startRss = (await env.server.call<{ rss: number }>('mem')).rss;
   let peakRss = startRss;
@@ -137,5 +149,5 @@ async function wave(env: BenchEnv, door: Door, options: StreamMemoryOptions): Pr
   const complete = results.filter(
     (result) => result.status === 'fulfilled' && result.value.status === 200 && result.value.complete,
   ).length;
-  return { idleRss, startRss, peakRss, complete, eldP99: eld.p99 };
+  return { idleRss, collectedRss, startRss, peakRss, complete, eldP99: eld.p99 };
 }
