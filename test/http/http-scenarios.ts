@@ -256,7 +256,7 @@ export function runHttpScenarios(hostName: string, mount: Mount, options: { host
       const first = await fetch(`${host.baseUrl}/chat`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: 'Bearer user:carol' },
-        body: JSON.stringify({ message: 'talk slowly', streaming: true }),
+        body: JSON.stringify({ message: 'talk slowly but briefly', streaming: true }),
         signal: controller.signal,
       });
       expect(first.status).toBe(200);

@@ -11,7 +11,7 @@ export const SECRETS = { apiKey: 'sk-test-LEAKCHECK-4242', mcpToken: 'mcp-token-
  * How the fake LLM decides, by the conversation it is sent:
  * - the last message is a tool result → it answers `The result is <result>.`
  * - the user asks "add A and B" → it calls the `add` tool;
- * - "slowly" → a long answer streamed a chunk every 20 ms;
+ * - "slowly" → a long answer streamed a chunk every 20 ms (4 s; "slowly but briefly": 1.2 s);
  * - anything else → "Hello from the fake."
  */
 export function smartReply(request: RecordedRequest): FakeReply {
@@ -21,8 +21,10 @@ export function smartReply(request: RecordedRequest): FakeReply {
   const text = typeof last?.content === 'string' ? last.content : '';
   const add = /add (\d+) and (\d+)/i.exec(text);
   if (add) return { kind: 'tool_calls', calls: [{ name: 'add', arguments: { a: Number(add[1]), b: Number(add[2]) } }] };
-  if (/slowly/i.test(text))
-    return { kind: 'text', chunks: Array.from({ length: 200 }, (_, i) => `w${i} `), delayMs: 20 };
+  if (/slowly/i.test(text)) {
+    const length = /briefly/i.test(text) ? 60 : 200;
+    return { kind: 'text', chunks: Array.from({ length }, (_, i) => `w${i} `), delayMs: 20 };
+  }
   return { kind: 'text', chunks: ['Hello', ' from', ' the fake.'] };
 }
 
