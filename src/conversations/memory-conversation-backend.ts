@@ -7,31 +7,52 @@ import type {
 } from './conversation-backend.js';
 import { type ConversationEntry, nextEntry, toSummary } from './conversation-entry.js';
 
+/** One user's entries, and the earliest time one of them expires (a lower bound). */
+interface UserEntries {
+  entries: Map<string, ConversationEntry>;
+  soonest: number;
+}
+
+/** Other users looked at by each recorded turn, so users who never come back are let go too. */
+const USERS_SWEPT_PER_TURN = 2;
+
 /**
  * An in-process {@link ConversationBackend}: one map of entries per user. Expired entries are
- * dropped whenever their user's list is touched, so memory follows the live conversations.
+ * dropped whenever their user's list is touched after one of them expired (no pass over the
+ * whole list on every turn), and every recorded turn also looks at two other users in turn, so
+ * memory follows the live conversations even for users who never come back.
  */
 export class MemoryConversationBackend implements ConversationBackend {
-  readonly #users = new Map<string, Map<string, ConversationEntry>>();
+  readonly #users = new Map<string, UserEntries>();
   readonly #now: () => number;
+  /** Where the sweep of other users goes on (a Map iterator sees later additions and deletions). */
+  #cursor: Iterator<[string, UserEntries]> | undefined;
 
   /** @param now The clock, for tests. @default Date.now */
   constructor(now: () => number = Date.now) {
     this.#now = now;
   }
 
+  /** How many users' lists are held, including expired ones not yet swept. */
+  get size(): number {
+    return this.#users.size;
+  }
+
   async recordTurn(userId: string, conversationId: string, options: RecordTurnOptions): Promise<void> {
-    const entries = this.#entries(userId, true);
-    entries.set(conversationId, nextEntry(entries.get(conversationId), options));
+    const user = this.#user(userId, true);
+    const entry = nextEntry(user.entries.get(conversationId), options);
+    user.entries.set(conversationId, entry);
+    if (entry.e < user.soonest) user.soonest = entry.e;
+    this.#sweepOthers();
   }
 
   async get(userId: string, conversationId: string): Promise<ConversationSummary | null> {
-    const entry = this.#entries(userId, false)?.get(conversationId);
+    const entry = this.#user(userId, false)?.entries.get(conversationId);
     return entry === undefined ? null : toSummary(conversationId, entry);
   }
 
   async list(userId: string, options: ListConversationsOptions): Promise<ConversationPage> {
-    const entries = this.#entries(userId, false);
+    const entries = this.#user(userId, false)?.entries;
     if (entries === undefined) return { conversations: [], hasMore: false };
     const before = options.before ?? Number.POSITIVE_INFINITY;
     const newestFirst = [...entries]
@@ -44,25 +65,55 @@ export class MemoryConversationBackend implements ConversationBackend {
   }
 
   async remove(userId: string, conversationId: string): Promise<boolean> {
-    const entries = this.#entries(userId, false);
+    const entries = this.#user(userId, false)?.entries;
     const removed = entries?.delete(conversationId) ?? false;
     if (entries?.size === 0) this.#users.delete(userId);
     return removed;
   }
 
-  /** The user's live entries, with expired ones dropped first. */
-  #entries(userId: string, create: true): Map<string, ConversationEntry>;
-  #entries(userId: string, create: false): Map<string, ConversationEntry> | undefined;
-  #entries(userId: string, create: boolean): Map<string, ConversationEntry> | undefined {
-    let entries = this.#users.get(userId);
-    if (entries !== undefined) {
-      const now = this.#now();
-      for (const [id, entry] of entries) if (entry.e <= now) entries.delete(id);
+  /** The user's live entries, with expired ones dropped first; `undefined` for a user with none. */
+  #user(userId: string, create: true): UserEntries;
+  #user(userId: string, create: false): UserEntries | undefined;
+  #user(userId: string, create: boolean): UserEntries | undefined {
+    let user = this.#users.get(userId);
+    if (user !== undefined && !this.#live(userId, user, this.#now())) user = undefined;
+    if (user === undefined && create) {
+      user = { entries: new Map(), soonest: Number.POSITIVE_INFINITY };
+      this.#users.set(userId, user);
     }
-    if (entries === undefined && create) {
-      entries = new Map();
-      this.#users.set(userId, entries);
-    }
-    return entries;
+    return user;
   }
+
+  /** Sweeps `user` when one of its entries is due; drops it once it has none. Whether it is still held. */
+  #live(userId: string, user: UserEntries, now: number): boolean {
+    if (user.soonest > now) return true;
+    sweep(user, now);
+    if (user.entries.size > 0) return true;
+    this.#users.delete(userId);
+    return false;
+  }
+
+  #sweepOthers(): void {
+    const now = this.#now();
+    for (let looked = 0; looked < USERS_SWEPT_PER_TURN; looked++) {
+      this.#cursor ??= this.#users.entries();
+      const next = this.#cursor.next();
+      if (next.done === true) {
+        this.#cursor = undefined;
+        return;
+      }
+      const [userId, user] = next.value;
+      this.#live(userId, user, now);
+    }
+  }
+}
+
+/** Drops the expired entries and finds when the next one expires. */
+function sweep(user: UserEntries, now: number): void {
+  let soonest = Number.POSITIVE_INFINITY;
+  for (const [id, entry] of user.entries) {
+    if (entry.e <= now) user.entries.delete(id);
+    else if (entry.e < soonest) soonest = entry.e;
+  }
+  user.soonest = soonest;
 }
