@@ -42,7 +42,7 @@ import { bearerUser } from '../test/http/stack.js';
 import { startCpuProfile, stopCpuProfile } from './lib/cpu-profiler.js';
 import { startHeapSampling, stopHeapSampling } from './lib/heap-sampler.js';
 import { serveIpc } from './lib/ipc.js';
-import { startPromiseCount, stopPromiseCount } from './lib/promise-counter.js';
+import { promiseOrigins, startPromiseCount, stopPromiseCount } from './lib/promise-counter.js';
 import { resetRssPeak, rssPeak } from './lib/rss-peak.js';
 
 /** Where the upstream fakes live, sent by the orchestrator. */
@@ -326,8 +326,9 @@ serveIpc(
     heapSnapshot: (path: string) => writeHeapSnapshot(path),
     cpuProfileStart: (intervalUs: number) => startCpuProfile(intervalUs),
     cpuProfileStop: (path: string) => stopCpuProfile(path),
-    promiseCountStart: () => startPromiseCount(),
+    promiseCountStart: (withOrigins?: boolean) => startPromiseCount(withOrigins === true),
     promiseCountStop: () => stopPromiseCount(),
+    promiseOrigins: () => promiseOrigins(),
     gc: () => {
       const gc = (globalThis as { gc?: () => void }).gc;
       if (!gc) return false;

@@ -14,7 +14,9 @@
  * bench/.profiles (summarize with `npx tsx bench/profile-summary.ts <file>`).
  *
  * Flags: `--streams N` (default 100: few enough that the server is not saturated, so tokens
- * stay one a read), `--tokens N` (default 50), `--reps N` (default 3), `--profile`.
+ * stay one a read), `--tokens N` (default 50), `--reps N` (default 3), `--profile`,
+ * `--promise-origins` (the promise pass also tallies where each promise was made: a token's
+ * promises by function and caller, the list to shorten).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +35,7 @@ const streams = numberFlag('--streams', 100);
 const tokens = numberFlag('--tokens', 50);
 const reps = numberFlag('--reps', 3);
 const profile = argv.includes('--profile');
+const withOrigins = argv.includes('--promise-origins');
 const profileDir = fileURLToPath(new URL('./.profiles', import.meta.url));
 const median = (values: readonly number[]) => summarize(values).median;
 
@@ -64,6 +67,8 @@ interface DoorFigures {
   turn: number[];
   promisesPerToken: number;
   promisesPerTurn: number;
+  /** With `--promise-origins`: promises a token by the code that made them. */
+  tokenOrigins: Array<[string, number]>;
 }
 
 async function measure(
@@ -74,7 +79,14 @@ async function measure(
 ) {
   const env = await startServer(upstream, info, ['--no-aisdk'], [], script);
   const users = Array.from({ length: streams }, (_, i) => `sparse-${door}-${i}`);
-  const figures: DoorFigures = { tokenUser: [], tokenSystem: [], turn: [], promisesPerToken: 0, promisesPerTurn: 0 };
+  const figures: DoorFigures = {
+    tokenUser: [],
+    tokenSystem: [],
+    turn: [],
+    promisesPerToken: 0,
+    promisesPerTurn: 0,
+    tokenOrigins: [],
+  };
   try {
     if (door !== 'floor') {
       for (let i = 0; i < users.length; i += 50) {
@@ -98,14 +110,21 @@ async function measure(
       figures.tokenSystem.push(tokenSystem);
       figures.turn.push((one.user + one.system) / streams - tokenUser - tokenSystem);
     }
-    await env.server.call('promiseCountStart');
-    await wave(env, door, users, 1);
-    const onePromises = await env.server.call<number>('promiseCountStop');
-    await env.server.call('promiseCountStart');
-    await wave(env, door, users, tokens);
-    const manyPromises = await env.server.call<number>('promiseCountStop');
-    figures.promisesPerToken = (manyPromises - onePromises) / ((tokens - 1) * streams);
-    figures.promisesPerTurn = onePromises / streams - figures.promisesPerToken;
+    const counted = async (count: number) => {
+      await env.server.call('promiseCountStart', withOrigins);
+      await wave(env, door, users, count);
+      const total = await env.server.call<number>('promiseCountStop');
+      return { total, origins: await env.server.call<Record<string, number>>('promiseOrigins') };
+    };
+    const one = await counted(1);
+    const many = await counted(tokens);
+    const extra = (tokens - 1) * streams;
+    figures.promisesPerToken = (many.total - one.total) / extra;
+    figures.promisesPerTurn = one.total / streams - figures.promisesPerToken;
+    figures.tokenOrigins = Object.entries(many.origins)
+      .map(([origin, n]): [string, number] => [origin, (n - (one.origins[origin] ?? 0)) / extra])
+      .filter(([, perToken]) => perToken >= 0.05)
+      .sort((a, b) => b[1] - a[1]);
   } finally {
     await env.server.close();
   }
@@ -136,6 +155,14 @@ async function main(): Promise<void> {
       console.log(
         `| ${DOOR_LABELS[door]} | ${user.toFixed(1)} + ${system.toFixed(1)} [${each}] | ${((user + system) / floorToken).toFixed(2)} | ${median(r.turn).toFixed(0)} [${r.turn.map((t) => t.toFixed(0)).join(', ')}] | ${r.promisesPerToken.toFixed(1)} | ${r.promisesPerTurn.toFixed(0)} |`,
       );
+    }
+    if (withOrigins) {
+      for (const door of DOORS) {
+        if (results[door].tokenOrigins.length === 0) continue;
+        console.log(`\n${DOOR_LABELS[door]}: promises a token, by the code that made them (function < its caller)`);
+        for (const [origin, perToken] of results[door].tokenOrigins)
+          console.log(`  ${perToken.toFixed(2).padStart(5)}  ${origin}`);
+      }
     }
     console.log(
       "\nThe floor pipes the provider's socket to the client's with node:http: no promise, no parsing. A token's \"system\" time is its two socket calls (a read, a write), the same for every door.",
