@@ -67,8 +67,10 @@ interface DoorFigures {
   turn: number[];
   promisesPerToken: number;
   promisesPerTurn: number;
-  /** With `--promise-origins`: promises a token by the code that made them. */
+  /** With `--promise-origins`: promises a token by the code that made them, from a pass of their own. */
   tokenOrigins: Array<[string, number]>;
+  /** The promises a token that pass counted (fewer than the plain pass when the stacks saturated the server). */
+  tracedPerToken: number;
 }
 
 async function measure(
@@ -86,6 +88,7 @@ async function measure(
     promisesPerToken: 0,
     promisesPerTurn: 0,
     tokenOrigins: [],
+    tracedPerToken: 0,
   };
   try {
     if (door !== 'floor') {
@@ -110,21 +113,28 @@ async function measure(
       figures.tokenSystem.push(tokenSystem);
       figures.turn.push((one.user + one.system) / streams - tokenUser - tokenSystem);
     }
-    const counted = async (count: number) => {
-      await env.server.call('promiseCountStart', withOrigins);
+    const counted = async (count: number, origins: boolean) => {
+      await env.server.call('promiseCountStart', origins);
       await wave(env, door, users, count);
       const total = await env.server.call<number>('promiseCountStop');
       return { total, origins: await env.server.call<Record<string, number>>('promiseOrigins') };
     };
-    const one = await counted(1);
-    const many = await counted(tokens);
     const extra = (tokens - 1) * streams;
+    const one = await counted(1, false);
+    const many = await counted(tokens, false);
     figures.promisesPerToken = (many.total - one.total) / extra;
     figures.promisesPerTurn = one.total / streams - figures.promisesPerToken;
-    figures.tokenOrigins = Object.entries(many.origins)
-      .map(([origin, n]): [string, number] => [origin, (n - (one.origins[origin] ?? 0)) / extra])
-      .filter(([, perToken]) => perToken >= 0.05)
-      .sort((a, b) => b[1] - a[1]);
+    if (withOrigins) {
+      // A pass of its own: taking a stack for every promise slows the server enough that it reads
+      // several tokens at once, which would change the counts above.
+      const oneTraced = await counted(1, true);
+      const manyTraced = await counted(tokens, true);
+      figures.tracedPerToken = (manyTraced.total - oneTraced.total) / extra;
+      figures.tokenOrigins = Object.entries(manyTraced.origins)
+        .map(([origin, n]): [string, number] => [origin, (n - (oneTraced.origins[origin] ?? 0)) / extra])
+        .filter(([, perToken]) => perToken >= 0.05)
+        .sort((a, b) => b[1] - a[1]);
+    }
   } finally {
     await env.server.close();
   }
@@ -159,7 +169,9 @@ async function main(): Promise<void> {
     if (withOrigins) {
       for (const door of DOORS) {
         if (results[door].tokenOrigins.length === 0) continue;
-        console.log(`\n${DOOR_LABELS[door]}: promises a token, by the code that made them (function < its caller)`);
+        console.log(
+          `\n${DOOR_LABELS[door]}: promises a token, by the code that made them (function < its caller); that pass counted ${results[door].tracedPerToken.toFixed(1)} a token in all`,
+        );
         for (const [origin, perToken] of results[door].tokenOrigins)
           console.log(`  ${perToken.toFixed(2).padStart(5)}  ${origin}`);
       }

@@ -58,7 +58,7 @@ export function originOf(stack: string): string {
       line
         .trim()
         .replace(/^at /, '')
-        .replace(/\(?file:\/\/\S*\/([^/\s]+:\d+):\d+\)?/, '$1'),
+        .replace(/\(?(?:file:\/\/)?\S*\/([^/\s]+:\d+):\d+\)?/, '$1'),
     );
   return frames.length > 0 ? frames.join(' < ') : '(no JavaScript frame)';
 }

@@ -19,8 +19,14 @@ export interface SettleOptions {
   maxWaitMs?: number;
 }
 
-/** Reads the server's RSS until it stops falling (or `maxWaitMs` passes); returns the last reading. */
-export async function settledRss(server: BenchWorker, options: SettleOptions = {}): Promise<number> {
+/** The last reading, and whether RSS had stopped falling by then (`false`: `maxWaitMs` ran out first). */
+export interface SettledRss {
+  rss: number;
+  settled: boolean;
+}
+
+/** Reads the server's RSS until it stops falling, or until `maxWaitMs` passes. */
+export async function settledRss(server: BenchWorker, options: SettleOptions = {}): Promise<SettledRss> {
   const { intervalMs = 100, toleranceBytes = 256 * 1024, maxWaitMs = 4000 } = options;
   const deadline = performance.now() + maxWaitMs;
   let previous = await rssOf(server);
@@ -32,7 +38,7 @@ export async function settledRss(server: BenchWorker, options: SettleOptions = {
     quiet = previous - current < toleranceBytes ? quiet + 1 : 0;
     previous = current;
   }
-  return previous;
+  return { rss: previous, settled: quiet >= 2 };
 }
 
 async function rssOf(server: BenchWorker): Promise<number> {

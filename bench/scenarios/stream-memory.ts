@@ -33,6 +33,8 @@ interface Wave {
   collectedRss: number;
   /** Once that collection's freed pages left the process: where the peak counts from. */
   startRss: number;
+  /** Whether RSS had stopped falling before the wave (else it started after the wait ran out). */
+  settled: boolean;
   peakRss: number;
   complete: number;
   eldP99: number;
@@ -103,7 +105,8 @@ export async function streamMemoryScenario(
         rows,
         notes: [
           'RSS peak: the kernel’s VmHWM from the start of the wave, with samples every 50 ms where it is missing; the library’s users were connected before the wave.',
-          'Before each wave a full collection runs and the bench waits until RSS stops falling (V8 returns the freed pages on a background thread over a second or two): the peak counts from there, for every server alike.',
+          'Before each wave (and before the idle reading) a full collection runs and the bench waits until RSS stops falling (V8 returns the freed pages on a background thread over a second or two), up to 4 s: the peak counts from there, for every server alike.',
+          ...unsettledNote(waves),
           'The servers take turns wave by wave (balanced orders), so drift of the machine falls on all three alike.',
         ],
       },
@@ -112,10 +115,18 @@ export async function streamMemoryScenario(
   };
 }
 
+/** A note naming the waves that started before RSS stopped falling, if any did. */
+function unsettledNote(waves: Record<Door, Wave[]>): string[] {
+  const unsettled = DOORS.flatMap((door) =>
+    waves[door].flatMap((w, i) => (w.settled ? [] : [`${DOOR_LABELS[door]}, wave ${i + 1}`])),
+  );
+  return unsettled.length === 0 ? [] : [`RSS was still falling when these waves started: ${unsettled.join('; ')}.`];
+}
+
 async function wave(env: BenchEnv, door: Door, options: StreamMemoryOptions): Promise<Wave> {
   const users = Array.from({ length: options.streams }, (_, i) => `bench-m${i}`);
   await env.server.call('gc');
-  const idleRss = (await env.server.call<{ rss: number }>('mem')).rss;
+  const idleRss = (await settledRss(env.server)).rss;
   const port = doorPort(env, door);
   if (door !== 'floor') {
     for (let i = 0; i < users.length; i += options.connectBatch) {
@@ -126,7 +137,7 @@ async function wave(env: BenchEnv, door: Door, options: StreamMemoryOptions): Pr
   const collectedRss = (await env.server.call<{ rss: number }>('mem')).rss;
   // The peak counts from here: after the connects, and after the pages their garbage took left
   // the process (every door waits alike).
-  await settledRss(env.server);
+  const { settled } = await settledRss(env.server);
   await env.server.call('resetPeak');
   const startRss = (await env.server.call<{ rss: number }>('mem')).rss;
   let peakRss = startRss;
@@ -149,5 +160,5 @@ async function wave(env: BenchEnv, door: Door, options: StreamMemoryOptions): Pr
   const complete = results.filter(
     (result) => result.status === 'fulfilled' && result.value.status === 200 && result.value.complete,
   ).length;
-  return { idleRss, collectedRss, startRss, peakRss, complete, eldP99: eld.p99 };
+  return { idleRss, collectedRss, startRss, settled, peakRss, complete, eldP99: eld.p99 };
 }

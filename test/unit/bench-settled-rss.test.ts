@@ -23,17 +23,16 @@ function serverReading(figures: number[]): BenchWorker & { readings: number } {
 describe('bench settledRss', () => {
   it('waits while RSS falls and returns the first figure that held for two readings', async () => {
     const server = serverReading([160 * MB, 150 * MB, 140 * MB, 134 * MB, 134 * MB, 133.9 * MB, 120 * MB]);
-    const rss = await settledRss(server, { intervalMs: 1 });
-    expect(rss).toBe(133.9 * MB);
+    expect(await settledRss(server, { intervalMs: 1 })).toEqual({ rss: 133.9 * MB, settled: true });
     expect(server.readings).toBe(6);
   });
 
   it('counts a rise as settled: only a fall means pages are still leaving', async () => {
     const server = serverReading([130 * MB, 131 * MB, 132 * MB, 90 * MB]);
-    expect(await settledRss(server, { intervalMs: 1 })).toBe(132 * MB);
+    expect(await settledRss(server, { intervalMs: 1 })).toEqual({ rss: 132 * MB, settled: true });
   });
 
-  it('gives up after maxWaitMs with the last reading', async () => {
+  it('gives up after maxWaitMs with the last reading, and says it did not settle', async () => {
     let rss = 500 * MB;
     let readings = 0;
     const server = serverReading([]);
@@ -42,10 +41,10 @@ describe('bench settledRss', () => {
       rss -= 10 * MB;
       return { rss } as T;
     };
-    const last = await settledRss(server, { intervalMs: 5, maxWaitMs: 60 });
-    expect(last).toBe(rss);
-    // A reading before the wait, then at most one each interval until the deadline.
+    expect(await settledRss(server, { intervalMs: 5, maxWaitMs: 60 })).toEqual({ rss, settled: false });
+    // A reading before the wait, then about one each interval until the deadline (timers may
+    // fire a little early, so the bound leaves room).
     expect(readings).toBeGreaterThan(1);
-    expect(readings).toBeLessThanOrEqual(60 / 5 + 1);
+    expect(readings).toBeLessThanOrEqual(60 / 4 + 2);
   });
 });

@@ -9,8 +9,8 @@ function clocked() {
     advance(ms: number) {
       now += ms;
     },
-    record: (userId: string, conversationId: string, ttlMs: number) =>
-      backend.recordTurn(userId, conversationId, { title: conversationId, at: now, ttlMs }),
+    record: (userId: string, conversationId: string, ttlMs: number, at = now) =>
+      backend.recordTurn(userId, conversationId, { title: conversationId, at, ttlMs }),
   };
 }
 
@@ -52,5 +52,27 @@ describe('MemoryConversationBackend: expiry', () => {
     expect(backend.size).toBe(2);
     expect(await backend.get('kept', 'c')).toMatchObject({ conversationId: 'c' });
     expect(await backend.get('gone', 'c')).toBeNull();
+  });
+
+  it('never shows an entry recorded already expired (a clock behind), and drops its user', async () => {
+    const { backend, record } = clocked();
+    await record('late', 'c', 100, 500);
+    expect(await backend.get('late', 'c')).toBeNull();
+    expect(await backend.list('late', { limit: 10 })).toEqual({ conversations: [], hasMore: false });
+    expect(backend.size).toBe(0);
+  });
+
+  it('starts a removed conversation anew when it is recorded again, expiring on its new date', async () => {
+    const { backend, advance, record } = clocked();
+    await record('ann', 'c', 100);
+    await record('ann', 'd', 1_000);
+    expect(await backend.remove('ann', 'c')).toBe(true);
+    await record('ann', 'c', 300);
+    advance(150);
+    // The removed entry's old date (the sweep's earliest) has passed: the new one is still live.
+    expect(await backend.get('ann', 'c')).toMatchObject({ conversationId: 'c', turns: 1 });
+    advance(200);
+    expect(await backend.get('ann', 'c')).toBeNull();
+    expect(await backend.get('ann', 'd')).toMatchObject({ turns: 1 });
   });
 });
