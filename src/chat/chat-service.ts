@@ -4,6 +4,7 @@ import { isLlmChatError, LlmChatError } from '../errors.js';
 import { asCompleted } from '../internal/as-completed.js';
 import { copyWith } from '../internal/copy-with.js';
 import { EventInbox } from '../internal/event-inbox.js';
+import { GrowingText } from '../internal/growing-text.js';
 import type { LlmProvider, LlmRequest } from '../llm/llm-provider.js';
 import type { ToolCallOptions, ToolResult, ToolSource } from '../mcp/tool-source.js';
 import { observeLlmCall, observeToolCall } from '../telemetry/observe-calls.js';
@@ -172,13 +173,13 @@ export class ChatService {
    * `LlmChatError` when it fails.
    */
   async complete(message: string, options: ChatTurnOptions = {}): Promise<ChatResult> {
-    let response = '';
+    const response = new GrowingText();
     const invocations: ToolEvent[] = [];
     for await (const event of this.#turn(newTurn(message), options, true)) {
-      if (event.type === 'token') response += event.content;
+      if (event.type === 'token') response.append(event.content);
       else if (event.type === 'final') {
         const result: ChatResult = {
-          response,
+          response: response.text,
           tool_used: event.tool_used,
           tools: event.tools,
           tool_invocations: invocations,
@@ -249,8 +250,9 @@ export class ChatService {
         } else {
           turn.push(assistant);
         }
+        const answer = new GrowingText(assistant.content);
         const calls: ToolCall[] = [];
-        let reasoning = '';
+        const reasoning = new GrowingText();
         const call = hooks?.llmCall ? await this.#llmCallHooks(hooks, round, request) : undefined;
         const stream = this.#options.provider.stream(request, callOptions(signal, call));
         for await (const event of call ? observeLlmCall(stream, call, signal) : stream) {
@@ -258,7 +260,7 @@ export class ChatService {
             const text = seam ? joinAtSeam(assistant.content, event.text) : event.text;
             if (text.length === 0) continue;
             seam = false;
-            assistant.content += text;
+            assistant.content = answer.append(text);
             yield { type: 'token', content: text };
           } else if (event.type === 'tool_call') {
             const call: ToolCall = { id: event.id, name: event.name, arguments: event.arguments };
@@ -267,7 +269,7 @@ export class ChatService {
           } else if (event.type === 'usage') {
             addUsage(usage, event.usage);
           } else if (event.type === 'reasoning') {
-            reasoning += event.text;
+            reasoning.append(event.text);
             if (this.#options.emitReasoning === true && event.text.length > 0) {
               yield { type: 'reasoning', content: event.text };
             }
@@ -281,7 +283,7 @@ export class ChatService {
         if (calls.length === 0 || !toolsEnabled) break;
         assistant.toolCalls = calls;
         // Signed blocks already carry their text; plain reasoning is kept for the tool loop.
-        if (reasoning !== '' && !assistant.thinking) assistant.reasoning = reasoning;
+        if (reasoning.text !== '' && !assistant.thinking) assistant.reasoning = reasoning.text;
         for (const call of calls) toolsUsed.add(call.name);
         yield* this.#runTools(calls, turn, signal, options, true);
       }

@@ -1,4 +1,5 @@
 import { LlmChatError } from '../errors.js';
+import { GrowingText } from '../internal/growing-text.js';
 import type { FinishReason, LlmStreamEvent } from '../llm/llm-provider.js';
 import type { ToolResult } from '../mcp/tool-source.js';
 import type { TokenUsage } from '../types.js';
@@ -15,7 +16,7 @@ export async function* observeLlmCall(
   hooks: LlmCallHooks,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<LlmStreamEvent, void, undefined> {
-  let text = '';
+  const text = new GrowingText();
   let toolCalls = 0;
   let usage: TokenUsage | undefined;
   let finishReason: FinishReason | undefined;
@@ -24,8 +25,8 @@ export async function* observeLlmCall(
   try {
     for await (const event of events) {
       if (event.type === 'text' && event.text.length > 0) {
-        if (text === '') hooks.firstToken?.();
-        text += event.text;
+        if (text.text === '') hooks.firstToken?.();
+        text.append(event.text);
       } else if (event.type === 'tool_call') toolCalls += 1;
       else if (event.type === 'usage') usage = event.usage;
       else if (event.type === 'finish') finishReason = event.reason;
@@ -40,7 +41,7 @@ export async function* observeLlmCall(
       ? outcome.error
       : (signal?.reason ?? new LlmChatError('ABORTED', 'The chat turn was stopped.'));
     hooks.end?.({
-      text,
+      text: text.text,
       toolCalls,
       ...(usage ? { usage } : {}),
       ...(finishReason ? { finishReason } : {}),

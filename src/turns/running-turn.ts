@@ -1,5 +1,6 @@
 import { LlmChatError } from '../errors.js';
 import { copyWith } from '../internal/copy-with.js';
+import { GrowingText } from '../internal/growing-text.js';
 import { type PushSource, pullFrom } from '../internal/push-source.js';
 import { sleep } from '../internal/sleep.js';
 import type { LockLease } from '../lock/lock-manager.js';
@@ -150,7 +151,7 @@ export class RunningTurn {
   #unwrittenEnd: RecordedEvent | undefined;
   readonly #startedAt: number;
   readonly #resumed: boolean;
-  #text = '';
+  readonly #text = new GrowingText();
   readonly #tools: string[] = [];
   /** Characters recorded so far, and how many of them the pacing reader took. */
   #recordedChars = 0;
@@ -183,7 +184,7 @@ export class RunningTurn {
       // No reader here started this turn: its readers come through the log, so none is waited for.
       this.#starterCame = true;
       this.#sentSeq = resumed.lastSeq;
-      this.#text = resumed.text;
+      this.#text.append(resumed.text);
       this.#tools.push(...resumed.tools);
       // Readers elsewhere asked the dead process to announce; this one announces from the start.
       this.#watched = true;
@@ -419,7 +420,7 @@ export class RunningTurn {
     const seq = this.lastSeq + 1;
     switch (event.type) {
       case 'token':
-        this.#text += event.content;
+        this.#text.append(event.content);
         return { seq, event: 'token', data: { content: event.content } };
       case 'tool_start':
         if (!this.#tools.includes(event.tool)) this.#tools.push(event.tool);
@@ -446,7 +447,7 @@ export class RunningTurn {
   #stoppedFinal(): Record<string, unknown> {
     return {
       type: 'final',
-      content: this.#text,
+      content: this.#text.text,
       tool_used: this.#tools.length > 0,
       tools: [...this.#tools],
       elapsed_ms: Math.round(performance.now() - this.#startedAt),
