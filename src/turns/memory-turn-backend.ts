@@ -1,5 +1,6 @@
 import { LlmChatError } from '../errors.js';
 import { unrefTimer } from '../internal/unref-timer.js';
+import { CompactLog } from './compact-log.js';
 import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turn-backend.js';
 
 /** Options of {@link MemoryTurnBackend}. */
@@ -11,13 +12,14 @@ export interface MemoryTurnBackendOptions {
 }
 
 interface Slot {
-  value: string | TurnLogEntry[];
+  value: string | CompactLog;
   expiresAt: number;
 }
 
 /**
- * An in-process {@link TurnBackend}: a bounded array per turn log and plain string records, both
- * expiring lazily on read and in a periodic sweep, like the Redis backend does by itself.
+ * An in-process {@link TurnBackend}: a bounded, compact log per turn (see `CompactLog`: about 30
+ * bytes a stored token) and plain string records, both expiring lazily on read and in a periodic
+ * sweep, like the Redis backend does by itself.
  *
  * @example
  * const turns = new MemoryTurnBackend({ maxEntries: 5000 });
@@ -49,16 +51,15 @@ export class MemoryTurnBackend implements TurnBackend {
     const fenceSlot = fence === undefined ? undefined : this.#live(fence.key, now);
     if (fence !== undefined && epochOf(fenceSlot) !== fence.epoch) return false;
     const slot = this.#live(key, now);
-    const log = Array.isArray(slot?.value) ? slot.value : [];
+    const log = slot?.value instanceof CompactLog ? slot.value : new CompactLog();
     for (const entry of entries) {
-      const last = log[log.length - 1];
-      if (last !== undefined && entry.seq <= last.seq) {
+      if (log.size > 0 && entry.seq <= log.lastSeq) {
         throw new LlmChatError('BAD_REQUEST', 'Event log entries must be appended in order.');
       }
-      // Copies, so a caller never shares an object with the store.
-      log.push({ seq: entry.seq, payload: String(entry.payload) });
+      // Kept as strings of its own, so a caller never shares an object with the store.
+      log.push(entry.seq, String(entry.payload));
     }
-    if (log.length > options.maxEvents) log.splice(0, log.length - options.maxEvents);
+    log.keepNewest(options.maxEvents);
     // A live log is extended in place: this runs for every batch of every turn, and a delete and
     // set of its key would leave a hole in the map each time for the next rehash to sweep.
     if (slot !== undefined && slot.value === log) slot.expiresAt = now + options.ttlMs;
@@ -78,19 +79,11 @@ export class MemoryTurnBackend implements TurnBackend {
   }
 
   async read(key: string, afterSeq: number, limit: number): Promise<TurnLogEntry[]> {
-    const log = this.#log(key);
-    const out: TurnLogEntry[] = [];
-    for (const entry of log) {
-      if (entry.seq <= afterSeq) continue;
-      if (out.length >= limit) break;
-      out.push({ ...entry });
-    }
-    return out;
+    return this.#log(key)?.read(afterSeq, limit) ?? [];
   }
 
   async last(key: string): Promise<TurnLogEntry | null> {
-    const entry = this.#log(key).at(-1);
-    return entry === undefined ? null : { ...entry };
+    return this.#log(key)?.last() ?? null;
   }
 
   async get(key: string): Promise<string | null> {
@@ -126,9 +119,9 @@ export class MemoryTurnBackend implements TurnBackend {
     this.#sweepTimer = undefined;
   }
 
-  #log(key: string): TurnLogEntry[] {
+  #log(key: string): CompactLog | undefined {
     const value = this.#live(key)?.value;
-    return Array.isArray(value) ? value : [];
+    return value instanceof CompactLog ? value : undefined;
   }
 
   #live(key: string, now = Date.now()): Slot | undefined {

@@ -1,0 +1,114 @@
+import type { TurnLogEntry } from './turn-backend.js';
+
+/** How `TurnLog` writes a token event; such payloads are kept as their text's JSON literal alone. */
+const TOKEN_PREFIX = '{"e":"token","d":{"content":';
+const TOKEN_SUFFIX = '}}';
+
+/** Entries of consecutive seqs, all token literals or all whole payloads. */
+interface Run {
+  first: number;
+  tokens: boolean;
+  items: string[];
+}
+
+/**
+ * One turn's stored event log, held compactly by the memory turn backend: a log is kept for
+ * minutes after its turn ended (for resume and idempotent retries), and an entry object with its
+ * serialized event cost about 150 bytes a streamed token. Entries of consecutive seqs share one
+ * run (a seq is the run's first plus the position), and a token event written the way `TurnLog`
+ * writes it keeps only its text's JSON literal, put back between the same prefix and suffix when
+ * read: about 30 bytes a token. Every payload reads back exactly as it was appended.
+ * @internal
+ */
+export class CompactLog {
+  readonly #runs: Run[] = [];
+  #size = 0;
+
+  /** How many entries are held. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The seq of the newest entry, or 0 when empty. */
+  get lastSeq(): number {
+    const run = this.#runs.at(-1);
+    return run === undefined ? 0 : run.first + run.items.length - 1;
+  }
+
+  /** Adds an entry after the newest one (the caller checks that `seq` is higher). */
+  push(seq: number, payload: string): void {
+    const literal = tokenLiteralOf(payload);
+    const tokens = literal !== undefined;
+    const last = this.#runs.at(-1);
+    const item = literal ?? payload;
+    if (last !== undefined && last.tokens === tokens && last.first + last.items.length === seq) last.items.push(item);
+    else this.#runs.push({ first: seq, tokens, items: [item] });
+    this.#size++;
+  }
+
+  /** Drops the oldest entries until at most `maxEntries` remain. */
+  keepNewest(maxEntries: number): void {
+    let excess = this.#size - maxEntries;
+    while (excess > 0) {
+      const oldest = this.#runs[0] as Run;
+      if (oldest.items.length <= excess) {
+        this.#runs.shift();
+        excess -= oldest.items.length;
+        this.#size -= oldest.items.length;
+      } else {
+        oldest.items.splice(0, excess);
+        oldest.first += excess;
+        this.#size -= excess;
+        excess = 0;
+      }
+    }
+  }
+
+  /** Up to `limit` entries after `afterSeq`, oldest first, as fresh objects. */
+  read(afterSeq: number, limit: number): TurnLogEntry[] {
+    const out: TurnLogEntry[] = [];
+    for (const run of this.#runs) {
+      const end = run.first + run.items.length;
+      if (end - 1 <= afterSeq) continue;
+      for (let seq = Math.max(run.first, afterSeq + 1); seq < end; seq++) {
+        if (out.length >= limit) return out;
+        out.push({ seq, payload: payloadOf(run, seq - run.first) });
+      }
+    }
+    return out;
+  }
+
+  /** The newest entry, as a fresh object. */
+  last(): TurnLogEntry | undefined {
+    const run = this.#runs.at(-1);
+    if (run === undefined) return undefined;
+    const index = run.items.length - 1;
+    return { seq: run.first + index, payload: payloadOf(run, index) };
+  }
+}
+
+function payloadOf(run: Run, index: number): string {
+  const item = run.items[index] as string;
+  return run.tokens ? TOKEN_PREFIX + item + TOKEN_SUFFIX : item;
+}
+
+/**
+ * The JSON literal of a token payload's text, as a string of its own; `undefined` for any other
+ * payload, or one that would not read back the same from its literal.
+ */
+function tokenLiteralOf(payload: string): string | undefined {
+  if (!payload.startsWith(TOKEN_PREFIX) || !payload.endsWith(TOKEN_SUFFIX)) return undefined;
+  const literal = payload.slice(TOKEN_PREFIX.length, payload.length - TOKEN_SUFFIX.length);
+  if (literal.charCodeAt(0) !== 34 /* " */) return undefined;
+  let text: unknown;
+  try {
+    text = JSON.parse(literal);
+  } catch {
+    return undefined;
+  }
+  if (typeof text !== 'string') return undefined;
+  // Written afresh: a slice of the payload would keep the whole payload alive. A literal that
+  // reads back other than it was written (other escapes than JSON.stringify's) is not compacted.
+  const fresh = JSON.stringify(text);
+  return fresh === literal ? fresh : undefined;
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { CompactLog } from '../../src/turns/compact-log.js';
+
+const token = (text: string) => JSON.stringify({ e: 'token', d: { content: text } });
+
+describe('CompactLog', () => {
+  it('reads back every payload exactly as appended, across runs, gaps and kinds of event', () => {
+    const log = new CompactLog();
+    const appended: Array<{ seq: number; payload: string }> = [];
+    const add = (seq: number, payload: string) => {
+      log.push(seq, payload);
+      appended.push({ seq, payload });
+    };
+    add(1, JSON.stringify({ e: 'start', d: { turn_id: 't1' } }));
+    for (let seq = 2; seq <= 40; seq++) add(seq, token(seq % 5 === 0 ? `é "quoted" ✓\n${seq}` : `w${seq} `));
+    add(41, JSON.stringify({ e: 'tool_start', d: { tool: 'add' } }));
+    // A gap (a write that failed), then more tokens and the end.
+    for (let seq = 45; seq <= 50; seq++) add(seq, token(`x${seq}`));
+    add(51, JSON.stringify({ e: 'final', d: { content: 'done' } }));
+    expect(log.size).toBe(appended.length);
+    expect(log.lastSeq).toBe(51);
+    expect(log.read(0, 1000)).toEqual(appended);
+    for (const after of [0, 1, 17, 40, 41, 42, 44, 45, 50, 51, 99]) {
+      expect(log.read(after, 7)).toEqual(appended.filter((entry) => entry.seq > after).slice(0, 7));
+    }
+    expect(log.last()).toEqual(appended.at(-1));
+  });
+
+  it('keeps token-shaped payloads it cannot read back the same as they are', () => {
+    const log = new CompactLog();
+    const odd = [
+      '{"e":"token","d":{"content":"a","x":1}}',
+      '{"e":"token","d":{"content": "spaced"}}',
+      '{"e":"token","d":{"content":"\\u0041"}}',
+      '{"e":"token","d":{"content":42}}',
+      '{"e":"token","d":{"content":"unclosed}}',
+      'not json at all',
+      '"a bare string"',
+    ];
+    odd.forEach((payload, i) => {
+      log.push(i + 1, payload);
+    });
+    expect(log.read(0, 100).map((entry) => entry.payload)).toEqual(odd);
+  });
+
+  it('keeps the newest entries when bounded, cutting into a run or dropping whole ones', () => {
+    const log = new CompactLog();
+    log.push(1, '{"e":"start","d":{}}');
+    for (let seq = 2; seq <= 20; seq++) log.push(seq, token(`t${seq}`));
+    log.push(21, '{"e":"final","d":{}}');
+    log.keepNewest(10);
+    expect(log.size).toBe(10);
+    expect(log.read(0, 100).map((entry) => entry.seq)).toEqual([12, 13, 14, 15, 16, 17, 18, 19, 20, 21]);
+    expect(log.read(0, 1)[0]?.payload).toBe(token('t12'));
+    log.keepNewest(1);
+    expect(log.read(0, 100)).toEqual([{ seq: 21, payload: '{"e":"final","d":{}}' }]);
+    log.keepNewest(0);
+    expect([log.size, log.lastSeq, log.last()]).toEqual([0, 0, undefined]);
+  });
+
+  it('hands out fresh entry objects', () => {
+    const log = new CompactLog();
+    log.push(1, token('a'));
+    const [first] = log.read(0, 1);
+    (first as { payload: string }).payload = 'changed';
+    expect(log.last()).toEqual({ seq: 1, payload: token('a') });
+  });
+});
