@@ -41,14 +41,21 @@ export class CompactLog {
     const tokens = literal !== undefined;
     const last = this.#runs.at(-1);
     const item = literal ?? payload;
-    if (last !== undefined && last.tokens === tokens && last.first + last.items.length === seq) last.items.push(item);
+    // A seq that is not a whole number (from a caller outside TurnLog) gets a run of its own.
+    const extendsLast =
+      last !== undefined &&
+      last.tokens === tokens &&
+      Number.isSafeInteger(seq) &&
+      last.first + last.items.length === seq;
+    if (extendsLast) last.items.push(item);
     else this.#runs.push({ first: seq, tokens, items: [item] });
     this.#size++;
   }
 
   /** Drops the oldest entries until at most `maxEntries` remain. */
   keepNewest(maxEntries: number): void {
-    let excess = this.#size - maxEntries;
+    // As the array this replaced: a bound that is not a number keeps everything, a fraction counts down.
+    let excess = this.#size - Math.max(0, Math.floor(maxEntries));
     while (excess > 0) {
       const oldest = this.#runs[0] as Run;
       if (oldest.items.length <= excess) {
@@ -68,11 +75,12 @@ export class CompactLog {
   read(afterSeq: number, limit: number): TurnLogEntry[] {
     const out: TurnLogEntry[] = [];
     for (const run of this.#runs) {
-      const end = run.first + run.items.length;
-      if (end - 1 <= afterSeq) continue;
-      for (let seq = Math.max(run.first, afterSeq + 1); seq < end; seq++) {
+      if (run.first + run.items.length - 1 <= afterSeq) continue;
+      // By position, so that any afterSeq (a fraction, NaN: everything) reads as the array did.
+      const from = afterSeq >= run.first ? Math.floor(afterSeq - run.first) + 1 : 0;
+      for (let index = from; index < run.items.length; index++) {
         if (out.length >= limit) return out;
-        out.push({ seq, payload: payloadOf(run, seq - run.first) });
+        out.push({ seq: run.first + index, payload: payloadOf(run, index) });
       }
     }
     return out;

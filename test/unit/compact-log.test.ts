@@ -65,4 +65,27 @@ describe('CompactLog', () => {
     (first as { payload: string }).payload = 'changed';
     expect(log.last()).toEqual({ seq: 1, payload: token('a') });
   });
+
+  it('reads, bounds and numbers as the plain array did for inputs outside TurnLog (fractions, NaN, negatives)', () => {
+    const log = new CompactLog();
+    for (let seq = 1; seq <= 5; seq++) log.push(seq, token(`t${seq}`));
+    expect(log.read(2.5, 10).map((entry) => entry.seq)).toEqual([3, 4, 5]);
+    expect(log.read(Number.NaN, 10).map((entry) => entry.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(log.read(Number.NEGATIVE_INFINITY, 2).map((entry) => entry.seq)).toEqual([1, 2]);
+    expect(log.read(Number.POSITIVE_INFINITY, 10)).toEqual([]);
+    // Seqs that are not whole numbers get runs of their own and read back as given.
+    log.push(5.5, token('half'));
+    log.push(Number.NaN, '{"e":"note","d":{}}');
+    expect(log.read(5, 10)).toEqual([
+      { seq: 5.5, payload: token('half') },
+      { seq: Number.NaN, payload: '{"e":"note","d":{}}' },
+    ]);
+    // A bound that is not a number keeps everything; a fraction counts down; a negative empties.
+    log.keepNewest(Number.NaN);
+    expect(log.size).toBe(7);
+    log.keepNewest(3.7);
+    expect(log.read(0, 10).map((entry) => entry.seq)).toEqual([5, 5.5, Number.NaN]);
+    log.keepNewest(-1);
+    expect([log.size, log.read(0, 10)]).toEqual([0, []]);
+  });
 });
