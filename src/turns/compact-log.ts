@@ -17,7 +17,7 @@ interface Run {
  * serialized event cost about 150 bytes a streamed token. Entries of consecutive seqs share one
  * run (a seq is the run's first plus the position), and a token event written the way `TurnLog`
  * writes it keeps only its text's JSON literal, put back between the same prefix and suffix when
- * read: about 30 bytes a token. Every payload reads back exactly as it was appended.
+ * read: about 36 bytes a token. Every payload reads back exactly as it was appended.
  * @internal
  */
 export class CompactLog {
