@@ -76,7 +76,8 @@ describe.skipIf(!available)('demo page: a running answer survives a reload and i
     expect(await state(page)).not.toBe('done');
     await page.reload();
     await connected(page);
-    expect(await currentConversation(page)).toBe(conversation);
+    // "connected" comes before the page has listed the conversations and picked its own.
+    await expect.poll(() => currentConversation(page), LONG).toBe(conversation);
     // The question and the resumed answer are back, then the answer runs to its end.
     await expect.poll(() => page.locator('.msg.user .bubble').allTextContents(), LONG).toEqual([STORY]);
     await expect.poll(() => state(page), LONG).toBe('done');
@@ -133,7 +134,7 @@ describe.skipIf(!available)('demo page: a running answer survives a reload and i
     const second = await open();
     await second.goto(`${demo.url}#c=${encodeURIComponent(conversation)}`);
     await connected(second);
-    expect(await currentConversation(second)).toBe(conversation);
+    await expect.poll(() => currentConversation(second), LONG).toBe(conversation);
 
     await startStory(first);
     // The second tab shows the question and the answer as it grows, while it is still running.
