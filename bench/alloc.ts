@@ -21,6 +21,8 @@
  * logs the earlier waves stored come and go by more than it between two measurements.
  *
  * Flags: `--streams N` (default 200), `--tokens N` (default 50), `--quick` (50 streams),
+ * `--history N` (before each live wave, a quick wave of N-token answers, so each measured turn
+ * carries a long earlier answer: the bench server keeps one earlier turn; default 0),
  * `--snapshots` (heap snapshots before and during the first live wave of each door, and what an
  * open stream added to the heap, by kind of object: where to look when the figure moves).
  */
@@ -43,6 +45,7 @@ const withSnapshots = argv.includes('--snapshots');
 /** With `--snapshots`: what an open stream added to the heap, by kind of object, for each door. */
 const growth: Partial<Record<Door, Array<[string, HeapGroup]>>> = {};
 const tokens = numberFlag('--tokens', 50);
+const historyTokens = numberFlag('--history', 0);
 const SAMPLING_BYTES = 4096;
 
 interface HeapNode {
@@ -69,9 +72,9 @@ function selfBytes(path: string): Map<string, { bytes: number; url: string }> {
 
 const sum = (frames: Map<string, { bytes: number }>) => [...frames.values()].reduce((all, f) => all + f.bytes, 0);
 
-/** One wave of `users` streams of `count` tokens through `door`. */
-async function wave(env: BenchEnv, door: Door, users: string[], count: number): Promise<void> {
-  const message = `slow ${count} 20`;
+/** One wave of `users` streams of `count` tokens, `gapMs` apart, through `door`. */
+async function wave(env: BenchEnv, door: Door, users: string[], count: number, gapMs = 20): Promise<void> {
+  const message = `slow ${count} ${gapMs}`;
   const results = await Promise.all(users.map((user) => streamThrough(env, door, user, message)));
   const incomplete = results.filter((timing) => timing.status !== 200 || !timing.complete).length;
   if (incomplete > 0) throw new Error(`${door}: ${incomplete} of ${users.length} streams did not complete`);
@@ -93,6 +96,8 @@ async function liveStreamBytes(
     await env.server.call('gc');
     return (await env.server.call<{ heapUsed: number }>('mem')).heapUsed;
   };
+  // The earlier answer each measured turn sends along (the bench server keeps one earlier turn).
+  if (historyTokens > 0) await wave(env, door, users, historyTokens, 0);
   const before = await heapAfterGc();
   if (snapshots) await env.server.call('heapSnapshot', snapshots.before);
   const running = wave(env, door, users, LIVE_TOKENS);
@@ -208,7 +213,7 @@ async function main(): Promise<void> {
     for (const door of DOORS) results[door] = await measure(upstream, info, door, dir, bundled.server);
     const floor = results.floor;
     console.log(
-      `node ${process.version}; ${streams} streams a wave, 1 and ${tokens} tokens 20 ms apart; sampling every ${SAMPLING_BYTES} bytes\n`,
+      `node ${process.version}; ${streams} streams a wave, 1 and ${tokens} tokens 20 ms apart; sampling every ${SAMPLING_BYTES} bytes${historyTokens > 0 ? `; live waves after ${historyTokens}-token answers` : ''}\n`,
     );
     console.log('| door | KB a turn | KB a token | × floor (turn) | × floor (token) |');
     console.log('|---|---|---|---|---|');

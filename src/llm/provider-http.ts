@@ -50,7 +50,10 @@ export interface ProviderHttpCall<M = EventSourceMessage> {
   label: string;
   url: string;
   headers: Record<string, string>;
-  /** Sent as JSON; a string is sent as it is (already JSON text). */
+  /**
+   * Sent as JSON; a string is sent as it is (already JSON text). Held until the first event is
+   * out (a retry sends it again), then let go.
+   */
   body: unknown;
   /** Values (API key, header values) masked out of any provider message we repeat. */
   secrets: readonly string[];
@@ -103,10 +106,27 @@ const ATTEMPT_FINISHED = new Error('The provider call attempt finished.');
  * Messages never hold the API key, headers or URL; the original failure is kept as `cause`
  * except for HTTP bodies, which may echo the key.
  */
-export async function* streamProviderCall<M = EventSourceMessage>(
+export function streamProviderCall<M = EventSourceMessage>(
   call: ProviderHttpCall<M>,
   options: LlmProviderRuntimeOptions = {},
   signal?: AbortSignal,
+): AsyncGenerator<LlmStreamEvent, void, undefined> {
+  // The body goes in apart from the rest, so that nothing but `callEvents`' own variable holds
+  // it: it lets the body go once the call cannot be sent again. A body is the whole conversation
+  // and the tools' schemas, and a turn's stream stays open for as long as the model writes.
+  const { body, ...described } = call;
+  return callEvents(described, body, options, signal);
+}
+
+/** A call without its body, which {@link callEvents} holds apart. */
+type DescribedCall<M> = Omit<ProviderHttpCall<M>, 'body'>;
+
+/** {@link streamProviderCall}'s work; `body` is as the call gave it. */
+async function* callEvents<M>(
+  call: DescribedCall<M>,
+  body: unknown,
+  options: LlmProviderRuntimeOptions,
+  signal: AbortSignal | undefined,
 ): AsyncGenerator<LlmStreamEvent, void, undefined> {
   const post: ProviderPost = options.fetch ? postWithFetch(options.fetch) : postWithUndici;
   const firstChunkTimeoutMs = options.firstChunkTimeoutMs ?? DEFAULTS.firstChunkTimeoutMs;
@@ -147,7 +167,9 @@ export async function* streamProviderCall<M = EventSourceMessage>(
   signal?.addEventListener('abort', onCallerAbort, { once: true });
   const totalTimer = setTimeout(() => stop('total'), totalTimeoutMs);
   unrefTimer(totalTimer);
-  const body = typeof call.body === 'string' ? call.body : JSON.stringify(call.body);
+  // Sent by each attempt, until an event is out: then no attempt follows and it is let go.
+  let requestBody: string | undefined = typeof body === 'string' ? body : JSON.stringify(body);
+  body = undefined;
 
   try {
     if (signal?.aborted) stop('caller');
@@ -173,11 +195,19 @@ export async function* streamProviderCall<M = EventSourceMessage>(
       let context = failureContext;
       try {
         const headers = call.authorize
-          ? await authorizeAttempt(call, { url: call.url, headers: call.headers, body }, attemptController.signal)
+          ? await authorizeAttempt(
+              call,
+              { url: call.url, headers: call.headers, body: requestBody as string },
+              attemptController.signal,
+            )
           : call.headers;
         // A token or signature the hook added is as secret as the API key.
         if (headers !== call.headers) context = copyWith(failureContext, { secrets: addedSecrets(call, headers) });
-        const response = await post(call.url, { headers, body, signal: attemptController.signal });
+        const response = await post(call.url, {
+          headers,
+          body: requestBody as string,
+          signal: attemptController.signal,
+        });
         if (!response.ok || response.body === null) {
           failure = await failureFromResponse(response, context);
         } else {
@@ -192,7 +222,10 @@ export async function* streamProviderCall<M = EventSourceMessage>(
             const events = new BatchedStreamEvents(call.createParser());
             for (let batch = await batches.next(); batch !== undefined; batch = await batches.next()) {
               for (const event of events.of(batch)) {
-                emitted = true;
+                if (!emitted) {
+                  emitted = true;
+                  requestBody = undefined;
+                }
                 yield event;
               }
               events.throwIfFailed();
@@ -202,6 +235,7 @@ export async function* streamProviderCall<M = EventSourceMessage>(
             await batches.close();
             for (const event of events.end()) {
               emitted = true;
+              requestBody = undefined;
               yield event;
             }
           } finally {
@@ -248,11 +282,11 @@ export async function* streamProviderCall<M = EventSourceMessage>(
 
 /** Runs the call's `authorize` hook, bounded by the attempt's signal. */
 async function authorizeAttempt<M>(
-  call: ProviderHttpCall<M>,
+  call: DescribedCall<M>,
   request: ProviderHttpRequest,
   signal: AbortSignal,
 ): Promise<Record<string, string>> {
-  const authorize = call.authorize as NonNullable<ProviderHttpCall<M>['authorize']>;
+  const authorize = call.authorize as NonNullable<DescribedCall<M>['authorize']>;
   try {
     // A host credentials function that never settles must not outlive the call's timeouts.
     return await raceSignal(authorize(request, signal), signal);
@@ -265,7 +299,7 @@ async function authorizeAttempt<M>(
   }
 }
 
-function addedSecrets<M>(call: ProviderHttpCall<M>, headers: Record<string, string>): string[] {
+function addedSecrets<M>(call: DescribedCall<M>, headers: Record<string, string>): string[] {
   const secrets = [...call.secrets];
   for (const [name, value] of Object.entries(headers)) {
     if (call.headers[name] !== value) secrets.push(value, value.replace(/^bearer\s+/i, ''));

@@ -128,6 +128,9 @@ describe.each(targets)('$name provider failures', ({ start, make }) => {
     ]);
     expect(textOf(await collect(make(fake).stream(hi)))).toBe('fine');
     expect(fake.requests).toHaveLength(2);
+    // The retry sends the body again, whole (it is let go only once an event is out).
+    expect(fake.requests[1]?.body).toEqual(fake.requests[0]?.body);
+    expect(JSON.stringify(fake.requests[1]?.body)).toContain('"Hi"');
   });
 
   it('a stream cut after tokens were streamed is PROVIDER_ERROR and is not retried', async () => {
