@@ -133,6 +133,19 @@ describe.each(targets)('$name provider failures', ({ start, make }) => {
     expect(JSON.stringify(fake.requests[1]?.body)).toContain('"Hi"');
   });
 
+  it('a long prompt (sent apart from a short one) is sent again whole on a retry', async () => {
+    fake.reply([
+      { kind: 'http_error', status: 503 },
+      { kind: 'text', chunks: ['fine'] },
+    ]);
+    const long: LlmRequest = { model: 'm', messages: [{ role: 'user', content: 'é'.repeat(40_000) }] };
+    expect(textOf(await collect(make(fake).stream(long)))).toBe('fine');
+    expect(fake.requests).toHaveLength(2);
+    for (const request of fake.requests) {
+      expect(JSON.stringify(request.body)).toContain('é'.repeat(40_000));
+    }
+  });
+
   it('a stream cut after tokens were streamed is PROVIDER_ERROR and is not retried', async () => {
     fake.reply({ kind: 'text', chunks: ['one', 'two', 'three', 'four'], cutAfter: 4 });
     const { events, error } = await collectFailure(make(fake).stream(hi));

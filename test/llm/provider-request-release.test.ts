@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getHeapSnapshot } from 'node:v8';
 import { afterEach, expect, it } from 'vitest';
@@ -20,32 +20,62 @@ async function heapHolds(fragment: string): Promise<boolean> {
   return false;
 }
 
+/** The byte lengths of the array buffers on the heap (their memory lies outside it). */
+async function arrayBufferSizes(): Promise<Set<number>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of getHeapSnapshot()) chunks.push(chunk as Buffer);
+  const snapshot = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+    snapshot: { meta: { node_fields: string[] } };
+    nodes: number[];
+    strings: string[];
+  };
+  const fields = snapshot.snapshot.meta.node_fields;
+  const [name, size] = [fields.indexOf('name'), fields.indexOf('self_size')];
+  const sizes = new Set<number>();
+  for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
+    if (snapshot.strings[snapshot.nodes[i + name] as number] === 'system / JSArrayBufferData') {
+      sizes.add(snapshot.nodes[i + size] as number);
+    }
+  }
+  return sizes;
+}
+
 const servers: Array<{ close: () => void }> = [];
 afterEach(() => {
   for (const server of servers.splice(0)) server.close();
 });
 
+/** A request as the server read it: its headers and its body's length, the text not kept. */
+interface HeldRequest {
+  response: ServerResponse;
+  headers: IncomingHttpHeaders;
+  bytes: number;
+}
+
 /** An OpenAI-style server that answers each request only when the test says so. */
-async function heldServer(): Promise<{ url: string; requests: AsyncIterator<ServerResponse> }> {
-  const waiting: ServerResponse[] = [];
+async function heldServer(): Promise<{ url: string; requests: AsyncIterator<HeldRequest> }> {
+  const waiting: HeldRequest[] = [];
   let wake: (() => void) | undefined;
   const server = createServer((req, res) => {
-    // Read and dropped: the server must not keep the body's text itself.
-    req.resume();
+    // Counted and dropped: the server must not keep the body itself.
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.flushHeaders();
-      waiting.push(res);
+      waiting.push({ response: res, headers: req.headers, bytes });
       wake?.();
     });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   servers.push({ close: () => server.close() });
-  const requests: AsyncIterator<ServerResponse> = {
+  const requests: AsyncIterator<HeldRequest> = {
     async next() {
       while (waiting.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-      return { done: false, value: waiting.shift() as ServerResponse };
+      return { done: false, value: waiting.shift() as HeldRequest };
     },
   };
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, requests };
@@ -63,7 +93,7 @@ it('keeps the request body for a retry until the first event, then lets it go', 
     .stream({ model: 'gpt-4o', messages: [{ role: 'user', content: marker }] })
     [Symbol.asyncIterator]();
   const first = events.next();
-  const response = (await requests.next()).value as ServerResponse;
+  const { response } = (await requests.next()).value as HeldRequest;
 
   // Sent, answered with headers, no event yet: a retry may still need it.
   expect(await heapHolds(inBody)).toBe(true);
@@ -76,4 +106,44 @@ it('keeps the request body for a retry until the first event, then lets it go', 
   const rest: string[] = [];
   for (let next = await events.next(); !next.done; next = await events.next()) rest.push(next.value.type);
   expect(rest).toContain('finish');
+});
+
+const tokenChunk = `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'Hi' } }] })}\n\n`;
+
+/** Streams one answer to a question of `chars` characters; returns the request and what was held mid-answer. */
+async function heldDuringAnswer(chars: number): Promise<{ request: HeldRequest; held: Set<number>; text: string }> {
+  const { url, requests } = await heldServer();
+  const provider = new OpenAIProvider({ kind: 'openai', apiKey: 'sk-test', baseUrl: url });
+  const events = provider
+    .stream({ model: 'gpt-4o', messages: [{ role: 'user', content: 'é'.repeat(chars) }] })
+    [Symbol.asyncIterator]();
+  const first = events.next();
+  const request = (await requests.next()).value as HeldRequest;
+  request.response.write(tokenChunk);
+  await first;
+  // Mid-answer: the provider's socket is open and the call is reading it.
+  const held = await arrayBufferSizes();
+  request.response.end(`${tokenChunk}data: [DONE]\n\n`);
+  let text = 'Hi';
+  for (let next = await events.next(); !next.done; next = await events.next()) {
+    if (next.value.type === 'text') text += next.value.text;
+  }
+  return { request, held, text };
+}
+
+// undici keeps the bytes of a request's body until the answer ends. A short body (most turns)
+// goes as it is; a long one goes as an iterable that lets its bytes go once written.
+it('does not hold the bytes of a long request body while the answer streams', { timeout: 60_000 }, async () => {
+  const long = await heldDuringAnswer(300_000);
+  expect(long.text).toBe('HiHi');
+  // Sent whole, with its length (not chunked): what the provider's HTTP server expects.
+  expect(long.request.headers['content-length']).toBe(String(long.request.bytes));
+  expect(long.request.headers['transfer-encoding']).toBeUndefined();
+  expect(long.request.bytes).toBeGreaterThan(600_000);
+  expect(long.held.has(long.request.bytes)).toBe(false);
+
+  // The check can see a held body: a short one's bytes are held (the cheaper way to send it).
+  const short = await heldDuringAnswer(6_000);
+  expect(short.request.headers['content-length']).toBe(String(short.request.bytes));
+  expect(short.held.has(short.request.bytes)).toBe(true);
 });
