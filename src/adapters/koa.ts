@@ -55,9 +55,11 @@ export function toKoaMiddleware(handler: ChatHandler, options: KoaMiddlewareOpti
       return;
     }
     const request = toWebRequest(ctx.req, ctx.res, { url, parsedBody: parsedBodyOf(ctx) });
+    const { signal } = request;
     const response = await handler.fetch(request);
     ctx.respond = false;
-    await writeWebResponse(response, ctx.res, { signal: request.signal });
+    // Returned, not awaited: the Request and the Response need not live as long as the answer streams.
+    return writeWebResponse(response, ctx.res, { signal });
   };
 }
 

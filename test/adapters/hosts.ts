@@ -121,9 +121,10 @@ const nodeHost: HostKind = {
           return;
         }
         const request = toWebRequest(req, res, { url });
+        const { signal } = request;
         handler
           .fetch(request)
-          .then((response) => writeWebResponse(response, res, { signal: request.signal }))
+          .then((response) => writeWebResponse(response, res, { signal }))
           .catch(() => {
             res.statusCode = 500;
             res.end();

@@ -44,8 +44,9 @@ export async function writeWebResponse(
   const fast = takeNodeBody(response);
   if (fast && isPipeable(fast)) {
     if (response.headers.get('content-type')?.startsWith('text/event-stream')) res.flushHeaders();
-    await pipeChunks(res, fast, options.signal);
-    return;
+    // Returned, not awaited, here and below: this frame (and with it the Response and its unused
+    // web body stream) can go while the answer streams.
+    return pipeChunks(res, fast, options.signal);
   }
   if (fast) {
     const iterator = fast;
@@ -60,7 +61,7 @@ export async function writeWebResponse(
     return;
   }
   if (response.headers.get('content-type')?.startsWith('text/event-stream')) res.flushHeaders();
-  await pump(res, pull, stop, options.signal);
+  return pump(res, pull, stop, options.signal);
 }
 
 async function pump(

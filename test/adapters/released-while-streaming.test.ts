@@ -1,0 +1,96 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ChatHandler } from '../../src/http/chat-handler.js';
+import { chunkedResponse } from '../../src/http/node-body.js';
+import { sseChunks } from '../../src/sse/sse-chunks.js';
+import { sseEventReader } from '../fixtures/sse-reader.js';
+import { HOSTS, MOUNT, type RunningHost } from './hosts.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/** Collects garbage until nothing more goes (a WeakRef lets go only after the job that made it). */
+async function collectGarbage(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    await tick();
+    gc();
+  }
+}
+
+/**
+ * A handler whose answer streams until the test lets it end, and that keeps only weak
+ * references to the Request it got and the Response it gave.
+ */
+function heldOpenHandler(fast: boolean) {
+  const seen: { request?: WeakRef<Request>; response?: WeakRef<Response> } = {};
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  async function* events() {
+    yield 'event: token\ndata: {"i":0}\n\n';
+    await finished;
+    yield 'event: final\ndata: {"i":1}\n\n';
+  }
+  const init = { headers: { 'content-type': 'text/event-stream' } };
+  const encoder = new TextEncoder();
+  const handler: ChatHandler = {
+    async fetch(request) {
+      seen.request = new WeakRef(request);
+      const source = events();
+      const response = fast
+        ? chunkedResponse(sseChunks(source, { encode: (text) => text, keepAliveMs: 0 }), init)
+        : new Response(
+            new ReadableStream<Uint8Array>(
+              {
+                async pull(controller) {
+                  const step = await source.next();
+                  if (step.done) controller.close();
+                  else controller.enqueue(encoder.encode(step.value));
+                },
+              },
+              { highWaterMark: 0 },
+            ),
+            init,
+          );
+      seen.response = new WeakRef(response);
+      return response;
+    },
+    async close() {},
+  };
+  return { handler, seen, finish };
+}
+
+let host: RunningHost | undefined;
+afterEach(async () => {
+  await host?.close();
+  host = undefined;
+});
+
+// An answer streams for as long as the model writes; the web Request (its headers, its body
+// stream) and the Response (its unused web body, on the fast path) are done with once the
+// streaming started, and 500 open streams would otherwise keep 500 of each.
+describe.each(HOSTS)('$name', (kind) => {
+  it.each([
+    ['the fast path', true],
+    ['a web body', false],
+  ])('keeps neither the Request nor the Response while the answer streams (%s)', async (_, fast) => {
+    const { handler, seen, finish } = heldOpenHandler(fast);
+    host = await kind.start(handler);
+    const answer = await fetch(`${host.origin}${MOUNT}/chat`, { method: 'POST', body: '{}' });
+    const events = sseEventReader(answer.body as ReadableStream<Uint8Array>);
+    expect((await events.next())?.event).toBe('token');
+
+    await collectGarbage();
+    expect(seen.request?.deref()).toBeUndefined();
+    expect(seen.response?.deref()).toBeUndefined();
+
+    // And the answer still streams to its end.
+    finish();
+    expect((await events.next())?.event).toBe('final');
+    expect(await events.next()).toBeUndefined();
+  });
+});
