@@ -37,8 +37,6 @@ export function toExpressMiddleware(handler: ChatHandler): ExpressMiddleware {
       next(error);
       return;
     }
-    // The signal alone outlives the call: the Request (its headers, its body stream) can go once
-    // the handler has read it, rather than live as long as the answer streams.
     const { signal } = request;
     handler
       .fetch(request)

@@ -46,7 +46,7 @@ export function toFastifyPlugin(handler: ChatHandler): FastifyPluginAsync {
       for (const [name, value] of Object.entries(reply.getHeaders())) {
         if (value !== undefined) reply.raw.setHeader(name, value);
       }
-      // Returned, not awaited: the Request and the Response need not live as long as the answer streams.
+      // Returned, not awaited: the Response need not live as long as the answer streams.
       return writeWebResponse(response, reply.raw, { signal });
     };
     fastify.all('/', serve);

@@ -58,7 +58,7 @@ export function toKoaMiddleware(handler: ChatHandler, options: KoaMiddlewareOpti
     const { signal } = request;
     const response = await handler.fetch(request);
     ctx.respond = false;
-    // Returned, not awaited: the Request and the Response need not live as long as the answer streams.
+    // Returned, not awaited: the Response need not live as long as the answer streams.
     return writeWebResponse(response, ctx.res, { signal });
   };
 }

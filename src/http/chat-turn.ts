@@ -35,10 +35,16 @@ export async function respondWithTurn(
     const events = turn
       ? turn.starterFeed({ paced: stopOnDisconnect })
       : context.turns.follow(ref, 0, reader.signal, watchdog);
+    // Held by the answer when listened to: on Node a Request's signal hears the one the host gave
+    // only while the Request lives (undici links the two weakly).
+    const listened = stopOnDisconnect ? request : undefined;
     return turnEventResponse(context, ref.turnId, events, {
       onCancel: () => {
         reader.abort();
-        if (stopOnDisconnect) clientGone();
+        if (listened) {
+          listened.signal.removeEventListener('abort', clientGone);
+          clientGone();
+        }
       },
     });
   }

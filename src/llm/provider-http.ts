@@ -167,11 +167,18 @@ async function* callEvents<M>(
   signal?.addEventListener('abort', onCallerAbort, { once: true });
   const totalTimer = setTimeout(() => stop('total'), totalTimeoutMs);
   unrefTimer(totalTimer);
-  // Sent by each attempt, until an event is out: then no attempt follows and it is let go.
-  let requestBody: string | undefined = typeof body === 'string' ? body : JSON.stringify(body);
-  body = undefined;
+  // Sent by each attempt, until an event is out: then no attempt follows and it is let go. Read
+  // through `bodyToSend` only: a local copy in this generator's frame would keep it.
+  let requestBody: string | undefined;
+  const bodyToSend = (): string => {
+    // Unreachable: no attempt follows an event (see below the attempt's catch).
+    if (requestBody === undefined) throw new Error('The provider request body was already let go.');
+    return requestBody;
+  };
 
   try {
+    requestBody = typeof body === 'string' ? body : JSON.stringify(body);
+    body = undefined;
     if (signal?.aborted) stop('caller');
     if (stopReason) throw stopError();
 
@@ -197,17 +204,13 @@ async function* callEvents<M>(
         const headers = call.authorize
           ? await authorizeAttempt(
               call,
-              { url: call.url, headers: call.headers, body: requestBody as string },
+              { url: call.url, headers: call.headers, body: bodyToSend() },
               attemptController.signal,
             )
           : call.headers;
         // A token or signature the hook added is as secret as the API key.
         if (headers !== call.headers) context = copyWith(failureContext, { secrets: addedSecrets(call, headers) });
-        const response = await post(call.url, {
-          headers,
-          body: requestBody as string,
-          signal: attemptController.signal,
-        });
+        const response = await post(call.url, { headers, body: bodyToSend(), signal: attemptController.signal });
         if (!response.ok || response.body === null) {
           failure = await failureFromResponse(response, context);
         } else {

@@ -71,7 +71,8 @@ function send(using: Transport, url: string, init: ProviderPostInit): Promise<Pr
     const body = bodyToSend(init.body, headers);
     // A request undici refuses (a header value with a line break) comes back through the handler.
     // Its documentation takes an iterable body; its type declarations leave iterables out.
-    using.agent.dispatch({ origin, path, method: 'POST', headers, body: body as string }, answer);
+    const dispatched = body as unknown as Undici.Dispatcher.DispatchOptions['body'];
+    using.agent.dispatch({ origin, path, method: 'POST', headers, body: dispatched }, answer);
   } catch (error) {
     answer.onResponseError(undefined, error as Error);
   }

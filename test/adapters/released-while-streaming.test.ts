@@ -21,11 +21,11 @@ async function collectGarbage(): Promise<void> {
 }
 
 /**
- * A handler whose answer streams until the test lets it end, and that keeps only weak
- * references to the Request it got and the Response it gave.
+ * A handler whose answer streams until the test lets it end, that keeps only a weak reference to
+ * the Response it gave, and that listens to its Request's signal as a handler would.
  */
 function heldOpenHandler(fast: boolean) {
-  const seen: { request?: WeakRef<Request>; response?: WeakRef<Response> } = {};
+  const seen: { response?: WeakRef<Response>; heardAbort: boolean } = { heardAbort: false };
   let finish: () => void = () => {};
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
@@ -39,7 +39,9 @@ function heldOpenHandler(fast: boolean) {
   const encoder = new TextEncoder();
   const handler: ChatHandler = {
     async fetch(request) {
-      seen.request = new WeakRef(request);
+      request.signal.addEventListener('abort', () => {
+        seen.heardAbort = true;
+      });
       const source = events();
       const response = fast
         ? chunkedResponse(sseChunks(source, { encode: (text) => text, keepAliveMs: 0 }), init)
@@ -70,14 +72,15 @@ afterEach(async () => {
   host = undefined;
 });
 
-// An answer streams for as long as the model writes; the web Request (its headers, its body
-// stream) and the Response (its unused web body, on the fast path) are done with once the
-// streaming started, and 500 open streams would otherwise keep 500 of each.
+// An answer streams for as long as the model writes. The Response (with its unused web body on
+// the fast path) is done with once streaming started: 500 open streams need not keep 500 of them.
+// The Request is kept: on Node its signal follows the adapter's only while it lives, and a
+// handler listening to `request.signal` must still hear the client leave.
 describe.each(HOSTS)('$name', (kind) => {
   it.each([
     ['the fast path', true],
     ['a web body', false],
-  ])('keeps neither the Request nor the Response while the answer streams (%s)', async (_, fast) => {
+  ])('lets the Response go while the answer streams (%s)', async (_, fast) => {
     const { handler, seen, finish } = heldOpenHandler(fast);
     host = await kind.start(handler);
     const answer = await fetch(`${host.origin}${MOUNT}/chat`, { method: 'POST', body: '{}' });
@@ -85,12 +88,28 @@ describe.each(HOSTS)('$name', (kind) => {
     expect((await events.next())?.event).toBe('token');
 
     await collectGarbage();
-    expect(seen.request?.deref()).toBeUndefined();
+    expect(seen.response).toBeDefined();
     expect(seen.response?.deref()).toBeUndefined();
 
     // And the answer still streams to its end.
     finish();
     expect((await events.next())?.event).toBe('final');
     expect(await events.next()).toBeUndefined();
+  });
+
+  it('tells the handler of a client that leaves mid-answer, after a collection', async () => {
+    const { handler, seen } = heldOpenHandler(true);
+    host = await kind.start(handler);
+    const client = new AbortController();
+    const answer = await fetch(`${host.origin}${MOUNT}/chat`, { method: 'POST', body: '{}', signal: client.signal });
+    const events = sseEventReader(answer.body as ReadableStream<Uint8Array>);
+    expect((await events.next())?.event).toBe('token');
+
+    await collectGarbage();
+    expect(seen.heardAbort).toBe(false);
+    client.abort();
+    await events.cancel().catch(() => {});
+    for (let i = 0; i < 200 && !seen.heardAbort; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(seen.heardAbort).toBe(true);
   });
 });

@@ -1,44 +1,65 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { sseEventReader } from '../fixtures/sse-reader.js';
+import { afterEach, expect, it } from 'vitest';
+import { type SseFrame, sseEventReader } from '../fixtures/sse-reader.js';
 import { jsonRequest, type Stack, startStack } from './stack.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-let stack: Stack;
-beforeAll(async () => {
-  stack = await startStack();
-});
-afterAll(async () => {
-  await stack.close();
+async function collectGarbage(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+  }
+}
+
+let stack: Stack | undefined;
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
 });
 
-it('keeps neither the chat Request nor the Response while the turn streams', async () => {
+/** Starts a streamed turn of a minute's answer; returns its events, read up to the first token. */
+async function streamingTurn(stopOnDisconnect: boolean, signal?: AbortSignal) {
+  stack = await startStack({ stopOnDisconnect });
   const { handler } = stack;
   expect((await handler.fetch(jsonRequest('/connect', 'ann', { llm: { model: 'fake' } }))).status).toBe(200);
-  let request: Request | undefined = jsonRequest('/chat', 'ann', {
-    message: 'talk slowly but briefly',
-    streaming: true,
-  });
+  const built = jsonRequest('/chat', 'ann', { message: 'talk slowly', streaming: true });
+  let request: Request | undefined = signal ? new Request(built, { signal }) : built;
   const weakRequest = new WeakRef(request);
   let response: Response | undefined = await handler.fetch(request);
   const weakResponse = new WeakRef(response);
   const events = sseEventReader(response.body as ReadableStream<Uint8Array>);
   request = undefined;
   response = undefined;
-  // Mid-answer: the first token is out, the rest is still coming.
-  let frame = await events.next();
+  let frame: SseFrame | undefined = await events.next();
   while (frame && frame.event !== 'token') frame = await events.next();
   expect(frame?.event).toBe('token');
-  for (let i = 0; i < 3; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    gc();
-  }
+  return { events, weakRequest, weakResponse };
+}
+
+it('keeps neither the chat Request nor the Response while the turn streams', async () => {
+  const { events, weakRequest, weakResponse } = await streamingTurn(false);
+  await collectGarbage();
   expect(weakRequest.deref()).toBeUndefined();
   expect(weakResponse.deref()).toBeUndefined();
-  let last: string | undefined;
-  for (frame = await events.next(); frame; frame = await events.next()) last = frame.event;
-  expect(last).toBe('final');
+  // Checked mid-answer: more tokens come after.
+  expect((await events.next())?.event).toBe('token');
+  await events.cancel();
+});
+
+// On Node, a Request's signal follows the host's only while the Request lives.
+it('under stopOnDisconnect, still stops the turn when the host signals a client gone after a collection', async () => {
+  const host = new AbortController();
+  const { events } = await streamingTurn(true, host.signal);
+  await collectGarbage();
+  host.abort();
+  const after: SseFrame[] = [];
+  for (let frame = await events.next(); frame; frame = await events.next()) after.push(frame);
+  const last = after.at(-1);
+  expect(last?.event).toBe('error');
+  expect(last?.data).toMatchObject({ code: 'ABORTED' });
+  // Stopped well before the answer's 200 tokens.
+  expect(after.filter((frame) => frame.event === 'token').length).toBeLessThan(150);
 });

@@ -147,3 +147,54 @@ it('does not hold the bytes of a long request body while the answer streams', { 
   expect(short.request.headers['content-length']).toBe(String(short.request.bytes));
   expect(short.held.has(short.request.bytes)).toBe(true);
 });
+
+// A long body goes as an iterable, written after the headers: the provider may refuse the
+// request before it has read the body (a size limit, a bad key) and the next call must still work.
+it('takes a refusal sent before a long body was read, and the next call goes through', {
+  timeout: 60_000,
+}, async () => {
+  let calls = 0;
+  const server = createServer((req, res) => {
+    calls++;
+    if (calls === 1) {
+      // Answered at once, the body left unread.
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'prompt too long' } }));
+      return;
+    }
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(
+        `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: `read ${bytes}` } }] })}\n\ndata: [DONE]\n\n`,
+      );
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  servers.push({ close: () => server.close() });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  const provider = new OpenAIProvider({ kind: 'openai', apiKey: 'sk-test', baseUrl: url }, { maxRetries: 0 });
+  const long = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: 'é'.repeat(1_000_000) }] };
+
+  const refused = await (async () => {
+    try {
+      for await (const _ of provider.stream(long)) {
+        // Nothing comes.
+      }
+    } catch (error) {
+      return error as { code?: string; message?: string };
+    }
+    return undefined;
+  })();
+  expect(refused?.code).toBe('PROVIDER_ERROR');
+  expect(refused?.message).toContain('prompt too long');
+
+  let text = '';
+  for await (const event of provider.stream(long)) if (event.type === 'text') text += event.text;
+  expect(text).toMatch(/^read \d+$/);
+  expect(Number(text.slice(5))).toBeGreaterThan(2_000_000);
+});

@@ -20,6 +20,12 @@ export interface ToWebRequestOptions {
 // Framing and encoding described the bytes on the wire, not the body the host hands us.
 const WIRE_HEADERS = new Set(['content-length', 'transfer-encoding', 'content-encoding']);
 
+// Each Request, for as long as its response lives. Node's `request.signal` is not the signal the
+// Request was built with: it follows it only while the Request lives (undici links the two
+// weakly), so a Request collected mid-answer would leave a handler's listeners on
+// `request.signal` deaf to the client leaving.
+const REQUEST_OF_RESPONSE = new WeakMap<ServerResponse, Request>();
+
 /**
  * Builds a web `Request` from a Node request, for a handler that speaks `fetch`.
  *
@@ -28,7 +34,7 @@ const WIRE_HEADERS = new Set(['content-length', 'transfer-encoding', 'content-en
  * (see `nodeBodyRequest`), any other handler or wrapper just reads `request.body`. HTTP/2
  * pseudo-headers are dropped. The request's signal aborts when the client goes away before the
  * response finished: that is watched on `res` because `req` emits `close` as soon as its body has
- * been read.
+ * been read. The Request lives as long as `res`, so that its signal does (see above).
  */
 export function toWebRequest(req: IncomingMessage, res: ServerResponse, options: ToWebRequestOptions = {}): Request {
   const { parsedBody } = options;
@@ -53,13 +59,18 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse, options:
     });
 
   const method = req.method ?? 'GET';
-  if (method === 'GET' || method === 'HEAD') return new Request(url, { method, headers, signal: controller.signal });
-  const source = {
-    parsed: parsedBody,
-    read: (maxBytes: number) => readNodeBody(req, maxBytes),
-    chunks: (): AsyncIterable<Uint8Array> => (parsed ? once(parsedBytes(parsedBody)) : req),
-  };
-  return nodeBodyRequest(url, { method, headers, signal: controller.signal }, source);
+  let request: Request;
+  if (method === 'GET' || method === 'HEAD') request = new Request(url, { method, headers, signal: controller.signal });
+  else {
+    const source = {
+      parsed: parsedBody,
+      read: (maxBytes: number) => readNodeBody(req, maxBytes),
+      chunks: (): AsyncIterable<Uint8Array> => (parsed ? once(parsedBytes(parsedBody)) : req),
+    };
+    request = nodeBodyRequest(url, { method, headers, signal: controller.signal }, source);
+  }
+  REQUEST_OF_RESPONSE.set(res, request);
+  return request;
 }
 
 // What a host parser produced, as the bytes a handler reading the web body gets.
