@@ -133,7 +133,14 @@ async function heldDuringAnswer(chars: number): Promise<{ request: HeldRequest; 
 
 // undici keeps the bytes of a request's body until the answer ends. A short body (most turns)
 // goes as it is; a long one goes as an iterable that lets its bytes go once written.
-it('does not hold the bytes of a long request body while the answer streams', { timeout: 60_000 }, async () => {
+it('does not hold the bytes of a long request body while the answer streams', { timeout: 60_000 }, async (context) => {
+  // Node 24's heap snapshots leave out the memory of a buffer made from a string, as undici makes
+  // a body's: there this cannot be seen.
+  const probe = Buffer.from('x'.repeat(12_347));
+  const visible = (await arrayBufferSizes()).has(probe.byteLength);
+  probe.fill(1);
+  if (!visible) context.skip();
+
   const long = await heldDuringAnswer(300_000);
   expect(long.text).toBe('HiHi');
   // Sent whole, with its length (not chunked): what the provider's HTTP server expects.
