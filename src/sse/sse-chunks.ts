@@ -30,7 +30,12 @@ export interface SseChunksOptions<T> {
    * @default false
    */
   eager?: boolean;
-  /** Aborting it cancels the stream, exactly like the consumer calling `return()`. */
+  /**
+   * Aborting it cancels the stream, exactly like the consumer calling `return()`. On Node a
+   * `Request`'s `signal` follows the host's only while the `Request` itself is referenced (undici
+   * links the two weakly): the library's Node adapters keep it for the whole response; a host of
+   * its own must keep it, or pass the signal it gave the `Request`.
+   */
   signal?: AbortSignal;
   /**
    * Called once when the stream is cancelled before it finished (consumer `return()` or `signal`

@@ -25,7 +25,12 @@ async function collectGarbage(): Promise<void> {
  * the Response it gave, and that listens to its Request's signal as a handler would.
  */
 function heldOpenHandler(fast: boolean) {
-  const seen: { response?: WeakRef<Response>; heardAbort: boolean } = { heardAbort: false };
+  let heard: () => void = () => {};
+  const seen: { request?: WeakRef<Request>; response?: WeakRef<Response>; heardAbort: Promise<void> } = {
+    heardAbort: new Promise<void>((resolve) => {
+      heard = resolve;
+    }),
+  };
   let finish: () => void = () => {};
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
@@ -39,9 +44,8 @@ function heldOpenHandler(fast: boolean) {
   const encoder = new TextEncoder();
   const handler: ChatHandler = {
     async fetch(request) {
-      request.signal.addEventListener('abort', () => {
-        seen.heardAbort = true;
-      });
+      seen.request = new WeakRef(request);
+      request.signal.addEventListener('abort', () => heard());
       const source = events();
       const response = fast
         ? chunkedResponse(sseChunks(source, { encode: (text) => text, keepAliveMs: 0 }), init)
@@ -80,7 +84,7 @@ describe.each(HOSTS)('$name', (kind) => {
   it.each([
     ['the fast path', true],
     ['a web body', false],
-  ])('lets the Response go while the answer streams (%s)', async (_, fast) => {
+  ])('lets the Response go while the answer streams, and the Request after it (%s)', async (_, fast) => {
     const { handler, seen, finish } = heldOpenHandler(fast);
     host = await kind.start(handler);
     const answer = await fetch(`${host.origin}${MOUNT}/chat`, { method: 'POST', body: '{}' });
@@ -90,11 +94,16 @@ describe.each(HOSTS)('$name', (kind) => {
     await collectGarbage();
     expect(seen.response).toBeDefined();
     expect(seen.response?.deref()).toBeUndefined();
+    expect(seen.request?.deref()).toBeInstanceOf(Request);
 
-    // And the answer still streams to its end.
+    // And the answer still streams to its end, after which nothing keeps the Request.
     finish();
     expect((await events.next())?.event).toBe('final');
     expect(await events.next()).toBeUndefined();
+    await host.close();
+    host = undefined;
+    await collectGarbage();
+    expect(seen.request?.deref()).toBeUndefined();
   });
 
   it('tells the handler of a client that leaves mid-answer, after a collection', async () => {
@@ -106,10 +115,9 @@ describe.each(HOSTS)('$name', (kind) => {
     expect((await events.next())?.event).toBe('token');
 
     await collectGarbage();
-    expect(seen.heardAbort).toBe(false);
     client.abort();
     await events.cancel().catch(() => {});
-    for (let i = 0; i < 200 && !seen.heardAbort; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(seen.heardAbort).toBe(true);
+    // Heard, or the test times out.
+    await expect(seen.heardAbort).resolves.toBeUndefined();
   });
 });
