@@ -37,10 +37,9 @@ export function toExpressMiddleware(handler: ChatHandler): ExpressMiddleware {
       next(error);
       return;
     }
-    const { signal } = request;
     handler
       .fetch(request)
-      .then((response) => writeWebResponse(response, res, { signal }))
+      .then((response) => writeWebResponse(response, res, { signal: request.signal }))
       .catch(next);
   };
 }

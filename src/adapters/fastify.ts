@@ -40,14 +40,13 @@ export function toFastifyPlugin(handler: ChatHandler): FastifyPluginAsync {
       const rawUrl = request.raw.url ?? '/';
       const url = stripMountPrefix(rawUrl, prefix) ?? rawUrl;
       const webRequest = toWebRequest(request.raw, reply.raw, { url, parsedBody: request.body });
-      const { signal } = webRequest;
       const response = await handler.fetch(webRequest);
       reply.hijack();
       for (const [name, value] of Object.entries(reply.getHeaders())) {
         if (value !== undefined) reply.raw.setHeader(name, value);
       }
       // Returned, not awaited: the Response need not live as long as the answer streams.
-      return writeWebResponse(response, reply.raw, { signal });
+      return writeWebResponse(response, reply.raw, { signal: webRequest.signal });
     };
     fastify.all('/', serve);
     fastify.all('/*', serve);

@@ -55,11 +55,10 @@ export function toKoaMiddleware(handler: ChatHandler, options: KoaMiddlewareOpti
       return;
     }
     const request = toWebRequest(ctx.req, ctx.res, { url, parsedBody: parsedBodyOf(ctx) });
-    const { signal } = request;
     const response = await handler.fetch(request);
     ctx.respond = false;
     // Returned, not awaited: the Response need not live as long as the answer streams.
-    return writeWebResponse(response, ctx.res, { signal });
+    return writeWebResponse(response, ctx.res, { signal: request.signal });
   };
 }
 

@@ -68,7 +68,7 @@ function send(using: Transport, url: string, init: ProviderPostInit): Promise<Pr
   try {
     const { origin, path } = targetOf(url);
     const headers = withDefaults(init.headers);
-    const body = bodyToSend(init.body, headers);
+    const body = undiciBody(init.body, headers);
     // A request undici refuses (a header value with a line break) comes back through the handler.
     // Its documentation takes an iterable body; its type declarations leave iterables out.
     const dispatched = body as unknown as Undici.Dispatcher.DispatchOptions['body'];
@@ -105,7 +105,7 @@ const KEPT_BODY_CHARS = 16 * 1024;
  * iterable, with the `content-length` that keeps it from being sent chunked (added to `headers`,
  * the request's own copy; a body whose length the provider set goes as it is).
  */
-function bodyToSend(body: string, headers: Record<string, string>): string | Iterable<Buffer> {
+function undiciBody(body: string, headers: Record<string, string>): string | Iterable<Buffer> {
   if (body.length <= KEPT_BODY_CHARS) return body;
   for (const name of Object.keys(headers)) if (name.toLowerCase() === 'content-length') return body;
   const bytes = Buffer.from(body);

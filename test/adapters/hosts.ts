@@ -121,6 +121,8 @@ const nodeHost: HostKind = {
           return;
         }
         const request = toWebRequest(req, res, { url });
+        // Only the signal in this scope: its `catch` closure lives until the answer ends, and would
+        // keep the Request alive for the adapters' tests, which check that toWebRequest does.
         const { signal } = request;
         handler
           .fetch(request)

@@ -1,24 +1,10 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatHandler } from '../../src/http/chat-handler.js';
 import { chunkedResponse } from '../../src/http/node-body.js';
 import { sseChunks } from '../../src/sse/sse-chunks.js';
+import { collectGarbage } from '../fixtures/collect-garbage.js';
 import { sseEventReader } from '../fixtures/sse-reader.js';
 import { HOSTS, MOUNT, type RunningHost } from './hosts.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
-
-/** Collects garbage until nothing more goes (a WeakRef lets go only after the job that made it). */
-async function collectGarbage(): Promise<void> {
-  for (let i = 0; i < 3; i++) {
-    await tick();
-    gc();
-  }
-}
 
 /**
  * A handler whose answer streams until the test lets it end, that keeps only a weak reference to

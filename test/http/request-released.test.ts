@@ -1,18 +1,7 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterEach, expect, it } from 'vitest';
+import { collectGarbage } from '../fixtures/collect-garbage.js';
 import { type SseFrame, sseEventReader } from '../fixtures/sse-reader.js';
 import { jsonRequest, type Stack, startStack } from './stack.js';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-async function collectGarbage(): Promise<void> {
-  for (let i = 0; i < 3; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 0));
-    gc();
-  }
-}
 
 let stack: Stack | undefined;
 afterEach(async () => {
@@ -20,7 +9,7 @@ afterEach(async () => {
   stack = undefined;
 });
 
-/** Starts a streamed turn of a minute's answer; returns its events, read up to the first token. */
+/** Starts a streamed turn of a 4-second answer; returns its events, read up to the first token. */
 async function streamingTurn(stopOnDisconnect: boolean, signal?: AbortSignal) {
   stack = await startStack({ stopOnDisconnect });
   const { handler } = stack;

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getHeapSnapshot } from 'node:v8';
 import { afterEach, expect, it } from 'vitest';
+import type { LlmStreamEvent } from '../../src/llm/llm-provider.js';
 import { OpenAIProvider } from '../../src/llm/openai-provider.js';
+import { collect, collectFailure, textOf } from './helpers.js';
 
 /**
  * Whether any string on the heap contains `fragment`. A heap snapshot collects garbage first, so
@@ -40,10 +42,22 @@ async function arrayBufferSizes(): Promise<Set<number>> {
   return sizes;
 }
 
-const servers: Array<{ close: () => void }> = [];
+const servers: Server[] = [];
 afterEach(() => {
   for (const server of servers.splice(0)) server.close();
 });
+
+/** Listens on a free local port (closed after the test); resolves the provider base URL. */
+async function providerUrl(server: Server): Promise<string> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  servers.push(server);
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+}
+
+/** One streamed chunk of an OpenAI-style answer with `text` in it. */
+const textChunk = (text: string) =>
+  `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: text } }] })}\n\n`;
 
 /** A request as the server read it: its headers and its body's length, the text not kept. */
 interface HeldRequest {
@@ -69,16 +83,14 @@ async function heldServer(): Promise<{ url: string; requests: AsyncIterator<Held
       wake?.();
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  servers.push({ close: () => server.close() });
+  const url = await providerUrl(server);
   const requests: AsyncIterator<HeldRequest> = {
     async next() {
       while (waiting.length === 0) await new Promise<void>((resolve) => (wake = resolve));
       return { done: false, value: waiting.shift() as HeldRequest };
     },
   };
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, requests };
+  return { url, requests };
 }
 
 // A request body is the whole conversation and the tools' schemas, and a stream stays open for as
@@ -98,7 +110,7 @@ it('keeps the request body for a retry until the first event, then lets it go', 
   // Sent, answered with headers, no event yet: a retry may still need it.
   expect(await heapHolds(inBody)).toBe(true);
 
-  response.write(`data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'Hi' } }] })}\n\n`);
+  response.write(textChunk('Hi'));
   expect((await first).value).toEqual({ type: 'text', text: 'Hi' });
   expect(await heapHolds(inBody)).toBe(false);
 
@@ -107,8 +119,6 @@ it('keeps the request body for a retry until the first event, then lets it go', 
   for (let next = await events.next(); !next.done; next = await events.next()) rest.push(next.value.type);
   expect(rest).toContain('finish');
 });
-
-const tokenChunk = `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: 'Hi' } }] })}\n\n`;
 
 /** Streams one answer to a question of `chars` characters; returns the request and what was held mid-answer. */
 async function heldDuringAnswer(chars: number): Promise<{ request: HeldRequest; held: Set<number>; text: string }> {
@@ -119,16 +129,14 @@ async function heldDuringAnswer(chars: number): Promise<{ request: HeldRequest; 
     [Symbol.asyncIterator]();
   const first = events.next();
   const request = (await requests.next()).value as HeldRequest;
-  request.response.write(tokenChunk);
+  request.response.write(textChunk('Hi'));
   await first;
   // Mid-answer: the provider's socket is open and the call is reading it.
   const held = await arrayBufferSizes();
-  request.response.end(`${tokenChunk}data: [DONE]\n\n`);
-  let text = 'Hi';
-  for (let next = await events.next(); !next.done; next = await events.next()) {
-    if (next.value.type === 'text') text += next.value.text;
-  }
-  return { request, held, text };
+  request.response.end(`${textChunk('Hi')}data: [DONE]\n\n`);
+  const rest: LlmStreamEvent[] = [];
+  for (let next = await events.next(); !next.done; next = await events.next()) rest.push(next.value);
+  return { request, held, text: `Hi${textOf(rest)}` };
 }
 
 // undici keeps the bytes of a request's body until the answer ends. A short body (most turns)
@@ -175,33 +183,18 @@ it('takes a refusal sent before a long body was read, and the next call goes thr
     });
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.end(
-        `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: `read ${bytes}` } }] })}\n\ndata: [DONE]\n\n`,
-      );
+      res.end(`${textChunk(`read ${bytes}`)}data: [DONE]\n\n`);
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  servers.push({ close: () => server.close() });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  const url = await providerUrl(server);
   const provider = new OpenAIProvider({ kind: 'openai', apiKey: 'sk-test', baseUrl: url }, { maxRetries: 0 });
   const long = { model: 'gpt-4o', messages: [{ role: 'user' as const, content: 'é'.repeat(1_000_000) }] };
 
-  const refused = await (async () => {
-    try {
-      for await (const _ of provider.stream(long)) {
-        // Nothing comes.
-      }
-    } catch (error) {
-      return error as { code?: string; message?: string };
-    }
-    return undefined;
-  })();
-  expect(refused?.code).toBe('PROVIDER_ERROR');
-  expect(refused?.message).toContain('prompt too long');
+  const { error: refused } = await collectFailure(provider.stream(long));
+  expect(refused.code).toBe('PROVIDER_ERROR');
+  expect(refused.message).toContain('prompt too long');
 
-  let text = '';
-  for await (const event of provider.stream(long)) if (event.type === 'text') text += event.text;
+  const text = textOf(await collect(provider.stream(long)));
   expect(text).toMatch(/^read \d+$/);
   expect(Number(text.slice(5))).toBeGreaterThan(2_000_000);
 });
