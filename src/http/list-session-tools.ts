@@ -1,3 +1,4 @@
+import { copyWith } from '../internal/copy-with.js';
 import { McpToolbox } from '../mcp/mcp-toolbox.js';
 import { fitStoredTools, type StoredTool } from '../mcp/stored-tool.js';
 import type { SessionConfig } from '../types.js';
@@ -19,7 +20,9 @@ export async function listSessionTools(
   user: ChatUser,
 ): Promise<StoredTool[]> {
   const servers = await sessionServers(deps, config, request, user);
-  const toolbox = await McpToolbox.connect(servers, sessionToolboxOptions(deps, user));
+  // Closed as soon as the tools are listed: no event stream for the servers' own messages.
+  const options = copyWith(sessionToolboxOptions(deps, user), { serverStream: false });
+  const toolbox = await McpToolbox.connect(servers, options);
   let listed: StoredTool[];
   try {
     listed = toolbox.storedTools();

@@ -7,6 +7,7 @@ import type { FetchLike, Logger, McpServerConfig, McpTransportKind } from '../ty
 import { GuardedTransport } from './guarded-transport.js';
 import { McpHttpExchanges } from './mcp-http-exchanges.js';
 import { SecretRedactor } from './secret-redactor.js';
+import { withoutServerStream } from './without-server-stream.js';
 
 /** Options of {@link createMcpTransport}. */
 export interface CreateMcpTransportOptions {
@@ -27,6 +28,12 @@ export interface CreateMcpTransportOptions {
   redactor?: SecretRedactor;
   /** OAuth for this server: the SDK's `authProvider`, and the fetches that go with it. */
   auth?: McpAuth;
+  /**
+   * Whether a Streamable HTTP connection opens the event stream on which the server sends messages
+   * outside any request (see {@link withoutServerStream}). `false` for a connection that only lists
+   * the tools. @default true
+   */
+  serverStream?: boolean;
 }
 
 /** How one MCP connection authorizes with OAuth. */
@@ -90,7 +97,11 @@ export async function createMcpTransport(
     redactor,
   });
   const requestInit: RequestInit = { headers };
-  const fetch = options.auth ? options.auth.route(exchanges.fetch) : exchanges.fetch;
+  const mcpFetch =
+    options.serverStream === false && kind === 'streamable_http'
+      ? withoutServerStream(exchanges.fetch, url)
+      : exchanges.fetch;
+  const fetch = options.auth ? options.auth.route(mcpFetch) : mcpFetch;
   const common = { requestInit, fetch, ...(options.auth ? { authProvider: options.auth.provider } : {}) };
   const inner = kind === 'sse' ? new SSEClientTransport(url, common) : new StreamableHTTPClientTransport(url, common);
   guarded = new GuardedTransport(inner, exchanges, maxMessageBytes);

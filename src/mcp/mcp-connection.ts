@@ -45,6 +45,8 @@ export interface McpConnectionOptions {
   isUrlAllowed?: (url: URL) => boolean;
   /** Masks the header values sent to the server in what it answers; shared with the caller's logs. */
   redactor?: SecretRedactor;
+  /** `false`: no event stream for the server's own messages (a connection that only lists tools). @default true */
+  serverStream?: boolean;
   /**
    * Answers the server's `elicitation/create` requests. Only when it is set does the client
    * declare the elicitation capability (form and URL modes).

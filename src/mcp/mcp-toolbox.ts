@@ -81,6 +81,12 @@ export interface McpToolboxOptions {
    * connecting skips listing them again. A reconnect (the server lost the session) lists anew.
    */
   knownTools?: ReadonlyArray<readonly Tool[] | undefined>;
+  /**
+   * `false` for a toolbox that only lists the tools and closes: its Streamable HTTP connections
+   * open no event stream for the servers' own messages, since nothing would hear them.
+   * @default true
+   */
+  serverStream?: boolean;
 }
 
 interface ServerSlot {
@@ -314,6 +320,7 @@ export class McpToolbox implements ToolSource {
         ...(options.logger ? { logger: options.logger } : {}),
         ...(options.createTransport ? { createTransport: options.createTransport } : {}),
         ...(auth ? { auth } : {}),
+        ...(options.serverStream === false ? { serverStream: false } : {}),
       });
     } catch (error) {
       if (isLlmChatError(error)) throw error;
