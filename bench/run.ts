@@ -49,7 +49,7 @@ const profileDir = fileURLToPath(new URL('./.profiles', import.meta.url));
 
 const sizes = quick
   ? {
-      firstToken: { turns: 40, warmup: 10 },
+      firstToken: { turns: 40, warmup: 10, settle: 40 },
       relay: { tokens: 20_000, turns: 2, warmup: 1 },
       tool: { turns: 30, warmup: 5 },
       concurrency: { streams: 200, connectBatch: 50, tokens: 50, delayMs: 20 },
@@ -58,7 +58,7 @@ const sizes = quick
       processes: { users: 8, seconds: 1, rounds: 2 },
     }
   : {
-      firstToken: { turns: 300, warmup: 40 },
+      firstToken: { turns: 300, warmup: 40, settle: 1200 },
       relay: { tokens: 20_000, turns: 8, warmup: 2 },
       tool: { turns: 200, warmup: 30 },
       concurrency: { streams: 1000, connectBatch: 50, tokens: 50, delayMs: 20 },
