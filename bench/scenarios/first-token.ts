@@ -3,7 +3,10 @@
  * in three chunks), timed from sending the request to the first token frame the client reads,
  * through mcp-llmchat (Express and `handler.fetch` on node:http, memory and Redis storage; every
  * turn records its event log, as it always does; one variant in a named conversation), the bare
- * relay floor and the AI SDK.
+ * relay floor and the AI SDK. Two passes: a fresh server whose library turns each follow a
+ * reconnect (the method of earlier rounds, shown for comparison), then the steady state the
+ * targets are read in (the per-turn code optimized, a connected user's history cleared between
+ * turns).
  * Then the same without HTTP (issue 4): `ChatService.chat()` to its first `token` event vs a
  * direct `fetch` of the fake provider to its first content chunk.
  */
@@ -38,6 +41,9 @@ export interface ScenarioResult {
 
 const USER = 'bench-first-token';
 
+/** How a library variant empties its user's history after a timed turn (see `freshTurn`). */
+type Cleanup = 'clear' | 'reconnect';
+
 export async function firstTokenScenario(env: BenchEnv, options: FirstTokenOptions): Promise<ScenarioResult> {
   const ports = [env.ports.lib, env.ports.libRedis, env.ports.libFetch, env.ports.libFetchRedis];
   for (const port of ports) if (port !== undefined) await connectUser(port, USER);
@@ -50,12 +56,16 @@ export async function firstTokenScenario(env: BenchEnv, options: FirstTokenOptio
   };
   const chatBody = { message: 'hello', streaming: true };
   // The floor and the AI SDK send the provider one message. For the same turn, the library's user
-  // starts each turn from a fresh conversation: a reconnect (untimed) clears the history.
-  const freshTurn = (port: number | undefined) => {
+  // starts each turn from an empty history, cleared after the turn (untimed): by deleting the
+  // conversation (the steady state: a connected user's later turn), or by a reconnect (every turn
+  // then is the first after a /connect, and the connect's MCP listing runs between the timed turns
+  // of every variant: what this scenario did until the fourteenth round of issue 17).
+  const freshTurn = (port: number | undefined, cleanup: Cleanup) => {
     const timed = turn(env.url(port, '/llmchat/chat'), chatBody, FORMATS.lib, userHeaders(USER));
+    const clear = () => deleteRequest(env.url(port, `/llmchat/history/${USER}`), userHeaders(USER));
     return async () => {
       const firstMs = await timed();
-      await connectUser(port, USER);
+      await (cleanup === 'reconnect' ? connectUser(port, USER) : clear());
       return firstMs;
     };
   };
@@ -73,31 +83,33 @@ export async function firstTokenScenario(env: BenchEnv, options: FirstTokenOptio
       return firstMs;
     };
   };
-  const variants = [
-    { name: 'floor', run: turn(env.url(env.ports.floor, '/'), { message: 'hello' }, FORMATS.floor) },
-    { name: 'floor-fetch', run: turn(env.url(env.ports.floor, '/fetch'), { message: 'hello' }, FORMATS.floor) },
-    {
-      name: 'lib-memory',
-      run: freshTurn(env.ports.lib),
-    },
-    {
-      name: 'lib-redis',
-      run: freshTurn(env.ports.libRedis),
-    },
-    { name: 'fetch-memory', run: freshTurn(env.ports.libFetch) },
-    { name: 'fetch-redis', run: freshTurn(env.ports.libFetchRedis) },
-    { name: 'lib-conversation', run: conversationTurn(env.ports.lib) },
-    { name: 'aisdk', run: turn(env.url(env.ports.aisdk, '/chat'), { message: 'hello' }, FORMATS.aisdk) },
-  ].filter(
-    (variant) =>
-      (variant.name !== 'lib-redis' || env.ports.libRedis !== undefined) &&
-      (variant.name !== 'fetch-redis' || env.ports.libFetchRedis !== undefined),
-  );
-  // Two passes over the same variants: rounds 41–340 of a fresh server (what this scenario measured
-  // until the fourteenth round of issue 17), then, after `settle` more rounds, the steady state
-  // that the targets are read in.
-  const fresh = await interleave(variants, options.turns, options.warmup);
-  const samples = await interleave(variants, options.turns, options.settle);
+  const variantsWith = (cleanup: Cleanup) =>
+    [
+      { name: 'floor', run: turn(env.url(env.ports.floor, '/'), { message: 'hello' }, FORMATS.floor) },
+      { name: 'floor-fetch', run: turn(env.url(env.ports.floor, '/fetch'), { message: 'hello' }, FORMATS.floor) },
+      {
+        name: 'lib-memory',
+        run: freshTurn(env.ports.lib, cleanup),
+      },
+      {
+        name: 'lib-redis',
+        run: freshTurn(env.ports.libRedis, cleanup),
+      },
+      { name: 'fetch-memory', run: freshTurn(env.ports.libFetch, cleanup) },
+      { name: 'fetch-redis', run: freshTurn(env.ports.libFetchRedis, cleanup) },
+      { name: 'lib-conversation', run: conversationTurn(env.ports.lib) },
+      { name: 'aisdk', run: turn(env.url(env.ports.aisdk, '/chat'), { message: 'hello' }, FORMATS.aisdk) },
+    ].filter(
+      (variant) =>
+        (variant.name !== 'lib-redis' || env.ports.libRedis !== undefined) &&
+        (variant.name !== 'fetch-redis' || env.ports.libFetchRedis !== undefined),
+    );
+  // Two passes. First rounds 41–340 of a fresh server, each library turn right after a reconnect:
+  // how this scenario read its targets until the fourteenth round of issue 17. Then, after
+  // `settle` more rounds, the steady state that the targets are read in: turns of a connected
+  // user, their history cleared between them.
+  const fresh = await interleave(variantsWith('reconnect'), options.turns, options.warmup);
+  const samples = await interleave(variantsWith('clear'), options.turns, options.settle);
   const freshFloor = summarize(fresh.floor ?? []).median;
   const freshAdded = (name: string) => summarize(fresh[name] ?? []).median - freshFloor;
   const floor = summarize(samples.floor ?? []);
@@ -149,7 +161,7 @@ export async function firstTokenScenario(env: BenchEnv, options: FirstTokenOptio
           'p99',
           'added vs floor (median)',
           'paired diff (median)',
-          'fresh server: added (median; floor: its median)',
+          'fresh server, turns after a reconnect: added (median; floor: its median)',
         ],
         rows,
         notes: [
@@ -157,8 +169,8 @@ export async function firstTokenScenario(env: BenchEnv, options: FirstTokenOptio
           `calling the provider with fetch (undici) instead of http.request alone costs ${fmt(added['floor-fetch'] ?? Number.NaN)} ms.`,
           'Every mcp-llmchat turn records its event log (kept 10 minutes for resume and idempotent retries);',
           'handler.fetch is mounted with `getRequestListener` of @hono/node-server (what a Hono app on Node runs).',
-          `The first columns are the steady state: ${options.turns} rounds recorded after ${options.warmup + options.turns + options.settle} rounds of every variant.`,
-          `The last is the same server fresh: rounds ${options.warmup + 1}–${options.warmup + options.turns} after it started, before V8 optimized the per-turn code.`,
+          `The first columns are the steady state: ${options.turns} rounds recorded after ${options.warmup + options.turns + options.settle} rounds of every variant, the library's history cleared between turns (DELETE /history).`,
+          `The last is how this table read until issue 17's fourteenth round: rounds ${options.warmup + 1}–${options.warmup + options.turns} of the fresh server (before V8 optimized the per-turn code), each library turn right after a reconnect (whose MCP listing runs between every variant's turns).`,
         ],
       },
       inProcess.table,
@@ -180,7 +192,7 @@ export async function firstTokenScenario(env: BenchEnv, options: FirstTokenOptio
         pass: conversation <= 0.5,
       },
       {
-        target: '(info) first token on a fresh server (its first rounds), Express / handler.fetch / named, memory',
+        target: '(info) first token, fresh server, turns after a reconnect, Express / handler.fetch / named, memory',
         measured: `${['lib-memory', 'fetch-memory', 'lib-conversation'].map((name) => fmt(freshAdded(name))).join(' / ')} ms`,
         pass: undefined,
       },
