@@ -206,7 +206,7 @@ function analysis(): string {
 
 const NOTES = `## How to read and reproduce
 
-- \`npm run bench\` runs scenarios 1–6 (about 3–4 minutes on 2 cores); \`npm run bench -- --only 2,3\` runs some;
+- \`npm run bench\` runs scenarios 1–6 (about 4–5 minutes on 2 cores); \`npm run bench -- --only 2,3\` runs some;
   \`--variants fetch-memory,floor\` runs only those rows of scenarios 1–3 (to profile one path);
   \`--quick\` is a smoke run; \`--profile\` writes V8 CPU profiles of the server processes to
   \`bench/.profiles/\` (summarize with \`npx tsx bench/profile-summary.ts bench/.profiles/<file>.cpuprofile\`).

@@ -104,8 +104,9 @@ export async function firstTokenScenario(env: BenchEnv, options: FirstTokenOptio
         (variant.name !== 'lib-redis' || env.ports.libRedis !== undefined) &&
         (variant.name !== 'fetch-redis' || env.ports.libFetchRedis !== undefined),
     );
-  // Two passes. First rounds 41–340 of a fresh server, each library turn right after a reconnect:
-  // how this scenario read its targets until the fourteenth round of issue 17. Then, after
+  // Two passes. First the fresh server's rounds after `warmup`, each default-conversation library
+  // turn right after a reconnect: how this scenario read its targets until the fourteenth round
+  // of issue 17. Then, after
   // `settle` more rounds, the steady state that the targets are read in: turns of a connected
   // user, their history cleared between them.
   const fresh = await interleave(variantsWith('reconnect'), options.turns, options.warmup);
@@ -170,7 +171,7 @@ export async function firstTokenScenario(env: BenchEnv, options: FirstTokenOptio
           'Every mcp-llmchat turn records its event log (kept 10 minutes for resume and idempotent retries);',
           'handler.fetch is mounted with `getRequestListener` of @hono/node-server (what a Hono app on Node runs).',
           `The first columns are the steady state: ${options.turns} rounds recorded after ${options.warmup + options.turns + options.settle} rounds of every variant, the library's history cleared between turns (DELETE /history).`,
-          `The last is how this table read until issue 17's fourteenth round: rounds ${options.warmup + 1}–${options.warmup + options.turns} of the fresh server (before V8 optimized the per-turn code), each library turn right after a reconnect (whose MCP listing runs between every variant's turns).`,
+          `The last is how this table read until issue 17's fourteenth round: rounds ${options.warmup + 1}–${options.warmup + options.turns} of the fresh server (before V8 optimized the per-turn code), each default-conversation library turn right after a reconnect (whose MCP listing runs between every variant's turns; the named conversation clears its history in both passes).`,
         ],
       },
       inProcess.table,
@@ -192,7 +193,8 @@ export async function firstTokenScenario(env: BenchEnv, options: FirstTokenOptio
         pass: conversation <= 0.5,
       },
       {
-        target: '(info) first token, fresh server, turns after a reconnect, Express / handler.fetch / named, memory',
+        target:
+          '(info) first token, fresh server, plain turns after a reconnect, Express / handler.fetch / named, memory',
         measured: `${['lib-memory', 'fetch-memory', 'lib-conversation'].map((name) => fmt(freshAdded(name))).join(' / ')} ms`,
         pass: undefined,
       },

@@ -83,13 +83,16 @@ describe('withoutServerStream', () => {
     expect(passed).toEqual([]);
   });
 
-  it('sends everything else: POSTs, DELETEs, GETs of other URLs (OAuth discovery)', async () => {
+  it('sends everything else: POSTs, DELETEs, GETs of other URLs (OAuth discovery), resumptions', async () => {
     passed.length = 0;
+    const resumed = await wrapped(endpoint, { method: 'GET', headers: new Headers({ 'Last-Event-ID': 'e1' }) });
+    expect(resumed.status).toBe(200);
     await wrapped(endpoint, { method: 'POST', body: '{}' });
     await wrapped(endpoint, { method: 'delete' });
     await wrapped('https://mcp.example/.well-known/oauth-protected-resource/mcp', { method: 'GET' });
     await wrapped('https://other.example/mcp');
     expect(passed).toEqual([
+      'GET https://mcp.example/mcp',
       'POST https://mcp.example/mcp',
       'delete https://mcp.example/mcp',
       'GET https://mcp.example/.well-known/oauth-protected-resource/mcp',
