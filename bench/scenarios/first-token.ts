@@ -106,9 +106,8 @@ export async function firstTokenScenario(env: BenchEnv, options: FirstTokenOptio
     );
   // Two passes. First the fresh server's rounds after `warmup`, each default-conversation library
   // turn right after a reconnect: how this scenario read its targets until the fourteenth round
-  // of issue 17. Then, after
-  // `settle` more rounds, the steady state that the targets are read in: turns of a connected
-  // user, their history cleared between them.
+  // of issue 17. Then, after `settle` more rounds, the steady state that the targets are read in:
+  // turns of a connected user, their history cleared between them.
   const fresh = await interleave(variantsWith('reconnect'), options.turns, options.warmup);
   const samples = await interleave(variantsWith('clear'), options.turns, options.settle);
   const freshFloor = summarize(fresh.floor ?? []).median;
