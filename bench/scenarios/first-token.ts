@@ -41,7 +41,7 @@ export interface ScenarioResult {
 
 const USER = 'bench-first-token';
 
-/** How a library variant empties its user's history after a timed turn (see `freshTurn`). */
+/** How a library variant empties its user's history after a timed turn (see `plainTurn`). */
 type Cleanup = 'clear' | 'reconnect';
 
 export async function firstTokenScenario(env: BenchEnv, options: FirstTokenOptions): Promise<ScenarioResult> {
@@ -60,7 +60,7 @@ export async function firstTokenScenario(env: BenchEnv, options: FirstTokenOptio
   // conversation (the steady state: a connected user's later turn), or by a reconnect (every turn
   // then is the first after a /connect, and the connect's MCP listing runs between the timed turns
   // of every variant: what this scenario did until the fourteenth round of issue 17).
-  const freshTurn = (port: number | undefined, cleanup: Cleanup) => {
+  const plainTurn = (port: number | undefined, cleanup: Cleanup) => {
     const timed = turn(env.url(port, '/llmchat/chat'), chatBody, FORMATS.lib, userHeaders(USER));
     const clear = () => deleteRequest(env.url(port, `/llmchat/history/${USER}`), userHeaders(USER));
     return async () => {
@@ -89,14 +89,14 @@ export async function firstTokenScenario(env: BenchEnv, options: FirstTokenOptio
       { name: 'floor-fetch', run: turn(env.url(env.ports.floor, '/fetch'), { message: 'hello' }, FORMATS.floor) },
       {
         name: 'lib-memory',
-        run: freshTurn(env.ports.lib, cleanup),
+        run: plainTurn(env.ports.lib, cleanup),
       },
       {
         name: 'lib-redis',
-        run: freshTurn(env.ports.libRedis, cleanup),
+        run: plainTurn(env.ports.libRedis, cleanup),
       },
-      { name: 'fetch-memory', run: freshTurn(env.ports.libFetch, cleanup) },
-      { name: 'fetch-redis', run: freshTurn(env.ports.libFetchRedis, cleanup) },
+      { name: 'fetch-memory', run: plainTurn(env.ports.libFetch, cleanup) },
+      { name: 'fetch-redis', run: plainTurn(env.ports.libFetchRedis, cleanup) },
       { name: 'lib-conversation', run: conversationTurn(env.ports.lib) },
       { name: 'aisdk', run: turn(env.url(env.ports.aisdk, '/chat'), { message: 'hello' }, FORMATS.aisdk) },
     ].filter(

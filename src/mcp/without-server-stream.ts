@@ -31,5 +31,5 @@ function sameResource(input: string | URL, endpoint: URL): boolean {
 }
 
 function resumes(init: RequestInit | undefined): boolean {
-  return init?.headers !== undefined && new Headers(init.headers).has('last-event-id');
+  return new Headers(init?.headers).has('last-event-id');
 }

@@ -6,14 +6,12 @@ import { jsonRequest, type Stack, startStack } from './stack.js';
 interface Sent {
   method: string;
   url: string;
-  /** The JSON-RPC method of a POST, or `response` for a reply the client sends. */
+  /** The JSON-RPC method of a POST. */
   rpc?: string;
 }
 
 function rpcOf(body: unknown): string | undefined {
-  if (typeof body !== 'string') return undefined;
-  const message = JSON.parse(body) as { method?: string };
-  return message.method ?? 'response';
+  return typeof body === 'string' ? (JSON.parse(body) as { method?: string }).method : undefined;
 }
 
 // `/connect` opens an MCP connection only to list the tools, and closes it before it answers. The
