@@ -150,7 +150,11 @@ export interface ChatHandlerOptions {
   };
   /** Timeouts and retries of LLM calls, and an injectable `fetch`. */
   llm?: LlmProviderOptions;
-  /** The fetch used for MCP HTTP transports. @default globalThis.fetch */
+  /**
+   * The fetch used for MCP HTTP transports (and OAuth's own requests), with redirects refused.
+   * Without it, MCP requests go over the library's undici transport, which refuses redirects too,
+   * and OAuth's over the global `fetch`.
+   */
   fetch?: FetchLike;
   /**
    * When a tool call needs the user's approval (CONTRACT §7): `'never'` (the gateway's

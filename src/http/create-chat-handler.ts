@@ -270,7 +270,7 @@ function createContext(
       idleMs: settings.connectionIdleMs,
       ...(options.reasoningEvents === undefined ? {} : { reasoningEvents: options.reasoningEvents }),
       ...(options.llm ? { llm: options.llm } : {}),
-      fetch,
+      ...(options.fetch ? { fetch } : {}),
       ...(oauth ? { oauth } : {}),
       ...(options.serverAuth ? { serverAuth: options.serverAuth } : {}),
       ...(askSettings.elicitation ? { elicitation: { timeoutMs: askSettings.elicitationTimeoutMs } } : {}),

@@ -17,7 +17,11 @@ export interface LiveSessionDeps {
   maxToolRounds?: number;
   reasoningEvents?: boolean;
   llm?: LlmProviderOptions;
-  fetch: FetchLike;
+  /**
+   * The host's `fetch` (redirects refused), when it gave one; without it the MCP exchanges go over
+   * the library's own transport, which refuses redirects too.
+   */
+  fetch?: FetchLike;
   serverAuth?: (
     context: ServerAuthContext,
   ) => Record<string, string> | undefined | Promise<Record<string, string> | undefined>;

@@ -28,7 +28,7 @@ export function sessionToolboxOptions(deps: LiveSessionDeps, user: ChatUser): Mc
   return {
     // Only the host's own stdio server may be spawned, and checkStoredServers made sure of it.
     allowStdio: deps.servers.stdioServer !== undefined,
-    fetch: deps.fetch,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
     ...(mcp.toolTimeoutMs === undefined ? {} : { toolTimeoutMs: mcp.toolTimeoutMs }),
     ...(mcp.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: mcp.connectTimeoutMs }),
     ...(mcp.maxResultChars === undefined ? {} : { maxResultChars: mcp.maxResultChars }),

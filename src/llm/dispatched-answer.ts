@@ -28,8 +28,8 @@ export const DRAIN_GRACE_MS = 200;
  *
  * The signal aborts at any point: before the socket is connected (undici would only heed it
  * then, nodejs/undici#386) `answered` rejects at once and the request is cut when it starts.
- * A reader that cancels before the end lets the rest drain unread for {@link DRAIN_GRACE_MS}, so
- * the socket goes back to the pool, then cuts the request. A compressed answer is read through
+ * A reader that cancels before the end lets the rest drain unread for {@link DRAIN_GRACE_MS} (or
+ * the `drainMs` given), so the socket goes back to the pool, then cuts the request. A compressed answer is read through
  * the decoder `decode` gives, by a {@link NodeBodyReader}.
  * @internal
  */
@@ -39,22 +39,27 @@ export class DispatchedAnswer
 {
   status = 0;
   ok = false;
+  /** The reason phrase of the status line (empty over HTTP/2). */
+  statusText = '';
   /** Resolves with this answer once its headers are in; rejects when no answer came. */
-  readonly answered: Promise<ProviderResponse>;
+  readonly answered: Promise<DispatchedAnswer>;
 
   readonly #signal: AbortSignal;
   readonly #decode: AnswerDecoder;
+  readonly #drainMs: number;
   #controller: Controller | undefined;
-  #settle: { resolve: (answer: ProviderResponse) => void; reject: (error: unknown) => void } | undefined;
+  #settle: { resolve: (answer: DispatchedAnswer) => void; reject: (error: unknown) => void } | undefined;
   #headers: ResponseHeaders = {};
   #decoder: Duplex | undefined;
   #reader: ProviderBodyReader | undefined;
   #drainCut: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(signal: AbortSignal, decode: AnswerDecoder) {
+  /** `drainMs`: how long a body its reader let go of may drain unread (0: the request is cut at once). */
+  constructor(signal: AbortSignal, decode: AnswerDecoder, drainMs = DRAIN_GRACE_MS) {
     super();
     this.#signal = signal;
     this.#decode = decode;
+    this.#drainMs = drainMs;
     this.answered = new Promise((resolve, reject) => {
       this.#settle = { resolve, reject };
     });
@@ -62,7 +67,7 @@ export class DispatchedAnswer
     else signal.addEventListener('abort', this.#onAbort, { once: true });
   }
 
-  get headers(): HeaderReader {
+  get headers(): DispatchedAnswer {
     return this;
   }
 
@@ -75,6 +80,14 @@ export class DispatchedAnswer
     const value = this.#headers[name.toLowerCase()];
     if (value === undefined) return null;
     return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  /** Each response header as a web `Headers` lists it: a repeated one once per value. */
+  forEach(callback: (value: string, name: string) => void): void {
+    for (const [name, value] of Object.entries(this.#headers)) {
+      if (Array.isArray(value)) for (const each of value) callback(each, name);
+      else if (value !== undefined) callback(value, name);
+    }
   }
 
   getReader(): ProviderBodyReader {
@@ -91,10 +104,11 @@ export class DispatchedAnswer
     if (this.#signal.aborted) controller.abort(this.#signal.reason);
   }
 
-  onResponseStart(controller: Controller, statusCode: number, headers: ResponseHeaders): void {
+  onResponseStart(controller: Controller, statusCode: number, headers: ResponseHeaders, statusText?: string): void {
     // Informational answers (100 Continue) come before the real one.
     if (statusCode < 200) return;
     this.status = statusCode;
+    this.statusText = statusText ?? '';
     this.ok = statusCode < 300;
     this.#headers = headers;
     const decoder = this.#decode(headers);
@@ -137,7 +151,11 @@ export class DispatchedAnswer
   // The reader left before the end: the rest drains unread for a moment (a paused request goes
   // on), then the request is cut, unless it ended by then.
   protected override letGo(): void {
-    this.#drainCut = setTimeout(() => this.#cut(new Error('provider body let go')), DRAIN_GRACE_MS);
+    if (this.#drainMs <= 0) {
+      this.#cut(new Error('body let go'));
+      return;
+    }
+    this.#drainCut = setTimeout(() => this.#cut(new Error('provider body let go')), this.#drainMs);
     this.#drainCut.unref?.();
     this.#controller?.resume();
   }

@@ -1,9 +1,8 @@
 import type { Duplex } from 'node:stream';
 import type * as NodeZlib from 'node:zlib';
 import type * as Undici from 'undici';
-import type { FetchLike } from '../types.js';
 import { type AnswerDecoder, DispatchedAnswer } from './dispatched-answer.js';
-import { type ProviderPostInit, type ProviderResponse, postWithFetch } from './provider-response.js';
+import type { ProviderPostInit, ProviderResponse } from './provider-response.js';
 
 /** What the transport runs on, loaded on the first provider call. */
 interface Transport {
@@ -17,9 +16,19 @@ interface Transport {
  */
 const DEFAULT_HEADERS = { 'accept-encoding': 'identity', 'user-agent': 'mcp-llmchat' } as const;
 
-// Where undici cannot load (an edge runtime): the global fetch, looked up at each call.
-const globalFetch: FetchLike = (input, init) => globalThis.fetch(input, init);
-const postWithGlobalFetch = postWithFetch(globalFetch);
+// Where undici cannot load (an edge runtime): the global fetch, looked up at each call, with
+// redirects refused as the transport refuses them.
+function requestWithGlobalFetch(url: string | URL, init: UndiciRequestInit): Promise<Response> {
+  const { method, headers, body, signal } = init;
+  return globalThis.fetch(url, {
+    method,
+    redirect: 'error',
+    window: null,
+    headers,
+    signal,
+    ...(body === undefined ? {} : { body }),
+  });
+}
 
 let transport: Transport | null | undefined;
 let loading: Promise<Transport | null> | undefined;
@@ -58,21 +67,47 @@ function loadTransport(): Promise<Transport | null> {
  * @internal
  */
 export function postWithUndici(url: string, init: ProviderPostInit): Promise<ProviderResponse> {
-  if (transport) return send(transport, url, init);
-  if (transport === null) return postWithGlobalFetch(url, init);
-  return loadTransport().then((loaded) => (loaded ? send(loaded, url, init) : postWithGlobalFetch(url, init)));
+  return requestWithUndici(url, { method: 'POST', headers: init.headers, body: init.body, signal: init.signal });
 }
 
-function send(using: Transport, url: string, init: ProviderPostInit): Promise<ProviderResponse> {
-  const answer = new DispatchedAnswer(init.signal, using.decode);
+/** One request over the undici transport: headers and body as sent (plus defaults), and its abort signal. @internal */
+export interface UndiciRequestInit {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  signal: AbortSignal;
+  /**
+   * How long a body its reader let go of may drain unread, so that its socket is kept, before the
+   * request is cut; 0 cuts it at once. @default 200 (`DRAIN_GRACE_MS`)
+   */
+  drainMs?: number;
+}
+
+/**
+ * Any request over the transport of {@link postWithUndici} (the MCP exchanges send theirs on it
+ * too), with the same guarantees: a redirect is answered, not followed.
+ * @internal
+ */
+export function requestWithUndici(url: string | URL, init: UndiciRequestInit): Promise<DispatchedAnswer | Response> {
+  if (transport) return send(transport, url, init);
+  if (transport === null) return requestWithGlobalFetch(url, init);
+  return loadTransport().then(
+    (loaded): Promise<DispatchedAnswer | Response> =>
+      loaded ? send(loaded, url, init) : requestWithGlobalFetch(url, init),
+  );
+}
+
+function send(using: Transport, url: string | URL, init: UndiciRequestInit): Promise<DispatchedAnswer> {
+  const answer = new DispatchedAnswer(init.signal, using.decode, init.drainMs);
   try {
-    const { origin, path } = targetOf(url);
+    const { origin, path } =
+      typeof url === 'string' ? targetOf(url) : { origin: url.origin, path: url.pathname + url.search };
     const headers = withDefaults(init.headers);
-    const body = undiciBody(init.body, headers);
+    const body = init.body === undefined ? null : undiciBody(init.body, headers);
     // A request undici refuses (a header value with a line break) comes back through the handler.
     // Its documentation takes an iterable body; its type declarations leave iterables out.
     const dispatched = body as unknown as Undici.Dispatcher.DispatchOptions['body'];
-    using.agent.dispatch({ origin, path, method: 'POST', headers, body: dispatched }, answer);
+    using.agent.dispatch({ origin, path, method: init.method, headers, body: dispatched }, answer);
   } catch (error) {
     answer.onResponseError(undefined, error as Error);
   }

@@ -11,7 +11,10 @@ import { withoutServerStream } from './without-server-stream.js';
 
 /** Options of {@link createMcpTransport}. */
 export interface CreateMcpTransportOptions {
-  /** Used by the HTTP transports instead of the global `fetch`. */
+  /**
+   * The fetch the HTTP transports run on. Without it they use the library's undici transport, which
+   * answers a redirect instead of following it (the SDK then fails the request).
+   */
   fetch?: FetchLike;
   /** Receives the stdio child's stderr lines (at `debug`); without it stderr is ignored. */
   logger?: Logger;

@@ -1,8 +1,10 @@
 import { LlmChatError } from '../errors.js';
 import { copyWith } from '../internal/copy-with.js';
+import type { ProviderBody } from '../llm/provider-response.js';
 import type { FetchLike } from '../types.js';
 import { onAbort } from './abort-fanout.js';
 import { EXCHANGE_END_KEY, type ExchangeEndReason, McpMessageTooLargeError } from './exchange-end.js';
+import { type ExchangeAnswer, type ExchangeRequest, requestOverFetch, requestOverUndici } from './exchange-request.js';
 import type { SecretRedactor } from './secret-redactor.js';
 import { SseEventSizer } from './sse-event-sizer.js';
 
@@ -14,7 +16,10 @@ export type ResponseKind = 'json' | 'sse';
 
 /** Options of {@link McpHttpExchanges}. */
 export interface McpHttpExchangesOptions {
-  /** The fetch that does the work. @default globalThis.fetch */
+  /**
+   * The fetch that does the work. Without one, requests go over undici's dispatcher without
+   * fetch's layer, and a redirect is answered, not followed (see `requestOverUndici`).
+   */
   fetch?: FetchLike;
   /** The longest one message may be: a JSON body, or one event of an event stream. */
   maxMessageBytes: number;
@@ -70,9 +75,11 @@ export class McpHttpExchanges {
   private readonly live = new Set<Exchange>();
   private readonly byRequest = new Map<RequestId, Exchange>();
   private readonly kinds = new Map<RequestId, ResponseKind>();
+  private readonly request: ExchangeRequest;
   private closed = false;
 
   constructor(private readonly options: McpHttpExchangesOptions) {
+    this.request = options.fetch ? requestOverFetch(options.fetch) : requestOverUndici;
     this.fetch = (input, init) => this.send(input, init);
   }
 
@@ -110,20 +117,22 @@ export class McpHttpExchanges {
       unlink();
       this.untrack(exchange);
     };
-    let response: Response;
+    let response: ExchangeAnswer;
     try {
-      const baseFetch = this.options.fetch ?? globalThis.fetch;
-      response = await baseFetch(url, copyWith(init, { signal: exchange.controller.signal }));
+      response = await this.request(url, copyWith(init, { signal: exchange.controller.signal }));
     } catch (error) {
       release();
       throw error;
     }
     if (exchange.ended) {
       release();
-      await response.body?.cancel().catch(() => undefined);
+      await response.body
+        ?.getReader()
+        .cancel()
+        .catch(() => undefined);
       throw exchange.controller.signal.reason;
     }
-    if (response.status < 200 || response.status > 599) {
+    if (response instanceof Response && (response.status < 200 || response.status > 599)) {
       release();
       return response;
     }
@@ -134,9 +143,13 @@ export class McpHttpExchanges {
         release();
       }
     }
-    if (!response.body) {
+    if (!response.body || NULL_BODY_STATUSES.has(response.status)) {
       release();
-      return response;
+      await response.body
+        ?.getReader()
+        .cancel()
+        .catch(() => undefined);
+      return new Response(null, responseInit(response));
     }
     const kind: ResponseKind | 'other' = responseKind(response);
     // Only a Streamable HTTP answer carries the response to its request (legacy SSE answers 202
@@ -148,7 +161,7 @@ export class McpHttpExchanges {
       kind === 'sse'
         ? this.eventStreamBody(response.body, exchange, release)
         : this.jsonBody(response.body, exchange, release);
-    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    return new Response(body, responseInit(response));
   }
 
   private isAllowed(url: URL): boolean {
@@ -180,15 +193,15 @@ export class McpHttpExchanges {
     exchange.controller.abort(new DOMException('The MCP request was cancelled.', 'AbortError'));
   }
 
-  private async redactedErrorResponse(response: Response): Promise<Response> {
+  private async redactedErrorResponse(response: ExchangeAnswer): Promise<Response> {
     const text = response.body ? await readPrefix(response.body, MAX_ERROR_BODY_BYTES) : '';
-    const init = { status: response.status, statusText: response.statusText, headers: response.headers };
+    const init = responseInit(response);
     if (NULL_BODY_STATUSES.has(response.status)) return new Response(null, init);
     return new Response(this.options.redactor.redact(text), init);
   }
 
   /** A JSON (or any other non-stream) body, errored once it passes the byte limit. */
-  private jsonBody(source: ReadableStream<Uint8Array>, exchange: Exchange, release: () => void) {
+  private jsonBody(source: ProviderBody, exchange: Exchange, release: () => void) {
     const limit = this.options.maxMessageBytes;
     const reader = source.getReader();
     let received = 0;
@@ -228,7 +241,7 @@ export class McpHttpExchanges {
   }
 
   /** An event stream, each event held to the byte limit, closed with a made-up answer if needed. */
-  private eventStreamBody(source: ReadableStream<Uint8Array>, exchange: Exchange, release: () => void) {
+  private eventStreamBody(source: ProviderBody, exchange: Exchange, release: () => void) {
     const limit = this.options.maxMessageBytes;
     const reader = source.getReader();
     const sizer = new SseEventSizer();
@@ -320,7 +333,20 @@ function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
-function responseKind(response: Response): ResponseKind | 'other' {
+/** What the SDK's `Response` is built with: the answer's status line and headers. */
+function responseInit(answer: ExchangeAnswer): ResponseInit {
+  let headers: Headers;
+  if (answer.headers instanceof Headers) headers = answer.headers;
+  else {
+    headers = new Headers();
+    answer.headers.forEach((value, name) => {
+      headers.append(name, value);
+    });
+  }
+  return { status: answer.status, statusText: answer.statusText, headers };
+}
+
+function responseKind(response: ExchangeAnswer): ResponseKind | 'other' {
   const type = (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
   if (type === 'text/event-stream') return 'sse';
   return type === 'application/json' ? 'json' : 'other';
@@ -346,7 +372,7 @@ function requestIdsOf(init: RequestInit): RequestId[] {
 }
 
 /** Reads at most `maxBytes` of a body as text and cancels the rest. */
-async function readPrefix(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<string> {
+async function readPrefix(body: ProviderBody, maxBytes: number): Promise<string> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let text = '';

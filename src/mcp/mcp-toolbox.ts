@@ -54,7 +54,10 @@ export interface McpToolboxOptions {
    * configurations come from the host, never from a client request. @default false
    */
   allowStdio?: boolean;
-  /** Used by the HTTP transports instead of the global `fetch`. */
+  /**
+   * The fetch the HTTP transports run on. Without it they use the library's undici transport, which
+   * answers a redirect instead of following it (the SDK then fails the request).
+   */
   fetch?: FetchLike;
   /** Receives connection diagnostics (fallbacks, reconnects, SDK errors, stdio stderr). */
   logger?: Logger;

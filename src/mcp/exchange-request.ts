@@ -1,0 +1,68 @@
+import type { HeaderReader, ProviderBody } from '../llm/provider-response.js';
+import { requestWithUndici } from '../llm/undici-post.js';
+import type { FetchLike } from '../types.js';
+
+/**
+ * The parts of an HTTP answer the MCP exchanges read: a web `Response` has them, and so does the
+ * answer of the undici transport, which skips the web streams a `fetch` body is made of.
+ * @internal
+ */
+export interface ExchangeAnswer {
+  readonly status: number;
+  readonly statusText: string;
+  readonly ok: boolean;
+  readonly headers: HeaderReader & { forEach(callback: (value: string, name: string) => void): void };
+  readonly body: ProviderBody | null;
+}
+
+/**
+ * Sends one request of an MCP exchange and resolves once the answer's headers are in; rejects
+ * when no answer came (refused, reset, aborted by `init.signal`).
+ * @internal
+ */
+export type ExchangeRequest = (url: URL, init: RequestInit) => Promise<ExchangeAnswer>;
+
+/** Exchanges over a `fetch` the host chose (a proxy dispatcher, a mock, a runtime's fetch). @internal */
+export function requestOverFetch(fetchFn: FetchLike): ExchangeRequest {
+  return (url, init) => fetchFn(url, init);
+}
+
+/**
+ * The default: the undici transport provider calls use (`requestWithUndici`), without fetch's
+ * `Request`, `Response`, body stream and abort signals a request. An MCP connection makes a few
+ * requests a connect and one a tool call, and fetch's layer was about a fifth of a connect's CPU.
+ * A redirect is answered, not followed: it reaches the SDK as the error it is, so a server cannot
+ * send our headers somewhere the allow-list never named. A body other than a string (the SDK sends
+ * JSON text) goes over the global fetch, with redirects refused the same way.
+ * @internal
+ */
+export const requestOverUndici: ExchangeRequest = (url, init) => {
+  const { body } = init;
+  const signal = init.signal ?? new AbortController().signal;
+  if (body !== undefined && body !== null && typeof body !== 'string') {
+    return globalThis.fetch(url, { ...init, redirect: 'error' });
+  }
+  return requestWithUndici(url, {
+    method: init.method ?? 'GET',
+    headers: headerRecord(init.headers),
+    ...(typeof body === 'string' ? { body } : {}),
+    signal,
+    // A body let go of is cut at once, as fetch cuts it: a hostile server's endless answer must
+    // not keep pouring in after its limit.
+    drainMs: 0,
+  });
+};
+
+/** Request headers in any of the forms `fetch` takes, as one record (repeated names joined). */
+function headerRecord(init: HeadersInit | undefined): Record<string, string> {
+  const record: Record<string, string> = {};
+  if (init === undefined) return record;
+  const add = (value: string, name: string) => {
+    const key = name.toLowerCase();
+    record[key] = key in record ? `${record[key]}, ${value}` : value;
+  };
+  if (init instanceof Headers) init.forEach(add);
+  else if (Array.isArray(init)) for (const [name, value] of init) add(String(value), String(name));
+  else for (const [name, value] of Object.entries(init)) add(String(value), name);
+  return record;
+}
