@@ -20,7 +20,8 @@ import { askReply, untilEvent } from './ask-helpers.js';
 // answer is posted to another process; the tool then runs on A.
 const available = await requireRedis('Multi-process approval tests');
 const PREFIX = `llmchat-asks-mp:${randomUUID()}:`;
-const LOCK_TTL_MS = 1000;
+// Long enough that a stalled machine (a CI run on two busy cores) does not lose a renewal.
+const LOCK_TTL_MS = 2000;
 
 describe.skipIf(!available)('approval and elicitation across processes sharing Redis', () => {
   let llm: FakeLlmServer;

@@ -12,7 +12,9 @@ import { call, eventNames, parseSse, startWorkers, type Worker } from './worker-
 // and on a Redis Cluster started for it.
 const PREFIX = `llmchat-mp:${randomUUID()}:`;
 const MCP_TOKEN = 'mcp-token-multiprocess';
-const LOCK_TTL_MS = 1500;
+// Long enough that a stalled machine (a CI run on two busy cores) does not lose a renewal; the
+// takeover test waits about this long for a killed process's lease to lapse.
+const LOCK_TTL_MS = 2500;
 
 /** The user a fake LLM request belongs to: workers put nothing user-specific in it, so tests tag messages. */
 function lastUserText(request: RecordedRequest): string {
