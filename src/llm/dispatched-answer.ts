@@ -29,8 +29,8 @@ export const DRAIN_GRACE_MS = 200;
  * The signal aborts at any point: before the socket is connected (undici would only heed it
  * then, nodejs/undici#386) `answered` rejects at once and the request is cut when it starts.
  * A reader that cancels before the end lets the rest drain unread for {@link DRAIN_GRACE_MS} (or
- * the `drainMs` given), so the socket goes back to the pool, then cuts the request. A compressed answer is read through
- * the decoder `decode` gives, by a {@link NodeBodyReader}.
+ * the `drainMs` given), so the socket goes back to the pool, then cuts the request. A compressed
+ * answer is read through the decoder `decode` gives, by a {@link NodeBodyReader}.
  * @internal
  */
 export class DispatchedAnswer
