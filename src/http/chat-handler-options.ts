@@ -152,8 +152,10 @@ export interface ChatHandlerOptions {
   llm?: LlmProviderOptions;
   /**
    * The fetch used for MCP HTTP transports (and OAuth's own requests), with redirects refused.
-   * Without it, MCP requests go over the library's undici transport, which refuses redirects too,
-   * and OAuth's over the global `fetch`.
+   * Without it, MCP requests go over the library's undici transport (its own connection pool, not
+   * the process's global dispatcher), which refuses redirects too, and OAuth's over the global
+   * `fetch`. Pass one when MCP traffic must take a proxy or a dispatcher with its own TLS settings:
+   * `fetch: (input, init) => fetch(input, init)` uses the global dispatcher.
    */
   fetch?: FetchLike;
   /**

@@ -31,9 +31,12 @@ export function requestOverFetch(fetchFn: FetchLike): ExchangeRequest {
  * The default: the undici transport provider calls use (`requestWithUndici`), without fetch's
  * `Request`, `Response`, body stream and abort signals a request. An MCP connection makes a few
  * requests a connect and one a tool call, and fetch's layer was about a fifth of a connect's CPU.
- * A redirect is answered, not followed: it reaches the SDK as the error it is, so a server cannot
- * send our headers somewhere the allow-list never named. A body other than a string (the SDK sends
- * JSON text) goes over the global fetch, with redirects refused the same way.
+ * It fails the way `fetch` with `redirect: 'error'` fails, so callers tell the cases apart as
+ * before: a redirect, a status outside 200–599 and any network error reject with
+ * `TypeError('fetch failed')` and the cause (the SDK would otherwise follow a same-origin
+ * redirect itself). It runs on the library's own connection pool, not the process's global
+ * dispatcher: a host whose MCP traffic needs a proxy passes its `fetch`. A body other than a
+ * string (the SDK sends JSON text) goes over the global fetch, with redirects refused.
  * @internal
  */
 export const requestOverUndici: ExchangeRequest = (url, init) => {
@@ -50,8 +53,34 @@ export const requestOverUndici: ExchangeRequest = (url, init) => {
     // A body let go of is cut at once, as fetch cuts it: a hostile server's endless answer must
     // not keep pouring in after its limit.
     drainMs: 0,
+  }).then(checkedAnswer, (error: unknown) => {
+    // An abort stays the abort it is; anything else is a network error, as fetch reports it.
+    throw signal.aborted ? error : fetchFailed(error);
   });
 };
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+// A reason phrase as HTTP allows it (tab, visible ASCII, obs-text); a web Response refuses others.
+const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** The answer, unless fetch with `redirect: 'error'` would have failed instead. */
+async function checkedAnswer(answer: ExchangeAnswer): Promise<ExchangeAnswer> {
+  const refused = REDIRECT_STATUSES.has(answer.status) && answer.headers.get('location') !== null;
+  if (refused || answer.status < 200 || answer.status > 599) {
+    await answer.body
+      ?.getReader()
+      .cancel()
+      .catch(() => undefined);
+    throw fetchFailed(new Error(refused ? 'unexpected redirect' : `invalid HTTP status ${answer.status}`));
+  }
+  if (REASON_PHRASE.test(answer.statusText)) return answer;
+  const { status, ok, headers, body } = answer;
+  return { status, ok, statusText: '', headers, body };
+}
+
+function fetchFailed(cause: unknown): TypeError {
+  return new TypeError('fetch failed', { cause });
+}
 
 /** Request headers in any of the forms `fetch` takes, as one record (repeated names joined). */
 function headerRecord(init: HeadersInit | undefined): Record<string, string> {

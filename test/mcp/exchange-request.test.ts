@@ -1,5 +1,5 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { requestOverUndici } from '../../src/mcp/exchange-request.js';
 import { McpToolbox } from '../../src/mcp/mcp-toolbox.js';
@@ -36,6 +36,14 @@ describe('requestOverUndici (the MCP exchanges without a host fetch)', () => {
       });
       req.on('end', () => {
         seen.push({ method: req.method, headers: req.headers, body });
+        if (req.url?.endsWith('/moved')) {
+          res.writeHead(307, { location: '/mcp' }).end();
+          return;
+        }
+        if (req.url?.endsWith('/odd-status')) {
+          res.writeHead(600).end();
+          return;
+        }
         if (req.url?.endsWith('/teapot')) {
           res.writeHead(418, 'Short and stout', { 'content-type': 'text/plain' }).end('no coffee');
           return;
@@ -123,7 +131,38 @@ describe('requestOverUndici (the MCP exchanges without a host fetch)', () => {
     ).rejects.toThrow('gone');
     const closed = await listen(() => undefined);
     await new Promise((resolve) => closed.server.close(resolve));
-    await expect(requestOverUndici(new URL(closed.url), { method: 'POST', body: '{}' })).rejects.toThrow();
+    // A network error fails as fetch fails, so the MCP error classes still read it as a lost server.
+    const refused = requestOverUndici(new URL(closed.url), { method: 'POST', body: '{}' });
+    await expect(refused).rejects.toMatchObject({ name: 'TypeError', message: 'fetch failed' });
+    await expect(refused).rejects.toHaveProperty('cause.code', 'ECONNREFUSED');
+  });
+
+  it('refuses a redirect, even to its own origin, and a status past 599, as fetch with redirect: error does', async () => {
+    const moved = requestOverUndici(new URL(`${url}/moved`), { method: 'POST', body: '{}' });
+    await expect(moved).rejects.toMatchObject({ name: 'TypeError', message: 'fetch failed' });
+    await expect(moved).rejects.toHaveProperty('cause.message', 'unexpected redirect');
+    const odd = requestOverUndici(new URL(`${url}/odd-status`), { method: 'POST', body: '{}' });
+    await expect(odd).rejects.toHaveProperty('cause.message', 'invalid HTTP status 600');
+    // The redirect was not followed: only the two requests above reached the server.
+    expect(seen.map((request) => request.method)).toEqual(['POST', 'POST']);
+  });
+
+  it('drops a reason phrase a web Response would refuse', async () => {
+    const raw = createNetServer((socket) => {
+      socket.once('data', () =>
+        socket.end('HTTP/1.1 200 \u2713 fine\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok'),
+      );
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (raw.address() as AddressInfo).port;
+      const answer = await requestOverUndici(new URL(`http://127.0.0.1:${port}/mcp`), { method: 'POST', body: '{}' });
+      expect([answer.status, answer.statusText]).toEqual([200, '']);
+      expect(() => new Response(null, { status: answer.status, statusText: answer.statusText })).not.toThrow();
+      expect(await readAll(answer.body as NonNullable<typeof answer.body>)).toBe('ok');
+    } finally {
+      await new Promise((resolve) => raw.close(resolve));
+    }
   });
 
   it('sends a body that is not a string over the global fetch, with redirects refused', async () => {
