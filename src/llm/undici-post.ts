@@ -18,8 +18,8 @@ const DEFAULT_HEADERS = { 'accept-encoding': 'identity', 'user-agent': 'mcp-llmc
 
 // Where undici cannot load (an edge runtime): the global fetch, looked up at each call, with
 // redirects refused as the transport refuses them.
-function requestWithGlobalFetch(url: string | URL, init: UndiciRequestInit): Promise<Response> {
-  const { method, headers, body, signal } = init;
+function requestWithGlobalFetch(method: string, url: string | URL, init: UndiciRequestInit): Promise<Response> {
+  const { headers, body, signal } = init;
   return globalThis.fetch(url, {
     method,
     redirect: 'error',
@@ -67,12 +67,12 @@ function loadTransport(): Promise<Transport | null> {
  * @internal
  */
 export function postWithUndici(url: string, init: ProviderPostInit): Promise<ProviderResponse> {
-  return requestWithUndici(url, { method: 'POST', headers: init.headers, body: init.body, signal: init.signal });
+  // The provider's init is a request init as it is: no copy on a provider call's path.
+  return requestWithUndici('POST', url, init);
 }
 
 /** One request over the undici transport: headers and body as sent (plus defaults), and its abort signal. @internal */
 export interface UndiciRequestInit {
-  method: string;
   headers: Record<string, string>;
   body?: string;
   signal: AbortSignal;
@@ -88,16 +88,20 @@ export interface UndiciRequestInit {
  * too), with the same guarantees: a redirect is answered, not followed.
  * @internal
  */
-export function requestWithUndici(url: string | URL, init: UndiciRequestInit): Promise<DispatchedAnswer | Response> {
-  if (transport) return send(transport, url, init);
-  if (transport === null) return requestWithGlobalFetch(url, init);
+export function requestWithUndici(
+  method: string,
+  url: string | URL,
+  init: UndiciRequestInit,
+): Promise<DispatchedAnswer | Response> {
+  if (transport) return send(transport, method, url, init);
+  if (transport === null) return requestWithGlobalFetch(method, url, init);
   return loadTransport().then(
     (loaded): Promise<DispatchedAnswer | Response> =>
-      loaded ? send(loaded, url, init) : requestWithGlobalFetch(url, init),
+      loaded ? send(loaded, method, url, init) : requestWithGlobalFetch(method, url, init),
   );
 }
 
-function send(using: Transport, url: string | URL, init: UndiciRequestInit): Promise<DispatchedAnswer> {
+function send(using: Transport, method: string, url: string | URL, init: UndiciRequestInit): Promise<DispatchedAnswer> {
   const answer = new DispatchedAnswer(init.signal, using.decode, init.drainMs);
   try {
     const { origin, path } =
@@ -107,7 +111,7 @@ function send(using: Transport, url: string | URL, init: UndiciRequestInit): Pro
     // A request undici refuses (a header value with a line break) comes back through the handler.
     // Its documentation takes an iterable body; its type declarations leave iterables out.
     const dispatched = body as unknown as Undici.Dispatcher.DispatchOptions['body'];
-    using.agent.dispatch({ origin, path, method: init.method, headers, body: dispatched }, answer);
+    using.agent.dispatch({ origin, path, method, headers, body: dispatched }, answer);
   } catch (error) {
     answer.onResponseError(undefined, error as Error);
   }

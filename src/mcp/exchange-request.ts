@@ -1,6 +1,5 @@
 import type { HeaderReader, ProviderBody } from '../llm/provider-response.js';
 import { requestWithUndici } from '../llm/undici-post.js';
-import type { FetchLike } from '../types.js';
 
 /**
  * The parts of an HTTP answer the MCP exchanges read: a web `Response` has them, and so does the
@@ -17,14 +16,18 @@ export interface ExchangeAnswer {
 
 /**
  * Sends one request of an MCP exchange and resolves once the answer's headers are in; rejects
- * when no answer came (refused, reset, aborted by `init.signal`).
+ * when no answer came (refused, reset, aborted by `init.signal`). A host's `fetch` is one: its
+ * `Response` is an answer.
  * @internal
  */
 export type ExchangeRequest = (url: URL, init: RequestInit) => Promise<ExchangeAnswer>;
 
-/** Exchanges over a `fetch` the host chose (a proxy dispatcher, a mock, a runtime's fetch). @internal */
-export function requestOverFetch(fetchFn: FetchLike): ExchangeRequest {
-  return (url, init) => fetchFn(url, init);
+/** Drops an answer's body unread (its connection is let go); never rejects. @internal */
+export async function discardBody(body: ProviderBody | null): Promise<void> {
+  await body
+    ?.getReader()
+    .cancel()
+    .catch(() => undefined);
 }
 
 /**
@@ -45,8 +48,7 @@ export const requestOverUndici: ExchangeRequest = (url, init) => {
   if (body !== undefined && body !== null && typeof body !== 'string') {
     return globalThis.fetch(url, { ...init, redirect: 'error' });
   }
-  return requestWithUndici(url, {
-    method: init.method ?? 'GET',
+  return requestWithUndici(init.method ?? 'GET', url, {
     headers: headerRecord(init.headers),
     ...(typeof body === 'string' ? { body } : {}),
     signal,
@@ -67,10 +69,7 @@ const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
 async function checkedAnswer(answer: ExchangeAnswer): Promise<ExchangeAnswer> {
   const refused = REDIRECT_STATUSES.has(answer.status) && answer.headers.get('location') !== null;
   if (refused || answer.status < 200 || answer.status > 599) {
-    await answer.body
-      ?.getReader()
-      .cancel()
-      .catch(() => undefined);
+    await discardBody(answer.body);
     throw fetchFailed(new Error(refused ? 'unexpected redirect' : `invalid HTTP status ${answer.status}`));
   }
   if (REASON_PHRASE.test(answer.statusText)) return answer;

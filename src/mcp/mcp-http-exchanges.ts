@@ -4,7 +4,7 @@ import type { ProviderBody } from '../llm/provider-response.js';
 import type { FetchLike } from '../types.js';
 import { onAbort } from './abort-fanout.js';
 import { EXCHANGE_END_KEY, type ExchangeEndReason, McpMessageTooLargeError } from './exchange-end.js';
-import { type ExchangeAnswer, type ExchangeRequest, requestOverFetch, requestOverUndici } from './exchange-request.js';
+import { discardBody, type ExchangeAnswer, type ExchangeRequest, requestOverUndici } from './exchange-request.js';
 import type { SecretRedactor } from './secret-redactor.js';
 import { SseEventSizer } from './sse-event-sizer.js';
 
@@ -79,7 +79,7 @@ export class McpHttpExchanges {
   private closed = false;
 
   constructor(private readonly options: McpHttpExchangesOptions) {
-    this.request = options.fetch ? requestOverFetch(options.fetch) : requestOverUndici;
+    this.request = options.fetch ?? requestOverUndici;
     this.fetch = (input, init) => this.send(input, init);
   }
 
@@ -126,10 +126,7 @@ export class McpHttpExchanges {
     }
     if (exchange.ended) {
       release();
-      await response.body
-        ?.getReader()
-        .cancel()
-        .catch(() => undefined);
+      await discardBody(response.body);
       throw exchange.controller.signal.reason;
     }
     if (response instanceof Response && (response.status < 200 || response.status > 599)) {
@@ -145,10 +142,7 @@ export class McpHttpExchanges {
     }
     if (!response.body || NULL_BODY_STATUSES.has(response.status)) {
       release();
-      await response.body
-        ?.getReader()
-        .cancel()
-        .catch(() => undefined);
+      await discardBody(response.body);
       return new Response(null, responseInit(response));
     }
     const kind: ResponseKind | 'other' = responseKind(response);
