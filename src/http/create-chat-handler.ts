@@ -31,7 +31,7 @@ import { type HandlerSettings, resolveHandlerSettings } from './handler-settings
 import { errorResponse } from './json-response.js';
 import type { LiveSession } from './live-session.js';
 import { mcpEndpointPolicy } from './mcp-endpoint-policy.js';
-import { matchRoute, type RouteSpec } from './route-table.js';
+import { RouteTable } from './route-table.js';
 import { normalizeAllowedUrl } from './server-url-policy.js';
 import { configRoute, disconnectRoute, modelsRoute, statusRoute } from './session-routes.js';
 import { createTurnOps } from './turn-ops.js';
@@ -60,7 +60,7 @@ type RouteName =
 /** What every request the library sends to an MCP server (or an OAuth server) adds to its options. */
 const REFUSE_REDIRECTS: RequestInit = { redirect: 'error', window: null };
 
-const ROUTES: readonly RouteSpec<RouteName>[] = [
+const ROUTES = new RouteTable<RouteName>([
   { name: 'connect', method: 'POST', path: '/connect' },
   { name: 'chat', method: 'POST', path: '/chat' },
   { name: 'events', method: 'GET', path: '/chat/events/:user_id' },
@@ -78,7 +78,7 @@ const ROUTES: readonly RouteSpec<RouteName>[] = [
   { name: 'clear-history', method: 'DELETE', path: '/history/:user_id' },
   { name: 'approve', method: 'POST', path: '/approve' },
   { name: 'elicitation', method: 'POST', path: '/elicitation' },
-];
+]);
 
 /**
  * Creates the web-standard handler of the `/llmchat` routes (`Request` → `Response`). Mount it
@@ -113,7 +113,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
         if (!pathname.startsWith(basePath) && `${pathname}/` !== basePath) {
           throw new LlmChatError('NOT_FOUND', 'Not found.');
         }
-        const lookup = matchRoute(ROUTES, request.method, pathname.slice(basePath.length - 1));
+        const lookup = ROUTES.match(request.method, pathname.slice(basePath.length - 1));
         if (lookup.kind === 'not-found') throw new LlmChatError('NOT_FOUND', 'Not found.');
         if (lookup.kind === 'method-not-allowed') {
           return errorResponse(new LlmChatError('METHOD_NOT_ALLOWED', 'Method not allowed.'), {
