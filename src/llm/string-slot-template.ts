@@ -31,6 +31,8 @@ export class StringSlotTemplate {
   #state: 'none' | 'candidate' | 'proven' = 'none';
   #hits = 0;
   #fruitless = 0;
+  /** A chunk to learn from, kept until the next one comes (see {@link learn}). */
+  #lesson: { data: string; parsed: Record<string, unknown> } | undefined;
 
   /**
    * @param marker - the text that opens the slot's literal, ending with its opening quote
@@ -48,6 +50,7 @@ export class StringSlotTemplate {
 
   /** The slot's string when `data` is the learned chunk with only the slot changed; else `undefined`. */
   read(data: string): string | undefined {
+    if (this.#lesson !== undefined) this.#study(this.#lesson);
     if (this.#state === 'none') return undefined;
     const prefix = this.#prefix;
     const suffix = this.#suffix;
@@ -77,8 +80,17 @@ export class StringSlotTemplate {
    * Learns where the slot is from a chunk the caller parsed in full, when everything of that
    * chunk but the slot is something the caller may safely take as read again (no other event,
    * no state change).
+   *
+   * The lesson is only noted here and studied when the next chunk comes: learning scans the
+   * chunk and copies its two ends, which a chunk carrying the answer's first token would
+   * otherwise pay for before that token goes out; and a stream that ends first never pays.
    */
   learn(data: string, parsed: Record<string, unknown>): void {
+    this.#lesson = { data, parsed };
+  }
+
+  #study({ data, parsed }: { data: string; parsed: Record<string, unknown> }): void {
+    this.#lesson = undefined;
     if (this.#state !== 'none') this.#fruitless = this.#hits === 0 ? this.#fruitless + 1 : 0;
     this.#state = 'none';
     this.#hits = 0;

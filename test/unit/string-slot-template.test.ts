@@ -207,11 +207,26 @@ describe('StringSlotTemplate in the stream parsers', () => {
     const template = new StringSlotTemplate('"content":"', contentOf);
     const frame = (pad: number, text: string) =>
       `{"choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}}}],"obfuscation":"${pad}"}`;
-    for (let pad = 0; pad < 3; pad++) template.learn(frame(pad, 'a'), JSON.parse(frame(pad, 'a')));
+    // As the stream parsers use it: each chunk is offered to `read` first, learned from when it missed.
+    const offer = (target: StringSlotTemplate, pad: number) => {
+      expect(target.read(frame(pad, 'a'))).toBeUndefined();
+      target.learn(frame(pad, 'a'), JSON.parse(frame(pad, 'a')));
+    };
+    for (let pad = 0; pad < 3; pad++) offer(template, pad);
     expect(template.read(frame(2, 'b'))).toBe('b');
     const tired = new StringSlotTemplate('"content":"', contentOf);
-    for (let pad = 0; pad < 4; pad++) tired.learn(frame(pad, 'a'), JSON.parse(frame(pad, 'a')));
+    for (let pad = 0; pad < 4; pad++) offer(tired, pad);
     expect(tired.read(frame(3, 'b'))).toBeUndefined();
+  });
+
+  it('learns from a chunk only when the next one comes, so the chunk with the first token pays nothing more', () => {
+    const readSlot = vi.fn(contentOf);
+    const template = new StringSlotTemplate('"content":"', readSlot);
+    const frame = (text: string) => `{"id":"c1","choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}}}]}`;
+    template.learn(frame('Hello'), JSON.parse(frame('Hello')));
+    expect(readSlot).not.toHaveBeenCalled();
+    expect(template.read(frame(' world'))).toBe(' world');
+    expect(readSlot).toHaveBeenCalled();
   });
 
   it('keeps its own copy of what it learned, not the network read the chunk was cut from', () => {
@@ -230,6 +245,8 @@ describe('StringSlotTemplate in the stream parsers', () => {
       const data = read.slice(6, 6 + chunk.length);
       const template = new StringSlotTemplate('"content":"', contentOf);
       template.learn(data, JSON.parse(data));
+      // The lesson is studied when the next chunk comes (another shape here, so it stays unmatched).
+      expect(template.read(`{"id":"other${index}"}`)).toBeUndefined();
       templates.push(template);
     }
     collectGarbage();
