@@ -31,9 +31,10 @@ function bridge(respond: (request: Request) => Response | Promise<Response>, par
   };
 }
 
-async function rawRequest(lines: string[]): Promise<string> {
+/** Sends the request head `lines` (and `body` after it) on a socket of its own; the answer as read. */
+async function rawRequest(lines: string[], body = ''): Promise<string> {
   const socket = connect(Number(new URL(origin).port), '127.0.0.1');
-  socket.write(`${lines.join('\r\n')}\r\nConnection: close\r\n\r\n`);
+  socket.write(`${lines.join('\r\n')}\r\nConnection: close\r\n\r\n${body}`);
   let text = '';
   socket.on('data', (chunk) => {
     text += chunk;
@@ -90,6 +91,26 @@ describe('toWebRequest', () => {
     expect(await post.json()).toEqual({ body: 'streamed' });
     const get = await fetch(`${origin}/x`);
     expect(await get.json()).toEqual({ body: null });
+  });
+
+  it('gives a request whose headers say it has no body a null body, and one that has one its stream', async () => {
+    bridge(async (request) =>
+      Response.json({ method: request.method, body: request.body === null ? null : await request.text() }),
+    );
+    const ask = async (head: string[], body = '') => {
+      const reply = await rawRequest(head, body);
+      return JSON.parse(reply.slice(reply.indexOf('{'), reply.lastIndexOf('}') + 1)) as unknown;
+    };
+    expect(await ask(['DELETE /x HTTP/1.1', 'Host: a'])).toEqual({ method: 'DELETE', body: null });
+    expect(await ask(['POST /x HTTP/1.1', 'Host: a', 'Content-Length: 0'])).toEqual({ method: 'POST', body: null });
+    expect(await ask(['DELETE /x HTTP/1.1', 'Host: a', 'Content-Length: 4'], 'body')).toEqual({
+      method: 'DELETE',
+      body: 'body',
+    });
+    expect(await ask(['POST /x HTTP/1.1', 'Host: a', 'Transfer-Encoding: chunked'], '3\r\nabc\r\n0\r\n\r\n')).toEqual({
+      method: 'POST',
+      body: 'abc',
+    });
   });
 
   it('builds the URL from the Host header, falling back to localhost when it is unusable', async () => {

