@@ -81,11 +81,15 @@ export class StringSlotTemplate {
    * chunk but the slot is something the caller may safely take as read again (no other event,
    * no state change).
    *
-   * The lesson is only noted here and studied when the next chunk comes: learning scans the
-   * chunk and copies its two ends, which a chunk carrying the answer's first token would
-   * otherwise pay for before that token goes out; and a stream that ends first never pays.
+   * Every chunk must go to {@link read} before it is learned from (as `withTemplatedText`
+   * does): the lesson is only noted here and studied when the next chunk is read, and a second
+   * lesson before that replaces the first. Learning scans the chunk and copies its two ends; a
+   * network read whose last chunk carries the answer's first token no longer pays for that
+   * before the token goes out, and a stream that ends first never pays.
    */
   learn(data: string, parsed: Record<string, unknown>): void {
+    // A template that stopped learning keeps nothing: a lesson holds the network read it was cut from.
+    if (this.#fruitless >= this.#maxFruitless) return;
     this.#lesson = { data, parsed };
   }
 

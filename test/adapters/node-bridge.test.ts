@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect as connectHttp2, createServer as createHttp2Server } from 'node:http2';
 import { type AddressInfo, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stripMountPrefix } from '../../src/adapters/node/strip-mount-prefix.js';
@@ -111,6 +112,35 @@ describe('toWebRequest', () => {
       method: 'POST',
       body: 'abc',
     });
+  });
+
+  it('keeps the body a host parser read, though the request had no framing headers', async () => {
+    bridge(async (request) => new Response(await request.text()), { parsed: true });
+    const reply = await rawRequest(['DELETE /x HTTP/1.1', 'Host: a']);
+    expect(reply.endsWith('{"parsed":true}\r\n0\r\n\r\n')).toBe(true);
+  });
+
+  it('keeps the stream of an HTTP/2 request, whose body needs no length header', async () => {
+    const h2 = createHttp2Server((req, res) => {
+      const web = toWebRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+      void web.text().then((text) => res.end(text));
+    });
+    await new Promise<void>((resolve) => h2.listen(0, '127.0.0.1', resolve));
+    const client = connectHttp2(`http://127.0.0.1:${(h2.address() as AddressInfo).port}`);
+    try {
+      const stream = client.request({ ':method': 'POST', ':path': '/x' });
+      stream.end('h2 body');
+      let text = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      await once(stream, 'end');
+      expect(text).toBe('h2 body');
+    } finally {
+      client.close();
+      await new Promise((resolve) => h2.close(resolve));
+    }
   });
 
   it('builds the URL from the Host header, falling back to localhost when it is unusable', async () => {

@@ -181,6 +181,23 @@ describe('StringSlotTemplate in the stream parsers', () => {
     },
   );
 
+  it('does not spend the OpenAI template on a role chunk that carries no text', () => {
+    const parse = vi.spyOn(JSON, 'parse');
+    const parser = createOpenAIStreamParser('Test');
+    const push = (data: string) => [...parser.push({ data, event: undefined, id: undefined })];
+    const chunk = (shape: number, text: string) =>
+      `{"id":"c1","choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}}}],"p":${shape}}`;
+    push('{"id":"c1","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}');
+    // Two text chunks of shapes no later chunk has: two of the three fruitless lessons allowed.
+    push(chunk(1, 'a'));
+    push(chunk(2, 'b'));
+    push(chunk(3, 'c'));
+    const before = parse.mock.calls.filter(([text]) => text.startsWith('{')).length;
+    for (let index = 0; index < 20; index++) push(chunk(3, `t${index}`));
+    // The role chunk's lesson would have been the third fruitless one: then every chunk is parsed.
+    expect(parse.mock.calls.filter(([text]) => text.startsWith('{')).length - before).toBe(1);
+  });
+
   it('skips the parse for chunks that differ only in the token', () => {
     const template = new StringSlotTemplate('"content":"', contentOf);
     const frame = (text: string) => `{"id":"c1","choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}}}]}`;
@@ -217,6 +234,28 @@ describe('StringSlotTemplate in the stream parsers', () => {
     const tired = new StringSlotTemplate('"content":"', contentOf);
     for (let pad = 0; pad < 4; pad++) offer(tired, pad);
     expect(tired.read(frame(3, 'b'))).toBeUndefined();
+    // Tired, it keeps no lesson: one would hold the network read its chunk was cut from.
+    const collectGarbage = () => {
+      setFlagsFromString('--expose-gc');
+      (runInNewContext('gc') as () => void)();
+    };
+    const tiredOnes: StringSlotTemplate[] = [];
+    collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    for (let index = 0; index < 200; index++) {
+      const quiet = new StringSlotTemplate('"content":"', contentOf);
+      // The fifth chunk's read studies the fourth lesson, the third fruitless one: now it is tired.
+      for (let pad = 0; pad < 5; pad++) offer(quiet, pad);
+      const chunk = frame(9, `a${index}`);
+      const read = `data: ${chunk}\n\n${`data: {"pad":"${index}"}\n\n`.repeat(4000)}`;
+      const data = read.slice(6, 6 + chunk.length);
+      quiet.learn(data, JSON.parse(data));
+      tiredOnes.push(quiet);
+    }
+    collectGarbage();
+    // The reads weigh about 200 × 80 KB = 16 MB.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(4 * 1024 * 1024);
+    expect(tiredOnes[199]?.read(frame(9, 'b'))).toBeUndefined();
   });
 
   it('learns from a chunk only when the next one comes, so the chunk with the first token pays nothing more', () => {

@@ -30,7 +30,8 @@ const REQUEST_OF_RESPONSE = new WeakMap<ServerResponse, Request>();
  * Builds a web `Request` from a Node request, for a handler that speaks `fetch`.
  *
  * The body is a real web body that reads the Node stream (or the host's parsed body) only when
- * someone asks (none for a request whose headers say it has no body); a handler from `createChatHandler` reads the same body without the web stream
+ * someone asks; a request whose headers say it has no body gets none (`request.body` is null,
+ * as for GET). A handler from `createChatHandler` reads the same body without the web stream
  * (see `nodeBodyRequest`), any other handler or wrapper just reads `request.body`. HTTP/2
  * pseudo-headers are dropped. The request's signal aborts when the client goes away before the
  * response finished: that is watched on `res` because `req` emits `close` as soon as its body has
