@@ -83,9 +83,9 @@ export class StringSlotTemplate {
    *
    * Every chunk must go to {@link read} before it is learned from (as `withTemplatedText`
    * does): the lesson is only noted here and studied when the next chunk is read, and a second
-   * lesson before that replaces the first. Learning scans the chunk and copies its two ends; a
-   * network read whose last chunk carries the answer's first token no longer pays for that
-   * before the token goes out, and a stream that ends first never pays.
+   * lesson before that replaces the first. Learning scans the chunk and copies its two ends: this
+   * way a network read whose last chunk carries the answer's first token does not wait for that
+   * before the token goes out, and a stream that ends first never pays for it.
    */
   learn(data: string, parsed: Record<string, unknown>): void {
     // A template that stopped learning keeps nothing: a lesson holds the network read it was cut from.
