@@ -1,12 +1,11 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatHandler } from '../../src/http/chat-handler.js';
 import { createChatHandler } from '../../src/http/create-chat-handler.js';
 import { HOSTS, MOUNT, type RunningHost } from '../adapters/hosts.js';
+import { collectGarbage } from '../fixtures/collect-garbage.js';
 import type { RecordedRequest } from '../fixtures/fake-llm-common.js';
 import { SECRETS, type Stack, smartReply, startStack } from '../http/stack.js';
 import { call } from '../multiprocess/worker-process.js';
@@ -80,11 +79,6 @@ async function startFirehose(): Promise<Firehose> {
   });
 }
 
-function collectGarbage(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-}
-
 function memory(): number {
   const usage = process.memoryUsage();
   return usage.heapUsed + usage.arrayBuffers;
@@ -125,7 +119,7 @@ describe('slow and vanished clients', () => {
 
   it('a client that stops reading holds the server to bounded memory, and leaving frees everything', async () => {
     expect((await call(baseUrl, '/connect', { user: 'stan', body: { llm: { model: 'hose' } } })).status).toBe(200);
-    collectGarbage();
+    await collectGarbage();
     const before = memory();
 
     const body = JSON.stringify({ message: 'tell me everything', streaming: true });
@@ -150,7 +144,7 @@ describe('slow and vanished clients', () => {
     expect(firehose.bytesWritten).toBe(last);
     // What left the LLM is bounded by socket and stream buffers, far below what was offered.
     expect(firehose.bytesWritten).toBeLessThan(64 * 1024 * 1024);
-    collectGarbage();
+    await collectGarbage();
     const grownBytes = memory() - before;
     expect(grownBytes, `the LLM wrote ${firehose.bytesWritten} bytes`).toBeLessThan(50 * 1024 * 1024);
 

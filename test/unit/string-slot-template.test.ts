@@ -1,5 +1,3 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isLlmChatError } from '../../src/errors.js';
 import { createAnthropicStreamParser } from '../../src/llm/anthropic-stream.js';
@@ -7,6 +5,7 @@ import type { LlmStreamEvent } from '../../src/llm/llm-provider.js';
 import { createOpenAIStreamParser } from '../../src/llm/openai-stream.js';
 import type { StreamParser } from '../../src/llm/stream-parser.js';
 import { StringSlotTemplate } from '../../src/llm/string-slot-template.js';
+import { collectGarbage } from '../fixtures/collect-garbage.js';
 
 function random(seed: number): () => number {
   let state = seed >>> 0;
@@ -234,25 +233,27 @@ describe('StringSlotTemplate in the stream parsers', () => {
     const tired = new StringSlotTemplate('"content":"', contentOf);
     for (let pad = 0; pad < 4; pad++) offer(tired, pad);
     expect(tired.read(frame(3, 'b'))).toBeUndefined();
-    // Tired, it keeps no lesson: one would hold the network read its chunk was cut from.
-    const collectGarbage = () => {
-      setFlagsFromString('--expose-gc');
-      (runInNewContext('gc') as () => void)();
+  });
+
+  it('keeps no lesson once it stopped learning: one would hold the network read its chunk was cut from', async () => {
+    const frame = (pad: number, text: string) =>
+      `{"choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}}}],"obfuscation":"${pad}"}`;
+    const offer = (target: StringSlotTemplate, pad: number) => {
+      expect(target.read(frame(pad, 'a'))).toBeUndefined();
+      target.learn(frame(pad, 'a'), JSON.parse(frame(pad, 'a')));
     };
     const tiredOnes: StringSlotTemplate[] = [];
-    collectGarbage();
+    await collectGarbage();
     const before = process.memoryUsage().heapUsed;
     for (let index = 0; index < 200; index++) {
-      const quiet = new StringSlotTemplate('"content":"', contentOf);
+      const tired = new StringSlotTemplate('"content":"', contentOf);
       // The fifth chunk's read studies the fourth lesson, the third fruitless one: now it is tired.
-      for (let pad = 0; pad < 5; pad++) offer(quiet, pad);
-      const chunk = frame(9, `a${index}`);
-      const read = `data: ${chunk}\n\n${`data: {"pad":"${index}"}\n\n`.repeat(4000)}`;
-      const data = read.slice(6, 6 + chunk.length);
-      quiet.learn(data, JSON.parse(data));
-      tiredOnes.push(quiet);
+      for (let pad = 0; pad < 5; pad++) offer(tired, pad);
+      const data = cutFromLargeRead(frame(9, `a${index}`), index);
+      tired.learn(data, JSON.parse(data));
+      tiredOnes.push(tired);
     }
-    collectGarbage();
+    await collectGarbage();
     // The reads weigh about 200 × 80 KB = 16 MB.
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(4 * 1024 * 1024);
     expect(tiredOnes[199]?.read(frame(9, 'b'))).toBeUndefined();
@@ -268,30 +269,32 @@ describe('StringSlotTemplate in the stream parsers', () => {
     expect(readSlot).toHaveBeenCalled();
   });
 
-  it('keeps its own copy of what it learned, not the network read the chunk was cut from', () => {
-    // A chunk is a slice of a read holding many events; V8 keeps a slice's whole parent alive.
-    const collectGarbage = () => {
-      setFlagsFromString('--expose-gc');
-      (runInNewContext('gc') as () => void)();
-    };
+  it('keeps its own copy of what it learned, not the network read the chunk was cut from', async () => {
     const frame = (index: number) => `{"id":"c${index}","choices":[{"index":0,"delta":{"content":"a"}}]}`;
     const templates: StringSlotTemplate[] = [];
-    collectGarbage();
+    await collectGarbage();
     const before = process.memoryUsage().heapUsed;
     for (let index = 0; index < 300; index++) {
-      const chunk = frame(index);
-      const read = `data: ${chunk}\n\n${`data: {"pad":"${index}"}\n\n`.repeat(4000)}`;
-      const data = read.slice(6, 6 + chunk.length);
+      const data = cutFromLargeRead(frame(index), index);
       const template = new StringSlotTemplate('"content":"', contentOf);
       template.learn(data, JSON.parse(data));
       // The lesson is studied when the next chunk comes (another shape here, so it stays unmatched).
       expect(template.read(`{"id":"other${index}"}`)).toBeUndefined();
       templates.push(template);
     }
-    collectGarbage();
+    await collectGarbage();
     const grown = process.memoryUsage().heapUsed - before;
     // The reads weigh about 300 × 80 KB = 24 MB; what the templates need, a few hundred bytes each.
     expect(grown).toBeLessThan(4 * 1024 * 1024);
     expect(templates[299]?.read(frame(299).replace('"a"', '"b"'))).toBe('b');
   });
 });
+
+/**
+ * `chunk` as a stream parser gets it: a slice of a network read that holds 4,000 more events
+ * (about 80 KB). V8 keeps a slice's whole parent alive, so whoever keeps the slice keeps the read.
+ */
+function cutFromLargeRead(chunk: string, index: number): string {
+  const read = `data: ${chunk}\n\n${`data: {"pad":"${index}"}\n\n`.repeat(4000)}`;
+  return read.slice(6, 6 + chunk.length);
+}
