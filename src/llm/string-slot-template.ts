@@ -32,7 +32,7 @@ export class StringSlotTemplate {
   #hits = 0;
   #fruitless = 0;
   /** A chunk to learn from, kept until the next one comes (see {@link learn}). */
-  #lesson: { data: string; parsed: Record<string, unknown> } | undefined;
+  #lesson: Lesson | undefined;
 
   /**
    * @param marker - the text that opens the slot's literal, ending with its opening quote
@@ -93,7 +93,7 @@ export class StringSlotTemplate {
     this.#lesson = { data, parsed };
   }
 
-  #study({ data, parsed }: { data: string; parsed: Record<string, unknown> }): void {
+  #study({ data, parsed }: Lesson): void {
     this.#lesson = undefined;
     if (this.#state !== 'none') this.#fruitless = this.#hits === 0 ? this.#fruitless + 1 : 0;
     this.#state = 'none';
@@ -130,6 +130,12 @@ export class StringSlotTemplate {
     this.#state = 'proven';
     return true;
   }
+}
+
+/** A chunk to learn from and its parse, as {@link StringSlotTemplate.learn} was given them. */
+interface Lesson {
+  data: string;
+  parsed: Record<string, unknown>;
 }
 
 // A string body that JSON reads without any help: no quote, backslash or control character.
