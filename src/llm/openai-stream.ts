@@ -92,9 +92,7 @@ export function createOpenAIStreamParser(label: string, secrets: readonly string
       | null
       | undefined;
     if (usage && typeof usage === 'object') yield { type: 'usage', usage: toUsage(usage) };
-    // Not from a chunk without text: the role chunk that opens a stream seldom has the shape of
-    // the ones after it, and a lesson no chunk matches counts against the template.
-    else if (isPlainText(choice) && deltaOf(choice)?.content !== '') textChunk.learn(message.data, chunk);
+    else if (isPlainText(choice)) textChunk.learn(message.data, chunk);
   }
 
   function* end(): Generator<LlmStreamEvent> {

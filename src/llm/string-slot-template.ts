@@ -95,11 +95,14 @@ export class StringSlotTemplate {
 
   #study({ data, parsed }: Lesson): void {
     this.#lesson = undefined;
+    const value = this.#readSlot(parsed);
+    // A chunk whose slot is empty (the role chunk that opens a stream) seldom has the shape of the
+    // chunks that carry text: it teaches nothing, and what was learned before stays.
+    if (value === '') return;
     if (this.#state !== 'none') this.#fruitless = this.#hits === 0 ? this.#fruitless + 1 : 0;
     this.#state = 'none';
     this.#hits = 0;
     if (this.#fruitless >= this.#maxFruitless) return;
-    const value = this.#readSlot(parsed);
     if (typeof value !== 'string' || value === PROBE) return;
     const at = data.lastIndexOf(this.#marker);
     if (at < 0) return;

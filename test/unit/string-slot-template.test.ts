@@ -197,6 +197,19 @@ describe('StringSlotTemplate in the stream parsers', () => {
     expect(parse.mock.calls.filter(([text]) => text.startsWith('{')).length - before).toBe(1);
   });
 
+  it('learns nothing from a chunk whose slot is empty, and keeps what it had learned', () => {
+    const template = new StringSlotTemplate('"content":"', contentOf);
+    const frame = (text: string) => `{"id":"c1","choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}}}]}`;
+    const empty = '{"id":"c1","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}';
+    expect(template.read(frame('a'))).toBeUndefined();
+    template.learn(frame('a'), JSON.parse(frame('a')));
+    expect(template.read(frame('b'))).toBe('b');
+    // A chunk of another shape with nothing in the slot: offered, missed, learned from.
+    expect(template.read(empty)).toBeUndefined();
+    template.learn(empty, JSON.parse(empty));
+    expect(template.read(frame('c'))).toBe('c');
+  });
+
   it('skips the parse for chunks that differ only in the token', () => {
     const template = new StringSlotTemplate('"content":"', contentOf);
     const frame = (text: string) => `{"id":"c1","choices":[{"index":0,"delta":{"content":${JSON.stringify(text)}}}]}`;
