@@ -3,7 +3,7 @@
  * adds little noise), keep-alive, no socket limit. It reads a streamed answer and notes when the
  * first token frame arrived and when the stream ended.
  */
-import { Agent, request } from 'node:http';
+import { Agent, type ClientRequest, request } from 'node:http';
 
 /** One shared agent: keep-alive, unlimited sockets (1,000 concurrent streams need 1,000). */
 export const benchAgent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
@@ -50,6 +50,16 @@ export interface PostStreamOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Whether a request failed because the kept-alive socket it was sent on had just been closed by
+ * the server (its idle timeout), before the server read anything: safe to send again on a new
+ * socket. Node's client drops such sockets a second before the server's `Keep-Alive: timeout`,
+ * but a client busy starting hundreds of streams can run that timer late.
+ */
+function lostIdleSocket(req: ClientRequest, error: NodeJS.ErrnoException, answered: boolean): boolean {
+  return req.reusedSocket && !answered && error.code === 'ECONNRESET';
+}
+
 /** POSTs `body` as JSON to `url` and reads the streamed answer. */
 export function postStream(
   url: string,
@@ -58,13 +68,14 @@ export function postStream(
   options: PostStreamOptions = {},
 ): Promise<StreamTiming> {
   const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
+  return new Promise<StreamTiming>((resolve, reject) => {
     const started = performance.now();
     let firstMs = Number.NaN;
     let carry = '';
     let endCarry = '';
     let ended = false;
     let bytes = 0;
+    let answered = false;
     const parts: string[] = [];
     const req = request(
       url,
@@ -78,6 +89,7 @@ export function postStream(
         },
       },
       (res) => {
+        answered = true;
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           bytes += chunk.length;
@@ -115,8 +127,10 @@ export function postStream(
         res.on('error', finish);
       },
     );
-    req.on('error', (error) => {
-      if (options.abortAfterFirstMs !== undefined && !Number.isNaN(firstMs)) {
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (lostIdleSocket(req, error, answered)) {
+        postStream(url, body, format, options).then(resolve, reject);
+      } else if (options.abortAfterFirstMs !== undefined && !Number.isNaN(firstMs)) {
         resolve({ firstMs, totalMs: performance.now() - started, bytes, complete: false, status: 0 });
       } else reject(error);
     });
@@ -133,6 +147,7 @@ export function postJson(
 ): Promise<{ status: number; json: unknown }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
+    let answered = false;
     const req = request(
       url,
       {
@@ -141,6 +156,7 @@ export function postJson(
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers },
       },
       (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
@@ -156,7 +172,10 @@ export function postJson(
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (lostIdleSocket(req, error, answered)) postJson(url, body, headers).then(resolve, reject);
+      else reject(error);
+    });
     req.end(payload);
   });
 }
@@ -164,12 +183,17 @@ export function postJson(
 /** Sends a DELETE and resolves with its status once the answer was read. */
 export function deleteRequest(url: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
+    let answered = false;
     const req = request(url, { method: 'DELETE', agent: benchAgent, headers }, (res) => {
+      answered = true;
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', reject);
     });
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (lostIdleSocket(req, error, answered)) deleteRequest(url, headers).then(resolve, reject);
+      else reject(error);
+    });
     req.end();
   });
 }
