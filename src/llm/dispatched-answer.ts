@@ -107,6 +107,9 @@ export class DispatchedAnswer
   onResponseStart(controller: Controller, statusCode: number, headers: ResponseHeaders, statusText?: string): void {
     // Informational answers (100 Continue) come before the real one.
     if (statusCode < 200) return;
+    // undici leaves the raw header lines on the controller for the whole answer: views into the
+    // socket read that carried them, which they keep alive. The parsed `headers` are what we read.
+    controller.rawHeaders = null;
     this.status = statusCode;
     this.statusText = statusText ?? '';
     this.ok = statusCode < 300;

@@ -11,6 +11,7 @@ import { type AddressInfo, createServer as createNetServer, type Socket } from '
 import { PassThrough } from 'node:stream';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { DispatchedAnswer } from '../../src/llm/dispatched-answer.js';
 import { NodeBodyReader } from '../../src/llm/node-body-reader.js';
 import { OpenAIProvider } from '../../src/llm/openai-provider.js';
 import type { LlmProviderRuntimeOptions } from '../../src/llm/provider-http.js';
@@ -187,6 +188,44 @@ describe('provider calls over undici', () => {
     });
     await expect(answer.body?.getReader().read()).rejects.toThrow();
     await vi.waitFor(() => expect(socketClosed).toBe(true), { timeout: 2_000 });
+  });
+
+  it("lets go of undici's raw header lines once the headers are read (views that pin the socket read carrying them)", async () => {
+    const server = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': 'req-42' });
+      response.end(chunk('Hi') + FINISH);
+    });
+    type Controller = Parameters<DispatchedAnswer['onResponseStart']>[0];
+    const seen: Array<{ controller: Controller; rawBefore: unknown }> = [];
+    const onResponseStart = DispatchedAnswer.prototype.onResponseStart;
+    const spy = vi.spyOn(DispatchedAnswer.prototype, 'onResponseStart').mockImplementation(function (
+      this: DispatchedAnswer,
+      controller,
+      ...rest
+    ) {
+      seen.push({ controller, rawBefore: controller.rawHeaders });
+      onResponseStart.call(this, controller, ...rest);
+    });
+    try {
+      const answer = await postWithUndici(`${server.url}/chat/completions`, {
+        headers: {},
+        body: '{}',
+        signal: new AbortController().signal,
+      });
+      expect(answer.headers.get('x-request-id')).toBe('req-42');
+      const reader = answer.body?.getReader();
+      let body = '';
+      for (let read = await reader?.read(); read && !read.done; read = await reader?.read()) {
+        body += Buffer.from(read.value).toString();
+      }
+      expect(body).toBe(chunk('Hi') + FINISH);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(seen).toHaveLength(1);
+    // undici put the raw lines there (Buffers), and the answer took them off.
+    expect(Array.isArray(seen[0]?.rawBefore)).toBe(true);
+    expect(seen[0]?.controller.rawHeaders).toBeNull();
   });
 
   it('an answer that fails to parse once it came whole is let go with no error left unheard', async () => {
