@@ -51,13 +51,39 @@ export interface PostStreamOptions {
 }
 
 /**
- * Whether a request failed because the kept-alive socket it was sent on had just been closed by
- * the server (its idle timeout), before the server read anything: safe to send again on a new
- * socket. Node's client drops such sockets a second before the server's `Keep-Alive: timeout`,
- * but a client busy starting hundreds of streams can run that timer late.
+ * A request whose kept-alive socket the server had just closed for idleness is sent once more,
+ * on a connection of its own (not kept alive, so it cannot be handed another stale socket).
+ * Node's client retires an idle socket a second before the server's `Keep-Alive: timeout`, but a
+ * client busy starting hundreds of requests runs that timer late and sends on a socket the server
+ * has closed. The sign: a reused socket, `ECONNRESET`, no answer, and no abort of our own. A
+ * server that read a request and then dropped the connection looks the same, so every such retry
+ * is counted ({@link idleSocketRetries}) and `npm run bench` prints the count.
  */
-function lostIdleSocket(req: ClientRequest, error: NodeJS.ErrnoException, answered: boolean): boolean {
-  return req.reusedSocket && !answered && error.code === 'ECONNRESET';
+let retries = 0;
+
+/** How many requests were sent again after their kept-alive socket was found closed. */
+export function idleSocketRetries(): number {
+  return retries;
+}
+
+/**
+ * Whether a failed request lost an idle socket and goes out again (counted): its first attempt,
+ * not cancelled by the caller, on a reused socket, reset before any answer came.
+ */
+function retryAfterIdleSocket(
+  req: ClientRequest,
+  error: NodeJS.ErrnoException,
+  state: { firstTry: boolean; answered: boolean; cancelled?: boolean },
+): boolean {
+  if (!state.firstTry || state.answered || state.cancelled === true) return false;
+  if (!req.reusedSocket || error.code !== 'ECONNRESET') return false;
+  retries++;
+  return true;
+}
+
+/** The shared agent for a first attempt; a connection of its own (no agent) for the retry. */
+function agentFor(firstTry: boolean): Agent | false {
+  return firstTry ? benchAgent : false;
 }
 
 /** POSTs `body` as JSON to `url` and reads the streamed answer. */
@@ -67,6 +93,16 @@ export function postStream(
   format: StreamFormat,
   options: PostStreamOptions = {},
 ): Promise<StreamTiming> {
+  return sendStream(url, body, format, options, true);
+}
+
+function sendStream(
+  url: string,
+  body: unknown,
+  format: StreamFormat,
+  options: PostStreamOptions,
+  firstTry: boolean,
+): Promise<StreamTiming> {
   const payload = JSON.stringify(body);
   return new Promise<StreamTiming>((resolve, reject) => {
     const started = performance.now();
@@ -75,13 +111,13 @@ export function postStream(
     let endCarry = '';
     let ended = false;
     let bytes = 0;
-    let answered = false;
+    const state = { firstTry, answered: false, cancelled: false };
     const parts: string[] = [];
     const req = request(
       url,
       {
         method: 'POST',
-        agent: benchAgent,
+        agent: agentFor(firstTry),
         headers: {
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(payload),
@@ -89,7 +125,7 @@ export function postStream(
         },
       },
       (res) => {
-        answered = true;
+        state.answered = true;
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           bytes += chunk.length;
@@ -128,13 +164,19 @@ export function postStream(
       },
     );
     req.on('error', (error: NodeJS.ErrnoException) => {
-      if (lostIdleSocket(req, error, answered)) {
-        postStream(url, body, format, options).then(resolve, reject);
+      if (retryAfterIdleSocket(req, error, state)) {
+        sendStream(url, body, format, options, false).then(resolve, reject);
       } else if (options.abortAfterFirstMs !== undefined && !Number.isNaN(firstMs)) {
         resolve({ firstMs, totalMs: performance.now() - started, bytes, complete: false, status: 0 });
       } else reject(error);
     });
-    options.signal?.addEventListener('abort', () => req.destroy(), { once: true });
+    const cancel = () => {
+      state.cancelled = true;
+      req.destroy();
+    };
+    if (options.signal?.aborted) cancel();
+    else options.signal?.addEventListener('abort', cancel, { once: true });
+    req.on('close', () => options.signal?.removeEventListener('abort', cancel));
     req.end(payload);
   });
 }
@@ -145,18 +187,27 @@ export function postJson(
   body: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; json: unknown }> {
+  return sendJson(url, body, headers, true);
+}
+
+function sendJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+  firstTry: boolean,
+): Promise<{ status: number; json: unknown }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    let answered = false;
+    const state = { firstTry, answered: false };
     const req = request(
       url,
       {
         method: 'POST',
-        agent: benchAgent,
+        agent: agentFor(firstTry),
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers },
       },
       (res) => {
-        answered = true;
+        state.answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () => {
@@ -173,7 +224,7 @@ export function postJson(
       },
     );
     req.on('error', (error: NodeJS.ErrnoException) => {
-      if (lostIdleSocket(req, error, answered)) postJson(url, body, headers).then(resolve, reject);
+      if (retryAfterIdleSocket(req, error, state)) sendJson(url, body, headers, false).then(resolve, reject);
       else reject(error);
     });
     req.end(payload);
@@ -182,16 +233,20 @@ export function postJson(
 
 /** Sends a DELETE and resolves with its status once the answer was read. */
 export function deleteRequest(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return sendDelete(url, headers, true);
+}
+
+function sendDelete(url: string, headers: Record<string, string>, firstTry: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
-    let answered = false;
-    const req = request(url, { method: 'DELETE', agent: benchAgent, headers }, (res) => {
-      answered = true;
+    const state = { firstTry, answered: false };
+    const req = request(url, { method: 'DELETE', agent: agentFor(firstTry), headers }, (res) => {
+      state.answered = true;
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', reject);
     });
     req.on('error', (error: NodeJS.ErrnoException) => {
-      if (lostIdleSocket(req, error, answered)) deleteRequest(url, headers).then(resolve, reject);
+      if (retryAfterIdleSocket(req, error, state)) sendDelete(url, headers, false).then(resolve, reject);
       else reject(error);
     });
     req.end();

@@ -105,7 +105,7 @@ export class DispatchedAnswer
   }
 
   onResponseStart(controller: Controller, statusCode: number, headers: ResponseHeaders, statusText?: string): void {
-    // Informational answers (100 Continue) come before the real one.
+    // Informational answers (103 Early Hints) come before the real one.
     if (statusCode < 200) return;
     // undici leaves the raw header lines on the controller for the whole answer: views into the
     // socket read that carried them, which they keep alive. The parsed `headers` are what we read.
