@@ -36,7 +36,7 @@ import { numberFlag } from './lib/flags.js';
 import { frameName, frameOrigin } from './lib/frame-origin.js';
 import { type HeapGroup, heapGrowth, summarizeHeapSnapshot } from './lib/heap-snapshot-summary.js';
 import { type BenchWorker, startWorker } from './lib/ipc.js';
-import { benchAgent } from './lib/stream-client.js';
+import { benchAgent, idleSocketRetriesNote } from './lib/stream-client.js';
 import type { UpstreamInfo } from './server.js';
 
 const argv = process.argv.slice(2);
@@ -266,6 +266,8 @@ async function main(): Promise<void> {
     await upstream.close();
     benchAgent.destroy();
   }
+  const retried = idleSocketRetriesNote();
+  if (retried) console.log(`\n${retried}`);
 }
 
 await main();

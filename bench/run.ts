@@ -25,7 +25,7 @@ import { buildWorkers } from './lib/build-workers.js';
 import { variantFilter } from './lib/interleave.js';
 import { startWorker } from './lib/ipc.js';
 import { renderTable, summaryTable, type Table, type TargetRow } from './lib/report.js';
-import { benchAgent, idleSocketRetries } from './lib/stream-client.js';
+import { benchAgent, idleSocketRetriesNote } from './lib/stream-client.js';
 import { concurrencyScenario } from './scenarios/concurrency.js';
 import { firstTokenScenario, type ScenarioResult } from './scenarios/first-token.js';
 import { processesScenario } from './scenarios/processes.js';
@@ -169,22 +169,13 @@ async function main(): Promise<void> {
   console.log(`\n${renderTable(summary)}`);
   const seconds = (performance.now() - started) / 1000;
   console.log(`\nTotal ${seconds.toFixed(0)} s.`);
-  for (const line of retriesLine()) console.log(line.slice(2));
+  const retried = idleSocketRetriesNote();
+  if (retried) console.log(retried);
   if (write) {
     const file = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
     writeFileSync(file, resultsMarkdown(summary, tables, seconds));
     console.log(`Wrote ${file}`);
   }
-}
-
-/** A line naming the requests the client sent again (see `idleSocketRetries`), when there were any. */
-function retriesLine(): string[] {
-  const count = idleSocketRetries();
-  return count === 0
-    ? []
-    : [
-        `- the client sent ${count} request(s) again: each had gone out on a kept-alive socket that was reset before any answer`,
-      ];
 }
 
 function resultsMarkdown(summary: Table, tables: Table[], seconds: number): string {
@@ -193,7 +184,7 @@ function resultsMarkdown(summary: Table, tables: Table[], seconds: number): stri
     '',
     ...machine(),
     `- duration: ${seconds.toFixed(0)} s`,
-    ...retriesLine(),
+    ...(idleSocketRetriesNote() ? [`- ${idleSocketRetriesNote()}`] : []),
     '',
     'Loopback only: the fake OpenAI-compatible provider and a real MCP server (Streamable HTTP) run in',
     'one process (`bench/upstream.ts`), the servers under test in another (`bench/server.ts`), the',

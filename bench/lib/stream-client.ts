@@ -57,13 +57,19 @@ export interface PostStreamOptions {
  * client busy starting hundreds of requests runs that timer late and sends on a socket the server
  * has closed. The sign: a reused socket, `ECONNRESET`, no answer, and no abort of our own. A
  * server that read a request and then dropped the connection looks the same, so every such retry
- * is counted ({@link idleSocketRetries}) and `npm run bench` prints the count.
+ * is counted ({@link idleSocketRetries}) and the bench scripts print the count at their end.
  */
 let retries = 0;
 
 /** How many requests were sent again after their kept-alive socket was found closed. */
 export function idleSocketRetries(): number {
   return retries;
+}
+
+/** A sentence for a bench's output naming the requests sent again, or `undefined` when none were. */
+export function idleSocketRetriesNote(): string | undefined {
+  if (retries === 0) return undefined;
+  return `The client sent ${retries} request(s) again: each had gone out on a kept-alive socket that was reset before any answer.`;
 }
 
 /**

@@ -1,7 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { deleteRequest, FORMATS, idleSocketRetries, postJson, postStream } from '../../bench/lib/stream-client.js';
+import {
+  deleteRequest,
+  FORMATS,
+  idleSocketRetries,
+  idleSocketRetriesNote,
+  postJson,
+  postStream,
+} from '../../bench/lib/stream-client.js';
 
 // A server that drops a kept-alive socket when a request arrives on it (`dropReused`) or when
 // any request arrives (`dropAll`), without answering: what a client sees when its reused socket
@@ -55,6 +62,8 @@ describe('the bench client', () => {
     expect(await deleteRequest(started.url)).toBe(200);
     expect(started.seen()).toBe(9);
     expect(idleSocketRetries() - retriesBefore).toBe(3);
+    // What the bench scripts print at their end.
+    expect(idleSocketRetriesNote()).toContain(`sent ${idleSocketRetries()} request(s) again`);
   });
 
   it('does not retry a request lost on a new socket', async () => {
