@@ -40,6 +40,7 @@ import { redisStorage } from '../src/redis/redis-storage.js';
 import { type ChatStorage, memoryStorage } from '../src/storage.js';
 import { bearerUser } from '../test/http/stack.js';
 import { startCpuProfile, stopCpuProfile } from './lib/cpu-profiler.js';
+import { oldSpaceUsed, startCountingFullCollections, stopCountingFullCollections } from './lib/full-collections.js';
 import { startHeapSampling, stopHeapSampling } from './lib/heap-sampler.js';
 import { serveIpc } from './lib/ipc.js';
 import { promiseOrigins, startPromiseCount, stopPromiseCount } from './lib/promise-counter.js';
@@ -317,7 +318,13 @@ serveIpc(
   {
     start: (upstream: UpstreamInfo) => start(upstream),
     cpu: () => process.cpuUsage(),
-    mem: () => ({ ...process.memoryUsage(), maxRss: process.resourceUsage().maxRSS * 1024 }),
+    mem: () => ({
+      ...process.memoryUsage(),
+      maxRss: process.resourceUsage().maxRSS * 1024,
+      oldSpaceUsed: oldSpaceUsed(),
+    }),
+    fullGcCountStart: () => startCountingFullCollections(),
+    fullGcCountStop: () => stopCountingFullCollections(),
     // Read once at a wave's end, not with every 50 ms sample: the kernel keeps the peak.
     peakRss: () => rssPeak(),
     resetPeak: () => resetRssPeak(),

@@ -36,6 +36,10 @@ interface Wave {
   /** Whether RSS had stopped falling before the wave (else it started after the wait ran out). */
   settled: boolean;
   peakRss: number;
+  /** The old generation's objects (live or not yet collected) at the highest RSS sample. */
+  peakOldSpace: number;
+  /** V8's full collections while the wave ran. */
+  fullCollections: number;
   complete: number;
   eldP99: number;
 }
@@ -76,6 +80,8 @@ export async function streamMemoryScenario(
       list.map((w) => mb(w.peakRss)).join(', '),
       mb(peak(door)),
       fmt(peak(door) / floorPeak, 2),
+      list.map((w) => `${w.fullCollections}`).join(', '),
+      list.map((w) => mb(w.peakOldSpace)).join(', '),
       fmt(median(list.map((w) => w.eldP99))),
     ];
   });
@@ -100,6 +106,8 @@ export async function streamMemoryScenario(
           'RSS peak, each wave (MB)',
           'RSS peak, median (MB)',
           '× floor peak',
+          'full collections during the wave, each wave',
+          'old space at the highest sample, each wave (MB)',
           'ELD p99 (ms, median)',
         ],
         rows,
@@ -107,6 +115,7 @@ export async function streamMemoryScenario(
           'RSS peak: the kernel’s VmHWM from the start of the wave, with samples every 50 ms where it is missing; the library’s users were connected before the wave.',
           'Before each wave (and before the idle reading) a full collection runs and the bench waits until RSS stops falling (V8 returns the freed pages on a background thread over a second or two), up to 4 s: the peak counts from there, for every server alike.',
           ...unsettledNote(waves),
+          'A wave that ran no full collection peaks with all it promoted still in the old generation: V8 sets the next limit after the collection before the wave, at what survived times a factor it derives from how fast the process promoted objects lately (its connects, for the library), so the same live data can peak 10–20 MB apart (see ANALYSIS.md, eighteenth round).',
           'The servers take turns wave by wave (balanced orders), so drift of the machine falls on all three alike.',
         ],
       },
@@ -141,17 +150,26 @@ async function wave(env: BenchEnv, door: Door, options: StreamMemoryOptions): Pr
   await env.server.call('resetPeak');
   const startRss = (await env.server.call<{ rss: number }>('mem')).rss;
   let peakRss = startRss;
+  let peakOldSpace = 0;
+  let highestSample = 0;
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      peakRss = Math.max(peakRss, (await env.server.call<{ rss: number }>('mem')).rss);
+      const sample = await env.server.call<{ rss: number; oldSpaceUsed: number }>('mem');
+      if (sample.rss > highestSample) {
+        highestSample = sample.rss;
+        peakOldSpace = sample.oldSpaceUsed;
+      }
+      peakRss = Math.max(peakRss, sample.rss);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   })();
+  await env.server.call('fullGcCountStart');
   await env.server.call('eldStart');
   const message = `slow ${options.tokens} ${options.delayMs}`;
   const results = await Promise.allSettled(users.map((user) => streamThrough(env, door, user, message)));
   const eld = await env.server.call<{ p99: number }>('eldStop');
+  const fullCollections = await env.server.call<number>('fullGcCountStop');
   sampling = false;
   await sampler;
   // The kernel's own peak catches what falls between two samples.
@@ -160,5 +178,15 @@ async function wave(env: BenchEnv, door: Door, options: StreamMemoryOptions): Pr
   const complete = results.filter(
     (result) => result.status === 'fulfilled' && result.value.status === 200 && result.value.complete,
   ).length;
-  return { idleRss, collectedRss, startRss, settled, peakRss, complete, eldP99: eld.p99 };
+  return {
+    idleRss,
+    collectedRss,
+    startRss,
+    settled,
+    peakRss,
+    peakOldSpace,
+    fullCollections,
+    complete,
+    eldP99: eld.p99,
+  };
 }
