@@ -36,7 +36,7 @@ import { numberFlag } from './lib/flags.js';
 import { frameName, frameOrigin } from './lib/frame-origin.js';
 import { type HeapGroup, heapGrowth, summarizeHeapSnapshot } from './lib/heap-snapshot-summary.js';
 import { type BenchWorker, startWorker } from './lib/ipc.js';
-import { benchAgent, idleSocketRetriesNote } from './lib/stream-client.js';
+import { benchAgent, printIdleSocketRetries } from './lib/stream-client.js';
 import type { UpstreamInfo } from './server.js';
 
 const argv = process.argv.slice(2);
@@ -266,8 +266,7 @@ async function main(): Promise<void> {
     await upstream.close();
     benchAgent.destroy();
   }
-  const retried = idleSocketRetriesNote();
-  if (retried) console.log(`\n${retried}`);
+  printIdleSocketRetries();
 }
 
 await main();

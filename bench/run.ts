@@ -25,7 +25,7 @@ import { buildWorkers } from './lib/build-workers.js';
 import { variantFilter } from './lib/interleave.js';
 import { startWorker } from './lib/ipc.js';
 import { renderTable, summaryTable, type Table, type TargetRow } from './lib/report.js';
-import { benchAgent, idleSocketRetriesNote } from './lib/stream-client.js';
+import { benchAgent, idleSocketRetriesNote, printIdleSocketRetries } from './lib/stream-client.js';
 import { concurrencyScenario } from './scenarios/concurrency.js';
 import { firstTokenScenario, type ScenarioResult } from './scenarios/first-token.js';
 import { processesScenario } from './scenarios/processes.js';
@@ -169,8 +169,7 @@ async function main(): Promise<void> {
   console.log(`\n${renderTable(summary)}`);
   const seconds = (performance.now() - started) / 1000;
   console.log(`\nTotal ${seconds.toFixed(0)} s.`);
-  const retried = idleSocketRetriesNote();
-  if (retried) console.log(retried);
+  printIdleSocketRetries();
   if (write) {
     const file = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
     writeFileSync(file, resultsMarkdown(summary, tables, seconds));
@@ -184,7 +183,7 @@ function resultsMarkdown(summary: Table, tables: Table[], seconds: number): stri
     '',
     ...machine(),
     `- duration: ${seconds.toFixed(0)} s`,
-    ...(idleSocketRetriesNote() ? [`- ${idleSocketRetriesNote()}`] : []),
+    ...[idleSocketRetriesNote()].flatMap((note) => (note ? [`- ${note}`] : [])),
     '',
     'Loopback only: the fake OpenAI-compatible provider and a real MCP server (Streamable HTTP) run in',
     'one process (`bench/upstream.ts`), the servers under test in another (`bench/server.ts`), the',

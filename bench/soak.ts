@@ -18,7 +18,7 @@ import { numberFlag } from './lib/flags.js';
 import { startWorker } from './lib/ipc.js';
 import { renderTable } from './lib/report.js';
 import { fmt, slope } from './lib/stats.js';
-import { benchAgent, FORMATS, idleSocketRetriesNote, postJson, postStream, userHeaders } from './lib/stream-client.js';
+import { benchAgent, FORMATS, postJson, postStream, printIdleSocketRetries, userHeaders } from './lib/stream-client.js';
 import type { UpstreamInfo } from './server.js';
 
 const argv = process.argv.slice(2);
@@ -205,8 +205,7 @@ async function main(): Promise<void> {
   await env.server.close();
   await upstream.close();
   benchAgent.destroy();
-  const retried = idleSocketRetriesNote();
-  if (retried) console.log(retried);
+  printIdleSocketRetries();
   if ((counts.unexpected ?? 0) > 0) process.exitCode = 1;
 }
 

@@ -27,7 +27,7 @@ import { DOOR_LABELS, DOORS, type Door, doorPort, streamThrough } from './lib/do
 import { numberFlag } from './lib/flags.js';
 import { startWorker } from './lib/ipc.js';
 import { summarize } from './lib/stats.js';
-import { benchAgent, idleSocketRetriesNote } from './lib/stream-client.js';
+import { benchAgent, printIdleSocketRetries } from './lib/stream-client.js';
 import type { UpstreamInfo } from './server.js';
 
 const argv = process.argv.slice(2);
@@ -183,8 +183,7 @@ async function main(): Promise<void> {
     await upstream.close();
     benchAgent.destroy();
   }
-  const retried = idleSocketRetriesNote();
-  if (retried) console.log(`\n${retried}`);
+  printIdleSocketRetries();
 }
 
 await main();

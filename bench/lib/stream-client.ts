@@ -72,6 +72,12 @@ export function idleSocketRetriesNote(): string | undefined {
   return `The client sent ${retries} request(s) again: each had gone out on a kept-alive socket that was reset before any answer.`;
 }
 
+/** Prints {@link idleSocketRetriesNote} at the end of a bench's output, when there is one. */
+export function printIdleSocketRetries(): void {
+  const note = idleSocketRetriesNote();
+  if (note) console.log(`\n${note}`);
+}
+
 /**
  * Whether a failed request lost an idle socket and goes out again (counted): its first attempt,
  * not cancelled by the caller, on a reused socket, reset before any answer came.
