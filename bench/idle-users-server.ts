@@ -76,6 +76,10 @@ serveIpc(
         authenticate: bearerUser,
         models: [{ id: 'fake', provider: 'openai_compatible', baseUrl: llmUrl, apiKey: 'sk-bench' }],
         mcp: { defaultServer: { url: mcpUrl } },
+        // A header of each user's own, as per-user credentials would be: no two users' servers
+        // are configured alike, so each connect lists the tools itself. Users named `s…` get
+        // none: their connects share a listing that runs when they arrive (`sharedConnect`).
+        serverAuth: ({ user }) => (user.id.startsWith('s') ? undefined : { 'x-bench-user': user.id }),
         // Two keys per connected user (session and marker), history and slack on top.
         storage: memoryStorage({ maxEntries: 1_000_000 }),
         connections: { idleMs, max: 100_000 },
@@ -83,13 +87,23 @@ serveIpc(
       });
       return true;
     },
-    connect: async ({ from, to, concurrency }: { from: number; to: number; concurrency: number }) => {
+    connect: async ({
+      from,
+      to,
+      concurrency,
+      prefix = 'u',
+    }: {
+      from: number;
+      to: number;
+      concurrency: number;
+      prefix?: string;
+    }) => {
       const started = performance.now();
       let next = from;
       let failed = 0;
       const worker = async () => {
         while (next < to) {
-          const user = `u${next++}`;
+          const user = `${prefix}${next++}`;
           const answer = await requireHandler().fetch(jsonRequest('/connect', user, { llm: { model: 'fake' } }));
           if (answer.status !== 200) failed += 1;
           await answer.arrayBuffer();

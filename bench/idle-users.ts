@@ -13,7 +13,10 @@
  * 2. every user chats at once: a plain turn, and every 20th a tool turn;
  * 3. 100 users who have not called a tool yet run a tool turn (cold: the MCP connection is made
  *    by it) and at once another (warm), one user after the other: the cold call's extra latency;
- * 4. after the idle time, sockets and MCP sessions again.
+ * 4. after the idle time, sockets and MCP sessions again;
+ * 5. connects per second once more, for users whose server is configured alike (step 1 gives each
+ *    user a header of their own, as per-user credentials would): these share the listing that
+ *    runs when they connect.
  *
  * Run: `npm run bench:idle-users` (USERS=10000 by default; `--tsx` runs the handler's process
  * under tsx instead of a bundle; CONNECT_ONLY=1 stops after step 1 and prints its raw figures).
@@ -29,6 +32,7 @@ const WARM_UP = 200;
 const CONCURRENCY = 32;
 const TOOL_EVERY = 20;
 const COLD_SAMPLE = 100;
+const SHARED_USERS = 2_000;
 const IDLE_MS = 5_000;
 const LEFT_ALONE_MS = 30_000;
 const TARGET_HEAP_PER_USER = 20 * 1024;
@@ -100,6 +104,15 @@ async function main(): Promise<void> {
     const end = await measure();
     const sessionsEnd = await mcpSessions();
 
+    // 5. Users whose server is configured alike (no credentials of their own) share the listing
+    // running when they connect.
+    const shared = await subject.call<{ elapsedMs: number; failed: number }>('connect', {
+      from: 0,
+      to: SHARED_USERS,
+      concurrency: CONCURRENCY,
+      prefix: 's',
+    });
+
     const latency = summarize(all.latencies);
     const lines = [
       `# idle users: ${USERS} connected users, one handler, memory storage (node ${process.version})`,
@@ -118,7 +131,7 @@ async function main(): Promise<void> {
       `| the same, after 20 GCs (heap compacted) | ${mb(settled.rss)} (heap total ${mb(settled.heapTotal)}, used ${mb(settled.heapUsed)}) |`,
       `| open TCP sockets in the handler's process, idle | ${idle.sockets} (pooled keep-alive, not per user) |`,
       `| MCP sessions held on the server, idle | ${idleSessions} |`,
-      `| connects per second (${CONCURRENCY} at a time; list tools, store, close) | ${fmt(connectsPerSecond, 0)}/s (${connected.failed} failed) |`,
+      `| connects per second (${CONCURRENCY} at a time; list tools, store, close; each user's own credentials) | ${fmt(connectsPerSecond, 0)}/s (${connected.failed} failed) |`,
       `| all ${USERS} chat at once (every ${TOOL_EVERY}th a tool turn) | ${all.ok} ok, ${all.failed} failed${all.failures.length ? ` (${all.failures.join(', ')})` : ''}, ${all.usedTool} used a tool, ${fmt(all.elapsedMs / 1000, 1)} s |`,
       `| turn latency under that load | median ${fmt(latency.median, 0)} ms, p99 ${fmt(latency.p99, 0)} ms |`,
       `| peak RSS while all chat | ${mb(all.peakRss)} |`,
@@ -127,6 +140,7 @@ async function main(): Promise<void> {
       `| tool turn, warm MCP connection (n=${warmSummary.n}) | median ${fmt(warmSummary.median)} ms, p99 ${fmt(warmSummary.p99)} ms |`,
       `| first tool call's extra latency when cold (paired, median) | ${fmt(paired.median)} ms |`,
       `| ${IDLE_MS * 2 + 1000} ms later: sockets, MCP sessions, heap, RSS | ${end.sockets}, ${sessionsEnd}, ${mb(end.heapUsed)}, ${mb(end.rss)} |`,
+      `| (info) connects per second when the users' server is configured alike (${SHARED_USERS} users, ${CONCURRENCY} at a time: a connect joins the listing running when it arrives) | ${fmt((SHARED_USERS / shared.elapsedMs) * 1000, 0)}/s (${shared.failed} failed) |`,
       '',
       '| target | measured | result |',
       '|---|---|---|',

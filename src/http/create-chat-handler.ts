@@ -8,6 +8,7 @@ import { Conversations } from '../conversations/conversations.js';
 import { MemoryConversationBackend } from '../conversations/memory-conversation-backend.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { copyWith } from '../internal/copy-with.js';
+import { SingleFlight } from '../internal/single-flight.js';
 import { ModelRegistry } from '../llm/model-registry.js';
 import { LockManager } from '../lock/lock-manager.js';
 import { OAuthManager } from '../oauth/oauth-manager.js';
@@ -268,6 +269,7 @@ function createContext(
       ...(options.systemPrompt === undefined ? {} : { systemPrompt: options.systemPrompt }),
       maxToolRounds: settings.maxToolRounds,
       idleMs: settings.connectionIdleMs,
+      listings: new SingleFlight(),
       ...(options.reasoningEvents === undefined ? {} : { reasoningEvents: options.reasoningEvents }),
       ...(options.llm ? { llm: options.llm } : {}),
       ...(options.fetch ? { fetch } : {}),

@@ -1,7 +1,7 @@
 import { copyWith } from '../internal/copy-with.js';
 import { McpToolbox } from '../mcp/mcp-toolbox.js';
 import { fitStoredTools, type StoredTool } from '../mcp/stored-tool.js';
-import type { SessionConfig } from '../types.js';
+import type { McpServerConfig, SessionConfig } from '../types.js';
 import type { ChatUser } from './chat-handler-options.js';
 import type { LiveSessionDeps } from './live-session-deps.js';
 import { sessionServers, sessionToolboxOptions } from './session-servers.js';
@@ -11,6 +11,12 @@ import { sessionServers, sessionToolboxOptions } from './session-servers.js';
  * `/connect` remembers with the session, so a connected user holds no MCP session while idle.
  * Rejects like `McpToolbox.connect` (`MCP_UNAVAILABLE`, `MCP_AUTHORIZATION_REQUIRED`,
  * `SERVER_NOT_ALLOWED`, …). A list too big to keep keeps its first tools, with a `warn`.
+ *
+ * Users who connect while a listing of exactly the same servers (URL, transport, headers and
+ * token, after `serverAuth`) runs share it instead of opening MCP sessions of their own: a burst
+ * of reconnects (a deploy, a restart) to a shared server lists its tools once. Nothing is kept
+ * once the listing ends, and OAuth connections, which are each user's own, are never shared.
+ * The array is shared too: read it, never change it.
  * @internal
  */
 export async function listSessionTools(
@@ -18,8 +24,15 @@ export async function listSessionTools(
   config: SessionConfig,
   request: Request,
   user: ChatUser,
-): Promise<StoredTool[]> {
+): Promise<readonly StoredTool[]> {
   const servers = await sessionServers(deps, config, request, user);
+  if (deps.oauth) return listTools(deps, servers, user);
+  // The configurations as they are contacted, secrets included: the key lives in this process's
+  // memory only, while the listing runs, as the configurations themselves do.
+  return deps.listings.run(JSON.stringify(servers), () => listTools(deps, servers, user));
+}
+
+async function listTools(deps: LiveSessionDeps, servers: McpServerConfig[], user: ChatUser): Promise<StoredTool[]> {
   // Closed as soon as the tools are listed: no event stream for the servers' own messages.
   const options = copyWith(sessionToolboxOptions(deps, user), { serverStream: false });
   const toolbox = await McpToolbox.connect(servers, options);

@@ -1,5 +1,7 @@
+import type { SingleFlight } from '../internal/single-flight.js';
 import type { LlmProvider, LlmProviderOptions } from '../llm/llm-provider.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
+import type { StoredTool } from '../mcp/stored-tool.js';
 import type { OAuthManager } from '../oauth/oauth-manager.js';
 import type { FetchLike, Logger, McpServerConfig } from '../types.js';
 import type { ChatHandlerMcpOptions, ServerAuthContext } from './chat-handler-options.js';
@@ -34,4 +36,6 @@ export interface LiveSessionDeps {
   elicitation?: { timeoutMs: number };
   /** A live MCP connection with no tool call running for this long is closed. */
   idleMs: number;
+  /** The tool listings of `/connect` running now, shared by users who connect to the same servers meanwhile. */
+  listings: SingleFlight<readonly StoredTool[]>;
 }

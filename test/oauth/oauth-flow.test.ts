@@ -229,6 +229,15 @@ describe('OAuth for MCP servers', () => {
     expect(mcp.counters.codeExchanges).toBe(1);
   });
 
+  it('never shares a listing between users connecting at the same moment: each uses their own authorization', async () => {
+    await authorize('ann');
+    for (let round = 0; round < 3; round++) {
+      const [ann, bob] = await Promise.all([connect('ann'), connect('bob')]);
+      expect([ann.status, bob.status]).toEqual([200, 403]);
+      expect(((await bob.json()) as { code: string }).code).toBe('MCP_AUTHORIZATION_REQUIRED');
+    }
+  });
+
   it('shares one dynamic registration among users', async () => {
     await authorize('ann');
     await authorize('bob');
