@@ -155,7 +155,9 @@ export interface ChatHandlerOptions {
    * Without it, MCP requests go over the library's undici transport (its own connection pool, not
    * the process's global dispatcher), which refuses redirects too, and OAuth's over the global
    * `fetch`. Pass one when MCP traffic must take a proxy or a dispatcher with its own TLS settings:
-   * `fetch: (input, init) => fetch(input, init)` uses the global dispatcher.
+   * `fetch: (input, init) => fetch(input, init)` uses the global dispatcher. It runs for whichever
+   * request started an exchange (users connecting at once to identically configured servers share
+   * one tool listing): a user's own credentials belong in `serverAuth`, never in this function.
    */
   fetch?: FetchLike;
   /**

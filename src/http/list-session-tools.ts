@@ -15,8 +15,8 @@ import { sessionServers, sessionToolboxOptions } from './session-servers.js';
  * Users who connect while a listing of exactly the same servers (URL, transport, headers and
  * token, after `serverAuth`) runs share it instead of opening MCP sessions of their own: a burst
  * of reconnects (a deploy, a restart) to a shared server lists its tools once. Nothing is kept
- * once the listing ends, and OAuth connections, which are each user's own, are never shared.
- * The array is shared too: read it, never change it.
+ * once the listing ends; connections whose credentials differ, and OAuth connections (each
+ * user's own), never share. The array is shared too: read it, never change it.
  * @internal
  */
 export async function listSessionTools(
@@ -27,9 +27,26 @@ export async function listSessionTools(
 ): Promise<readonly StoredTool[]> {
   const servers = await sessionServers(deps, config, request, user);
   if (deps.oauth) return listTools(deps, servers, user);
-  // The configurations as they are contacted, secrets included: the key lives in this process's
-  // memory only, while the listing runs, as the configurations themselves do.
-  return deps.listings.run(JSON.stringify(servers), () => listTools(deps, servers, user));
+  return deps.listings.run(listingKey(servers), () => listTools(deps, servers, user));
+}
+
+/**
+ * The servers as they are contacted, secrets included: the key lives in this process's memory
+ * only, while the listing runs, as the configurations themselves do. Header values are keyed as
+ * strings: JSON would drop an `undefined` or empty an object that an untyped host hook put there,
+ * and two configurations whose headers differ must never share a key, whatever their transport
+ * then makes of them.
+ */
+function listingKey(servers: readonly McpServerConfig[]): string {
+  return JSON.stringify(
+    servers.map((server) =>
+      server.headers === undefined
+        ? server
+        : copyWith(server, {
+            headers: Object.fromEntries(Object.entries(server.headers).map(([name, value]) => [name, String(value)])),
+          }),
+    ),
+  );
 }
 
 async function listTools(deps: LiveSessionDeps, servers: McpServerConfig[], user: ChatUser): Promise<StoredTool[]> {

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FetchLike } from '../../src/types.js';
-import { jsonRequest, type Stack, startStack } from './stack.js';
+import { jsonRequest, SECRETS, type Stack, startStack } from './stack.js';
 
 // Users who connect while a listing of the very same servers runs share it: one MCP session for
 // a burst of reconnects to a shared server, never for different credentials, never remembered.
@@ -65,6 +65,19 @@ describe('/connect shares a running tool listing of the same servers', () => {
     const answers = await Promise.all(['red-1', 'blue-1', 'green-1'].map(connect));
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
     expect(initializes).toBe(3);
+  });
+
+  it('lists apart for teammates who name the server with tokens of their own', async () => {
+    holdMs = 100;
+    const withToken = (user: string, token: string) =>
+      stack.handler.fetch(
+        jsonRequest('/connect', user, { server: { url: stack.mcp.url, auth_token: token }, llm: { model: 'fake' } }),
+      );
+    // The test server takes only its own token: a listing made with it answers 200, another 401s.
+    const [own, other] = await Promise.all([withToken('red-1', SECRETS.mcpToken), withToken('red-2', 'not-the-token')]);
+    expect(own.status).toBe(200);
+    expect(other.status).not.toBe(200);
+    expect(initializes).toBe(2);
   });
 
   it('keeps nothing: a connect after the listing ended lists again', async () => {
