@@ -11,7 +11,9 @@
  * `--variants fetch-memory,floor` (only those rows of scenarios 1–3, to profile one path),
  * `--profile` (run the server under `--cpu-prof`, profiles in bench/.profiles; summarize them
  * with `npx tsx bench/profile-summary.ts <file>`), `--no-write` (do not write RESULTS.md),
- * `--redis-autopipelining` (the servers' ioredis client with `enableAutoPipelining`, to weigh it).
+ * `--redis-autopipelining` (the servers' ioredis client with `enableAutoPipelining`, to weigh it),
+ * `--bridge` (scenario 4a also runs the library's Node bridge on node:http without Express, to
+ * tell what Express itself adds).
  * `BENCH_NODE=$(scripts/ensure-node.sh 24) npm run bench` runs the server and upstream processes on
  * that Node (the client stays on this one).
  */
@@ -22,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { redisAnswers } from '../test/fixtures/shared-redis.js';
 import { type BenchEnv, startServer, workerScripts } from './lib/bench-env.js';
 import { buildWorkers } from './lib/build-workers.js';
+import { DOORS } from './lib/doors.js';
 import { variantFilter } from './lib/interleave.js';
 import { startWorker } from './lib/ipc.js';
 import { renderTable, summaryTable, type Table, type TargetRow } from './lib/report.js';
@@ -129,8 +132,11 @@ async function main(): Promise<void> {
     if (only.has(4)) {
       if (profile) mkdirSync(profileDir, { recursive: true });
       const profileFlags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-      const fresh = () => startServer(upstream, info, ['--no-aisdk'], ['--expose-gc', ...profileFlags]);
-      record('scenario 4a', await streamMemoryScenario(fresh, sizes.memory));
+      const bridge = argv.includes('--bridge');
+      const fresh = () =>
+        startServer(upstream, info, ['--no-aisdk', ...(bridge ? ['--bridge'] : [])], ['--expose-gc', ...profileFlags]);
+      const memory = bridge ? { ...sizes.memory, doors: [...DOORS, 'bridge' as const] } : sizes.memory;
+      record('scenario 4a', await streamMemoryScenario(fresh, memory));
       for (const via of ['express', 'fetch'] as const) {
         const server = await fresh();
         try {
@@ -211,7 +217,8 @@ const NOTES = `## How to read and reproduce
 - \`npm run bench\` runs scenarios 1–6 (about 4–5 minutes on 2 cores); \`npm run bench -- --only 2,3\` runs some;
   \`--variants fetch-memory,floor\` runs only those rows of scenarios 1–3 (to profile one path);
   \`--quick\` is a smoke run; \`--profile\` writes V8 CPU profiles of the server processes to
-  \`bench/.profiles/\` (summarize with \`npx tsx bench/profile-summary.ts bench/.profiles/<file>.cpuprofile\`).
+  \`bench/.profiles/\` (summarize with \`npx tsx bench/profile-summary.ts bench/.profiles/<file>.cpuprofile\`);
+  \`--bridge\` adds to scenario 4a the library's Node bridge on plain node:http without Express.
 - \`npm run bench:soak -- --minutes 10\`: mixed traffic, reports whether RSS, heap and handles stay flat.
 - The floor is a bare \`node:http\` server that sends the provider request and pipes its stream to the
   client untouched. The AI SDK server runs \`streamText\` (\`@ai-sdk/openai-compatible\`, MCP tools from

@@ -56,6 +56,8 @@ export interface UpstreamInfo {
 /** Ports of the servers this process started (absent ones were not started). */
 export interface ServerPorts {
   lib?: number;
+  /** The library's Node bridge (`toExpressMiddleware`) on plain node:http, with `--bridge`. */
+  libBridge?: number;
   libRedis?: number;
   libFetch?: number;
   libFetchRedis?: number;
@@ -65,6 +67,7 @@ export interface ServerPorts {
 }
 
 const onlyLib = process.argv.includes('--only-lib');
+const withBridge = process.argv.includes('--bridge');
 const withRedis = process.argv.includes('--redis');
 const noAiSdk = process.argv.includes('--no-aisdk');
 const libRedisOnly = process.argv.includes('--lib-redis-only');
@@ -120,6 +123,26 @@ async function startLib(handler: ChatHandler): Promise<number> {
   const app = express();
   app.use('/llmchat', toExpressMiddleware(handler));
   return listen(createServer(app));
+}
+
+/**
+ * The same middleware as {@link startLib} without Express: on plain node:http, the mount prefix
+ * taken off the URL as Express does. What the Express door pays beyond it is Express's own.
+ */
+async function startBridge(handler: ChatHandler): Promise<number> {
+  const middleware = toExpressMiddleware(handler);
+  const notFound = (res: ServerResponse) => res.writeHead(404).end();
+  return listen(
+    createServer((req, res) => {
+      const url = req.url ?? '/';
+      if (!url.startsWith('/llmchat/')) {
+        notFound(res);
+        return;
+      }
+      req.url = url.slice('/llmchat'.length);
+      middleware(req, res, () => notFound(res));
+    }),
+  );
 }
 
 /**
@@ -262,6 +285,7 @@ async function start(upstream: UpstreamInfo): Promise<ServerPorts> {
   if (!libRedisOnly) {
     ports.lib = await startLib(libHandler(upstream, memoryStorage()));
     if (!onlyLib) ports.libFetch = await startFetch(libHandler(upstream, memoryStorage(), { basePath: '/llmchat' }));
+    if (withBridge) ports.libBridge = await startBridge(libHandler(upstream, memoryStorage()));
   }
   if (withRedis) {
     redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', {

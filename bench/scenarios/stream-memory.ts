@@ -25,6 +25,8 @@ export interface StreamMemoryOptions {
   delayMs: number;
   /** Waves per door, each in a fresh process; the doors take turns. */
   rounds: number;
+  /** The doors compared (the bridge door needs servers started with `--bridge`). @default DOORS */
+  doors?: readonly Door[];
 }
 
 interface Wave {
@@ -53,11 +55,12 @@ export async function streamMemoryScenario(
   freshServer: () => Promise<BenchEnv>,
   options: StreamMemoryOptions,
 ): Promise<ScenarioResult> {
-  const waves: Record<Door, Wave[]> = { floor: [], express: [], fetch: [] };
-  const orders = balancedOrders(DOORS.length);
+  const doors = options.doors ?? DOORS;
+  const waves = Object.fromEntries(doors.map((door) => [door, [] as Wave[]])) as Record<Door, Wave[]>;
+  const orders = balancedOrders(doors.length);
   for (let round = 0; round < options.rounds; round++) {
     for (const index of orders[round % orders.length] ?? []) {
-      const door = DOORS[index] as Door;
+      const door = doors[index] as Door;
       const env = await freshServer();
       try {
         waves[door].push(await wave(env, door, options));
@@ -69,7 +72,7 @@ export async function streamMemoryScenario(
   const peak = (door: Door) => median(waves[door].map((w) => w.peakRss));
   const floorPeak = peak('floor');
   const mb = (value: number) => fmt(value / MB, 1);
-  const rows = DOORS.map((door) => {
+  const rows = doors.map((door) => {
     const list = waves[door];
     return [
       DOOR_LABELS[door],
@@ -114,7 +117,7 @@ export async function streamMemoryScenario(
         notes: [
           'RSS peak: the kernel’s VmHWM from the start of the wave, with samples every 50 ms where it is missing; the library’s users were connected before the wave.',
           'Before each wave (and before the idle reading) a full collection runs and the bench waits until RSS stops falling (V8 returns the freed pages on a background thread over a second or two), up to 4 s: the peak counts from there, for every server alike.',
-          ...unsettledNote(waves),
+          ...unsettledNote(doors, waves),
           'A wave that ran no full collection peaks with all it promoted still in the old generation: V8 sets the next limit after the collection before the wave, at what survived times a factor it derives from how fast the process promoted objects lately (its connects, for the library), so the same live data can peak 10–20 MB apart (see ANALYSIS.md, eighteenth round).',
           'The servers take turns wave by wave (balanced orders), so drift of the machine falls on all three alike.',
         ],
@@ -125,8 +128,8 @@ export async function streamMemoryScenario(
 }
 
 /** A note naming the waves that started before RSS stopped falling, if any did. */
-function unsettledNote(waves: Record<Door, Wave[]>): string[] {
-  const unsettled = DOORS.flatMap((door) =>
+function unsettledNote(doors: readonly Door[], waves: Record<Door, Wave[]>): string[] {
+  const unsettled = doors.flatMap((door) =>
     waves[door].flatMap((w, i) => (w.settled ? [] : [`${DOOR_LABELS[door]}, wave ${i + 1}`])),
   );
   return unsettled.length === 0 ? [] : [`RSS was still falling when these waves started: ${unsettled.join('; ')}.`];
