@@ -119,7 +119,7 @@ export async function streamMemoryScenario(
           'Before each wave (and before the idle reading) a full collection runs and the bench waits until RSS stops falling (V8 returns the freed pages on a background thread over a second or two), up to 4 s: the peak counts from there, for every server alike.',
           ...unsettledNote(doors, waves),
           'A wave that ran no full collection peaks with all it promoted still in the old generation: V8 sets the next limit after the collection before the wave, at what survived times a factor it derives from how fast the process promoted objects lately (its connects, for the library), so the same live data can peak 10–20 MB apart (see ANALYSIS.md, eighteenth round).',
-          'The servers take turns wave by wave (balanced orders), so drift of the machine falls on all three alike.',
+          'The servers take turns wave by wave (balanced orders), so drift of the machine falls on every one alike.',
         ],
       },
     ],

@@ -1,7 +1,7 @@
 /**
  * One task at a time for each key: a caller asking while the key's task runs is handed that
- * task's promise instead of starting another. Nothing is remembered once a task settles, so a
- * result is never older than the call that asked for it.
+ * task's promise instead of starting another. Nothing is remembered once a task settles: a caller
+ * gets what a task still running when it asked makes, never a result kept from before.
  * @internal
  */
 export class SingleFlight<T> {
