@@ -230,6 +230,16 @@ describe('OAuth for MCP servers', () => {
   });
 
   it('never shares a listing between users connecting at the same moment: each uses their own authorization', async () => {
+    // Every handshake waits a little, so the two connects surely overlap.
+    await handler.close();
+    start({
+      fetch: async (input, init) => {
+        if (typeof init?.body === 'string' && init.body.includes('"initialize"')) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        return fetch(input, init);
+      },
+    });
     await authorize('ann');
     for (let round = 0; round < 3; round++) {
       const [ann, bob] = await Promise.all([connect('ann'), connect('bob')]);
