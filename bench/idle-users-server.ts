@@ -78,7 +78,7 @@ serveIpc(
         mcp: { defaultServer: { url: mcpUrl } },
         // A header of each user's own, as per-user credentials would be: no two users' servers
         // are configured alike, so each connect lists the tools itself. Users named `s…` get
-        // none: their connects share a listing that runs when they arrive (`sharedConnect`).
+        // none: their connects share a listing that runs when they arrive (`connect` with `prefix: 's'`).
         serverAuth: ({ user }) => (user.id.startsWith('s') ? undefined : { 'x-bench-user': user.id }),
         // Two keys per connected user (session and marker), history and slack on top.
         storage: memoryStorage({ maxEntries: 1_000_000 }),

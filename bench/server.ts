@@ -33,6 +33,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import express from 'express';
 import { Redis } from 'ioredis';
 import { toExpressMiddleware } from '../src/adapters/express.js';
+import { stripMountPrefix } from '../src/adapters/node/strip-mount-prefix.js';
 import type { ChatHandler } from '../src/http/chat-handler.js';
 import type { ChatHandlerOptions } from '../src/http/chat-handler-options.js';
 import { createChatHandler } from '../src/http/create-chat-handler.js';
@@ -134,12 +135,12 @@ async function startBridge(handler: ChatHandler): Promise<number> {
   const notFound = (res: ServerResponse) => res.writeHead(404).end();
   return listen(
     createServer((req, res) => {
-      const url = req.url ?? '/';
-      if (!url.startsWith('/llmchat/')) {
+      const url = stripMountPrefix(req.url ?? '/', '/llmchat');
+      if (url === undefined) {
         notFound(res);
         return;
       }
-      req.url = url.slice('/llmchat'.length);
+      req.url = url;
       middleware(req, res, () => notFound(res));
     }),
   );

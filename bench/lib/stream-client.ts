@@ -78,24 +78,36 @@ export function printIdleSocketRetries(): void {
   if (note) console.log(`\n${note}`);
 }
 
+/** The failures of requests that lost an idle socket, marked where the request saw it. */
+const idleSocketLosses = new WeakSet<object>();
+
 /**
- * Whether a failed request lost an idle socket and goes out again (counted): its first attempt,
- * not cancelled by the caller, on a reused socket, reset before any answer came.
+ * `error`, marked as the loss of an idle socket when it is one: a reused socket reset before any
+ * answer came, on a request the caller did not cancel.
  */
-function retryAfterIdleSocket(
+function markIdleSocketLoss(
   req: ClientRequest,
   error: NodeJS.ErrnoException,
-  state: { firstTry: boolean; answered: boolean; cancelled?: boolean },
-): boolean {
-  if (!state.firstTry || state.answered || state.cancelled === true) return false;
-  if (!req.reusedSocket || error.code !== 'ECONNRESET') return false;
-  retries++;
-  return true;
+  state: { answered: boolean; cancelled?: boolean },
+): NodeJS.ErrnoException {
+  if (req.reusedSocket && !state.answered && state.cancelled !== true && error.code === 'ECONNRESET') {
+    idleSocketLosses.add(error);
+  }
+  return error;
 }
 
-/** The shared agent for a first attempt; a connection of its own (no agent) for the retry. */
-function agentFor(firstTry: boolean): Agent | false {
-  return firstTry ? benchAgent : false;
+/**
+ * Runs `send` on the shared agent and, when it lost an idle socket, once more (counted) on a
+ * connection of its own: that one is new, so it cannot lose an idle socket again.
+ */
+async function withIdleSocketRetry<T>(send: (agent: Agent | false) => Promise<T>): Promise<T> {
+  try {
+    return await send(benchAgent);
+  } catch (error) {
+    if (typeof error !== 'object' || error === null || !idleSocketLosses.has(error)) throw error;
+    retries++;
+    return send(false);
+  }
 }
 
 /** POSTs `body` as JSON to `url` and reads the streamed answer. */
@@ -105,7 +117,7 @@ export function postStream(
   format: StreamFormat,
   options: PostStreamOptions = {},
 ): Promise<StreamTiming> {
-  return sendStream(url, body, format, options, true);
+  return withIdleSocketRetry((agent) => sendStream(url, body, format, options, agent));
 }
 
 function sendStream(
@@ -113,7 +125,7 @@ function sendStream(
   body: unknown,
   format: StreamFormat,
   options: PostStreamOptions,
-  firstTry: boolean,
+  agent: Agent | false,
 ): Promise<StreamTiming> {
   const payload = JSON.stringify(body);
   return new Promise<StreamTiming>((resolve, reject) => {
@@ -123,13 +135,13 @@ function sendStream(
     let endCarry = '';
     let ended = false;
     let bytes = 0;
-    const state = { firstTry, answered: false, cancelled: false };
+    const state = { answered: false, cancelled: false };
     const parts: string[] = [];
     const req = request(
       url,
       {
         method: 'POST',
-        agent: agentFor(firstTry),
+        agent,
         headers: {
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(payload),
@@ -176,8 +188,8 @@ function sendStream(
       },
     );
     req.on('error', (error: NodeJS.ErrnoException) => {
-      if (retryAfterIdleSocket(req, error, state)) {
-        sendStream(url, body, format, options, false).then(resolve, reject);
+      if (idleSocketLosses.has(markIdleSocketLoss(req, error, state))) {
+        reject(error);
       } else if (options.abortAfterFirstMs !== undefined && !Number.isNaN(firstMs)) {
         resolve({ firstMs, totalMs: performance.now() - started, bytes, complete: false, status: 0 });
       } else reject(error);
@@ -199,23 +211,23 @@ export function postJson(
   body: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; json: unknown }> {
-  return sendJson(url, body, headers, true);
+  return withIdleSocketRetry((agent) => sendJson(url, body, headers, agent));
 }
 
 function sendJson(
   url: string,
   body: unknown,
   headers: Record<string, string>,
-  firstTry: boolean,
+  agent: Agent | false,
 ): Promise<{ status: number; json: unknown }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const state = { firstTry, answered: false };
+    const state = { answered: false };
     const req = request(
       url,
       {
         method: 'POST',
-        agent: agentFor(firstTry),
+        agent,
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers },
       },
       (res) => {
@@ -236,8 +248,7 @@ function sendJson(
       },
     );
     req.on('error', (error: NodeJS.ErrnoException) => {
-      if (retryAfterIdleSocket(req, error, state)) sendJson(url, body, headers, false).then(resolve, reject);
-      else reject(error);
+      reject(markIdleSocketLoss(req, error, state));
     });
     req.end(payload);
   });
@@ -245,21 +256,20 @@ function sendJson(
 
 /** Sends a DELETE and resolves with its status once the answer was read. */
 export function deleteRequest(url: string, headers: Record<string, string> = {}): Promise<number> {
-  return sendDelete(url, headers, true);
+  return withIdleSocketRetry((agent) => sendDelete(url, headers, agent));
 }
 
-function sendDelete(url: string, headers: Record<string, string>, firstTry: boolean): Promise<number> {
+function sendDelete(url: string, headers: Record<string, string>, agent: Agent | false): Promise<number> {
   return new Promise((resolve, reject) => {
-    const state = { firstTry, answered: false };
-    const req = request(url, { method: 'DELETE', agent: agentFor(firstTry), headers }, (res) => {
+    const state = { answered: false };
+    const req = request(url, { method: 'DELETE', agent, headers }, (res) => {
       state.answered = true;
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', reject);
     });
     req.on('error', (error: NodeJS.ErrnoException) => {
-      if (retryAfterIdleSocket(req, error, state)) sendDelete(url, headers, false).then(resolve, reject);
-      else reject(error);
+      reject(markIdleSocketLoss(req, error, state));
     });
     req.end();
   });
