@@ -223,7 +223,8 @@ async function* callEvents<M>(
             // One async step a network chunk, the body's own read: the events of a chunk are made
             // synchronously. Once an event is out, the call is never retried (the reader has seen output).
             const events = new BatchedStreamEvents(call.createParser());
-            for (let batch = await batches.next(); batch !== undefined; batch = await batches.next()) {
+            let batch = await batches.next();
+            while (batch !== undefined) {
               for (const event of events.of(batch)) {
                 if (!emitted) {
                   emitted = true;
@@ -233,6 +234,10 @@ async function* callEvents<M>(
               }
               events.throwIfFailed();
               if (events.done) break;
+              // Let go before the wait for the next chunk, which can take seconds: a message's
+              // data is a slice of its chunk's text, and a slice keeps all of that text alive.
+              batch = undefined;
+              batch = await batches.next();
             }
             // Before the closing events are handled (tool calls run then): the connection is free.
             await batches.close();
