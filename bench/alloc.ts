@@ -24,7 +24,7 @@
  * `--history N` (before each live wave, a quick wave of N-token answers, so each measured turn
  * carries a long earlier answer: the bench server keeps one earlier turn; default 0),
  * `--snapshots` (heap snapshots before and during the first live wave of each door, and what an
- * open stream added to the heap, by kind of object: where to look when the figure moves).
+ * open stream added to the heap, by kind of object and by owner: where to look when the figure moves).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +34,7 @@ import { buildWorkers } from './lib/build-workers.js';
 import { DOOR_LABELS, DOORS, type Door, doorPort, streamThrough } from './lib/doors.js';
 import { numberFlag } from './lib/flags.js';
 import { frameName, frameOrigin } from './lib/frame-origin.js';
+import { heapOwners } from './lib/heap-owners.js';
 import { type HeapGroup, heapGrowth, summarizeHeapSnapshot } from './lib/heap-snapshot-summary.js';
 import { type BenchWorker, startWorker } from './lib/ipc.js';
 import { benchAgent, printIdleSocketRetries } from './lib/stream-client.js';
@@ -44,6 +45,8 @@ const streams = argv.includes('--quick') ? 50 : numberFlag('--streams', 200);
 const withSnapshots = argv.includes('--snapshots');
 /** With `--snapshots`: what an open stream added to the heap, by kind of object, for each door. */
 const growth: Partial<Record<Door, Array<[string, HeapGroup]>>> = {};
+/** With `--snapshots`: what an open stream added, by the object that alone keeps it alive. */
+const owners: Partial<Record<Door, Array<[string, HeapGroup]>>> = {};
 const tokens = numberFlag('--tokens', 50);
 const historyTokens = numberFlag('--history', 0);
 const SAMPLING_BYTES = 4096;
@@ -181,12 +184,14 @@ async function measure(
           ? { before: join(dir, `${door}-before.heapsnapshot`), during: join(dir, `${door}-during.heapsnapshot`) }
           : undefined;
       live.push(await liveStreamBytes(liveEnv, door, users, snapshots));
-      if (snapshots)
+      if (snapshots) {
         growth[door] = heapGrowth(
           summarizeHeapSnapshot(snapshots.before),
           summarizeHeapSnapshot(snapshots.during),
           users.length,
         );
+        owners[door] = heapOwners(snapshots.before, snapshots.during, users.length);
+      }
     }
   } finally {
     await liveEnv.server.close();
@@ -239,6 +244,12 @@ async function main(): Promise<void> {
         `\n${DOOR_LABELS[door]}: what an open stream added to the heap, by kind (self sizes, first live wave)`,
       );
       for (const [kind, { count, bytes }] of kinds.slice(0, 30)) {
+        console.log(`${bytes.toFixed(0).padStart(7)} B  ${count.toFixed(1).padStart(6)}×  ${kind}`);
+      }
+      console.log(
+        `\n${DOOR_LABELS[door]}: the same, by owner (the outermost new object that alone keeps it alive; bytes it owns, owners a stream)`,
+      );
+      for (const [kind, { count, bytes }] of (owners[door] ?? []).slice(0, 25)) {
         console.log(`${bytes.toFixed(0).padStart(7)} B  ${count.toFixed(1).padStart(6)}×  ${kind}`);
       }
     }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readSnapshot, type Snapshot } from './heap-snapshot.js';
 
 /** What one kind of heap object adds up to in a snapshot. */
 export interface HeapGroup {
@@ -6,90 +6,9 @@ export interface HeapGroup {
   bytes: number;
 }
 
-interface SnapshotFile {
-  snapshot: {
-    meta: {
-      node_fields: string[];
-      node_types: [string[], ...unknown[]];
-      edge_fields: string[];
-      edge_types: [string[], ...unknown[]];
-    };
-  };
-  nodes: number[];
-  edges: number[];
-  strings: string[];
-}
-
 // V8's backing stores, named after the object that holds them: "(object properties)" alone
 // says nothing about which objects grew them.
 const BACKING_STORES = new Set(['(object properties)', '(object elements)', '']);
-
-/** A parsed snapshot read node by node (a node is its offset in `nodes`) and edge by edge. */
-class Snapshot {
-  readonly #file: SnapshotFile;
-  readonly #nodeStride: number;
-  readonly #typeAt: number;
-  readonly #nameAt: number;
-  readonly #sizeAt: number;
-  readonly #edgeCountAt: number;
-  readonly #edgeStride: number;
-  readonly #edgeTypeAt: number;
-  readonly #edgeNameAt: number;
-  readonly #toAt: number;
-  /** Edge types whose `name_or_index` is an index, not a string. */
-  readonly #indexEdgeTypes: Set<number>;
-
-  constructor(file: SnapshotFile) {
-    const { node_fields: nodeFields, edge_fields: edgeFields, edge_types: edgeTypes } = file.snapshot.meta;
-    this.#file = file;
-    this.#nodeStride = nodeFields.length;
-    this.#typeAt = nodeFields.indexOf('type');
-    this.#nameAt = nodeFields.indexOf('name');
-    this.#sizeAt = nodeFields.indexOf('self_size');
-    this.#edgeCountAt = nodeFields.indexOf('edge_count');
-    this.#edgeStride = edgeFields.length;
-    this.#edgeTypeAt = edgeFields.indexOf('type');
-    this.#edgeNameAt = edgeFields.indexOf('name_or_index');
-    this.#toAt = edgeFields.indexOf('to_node');
-    this.#indexEdgeTypes = new Set(
-      edgeTypes[0].flatMap((type, index) => (type === 'element' || type === 'hidden' ? [index] : [])),
-    );
-  }
-
-  /** Calls `visit` with every node's offset. */
-  forEachNode(visit: (node: number) => void): void {
-    for (let node = 0; node < this.#file.nodes.length; node += this.#nodeStride) visit(node);
-  }
-
-  /** Calls `visit` with every edge: its holder, its target and its name (`[i]` for an index). */
-  forEachEdge(visit: (from: number, to: number, name: () => string) => void): void {
-    const { nodes, edges, strings } = this.#file;
-    let edge = 0;
-    for (let from = 0; from < nodes.length; from += this.#nodeStride) {
-      const count = nodes[from + this.#edgeCountAt] as number;
-      for (let e = 0; e < count; e++, edge += this.#edgeStride) {
-        const at = edge;
-        const name = () => {
-          const raw = edges[at + this.#edgeNameAt] as number;
-          return this.#indexEdgeTypes.has(edges[at + this.#edgeTypeAt] as number) ? `[${raw}]` : (strings[raw] ?? '?');
-        };
-        visit(from, edges[at + this.#toAt] as number, name);
-      }
-    }
-  }
-
-  type(node: number): string {
-    return this.#file.snapshot.meta.node_types[0][this.#file.nodes[node + this.#typeAt] as number] ?? '?';
-  }
-
-  name(node: number): string {
-    return this.#file.strings[this.#file.nodes[node + this.#nameAt] as number] ?? '';
-  }
-
-  size(node: number): number {
-    return this.#file.nodes[node + this.#sizeAt] as number;
-  }
-}
 
 /**
  * Groups a V8 heap snapshot's objects by kind: an object by its constructor's name, a closure by
@@ -98,7 +17,7 @@ class Snapshot {
  * open stream added, object by object, without a dominator tree.
  */
 export function summarizeHeapSnapshot(path: string): Map<string, HeapGroup> {
-  const snapshot = new Snapshot(JSON.parse(readFileSync(path, 'utf8')) as SnapshotFile);
+  const snapshot = readSnapshot(path);
   const owners = backingStoreOwners(snapshot);
   const groups = new Map<string, HeapGroup>();
   snapshot.forEachNode((node) => {
@@ -153,7 +72,8 @@ function nameUnnamedOwners(snapshot: Snapshot, owners: Map<number, string>): voi
   });
 }
 
-function groupKey(type: string, name: string): string {
+/** The group an object of `type` named `name` counts under (see {@link summarizeHeapSnapshot}). */
+export function groupKey(type: string, name: string): string {
   if (type === 'object' || type === 'closure' || type === 'native') return `${name} (${type})`;
   if (type === 'hidden' || type === 'array' || type === 'object shape') {
     return `${name.length > 40 ? `${name.slice(0, 40)}…` : name} (${type})`;
