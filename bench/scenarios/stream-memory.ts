@@ -44,6 +44,10 @@ interface Wave {
   fullCollections: number;
   complete: number;
   eldP99: number;
+  /** From the first request sent to the last stream's end. */
+  durationMs: number;
+  /** The server's CPU time (user and system) over the wave. */
+  cpuMs: number;
 }
 
 const MB = 1024 * 1024;
@@ -86,6 +90,8 @@ export async function streamMemoryScenario(
       list.map((w) => `${w.fullCollections}`).join(', '),
       list.map((w) => mb(w.peakOldSpace)).join(', '),
       fmt(median(list.map((w) => w.eldP99))),
+      fmt(median(list.map((w) => w.durationMs)) / 1000, 1),
+      fmt(median(list.map((w) => w.cpuMs)) / 1000, 2),
     ];
   });
   const target = (door: 'express' | 'fetch') => {
@@ -112,6 +118,8 @@ export async function streamMemoryScenario(
           'full collections during the wave, each wave',
           'old space at the highest sample, each wave (MB)',
           'ELD p99 (ms, median)',
+          'wave duration (s, median)',
+          'server CPU over the wave (s, median)',
         ],
         rows,
         notes: [
@@ -120,6 +128,7 @@ export async function streamMemoryScenario(
           ...unsettledNote(doors, waves),
           'A wave that ran no full collection peaks with all it promoted still in the old generation: V8 sets the next limit after the collection before the wave, at what survived times a factor it derives from how fast the process promoted objects lately (its connects, for the library), so the same live data can peak 10–20 MB apart (see ANALYSIS.md, eighteenth round).',
           'The servers take turns wave by wave (balanced orders), so drift of the machine falls on every one alike.',
+          `A wave of ${options.tokens} tokens ${options.delayMs} ms apart would take ${fmt((options.tokens * options.delayMs) / 1000, 1)} s if no process fell behind; a server that needs more than its share of the two cores draws its streams out, and what each stream holds is then held (and promoted) for longer.`,
         ],
       },
     ],
@@ -169,8 +178,12 @@ async function wave(env: BenchEnv, door: Door, options: StreamMemoryOptions): Pr
   })();
   await env.server.call('fullGcCountStart');
   await env.server.call('eldStart');
+  const cpuBefore = await env.server.call<NodeJS.CpuUsage>('cpu');
   const message = `slow ${options.tokens} ${options.delayMs}`;
+  const sentAt = performance.now();
   const results = await Promise.allSettled(users.map((user) => streamThrough(env, door, user, message)));
+  const durationMs = performance.now() - sentAt;
+  const cpuAfter = await env.server.call<NodeJS.CpuUsage>('cpu');
   const eld = await env.server.call<{ p99: number }>('eldStop');
   const fullCollections = await env.server.call<number>('fullGcCountStop');
   sampling = false;
@@ -191,5 +204,7 @@ async function wave(env: BenchEnv, door: Door, options: StreamMemoryOptions): Pr
     fullCollections,
     complete,
     eldP99: eld.p99,
+    durationMs,
+    cpuMs: (cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / 1000,
   };
 }
