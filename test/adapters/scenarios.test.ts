@@ -60,7 +60,9 @@ async function measureSocketCapacityBytes(): Promise<number> {
   return capacity;
 }
 
-const BRIDGE_SLACK_BYTES = 512 * 1024;
+// The kernel sizes each connection's buffers on its own (autotuning), so the flood's connection
+// can hold a little more than the measured one: a run landed exactly on capacity + 512 KiB.
+const BRIDGE_SLACK_BYTES = 1024 * 1024;
 
 let socketCapacityBytes = 0;
 beforeAll(async () => {
