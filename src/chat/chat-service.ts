@@ -60,6 +60,12 @@ export interface ChatServiceOptions {
   emitReasoning?: boolean;
 }
 
+/**
+ * Takes a streamed token's text as it comes (see {@link ChatTurnOptions.onToken}). A promise it
+ * returns holds the chat loop back until it settles: a consumer that cannot keep up says so.
+ */
+export type TokenSink = (text: string) => Promise<void> | undefined;
+
 /** Per-turn options of {@link ChatService.chat}. */
 export interface ChatTurnOptions {
   /** Where the transcript is read from and the finished turn appended to. */
@@ -72,6 +78,14 @@ export interface ChatTurnOptions {
   toolGate?: ToolGate;
   /** Relays MCP servers' questions for the user (elicitation); they are cancelled when absent. */
   elicitor?: Elicitor;
+  /**
+   * Called with each streamed token's text, in place of a `token` event: the events the turn
+   * yields are then all the others, in the same order around the tokens (`complete` ignores it:
+   * it gathers its answer from the token events). For a consumer that
+   * records tokens as they come (the HTTP handler's running turn does): a yielded event costs
+   * the consumer an async step, about four promises, for every token.
+   */
+  onToken?: TokenSink;
 }
 
 /**
@@ -175,7 +189,8 @@ export class ChatService {
   async complete(message: string, options: ChatTurnOptions = {}): Promise<ChatResult> {
     const response = new GrowingText();
     const invocations: ToolEvent[] = [];
-    for await (const event of this.#turn(newTurn(message), options, true)) {
+    // The answer is gathered from the token events, so they are yielded here whatever `onToken` says.
+    for await (const event of this.#turn(newTurn(message), { ...options, onToken: undefined }, true)) {
       if (event.type === 'token') response.append(event.content);
       else if (event.type === 'final') {
         const result: ChatResult = {
@@ -204,7 +219,7 @@ export class ChatService {
     throwErrors: boolean,
   ): AsyncGenerator<ChatEvent, void, undefined> {
     const started = performance.now();
-    const { signal, history, hooks } = options;
+    const { signal, history, hooks, onToken } = options;
     const turn = start.turn;
     const toolsUsed = new Set<string>();
     // A resumed turn counts the rounds it already made against maxToolRounds.
@@ -261,7 +276,11 @@ export class ChatService {
             if (text.length === 0) continue;
             seam = false;
             assistant.content = answer.append(text);
-            yield { type: 'token', content: text };
+            if (onToken === undefined) yield { type: 'token', content: text };
+            else {
+              const held = onToken(text);
+              if (held !== undefined) await held;
+            }
           } else if (event.type === 'tool_call') {
             const call: ToolCall = { id: event.id, name: event.name, arguments: event.arguments };
             if (event.signature !== undefined) call.signature = event.signature;

@@ -104,7 +104,7 @@ async function startNewTurn(send: NewSend): Promise<Response> {
       turnId,
       message: body.message,
       // Called once the turn is recorded, so observers see only turns that run.
-      source: (signal) => {
+      source: (signal, onToken) => {
         const hooks = ticket.startTurn({
           userId,
           modelId: start.stored.config.model,
@@ -126,6 +126,7 @@ async function startNewTurn(send: NewSend): Promise<Response> {
           ),
           // The scope's stops (a lost lease, the deadline) abort this signal too: see `stopsTurn` below.
           signal,
+          onToken,
           ...(hooks ? { hooks } : {}),
           ...turnAsks(context, { userId, conversationId, streaming: body.streaming, tools: live.toolbox }),
         });

@@ -1,4 +1,4 @@
-import type { InterruptedTurn } from '../chat/chat-service.js';
+import type { InterruptedTurn, TokenSink } from '../chat/chat-service.js';
 import { DEFAULT_CONVERSATION_ID } from '../conversations/conversation-id.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import type { ToolSource } from '../mcp/tool-source.js';
@@ -153,7 +153,7 @@ async function claimAndContinue(asker: TakeoverRequest, turnId: string): Promise
 /** How a claimed turn goes on: from where, and with which events. */
 interface Continuation {
   state: ResumedTurnState;
-  source: (signal: AbortSignal) => AsyncIterable<ChatEvent>;
+  source: (signal: AbortSignal, onToken: TokenSink) => AsyncIterable<ChatEvent>;
 }
 
 /**
@@ -204,7 +204,7 @@ async function planContinuation(
   const stored = await context.store.requireSession(ref.userId);
   const live = scope.use(await acquireLive(context, stored, asker.request, user));
   const { interrupted, closing } = settleCutCalls(rebuilt.messages, rebuilt.cutCalls, live.toolbox);
-  const source = (signal: AbortSignal) => {
+  const source = (signal: AbortSignal, onToken: TokenSink) => {
     const history = fencedHistory(
       context.conversations.history(ref.userId, conversationId, undefined, {
         sessionVersion: stored.version,
@@ -222,6 +222,7 @@ async function planContinuation(
         history,
         // The scope's stops abort this signal too (`stopsTurn`, once the turn runs).
         signal,
+        onToken,
         ...turnAsks(context, { userId: ref.userId, conversationId, streaming: true, tools: live.toolbox }),
       }),
     );

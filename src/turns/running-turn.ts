@@ -239,6 +239,17 @@ export class RunningTurn {
   }
 
   /**
+   * Records a token the chat loop hands over directly (`ChatTurnOptions.onToken`), as {@link run}
+   * records a `token` event of its source, with no async step. Resolves once the chat loop may go
+   * on when the starter's reader is too far behind (the 0.1 rule, see {@link starterFeed}).
+   */
+  pushToken(text: string): Promise<void> | undefined {
+    if (this.#ended) return undefined;
+    this.#record({ type: 'token', content: text });
+    return this.#paceHold();
+  }
+
+  /**
    * Records every event of `source` until its end. A source that ends without a `final` or
    * `error` (or throws) gets an `error`, so every reader sees the turn end.
    */
@@ -247,12 +258,8 @@ export class RunningTurn {
       for await (const event of source) {
         if (this.#ended) break;
         this.#record(event);
-        // The 0.1 rule: a reader that stops reading holds the chat loop back (and so the LLM's socket).
-        if (this.#pacing && this.#recordedChars - this.#pacedChars > PACE_AHEAD_CHARS && !this.signal.aborted) {
-          await new Promise<void>((resolve) => {
-            this.#resumeSource = resolve;
-          });
-        }
+        const held = this.#paceHold();
+        if (held !== undefined) await held;
       }
     } catch (error) {
       this.#logger?.error?.('chat turn source failed', { error: String(error) });
@@ -303,6 +310,19 @@ export class RunningTurn {
     const nudge = () => this.#announce?.([]);
     if (this.#writing === undefined) nudge();
     else void this.#writing.then(nudge);
+  }
+
+  /**
+   * The 0.1 rule: a reader that stops reading holds the chat loop back (and so the LLM's socket).
+   * A promise that settles once the reader caught up, or `undefined` to go on at once.
+   */
+  #paceHold(): Promise<void> | undefined {
+    if (!this.#pacing || this.#recordedChars - this.#pacedChars <= PACE_AHEAD_CHARS || this.signal.aborted) {
+      return undefined;
+    }
+    return new Promise<void>((resolve) => {
+      this.#resumeSource = resolve;
+    });
   }
 
   #resume(): void {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { MessageBus } from '../bus/message-bus.js';
+import type { TokenSink } from '../chat/chat-service.js';
 import { LlmChatError } from '../errors.js';
 import { isPushSource, type PushSource, pullFrom } from '../internal/push-source.js';
 import { unrefTimer } from '../internal/unref-timer.js';
@@ -39,8 +40,11 @@ export interface StartTurnOptions {
   turnId?: string;
   /** The user's message, kept with the running turn for a process that may have to take it over. */
   message?: string;
-  /** The chat loop, given the signal that stops the turn. */
-  source: (signal: AbortSignal) => AsyncIterable<ChatEvent>;
+  /**
+   * The chat loop, given the signal that stops the turn and a sink that records a token at once
+   * (give it to the chat loop as `onToken`: no async step a token).
+   */
+  source: (signal: AbortSignal, onToken: TokenSink) => AsyncIterable<ChatEvent>;
   /** Goes on with a turn this process took over (see `takeOverTurn`), instead of a new one. */
   continueFrom?: ContinuedTurn;
   /**
@@ -259,7 +263,7 @@ export class TurnManager {
       this.#running.delete(ref.turnId);
       throw error;
     }
-    void turn.run(options.source(turn.signal));
+    void turn.run(options.source(turn.signal, (text) => turn.pushToken(text)));
     return turn;
   }
 

@@ -13,6 +13,8 @@ async function collect(iterable: AsyncIterable<ChatEvent>): Promise<ChatEvent[]>
 }
 
 const add = async (args: Record<string, unknown>) => ok(String(Number(args.a) + Number(args.b)));
+const service = (provider: ReturnType<typeof scriptedProvider>) =>
+  new ChatService({ provider, model: 'm', tools: functionTools({ add }) });
 
 describe('ChatService', () => {
   it('streams text and ends with one final carrying the whole answer and usage', async () => {
@@ -252,6 +254,39 @@ describe('ChatService', () => {
     expect(events).toEqual([
       { type: 'error', error: 'An unexpected error occurred.', recoverable: false, code: 'INTERNAL' },
     ]);
+  });
+
+  it('hands each token to onToken instead of yielding it, in order around the other events', async () => {
+    const provider = scriptedProvider([
+      [text('Let me '), text('add. '), call('c1', 'add', { a: 1, b: 2 }), finish('tool_calls')],
+      [text('3'), finish()],
+    ]);
+    const order: string[] = [];
+    let holding: (() => void) | undefined;
+    const events = service(provider).chat('1+2', {
+      onToken: (token) => {
+        order.push(`token ${token}`);
+        // The first token holds the loop back for a while: nothing may come before it is let go.
+        if (token !== 'Let me ') return undefined;
+        return new Promise<void>((resolve) => {
+          holding = () => {
+            order.push('let go');
+            resolve();
+          };
+          setTimeout(() => holding?.(), 20);
+        });
+      },
+    });
+    for await (const event of events) order.push(event.type);
+    expect(order).toEqual(['token Let me ', 'let go', 'token add. ', 'tool_start', 'tool_end', 'token 3', 'final']);
+  });
+
+  it('complete() gathers its answer from the tokens whatever onToken says', async () => {
+    const onToken = () => {
+      throw new Error('complete() must not call onToken');
+    };
+    const result = await service(scriptedProvider([[text('4'), text('2'), finish()]])).complete('x', { onToken });
+    expect(result.response).toBe('42');
   });
 
   it('complete() returns the gateway’s non-streaming shape', async () => {
