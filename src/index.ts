@@ -74,6 +74,7 @@ export type {
   LlmProviderOptions,
   LlmRequest,
   LlmStreamEvent,
+  TextSink,
 } from './llm/llm-provider.js';
 export type { GatewayModelInfo, ResolvedModel } from './llm/model-registry.js';
 export type { HeldLock } from './lock/lock.js';

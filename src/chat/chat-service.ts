@@ -5,7 +5,7 @@ import { asCompleted } from '../internal/as-completed.js';
 import { copyWith } from '../internal/copy-with.js';
 import { EventInbox } from '../internal/event-inbox.js';
 import { GrowingText } from '../internal/growing-text.js';
-import type { LlmProvider, LlmRequest } from '../llm/llm-provider.js';
+import type { LlmCallOptions, LlmProvider, LlmRequest, TextSink } from '../llm/llm-provider.js';
 import type { ToolCallOptions, ToolResult, ToolSource } from '../mcp/tool-source.js';
 import { observeLlmCall, observeToolCall } from '../telemetry/observe-calls.js';
 import type { LlmCallHooks, TurnHooks, TurnOutcome } from '../telemetry/turn-observer.js';
@@ -64,7 +64,7 @@ export interface ChatServiceOptions {
  * Takes a streamed token's text as it comes (see {@link ChatTurnOptions.onToken}). A promise it
  * returns holds the chat loop back until it settles: a consumer that cannot keep up says so.
  */
-export type TokenSink = (text: string) => Promise<void> | undefined;
+export type TokenSink = TextSink;
 
 /** Per-turn options of {@link ChatService.chat}. */
 export interface ChatTurnOptions {
@@ -269,13 +269,28 @@ export class ChatService {
         const calls: ToolCall[] = [];
         const reasoning = new GrowingText();
         const call = hooks?.llmCall ? await this.#llmCallHooks(hooks, round, request) : undefined;
-        const stream = this.#options.provider.stream(request, callOptions(signal, call));
+        // A chunk of the answer, added to it: the text the client gets, or none (joined at a seam).
+        const addText = (chunk: string): string | undefined => {
+          const text = seam ? joinAtSeam(assistant.content, chunk) : chunk;
+          if (text.length === 0) return undefined;
+          seam = false;
+          assistant.content = answer.append(text);
+          return text;
+        };
+        // With a token sink, the provider may hand its text over in place, with no async step
+        // (unless the call's hooks observe its events).
+        const onText =
+          onToken && !call
+            ? (chunk: string) => {
+                const text = addText(chunk);
+                return text === undefined ? undefined : onToken(text);
+              }
+            : undefined;
+        const stream = this.#options.provider.stream(request, callOptions(signal, call, onText));
         for await (const event of call ? observeLlmCall(stream, call, signal) : stream) {
           if (event.type === 'text') {
-            const text = seam ? joinAtSeam(assistant.content, event.text) : event.text;
-            if (text.length === 0) continue;
-            seam = false;
-            assistant.content = answer.append(text);
+            const text = addText(event.text);
+            if (text === undefined) continue;
             if (onToken === undefined) yield { type: 'token', content: text };
             else {
               const held = onToken(text);
@@ -536,11 +551,15 @@ function closeInterruptedTurn(turn: TranscriptMessage[]): TranscriptMessage[] {
   return closed;
 }
 
-/** The provider call's options: the turn's signal, and the headers observers add (trace context). */
-function callOptions(signal: AbortSignal | undefined, call: LlmCallHooks | undefined) {
-  const options: { signal?: AbortSignal; headers?: Record<string, string> } = {};
+/**
+ * The provider call's options: the turn's signal, the headers observers add (trace context), and
+ * where its text may go in place.
+ */
+function callOptions(signal: AbortSignal | undefined, call: LlmCallHooks | undefined, onText: TextSink | undefined) {
+  const options: LlmCallOptions = {};
   if (signal) options.signal = signal;
   if (call?.headers) options.headers = call.headers;
+  if (onText) options.onText = onText;
   return options;
 }
 

@@ -112,6 +112,7 @@ export class AnthropicProvider implements LlmProvider {
       },
       this.#options,
       options.signal,
+      options.onText,
     );
   }
 }

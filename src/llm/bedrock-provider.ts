@@ -122,6 +122,7 @@ export class BedrockProvider implements LlmProvider {
       },
       this.#options,
       options.signal,
+      options.onText,
     );
   }
 }

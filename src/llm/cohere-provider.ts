@@ -72,6 +72,7 @@ export class CohereProvider implements LlmProvider {
       },
       this.#options,
       options.signal,
+      options.onText,
     );
   }
 }

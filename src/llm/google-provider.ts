@@ -68,6 +68,7 @@ export class GoogleProvider implements LlmProvider {
       },
       this.#options,
       options.signal,
+      options.onText,
     );
   }
 }

@@ -40,7 +40,17 @@ export interface LlmCallOptions {
   signal?: AbortSignal;
   /** Extra request headers of this call (for example W3C `traceparent`); not treated as secrets. */
   headers?: Readonly<Record<string, string>>;
+  /**
+   * Takes the answer's text as it comes, in place of `text` events: the events the call yields
+   * are then the others, in the same order around the text. A promise it returns holds the call
+   * back (no more of the body is read) until it settles. The built-in providers honor it; the
+   * caller still handles `text` events from a provider that does not.
+   */
+  onText?: TextSink;
 }
+
+/** Takes a piece of streamed text; a promise it returns holds the producer back until it settles. */
+export type TextSink = (text: string) => Promise<void> | undefined;
 
 /**
  * A streaming LLM API. Implementations speak one wire format over plain `fetch` and turn

@@ -126,6 +126,7 @@ export class OpenAIProvider implements LlmProvider {
       },
       this.#options,
       options.signal,
+      options.onText,
     );
   }
 

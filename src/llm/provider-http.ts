@@ -7,7 +7,7 @@ import { unrefTimer } from '../internal/unref-timer.js';
 import type { Logger } from '../types.js';
 import { BatchedStreamEvents } from './batch-stream-events.js';
 import { BodyBatches, type BodyDecoder } from './body-batches.js';
-import type { LlmProviderOptions, LlmStreamEvent } from './llm-provider.js';
+import type { LlmProviderOptions, LlmStreamEvent, TextSink } from './llm-provider.js';
 import {
   type AttemptFailure,
   type FailureContext,
@@ -110,12 +110,13 @@ export function streamProviderCall<M = EventSourceMessage>(
   call: ProviderHttpCall<M>,
   options: LlmProviderRuntimeOptions = {},
   signal?: AbortSignal,
+  onText?: TextSink,
 ): AsyncGenerator<LlmStreamEvent, void, undefined> {
   // The body goes in apart from the rest, so that nothing but `callEvents`' own variable holds
   // it: it lets the body go once the call cannot be sent again. A body is the whole conversation
   // and the tools' schemas, and a turn's stream stays open for as long as the model writes.
   const { body, ...described } = call;
-  return callEvents(described, body, options, signal);
+  return callEvents(described, body, options, signal, onText);
 }
 
 /** A call without its body, which {@link callEvents} holds apart. */
@@ -127,6 +128,7 @@ async function* callEvents<M>(
   body: unknown,
   options: LlmProviderRuntimeOptions,
   signal: AbortSignal | undefined,
+  onText: TextSink | undefined,
 ): AsyncGenerator<LlmStreamEvent, void, undefined> {
   const post: ProviderPost = options.fetch ? postWithFetch(options.fetch) : postWithUndici;
   const firstChunkTimeoutMs = options.firstChunkTimeoutMs ?? DEFAULTS.firstChunkTimeoutMs;
@@ -230,7 +232,12 @@ async function* callEvents<M>(
                   emitted = true;
                   requestBody = undefined;
                 }
-                yield event;
+                // Text handed over in place costs no async step; a hold waits before the next chunk.
+                if (onText === undefined || event.type !== 'text') yield event;
+                else {
+                  const held = handOver(onText, event.text);
+                  if (held !== undefined) await held;
+                }
               }
               events.throwIfFailed();
               if (events.done) break;
@@ -244,7 +251,11 @@ async function* callEvents<M>(
             for (const event of events.end()) {
               emitted = true;
               requestBody = undefined;
-              yield event;
+              if (onText === undefined || event.type !== 'text') yield event;
+              else {
+                const held = handOver(onText, event.text);
+                if (held !== undefined) await held;
+              }
             }
           } finally {
             await batches.close();
@@ -253,6 +264,8 @@ async function* callEvents<M>(
           return;
         }
       } catch (error) {
+        // The caller's own failure, not the provider's: it goes out as it is.
+        if (error instanceof HandOverFailure) throw error.cause;
         if (stopReason) throw stopError(error);
         failure = failureFromThrown(error, context);
       } finally {
@@ -286,6 +299,27 @@ async function* callEvents<M>(
     clearTimeout(totalTimer);
     signal?.removeEventListener('abort', onCallerAbort);
   }
+}
+
+/** What a {@link TextSink} threw (or its hold rejected with), kept apart from the provider's failures. */
+class HandOverFailure {
+  constructor(readonly cause: unknown) {}
+}
+
+/**
+ * Gives `text` to `sink`: the hold it returns, if any, to wait out. Synchronous when there is
+ * none, so a token handed over costs no promise.
+ */
+function handOver(sink: TextSink, text: string): Promise<void> | undefined {
+  let held: Promise<void> | undefined;
+  try {
+    held = sink(text);
+  } catch (error) {
+    throw new HandOverFailure(error);
+  }
+  return held?.catch((error: unknown) => {
+    throw new HandOverFailure(error);
+  });
 }
 
 /** Runs the call's `authorize` hook, bounded by the attempt's signal. */

@@ -103,6 +103,7 @@ export class VertexProvider implements LlmProvider {
       },
       this.#options,
       options.signal,
+      options.onText,
     );
   }
 }

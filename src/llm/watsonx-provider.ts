@@ -115,6 +115,7 @@ export class WatsonxProvider implements LlmProvider {
       },
       this.#options,
       options.signal,
+      options.onText,
     );
   }
 }

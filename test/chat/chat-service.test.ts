@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { arrayHistory } from '../../src/chat/chat-history.js';
 import { ChatService } from '../../src/chat/chat-service.js';
 import { LlmChatError } from '../../src/errors.js';
-import type { LlmStreamEvent } from '../../src/llm/llm-provider.js';
+import type { LlmProvider, LlmStreamEvent } from '../../src/llm/llm-provider.js';
 import type { ChatEvent, FinalEvent } from '../../src/types.js';
 import { call, finish, functionTools, ok, scriptedProvider, text } from './scripted.js';
 
@@ -279,6 +279,39 @@ describe('ChatService', () => {
     });
     for await (const event of events) order.push(event.type);
     expect(order).toEqual(['token Let me ', 'let go', 'token add. ', 'tool_start', 'tool_end', 'token 3', 'final']);
+  });
+
+  it('lets a provider hand its text over in place when the turn has onToken and no call hooks', async () => {
+    // A provider that honors onText: text goes to it when given, else comes as events.
+    const given: boolean[] = [];
+    const handing: LlmProvider = {
+      kind: 'handing',
+      async *stream(_request, options) {
+        given.push(options?.onText !== undefined);
+        for (const event of [text('Hel'), text('lo'), finish()]) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          if (event.type === 'text' && options?.onText) await options.onText(event.text);
+          else yield event;
+        }
+      },
+    };
+    const tokens: string[] = [];
+    const onToken = (token: string) => {
+      tokens.push(token);
+      return undefined;
+    };
+    const chat = new ChatService({ provider: handing, model: 'm', tools: functionTools({}) });
+    const events = await collect(chat.chat('hi', { onToken }));
+    expect(tokens).toEqual(['Hel', 'lo']);
+    expect(events.map((event) => event.type)).toEqual(['final']);
+    expect((events[0] as FinalEvent).content).toBe('Hello');
+    // Hooks that observe the call's events get them all: no text is handed over past them.
+    const observed: string[] = [];
+    const hooks = { llmCall: () => ({ end: (outcome: { text: string }) => observed.push(outcome.text) }) };
+    await collect(chat.chat('hi', { onToken, hooks }));
+    expect(given).toEqual([true, false]);
+    expect(observed).toEqual(['Hello']);
+    expect(tokens).toEqual(['Hel', 'lo', 'Hel', 'lo']);
   });
 
   it('complete() gathers its answer from the tokens whatever onToken says', async () => {
