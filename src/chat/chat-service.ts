@@ -81,9 +81,9 @@ export interface ChatTurnOptions {
   /**
    * Called with each streamed token's text, in place of a `token` event: the events the turn
    * yields are then all the others, in the same order around the tokens (`complete` ignores it:
-   * it gathers its answer from the token events). For a consumer that
-   * records tokens as they come (the HTTP handler's running turn does): a yielded event costs
-   * the consumer an async step, about four promises, for every token.
+   * it gathers its answer from the token events). For a consumer that records tokens as they
+   * come (the HTTP handler's running turn does): a yielded event costs the consumer an async
+   * step, about four promises, for every token.
    */
   onToken?: TokenSink;
 }
