@@ -27,7 +27,6 @@ export type {
   ChatServiceOptions,
   ChatTurnOptions,
   InterruptedTurn,
-  TokenSink,
 } from './chat/chat-service.js';
 export { ChatService } from './chat/chat-service.js';
 export type { TokenCounter } from './chat/token-budget.js';

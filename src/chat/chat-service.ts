@@ -60,12 +60,6 @@ export interface ChatServiceOptions {
   emitReasoning?: boolean;
 }
 
-/**
- * Takes a streamed token's text as it comes (see {@link ChatTurnOptions.onToken}). A promise it
- * returns holds the chat loop back until it settles: a consumer that cannot keep up says so.
- */
-export type TokenSink = TextSink;
-
 /** Per-turn options of {@link ChatService.chat}. */
 export interface ChatTurnOptions {
   /** Where the transcript is read from and the finished turn appended to. */
@@ -85,7 +79,7 @@ export interface ChatTurnOptions {
    * come (the HTTP handler's running turn does): a yielded event costs the consumer an async
    * step, about four promises, for every token.
    */
-  onToken?: TokenSink;
+  onToken?: TextSink;
 }
 
 /**

@@ -1,6 +1,7 @@
-import type { InterruptedTurn, TokenSink } from '../chat/chat-service.js';
+import type { InterruptedTurn } from '../chat/chat-service.js';
 import { DEFAULT_CONVERSATION_ID } from '../conversations/conversation-id.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
+import type { TextSink } from '../llm/llm-provider.js';
 import type { ToolSource } from '../mcp/tool-source.js';
 import { conversationTurnLockKey } from '../session/session-keys.js';
 import { fencedHistory, savedTurnId } from '../turns/fenced-history.js';
@@ -153,7 +154,7 @@ async function claimAndContinue(asker: TakeoverRequest, turnId: string): Promise
 /** How a claimed turn goes on: from where, and with which events. */
 interface Continuation {
   state: ResumedTurnState;
-  source: (signal: AbortSignal, onToken: TokenSink) => AsyncIterable<ChatEvent>;
+  source: (signal: AbortSignal, onToken: TextSink) => AsyncIterable<ChatEvent>;
 }
 
 /**
@@ -204,7 +205,7 @@ async function planContinuation(
   const stored = await context.store.requireSession(ref.userId);
   const live = scope.use(await acquireLive(context, stored, asker.request, user));
   const { interrupted, closing } = settleCutCalls(rebuilt.messages, rebuilt.cutCalls, live.toolbox);
-  const source = (signal: AbortSignal, onToken: TokenSink) => {
+  const source = (signal: AbortSignal, onToken: TextSink) => {
     const history = fencedHistory(
       context.conversations.history(ref.userId, conversationId, undefined, {
         sessionVersion: stored.version,

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { MessageBus } from '../bus/message-bus.js';
-import type { TokenSink } from '../chat/chat-service.js';
 import { LlmChatError } from '../errors.js';
 import { isPushSource, type PushSource, pullFrom } from '../internal/push-source.js';
 import { unrefTimer } from '../internal/unref-timer.js';
+import type { TextSink } from '../llm/llm-provider.js';
 import type { ChatEvent, Logger } from '../types.js';
 import { type ResumedTurnState, RunningTurn, type RunningTurnOptions } from './running-turn.js';
 import { processControlChannel, turnEventsChannel } from './turn-keys.js';
@@ -44,7 +44,7 @@ export interface StartTurnOptions {
    * The chat loop, given the signal that stops the turn and a sink that records a token at once
    * (give it to the chat loop as `onToken`: no async step a token).
    */
-  source: (signal: AbortSignal, onToken: TokenSink) => AsyncIterable<ChatEvent>;
+  source: (signal: AbortSignal, onToken: TextSink) => AsyncIterable<ChatEvent>;
   /** Goes on with a turn this process took over (see `takeOverTurn`), instead of a new one. */
   continueFrom?: ContinuedTurn;
   /**
