@@ -46,6 +46,14 @@ export class MemoryTurnBackend implements TurnBackend {
   }
 
   async append(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): Promise<boolean> {
+    return this.#append(key, entries, options);
+  }
+
+  appendSync(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): boolean {
+    return this.#append(key, entries, options);
+  }
+
+  #append(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): boolean {
     const now = Date.now();
     const fence = options.fence;
     const fenceSlot = fence === undefined ? undefined : this.#live(fence.key, now);

@@ -80,6 +80,15 @@ function weightOf(event: RecordedEvent): number {
   return typeof content === 'string' ? content.length + 64 : 256;
 }
 
+/** How one batch of events is written to the log. */
+interface BatchWrite {
+  last: RecordedEvent;
+  terminal: boolean;
+  ttlMs: number;
+  release: RunningTurnOptions['lease'];
+  extras: TurnAppendExtras;
+}
+
 /** Where one reader of this process is: the seq of the next event it takes. */
 interface ReaderPosition {
   next: number;
@@ -124,6 +133,8 @@ export class RunningTurn {
   /** Recorded, not yet handed to the log (a new array a batch: the log keeps none). */
   #pending: RecordedEvent[] | undefined;
   #writing: Promise<void> | undefined;
+  /** A {@link #flushSync} is on the stack: what is recorded meanwhile waits for its next batch. */
+  #writingSync = false;
   #ended = false;
   #stopRequested = false;
   /** Another process claimed the turn: nothing more is written. */
@@ -433,7 +444,9 @@ export class RunningTurn {
     else this.#pending.push(recorded);
     // Readers are woken by the write that takes the event (see #sentSeq): at once when no write
     // is in flight, else when the one in flight is done and the next one starts.
-    if (this.#writing === undefined) this.#writing = this.#flush();
+    if (this.#writing !== undefined || this.#writingSync) return;
+    if (this.#log.appendsSync) this.#flushSync();
+    else this.#writing = this.#flush();
   }
 
   #toRecorded(event: ChatEvent): RecordedEvent {
@@ -479,40 +492,80 @@ export class RunningTurn {
   async #flush(): Promise<void> {
     for (let batch = this.#pending; batch !== undefined && !this.#fenced; batch = this.#pending) {
       this.#pending = undefined;
-      const last = batch[batch.length - 1] as RecordedEvent;
-      const terminal = TERMINAL_EVENTS.has(last.event);
-      const ttlMs = terminal ? this.#log.retentionMs : this.#runningTtlMs;
-      // The turn's last write also frees its lease, when the log can: one step less at the end.
-      const release = terminal && this.#lease && this.#log.freesLocks ? this.#lease : undefined;
+      const write = this.#writeOf(batch);
       try {
-        const writing = this.#log.append(
-          this.ref,
-          batch,
-          ttlMs,
-          terminal ? this.#lastExtras(release) : this.#appendExtras,
-        );
+        const writing = this.#log.append(this.ref, batch, write.ttlMs, write.extras);
         // Asked of the log (on Redis, the command is on its socket): readers may have these now.
-        this.#sentSeq = last.seq;
+        this.#sentSeq = write.last.seq;
         this.#wakeReaders();
-        const written = await writing;
-        if (!written) {
+        if (!(await writing)) {
           this.#fence();
           break;
         }
-        release?.releasedElsewhere();
-        this.#storedSeq = last.seq;
-        if (!this.#logGap) this.#loggedThrough = last.seq;
-        this.#dropTaken();
-        if (this.#watched) this.#announce?.(batch);
+        this.#written(batch, write);
       } catch (error) {
-        // Readers of this process still get every event; readers elsewhere see a gap (RESUME_LOST).
-        this.#logGap = true;
-        this.#logger?.warn?.('could not record turn events', { code: (error as { code?: string }).code ?? 'INTERNAL' });
-        if (terminal) this.#unwrittenEnd = last;
+        this.#writeFailed(error, write);
       }
     }
     this.#writing = undefined;
     if (this.#ended) void this.#end();
+  }
+
+  /**
+   * {@link #flush} for a log that appends before it returns (memory): each batch is stored, then
+   * shown to readers, in the step that recorded it. Events recorded meanwhile (by a reader woken
+   * here) join the next batch of the same loop.
+   */
+  #flushSync(): void {
+    this.#writingSync = true;
+    for (let batch = this.#pending; batch !== undefined && !this.#fenced; batch = this.#pending) {
+      this.#pending = undefined;
+      const write = this.#writeOf(batch);
+      let written: boolean;
+      try {
+        written = this.#log.appendSync(this.ref, batch, write.ttlMs, write.extras);
+      } catch (error) {
+        this.#sentSeq = write.last.seq;
+        this.#writeFailed(error, write);
+        this.#wakeReaders();
+        continue;
+      }
+      if (!written) {
+        this.#fence();
+        break;
+      }
+      this.#sentSeq = write.last.seq;
+      this.#written(batch, write);
+      this.#wakeReaders();
+    }
+    this.#writingSync = false;
+    if (this.#ended) void this.#end();
+  }
+
+  /** How a batch is written: its TTL, and with the turn's last event, the lease freed in the same step. */
+  #writeOf(batch: RecordedEvent[]): BatchWrite {
+    const last = batch[batch.length - 1] as RecordedEvent;
+    const terminal = TERMINAL_EVENTS.has(last.event);
+    const ttlMs = terminal ? this.#log.retentionMs : this.#runningTtlMs;
+    // The turn's last write also frees its lease, when the log can: one step less at the end.
+    const release = terminal && this.#lease && this.#log.freesLocks ? this.#lease : undefined;
+    return { last, terminal, ttlMs, release, extras: terminal ? this.#lastExtras(release) : this.#appendExtras };
+  }
+
+  /** The log acknowledged a batch: the events it holds may leave memory, and readers elsewhere hear of them. */
+  #written(batch: RecordedEvent[], write: BatchWrite): void {
+    write.release?.releasedElsewhere();
+    this.#storedSeq = write.last.seq;
+    if (!this.#logGap) this.#loggedThrough = write.last.seq;
+    this.#dropTaken();
+    if (this.#watched) this.#announce?.(batch);
+  }
+
+  #writeFailed(error: unknown, write: BatchWrite): void {
+    // Readers of this process still get every event; readers elsewhere see a gap (RESUME_LOST).
+    this.#logGap = true;
+    this.#logger?.warn?.('could not record turn events', { code: (error as { code?: string }).code ?? 'INTERNAL' });
+    if (write.terminal) this.#unwrittenEnd = write.last;
   }
 
   #lastExtras(release: RunningTurnOptions['lease']): TurnAppendExtras {

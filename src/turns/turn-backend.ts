@@ -65,6 +65,12 @@ export interface TurnBackend {
    */
   append(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): Promise<boolean>;
   /**
+   * Optional: {@link append}, done before it returns (a backend in this process). When present,
+   * a running turn writes each event in the step that records it, with no promise between the
+   * chat loop and the log; it returns what `append` resolves and throws what `append` rejects.
+   */
+  appendSync?(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): boolean;
+  /**
    * Raises the fence record at `key` by one in one atomic step (an absent or unreadable fence
    * counts as epoch 1) and sets its TTL; resolves the new epoch. Of two processes claiming the
    * same turn, each gets a different epoch, and only the higher one can append.

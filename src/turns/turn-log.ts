@@ -93,6 +93,8 @@ const INVALID_MESSAGE = 'The recorded events of this turn are invalid.';
  */
 export class TurnLog {
   readonly #backend: TurnBackend;
+  /** The backend's `appendSync`, read once (it is called for every event of every turn). */
+  readonly #appendSync: TurnBackend['appendSync'];
   /** The keys of a turn, built once: its events are appended a batch at a time. */
   readonly #keys = new WeakMap<TurnRef, TurnKeys>();
   readonly retentionMs: number;
@@ -107,6 +109,7 @@ export class TurnLog {
       throw new LlmChatError('CONFIG_INVALID', 'maxEvents must be a whole number of at least 2.');
     }
     this.#backend = backend;
+    this.#appendSync = typeof backend.appendSync === 'function' ? backend.appendSync : undefined;
     this.retentionMs = retentionMs;
     this.maxEvents = maxEvents;
   }
@@ -156,6 +159,41 @@ export class TurnLog {
   }
 
   #append(ref: TurnRef, events: readonly RecordedEvent[], ttlMs: number, extras: TurnAppendExtras): Promise<boolean> {
+    const { key, entries, options } = this.#appendRequest(ref, events, ttlMs, extras);
+    return this.#call(() => this.#backend.append(key, entries, options));
+  }
+
+  /**
+   * Whether the backend appends before it returns (one in this process): then {@link appendSync}
+   * can write a turn's events with no promise between the chat loop and the log.
+   */
+  get appendsSync(): boolean {
+    return this.#appendSync !== undefined;
+  }
+
+  /**
+   * {@link append}, done before it returns; only when {@link appendsSync}. Returns `false`,
+   * writing nothing, once another process has claimed the turn.
+   * @throws LlmChatError `BACKEND_UNAVAILABLE` when the store failed (or the event cannot be serialized).
+   */
+  appendSync(ref: TurnRef, events: readonly RecordedEvent[], ttlMs: number, extras: TurnAppendExtras = {}): boolean {
+    const appendSync = this.#appendSync;
+    if (appendSync === undefined) throw new LlmChatError('INTERNAL', 'This turn storage cannot append synchronously.');
+    const { key, entries, options } = this.#appendRequest(ref, events, ttlMs, extras);
+    try {
+      return appendSync.call(this.#backend, key, entries, options);
+    } catch (error) {
+      throw wrapError(error, 'BACKEND_UNAVAILABLE', UNAVAILABLE_MESSAGE);
+    }
+  }
+
+  /** What the backend is asked to store for an append: entries and options, keys resolved. */
+  #appendRequest(
+    ref: TurnRef,
+    events: readonly RecordedEvent[],
+    ttlMs: number,
+    extras: TurnAppendExtras,
+  ): AppendRequest {
     const entries: TurnLogEntry[] = events.map((event) => ({
       seq: event.seq,
       payload: JSON.stringify({ e: event.event, d: event.data }),
@@ -172,7 +210,7 @@ export class TurnLog {
     const keys = this.#keysOf(ref);
     if (epoch !== undefined) options.fence = { key: keys.fence, epoch };
     if (extras.releaseLock && this.freesLocks) options.releaseLock = extras.releaseLock;
-    return this.#call(() => this.#backend.append(keys.events, entries, options));
+    return { key: keys.events, entries, options };
   }
 
   #keysOf(ref: TurnRef): TurnKeys {
@@ -389,6 +427,12 @@ export class TurnLog {
 }
 
 const UNAVAILABLE_MESSAGE = 'Turn storage is unavailable.';
+
+interface AppendRequest {
+  key: string;
+  entries: TurnLogEntry[];
+  options: TurnAppendOptions;
+}
 
 interface TurnKeys {
   userId: string;

@@ -4,6 +4,7 @@ import { MemoryTurnBackend } from '../../src/turns/memory-turn-backend.js';
 import { RunningTurn } from '../../src/turns/running-turn.js';
 import { type RecordedEvent, TurnLog } from '../../src/turns/turn-log.js';
 import type { ChatEvent } from '../../src/types.js';
+import { asyncAppendOnly } from './async-append-only.js';
 
 // Readers of a running turn park between events; a reader's signal must unpark it at once,
 // while the other readers go on getting every event.
@@ -50,7 +51,7 @@ function seqTaker(feed: PushSource<RecordedEvent>) {
  * event as it is called back, noting whether the log had been asked to write it by then.
  */
 function followedTurn(gate?: () => Promise<void>) {
-  const backend = new MemoryTurnBackend();
+  const backend = asyncAppendOnly(new MemoryTurnBackend());
   const appended: number[] = [];
   const append = backend.append.bind(backend);
   backend.append = (key, entries, options) => {
@@ -136,6 +137,45 @@ describe('RunningTurn readers', () => {
     // Every event is on its way to the log before the reader has it.
     expect(taken.every((entry) => entry.appendedBefore)).toBe(true);
     expect(turn.feed(0)?.drain(() => true)).toBe(true);
+  });
+
+  it('over a log in this process, each event is stored before a reader takes it, in the step that records it', async () => {
+    const backend = new MemoryTurnBackend();
+    const stored: number[] = [];
+    const appendSync = backend.appendSync.bind(backend);
+    backend.appendSync = (key, entries, options) => {
+      const written = appendSync(key, entries, options);
+      for (const entry of entries) stored.push(entry.seq);
+      return written;
+    };
+    const turn = new RunningTurn({
+      ref: { userId: 'u', turnId: TurnLog.newTurnId() },
+      log: new TurnLog(backend),
+      runningTtlMs: 10_000,
+    });
+    const taken: string[] = [];
+    const feed = turn.feed(0);
+    const follow = () => {
+      const ended = feed?.drain((event) => {
+        taken.push(`${event.seq}${stored.includes(event.seq) ? ' stored' : ''}`);
+        return true;
+      });
+      if (ended === false) feed?.onReady(follow);
+    };
+    follow();
+    // Three tokens in one step (what one network chunk brings): each one is written and taken
+    // before the next is recorded, with no write in flight to queue behind.
+    turn.pushToken('a');
+    turn.pushToken('b');
+    turn.pushToken('c');
+    expect(stored).toEqual([1, 2, 3]);
+    expect(taken).toEqual(['1 stored', '2 stored', '3 stored']);
+    await turn.run(
+      (async function* (): AsyncGenerator<ChatEvent> {
+        yield { type: 'final', content: 'abc', tool_used: false, tools: [], elapsed_ms: 1 };
+      })(),
+    );
+    expect(taken).toEqual(['1 stored', '2 stored', '3 stored', '4 stored']);
   });
 
   it('a feed reader that throws when woken neither stops the turn nor keeps the other readers from their events', async () => {

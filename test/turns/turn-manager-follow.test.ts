@@ -7,6 +7,7 @@ import { turnEventsKey } from '../../src/turns/turn-keys.js';
 import { type RecordedEvent, TurnLog } from '../../src/turns/turn-log.js';
 import { TurnManager } from '../../src/turns/turn-manager.js';
 import type { ChatEvent } from '../../src/types.js';
+import { asyncAppendOnly } from './async-append-only.js';
 
 /** A gate: `wait` settles once `open` is called. */
 function gate(): { wait: Promise<void>; open: () => void } {
@@ -140,40 +141,51 @@ it('holds the last event back from a reader replaying the log until the turn has
 
 // A write that failed leaves a gap in the log that later writes skip: memory keeps everything
 // from the gap on, so readers of this process still get every event.
-it('keeps the events of a failed write, and those after it, for readers of this process', async () => {
-  const backend = new MemoryTurnBackend();
-  const append = backend.append.bind(backend);
-  let failed = false;
-  backend.append = (key, entries, options) => {
-    if (!failed && entries.some((entry) => entry.seq === 2)) {
+it.each(['append', 'appendSync'] as const)(
+  'keeps the events of a failed write, and those after it, for readers of this process (%s)',
+  async (way) => {
+    const backend = new MemoryTurnBackend();
+    let failed = false;
+    const failsOnce = (entries: readonly { seq: number }[]) => {
+      if (failed || !entries.some((entry) => entry.seq === 2)) return false;
       failed = true;
-      return Promise.reject(new Error('storage hiccup'));
+      return true;
+    };
+    if (way === 'append') {
+      const append = backend.append.bind(asyncAppendOnly(backend));
+      backend.append = (key, entries, options) =>
+        failsOnce(entries) ? Promise.reject(new Error('storage hiccup')) : append(key, entries, options);
+    } else {
+      const appendSync = backend.appendSync.bind(backend);
+      backend.appendSync = (key, entries, options) => {
+        if (failsOnce(entries)) throw new Error('storage hiccup');
+        return appendSync(key, entries, options);
+      };
     }
-    return append(key, entries, options);
-  };
-  const manager = newManager(backend);
-  const release = gate();
-  const turn = await manager.start({
-    userId: 'u',
-    message: 'hi',
-    source: async function* (): AsyncGenerator<ChatEvent> {
-      yield { type: 'token', content: 'a' };
-      yield { type: 'token', content: 'b' };
-      // A later write, after the failed one, that the log takes.
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      yield { type: 'token', content: 'c' };
-      await release.wait;
-      yield { type: 'final', content: 'abc', tool_used: false, tools: [], elapsed_ms: 1 };
-    },
-  });
-  const starter = await takeAsStarter(turn, 1);
-  const stored = () => backend.read(turnEventsKey('u', turn.ref.turnId), 0, 10);
-  await vi.waitFor(async () => expect((await stored()).map((entry) => entry.seq)).toEqual([1, 3]));
-  starter.drain(() => true);
-  expect(failed).toBe(true);
-  expect(turn.firstKeptSeq).toBe(2);
-  const late = contents(manager.follow(turn.ref, 1));
-  release.open();
-  expect(await late).toEqual(['b', 'c', 'abc']);
-  await manager.close();
-});
+    const manager = newManager(backend);
+    const release = gate();
+    const turn = await manager.start({
+      userId: 'u',
+      message: 'hi',
+      source: async function* (): AsyncGenerator<ChatEvent> {
+        yield { type: 'token', content: 'a' };
+        yield { type: 'token', content: 'b' };
+        // A later write, after the failed one, that the log takes.
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        yield { type: 'token', content: 'c' };
+        await release.wait;
+        yield { type: 'final', content: 'abc', tool_used: false, tools: [], elapsed_ms: 1 };
+      },
+    });
+    const starter = await takeAsStarter(turn, 1);
+    const stored = () => backend.read(turnEventsKey('u', turn.ref.turnId), 0, 10);
+    await vi.waitFor(async () => expect((await stored()).map((entry) => entry.seq)).toEqual([1, 3]));
+    starter.drain(() => true);
+    expect(failed).toBe(true);
+    expect(turn.firstKeptSeq).toBe(2);
+    const late = contents(manager.follow(turn.ref, 1));
+    release.open();
+    expect(await late).toEqual(['b', 'c', 'abc']);
+    await manager.close();
+  },
+);

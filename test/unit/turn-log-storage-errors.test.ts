@@ -4,7 +4,8 @@ import type { TurnBackend } from '../../src/turns/turn-backend.js';
 import { TurnLog } from '../../src/turns/turn-log.js';
 
 const ref = { userId: 'alice', turnId: 'AAAAAAAAAAAAAAAA' };
-const events = [{ seq: 1, event: 'token', data: { content: 'Hi' } }];
+const event = { seq: 1, event: 'token', data: { content: 'Hi' } };
+const events = [event];
 
 /** The memory backend with `append` replaced. */
 function backendWith(append: TurnBackend['append']): TurnBackend {
@@ -46,5 +47,41 @@ describe('TurnLog storage failures', () => {
       result = log.append(ref, [{ seq: 1, event: 'token', data: circular }], 60_000);
     }).not.toThrow();
     await expect(result).rejects.toThrow();
+  });
+
+  it('appendSync wraps a backend failure as BACKEND_UNAVAILABLE and passes an LlmChatError through', () => {
+    const backend = new MemoryTurnBackend();
+    const log = new TurnLog(backend);
+    expect(log.appendsSync).toBe(true);
+    expect(log.appendSync(ref, events, 60_000)).toBe(true);
+    // The backend's own typed refusal (out of order) keeps its code.
+    expect(() => log.appendSync(ref, events, 60_000)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+    const failing = new MemoryTurnBackend();
+    failing.appendSync = () => {
+      throw new Error('disk full');
+    };
+    expect(() => new TurnLog(failing).appendSync(ref, [{ ...event, seq: 2 }], 60_000)).toThrow(
+      expect.objectContaining({ code: 'BACKEND_UNAVAILABLE' }),
+    );
+  });
+
+  it('a backend without appendSync is written through append only', async () => {
+    const memory = new MemoryTurnBackend();
+    const asyncOnly: TurnBackend = {
+      append: (key, entries, options) => memory.append(key, entries, options),
+      raiseFence: (key, ttl) => memory.raiseFence(key, ttl),
+      read: (key, after, limit) => memory.read(key, after, limit),
+      last: (key) => memory.last(key),
+      get: (key) => memory.get(key),
+      set: (key, value, ttl) => memory.set(key, value, ttl),
+      setIfAbsent: (key, value, ttl) => memory.setIfAbsent(key, value, ttl),
+      replaceUnlessRunning: (key, value, ttl, since) => memory.replaceUnlessRunning(key, value, ttl, since),
+      delete: (keys) => memory.delete(keys),
+    };
+    const log = new TurnLog(asyncOnly);
+    expect(log.appendsSync).toBe(false);
+    expect(() => log.appendSync(ref, events, 60_000)).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
+    await expect(log.append(ref, events, 60_000)).resolves.toBe(true);
+    expect((await log.read(ref, 0)).map((event) => event.seq)).toEqual([1]);
   });
 });
