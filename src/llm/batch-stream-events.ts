@@ -68,6 +68,11 @@ export class BatchedStreamEvents<M> {
     return out;
   }
 
+  /** Whether the last batch ended part way: {@link throwIfFailed} throws why. */
+  get failed(): boolean {
+    return this.#failure !== undefined;
+  }
+
   /** Throws what ended the last batch part way, if anything did (see {@link of}). */
   throwIfFailed(): void {
     const failure = this.#failure;

@@ -69,6 +69,46 @@ export class BodyBatches<M> {
     return this.#decoder.decode(result.value);
   }
 
+  /**
+   * Hands `onBatch` the messages of each network chunk (maybe none) in the step the chunk
+   * arrives, until it returns `false` (resolves `true`: call again to go on) or the body has
+   * ended (resolves `false`, after a last batch of what the decoder held). Over a reader with no
+   * `readEach` (a web stream's), one {@link next} a chunk. Throws what {@link next} throws, and
+   * what `onBatch` throws.
+   */
+  readEach(onBatch: (batch: M[]) => boolean): Promise<boolean> {
+    const reader = this.#reader;
+    if (this.#done || reader.readEach === undefined) return this.#readEachByNext(onBatch);
+    throwIfAborted(this.#signal);
+    return reader.readEach(this.#takeChunkFor(onBatch)).then((stopped) => {
+      throwIfAborted(this.#signal);
+      if (stopped) return true;
+      this.#done = true;
+      return !onBatch(this.#decoder.end());
+    });
+  }
+
+  #takeChunkFor(onBatch: (batch: M[]) => boolean): (chunk: Uint8Array) => boolean {
+    return (chunk) => {
+      // Aborted from inside the last batch: the body is cancelled, and the caller hears why.
+      if (this.#signal?.aborted) return false;
+      this.#onChunk?.();
+      return onBatch(this.#decoder.decode(chunk));
+    };
+  }
+
+  async #readEachByNext(onBatch: (batch: M[]) => boolean): Promise<boolean> {
+    let batch = await this.next();
+    while (batch !== undefined) {
+      if (!onBatch(batch)) return !this.#done;
+      // Let go before the wait for the next chunk, which can take seconds: a message's data is a
+      // slice of its chunk's text, and a slice keeps all of that text alive.
+      batch = undefined;
+      batch = await this.next();
+    }
+    return false;
+  }
+
   /** Lets the body go: cancelled unless it was read to its end, then unlocked. Never rejects. */
   async close(): Promise<void> {
     if (this.#closed) return;

@@ -222,29 +222,41 @@ async function* callEvents<M>(
             onChunk: clearFirstChunkTimer,
           });
           try {
-            // One async step a network chunk, the body's own read: the events of a chunk are made
-            // synchronously. Once an event is out, the call is never retried (the reader has seen output).
+            // Once an event is out, the call is never retried (the reader has seen output).
             const events = new BatchedStreamEvents(call.createParser());
-            let batch = await batches.next();
-            while (batch !== undefined) {
+            // Text is handed over in the step its chunk arrives, with no async step; what this
+            // loop must do itself (yield another event, wait out a hold) stops the body's reading
+            // until it is done. Everything after such an event waits its turn, in order.
+            const later: LlmStreamEvent[] = [];
+            let held: Promise<void> | undefined;
+            const onBatch = (batch: M[]): boolean => {
               for (const event of events.of(batch)) {
                 if (!emitted) {
                   emitted = true;
                   requestBody = undefined;
                 }
-                // Text handed over in place costs no async step; a hold waits before the next chunk.
+                if (onText !== undefined && event.type === 'text' && later.length === 0 && held === undefined) {
+                  held = handOver(onText, event.text);
+                } else later.push(event);
+              }
+              return later.length === 0 && held === undefined && !events.failed && !events.done;
+            };
+            for (;;) {
+              const more = await batches.readEach(onBatch);
+              if (held !== undefined) {
+                const hold = held;
+                held = undefined;
+                await hold;
+              }
+              for (let event = later.shift(); event !== undefined; event = later.shift()) {
                 if (onText === undefined || event.type !== 'text') yield event;
                 else {
-                  const held = handOver(onText, event.text);
-                  if (held !== undefined) await held;
+                  const hold = handOver(onText, event.text);
+                  if (hold !== undefined) await hold;
                 }
               }
               events.throwIfFailed();
-              if (events.done) break;
-              // Let go before the wait for the next chunk, which can take seconds: a message's
-              // data is a slice of its chunk's text, and a slice keeps all of that text alive.
-              batch = undefined;
-              batch = await batches.next();
+              if (!more || events.done) break;
             }
             // Before the closing events are handled (tool calls run then): the connection is free.
             await batches.close();

@@ -9,6 +9,12 @@ export interface HeaderReader {
 export interface ProviderBodyReader {
   /** The next chunk, or `done` once the body ended or was cancelled. Rejects when the body broke off. */
   read(): Promise<ReadableStreamReadResult<Uint8Array>>;
+  /**
+   * Optional: hands each chunk to `take` in the step it arrives, until `take` returns `false`
+   * (resolves `true`) or the body is over (resolves `false`); rejects when the body broke off or
+   * `take` threw. The library's own readers have it; a web stream's reader does not.
+   */
+  readEach?(take: (chunk: Uint8Array) => boolean): Promise<boolean>;
   /** Stops reading and frees the connection; a pending read resolves `done`. */
   cancel(reason?: unknown): Promise<void>;
   releaseLock(): void;

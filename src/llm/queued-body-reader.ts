@@ -4,6 +4,16 @@ type ReadResult = ReadableStreamReadResult<Uint8Array>;
 
 const DONE: ReadResult = Object.freeze({ done: true, value: undefined }) as ReadResult;
 
+/** What a {@link QueuedBodyReader.readEach} reader is answered with when its `take` stopped it. */
+const TAKEN: ReadResult = Object.freeze({ done: false, value: undefined }) as unknown as ReadResult;
+
+/** A pending read: `take` set for a {@link QueuedBodyReader.readEach} reader, which gets chunks in place. */
+interface Waiting {
+  take?: (chunk: Uint8Array) => boolean;
+  resolve: (result: ReadResult) => void;
+  reject: (error: unknown) => void;
+}
+
 /** Bytes kept ahead of the reader before the source is held back (the socket waits, not memory). */
 export const AHEAD_BYTES = 64 * 1024;
 
@@ -21,7 +31,10 @@ export abstract class QueuedBodyReader implements ProviderBodyReader {
   #ended = false;
   #cancelled = false;
   #failure: unknown;
-  #waiting: { resolve: (result: ReadResult) => void; reject: (error: unknown) => void } | undefined;
+  /** The pending read, or the reader handed each chunk as it comes ({@link readEach}). */
+  #waiting: Waiting | undefined;
+  /** An {@link answer} is on the stack: one that a chunk fed from inside it starts must leave the chunk to it. */
+  #answering = false;
 
   /** Everything that came since the last read, or `done` at the body's end; rejects when the body broke off. */
   read(): Promise<ReadResult> {
@@ -33,6 +46,21 @@ export abstract class QueuedBodyReader implements ProviderBodyReader {
       });
     }
     return 'failed' in next ? Promise.reject(next.failed) : Promise.resolve(next);
+  }
+
+  /**
+   * Hands every chunk to `take` in the step it arrives (what is queued already, at once), until
+   * `take` returns `false` or the body is over: a body read this way costs no promise a chunk.
+   * Resolves `true` when `take` stopped it, `false` at the body's end or a cancel; rejects when
+   * the body broke off or `take` threw (the chunks after stay queued).
+   */
+  readEach(take: (chunk: Uint8Array) => boolean): Promise<boolean> {
+    if (this.#waiting) return Promise.reject(new TypeError('A provider body is read one read at a time.'));
+    const taken = new Promise<boolean>((resolve, reject) => {
+      this.#waiting = { take, resolve: (result) => resolve(!result.done), reject };
+    });
+    this.answer();
+    return taken;
   }
 
   /** Stops reading: what came is dropped, the source let go, a pending read resolves `done`. */
@@ -96,14 +124,47 @@ export abstract class QueuedBodyReader implements ProviderBodyReader {
     this.answer();
   }
 
-  /** Answers the pending read, if any, with what there is now. */
+  /** Answers the pending read, if any, with what there is now; hands a {@link readEach} reader every chunk there is. */
   protected answer(): void {
-    const waiting = this.#waiting;
-    const next = waiting && this.#next();
-    if (!waiting || next === undefined) return;
-    this.#waiting = undefined;
-    if ('failed' in next) waiting.reject(next.failed);
-    else waiting.resolve(next);
+    // Taking a chunk may resume the source, which may feed the next one from inside this call:
+    // the loop below hands it over after this one, in order.
+    if (this.#answering) return;
+    this.#answering = true;
+    try {
+      this.#answerWaiting();
+    } finally {
+      this.#answering = false;
+    }
+  }
+
+  #answerWaiting(): void {
+    for (let waiting = this.#waiting; waiting !== undefined && waiting === this.#waiting; ) {
+      const next = this.#next();
+      if (next === undefined) return;
+      if ('failed' in next) {
+        this.#waiting = undefined;
+        waiting.reject(next.failed);
+        return;
+      }
+      if (next.done || waiting.take === undefined) {
+        this.#waiting = undefined;
+        waiting.resolve(next);
+        return;
+      }
+      let more: boolean;
+      try {
+        more = waiting.take(next.value);
+      } catch (error) {
+        if (this.#waiting === waiting) this.#waiting = undefined;
+        waiting.reject(error);
+        return;
+      }
+      // A take that cancelled the body has had its answer (`done`) already.
+      if (!more && this.#waiting === waiting) {
+        this.#waiting = undefined;
+        waiting.resolve(TAKEN);
+      }
+    }
   }
 
   /** What a read gets now: queued bytes first, then the failure or the end; `undefined` means wait. */

@@ -1,3 +1,4 @@
+import { createHook } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import {
   createServer,
@@ -372,6 +373,49 @@ describe('provider calls over undici', () => {
       'a /v1?x=2/chat/completions',
       'b /v1?y=3/chat/completions',
     ]);
+  });
+
+  it("hands each chunk's text to onText in the step the chunk arrives: no promise between two tokens", async () => {
+    const { url } = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      const parts = [chunk('a'), chunk('b'), chunk('c'), chunk('d'), chunk('e'), chunk('f'), FINISH];
+      const next = () => {
+        const part = parts.shift();
+        if (part === undefined) response.end();
+        else {
+          response.write(part);
+          setTimeout(next, 25);
+        }
+      };
+      next();
+    });
+    let promises = 0;
+    const hook = createHook({
+      init(_id, type) {
+        // Only the library's and undici's own: the test runner talks to its workers meanwhile.
+        if (type === 'PROMISE' && /[/\\]src[/\\]|undici/.test(new Error().stack ?? '')) promises++;
+      },
+    });
+    const between: number[] = [];
+    let last: number | undefined;
+    const onText = (text: string) => {
+      if (last !== undefined) between.push(promises - last);
+      last = promises;
+      expect(text).toMatch(/^[a-f]+$/);
+      return undefined;
+    };
+    hook.enable();
+    try {
+      const events = await collect(provider(url).stream(hi, { onText }));
+      expect(events.map((event) => event.type)).toEqual(['finish']);
+    } finally {
+      hook.disable();
+    }
+    // Six tokens, each its own network read (a busy machine may join two). The first gap holds
+    // the one wait the call sets up for the whole body (the read, and its await); from then on
+    // nothing async comes between them.
+    expect(between.length).toBeGreaterThanOrEqual(3);
+    expect(between.slice(1).every((count) => count === 0)).toBe(true);
   });
 
   it('an abort while the connection is still being made stops the call at once', async () => {
