@@ -24,7 +24,8 @@
  * `--history N` (before each live wave, a quick wave of N-token answers, so each measured turn
  * carries a long earlier answer: the bench server keeps one earlier turn; default 0),
  * `--snapshots` (heap snapshots before and during the first live wave of each door, and what an
- * open stream added to the heap, by kind of object and by owner: where to look when the figure moves).
+ * open stream added to the heap, by kind of object and by owner: where to look when the figure moves),
+ * `--owner NAME` (with `--snapshots`: what the owners of that kind hold, by kind of object).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +35,7 @@ import { buildWorkers } from './lib/build-workers.js';
 import { DOOR_LABELS, DOORS, type Door, doorPort, streamThrough } from './lib/doors.js';
 import { numberFlag } from './lib/flags.js';
 import { frameName, frameOrigin } from './lib/frame-origin.js';
-import { heapOwners } from './lib/heap-owners.js';
+import { heapOwners, ownedByKind } from './lib/heap-owners.js';
 import { type HeapGroup, heapGrowth, summarizeHeapSnapshot } from './lib/heap-snapshot-summary.js';
 import { type BenchWorker, startWorker } from './lib/ipc.js';
 import { benchAgent, printIdleSocketRetries } from './lib/stream-client.js';
@@ -47,6 +48,9 @@ const withSnapshots = argv.includes('--snapshots');
 const growth: Partial<Record<Door, Array<[string, HeapGroup]>>> = {};
 /** With `--snapshots`: what an open stream added, by the object that alone keeps it alive. */
 const owners: Partial<Record<Door, Array<[string, HeapGroup]>>> = {};
+/** With `--snapshots --owner NAME`: what the owners of that kind hold, by kind (`DispatchedAnswer`, `Object`). */
+const ownerToOpen = argv.includes('--owner') ? argv[argv.indexOf('--owner') + 1] : undefined;
+const opened: Partial<Record<Door, Array<[string, HeapGroup]>>> = {};
 const tokens = numberFlag('--tokens', 50);
 const historyTokens = numberFlag('--history', 0);
 const SAMPLING_BYTES = 4096;
@@ -191,6 +195,10 @@ async function measure(
           users.length,
         );
         owners[door] = heapOwners(snapshots.before, snapshots.during, users.length);
+        if (ownerToOpen !== undefined) {
+          const key = owners[door]?.find(([name]) => name.startsWith(`${ownerToOpen} `))?.[0] ?? ownerToOpen;
+          opened[door] = ownedByKind(snapshots.before, snapshots.during, key, users.length);
+        }
       }
     }
   } finally {
@@ -251,6 +259,12 @@ async function main(): Promise<void> {
       );
       for (const [kind, { count, bytes }] of (owners[door] ?? []).slice(0, 25)) {
         console.log(`${bytes.toFixed(0).padStart(7)} B  ${count.toFixed(1).padStart(6)}×  ${kind}`);
+      }
+      if (opened[door] !== undefined) {
+        console.log(`\n${DOOR_LABELS[door]}: what the ${ownerToOpen} owners hold, by kind (self sizes, a stream)`);
+        for (const [kind, { count, bytes }] of (opened[door] ?? []).slice(0, 25)) {
+          console.log(`${bytes.toFixed(0).padStart(7)} B  ${count.toFixed(1).padStart(6)}×  ${kind}`);
+        }
       }
     }
     for (const door of ['express', 'fetch'] as const) {

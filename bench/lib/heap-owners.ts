@@ -49,6 +49,43 @@ export function ownersOfNew(snapshot: Snapshot, known: ReadonlySet<number>, per:
     .sort((a, b) => b[1].bytes - a[1].bytes);
 }
 
+/**
+ * What the new objects owned by owners of one kind (`ownerKey`, as {@link ownersOfNew} names it:
+ * `DispatchedAnswer (object)`) are, grouped by kind (self sizes), divided by `per`: what to cut
+ * inside an owner that holds too much.
+ */
+export function ownedByKind(
+  beforePath: string,
+  duringPath: string,
+  ownerKey: string,
+  per: number,
+): Array<[string, HeapGroup]> {
+  const known = new Set<number>();
+  const before = readSnapshot(beforePath);
+  before.forEachNode((node) => known.add(before.id(node)));
+  const snapshot = readSnapshot(duringPath);
+  const stride = snapshot.nodeStride;
+  const { of: idom, order } = dominators(snapshot);
+  const owner = new Int32Array(idom.length).fill(-1);
+  const groups = new Map<string, HeapGroup>();
+  const keyOf = (index: number) => groupKey(snapshot.type(index * stride), snapshot.name(index * stride));
+  for (const index of order) {
+    if (known.has(snapshot.id(index * stride))) continue;
+    const dominator = idom[index] as number;
+    const own = dominator !== 0 && owner[dominator] !== -1 ? (owner[dominator] as number) : index;
+    owner[index] = own;
+    if (keyOf(own) !== ownerKey) continue;
+    const key = keyOf(index);
+    const group = groups.get(key) ?? { count: 0, bytes: 0 };
+    group.count++;
+    group.bytes += snapshot.size(index * stride);
+    groups.set(key, group);
+  }
+  return [...groups]
+    .map(([key, group]): [string, HeapGroup] => [key, { count: group.count / per, bytes: group.bytes / per }])
+    .sort((a, b) => b[1].bytes - a[1].bytes);
+}
+
 /** Immediate dominators by node index (the root, index 0, is its own), and the reachable nodes in reverse postorder. */
 function dominators(snapshot: Snapshot): { of: Int32Array; order: Int32Array } {
   const count = snapshot.nodeCount;
