@@ -35,7 +35,7 @@ import { buildWorkers } from './lib/build-workers.js';
 import { DOOR_LABELS, DOORS, type Door, doorPort, streamThrough } from './lib/doors.js';
 import { numberFlag } from './lib/flags.js';
 import { frameName, frameOrigin } from './lib/frame-origin.js';
-import { heapOwners, ownedByKind } from './lib/heap-owners.js';
+import { heapOwnedBy, heapOwners } from './lib/heap-owners.js';
 import { type HeapGroup, heapGrowth, summarizeHeapSnapshot } from './lib/heap-snapshot-summary.js';
 import { type BenchWorker, startWorker } from './lib/ipc.js';
 import { benchAgent, printIdleSocketRetries } from './lib/stream-client.js';
@@ -197,7 +197,7 @@ async function measure(
         owners[door] = heapOwners(snapshots.before, snapshots.during, users.length);
         if (ownerToOpen !== undefined) {
           const key = owners[door]?.find(([name]) => name.startsWith(`${ownerToOpen} `))?.[0] ?? ownerToOpen;
-          opened[door] = ownedByKind(snapshots.before, snapshots.during, key, users.length);
+          opened[door] = heapOwnedBy(snapshots.before, snapshots.during, key, users.length);
         }
       }
     }

@@ -52,9 +52,9 @@ export function ownersOfNew(snapshot: Snapshot, known: ReadonlySet<number>, per:
 /**
  * What the new objects owned by owners of one kind (`ownerKey`, as {@link ownersOfNew} names it:
  * `DispatchedAnswer (object)`) are, grouped by kind (self sizes), divided by `per`: what to cut
- * inside an owner that holds too much.
+ * inside an owner that holds too much. Snapshot files as {@link heapOwners} takes them.
  */
-export function ownedByKind(
+export function heapOwnedBy(
   beforePath: string,
   duringPath: string,
   ownerKey: string,
@@ -63,7 +63,16 @@ export function ownedByKind(
   const known = new Set<number>();
   const before = readSnapshot(beforePath);
   before.forEachNode((node) => known.add(before.id(node)));
-  const snapshot = readSnapshot(duringPath);
+  return ownedByKind(readSnapshot(duringPath), known, ownerKey, per);
+}
+
+/** {@link heapOwnedBy} on a parsed snapshot, `known` holding the ids of the objects that were there before. */
+export function ownedByKind(
+  snapshot: Snapshot,
+  known: ReadonlySet<number>,
+  ownerKey: string,
+  per: number,
+): Array<[string, HeapGroup]> {
   const stride = snapshot.nodeStride;
   const { of: idom, order } = dominators(snapshot);
   const owner = new Int32Array(idom.length).fill(-1);

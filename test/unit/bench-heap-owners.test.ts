@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ownersOfNew } from '../../bench/lib/heap-owners.js';
+import { ownedByKind, ownersOfNew } from '../../bench/lib/heap-owners.js';
 import { Snapshot, type SnapshotFile } from '../../bench/lib/heap-snapshot.js';
 
 const NODE_TYPES = ['synthetic', 'object', 'closure'];
@@ -73,6 +73,14 @@ describe('heap owners', () => {
       ['Stream (object)', { count: 1, bytes: 125 }],
       ['Shared (object)', { count: 0.5, bytes: 15 }],
     ]);
+  });
+
+  it('opens one kind of owner: what its owners hold, by kind, the owners themselves included', () => {
+    expect(ownedByKind(snapshot, new Set([1, 3, 5]), 'Stream (object)', 2)).toEqual([
+      ['Stream (object)', { count: 1, bytes: 100 }],
+      ['part (closure)', { count: 0.5, bytes: 25 }],
+    ]);
+    expect(ownedByKind(snapshot, new Set([1, 3, 5]), 'Cache (object)', 1)).toEqual([]);
   });
 
   it('leaves out what was there before', () => {
