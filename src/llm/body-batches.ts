@@ -70,11 +70,11 @@ export class BodyBatches<M> {
   }
 
   /**
-   * Hands `onBatch` the messages of each network chunk (maybe none) in the step the chunk
-   * arrives, until it returns `false` (resolves `true`: call again to go on) or the body has
-   * ended (resolves `false`, after a last batch of what the decoder held). Over a reader with no
-   * `readEach` (a web stream's), one {@link next} a chunk. Throws what {@link next} throws, and
-   * what `onBatch` throws.
+   * Hands `onBatch` the messages of each network read (maybe none) right after the read, with
+   * no promise, until it returns `false` (resolves `true`: call again to go on) or the body has
+   * ended (resolves `false`, after a last batch of what the decoder held). Over a reader with
+   * no `readEach` (a web stream's), one {@link next} a chunk. Throws what {@link next} throws,
+   * and what `onBatch` throws.
    */
   readEach(onBatch: (batch: M[]) => boolean): Promise<boolean> {
     const reader = this.#reader;

@@ -224,9 +224,9 @@ async function* callEvents<M>(
           try {
             // Once an event is out, the call is never retried (the reader has seen output).
             const events = new BatchedStreamEvents(call.createParser());
-            // Text is handed over in the step its chunk arrives, with no async step; what this
-            // loop must do itself (yield another event, wait out a hold) stops the body's reading
-            // until it is done. Everything after such an event waits its turn, in order.
+            // Text is handed over right after the network read that brought it, with no promise;
+            // what this loop must do itself (yield another event, wait out a hold) stops the
+            // body's reading until it is done. Everything after such an event waits its turn.
             const later: LlmStreamEvent[] = [];
             let held: Promise<void> | undefined;
             const onBatch = (batch: M[]): boolean => {

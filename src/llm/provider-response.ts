@@ -10,7 +10,8 @@ export interface ProviderBodyReader {
   /** The next chunk, or `done` once the body ended or was cancelled. Rejects when the body broke off. */
   read(): Promise<ReadableStreamReadResult<Uint8Array>>;
   /**
-   * Optional: hands each chunk to `take` in the step it arrives, until `take` returns `false`
+   * Optional: hands what comes to `take` right after each step of the source (a network read's
+   * chunks joined), with no promise between, until `take` returns `false`
    * (resolves `true`) or the body is over (resolves `false`); rejects when the body broke off or
    * `take` threw. The library's own readers have it; a web stream's reader does not.
    */

@@ -35,6 +35,8 @@ export abstract class QueuedBodyReader implements ProviderBodyReader {
   #waiting: Waiting | undefined;
   /** An {@link answer} is on the stack: one that a chunk fed from inside it starts must leave the chunk to it. */
   #answering = false;
+  /** A {@link readEach} reader is to be handed what came, at the end of this step. */
+  #takeScheduled = false;
 
   /** Everything that came since the last read, or `done` at the body's end; rejects when the body broke off. */
   read(): Promise<ReadResult> {
@@ -49,8 +51,9 @@ export abstract class QueuedBodyReader implements ProviderBodyReader {
   }
 
   /**
-   * Hands every chunk to `take` in the step it arrives (what is queued already, at once), until
-   * `take` returns `false` or the body is over: a body read this way costs no promise a chunk.
+   * Hands what comes to `take` as it comes (what one step of the source brought, joined, right
+   * after that step; what is queued already, right after this call), until `take` returns
+   * `false` or the body is over: a body read this way costs no promise a chunk.
    * Resolves `true` when `take` stopped it, `false` at the body's end or a cancel; rejects when
    * the body broke off or `take` threw (the chunks after stay queued).
    */
@@ -124,8 +127,28 @@ export abstract class QueuedBodyReader implements ProviderBodyReader {
     this.answer();
   }
 
-  /** Answers the pending read, if any, with what there is now; hands a {@link readEach} reader every chunk there is. */
+  /**
+   * Answers the pending read, if any, with what there is now. A {@link readEach} reader gets what
+   * came once the step that fed it is over: undici hands over the chunks of one socket read one
+   * by one, and a fast provider puts hundreds of tokens in one read, which then go out together
+   * (one event, one frame, one socket write) as a read's promise gave them, with no promise.
+   */
   protected answer(): void {
+    const waiting = this.#waiting;
+    if (waiting === undefined) return;
+    if (waiting.take === undefined) this.#answerNow();
+    else if (!this.#takeScheduled) {
+      this.#takeScheduled = true;
+      queueMicrotask(this.#answerScheduled);
+    }
+  }
+
+  readonly #answerScheduled = (): void => {
+    this.#takeScheduled = false;
+    this.#answerNow();
+  };
+
+  #answerNow(): void {
     // Taking a chunk may resume the source, which may feed the next one from inside this call:
     // the loop below hands it over after this one, in order.
     if (this.#answering) return;

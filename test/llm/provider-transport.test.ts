@@ -418,6 +418,30 @@ describe('provider calls over undici', () => {
     expect(between.slice(1).every((count) => count === 0)).toBe(true);
   });
 
+  it('hands the tokens of one network read to onText together, as one text', async () => {
+    const { url } = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.flushHeaders();
+      // A fast provider: a hundred chunks of the HTTP answer in one socket write.
+      setTimeout(() => {
+        response.socket?.cork();
+        for (let i = 0; i < 100; i++) response.write(chunk(`t${i} `));
+        response.write(FINISH);
+        process.nextTick(() => {
+          response.socket?.uncork();
+          response.end();
+        });
+      }, 20);
+    });
+    const texts: string[] = [];
+    const events = await collect(provider(url).stream(hi, { onText: (text) => void texts.push(text) }));
+    expect(events.map((event) => event.type)).toEqual(['finish']);
+    expect(texts.join('')).toBe(Array.from({ length: 100 }, (_, i) => `t${i} `).join(''));
+    // undici hands the read's chunks over one by one; they reach the turn joined (one event, one
+    // frame, one socket write), not a hundred times.
+    expect(texts.length).toBeLessThanOrEqual(3);
+  });
+
   it('an abort while the connection is still being made stops the call at once', async () => {
     // A TLS handshake that never finishes: the socket connects, the server says nothing.
     const sockets = new Set<Socket>();
