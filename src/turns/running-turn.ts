@@ -100,7 +100,9 @@ interface ReaderPosition {
  * event log. Readers here get an event as soon as the write that takes it has started (before it
  * is acknowledged), in that same step. Writes never wait on each other: while one is in flight,
  * the events that arrive meanwhile (usually what one network chunk produced) queue up and go out
- * together in the next one, so a fast stream costs one round trip per batch, not per token.
+ * together in the next one, so a fast stream costs one round trip per batch, not per token. A
+ * log in this process (`TurnLog.appendsSync`) stores each event before returning: readers then
+ * get it once stored, still in the step that recorded it, with no promise in between.
  * @internal
  */
 export class RunningTurn {

@@ -174,7 +174,8 @@ export class TurnLog {
   /**
    * {@link append}, done before it returns; only when {@link appendsSync}. Returns `false`,
    * writing nothing, once another process has claimed the turn.
-   * @throws LlmChatError `BACKEND_UNAVAILABLE` when the store failed (or the event cannot be serialized).
+   * @throws LlmChatError `BACKEND_UNAVAILABLE` when the store failed; the `TypeError` of an event
+   * that cannot be serialized.
    */
   appendSync(ref: TurnRef, events: readonly RecordedEvent[], ttlMs: number, extras: TurnAppendExtras = {}): boolean {
     const appendSync = this.#appendSync;

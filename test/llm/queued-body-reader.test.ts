@@ -94,6 +94,16 @@ describe('QueuedBodyReader.readEach', () => {
     expect(taken.join('')).toBe('a<>b<>c<>');
   });
 
+  it('a pending read answered while the source feeds more from inside it loses nothing', async () => {
+    const body = new FedBody();
+    // A paused source resumed by the read's taking of 'a' feeds 'b' at once, from inside it.
+    body.onDrained.push('b');
+    const pending = body.read();
+    body.feed('a');
+    expect(text((await pending).value as Uint8Array)).toBe('a');
+    expect(text((await body.read()).value as Uint8Array)).toBe('b');
+  });
+
   it('rejects with what take threw, and with a body that broke off; a cancel from inside take ends it', async () => {
     const throwing = new FedBody();
     const thrown = throwing.readEach(() => {
