@@ -241,8 +241,9 @@ async function* callEvents<M>(
               }
               return later.length === 0 && held === undefined && !events.failed && !events.done;
             };
-            for (;;) {
-              const more = await batches.readEach(onBatch);
+            // Once the body is over, one more round hands out the parser's closing events.
+            for (let reading = true; ; ) {
+              const more = reading && (await batches.readEach(onBatch));
               if (held !== undefined) {
                 const hold = held;
                 held = undefined;
@@ -256,17 +257,16 @@ async function* callEvents<M>(
                 }
               }
               events.throwIfFailed();
-              if (!more || events.done) break;
-            }
-            // Before the closing events are handled (tool calls run then): the connection is free.
-            await batches.close();
-            for (const event of events.end()) {
-              emitted = true;
-              requestBody = undefined;
-              if (onText === undefined || event.type !== 'text') yield event;
-              else {
-                const held = handOver(onText, event.text);
-                if (held !== undefined) await held;
+              if (!reading) break;
+              if (!more || events.done) {
+                // Before the closing events are handled (tool calls run then): the connection is free.
+                await batches.close();
+                reading = false;
+                for (const event of events.end()) later.push(event);
+                if (later.length > 0) {
+                  emitted = true;
+                  requestBody = undefined;
+                }
               }
             }
           } finally {
