@@ -35,7 +35,7 @@ import { buildWorkers } from './lib/build-workers.js';
 import { DOOR_LABELS, DOORS, type Door, doorPort, streamThrough } from './lib/doors.js';
 import { numberFlag } from './lib/flags.js';
 import { frameName, frameOrigin } from './lib/frame-origin.js';
-import { heapOwnedBy, heapOwners } from './lib/heap-owners.js';
+import { ownedBy, ownersOf, readNewObjects } from './lib/heap-owners.js';
 import { type HeapGroup, heapGrowth, summarizeHeapSnapshot } from './lib/heap-snapshot-summary.js';
 import { type BenchWorker, startWorker } from './lib/ipc.js';
 import { benchAgent, printIdleSocketRetries } from './lib/stream-client.js';
@@ -194,10 +194,11 @@ async function measure(
           summarizeHeapSnapshot(snapshots.during),
           users.length,
         );
-        owners[door] = heapOwners(snapshots.before, snapshots.during, users.length);
+        const added = readNewObjects(snapshots.before, snapshots.during);
+        owners[door] = ownersOf(added, users.length);
         if (ownerToOpen !== undefined) {
           const key = owners[door]?.find(([name]) => name.startsWith(`${ownerToOpen} `))?.[0] ?? ownerToOpen;
-          opened[door] = heapOwnedBy(snapshots.before, snapshots.during, key, users.length);
+          opened[door] = ownedBy(added, key, users.length);
         }
       }
     }

@@ -11,85 +11,91 @@
 import { readSnapshot, type Snapshot } from './heap-snapshot.js';
 import { groupKey, type HeapGroup } from './heap-snapshot-summary.js';
 
+/** The objects a snapshot holds that were not there before, each with its owner. */
+export interface NewObjects {
+  snapshot: Snapshot;
+  /** Node indexes of the reachable objects, dominators first. */
+  order: Int32Array;
+  /** By node index: the owner's node index, or -1 for an object that was there before. */
+  owner: Int32Array;
+}
+
 /**
- * The objects of the `during` snapshot that were not in `before` (by object id; both from one
- * process), grouped by owner: `count` is how many owners of that kind, `bytes` the self sizes
- * of everything each owns, both divided by `per` (the open streams). Largest first.
+ * The new objects of the `during` snapshot (object ids not in `before`; both from one process),
+ * each with its owner. Read once, then grouped by {@link ownersOf} and {@link ownedBy}.
  */
-export function heapOwners(beforePath: string, duringPath: string, per: number): Array<[string, HeapGroup]> {
+export function readNewObjects(beforePath: string, duringPath: string): NewObjects {
   const known = new Set<number>();
   const before = readSnapshot(beforePath);
   before.forEachNode((node) => known.add(before.id(node)));
-  return ownersOfNew(readSnapshot(duringPath), known, per);
+  return newObjects(readSnapshot(duringPath), known);
 }
 
-/** {@link heapOwners} on a parsed snapshot, `known` holding the ids of the objects that were there before. */
-export function ownersOfNew(snapshot: Snapshot, known: ReadonlySet<number>, per: number): Array<[string, HeapGroup]> {
+/** {@link readNewObjects} on a parsed snapshot, `known` holding the ids of the objects that were there before. */
+export function newObjects(snapshot: Snapshot, known: ReadonlySet<number>): NewObjects {
   const stride = snapshot.nodeStride;
   const { of: idom, order } = dominators(snapshot);
-  const isNew = (index: number) => !known.has(snapshot.id(index * stride));
   // Each new object's owner: itself when its dominator is old (or the root), else its
   // dominator's owner. Dominators come before what they dominate in `order`.
   const owner = new Int32Array(idom.length).fill(-1);
-  const groups = new Map<string, HeapGroup>();
-  for (const index of order) {
-    if (!isNew(index)) continue;
-    const dominator = idom[index] as number;
-    const own = dominator !== 0 && owner[dominator] !== -1 ? (owner[dominator] as number) : index;
-    owner[index] = own;
-    const node = own * stride;
-    const key = groupKey(snapshot.type(node), snapshot.name(node));
-    const group = groups.get(key) ?? { count: 0, bytes: 0 };
-    if (own === index) group.count++;
-    group.bytes += snapshot.size(index * stride);
-    groups.set(key, group);
-  }
-  return [...groups]
-    .map(([key, group]): [string, HeapGroup] => [key, { count: group.count / per, bytes: group.bytes / per }])
-    .sort((a, b) => b[1].bytes - a[1].bytes);
-}
-
-/**
- * What the new objects owned by owners of one kind (`ownerKey`, as {@link ownersOfNew} names it:
- * `DispatchedAnswer (object)`) are, grouped by kind (self sizes), divided by `per`: what to cut
- * inside an owner that holds too much. Snapshot files as {@link heapOwners} takes them.
- */
-export function heapOwnedBy(
-  beforePath: string,
-  duringPath: string,
-  ownerKey: string,
-  per: number,
-): Array<[string, HeapGroup]> {
-  const known = new Set<number>();
-  const before = readSnapshot(beforePath);
-  before.forEachNode((node) => known.add(before.id(node)));
-  return ownedByKind(readSnapshot(duringPath), known, ownerKey, per);
-}
-
-/** {@link heapOwnedBy} on a parsed snapshot, `known` holding the ids of the objects that were there before. */
-export function ownedByKind(
-  snapshot: Snapshot,
-  known: ReadonlySet<number>,
-  ownerKey: string,
-  per: number,
-): Array<[string, HeapGroup]> {
-  const stride = snapshot.nodeStride;
-  const { of: idom, order } = dominators(snapshot);
-  const owner = new Int32Array(idom.length).fill(-1);
-  const groups = new Map<string, HeapGroup>();
-  const keyOf = (index: number) => groupKey(snapshot.type(index * stride), snapshot.name(index * stride));
   for (const index of order) {
     if (known.has(snapshot.id(index * stride))) continue;
     const dominator = idom[index] as number;
-    const own = dominator !== 0 && owner[dominator] !== -1 ? (owner[dominator] as number) : index;
-    owner[index] = own;
-    if (keyOf(own) !== ownerKey) continue;
-    const key = keyOf(index);
-    const group = groups.get(key) ?? { count: 0, bytes: 0 };
+    owner[index] = dominator !== 0 && owner[dominator] !== -1 ? (owner[dominator] as number) : index;
+  }
+  return { snapshot, order, owner };
+}
+
+/**
+ * The new objects grouped by owner: `count` is how many owners of that kind, `bytes` the self
+ * sizes of everything each owns, both divided by `per` (the open streams). Largest first.
+ */
+export function ownersOf(objects: NewObjects, per: number): Array<[string, HeapGroup]> {
+  const { snapshot, order, owner } = objects;
+  const groups = new Map<string, HeapGroup>();
+  for (const index of order) {
+    const own = owner[index] as number;
+    if (own === -1) continue;
+    const group = entry(groups, keyOf(snapshot, own));
+    if (own === index) group.count++;
+    group.bytes += snapshot.size(index * snapshot.nodeStride);
+  }
+  return perStream(groups, per);
+}
+
+/**
+ * What the new objects owned by owners of one kind (`ownerKey`, as {@link ownersOf} names it:
+ * `DispatchedAnswer (object)`) are, grouped by kind (self sizes), divided by `per`: what to cut
+ * inside an owner that holds too much.
+ */
+export function ownedBy(objects: NewObjects, ownerKey: string, per: number): Array<[string, HeapGroup]> {
+  const { snapshot, order, owner } = objects;
+  const groups = new Map<string, HeapGroup>();
+  for (const index of order) {
+    const own = owner[index] as number;
+    if (own === -1 || keyOf(snapshot, own) !== ownerKey) continue;
+    const group = entry(groups, keyOf(snapshot, index));
     group.count++;
-    group.bytes += snapshot.size(index * stride);
+    group.bytes += snapshot.size(index * snapshot.nodeStride);
+  }
+  return perStream(groups, per);
+}
+
+function keyOf(snapshot: Snapshot, index: number): string {
+  const node = index * snapshot.nodeStride;
+  return groupKey(snapshot.type(node), snapshot.name(node));
+}
+
+function entry(groups: Map<string, HeapGroup>, key: string): HeapGroup {
+  let group = groups.get(key);
+  if (group === undefined) {
+    group = { count: 0, bytes: 0 };
     groups.set(key, group);
   }
+  return group;
+}
+
+function perStream(groups: Map<string, HeapGroup>, per: number): Array<[string, HeapGroup]> {
   return [...groups]
     .map(([key, group]): [string, HeapGroup] => [key, { count: group.count / per, bytes: group.bytes / per }])
     .sort((a, b) => b[1].bytes - a[1].bytes);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ownedByKind, ownersOfNew } from '../../bench/lib/heap-owners.js';
+import { newObjects, ownedBy, ownersOf } from '../../bench/lib/heap-owners.js';
 import { Snapshot, type SnapshotFile } from '../../bench/lib/heap-snapshot.js';
 
 const NODE_TYPES = ['synthetic', 'object', 'closure'];
@@ -68,7 +68,7 @@ describe('heap owners', () => {
   );
 
   it('counts each new object under the outermost new object that alone keeps it alive', () => {
-    const owners = ownersOfNew(snapshot, new Set([1, 3, 5]), 2);
+    const owners = ownersOf(newObjects(snapshot, new Set([1, 3, 5])), 2);
     expect(owners).toEqual([
       ['Stream (object)', { count: 1, bytes: 125 }],
       ['Shared (object)', { count: 0.5, bytes: 15 }],
@@ -76,19 +76,19 @@ describe('heap owners', () => {
   });
 
   it('opens one kind of owner: what its owners hold, by kind, the owners themselves included', () => {
-    expect(ownedByKind(snapshot, new Set([1, 3, 5]), 'Stream (object)', 2)).toEqual([
+    expect(ownedBy(newObjects(snapshot, new Set([1, 3, 5])), 'Stream (object)', 2)).toEqual([
       ['Stream (object)', { count: 1, bytes: 100 }],
       ['part (closure)', { count: 0.5, bytes: 25 }],
     ]);
-    expect(ownedByKind(snapshot, new Set([1, 3, 5]), 'Cache (object)', 1)).toEqual([]);
+    expect(ownedBy(newObjects(snapshot, new Set([1, 3, 5])), 'Cache (object)', 1)).toEqual([]);
   });
 
   it('leaves out what was there before', () => {
-    expect(ownersOfNew(snapshot, new Set([1, 3, 5, 101, 103, 105, 107]), 1)).toEqual([]);
+    expect(ownersOf(newObjects(snapshot, new Set([1, 3, 5, 101, 103, 105, 107])), 1)).toEqual([]);
   });
 
   it('makes a new object held only through an old one its own owner', () => {
-    const owners = ownersOfNew(snapshot, new Set([1, 3, 5, 101]), 1);
+    const owners = ownersOf(newObjects(snapshot, new Set([1, 3, 5, 101])), 1);
     expect(owners).toEqual([
       ['Stream (object)', { count: 1, bytes: 100 }],
       ['part (closure)', { count: 1, bytes: 50 }],
