@@ -22,12 +22,7 @@ export type { MessageBus } from './bus/message-bus.js';
 export type { ChatHistory } from './chat/chat-history.js';
 // ChatService, SessionStore and LockManager stay here because the public contract names them at
 // the root; `mcp-llmchat/engine` exports them too, next to the blocks they are built from.
-export type {
-  ChatResult,
-  ChatServiceOptions,
-  ChatTurnOptions,
-  InterruptedTurn,
-} from './chat/chat-service.js';
+export type { ChatResult, ChatServiceOptions, ChatTurnOptions, InterruptedTurn } from './chat/chat-service.js';
 export { ChatService } from './chat/chat-service.js';
 export type { TokenCounter } from './chat/token-budget.js';
 export type {

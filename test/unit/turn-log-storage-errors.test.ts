@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryTurnBackend } from '../../src/turns/memory-turn-backend.js';
 import type { TurnBackend } from '../../src/turns/turn-backend.js';
 import { TurnLog } from '../../src/turns/turn-log.js';
+import { asyncAppendOnly } from '../turns/async-append-only.js';
 
 const ref = { userId: 'alice', turnId: 'AAAAAAAAAAAAAAAA' };
 const event = { seq: 1, event: 'token', data: { content: 'Hi' } };
@@ -66,18 +67,7 @@ describe('TurnLog storage failures', () => {
   });
 
   it('a backend without appendSync is written through append only', async () => {
-    const memory = new MemoryTurnBackend();
-    const asyncOnly: TurnBackend = {
-      append: (key, entries, options) => memory.append(key, entries, options),
-      raiseFence: (key, ttl) => memory.raiseFence(key, ttl),
-      read: (key, after, limit) => memory.read(key, after, limit),
-      last: (key) => memory.last(key),
-      get: (key) => memory.get(key),
-      set: (key, value, ttl) => memory.set(key, value, ttl),
-      setIfAbsent: (key, value, ttl) => memory.setIfAbsent(key, value, ttl),
-      replaceUnlessRunning: (key, value, ttl, since) => memory.replaceUnlessRunning(key, value, ttl, since),
-      delete: (keys) => memory.delete(keys),
-    };
+    const asyncOnly = asyncAppendOnly(new MemoryTurnBackend());
     const log = new TurnLog(asyncOnly);
     expect(log.appendsSync).toBe(false);
     expect(() => log.appendSync(ref, events, 60_000)).toThrow(expect.objectContaining({ code: 'INTERNAL' }));
