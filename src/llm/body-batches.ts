@@ -89,9 +89,8 @@ export class BodyBatches<M> {
   }
 
   #takeChunkFor(onBatch: (batch: M[]) => boolean): (chunk: Uint8Array) => boolean {
+    // No abort check here: an abort cancels the reader (#onAbort), which ends its readEach at once.
     return (chunk) => {
-      // Aborted from inside the last batch: the body is cancelled, and the caller hears why.
-      if (this.#signal?.aborted) return false;
       this.#onChunk?.();
       return onBatch(this.#decoder.decode(chunk));
     };

@@ -329,6 +329,20 @@ describe('LlmCallOptions.onText', () => {
     expect(fake.requests).toHaveLength(1);
   });
 
+  it('a caller abort from inside the sink ends the call: no more text, ABORTED', async () => {
+    fake.reply({ kind: 'text', chunks: ['a', 'b', 'c'], delayMs: 5 });
+    const controller = new AbortController();
+    const handed: string[] = [];
+    const onText = (text: string) => {
+      handed.push(text);
+      controller.abort();
+      return undefined;
+    };
+    const stream = provider().stream(hi, { onText, signal: controller.signal });
+    await expect(collect(stream)).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(handed).toEqual(['a']);
+  });
+
   it('lets a rejected hold out as it is', async () => {
     fake.reply({ kind: 'text', chunks: ['a', 'b'], delayMs: 5 });
     const mine = new Error('the hold failed');
