@@ -77,6 +77,13 @@ function selfBytes(path: string): Map<string, { bytes: number; url: string }> {
   return byFrame;
 }
 
+/** The first `limit` groups of a heap table, one line each: bytes and count a stream, then the kind. */
+function printGroups(groups: ReadonlyArray<[string, HeapGroup]>, limit: number): void {
+  for (const [kind, { count, bytes }] of groups.slice(0, limit)) {
+    console.log(`${bytes.toFixed(0).padStart(7)} B  ${count.toFixed(1).padStart(6)}×  ${kind}`);
+  }
+}
+
 const sum = (frames: Map<string, { bytes: number }>) => [...frames.values()].reduce((all, f) => all + f.bytes, 0);
 
 /** One wave of `users` streams of `count` tokens, `gapMs` apart, through `door`. */
@@ -252,20 +259,15 @@ async function main(): Promise<void> {
       console.log(
         `\n${DOOR_LABELS[door]}: what an open stream added to the heap, by kind (self sizes, first live wave)`,
       );
-      for (const [kind, { count, bytes }] of kinds.slice(0, 30)) {
-        console.log(`${bytes.toFixed(0).padStart(7)} B  ${count.toFixed(1).padStart(6)}×  ${kind}`);
-      }
+      printGroups(kinds, 30);
       console.log(
         `\n${DOOR_LABELS[door]}: the same, by owner (the outermost new object that alone keeps it alive; bytes it owns, owners a stream)`,
       );
-      for (const [kind, { count, bytes }] of (owners[door] ?? []).slice(0, 25)) {
-        console.log(`${bytes.toFixed(0).padStart(7)} B  ${count.toFixed(1).padStart(6)}×  ${kind}`);
-      }
-      if (opened[door] !== undefined) {
+      printGroups(owners[door] ?? [], 25);
+      const inside = opened[door];
+      if (inside !== undefined && inside.length > 0) {
         console.log(`\n${DOOR_LABELS[door]}: what the ${ownerToOpen} owners hold, by kind (self sizes, a stream)`);
-        for (const [kind, { count, bytes }] of (opened[door] ?? []).slice(0, 25)) {
-          console.log(`${bytes.toFixed(0).padStart(7)} B  ${count.toFixed(1).padStart(6)}×  ${kind}`);
-        }
+        printGroups(inside, 25);
       }
     }
     for (const door of ['express', 'fetch'] as const) {
