@@ -1,3 +1,4 @@
+import type { AbortSource } from '../internal/lazy-abort.js';
 import { throwIfAborted } from '../internal/throw-if-aborted.js';
 import type { ProviderBody, ProviderBodyReader } from './provider-response.js';
 
@@ -16,7 +17,7 @@ export interface BodyDecoder<M> {
 /** Options of {@link BodyBatches}. @internal */
 export interface BodyBatchesOptions {
   /** Aborting cancels the body, and the pending or next read throws the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSource;
   /** Called for every raw chunk of the body, before decoding (used for first-chunk timeouts). */
   onChunk?: () => void;
 }
@@ -38,7 +39,7 @@ const READ_FINISHED = new Error('The stream was read as far as needed.');
 export class BodyBatches<M> {
   readonly #reader: ProviderBodyReader;
   readonly #decoder: BodyDecoder<M>;
-  readonly #signal: AbortSignal | undefined;
+  readonly #signal: AbortSource | undefined;
   readonly #onChunk: (() => void) | undefined;
   #done = false;
   #closed = false;

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import type { AbortSource } from '../internal/lazy-abort.js';
 import { NodeBodyReader } from './node-body-reader.js';
 import type { HeaderReader, ProviderBody, ProviderBodyReader, ProviderResponse } from './provider-response.js';
 import { AHEAD_BYTES, QueuedBodyReader } from './queued-body-reader.js';
@@ -44,7 +45,7 @@ export class DispatchedAnswer
   /** Resolves with this answer once its headers are in; rejects when no answer came. */
   readonly answered: Promise<DispatchedAnswer>;
 
-  readonly #signal: AbortSignal;
+  readonly #signal: AbortSource;
   readonly #decode: AnswerDecoder;
   readonly #drainMs: number;
   #controller: Controller | undefined;
@@ -55,7 +56,7 @@ export class DispatchedAnswer
   #drainCut: ReturnType<typeof setTimeout> | undefined;
 
   /** `drainMs`: how long a body its reader let go of may drain unread (0: the request is cut at once). */
-  constructor(signal: AbortSignal, decode: AnswerDecoder, drainMs = DRAIN_GRACE_MS) {
+  constructor(signal: AbortSource, decode: AnswerDecoder, drainMs = DRAIN_GRACE_MS) {
     super();
     this.#signal = signal;
     this.#decode = decode;
@@ -101,7 +102,7 @@ export class DispatchedAnswer
 
   onRequestStart(controller: Controller): void {
     this.#controller = controller;
-    if (this.#signal.aborted) controller.abort(this.#signal.reason);
+    if (this.#signal.aborted) controller.abort(this.#signal.reason as Error);
   }
 
   onResponseStart(controller: Controller, statusCode: number, headers: ResponseHeaders, statusText?: string): void {
@@ -192,7 +193,8 @@ export class DispatchedAnswer
   }
 
   readonly #onAbort = (): void => {
-    const reason = this.#signal.reason;
+    // A signal's reason is whatever its owner aborted with; undici passes it on as it is.
+    const reason = this.#signal.reason as Error;
     // Before the socket is connected there is no controller yet: onRequestStart cuts it then.
     this.#controller?.abort(reason);
     this.#fail(reason);

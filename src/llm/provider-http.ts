@@ -1,6 +1,7 @@
 import type { EventSourceMessage } from 'eventsource-parser';
 import { isLlmChatError, LlmChatError } from '../errors.js';
 import { copyWith } from '../internal/copy-with.js';
+import { LazyAbort } from '../internal/lazy-abort.js';
 import { raceSignal } from '../internal/race-signal.js';
 import { sleep } from '../internal/sleep.js';
 import { unrefTimer } from '../internal/unref-timer.js';
@@ -144,9 +145,9 @@ async function* callEvents<M>(
   };
 
   let stopReason: StopReason | undefined;
-  // What runs now (an attempt, or the pause before a retry); stopping the call aborts it. One
-  // controller an attempt: on Node 20 a signal costs about 5 µs to create.
-  let running: AbortController | undefined;
+  // What runs now (an attempt, or the pause before a retry); stopping the call aborts it. An
+  // attempt's abort is a `LazyAbort`: a real signal only for a host's fetch or credentials hook.
+  let running: { abort(reason?: unknown): void } | undefined;
   const stop = (reason: StopReason) => {
     if (stopReason !== undefined) return;
     stopReason = reason;
@@ -185,8 +186,8 @@ async function* callEvents<M>(
     if (stopReason) throw stopError();
 
     for (let attempt = 0; ; attempt++) {
-      const attemptController = new AbortController();
-      running = attemptController;
+      const attemptAbort = new LazyAbort();
+      running = attemptAbort;
       let firstChunkTimer: ReturnType<typeof setTimeout> | undefined = setTimeout(
         () => stop('first_chunk'),
         firstChunkTimeoutMs,
@@ -207,18 +208,18 @@ async function* callEvents<M>(
           ? await authorizeAttempt(
               call,
               { url: call.url, headers: call.headers, body: bodyToSend() },
-              attemptController.signal,
+              attemptAbort.signal,
             )
           : call.headers;
         // A token or signature the hook added is as secret as the API key.
         if (headers !== call.headers) context = copyWith(failureContext, { secrets: addedSecrets(call, headers) });
-        const response = await post(call.url, { headers, body: bodyToSend(), signal: attemptController.signal });
+        const response = await post(call.url, { headers, body: bodyToSend(), signal: attemptAbort });
         if (!response.ok || response.body === null) {
           failure = await failureFromResponse(response, context);
         } else {
           const decoder = call.createDecoder ? await call.createDecoder() : (sseDecoder() as unknown as BodyDecoder<M>);
           const batches = new BodyBatches(response.body, decoder, {
-            signal: attemptController.signal,
+            signal: attemptAbort,
             onChunk: clearFirstChunkTimer,
           });
           try {
@@ -285,8 +286,8 @@ async function* callEvents<M>(
         running = undefined;
         // Frees the connection if the body was left half-read. A shared reason: a fresh
         // DOMException (with its stack) on every call costs more than the call's parsing. Not
-        // after a body read to its end: an abort's event dispatch costs 5-9 µs a call for nothing.
-        if (!bodySettled) attemptController.abort(ATTEMPT_FINISHED);
+        // after a body read to its end: a real signal's event dispatch costs 5-9 µs for nothing.
+        if (!bodySettled) attemptAbort.abort(ATTEMPT_FINISHED);
       }
       if (stopReason) throw stopError();
 

@@ -1,3 +1,4 @@
+import { type AbortSource, abortSignalOf } from '../internal/lazy-abort.js';
 import type { FetchLike } from '../types.js';
 
 /** Reads a response's headers by name, case-insensitively; a web `Headers` is one. @internal */
@@ -38,11 +39,15 @@ export interface ProviderResponse {
   readonly body: ProviderBody | null;
 }
 
-/** What one provider POST is given: the headers and JSON body exactly as sent, and its abort signal. @internal */
+/**
+ * What one provider POST is given: the headers and JSON body exactly as sent, and its abort (a
+ * `LazyAbort`; {@link postWithFetch} hands a host's `fetch` its real signal).
+ * @internal
+ */
 export interface ProviderPostInit {
   headers: Record<string, string>;
   body: string;
-  signal: AbortSignal;
+  signal: AbortSource;
 }
 
 /**
@@ -66,5 +71,6 @@ const FETCH_REQUEST = { method: 'POST', redirect: 'error', window: null } as con
  * @internal
  */
 export function postWithFetch(fetchFn: FetchLike): ProviderPost {
-  return (url, init) => fetchFn(url, { ...FETCH_REQUEST, headers: init.headers, body: init.body, signal: init.signal });
+  return (url, init) =>
+    fetchFn(url, { ...FETCH_REQUEST, headers: init.headers, body: init.body, signal: abortSignalOf(init.signal) });
 }

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type * as NodeZlib from 'node:zlib';
 import type * as Undici from 'undici';
+import { type AbortSource, abortSignalOf } from '../internal/lazy-abort.js';
 import { type AnswerDecoder, DispatchedAnswer } from './dispatched-answer.js';
 import type { ProviderPostInit, ProviderResponse } from './provider-response.js';
 
@@ -19,13 +20,13 @@ const DEFAULT_HEADERS = { 'accept-encoding': 'identity', 'user-agent': 'mcp-llmc
 // Where undici cannot load (an edge runtime): the global fetch, looked up at each call, with
 // redirects refused as the transport refuses them.
 function requestWithGlobalFetch(method: string, url: string | URL, init: UndiciRequestInit): Promise<Response> {
-  const { headers, body, signal } = init;
+  const { headers, body } = init;
   return globalThis.fetch(url, {
     method,
     redirect: 'error',
     window: null,
     headers,
-    signal,
+    signal: abortSignalOf(init.signal),
     ...(body === undefined ? {} : { body }),
   });
 }
@@ -71,11 +72,11 @@ export function postWithUndici(url: string, init: ProviderPostInit): Promise<Pro
   return requestWithUndici('POST', url, init);
 }
 
-/** One request over the undici transport: headers and body as sent (plus defaults), and its abort signal. @internal */
+/** One request over the undici transport: headers and body as sent (plus defaults), and its abort (a signal or a `LazyAbort`). @internal */
 export interface UndiciRequestInit {
   headers: Record<string, string>;
   body?: string;
-  signal: AbortSignal;
+  signal: AbortSource;
   /**
    * How long a body its reader let go of may drain unread, so that its socket is kept, before the
    * request is cut; 0 cuts it at once. @default 200 (`DRAIN_GRACE_MS`)

@@ -330,3 +330,60 @@ async function listenOnLoopback(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
+
+describe("a host's fetch and the attempt's abort", () => {
+  let fake: FakeLlmServer;
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+
+  // Over the library's own transport an attempt is aborted through a flag (no AbortSignal is
+  // made); a host's fetch still gets a real signal, which aborts with the attempt.
+  it('gets a real AbortSignal that aborts when the caller stops the call mid-stream', async () => {
+    fake.reply({ kind: 'text', chunks: Array.from({ length: 50 }, (_, i) => `t${i} `), delayMs: 50 });
+    const signals: AbortSignal[] = [];
+    const recordingFetch: typeof fetch = (input, init) => {
+      if (init?.signal) signals.push(init.signal);
+      return globalThis.fetch(input, init);
+    };
+    const controller = new AbortController();
+    const provider = formats[0]?.make(fake, { ...FAST, fetch: recordingFetch }) as LlmProvider;
+    const { error } = await collectFailure(
+      (async function* () {
+        for await (const event of provider.stream(hi, { signal: controller.signal })) {
+          yield event;
+          if (event.type === 'text') controller.abort();
+        }
+      })(),
+    );
+    expect(error.code).toBe('ABORTED');
+    expect(signals).toHaveLength(1);
+    expect(signals[0]).toBeInstanceOf(AbortSignal);
+    expect(signals[0]?.aborted).toBe(true);
+  });
+
+  it('gets a real AbortSignal that aborts on the first-chunk timeout', async () => {
+    fake.reply({ kind: 'stall', phase: 'before_headers' });
+    const signals: AbortSignal[] = [];
+    const recordingFetch: typeof fetch = (input, init) => {
+      if (init?.signal) signals.push(init.signal);
+      return globalThis.fetch(input, init);
+    };
+    const provider = formats[0]?.make(fake, {
+      ...FAST,
+      maxRetries: 0,
+      firstChunkTimeoutMs: 100,
+      fetch: recordingFetch,
+    }) as LlmProvider;
+    const { error } = await collectFailure(provider.stream(hi));
+    expect(error.code).toBe('TIMEOUT');
+    expect(signals[0]).toBeInstanceOf(AbortSignal);
+    expect(signals[0]?.aborted).toBe(true);
+    // And the host's fetch heard it: the server saw the request cut.
+    await fake.requests[0]?.settled;
+    expect(fake.requests[0]?.aborted).toBe(true);
+  });
+});
