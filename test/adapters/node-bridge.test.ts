@@ -4,7 +4,7 @@ import { connect as connectHttp2, createServer as createHttp2Server } from 'node
 import { type AddressInfo, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stripMountPrefix } from '../../src/adapters/node/strip-mount-prefix.js';
-import { toWebRequest } from '../../src/adapters/node/to-web-request.js';
+import { signalKeeperOf, toWebRequest } from '../../src/adapters/node/to-web-request.js';
 import { writeWebResponse } from '../../src/adapters/node/write-web-response.js';
 import { chunkedResponse } from '../../src/http/node-body.js';
 import { sseChunks } from '../../src/sse/sse-chunks.js';
@@ -173,6 +173,24 @@ describe('toWebRequest', () => {
     await new Promise<void>((resolve) => signals[1]!.addEventListener('abort', () => resolve()));
     release();
     expect(signals.map((signal) => signal.aborted)).toEqual([false, true]);
+  });
+});
+
+describe('signalKeeperOf', () => {
+  it("finds the controller behind a Request's own signal on this Node", () => {
+    const request = new Request('http://example.test/', { signal: new AbortController().signal });
+    const keeper = signalKeeperOf(request);
+    expect(keeper).toBeInstanceOf(AbortController);
+    expect((keeper as AbortController).signal).toBe(request.signal);
+  });
+
+  it('falls back to the Request itself where no such controller is found', () => {
+    const stranger = { signal: new AbortController().signal } as unknown as Request;
+    expect(signalKeeperOf(stranger)).toBe(stranger);
+    // A symbol of that name holding something else is not taken for it.
+    const decoy = Object.assign(Object.create(null), { signal: new AbortController().signal });
+    decoy[Symbol('abortController')] = new AbortController();
+    expect(signalKeeperOf(decoy as Request)).toBe(decoy);
   });
 });
 

@@ -20,11 +20,12 @@ export interface ToWebRequestOptions {
 // Framing and encoding described the bytes on the wire, not the body the host hands us.
 const WIRE_HEADERS = new Set(['content-length', 'transfer-encoding', 'content-encoding']);
 
-// Each Request, for as long as its response lives. Node's `request.signal` is not the signal the
-// Request was built with: it follows it only while the Request lives (undici links the two
-// weakly), so a Request collected mid-answer would leave a handler's listeners on
-// `request.signal` deaf to the client leaving.
-const REQUEST_OF_RESPONSE = new WeakMap<ServerResponse, Request>();
+// What keeps each Request's signal hearing, for as long as its response lives. Node's
+// `request.signal` is not the signal the Request was built with but that of a controller the
+// Request makes, which hears ours only while it lives (undici links the two weakly): a controller
+// collected mid-answer would leave a handler's listeners on `request.signal` deaf to the client
+// leaving. That controller is kept, not the whole Request with its headers and unread body stream.
+const SIGNAL_KEEPER_OF_RESPONSE = new WeakMap<ServerResponse, object>();
 
 /**
  * Builds a web `Request` from a Node request, for a handler that speaks `fetch`.
@@ -35,7 +36,7 @@ const REQUEST_OF_RESPONSE = new WeakMap<ServerResponse, Request>();
  * (see `nodeBodyRequest`), any other handler or wrapper just reads `request.body`. HTTP/2
  * pseudo-headers are dropped. The request's signal aborts when the client goes away before the
  * response finished: that is watched on `res` because `req` emits `close` as soon as its body has
- * been read. The Request lives as long as `res`, so that its signal does (see above).
+ * been read. The signal lives as long as `res` (see above).
  */
 export function toWebRequest(req: IncomingMessage, res: ServerResponse, options: ToWebRequestOptions = {}): Request {
   const { parsedBody } = options;
@@ -71,7 +72,22 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse, options:
     };
     request = nodeBodyRequest(url, { method, headers, signal: controller.signal }, source);
   }
-  REQUEST_OF_RESPONSE.set(res, request);
+  SIGNAL_KEEPER_OF_RESPONSE.set(res, signalKeeperOf(request));
+  return request;
+}
+
+/**
+ * The controller behind `request.signal` (undici keeps it under a symbol named `abortController`:
+ * Node 20 to 24), so that holding it keeps the signal hearing; the Request itself where it cannot
+ * be found (a later Node, another runtime), which keeps it too, at the cost of the rest.
+ * @internal
+ */
+export function signalKeeperOf(request: Request): object {
+  for (const symbol of Object.getOwnPropertySymbols(request)) {
+    if (symbol.description !== 'abortController') continue;
+    const candidate = (request as unknown as Record<symbol, unknown>)[symbol];
+    if (candidate instanceof AbortController && candidate.signal === request.signal) return candidate;
+  }
   return request;
 }
 
