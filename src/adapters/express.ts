@@ -39,7 +39,12 @@ export function toExpressMiddleware(handler: ChatHandler): ExpressMiddleware {
     }
     handler
       .fetch(request)
-      .then((response) => writeWebResponse(response, res, { signal: request.signal }))
+      .then((response) => {
+        // Not chained: the writing never rejects (headers that cannot be set throw here, and go
+        // to `next`), and a chain would hold `next`, with the router state it closes over, for
+        // as long as the answer streams.
+        void writeWebResponse(response, res, { signal: request.signal });
+      })
       .catch(next);
   };
 }

@@ -1,4 +1,7 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { toExpressMiddleware } from '../../src/adapters/express.js';
 import type { ChatHandler } from '../../src/http/chat-handler.js';
 import { chunkedResponse } from '../../src/http/node-body.js';
 import { sseChunks } from '../../src/sse/sse-chunks.js';
@@ -102,5 +105,40 @@ describe.each(HOSTS)('$name', (kind) => {
     await events.cancel().catch(() => {});
     // Heard, or the test times out.
     await expect(seen.heardAbort).resolves.toBeUndefined();
+  });
+});
+
+// Express's `next` closes over the router's state for the request; the middleware needs it only
+// until the answer starts (a handler that throws, headers that cannot be set).
+describe('toExpressMiddleware', () => {
+  it("does not hold Express's next while the answer streams", async () => {
+    const { handler, finish } = heldOpenHandler(true);
+    const middleware = toExpressMiddleware(handler);
+    let nextRef: WeakRef<() => void> | undefined;
+    let nextCalls = 0;
+    const server: Server = createServer((req, res) => {
+      const next = () => {
+        nextCalls++;
+      };
+      nextRef = new WeakRef(next);
+      middleware(req, res, next);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const answer = await fetch(`http://127.0.0.1:${port}/chat`, { method: 'POST', body: '{}' });
+      const events = sseEventReader(answer.body as ReadableStream<Uint8Array>);
+      expect((await events.next())?.event).toBe('token');
+      await collectGarbage();
+      expect(nextRef).toBeDefined();
+      expect(nextRef?.deref()).toBeUndefined();
+      finish();
+      expect((await events.next())?.event).toBe('final');
+      expect(await events.next()).toBeUndefined();
+      expect(nextCalls).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -21,10 +21,10 @@ const noop = (): void => {};
  * from `response.body`; never both. Event streams get their headers flushed before the first event, and every chunk is
  * followed by `res.flush()` when a compression middleware provides it, so nothing is held back.
  * When the client leaves (or `signal` aborts) the body source is cancelled and the promise
- * resolves; an error from the body ends the response instead of reaching the host. Never rejects
- * once the headers are set.
+ * resolves; an error from the body ends the response instead of reaching the host. Headers that
+ * cannot be set throw at once, before anything is written; the promise never rejects.
  */
-export async function writeWebResponse(
+export function writeWebResponse(
   response: Response,
   res: ServerResponse,
   options: WriteWebResponseOptions = {},
@@ -58,7 +58,7 @@ export async function writeWebResponse(
     stop = () => reader.cancel();
   } else {
     res.end();
-    return;
+    return Promise.resolve();
   }
   if (response.headers.get('content-type')?.startsWith('text/event-stream')) res.flushHeaders();
   return pump(res, pull, stop, options.signal);
