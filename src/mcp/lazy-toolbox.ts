@@ -50,8 +50,9 @@ export class LazyToolbox implements ToolSource {
   #closed = false;
 
   constructor(options: LazyToolboxOptions) {
-    this.#specs = toToolSpecs(options.tools);
-    this.#tools = new Map(options.tools.map((tool) => [tool.name, tool]));
+    const { specs, byName } = derivedOf(options.tools);
+    this.#specs = specs;
+    this.#tools = byName;
     this.#servers = options.servers;
     this.#open = options.open;
     this.#idleMs = options.idleMs;
@@ -143,6 +144,25 @@ export class LazyToolbox implements ToolSource {
         this.#logger?.debug?.('closing an idle MCP connection failed', { error: String(error) });
     }
   }
+}
+
+interface DerivedTools {
+  specs: readonly ToolSpec[];
+  byName: ReadonlyMap<string, StoredTool>;
+}
+
+// What toolboxes derive from a tool list, once per list: sessions share equal lists (see
+// `SessionStore`), so their toolboxes share the spec list, and each provider serializes that
+// list's tools once (`ToolJsonCache`) instead of once a user.
+const DERIVED = new WeakMap<readonly StoredTool[], DerivedTools>();
+
+function derivedOf(tools: readonly StoredTool[]): DerivedTools {
+  let derived = DERIVED.get(tools);
+  if (derived === undefined) {
+    derived = { specs: toToolSpecs(tools), byName: new Map(tools.map((tool) => [tool.name, tool])) };
+    DERIVED.set(tools, derived);
+  }
+  return derived;
 }
 
 // The toolbox's naming of servers: `config.name`, else `server1`, `server2`, …

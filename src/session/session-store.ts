@@ -93,6 +93,10 @@ export class SessionStore {
   // Every turn reads the session and the history again; most of it is text already decoded.
   readonly #records = new TextMemo<StoredSession>(1_000_000);
   readonly #turns = new TextMemo<TranscriptMessage[]>(4_000_000);
+  // One copy of each distinct tool list, by its JSON: the users of a deployment mostly connect
+  // to the same servers, and a list (names, descriptions, schemas) weighs kilobytes a user for
+  // as long as the user is connected. Values are frozen, so sharing one is safe.
+  readonly #toolLists = new TextMemo<readonly StoredTool[]>(1_000_000);
 
   constructor(backend: SessionBackend, options: SessionStoreOptions = {}) {
     const { sessionTtlMs = 300_000, historyTtlMs = 3_600_000, maxHistoryTurns = 50 } = options;
@@ -357,7 +361,8 @@ export class SessionStore {
     if (record.tools !== undefined) {
       const problem = storedToolsProblem(record.tools, config.servers.length);
       if (problem !== undefined) throw this.#invalid(problem);
-      session.tools = record.tools;
+      const tools = record.tools;
+      session.tools = this.#toolLists.get(JSON.stringify(tools), () => tools) ?? tools;
     }
     return session;
   }

@@ -58,6 +58,17 @@ describe('LazyToolbox', () => {
     expect(toolbox.isConnected).toBe(false);
   });
 
+  it('shares the tool specs of one stored list among toolboxes (each provider serializes them once)', () => {
+    const open = async () => fakeLive(['add']);
+    const servers = [{ url: 'http://127.0.0.1:1/mcp' }];
+    const one = new LazyToolbox({ tools: TOOLS, servers, open, idleMs: 1000 });
+    const two = new LazyToolbox({ tools: TOOLS, servers, open, idleMs: 1000 });
+    const other = new LazyToolbox({ tools: [...TOOLS], servers, open, idleMs: 1000 });
+    expect(two.listTools()).toBe(one.listTools());
+    expect(other.listTools()).not.toBe(one.listTools());
+    expect(other.listTools()).toEqual(one.listTools());
+  });
+
   it('gives a typed TOOL_ERROR for a tool the server no longer offers, or one never listed', async () => {
     const toolbox = new LazyToolbox({ tools: TOOLS, servers: [{}], open: async () => fakeLive(['add']), idleMs: 1000 });
     expect((await toolbox.callTool('add', {})).text).toBe('ran add');

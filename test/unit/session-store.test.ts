@@ -174,6 +174,27 @@ describe('SessionStore with a minimal backend', () => {
     ).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
   });
 
+  it('gives sessions with equal tool lists one shared, frozen list, and each other list its own', async () => {
+    const store = new SessionStore(minimalBackend());
+    const listed = () => [
+      { name: 'add', server: 0, description: 'Adds.', inputSchema: { type: 'object', properties: { a: {} } } },
+      { name: 'echo', server: 0, inputSchema: { type: 'object' } },
+    ];
+    await store.createSession('alice', config, { tools: listed() });
+    await store.createSession('bob', config, { tools: listed() });
+    await store.createSession('carol', config, { tools: [{ name: 'other', server: 0, inputSchema: {} }] });
+    const alice = (await store.requireSession('alice')).tools;
+    const bob = (await store.requireSession('bob')).tools;
+    const carol = (await store.requireSession('carol')).tools;
+    expect(alice).toEqual(listed());
+    expect(bob).toBe(alice);
+    expect(carol).not.toBe(alice);
+    expect(carol).toEqual([{ name: 'other', server: 0, inputSchema: {} }]);
+    // Shared, so nobody may change it for the others.
+    expect(Object.isFrozen(alice)).toBe(true);
+    expect(Object.isFrozen(alice?.[0]?.inputSchema.properties)).toBe(true);
+  });
+
   it('reads back a session it just created without parsing it again, exactly as another store decodes it', async () => {
     const backend = minimalBackend();
     const store = new SessionStore(backend, { sealKey: 'k' });
