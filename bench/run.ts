@@ -12,8 +12,8 @@
  * `--profile` (run the server under `--cpu-prof`, profiles in bench/.profiles; summarize them
  * with `npx tsx bench/profile-summary.ts <file>`), `--no-write` (do not write RESULTS.md),
  * `--redis-autopipelining` (the servers' ioredis client with `enableAutoPipelining`, to weigh it),
- * `--bridge` (scenario 4a also runs the library's Node bridge on node:http without Express, to
- * tell what Express itself adds).
+ * `--no-bridge` (scenario 4a leaves out the library's Node bridge on node:http without Express,
+ * which tells what Express itself adds).
  * `BENCH_NODE=$(scripts/ensure-node.sh 24) npm run bench` runs the server and upstream processes on
  * that Node (the client stays on this one).
  */
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     if (only.has(4)) {
       if (profile) mkdirSync(profileDir, { recursive: true });
       const profileFlags = profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-      const bridge = argv.includes('--bridge');
+      const bridge = !argv.includes('--no-bridge');
       const fresh = () =>
         startServer(upstream, info, ['--no-aisdk', ...(bridge ? ['--bridge'] : [])], ['--expose-gc', ...profileFlags]);
       const memory = bridge ? { ...sizes.memory, doors: [...DOORS, 'bridge' as const] } : sizes.memory;
@@ -218,7 +218,8 @@ const NOTES = `## How to read and reproduce
   \`--variants fetch-memory,floor\` runs only those rows of scenarios 1–3 (to profile one path);
   \`--quick\` is a smoke run; \`--profile\` writes V8 CPU profiles of the server processes to
   \`bench/.profiles/\` (summarize with \`npx tsx bench/profile-summary.ts bench/.profiles/<file>.cpuprofile\`);
-  \`--bridge\` adds to scenario 4a the library's Node bridge on plain node:http without Express.
+  scenario 4a also runs the library's Node bridge on plain node:http without Express (what Express
+  itself adds is the difference; \`--no-bridge\` leaves it out).
 - \`npm run bench:soak -- --minutes 10\`: mixed traffic, reports whether RSS, heap and handles stay flat.
 - The floor is a bare \`node:http\` server that sends the provider request and pipes its stream to the
   client untouched. The AI SDK server runs \`streamText\` (\`@ai-sdk/openai-compatible\`, MCP tools from

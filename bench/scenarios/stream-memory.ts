@@ -132,7 +132,20 @@ export async function streamMemoryScenario(
         ],
       },
     ],
-    targets: [target('express'), target('fetch')],
+    targets: [
+      target('express'),
+      target('fetch'),
+      // What Express itself adds: the same middleware without Express (see ANALYSIS.md, eighteenth round).
+      ...(doors.includes('bridge')
+        ? [
+            {
+              target: `(info) ${options.streams} streams, the library's Node bridge on node:http (Express's middleware without Express): peak RSS × the floor's`,
+              measured: `${fmt(peak('bridge') / floorPeak, 2)}× (${fmt(peak('bridge') / MB, 0)} vs ${fmt(floorPeak / MB, 0)} MB)`,
+              pass: undefined,
+            },
+          ]
+        : []),
+    ],
   };
 }
 
