@@ -58,6 +58,27 @@ describe('CompactLog', () => {
     expect([log.size, log.lastSeq, log.last()]).toEqual([0, 0, undefined]);
   });
 
+  it('reads back long runs of tokens (packed 16 at a time) exactly, as they are bounded', () => {
+    const log = new CompactLog();
+    const appended: Array<{ seq: number; payload: string }> = [];
+    const add = (seq: number, payload: string) => {
+      log.push(seq, payload);
+      appended.push({ seq, payload });
+    };
+    add(1, '{"e":"start","d":{}}');
+    for (let seq = 2; seq <= 400; seq++)
+      add(seq, token(seq % 9 === 0 ? `é ✓ "${seq}"\n` : seq % 13 === 0 ? '' : `t${seq} `));
+    add(401, '{"e":"final","d":{}}');
+    expect(log.read(0, 1000)).toEqual(appended);
+    for (const after of [0, 1, 64, 65, 66, 129, 200, 399, 400]) {
+      expect(log.read(after, 70)).toEqual(appended.filter((entry) => entry.seq > after).slice(0, 70));
+    }
+    for (const keep of [390, 300, 257, 100, 64, 63, 2]) {
+      log.keepNewest(keep);
+      expect(log.read(0, 1000)).toEqual(appended.slice(-keep));
+    }
+  });
+
   it('hands out fresh entry objects', () => {
     const log = new CompactLog();
     log.push(1, token('a'));

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { PackedStrings } from '../../src/turns/packed-strings.js';
+
+// Strings of every kind a token literal can be: empty, one-byte, two-byte, surrogate pairs, long.
+function sample(index: number): string {
+  const kinds = ['', `w${index} `, `é "q" ✓ ${index}`, `😀${index}`, 'x'.repeat(index % 7 === 0 ? 5000 : 3)];
+  return kinds[index % kinds.length] as string;
+}
+
+describe('PackedStrings', () => {
+  it('gives back every string as pushed, across full chunks and the tail', () => {
+    const packed = new PackedStrings();
+    const model: string[] = [];
+    for (let index = 0; index < 300; index++) {
+      packed.push(sample(index));
+      model.push(sample(index));
+      expect(packed.length).toBe(model.length);
+      expect(packed.at(index)).toBe(model[index]);
+    }
+    for (let index = 0; index < model.length; index++) expect(packed.at(index)).toBe(model[index]);
+    expect(packed.at(300)).toBeUndefined();
+    expect(packed.at(-1)).toBeUndefined();
+    expect(packed.at(1.5)).toBeUndefined();
+  });
+
+  it('drops from the front inside a chunk, across chunks and into the tail, as an array would', () => {
+    for (const drops of [
+      [1],
+      [15],
+      [16],
+      [17],
+      [63],
+      [64],
+      [65],
+      [10, 54, 1],
+      [130, 5],
+      [199],
+      [200],
+      [500],
+      [0, -3, 2.7],
+    ]) {
+      const packed = new PackedStrings();
+      const model: string[] = [];
+      for (let index = 0; index < 200; index++) {
+        packed.push(sample(index));
+        model.push(sample(index));
+      }
+      for (const count of drops) {
+        packed.dropFirst(count);
+        model.splice(0, Math.min(Math.max(0, Math.floor(count)), model.length));
+      }
+      expect(packed.length).toBe(model.length);
+      for (let index = 0; index < model.length; index++) expect(packed.at(index)).toBe(model[index]);
+      // And it goes on taking strings after the drops.
+      for (let index = 200; index < 280; index++) {
+        packed.push(sample(index));
+        model.push(sample(index));
+      }
+      expect(Array.from({ length: packed.length }, (_, index) => packed.at(index))).toEqual(model);
+    }
+  });
+
+  it('keeps offsets past 65,535 characters within a chunk', () => {
+    const packed = new PackedStrings();
+    const model = Array.from({ length: 40 }, (_, index) => `${index}`.padEnd(index % 3 === 0 ? 70_000 : 2, '·'));
+    for (const text of model) packed.push(text);
+    expect(Array.from({ length: packed.length }, (_, index) => packed.at(index))).toEqual(model);
+  });
+});
