@@ -20,14 +20,18 @@ export interface AbortSource {
  * this. A host's `fetch` or credentials hook gets a real signal from {@link signal}, made on the
  * first read and aborted with this.
  *
- * Listeners run once, in the order added, when {@link abort} first runs; one added after that is
- * not called, as on a signal. A listener that throws does not stop the others.
+ * Listeners run once, in the order added, when {@link abort} first runs; one added after that, or
+ * removed by an earlier listener meanwhile, is not called, as on a signal. A listener that throws
+ * does not stop the others, and its error goes nowhere: the listeners are the library's own, and
+ * on a signal the same error would crash the process (an uncaught exception).
  * @internal
  */
 export class LazyAbort implements AbortSource {
   #aborted = false;
   #reason: unknown;
-  #listeners: Array<() => void> | undefined;
+  #listeners: Array<(() => void) | undefined> | undefined;
+  /** The listeners are being called: one removed meanwhile leaves a hole, so the others keep their places. */
+  #dispatching = false;
   #controller: AbortController | undefined;
 
   get aborted(): boolean {
@@ -57,7 +61,9 @@ export class LazyAbort implements AbortSource {
     const listeners = this.#listeners;
     if (listeners === undefined) return;
     const at = listeners.indexOf(listener);
-    if (at >= 0) listeners.splice(at, 1);
+    if (at < 0) return;
+    if (this.#dispatching) listeners[at] = undefined;
+    else listeners.splice(at, 1);
   }
 
   /** Aborts once: the reason is kept (a `DOMException` `AbortError` when none is given), listeners run. */
@@ -66,16 +72,18 @@ export class LazyAbort implements AbortSource {
     this.#aborted = true;
     this.#reason = reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason;
     const listeners = this.#listeners;
-    this.#listeners = undefined;
     if (listeners !== undefined) {
+      this.#dispatching = true;
       for (const listener of listeners) {
         try {
-          listener();
+          listener?.();
         } catch {
           // As on a signal, one listener's failure is not the abort's: the others still run.
         }
       }
+      this.#dispatching = false;
     }
+    this.#listeners = undefined;
     this.#controller?.abort(this.#reason);
   }
 }

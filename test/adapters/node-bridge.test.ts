@@ -195,6 +195,25 @@ describe('signalKeeperOf', () => {
 });
 
 describe('writeWebResponse', () => {
+  it('ends the response, and resolves, when its chunks refuse to be piped (already read elsewhere)', async () => {
+    let written: Promise<void> | undefined;
+    serve = (req, res) => {
+      req.resume();
+      async function* source() {
+        yield 'never sent';
+      }
+      const chunks = sseChunks(source(), { encode: (text: string) => text, keepAliveMs: 0 });
+      const response = chunkedResponse(chunks, { headers: { 'content-type': 'text/plain' } });
+      // Someone else is reading these chunks already: the bridge's pipe is refused.
+      chunks.pipe({ write: () => true, end: () => {} });
+      written = writeWebResponse(response, res);
+    };
+    const answer = await fetch(`${origin}/`);
+    expect(answer.status).toBe(500);
+    await answer.arrayBuffer();
+    await expect(written).resolves.toBeUndefined();
+  });
+
   it('writes status and headers, keeping every Set-Cookie apart', async () => {
     bridge(() => {
       const headers = new Headers({ 'x-one': '1' });

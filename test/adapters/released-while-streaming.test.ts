@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toExpressMiddleware } from '../../src/adapters/express.js';
+import { signalKeeperOf } from '../../src/adapters/node/to-web-request.js';
 import type { ChatHandler } from '../../src/http/chat-handler.js';
 import { chunkedResponse } from '../../src/http/node-body.js';
 import { sseChunks } from '../../src/sse/sse-chunks.js';
@@ -15,7 +16,12 @@ import { HOSTS, MOUNT, type RunningHost } from './hosts.js';
  */
 function heldOpenHandler(fast: boolean) {
   let heard: () => void = () => {};
-  const seen: { request?: WeakRef<Request>; response?: WeakRef<Response>; heardAbort: Promise<void> } = {
+  const seen: {
+    request?: WeakRef<Request>;
+    signalKeeper?: WeakRef<object>;
+    response?: WeakRef<Response>;
+    heardAbort: Promise<void>;
+  } = {
     heardAbort: new Promise<void>((resolve) => {
       heard = resolve;
     }),
@@ -34,6 +40,7 @@ function heldOpenHandler(fast: boolean) {
   const handler: ChatHandler = {
     async fetch(request) {
       seen.request = new WeakRef(request);
+      seen.signalKeeper = new WeakRef(signalKeeperOf(request));
       request.signal.addEventListener('abort', () => heard());
       const source = events();
       const response = fast
@@ -86,10 +93,14 @@ describe.each(HOSTS)('$name', (kind) => {
     expect(seen.request).toBeDefined();
     expect(seen.request?.deref()).toBeUndefined();
 
-    // And the answer still streams to its end.
+    // And the answer still streams to its end, after which nothing keeps what the signal needed.
     finish();
     expect((await events.next())?.event).toBe('final');
     expect(await events.next()).toBeUndefined();
+    await host.close();
+    host = undefined;
+    await collectGarbage();
+    expect(seen.signalKeeper?.deref()).toBeUndefined();
   });
 
   it('tells the handler of a client that leaves mid-answer, after a collection', async () => {

@@ -37,6 +37,23 @@ describe('LazyAbort', () => {
     expect(calls).toEqual([]);
   });
 
+  it('does not call a listener that an earlier one removed during the abort, as a signal does', () => {
+    const abort = new LazyAbort();
+    const calls: string[] = [];
+    const third = () => calls.push('third');
+    abort.addEventListener('abort', () => {
+      calls.push('first');
+      abort.removeEventListener('abort', first);
+      abort.removeEventListener('abort', third);
+    });
+    const first = () => calls.push('second');
+    abort.addEventListener('abort', first);
+    abort.addEventListener('abort', third);
+    abort.addEventListener('abort', () => calls.push('fourth'));
+    abort.abort();
+    expect(calls).toEqual(['first', 'fourth']);
+  });
+
   it('runs the other listeners when one throws, and does not throw itself', () => {
     const abort = new LazyAbort();
     const calls: string[] = [];

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { takeNodeBody } from '../../http/node-body.js';
-import { isPipeable, type PipeableChunks } from '../../sse/sse-chunks.js';
+import { type ChunkSink, isPipeable, type PipeableChunks } from '../../sse/sse-chunks.js';
 import { waitForDrain } from './wait-for-drain.js';
 
 /** Options of {@link writeWebResponse}. */
@@ -136,7 +136,7 @@ function pipeChunks(res: ServerResponse, chunks: PipeableChunks, signal?: AbortS
       leave();
       return;
     }
-    chunks.pipe({
+    const sink: ChunkSink = {
       write(chunk) {
         if (over) return false;
         const accepted = res.write(chunk);
@@ -150,6 +150,13 @@ function pipeChunks(res: ServerResponse, chunks: PipeableChunks, signal?: AbortS
         } else if (res.headersSent) res.destroy();
         else res.writeHead(500).end();
       },
-    });
+    };
+    try {
+      chunks.pipe(sink);
+    } catch (error) {
+      // Chunks that refuse the pipe (someone reads them already) end the response, as a failing
+      // source does: the promise must not reject, its callers do not wait on it for errors.
+      sink.end(error ?? new Error('The chunks could not be piped.'));
+    }
   });
 }
