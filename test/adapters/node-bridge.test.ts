@@ -7,7 +7,7 @@ import { stripMountPrefix } from '../../src/adapters/node/strip-mount-prefix.js'
 import { signalKeeperOf, toWebRequest } from '../../src/adapters/node/to-web-request.js';
 import { writeWebResponse } from '../../src/adapters/node/write-web-response.js';
 import { chunkedResponse } from '../../src/http/node-body.js';
-import { sseChunks } from '../../src/sse/sse-chunks.js';
+import { isPipeable, sseChunks } from '../../src/sse/sse-chunks.js';
 
 let serve: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 const server = createServer((req, res) => void serve(req, res));
@@ -205,6 +205,7 @@ describe('writeWebResponse', () => {
       const chunks = sseChunks(source(), { encode: (text: string) => text, keepAliveMs: 0 });
       const response = chunkedResponse(chunks, { headers: { 'content-type': 'text/plain' } });
       // Someone else is reading these chunks already: the bridge's pipe is refused.
+      if (!isPipeable(chunks)) throw new Error('sseChunks gives pipeable chunks');
       chunks.pipe({ write: () => true, end: () => {} });
       written = writeWebResponse(response, res);
     };
