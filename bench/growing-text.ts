@@ -8,11 +8,15 @@
  * each (the chat loop's and the running turn's, which share the tokens), and the heap is
  * measured after a full collection.
  *
+ * Then what each token's stored event weighs in a memory turn log (`CompactLog`, kept minutes after
+ * its turn ended): 500 logs of token events written the way `TurnLog` writes them.
+ *
  * Run: `npx tsx bench/growing-text.ts` (or `$(scripts/ensure-node.sh 24) --import tsx bench/growing-text.ts`).
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { GrowingText } from '../src/internal/growing-text.js';
+import { CompactLog } from '../src/turns/compact-log.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -68,3 +72,21 @@ for (const tokens of LENGTHS) {
     `| ${tokens} | ${(chars / 1024).toFixed(1)} KB | ${concat.kbAnAnswer.toFixed(1)} | ${concat.usAnAppend.toFixed(3)} | ${growing.kbAnAnswer.toFixed(1)} | ${growing.usAnAppend.toFixed(3)} |`,
   );
 }
+
+/** Bytes of heap a stored token event, over `ANSWERS` logs of `tokens` token events each. */
+function logBytesAToken(tokens: number): number {
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const logs = Array.from({ length: ANSWERS }, () => new CompactLog());
+  for (let t = 1; t <= tokens; t++) {
+    for (const log of logs) log.push(t, JSON.stringify({ e: 'token', d: { content: ` w${t % 1000}` } }));
+  }
+  gc();
+  const bytes = (process.memoryUsage().heapUsed - before) / (ANSWERS * tokens);
+  if (logs.length !== ANSWERS) throw new Error('unreachable');
+  return bytes;
+}
+
+console.log('\n| tokens | memory turn log: bytes a stored token event |');
+console.log('|---|---|');
+for (const tokens of LENGTHS) console.log(`| ${tokens} | ${logBytesAToken(tokens).toFixed(1)} |`);
