@@ -3,14 +3,20 @@ import { CompactLog } from '../../src/turns/compact-log.js';
 
 const token = (text: string) => JSON.stringify({ e: 'token', d: { content: text } });
 
+/** A log and what was appended to it, to compare what it reads back with. */
+function recordingLog() {
+  const log = new CompactLog();
+  const appended: Array<{ seq: number; payload: string }> = [];
+  const add = (seq: number, payload: string) => {
+    log.push(seq, payload);
+    appended.push({ seq, payload });
+  };
+  return { log, appended, add };
+}
+
 describe('CompactLog', () => {
   it('reads back every payload exactly as appended, across runs, gaps and kinds of event', () => {
-    const log = new CompactLog();
-    const appended: Array<{ seq: number; payload: string }> = [];
-    const add = (seq: number, payload: string) => {
-      log.push(seq, payload);
-      appended.push({ seq, payload });
-    };
+    const { log, appended, add } = recordingLog();
     add(1, JSON.stringify({ e: 'start', d: { turn_id: 't1' } }));
     for (let seq = 2; seq <= 40; seq++) add(seq, token(seq % 5 === 0 ? `é "quoted" ✓\n${seq}` : `w${seq} `));
     add(41, JSON.stringify({ e: 'tool_start', d: { tool: 'add' } }));
@@ -59,12 +65,7 @@ describe('CompactLog', () => {
   });
 
   it('reads back long runs of tokens (packed 16 at a time) exactly, as they are bounded', () => {
-    const log = new CompactLog();
-    const appended: Array<{ seq: number; payload: string }> = [];
-    const add = (seq: number, payload: string) => {
-      log.push(seq, payload);
-      appended.push({ seq, payload });
-    };
+    const { log, appended, add } = recordingLog();
     add(1, '{"e":"start","d":{}}');
     for (let seq = 2; seq <= 400; seq++)
       add(seq, token(seq % 9 === 0 ? `é ✓ "${seq}"\n` : seq % 13 === 0 ? '' : `t${seq} `));
