@@ -9,7 +9,8 @@
  * measured after a full collection.
  *
  * Then what each token's stored event weighs in a memory turn log (`CompactLog`, kept minutes after
- * its turn ended): 500 logs of token events written the way `TurnLog` writes them.
+ * its turn ended): 500 logs of token events written the way `TurnLog` writes them, while the
+ * turn streams and once its final event is stored (a run of tokens is packed when it is over).
  *
  * Run: `npx tsx bench/growing-text.ts` (or `$(scripts/ensure-node.sh 24) --import tsx bench/growing-text.ts`).
  */
@@ -73,20 +74,28 @@ for (const tokens of LENGTHS) {
   );
 }
 
-/** Bytes of heap a stored token event, over `ANSWERS` logs of `tokens` token events each. */
-function logBytesAToken(tokens: number): number {
+/**
+ * Bytes of heap a stored token event, over `ANSWERS` logs of `tokens` token events each: while
+ * the turn streams, or once it ended (its final event stored after the tokens).
+ */
+function logBytesAToken(tokens: number, ended: boolean): number {
   gc();
   const before = process.memoryUsage().heapUsed;
   const logs = Array.from({ length: ANSWERS }, () => new CompactLog());
   for (let t = 1; t <= tokens; t++) {
     for (const log of logs) log.push(t, JSON.stringify({ e: 'token', d: { content: ` w${t % 1000}` } }));
   }
+  if (ended) for (const log of logs) log.push(tokens + 1, '{"e":"final","d":{}}');
   gc();
   const bytes = (process.memoryUsage().heapUsed - before) / (ANSWERS * tokens);
   if (logs.length !== ANSWERS) throw new Error('unreachable');
   return bytes;
 }
 
-console.log('\n| tokens | memory turn log: bytes a stored token event |');
-console.log('|---|---|');
-for (const tokens of LENGTHS) console.log(`| ${tokens} | ${logBytesAToken(tokens).toFixed(1)} |`);
+console.log('\n| tokens | memory turn log, bytes a stored token event: while the turn streams | once it ended |');
+console.log('|---|---|---|');
+for (const tokens of LENGTHS) {
+  console.log(
+    `| ${tokens} | ${logBytesAToken(tokens, false).toFixed(1)} | ${logBytesAToken(tokens, true).toFixed(1)} |`,
+  );
+}

@@ -14,8 +14,8 @@ type Run = { first: number; tokens: true; items: PackedStrings } | { first: numb
  * serialized event cost about 150 bytes a streamed token. Entries of consecutive seqs share one
  * run (a seq is the run's first plus the position), and a token event written the way `TurnLog`
  * writes it keeps only its text's JSON literal, put back between the same prefix and suffix when
- * read, and a run's literals are joined 16 at a time: about 5 bytes a token besides its literal's
- * characters. Every payload reads back exactly as it was appended.
+ * read, and once another run follows, a run's literals are joined 16 at a time: about 5 bytes a
+ * token besides its literal's characters. Every payload reads back exactly as it was appended.
  * @internal
  */
 export class CompactLog {
@@ -44,6 +44,8 @@ export class CompactLog {
       last.tokens === tokens &&
       Number.isSafeInteger(seq) &&
       last.first + last.items.length === seq;
+    // A token run is packed once another run follows it (a tool call, the final event).
+    if (!extendsLast && last?.tokens) last.items.pack();
     if (literal !== undefined) {
       if (extendsLast && last.tokens) last.items.push(literal);
       else {

@@ -8,8 +8,10 @@ const CHUNK = 16;
  * and a slot, 20–24 bytes. A streamed answer's token literals are kept this way for as long as
  * its turn's log is kept (minutes after it ended).
  *
- * Strings are added at the end and dropped from the front; {@link at} gives back exactly what was
- * pushed (a slice of its chunk, for the caller to use and drop).
+ * Strings are added at the end, kept as they are until {@link pack} joins them (a streamed run of
+ * tokens is packed once it is over: joining while it streams would make each token garbage the
+ * young generation has already promoted), and dropped from the front; {@link at} gives back
+ * exactly what was pushed (a slice of its chunk, for the caller to use and drop).
  * @internal
  */
 export class PackedStrings {
@@ -17,7 +19,7 @@ export class PackedStrings {
   readonly #chunks: string[] = [];
   /** For each chunk, where each of its strings ends: a 32-bit offset as two code units. */
   readonly #ends: string[] = [];
-  /** The strings pushed since the last full group. */
+  /** The strings not packed yet (after {@link pack}, fewer than a full group). */
   #tail: string[] = [];
   /** Strings dropped from the front of the first chunk. */
   #dropped = 0;
@@ -29,16 +31,24 @@ export class PackedStrings {
 
   push(text: string): void {
     this.#tail.push(text);
-    if (this.#tail.length < CHUNK) return;
-    const codes: number[] = [];
-    let end = 0;
-    for (const item of this.#tail) {
-      end += item.length;
-      codes.push(end >>> 16, end & 0xffff);
+  }
+
+  /** Joins every full group of the strings pushed since the last pack. */
+  pack(): void {
+    const tail = this.#tail;
+    let from = 0;
+    for (; from + CHUNK <= tail.length; from += CHUNK) {
+      const group = tail.slice(from, from + CHUNK);
+      const codes: number[] = [];
+      let end = 0;
+      for (const item of group) {
+        end += item.length;
+        codes.push(end >>> 16, end & 0xffff);
+      }
+      this.#chunks.push(group.join(''));
+      this.#ends.push(String.fromCharCode(...codes));
     }
-    this.#chunks.push(this.#tail.join(''));
-    this.#ends.push(String.fromCharCode(...codes));
-    this.#tail = [];
+    if (from > 0) this.#tail = tail.slice(from);
   }
 
   /** The string at `index` (0 is the oldest held), or `undefined` past the end. */

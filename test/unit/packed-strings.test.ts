@@ -7,8 +7,10 @@ function sample(index: number): string {
   return kinds[index % kinds.length] as string;
 }
 
+const all = (packed: PackedStrings) => Array.from({ length: packed.length }, (_, index) => packed.at(index));
+
 describe('PackedStrings', () => {
-  it('gives back every string as pushed, across full chunks and the tail', () => {
+  it('gives back every string as pushed, before and after packing, across chunks and the tail', () => {
     const packed = new PackedStrings();
     const model: string[] = [];
     for (let index = 0; index < 300; index++) {
@@ -16,8 +18,12 @@ describe('PackedStrings', () => {
       model.push(sample(index));
       expect(packed.length).toBe(model.length);
       expect(packed.at(index)).toBe(model[index]);
+      // Packed now and then, as runs end: full groups joined, the rest left as it is.
+      if (index % 37 === 0) packed.pack();
     }
-    for (let index = 0; index < model.length; index++) expect(packed.at(index)).toBe(model[index]);
+    expect(all(packed)).toEqual(model);
+    packed.pack();
+    expect(all(packed)).toEqual(model);
     expect(packed.at(300)).toBeUndefined();
     expect(packed.at(-1)).toBeUndefined();
     expect(packed.at(1.5)).toBeUndefined();
@@ -44,19 +50,21 @@ describe('PackedStrings', () => {
       for (let index = 0; index < 200; index++) {
         packed.push(sample(index));
         model.push(sample(index));
+        if (index === 150) packed.pack();
       }
       for (const count of drops) {
         packed.dropFirst(count);
         model.splice(0, Math.min(Math.max(0, Math.floor(count)), model.length));
       }
-      expect(packed.length).toBe(model.length);
-      for (let index = 0; index < model.length; index++) expect(packed.at(index)).toBe(model[index]);
-      // And it goes on taking strings after the drops.
+      expect(all(packed)).toEqual(model);
+      // And it goes on taking strings (and packing them) after the drops.
       for (let index = 200; index < 280; index++) {
         packed.push(sample(index));
         model.push(sample(index));
       }
-      expect(Array.from({ length: packed.length }, (_, index) => packed.at(index))).toEqual(model);
+      expect(all(packed)).toEqual(model);
+      packed.pack();
+      expect(all(packed)).toEqual(model);
     }
   });
 
@@ -64,6 +72,7 @@ describe('PackedStrings', () => {
     const packed = new PackedStrings();
     const model = Array.from({ length: 40 }, (_, index) => `${index}`.padEnd(index % 3 === 0 ? 70_000 : 2, '·'));
     for (const text of model) packed.push(text);
-    expect(Array.from({ length: packed.length }, (_, index) => packed.at(index))).toEqual(model);
+    packed.pack();
+    expect(all(packed)).toEqual(model);
   });
 });
