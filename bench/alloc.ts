@@ -25,7 +25,9 @@
  * carries a long earlier answer: the bench server keeps one earlier turn; default 0),
  * `--snapshots` (heap snapshots before and during the first live wave of each door, and what an
  * open stream added to the heap, by kind of object and by owner: where to look when the figure moves),
- * `--owner NAME` (with `--snapshots`: what the owners of that kind hold, by kind of object).
+ * `--owner NAME` (with `--snapshots`: what the owners of that kind hold, by kind of object),
+ * `--promoted` (instead of the above: what a wave promotes and drops, by the function that
+ * allocated it; run it with `--streams 500`, scenario 4a's wave).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,6 +54,7 @@ const owners: Partial<Record<Door, Array<[string, HeapGroup]>>> = {};
 const ownerToOpen = argv.includes('--owner') ? argv[argv.indexOf('--owner') + 1] : undefined;
 const opened: Partial<Record<Door, Array<[string, HeapGroup]>>> = {};
 const tokens = numberFlag('--tokens', 50);
+const promotedOnly = argv.includes('--promoted');
 const historyTokens = numberFlag('--history', 0);
 const SAMPLING_BYTES = 4096;
 
@@ -223,12 +226,87 @@ async function measure(
 
 const kb = (bytes: number) => (bytes / 1024).toFixed(1);
 
+/**
+ * What a wave promotes and then drops (scenario 4a's peak is mostly that: no full collection
+ * runs during a wave), by the function that allocated it, in bytes a stream. Two waves under the
+ * sampling profiler, each ended by two scavenges (the young generation's garbage freed and left
+ * out, the rest promoted) and a full collection: the first keeps what the full collection freed,
+ * the second nothing the collector freed; the difference is what lived through scavenges and died.
+ */
+async function promotedGarbage(
+  upstream: BenchWorker,
+  info: UpstreamInfo,
+  door: Door,
+  dir: string,
+): Promise<{ frames: Map<string, { bytes: number; url: string }>; oldSpaceGrowth: number }> {
+  const users = Array.from({ length: streams }, (_, i) => `promoted-${door}-${i}`);
+  const env = await startServer(upstream, info, ['--no-aisdk'], ['--expose-gc']);
+  try {
+    await prepare(env, door, users);
+    const oldSpace = async () => (await env.server.call<{ oldSpaceUsed: number }>('mem')).oldSpaceUsed;
+    let oldSpaceGrowth = 0;
+    const profile = async (major: boolean) => {
+      await env.server.call('gc');
+      const before = await oldSpace();
+      await env.server.call('heapSampleStart', { intervalBytes: SAMPLING_BYTES, keep: { minor: false, major } });
+      await wave(env, door, users, tokens);
+      // What the wave left in the old generation, before anything collects it: a check on the sum.
+      if (major) oldSpaceGrowth = ((await oldSpace()) - before) / streams;
+      await env.server.call('minorGc');
+      await env.server.call('gc');
+      const file = join(dir, `${door}-${major ? 'promoted' : 'alive'}.heapprofile`);
+      await env.server.call('heapSampleStop', file);
+      return selfBytes(file);
+    };
+    const withDropped = await profile(true);
+    const alive = await profile(false);
+    const dropped = new Map<string, { bytes: number; url: string }>();
+    for (const [key, { bytes, url }] of withDropped) {
+      dropped.set(key, { bytes: (bytes - (alive.get(key)?.bytes ?? 0)) / streams, url });
+    }
+    return { frames: dropped, oldSpaceGrowth };
+  } finally {
+    await env.server.close();
+  }
+}
+
+/** Prints {@link promotedGarbage} for every door: the total, and the top origins and functions. */
+async function printPromotedGarbage(upstream: BenchWorker, info: UpstreamInfo, dir: string): Promise<void> {
+  console.log(
+    `node ${process.version}; ${streams} streams a wave, ${tokens} tokens 20 ms apart; sampling every ${SAMPLING_BYTES} bytes\n`,
+  );
+  console.log('What a wave promoted and dropped (lived through scavenges, freed by a full collection), a stream\n');
+  for (const door of DOORS) {
+    const { frames, oldSpaceGrowth } = await promotedGarbage(upstream, info, door, dir);
+    console.log(
+      `${DOOR_LABELS[door]}: ${kb(sum(frames))} KB a stream (old space grew ${kb(oldSpaceGrowth)} KB a stream over the wave)`,
+    );
+    const origins = new Map<string, number>();
+    for (const { bytes, url } of frames.values()) {
+      const where = frameOrigin(url);
+      origins.set(where, (origins.get(where) ?? 0) + bytes);
+    }
+    for (const [where, bytes] of [...origins].sort((a, b) => b[1] - a[1]).slice(0, 10)) {
+      console.log(`${bytes.toFixed(0).padStart(7)} B  ${where}`);
+    }
+    console.log('  by function:');
+    for (const [name, { bytes }] of [...frames].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 20)) {
+      console.log(`${bytes.toFixed(0).padStart(7)} B  ${name}`);
+    }
+    console.log('');
+  }
+}
+
 async function main(): Promise<void> {
   // The TypeScript workers (not the bundles), so the profile's frames name their source files.
   const upstream = await startWorker(workerScripts.upstream);
   const info = await upstream.call<UpstreamInfo>('info');
   const dir = mkdtempSync(join(tmpdir(), 'mcp-llmchat-alloc-'));
   try {
+    if (promotedOnly) {
+      await printPromotedGarbage(upstream, info, dir);
+      return;
+    }
     const results = {} as Record<Door, DoorResult>;
     const bundled = await buildWorkers();
     for (const door of DOORS) results[door] = await measure(upstream, info, door, dir, bundled.server);

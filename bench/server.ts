@@ -42,7 +42,7 @@ import { type ChatStorage, memoryStorage } from '../src/storage.js';
 import { bearerUser } from '../test/http/stack.js';
 import { startCpuProfile, stopCpuProfile } from './lib/cpu-profiler.js';
 import { oldSpaceUsed, startCountingFullCollections, stopCountingFullCollections } from './lib/full-collections.js';
-import { startHeapSampling, stopHeapSampling } from './lib/heap-sampler.js';
+import { type KeptCollected, startHeapSampling, stopHeapSampling } from './lib/heap-sampler.js';
 import { serveIpc } from './lib/ipc.js';
 import { promiseOrigins, startPromiseCount, stopPromiseCount } from './lib/promise-counter.js';
 import { resetRssPeak, rssPeak } from './lib/rss-peak.js';
@@ -353,7 +353,8 @@ serveIpc(
     // Read once at a wave's end, not with every 50 ms sample: the kernel keeps the peak.
     peakRss: () => rssPeak(),
     resetPeak: () => resetRssPeak(),
-    heapSampleStart: (intervalBytes: number) => startHeapSampling(intervalBytes),
+    heapSampleStart: (args: number | { intervalBytes: number; keep: KeptCollected }) =>
+      typeof args === 'number' ? startHeapSampling(args) : startHeapSampling(args.intervalBytes, args.keep),
     heapSampleStop: (path: string) => stopHeapSampling(path),
     heapSnapshot: (path: string) => writeHeapSnapshot(path),
     cpuProfileStart: (intervalUs: number) => startCpuProfile(intervalUs),
@@ -361,6 +362,14 @@ serveIpc(
     promiseCountStart: (withOrigins?: boolean) => startPromiseCount(withOrigins === true),
     promiseCountStop: () => stopPromiseCount(),
     promiseOrigins: () => promiseOrigins(),
+    // Two scavenges: what the young generation still holds is promoted, its garbage freed.
+    minorGc: () => {
+      const gc = (globalThis as { gc?: (options: { type: 'minor' }) => void }).gc;
+      if (!gc) return false;
+      gc({ type: 'minor' });
+      gc({ type: 'minor' });
+      return true;
+    },
     gc: () => {
       const gc = (globalThis as { gc?: () => void }).gc;
       if (!gc) return false;

@@ -7,14 +7,27 @@ import { type InspectorSession, openInspectorSession } from './inspector-session
 
 let session: InspectorSession | undefined;
 
-/** Starts sampling one allocation every `intervalBytes` bytes (on average). */
-export async function startHeapSampling(intervalBytes: number): Promise<boolean> {
+/** Which objects the collector frees stay in the profile: those a scavenge frees, those a full collection frees. */
+export interface KeptCollected {
+  minor: boolean;
+  major: boolean;
+}
+
+/**
+ * Starts sampling one allocation every `intervalBytes` bytes (on average). By default every
+ * collected object stays in the profile; `{ minor: false, major: true }` keeps only what a full
+ * collection freed (objects that lived through scavenges: what was promoted and then died).
+ */
+export async function startHeapSampling(
+  intervalBytes: number,
+  keep: KeptCollected = { minor: true, major: true },
+): Promise<boolean> {
   session = openInspectorSession();
   await session.post('HeapProfiler.enable');
   await session.post('HeapProfiler.startSampling', {
     samplingInterval: intervalBytes,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
+    includeObjectsCollectedByMajorGC: keep.major,
+    includeObjectsCollectedByMinorGC: keep.minor,
   });
   return true;
 }
