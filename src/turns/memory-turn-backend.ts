@@ -18,8 +18,8 @@ interface Slot {
 
 /**
  * An in-process {@link TurnBackend}: a bounded, compact log per turn (see `CompactLog`: 12–28
- * bytes a stored token once its turn ended) and plain string records, both expiring lazily on read and in a periodic
- * sweep, like the Redis backend does by itself.
+ * bytes a stored token once its turn ended) and plain string records, both expiring lazily on
+ * read and in a periodic sweep, like the Redis backend does by itself.
  *
  * @example
  * const turns = new MemoryTurnBackend({ maxEntries: 5000 });
