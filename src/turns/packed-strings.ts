@@ -29,6 +29,11 @@ export class PackedStrings {
     return this.#chunks.length * CHUNK - this.#dropped + this.#tail.length;
   }
 
+  /** How many of them are joined into chunks (the rest wait for {@link pack}). */
+  get packedLength(): number {
+    return this.#chunks.length * CHUNK - this.#dropped;
+  }
+
   push(text: string): void {
     this.#tail.push(text);
   }

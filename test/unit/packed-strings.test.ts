@@ -24,6 +24,8 @@ describe('PackedStrings', () => {
     expect(all(packed)).toEqual(model);
     packed.pack();
     expect(all(packed)).toEqual(model);
+    // Every full group of 16 is joined; the last 12 of the 300 wait for more.
+    expect(packed.packedLength).toBe(288);
     expect(packed.at(300)).toBeUndefined();
     expect(packed.at(-1)).toBeUndefined();
     expect(packed.at(1.5)).toBeUndefined();
@@ -52,11 +54,13 @@ describe('PackedStrings', () => {
         model.push(sample(index));
         if (index === 150) packed.pack();
       }
+      expect(packed.packedLength).toBe(144);
       for (const count of drops) {
         packed.dropFirst(count);
         model.splice(0, Math.min(Math.max(0, Math.floor(count)), model.length));
       }
       expect(all(packed)).toEqual(model);
+      expect(packed.packedLength).toBe(Math.max(0, 144 - (200 - model.length)));
       // And it goes on taking strings (and packing them) after the drops.
       for (let index = 200; index < 280; index++) {
         packed.push(sample(index));
@@ -72,7 +76,9 @@ describe('PackedStrings', () => {
     const packed = new PackedStrings();
     const model = Array.from({ length: 40 }, (_, index) => `${index}`.padEnd(index % 3 === 0 ? 70_000 : 2, '·'));
     for (const text of model) packed.push(text);
+    expect(packed.packedLength).toBe(0);
     packed.pack();
+    expect(packed.packedLength).toBe(32);
     expect(all(packed)).toEqual(model);
   });
 });
