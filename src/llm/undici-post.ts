@@ -39,13 +39,13 @@ let loading: Promise<Transport | null> | undefined;
  * core must load where `node:net` does not exist, and there calls go over the global `fetch`.
  */
 function loadTransport(): Promise<Transport | null> {
-  loading ??= Promise.all([import('undici'), import('node:zlib')])
-    .then(([undici, zlib]): Transport | null => {
-      if (typeof undici.Agent !== 'function') return null;
+  loading ??= Promise.all([importUndiciAgent(), import('node:zlib')])
+    .then(([Agent, zlib]): Transport | null => {
+      if (typeof Agent !== 'function') return null;
       // A pool of our own: undici's global dispatcher, when none was set, would be created and
       // set for the whole process (the built-in fetch reads it too). No timeouts of its own: the
       // provider options' first-chunk and total timeouts decide, even past undici's 300 s.
-      const agent = new undici.Agent({ headersTimeout: 0, bodyTimeout: 0 });
+      const agent = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
       return { agent, decode: (headers) => decoderFor(zlib, headers) };
     })
     // Anything that went wrong loading it (a runtime without node:net, a bundler's shim) means fetch.
@@ -55,6 +55,24 @@ function loadTransport(): Promise<Transport | null> {
       return loaded;
     });
   return loading;
+}
+
+/**
+ * undici's `Agent` from its own module, which loads the HTTP clients and the pool it needs and
+ * nothing else. The package's index also loads fetch, WebSocket, EventSource, the cache and the
+ * mocks: on Node 20, importing it and making an agent grew the heap by 4.8 MB, the agent's module
+ * alone by 1.7 MB, in every process that calls a provider. undici declares no `exports`, so the
+ * file is importable; should a later undici hide it, the index is imported instead.
+ * @internal
+ */
+export async function importUndiciAgent(): Promise<typeof Undici.Agent> {
+  try {
+    const module = (await import('undici/lib/dispatcher/agent.js')) as { default?: unknown };
+    if (typeof module.default === 'function') return module.default as typeof Undici.Agent;
+  } catch {
+    // Not there (or not loadable): the index has the same class.
+  }
+  return (await import('undici')).Agent;
 }
 
 /**

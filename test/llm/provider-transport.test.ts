@@ -1,4 +1,5 @@
 import { createHook } from 'node:async_hooks';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import {
   createServer,
@@ -10,6 +11,8 @@ import {
 import { createServer as createTlsServer, request as httpsRequest } from 'node:https';
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DispatchedAnswer } from '../../src/llm/dispatched-answer.js';
@@ -23,6 +26,8 @@ import { collect, collectFailure, expectSecretAbsent, FAST, textOf } from './hel
 // Provider calls go over undici's request unless the host passes a fetch. These tests hold that
 // transport to what fetch gave: the bytes on the wire that matter, connections reused, bodies let
 // go, compressed answers decoded, and nothing a provider does can crash the process.
+
+const execFileAsync = promisify(execFile);
 
 const KEY = 'sk-transport-SECRET-1';
 const hi = { model: 'm', messages: [{ role: 'user' as const, content: 'Hi' }] };
@@ -589,9 +594,11 @@ describe('a runtime where undici cannot load', () => {
     });
     // A fresh copy of the transport, loaded where importing undici fails (an edge runtime).
     vi.resetModules();
-    vi.doMock('undici', () => {
+    const unavailable = () => {
       throw new Error('undici is not available here');
-    });
+    };
+    vi.doMock('undici/lib/dispatcher/agent.js', unavailable);
+    vi.doMock('undici', unavailable);
     const fetchSpy = vi.spyOn(globalThis, 'fetch');
     try {
       const { OpenAIProvider: FreshProvider } = await import('../../src/llm/openai-provider.js');
@@ -601,8 +608,58 @@ describe('a runtime where undici cannot load', () => {
       expect(fetchSpy).toHaveBeenCalledTimes(2);
       expect(String(fetchSpy.mock.calls[0]?.[0])).toBe(`${server.url}/chat/completions`);
     } finally {
+      vi.doUnmock('undici/lib/dispatcher/agent.js');
       vi.doUnmock('undici');
       fetchSpy.mockRestore();
+      vi.resetModules();
+    }
+  });
+});
+
+describe("loading undici's agent", () => {
+  it("loads the agent's own module, not undici's index (fetch, WebSocket, the mocks: megabytes of heap)", async () => {
+    // A process of its own: this one has loaded undici's index for other tests.
+    const script = `
+      import { createServer } from 'node:http';
+      import { createRequire } from 'node:module';
+      import { postWithUndici } from './src/llm/undici-post.ts';
+      const server = createServer((_request, response) => response.end('ok'));
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const answer = await postWithUndici('http://127.0.0.1:' + server.address().port + '/', {
+        headers: {}, body: '{}', signal: new AbortController().signal,
+      });
+      const loaded = Object.keys(createRequire(import.meta.url).cache).filter((path) => /[\\/]node_modules[\\/]undici[\\/]/.test(path));
+      console.log(JSON.stringify({ status: answer.status, loaded }));
+      server.close();
+      process.exit(0);
+    `;
+    const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+    });
+    const { status, loaded } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as {
+      status: number;
+      loaded: string[];
+    };
+    expect(status).toBe(200);
+    const relative = loaded.map((path) =>
+      path.replace(/.*[\\/]node_modules[\\/]undici[\\/]/, '').replaceAll('\\', '/'),
+    );
+    expect(relative).toContain('lib/dispatcher/agent.js');
+    expect(relative).not.toContain('index.js');
+    expect(relative.some((path) => path.startsWith('lib/web/fetch/'))).toBe(false);
+  });
+
+  it("falls back to undici's index when the agent's module cannot be loaded", async () => {
+    vi.resetModules();
+    vi.doMock('undici/lib/dispatcher/agent.js', () => {
+      throw new Error('hidden by a later undici');
+    });
+    try {
+      const { importUndiciAgent } = await import('../../src/llm/undici-post.js');
+      const undici = await import('undici');
+      expect(await importUndiciAgent()).toBe(undici.Agent);
+    } finally {
+      vi.doUnmock('undici/lib/dispatcher/agent.js');
       vi.resetModules();
     }
   });
