@@ -25,7 +25,7 @@
  * carries a long earlier answer: the bench server keeps one earlier turn; default 0),
  * `--snapshots` (heap snapshots before and during the first live wave of each door, and what an
  * open stream added to the heap, by kind of object and by owner: where to look when the figure moves),
- * `--owner NAME` (with `--snapshots`: what the owners of that kind hold, by kind of object),
+ * `--owner NAME[,NAME…]` (with `--snapshots`: what the owners of those kinds hold, by kind of object),
  * `--promoted` (instead of the above: what a wave promotes and drops, by the function that
  * allocated it; run it with `--streams 500`, scenario 4a's wave).
  */
@@ -50,9 +50,9 @@ const withSnapshots = argv.includes('--snapshots');
 const growth: Partial<Record<Door, Array<[string, HeapGroup]>>> = {};
 /** With `--snapshots`: what an open stream added, by the object that alone keeps it alive. */
 const owners: Partial<Record<Door, Array<[string, HeapGroup]>>> = {};
-/** With `--snapshots --owner NAME`: what the owners of that kind hold, by kind (`DispatchedAnswer`, `Object`). */
-const ownerToOpen = argv.includes('--owner') ? argv[argv.indexOf('--owner') + 1] : undefined;
-const opened: Partial<Record<Door, Array<[string, HeapGroup]>>> = {};
+/** With `--snapshots --owner NAME[,NAME…]`: what the owners of those kinds hold, by kind (`DispatchedAnswer,Object`). */
+const ownersToOpen = argv.includes('--owner') ? (argv[argv.indexOf('--owner') + 1] ?? '').split(',') : [];
+const opened: Partial<Record<Door, Array<[string, Array<[string, HeapGroup]>]>>> = {};
 const tokens = numberFlag('--tokens', 50);
 const promotedOnly = argv.includes('--promoted');
 const historyTokens = numberFlag('--history', 0);
@@ -206,10 +206,10 @@ async function measure(
         );
         const added = readNewObjects(snapshots.before, snapshots.during);
         owners[door] = ownersOf(added, users.length);
-        if (ownerToOpen !== undefined) {
-          const key = owners[door]?.find(([name]) => name.startsWith(`${ownerToOpen} `))?.[0] ?? ownerToOpen;
-          opened[door] = ownedBy(added, key, users.length);
-        }
+        opened[door] = ownersToOpen.map((owner) => {
+          const key = owners[door]?.find(([name]) => name.startsWith(`${owner} `))?.[0] ?? owner;
+          return [owner, ownedBy(added, key, users.length)];
+        });
       }
     }
   } finally {
@@ -342,9 +342,9 @@ async function main(): Promise<void> {
         `\n${DOOR_LABELS[door]}: the same, by owner (the outermost new object that alone keeps it alive; bytes it owns, owners a stream)`,
       );
       printGroups(owners[door] ?? [], 25);
-      const inside = opened[door];
-      if (inside !== undefined && inside.length > 0) {
-        console.log(`\n${DOOR_LABELS[door]}: what the ${ownerToOpen} owners hold, by kind (self sizes, a stream)`);
+      for (const [owner, inside] of opened[door] ?? []) {
+        if (inside.length === 0) continue;
+        console.log(`\n${DOOR_LABELS[door]}: what the ${owner} owners hold, by kind (self sizes, a stream)`);
         printGroups(inside, 25);
       }
     }
