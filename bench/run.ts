@@ -65,7 +65,7 @@ const sizes = quick
       relay: { tokens: 20_000, turns: 8, warmup: 2 },
       tool: { turns: 200, warmup: 30 },
       concurrency: { streams: 1000, connectBatch: 50, tokens: 50, delayMs: 20 },
-      memory: { streams: 500, connectBatch: 50, tokens: 50, delayMs: 20, rounds: 3 },
+      memory: { streams: 500, connectBatch: 50, tokens: 50, delayMs: 20, rounds: 5 },
       redis: { turns: 200 },
       processes: { users: 16, seconds: 2, rounds: 4 },
     };
@@ -237,9 +237,10 @@ const NOTES = `## How to read and reproduce
   \`write()\`, as fast as the socket takes them (the fixture fake itself waits one event-loop turn per frame,
   about 30 µs, which would make the fake the bottleneck).
 - Scenario 4a starts a fresh server process per wave (same build, users connected first for the library
-  rows), runs three waves per row with the rows taking turns, and compares median peaks. A peak is the
-  kernel's (\`VmHWM\`, reset as the wave starts through /proc/self/clear_refs), so nothing between two
-  RSS samples is missed; scenario 4 runs 1,000 streams through each door in its own process, the same way.
+  rows), runs five waves per row with the rows taking turns, and compares median peaks (one wave's peak
+  moves by 20 MB or more, the floor's too). A peak is the kernel's (\`VmHWM\`, reset as the wave starts
+  through /proc/self/clear_refs), so nothing between two RSS samples is missed; scenario 4 runs 1,000
+  streams through each door in its own process, the same way.
 - Scenario 6: 16 users send short turns back to back, in 4 alternating 2 s windows to one server process
   and spread over two processes with one Redis key prefix (shared sessions, locks and history); 3 warm-up
   rounds each (a user's first turn on a process builds that process's MCP connection).
