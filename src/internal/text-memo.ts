@@ -1,3 +1,5 @@
+import { deepFreeze } from './deep-freeze.js';
+
 /**
  * Remembers what was decoded from a piece of text, so the same stored record read again (every
  * turn reads the session and the history) skips JSON parsing and schema validation. Bounded by
@@ -38,10 +40,4 @@ export class TextMemo<T> {
   prime(text: string, decode: (text: string) => T | undefined): void {
     if (text.length <= this.#maxChars && !this.#entries.has(text)) this.get(text, decode);
   }
-}
-
-function deepFreeze(value: unknown): void {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
-  Object.freeze(value);
-  for (const item of Object.values(value)) deepFreeze(item);
 }

@@ -6,7 +6,8 @@ import type { AppendToListOptions, SessionBackend } from './session-backend.js';
 /** Options of {@link MemorySessionBackend}. */
 export interface MemorySessionBackendOptions {
   /**
-   * The most keys kept (a connected user takes three: session, history and a marker), so a flood
+   * The most keys kept (a connected user takes three: session, history and a marker; each
+   * distinct tool list the users' servers listed, one more), so a flood
    * of users cannot grow the process without bound. When full, expired keys are swept out; if
    * none are, a write that needs a new key fails with `BACKEND_UNAVAILABLE` ("Session storage is
    * full") and a `warn` log. Nobody's session is ever evicted to make room.

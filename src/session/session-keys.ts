@@ -99,6 +99,15 @@ export function sessionKeys(userId: string): SessionKeys {
   return { session: sessionKey(userId), history: historyKey(userId), seen: seenKey(userId) };
 }
 
+/**
+ * A tool list that sessions share, named by the SHA-256 of its JSON (hex). Not a user's key: every
+ * session whose servers listed the same tools refers to it (see `SharedToolLists`), so it is only
+ * ever read and written alone, never in a command with a user's keys.
+ */
+export function toolListKey(digest: string): string {
+  return `tools:${digest}`;
+}
+
 /** A user's usage counters of one period (`total`, `d:<YYYY-MM-DD>`, `m:<YYYY-MM>`). */
 export function usageKey(userId: string, period: string): string {
   return userKey(userId, `usage:${period}`);

@@ -24,8 +24,8 @@ export const sessionConfigSchema = z.looseObject({
   streaming: z.boolean(),
 });
 
-// What the LLM request and the approval rules need of a tool remembered at connect.
-const storedToolSchema = z.object({
+/** Validates one tool remembered at connect: what the LLM request and the approval rules need. @internal */
+export const storedToolSchema = z.object({
   name: z.string().min(1),
   server: z.number().int().min(0),
   originalName: z.string().min(1).optional(),
@@ -42,8 +42,13 @@ export const sessionRecordSchema = z.object({
   createdAt: z.string(),
   sealed: z.boolean(),
   config: sessionConfigSchema,
-  /** The tools listed at connect; absent in records written before tools were remembered. */
+  /**
+   * The tools listed at connect, in the record itself: what versions before shared tool lists
+   * wrote, and what a connect writes when the shared list could not be stored.
+   */
   tools: z.array(storedToolSchema).optional(),
+  /** The tools listed at connect, stored once for every session that lists the same (`toolListKey`). */
+  toolList: z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
 });
 
 const toolCallSchema = z.looseObject({

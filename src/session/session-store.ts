@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { repairTranscript } from '../chat/repair-transcript.js';
 import { LlmChatError, wrapError } from '../errors.js';
+import { copyWith } from '../internal/copy-with.js';
 import { nextEventLoopTurn } from '../internal/next-event-loop-turn.js';
 import { createSealer, type Sealer } from '../internal/seal.js';
 import { TextMemo } from '../internal/text-memo.js';
@@ -10,6 +11,7 @@ import { mapConfigSecrets } from './map-config-secrets.js';
 import type { SessionBackend } from './session-backend.js';
 import { conversationHistoryKey, sessionKeys } from './session-keys.js';
 import { sessionConfigSchema, sessionRecordSchema, transcriptTurnSchema } from './session-schemas.js';
+import { SharedToolLists } from './shared-tool-lists.js';
 
 /** One user's session as the store returns it. */
 export interface StoredSession {
@@ -28,6 +30,13 @@ export interface StoredSession {
    * records written by versions that did not remember them.
    */
   tools?: readonly StoredTool[];
+}
+
+/** A stored record decoded: the session, and the name of its shared tool list when it has one. */
+interface DecodedRecord {
+  session: StoredSession;
+  /** The SHA-256 naming the session's tool list (see `SharedToolLists`); the session carries none itself. */
+  toolList?: string;
 }
 
 /** Options of {@link SessionStore}. */
@@ -91,11 +100,11 @@ export class SessionStore {
   readonly #sealer: Sealer | undefined;
   readonly #logger: Logger | undefined;
   // Every turn reads the session and the history again; most of it is text already decoded.
-  readonly #records = new TextMemo<StoredSession>(1_000_000);
+  readonly #records = new TextMemo<DecodedRecord>(1_000_000);
   readonly #turns = new TextMemo<TranscriptMessage[]>(4_000_000);
-  // One copy of each distinct tool list, by its JSON: the users of a deployment mostly connect
-  // to the same servers, and a list (names, descriptions, schemas) weighs kilobytes a user for
-  // as long as the user is connected. Values are frozen, so sharing one is safe.
+  // The tool lists records name, each stored once. Lists in records of older versions: one copy
+  // of each distinct list, by its JSON (a list weighs kilobytes a user otherwise).
+  readonly #sharedTools: SharedToolLists;
   readonly #toolLists = new TextMemo<readonly StoredTool[]>(1_000_000);
 
   constructor(backend: SessionBackend, options: SessionStoreOptions = {}) {
@@ -112,6 +121,13 @@ export class SessionStore {
     this.#maxHistoryTurns = maxHistoryTurns;
     this.#sealer = options.sealKey === undefined ? undefined : createSealer(options.sealKey);
     this.#logger = options.logger;
+    // A list is renewed by reads at most once a session TTL, and lives longer than a session
+    // used meanwhile (at least two more session TTLs).
+    this.#sharedTools = new SharedToolLists(backend, {
+      ttlMs: Math.max(this.#seenTtlMs, 3 * sessionTtlMs),
+      renewAfterMs: sessionTtlMs,
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
   }
 
   /**
@@ -151,7 +167,9 @@ export class SessionStore {
     const getWithList = backend.getWithList.bind(backend);
     const both = this.#call(() => getWithList(sessionKey, historyKey));
     return {
-      session: both.then(([raw]) => this.#required(userId, raw === null ? null : this.#decode(userId, raw))),
+      session: both.then(async ([raw]) =>
+        this.#required(userId, raw === null ? null : await this.#decode(userId, raw)),
+      ),
       history: both.then(([, entries]) => this.#repaired(this.#turnsOf(entries).flat())),
     };
   }
@@ -181,10 +199,12 @@ export class SessionStore {
     if (!parsed.success) {
       throw new LlmChatError('CONFIG_INVALID', 'The session configuration is invalid.', { cause: parsed.error });
     }
-    const tools = options.tools;
+    let tools = options.tools;
     if (tools !== undefined && storedToolsProblem(tools, config.servers.length) !== undefined) {
       throw new LlmChatError('CONFIG_INVALID', 'The tool list does not fit the session configuration.');
     }
+    const shared = tools === undefined ? undefined : await this.#storeToolList(tools);
+    if (shared !== undefined) tools = shared.tools;
     const session: StoredSession = {
       userId,
       version: randomUUID(),
@@ -200,7 +220,7 @@ export class SessionStore {
       createdAt: session.createdAt,
       sealed: sealer !== undefined,
       config: sealer === undefined ? session.config : mapConfigSecrets(session.config, (s) => sealer.seal(s)),
-      ...(tools === undefined ? {} : { tools }),
+      ...(shared !== undefined ? { toolList: { sha256: shared.digest } } : tools === undefined ? {} : { tools }),
     };
     const keys = sessionKeys(userId);
     const text = JSON.stringify(record);
@@ -216,6 +236,21 @@ export class SessionStore {
     // record already parsed and validated instead of paying for it before its LLM call.
     this.#records.get(text, (written) => this.#decodeRecord(written));
     return session;
+  }
+
+  /**
+   * Stores `tools` as a shared list; `undefined` when the backend refused it (full, failing): the
+   * record then carries its tools itself, as records of older versions do.
+   */
+  async #storeToolList(
+    tools: readonly StoredTool[],
+  ): Promise<{ digest: string; tools: readonly StoredTool[] } | undefined> {
+    try {
+      return await this.#sharedTools.store(tools);
+    } catch {
+      this.#logger?.warn?.('Could not store a shared tool list; the session record keeps its tools.');
+      return undefined;
+    }
   }
 
   /** Restarts the session's idle timer. Resolves `false` when there is no session. */
@@ -324,15 +359,22 @@ export class SessionStore {
     await this.#call(() => this.#backend.delete([historyKeyOf(userId, conversationId)]));
   }
 
-  #decode(userId: string, raw: string): StoredSession {
-    const session = this.#records.get(raw, (text) => this.#decodeRecord(text));
-    if (session === undefined) throw this.#invalid('failed validation');
+  /** The session of a stored record, with its tools (read first when the record names a list this process has not met). */
+  #decode(userId: string, raw: string): StoredSession | Promise<StoredSession> {
+    const decoded = this.#records.get(raw, (text) => this.#decodeRecord(text));
+    if (decoded === undefined) throw this.#invalid('failed validation');
+    const { session, toolList } = decoded;
     if (session.userId !== userId) throw this.#invalid('belongs to another user');
-    return session;
+    if (toolList === undefined) return session;
+    const tools = this.#sharedTools.get(toolList);
+    if (tools instanceof Promise) {
+      return this.#call(() => tools).then((read) => withTools(session, read, this.#logger));
+    }
+    return withTools(session, tools, this.#logger);
   }
 
   /** Parses, validates and unseals one stored record; throws SESSION_INVALID. */
-  #decodeRecord(raw: string): StoredSession {
+  #decodeRecord(raw: string): DecodedRecord {
     let json: unknown;
     try {
       json = JSON.parse(raw);
@@ -364,7 +406,7 @@ export class SessionStore {
       const tools = record.tools;
       session.tools = this.#toolLists.get(JSON.stringify(tools), () => tools) ?? tools;
     }
-    return session;
+    return record.toolList === undefined ? { session } : { session, toolList: record.toolList.sha256 };
   }
 
   #invalid(reason: string, cause?: unknown): LlmChatError {
@@ -408,4 +450,22 @@ function assertPositiveInteger(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1) {
     throw new LlmChatError('CONFIG_INVALID', `${name} must be a positive integer.`);
   }
+}
+
+/**
+ * `session` with `tools`, a shared list read for it; without them when the list is gone or does
+ * not fit the session's servers (its tools are then listed from the servers again).
+ */
+function withTools(
+  session: StoredSession,
+  tools: readonly StoredTool[] | undefined,
+  logger: Logger | undefined,
+): StoredSession {
+  if (tools === undefined) return session;
+  const problem = storedToolsProblem(tools, session.config.servers.length);
+  if (problem !== undefined) {
+    logger?.warn?.('A shared tool list does not fit the session; its tools are listed again.', { problem });
+    return session;
+  }
+  return copyWith(session, { tools });
 }

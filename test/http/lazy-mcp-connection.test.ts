@@ -1,6 +1,6 @@
 import { CallToolRequestSchema, ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { sessionKeys } from '../../src/session/session-keys.js';
+import { sessionKeys, toolListKey } from '../../src/session/session-keys.js';
 import { type ChatStorage, memoryStorage } from '../../src/storage.js';
 import { createTestMcpServer, startTestMcpHttpServer, type TestMcpHttpServer } from '../fixtures/test-mcp-server.js';
 import { jsonRequest, type Stack, smartReply, startStack } from './stack.js';
@@ -43,9 +43,12 @@ describe('MCP connections are made on the first tool call, not at connect', () =
     // One session was made to list the tools, and it is closed (DELETE) before connect answers.
     expect(stack.mcp.stats.sessionsCreated).toBe(created + 1);
     expect(stack.mcp.sessionCount).toBe(0);
+    // The record names its tool list, stored once for every session that lists the same tools.
     const record = JSON.parse(String(await storage.sessions.get(sessionKeys('idle').session)));
-    expect(record.tools.map((tool: { name: string }) => tool.name)).toEqual(connected.tools);
-    expect(record.tools.find((tool: { name: string }) => tool.name === 'add')).toMatchObject({
+    expect(record.tools).toBeUndefined();
+    const tools = JSON.parse(String(await storage.sessions.get(toolListKey(record.toolList.sha256))));
+    expect(tools.map((tool: { name: string }) => tool.name)).toEqual(connected.tools);
+    expect(tools.find((tool: { name: string }) => tool.name === 'add')).toMatchObject({
       server: 0,
       description: 'Adds two numbers.',
       annotations: { readOnlyHint: true },

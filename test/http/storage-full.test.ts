@@ -16,10 +16,11 @@ afterAll(async () => {
 describe('memoryStorage when full', () => {
   it('refuses the newcomer with a clear 503 and keeps everyone else connected, with a warning', async () => {
     const warn = vi.fn();
-    // A connected user who chatted holds three keys: session, marker, history.
+    // A connected user who chatted holds three keys: session, marker, history; the tool list
+    // their server listed is one more key, shared by both.
     const handler = createChatHandler({
       ...stack.options,
-      storage: memoryStorage({ maxEntries: 6, logger: { warn } }),
+      storage: memoryStorage({ maxEntries: 7, logger: { warn } }),
     });
     try {
       for (const user of ['first', 'second']) {
@@ -32,7 +33,7 @@ describe('memoryStorage when full', () => {
         detail: 'Session storage is full. Please try again later.',
         code: 'BACKEND_UNAVAILABLE',
       });
-      expect(warn).toHaveBeenCalledWith('Memory session storage is full; a new key was refused.', { maxEntries: 6 });
+      expect(warn).toHaveBeenCalledWith('Memory session storage is full; a new key was refused.', { maxEntries: 7 });
       for (const user of ['first', 'second']) {
         const chat = await handler.fetch(jsonRequest('/chat', user, { message: 'hello' }));
         expect([user, chat.status]).toEqual([user, 200]);
