@@ -105,6 +105,9 @@ export class SessionStore {
   // The tool lists records name, each stored once. Lists in records of older versions: one copy
   // of each distinct list, by its JSON (a list weighs kilobytes a user otherwise).
   readonly #sharedTools: SharedToolLists;
+  // Each remembered session with the shared list it was last given: a turn gets the same object
+  // again instead of a copy checked anew.
+  readonly #withTools = new WeakMap<StoredSession, StoredSession>();
   readonly #toolLists = new TextMemo<readonly StoredTool[]>(1_000_000);
 
   constructor(backend: SessionBackend, options: SessionStoreOptions = {}) {
@@ -367,10 +370,17 @@ export class SessionStore {
     if (session.userId !== userId) throw this.#invalid('belongs to another user');
     if (toolList === undefined) return session;
     const tools = this.#sharedTools.get(toolList);
-    if (tools instanceof Promise) {
-      return this.#call(() => tools).then((read) => withTools(session, read, this.#logger));
-    }
-    return withTools(session, tools, this.#logger);
+    if (tools instanceof Promise) return this.#call(() => tools).then((read) => this.#sessionWith(session, read));
+    return this.#sessionWith(session, tools);
+  }
+
+  /** `session` with `tools`, the shared list it names; the same object as last time for the same list. */
+  #sessionWith(session: StoredSession, tools: readonly StoredTool[] | undefined): StoredSession {
+    const last = this.#withTools.get(session);
+    if (last !== undefined && last.tools === tools) return last;
+    const given = withTools(session, tools, this.#logger);
+    if (given !== session) this.#withTools.set(session, Object.freeze(given));
+    return given;
   }
 
   /** Parses, validates and unseals one stored record; throws SESSION_INVALID. */

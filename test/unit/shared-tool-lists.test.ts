@@ -99,6 +99,9 @@ describe('shared tool lists', () => {
     expect(readAlice.tools).toEqual(listed());
     expect(readBob.tools).toBe(readAlice.tools);
     expect(Object.isFrozen(readAlice.tools?.[0]?.inputSchema)).toBe(true);
+    // A later turn gets the same session, not a copy checked again.
+    expect(await reader.requireSession('alice')).toBe(readAlice);
+    expect(Object.isFrozen(readAlice)).toBe(true);
     expect((await reader.requireSession('carol')).tools).toEqual([{ name: 'other', server: 0, inputSchema: {} }]);
     expect(other.calls.filter((call) => call.startsWith(`get ${toolListKey('')}`))).toEqual([
       `get ${toolListKey(digest)}`,
