@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { deepFreeze } from '../internal/deep-freeze.js';
+import { SingleFlight } from '../internal/single-flight.js';
 import type { StoredTool } from '../mcp/stored-tool.js';
 import type { Logger } from '../types.js';
 import type { SessionBackend } from './session-backend.js';
@@ -52,6 +53,8 @@ export class SharedToolLists {
   /** By digest, oldest first: evicted by the characters of their JSON. */
   readonly #known = new Map<string, KnownList>();
   #chars = 0;
+  // The first turns on a process all need the lists at once (a restart, a takeover): one read each.
+  readonly #reads = new SingleFlight<readonly StoredTool[] | undefined>();
 
   constructor(backend: SessionBackend, options: SharedToolListsOptions) {
     this.#backend = backend;
@@ -84,7 +87,7 @@ export class SharedToolLists {
    */
   get(digest: string): readonly StoredTool[] | undefined | Promise<readonly StoredTool[] | undefined> {
     const known = this.#known.get(digest);
-    if (known === undefined) return this.#read(digest);
+    if (known === undefined) return this.#reads.run(digest, () => this.#read(digest));
     if (performance.now() - known.renewedAt >= this.#renewAfterMs) this.#renew(digest, known);
     return known.tools;
   }

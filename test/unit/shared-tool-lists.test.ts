@@ -109,6 +109,22 @@ describe('shared tool lists', () => {
     ]);
   });
 
+  it('reads a list once for the first turns of a process that come at once', async () => {
+    const memory = memoryBackend();
+    const writer = new SessionStore(memory);
+    const users = ['a', 'b', 'c', 'd'];
+    for (const user of users) await writer.createSession(user, config, { tools: listed() });
+    const backend = counted(memory);
+    const sessions = await Promise.all(users.map((user) => new SessionStore(backend).requireSession(user)));
+    expect(sessions.map((session) => session.tools)).toEqual(users.map(() => listed()));
+    // One store, many turns at once: one read of the list.
+    const store = new SessionStore(backend);
+    backend.calls.length = 0;
+    const together = await Promise.all(users.map((user) => store.requireSession(user)));
+    expect(new Set(together.map((session) => session.tools)).size).toBe(1);
+    expect(backend.calls.filter((call) => call.startsWith('get tools:'))).toHaveLength(1);
+  });
+
   it('reads a record of an older version, whose tools are in the record itself', async () => {
     const backend = memoryBackend();
     const record = { v: 1, userId: 'old', version: 'v1', createdAt: '2026-01-01T00:00:00.000Z', sealed: false, config };
