@@ -27,7 +27,8 @@ export interface StoredSession {
   createdAt: string;
   /**
    * The tools listed at connect, so a turn can offer them without an MCP connection. Absent in
-   * records written by versions that did not remember them.
+   * records written by versions that did not remember them, and when the shared list the record
+   * names is gone or unreadable (the tools are then listed from the servers again).
    */
   tools?: readonly StoredTool[];
 }
