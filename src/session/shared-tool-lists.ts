@@ -114,8 +114,9 @@ export class SharedToolLists {
     known.renewedAt = performance.now();
     const key = toolListKey(digest);
     const backend = this.#backend;
-    const renewed = backend.touch ? backend.touch(key, this.#ttlMs) : Promise.resolve(false);
-    renewed
+    // Started a microtask later: a backend that throws at once fails this renewal, not the read.
+    Promise.resolve()
+      .then(() => (backend.touch ? backend.touch(key, this.#ttlMs) : false))
       .then((found) => (found ? undefined : backend.set(key, known.json, this.#ttlMs)))
       .catch(() => {
         // Tried again on a later read; until it works the list may expire, and its sessions list their tools.

@@ -225,6 +225,28 @@ describe('shared tool lists', () => {
     expect(JSON.parse(String(await backend.get(key)))).toEqual(listed());
   });
 
+  it('reads a list whose renewal fails, warns, and renews it on the next read', async () => {
+    const memory = memoryBackend();
+    await new SessionStore(memory).createSession('u', config, { tools: listed() });
+    let touches = 0;
+    const failing: SessionBackend = {
+      ...counted(memory),
+      touch: (key) => {
+        touches++;
+        if (key.startsWith('tools:')) throw new Error('connection reset');
+        return Promise.resolve(true);
+      },
+    };
+    const logger = warnings();
+    const store = new SessionStore(failing, { logger });
+    expect((await store.requireSession('u')).tools).toEqual(listed());
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(logger.warned).toEqual(['Could not renew a stored tool list.']);
+    expect((await store.requireSession('u')).tools).toEqual(listed());
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(touches).toBe(2);
+  });
+
   it('lets a list live longer than the sessions that name it, on Redis', async () => {
     const redis = new RedisMock();
     const prefix = `shared-tools-${Date.now()}:`;
