@@ -28,7 +28,8 @@ export interface StoredSession {
   /**
    * The tools listed at connect, so a turn can offer them without an MCP connection. Absent in
    * records written by versions that did not remember them, and when the shared list the record
-   * names is gone or unreadable (the tools are then listed from the servers again).
+   * names is gone, unreadable or does not fit the session's servers (the tools are then listed
+   * from the servers again).
    */
   tools?: readonly StoredTool[];
 }
@@ -103,12 +104,13 @@ export class SessionStore {
   // Every turn reads the session and the history again; most of it is text already decoded.
   readonly #records = new TextMemo<DecodedRecord>(1_000_000);
   readonly #turns = new TextMemo<TranscriptMessage[]>(4_000_000);
-  // The tool lists records name, each stored once. Lists in records of older versions: one copy
-  // of each distinct list, by its JSON (a list weighs kilobytes a user otherwise).
+  // The tool lists records name, each stored once.
   readonly #sharedTools: SharedToolLists;
   // Each remembered session with the shared list it was last given: a turn gets the same object
   // again instead of a copy checked anew.
   readonly #withTools = new WeakMap<StoredSession, StoredSession>();
+  // Lists in records themselves (older versions, a refused shared list): one copy of each
+  // distinct list, by its JSON (a list weighs kilobytes a user otherwise).
   readonly #toolLists = new TextMemo<readonly StoredTool[]>(1_000_000);
 
   constructor(backend: SessionBackend, options: SessionStoreOptions = {}) {
@@ -125,10 +127,11 @@ export class SessionStore {
     this.#maxHistoryTurns = maxHistoryTurns;
     this.#sealer = options.sealKey === undefined ? undefined : createSealer(options.sealKey);
     this.#logger = options.logger;
-    // A list is renewed by reads at most once a session TTL, and lives longer than a session
-    // used meanwhile (at least two more session TTLs).
+    // A session not read for a session TTL is gone (turns read it, then touch it), and reads
+    // renew a list at most once a session TTL: a list outlives its used sessions by two more
+    // session TTLs, and one nobody uses goes soon after its sessions.
     this.#sharedTools = new SharedToolLists(backend, {
-      ttlMs: Math.max(this.#seenTtlMs, 3 * sessionTtlMs),
+      ttlMs: 4 * sessionTtlMs,
       renewAfterMs: sessionTtlMs,
       ...(options.logger ? { logger: options.logger } : {}),
     });
@@ -189,8 +192,10 @@ export class SessionStore {
   /**
    * Stores a new session for the user with a new version, replacing any existing one. The
    * history is kept: a caller that wants a fresh conversation calls {@link clearHistory}.
-   * `tools`, the tools listed at connect, are stored with it (their size is the caller's to
-   * bound: see `fitStoredTools`).
+   * `tools`, the tools listed at connect, are stored once for every session that lists the same
+   * (the record names the list; see `SharedToolLists`), or in the record itself when the shared
+   * list cannot be stored; their size is the caller's to bound (see `fitStoredTools`). The
+   * session returned carries the shared, frozen copy of them.
    * @throws LlmChatError `CONFIG_INVALID` when `config` is not a valid `SessionConfig`, or
    * `tools` do not fit it.
    */
@@ -250,7 +255,13 @@ export class SessionStore {
     tools: readonly StoredTool[],
   ): Promise<{ digest: string; tools: readonly StoredTool[] } | undefined> {
     try {
-      return await this.#sharedTools.store(tools);
+      const shared = await this.#sharedTools.store(tools);
+      if (shared === undefined) {
+        this.#logger?.warn?.(
+          'This process stored its share of new tool lists for now; the session record keeps its tools.',
+        );
+      }
+      return shared;
     } catch {
       this.#logger?.warn?.('Could not store a shared tool list; the session record keeps its tools.');
       return undefined;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { deepFreeze } from '../internal/deep-freeze.js';
 import { SingleFlight } from '../internal/single-flight.js';
-import type { StoredTool } from '../mcp/stored-tool.js';
+import { MAX_STORED_TOOLS_CHARS, type StoredTool } from '../mcp/stored-tool.js';
 import type { Logger } from '../types.js';
 import type { SessionBackend } from './session-backend.js';
 import { toolListKey } from './session-keys.js';
@@ -14,8 +14,14 @@ export interface SharedToolListsOptions {
   ttlMs: number;
   /** A list read at least this long after its last renewal here gets its TTL renewed. */
   renewAfterMs: number;
-  /** The most characters of list JSON this process remembers decoded. @default 1_000_000 */
+  /** The most characters of list JSON this process remembers decoded. @default twice the largest list a session keeps */
   maxChars?: number;
+  /**
+   * The most characters of new lists this process stores within `ttlMs`; past it a connect keeps
+   * its tools in its record (`store` resolves `undefined`), so servers that list something new
+   * on every connect cannot fill the storage with lists for a TTL. @default 16 M
+   */
+  maxNewCharsPerTtl?: number;
   logger?: Logger;
 }
 
@@ -27,6 +33,9 @@ interface KnownList {
 }
 
 const toolListSchema = z.array(storedToolSchema);
+
+/** Lists remembered as gone or corrupt, at most. */
+const MAX_MISSING = 1000;
 
 /**
  * The tool lists of sessions, each stored once under the SHA-256 of its JSON (`toolListKey`)
@@ -49,7 +58,13 @@ export class SharedToolLists {
   readonly #ttlMs: number;
   readonly #renewAfterMs: number;
   readonly #maxChars: number;
+  readonly #maxNewChars: number;
   readonly #logger: Logger | undefined;
+  /** The lists this process wrote first within the last TTL: when, and how many characters. */
+  readonly #written: Array<{ at: number; chars: number }> = [];
+  #writtenChars = 0;
+  /** Lists found gone or corrupt lately, by digest: until when a read is not tried again. */
+  readonly #missing = new Map<string, number>();
   /** By digest, oldest first: evicted by the characters of their JSON. */
   readonly #known = new Map<string, KnownList>();
   #chars = 0;
@@ -60,21 +75,25 @@ export class SharedToolLists {
     this.#backend = backend;
     this.#ttlMs = options.ttlMs;
     this.#renewAfterMs = options.renewAfterMs;
-    this.#maxChars = options.maxChars ?? 1_000_000;
+    this.#maxChars = options.maxChars ?? 2 * MAX_STORED_TOOLS_CHARS;
+    this.#maxNewChars = options.maxNewCharsPerTtl ?? 16 * 1024 * 1024;
     this.#logger = options.logger;
   }
 
   /**
    * Stores `tools` (unless this process wrote or renewed it lately) and returns its digest and
-   * the shared, frozen copy sessions get. Rejects as the backend does.
+   * the shared, frozen copy sessions get; `undefined` when this process stored its share of new
+   * lists for now (`maxNewCharsPerTtl`). Rejects as the backend does.
    */
-  async store(tools: readonly StoredTool[]): Promise<{ digest: string; tools: readonly StoredTool[] }> {
+  async store(tools: readonly StoredTool[]): Promise<{ digest: string; tools: readonly StoredTool[] } | undefined> {
     const json = JSON.stringify(tools);
     const digest = digestOf(json);
     const known = this.#known.get(digest);
     const now = performance.now();
     if (known !== undefined && now - known.renewedAt < this.#renewAfterMs) return { digest, tools: known.tools };
+    if (known === undefined && !this.#mayWriteNew(json.length, now)) return undefined;
     await this.#backend.set(toolListKey(digest), json, this.#ttlMs);
+    this.#missing.delete(digest);
     // What a read would make of it: the same JSON, decoded.
     const list = known ?? this.#remember(digest, json, JSON.parse(json) as StoredTool[]);
     list.renewedAt = now;
@@ -87,26 +106,55 @@ export class SharedToolLists {
    */
   get(digest: string): readonly StoredTool[] | undefined | Promise<readonly StoredTool[] | undefined> {
     const known = this.#known.get(digest);
-    if (known === undefined) return this.#reads.run(digest, () => this.#read(digest));
+    if (known === undefined) {
+      const missingUntil = this.#missing.get(digest);
+      if (missingUntil !== undefined && performance.now() < missingUntil) return undefined;
+      return this.#reads.run(digest, () => this.#read(digest));
+    }
     if (performance.now() - known.renewedAt >= this.#renewAfterMs) this.#renew(digest, known);
     return known.tools;
   }
 
   async #read(digest: string): Promise<readonly StoredTool[] | undefined> {
     const json = await this.#backend.get(toolListKey(digest));
-    if (json === null) {
-      this.#logger?.warn?.('A stored tool list is gone; its sessions list their tools again.', { digest });
-      return undefined;
-    }
-    const tools = decodeList(json, digest);
-    if (tools === undefined) {
-      this.#logger?.warn?.('A stored tool list is corrupt; its sessions list their tools again.', { digest });
-      return undefined;
+    if (json === null) return this.#miss(digest, 'A stored tool list is gone; its sessions list their tools again.');
+    let known: KnownList;
+    try {
+      const tools = decodeList(json, digest);
+      if (tools === undefined) throw new TypeError('not the list its digest names');
+      known = this.#remember(digest, json, tools);
+    } catch {
+      // Freezing a list nested deeper than the stack allows throws too: corrupt all the same.
+      return this.#miss(digest, 'A stored tool list is corrupt; its sessions list their tools again.');
     }
     // Its TTL is unknown here: renewed now, as any read does once in a while.
-    const known = this.#remember(digest, json, tools);
     this.#renew(digest, known);
     return known.tools;
+  }
+
+  /** Notes a list gone or corrupt: not read again (nor warned about) for a while. */
+  #miss(digest: string, warning: string): undefined {
+    this.#logger?.warn?.(warning, { digest });
+    this.#missing.delete(digest);
+    this.#missing.set(digest, performance.now() + this.#renewAfterMs);
+    // Bounded: digests come from records, and only the newest misses matter.
+    for (const [oldest] of this.#missing) {
+      if (this.#missing.size <= MAX_MISSING) break;
+      this.#missing.delete(oldest);
+    }
+    return undefined;
+  }
+
+  /** Whether a new list of `chars` fits this process's share of new lists in the last TTL (counted when it does). */
+  #mayWriteNew(chars: number, now: number): boolean {
+    const written = this.#written;
+    while (written.length > 0 && now - (written[0] as { at: number }).at >= this.#ttlMs) {
+      this.#writtenChars -= (written.shift() as { chars: number }).chars;
+    }
+    if (this.#writtenChars + chars > this.#maxNewChars) return false;
+    written.push({ at: now, chars });
+    this.#writtenChars += chars;
+    return true;
   }
 
   /** Renews the list's TTL in the background; one that vanished meanwhile is written again. */
@@ -126,6 +174,9 @@ export class SharedToolLists {
   }
 
   #remember(digest: string, json: string, tools: StoredTool[]): KnownList {
+    // Stored or read twice at once (concurrent connects, a read and a connect): one entry, counted once.
+    const already = this.#known.get(digest);
+    if (already !== undefined) return already;
     deepFreeze(tools);
     const known: KnownList = { json, tools, renewedAt: Number.NEGATIVE_INFINITY };
     if (json.length > this.#maxChars) return known;

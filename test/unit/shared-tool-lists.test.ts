@@ -8,6 +8,7 @@ import { MemorySessionBackend } from '../../src/session/memory-session-backend.j
 import type { SessionBackend } from '../../src/session/session-backend.js';
 import { sessionKeys, toolListKey } from '../../src/session/session-keys.js';
 import { SessionStore } from '../../src/session/session-store.js';
+import { SharedToolLists } from '../../src/session/shared-tool-lists.js';
 import type { Logger, SessionConfig } from '../../src/types.js';
 
 // A session record names its tool list (the SHA-256 of its JSON), stored once for every session
@@ -258,9 +259,9 @@ describe('shared tool lists', () => {
       await store.createSession('u', config, { tools: listed() });
       const record = JSON.parse(String(await redis.get(`${prefix}${sessionKeys('u').session}`)));
       const key = `${prefix}${toolListKey(record.toolList.sha256)}`;
-      // The marker's lifetime (session + history TTLs), at least three session TTLs.
-      expect(await redis.pttl(key)).toBeGreaterThan(60_000);
-      expect(await redis.pttl(key)).toBeLessThanOrEqual(65_000);
+      // Four session TTLs: two more than the longest a used session goes without renewing it.
+      expect(await redis.pttl(key)).toBeGreaterThan(15_000);
+      expect(await redis.pttl(key)).toBeLessThanOrEqual(20_000);
       expect(await redis.pttl(`${prefix}${sessionKeys('u').session}`)).toBeLessThanOrEqual(5_000);
       // A second process on the same Redis reads the same tools.
       const other = new SessionStore(new RedisSessionBackend(redis, { keyPrefix: prefix }));
@@ -269,5 +270,84 @@ describe('shared tool lists', () => {
       await redis.flushall();
       redis.disconnect();
     }
+  });
+
+  it('remembers a list stored by connects at once one time, so later turns read nothing', async () => {
+    const backend = counted(memoryBackend());
+    const json = JSON.stringify(listed());
+    const lists = new SharedToolLists(backend, { ttlMs: 60_000, renewAfterMs: 10_000, maxChars: 2 * json.length });
+    const stored = await Promise.all(Array.from({ length: 6 }, () => lists.store(listed())));
+    const digest = stored[0]?.digest as string;
+    const other = JSON.stringify([{ name: 'other', server: 0, inputSchema: {} }]);
+    await lists.store(JSON.parse(other));
+    backend.calls.length = 0;
+    for (let i = 0; i < 10; i++) expect(lists.get(digest)).toBe(stored[0]?.tools);
+    expect(backend.calls).toEqual([]);
+  });
+
+  it('stores at most its share of new lists a TTL, and leaves the rest in their records', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const variant = (i: number) => listed().map((tool) => ({ ...tool, description: `variant ${i}` }));
+    const lists = new SharedToolLists(memoryBackend(), {
+      ttlMs: 60_000,
+      renewAfterMs: 10_000,
+      maxNewCharsPerTtl: 2 * JSON.stringify(variant(1)).length,
+    });
+    expect(await lists.store(variant(1))).toBeDefined();
+    expect(await lists.store(variant(2))).toBeDefined();
+    expect(await lists.store(variant(3))).toBeUndefined();
+    // A list it knows is no new list.
+    expect(await lists.store(variant(1))).toBeDefined();
+    vi.advanceTimersByTime(60_000);
+    expect(await lists.store(variant(3))).toBeDefined();
+
+    // Through a store, whose share is 16 M characters: a list that fills it is shared, the next
+    // new one stays in its record and reads back whole.
+    const memory = memoryBackend();
+    const full = new SessionStore(memory);
+    const overhead = JSON.stringify([{ name: 'big', server: 0, description: '', inputSchema: {} }]).length;
+    const filling = [
+      { name: 'big', server: 0, description: 'x'.repeat(16 * 1024 * 1024 - overhead - 50), inputSchema: {} },
+    ];
+    await full.createSession('filler', config, { tools: filling });
+    expect((await recordOf(memory, 'filler')).toolList).toBeDefined();
+    await full.createSession('later', config, { tools: variant(4) });
+    const later = await recordOf(memory, 'later');
+    expect(later.toolList).toBeUndefined();
+    expect(later.tools).toEqual(variant(4));
+    expect((await new SessionStore(memory).requireSession('later')).tools).toEqual(variant(4));
+  });
+
+  it('tries a gone list again only after a session TTL, warning once', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const backend = counted(memoryBackend());
+    await new SessionStore(backend, { sessionTtlMs: 10_000 }).createSession('u', config, { tools: listed() });
+    const digest = ((await recordOf(backend, 'u')).toolList as { sha256: string }).sha256;
+    await backend.delete([toolListKey(digest)]);
+    const logger = warnings();
+    const store = new SessionStore(backend, { sessionTtlMs: 10_000, logger });
+    backend.calls.length = 0;
+    for (let i = 0; i < 3; i++) expect((await store.requireSession('u')).tools).toBeUndefined();
+    expect(backend.calls.filter((call) => call.startsWith('get tools:'))).toHaveLength(1);
+    expect(logger.warned).toHaveLength(1);
+    vi.advanceTimersByTime(5_000);
+    await store.touchSession('u');
+    vi.advanceTimersByTime(5_000);
+    expect((await store.requireSession('u')).tools).toBeUndefined();
+    expect(backend.calls.filter((call) => call.startsWith('get tools:'))).toHaveLength(2);
+  });
+
+  it('reads a list nested deeper than the stack allows as corrupt, not as a storage failure', async () => {
+    const backend = memoryBackend();
+    await new SessionStore(backend).createSession('u', config, { tools: listed() });
+    const depth = 20_000;
+    const json = `[{"name":"deep","server":0,"inputSchema":${'{"d":'.repeat(depth)}{}${'}'.repeat(depth)}}]`;
+    const digest = digestOf(json);
+    await backend.set(toolListKey(digest), json, 60_000);
+    const record = { ...(await recordOf(backend, 'u')), toolList: { sha256: digest } };
+    await backend.set(sessionKeys('u').session, JSON.stringify(record), 60_000);
+    const logger = warnings();
+    expect((await new SessionStore(backend, { logger }).requireSession('u')).tools).toBeUndefined();
+    expect(logger.warned).toEqual([expect.stringContaining('corrupt')]);
   });
 });
