@@ -654,12 +654,15 @@ describe("loading undici's agent", () => {
     vi.doMock('undici/lib/dispatcher/agent.js', () => {
       throw new Error('hidden by a later undici');
     });
+    // The index's Agent is the same class as the module's: a stand-in tells which was taken.
+    class StandIn {}
+    vi.doMock('undici', () => ({ Agent: StandIn }));
     try {
       const { importUndiciAgent } = await import('../../src/llm/undici-post.js');
-      const undici = await import('undici');
-      expect(await importUndiciAgent()).toBe(undici.Agent);
+      expect(await importUndiciAgent()).toBe(StandIn);
     } finally {
       vi.doUnmock('undici/lib/dispatcher/agent.js');
+      vi.doUnmock('undici');
       vi.resetModules();
     }
   });
