@@ -104,14 +104,12 @@ export class SessionStore {
   // Every turn reads the session and the history again; most of it is text already decoded.
   readonly #records = new TextMemo<DecodedRecord>(1_000_000);
   readonly #turns = new TextMemo<TranscriptMessage[]>(4_000_000);
-  // The tool lists records name, each stored once.
+  // The tool lists records name, each stored once, and one copy in memory of each distinct list
+  // (those records carry themselves too: older versions, a refused shared list).
   readonly #sharedTools: SharedToolLists;
   // Each remembered session with the shared list it was last given: a turn gets the same object
   // again instead of a copy checked anew.
   readonly #withTools = new WeakMap<StoredSession, StoredSession>();
-  // Lists in records themselves (older versions, a refused shared list): one copy of each
-  // distinct list, by its JSON (a list weighs kilobytes a user otherwise).
-  readonly #toolLists = new TextMemo<readonly StoredTool[]>(1_000_000);
 
   constructor(backend: SessionBackend, options: SessionStoreOptions = {}) {
     const { sessionTtlMs = 300_000, historyTtlMs = 3_600_000, maxHistoryTurns = 50 } = options;
@@ -425,8 +423,7 @@ export class SessionStore {
     if (record.tools !== undefined) {
       const problem = storedToolsProblem(record.tools, config.servers.length);
       if (problem !== undefined) throw this.#invalid(problem);
-      const tools = record.tools;
-      session.tools = this.#toolLists.get(JSON.stringify(tools), () => tools) ?? tools;
+      session.tools = this.#sharedTools.share(JSON.stringify(record.tools), record.tools as StoredTool[]);
     }
     return record.toolList === undefined ? { session } : { session, toolList: record.toolList.sha256 };
   }

@@ -101,6 +101,15 @@ export class SharedToolLists {
   }
 
   /**
+   * The one copy this process keeps of a list a record carries itself (older versions, a refused
+   * shared list), so equal lists in many records are one list in memory; `tools` (decoded from
+   * `json`) when it is too long to keep.
+   */
+  share(json: string, tools: StoredTool[]): readonly StoredTool[] {
+    return this.#remember(digestOf(json), json, tools).tools;
+  }
+
+  /**
    * The list named `digest`: at once when this process knows it, else read from the backend
    * (`undefined` when it is gone or is not what its name says). Rejects as the backend does.
    */
@@ -118,18 +127,25 @@ export class SharedToolLists {
   async #read(digest: string): Promise<readonly StoredTool[] | undefined> {
     const json = await this.#backend.get(toolListKey(digest));
     if (json === null) return this.#miss(digest, 'A stored tool list is gone; its sessions list their tools again.');
-    let known: KnownList;
-    try {
-      const tools = decodeList(json, digest);
-      if (tools === undefined) throw new TypeError('not the list its digest names');
-      known = this.#remember(digest, json, tools);
-    } catch {
-      // Freezing a list nested deeper than the stack allows throws too: corrupt all the same.
+    const known = this.#rememberRead(digest, json);
+    if (known === undefined) {
       return this.#miss(digest, 'A stored tool list is corrupt; its sessions list their tools again.');
     }
     // Its TTL is unknown here: renewed now, as any read does once in a while.
     this.#renew(digest, known);
     return known.tools;
+  }
+
+  /** The list read for `digest`, remembered; `undefined` when it is not that list, or not a valid one. */
+  #rememberRead(digest: string, json: string): KnownList | undefined {
+    const tools = decodeList(json, digest);
+    if (tools === undefined) return undefined;
+    try {
+      return this.#remember(digest, json, tools);
+    } catch {
+      // Freezing a list nested deeper than the stack allows throws: corrupt all the same.
+      return undefined;
+    }
   }
 
   /** Notes a list gone or corrupt: not read again (nor warned about) for a while. */

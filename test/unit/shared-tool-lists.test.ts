@@ -131,6 +131,13 @@ describe('shared tool lists', () => {
     const record = { v: 1, userId: 'old', version: 'v1', createdAt: '2026-01-01T00:00:00.000Z', sealed: false, config };
     await backend.set(sessionKeys('old').session, JSON.stringify({ ...record, tools: listed() }), 60_000);
     expect((await new SessionStore(backend).requireSession('old')).tools).toEqual(listed());
+    // Records carrying equal lists share one frozen copy in memory, as shared lists do.
+    const other = { ...record, userId: 'older', version: 'v2' };
+    await backend.set(sessionKeys('older').session, JSON.stringify({ ...other, tools: listed() }), 60_000);
+    const store = new SessionStore(backend);
+    const old = await store.requireSession('old');
+    expect((await store.requireSession('older')).tools).toBe(old.tools);
+    expect(Object.isFrozen(old.tools?.[0]?.inputSchema)).toBe(true);
   });
 
   it('reads a session whose list is gone, garbled or not its own as one without tools (listed again), with a warning', async () => {
