@@ -107,9 +107,9 @@ export class SessionStore {
   // The tool lists records name, each stored once, and one copy in memory of each distinct list
   // (those records carry themselves too: older versions, a refused shared list).
   readonly #sharedTools: SharedToolLists;
-  // Each remembered session with the shared list it was last given: a turn gets the same object
-  // again instead of a copy checked anew.
-  readonly #withTools = new WeakMap<StoredSession, StoredSession>();
+  // Each remembered session, the shared list it was last given and what that made: a turn gets
+  // the same object again instead of a copy checked anew (or a warning again).
+  readonly #withTools = new WeakMap<StoredSession, { tools: readonly StoredTool[]; given: StoredSession }>();
 
   constructor(backend: SessionBackend, options: SessionStoreOptions = {}) {
     const { sessionTtlMs = 300_000, historyTtlMs = 3_600_000, maxHistoryTurns = 50 } = options;
@@ -384,12 +384,21 @@ export class SessionStore {
     return this.#sessionWith(session, tools);
   }
 
-  /** `session` with `tools`, the shared list it names; the same object as last time for the same list. */
+  /**
+   * `session` with `tools`, the shared list it names (the same object as last time for the same
+   * list); without them when the list is gone or does not fit the session's servers (its tools are
+   * then listed from the servers again).
+   */
   #sessionWith(session: StoredSession, tools: readonly StoredTool[] | undefined): StoredSession {
+    if (tools === undefined) return session;
     const last = this.#withTools.get(session);
-    if (last !== undefined && last.tools === tools) return last;
-    const given = withTools(session, tools, this.#logger);
-    if (given !== session) this.#withTools.set(session, Object.freeze(given));
+    if (last?.tools === tools) return last.given;
+    const problem = storedToolsProblem(tools, session.config.servers.length);
+    if (problem !== undefined) {
+      this.#logger?.warn?.('A shared tool list does not fit the session; its tools are listed again.', { problem });
+    }
+    const given = problem === undefined ? Object.freeze(copyWith(session, { tools })) : session;
+    this.#withTools.set(session, { tools, given });
     return given;
   }
 
@@ -469,22 +478,4 @@ function assertPositiveInteger(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1) {
     throw new LlmChatError('CONFIG_INVALID', `${name} must be a positive integer.`);
   }
-}
-
-/**
- * `session` with `tools`, a shared list read for it; without them when the list is gone or does
- * not fit the session's servers (its tools are then listed from the servers again).
- */
-function withTools(
-  session: StoredSession,
-  tools: readonly StoredTool[] | undefined,
-  logger: Logger | undefined,
-): StoredSession {
-  if (tools === undefined) return session;
-  const problem = storedToolsProblem(tools, session.config.servers.length);
-  if (problem !== undefined) {
-    logger?.warn?.('A shared tool list does not fit the session; its tools are listed again.', { problem });
-    return session;
-  }
-  return copyWith(session, { tools });
 }

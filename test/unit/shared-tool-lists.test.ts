@@ -168,6 +168,11 @@ describe('shared tool lists', () => {
     const record = { ...(await recordOf(backend, 'u')), toolList: { sha256: digestOf(foreign) } };
     await backend.set(sessionKeys('u').session, JSON.stringify(record), 60_000);
     expect(await readFresh()).toEqual({ tools: undefined, warned: [expect.stringContaining('does not fit')] });
+    // Checked and warned about once, not on every turn.
+    const logger = warnings();
+    const store = new SessionStore(backend, { logger });
+    for (let i = 0; i < 3; i++) expect((await store.requireSession('u')).tools).toBeUndefined();
+    expect(logger.warned).toHaveLength(1);
   });
 
   it('keeps the tools in the record when the shared list cannot be stored', async () => {
