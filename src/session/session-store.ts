@@ -172,9 +172,13 @@ export class SessionStore {
     const getWithList = backend.getWithList.bind(backend);
     const both = this.#call(() => getWithList(sessionKey, historyKey));
     return {
-      session: both.then(async ([raw]) =>
-        this.#required(userId, raw === null ? null : await this.#decode(userId, raw)),
-      ),
+      session: both.then(([raw]) => {
+        // A turn whose process knows the session's list decodes it in this step, with no await.
+        const session = raw === null ? null : this.#decode(userId, raw);
+        return session instanceof Promise
+          ? session.then((read) => this.#required(userId, read))
+          : this.#required(userId, session);
+      }),
       history: both.then(([, entries]) => this.#repaired(this.#turnsOf(entries).flat())),
     };
   }
