@@ -150,7 +150,18 @@ describe('toWebRequest', () => {
       '\r\nhttp://example.test:8080/a?b=1\r\n',
     );
     expect(await rawRequest(['GET /a HTTP/1.1', 'Host: bad host'])).toContain('\r\nhttp://localhost/a\r\n');
+    expect(await rawRequest(['GET /a HTTP/1.1', 'Host: [::1]:8080'])).toContain('\r\nhttp://[::1]:8080/a\r\n');
   });
+
+  it.each(['x/connect?', 'x/usage/bob#', 'x?admin=1#', 'evil.test@x', 'x\\connect'])(
+    'never lets the Host header %j move the path or query the handler routes on',
+    async (host) => {
+      bridge((request) => new Response(`${new URL(request.url).pathname}${new URL(request.url).search}`));
+      const answer = await rawRequest(['GET /models?page=2 HTTP/1.1', `Host: ${host}`]);
+      expect(answer).toMatch(/^HTTP\/1\.1 200/);
+      expect(answer).toContain('\r\n/models?page=2\r\n');
+    },
+  );
 
   it('aborts the signal when the client leaves, not when the response completes', async () => {
     const signals: AbortSignal[] = [];

@@ -20,6 +20,11 @@ export interface ToWebRequestOptions {
 // Framing and encoding described the bytes on the wire, not the body the host hands us.
 const WIRE_HEADERS = new Set(['content-length', 'transfer-encoding', 'content-encoding']);
 
+// The Host header is the client's word, and Node lets `/`, `?`, `#` and `@` through in it: glued
+// in front of the path, `Host: x/connect?` would move the route the handler serves away from the
+// one the host's own middleware checked. Only a plain name or address, with a port, is used.
+const PLAIN_HOST = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
+
 // What keeps each Request's signal hearing, for as long as its response lives. Node's
 // `request.signal` is not the signal the Request was built with but that of a controller the
 // Request makes, which hears ours only while it lives (undici links the two weakly): a controller
@@ -48,10 +53,11 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse, options:
     headers.append(name, Array.isArray(value) ? value.join(', ') : value);
   }
 
-  const path = options.url ?? req.url ?? '/';
-  const host = req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? 'localhost';
-  let url = `http://${host}${path}`;
-  if (!URL.canParse(url)) url = `http://localhost${path.startsWith('/') ? path : `/${path}`}`;
+  const given = options.url ?? req.url ?? '/';
+  const path = given.startsWith('/') ? given : `/${given}`;
+  const host = req.headers.host ?? (req.headers[':authority'] as string | undefined);
+  let url = `http://${host !== undefined && PLAIN_HOST.test(host) ? host : 'localhost'}${path}`;
+  if (!URL.canParse(url)) url = `http://localhost${path}`;
 
   const controller = new AbortController();
   if (res.closed && !res.writableFinished) controller.abort();
