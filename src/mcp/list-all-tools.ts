@@ -25,7 +25,7 @@ export interface ListedTools {
 /**
  * Lists the tools of a connected MCP server, following `nextCursor` page by page. Stops at a
  * repeated cursor, after 100 pages, or once `maxTools` are kept (no further page is asked for).
- * Tools listed twice (same name) are kept once, first wins; tools without a name, or whose schema
+ * Tools listed twice (same name) are kept once, first wins; tools without a name (or an empty one), or whose schema
  * and description together are bigger than `maxToolSchemaChars`, are dropped and counted.
  * Linear in the size of the listing.
  * @internal
@@ -42,7 +42,7 @@ export async function listAllTools(
   for (let page = 0; page < MAX_PAGES; page += 1) {
     const result = await client.listTools(cursor === undefined ? undefined : { cursor }, options);
     for (const tool of result.tools) {
-      if (typeof tool.name !== 'string' || seenNames.has(tool.name)) continue;
+      if (typeof tool.name !== 'string' || tool.name === '' || seenNames.has(tool.name)) continue;
       seenNames.add(tool.name);
       if (listed.tools.length >= limits.maxTools) {
         listed.droppedOverCount += 1;

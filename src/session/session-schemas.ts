@@ -34,6 +34,9 @@ export const storedToolSchema = z.object({
   annotations: z.record(z.string(), z.unknown()).optional(),
 });
 
+/** A list of stored tools, as a record or a shared list (`toolListKey`) holds it. @internal */
+export const storedToolListSchema = z.array(storedToolSchema);
+
 /** Validates the stored session record. `sealed` says the config's secrets are encrypted. @internal */
 export const sessionRecordSchema = z.object({
   v: z.literal(1),
@@ -46,7 +49,7 @@ export const sessionRecordSchema = z.object({
    * The tools listed at connect, in the record itself: what versions before shared tool lists
    * wrote, and what a connect writes when the shared list could not be stored.
    */
-  tools: z.array(storedToolSchema).optional(),
+  tools: storedToolListSchema.optional(),
   /** The tools listed at connect, stored once for every session that lists the same (`toolListKey`). */
   toolList: z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
 });

@@ -10,7 +10,12 @@ import type { Logger, SessionConfig, TranscriptMessage } from '../types.js';
 import { mapConfigSecrets } from './map-config-secrets.js';
 import type { SessionBackend } from './session-backend.js';
 import { conversationHistoryKey, sessionKeys } from './session-keys.js';
-import { sessionConfigSchema, sessionRecordSchema, transcriptTurnSchema } from './session-schemas.js';
+import {
+  sessionConfigSchema,
+  sessionRecordSchema,
+  storedToolListSchema,
+  transcriptTurnSchema,
+} from './session-schemas.js';
 import { SharedToolLists } from './shared-tool-lists.js';
 
 /** One user's session as the store returns it. */
@@ -211,7 +216,13 @@ export class SessionStore {
       throw new LlmChatError('CONFIG_INVALID', 'The session configuration is invalid.', { cause: parsed.error });
     }
     let tools = options.tools;
-    if (tools !== undefined && storedToolsProblem(tools, config.servers.length) !== undefined) {
+    // Checked as a read will check it: a list written in a form its readers refuse would leave
+    // the user with no working session (the old one replaced) or one that lists its tools again
+    // on every turn.
+    if (
+      tools !== undefined &&
+      (!storedToolListSchema.safeParse(tools).success || storedToolsProblem(tools, config.servers.length) !== undefined)
+    ) {
       throw new LlmChatError('CONFIG_INVALID', 'The tool list does not fit the session configuration.');
     }
     const shared = tools === undefined ? undefined : await this.#storeToolList(tools);

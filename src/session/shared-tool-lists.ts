@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
 import { deepFreeze } from '../internal/deep-freeze.js';
 import { SingleFlight } from '../internal/single-flight.js';
 import { MAX_STORED_TOOLS_CHARS, type StoredTool } from '../mcp/stored-tool.js';
 import type { Logger } from '../types.js';
 import type { SessionBackend } from './session-backend.js';
 import { toolListKey } from './session-keys.js';
-import { storedToolSchema } from './session-schemas.js';
+import { storedToolListSchema } from './session-schemas.js';
 
 /** Options of {@link SharedToolLists}. @internal */
 export interface SharedToolListsOptions {
@@ -31,8 +30,6 @@ interface KnownList {
   tools: readonly StoredTool[];
   renewedAt: number;
 }
-
-const toolListSchema = z.array(storedToolSchema);
 
 /** Lists remembered as gone or corrupt, at most. */
 const MAX_MISSING = 1000;
@@ -221,6 +218,6 @@ function decodeList(json: string, digest: string): StoredTool[] | undefined {
   } catch {
     return undefined;
   }
-  const result = toolListSchema.safeParse(parsed);
+  const result = storedToolListSchema.safeParse(parsed);
   return result.success ? (result.data as StoredTool[]) : undefined;
 }

@@ -26,6 +26,16 @@ function warnings(): Logger & { lines: Array<{ message: string; meta?: Record<st
   };
 }
 
+describe('a server that lists a tool with an empty name', () => {
+  it('is listed without it: no model can call it, and a stored session would refuse it', async () => {
+    const server = await startHostileMcpServer({ extraToolNames: ['', 'named'] });
+    servers.push(server);
+    const toolbox = await McpToolbox.connect([{ url: server.url }]);
+    toolboxes.push(toolbox);
+    expect(toolbox.listTools().map((tool) => tool.name)).toEqual(['hostile', 'named']);
+  });
+});
+
 describe('a server that lists 40,000 tools', () => {
   it('keeps the first 1000 by default and says so in a warn line', async () => {
     const server = await startHostileMcpServer({ tools: 40_000 });

@@ -174,6 +174,28 @@ describe('SessionStore with a minimal backend', () => {
     ).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
   });
 
+  it.each([
+    ['a tool with an empty name', [{ name: '', server: 0, inputSchema: {} }]],
+    ['a description that is not text', [{ name: 'add', server: 0, description: 7, inputSchema: {} }]],
+    ['an input schema that is not an object', [{ name: 'add', server: 0, inputSchema: 'any' }]],
+  ])('refuses %s before it replaces the working session, shared or kept in the record', async (_, bad) => {
+    // The second store cannot write shared lists, so its records keep their tools.
+    const refusingLists = minimalBackend();
+    const set = refusingLists.set;
+    refusingLists.set = (key, value, ttlMs) =>
+      key.startsWith('tools:') ? Promise.reject(new Error('full')) : set(key, value, ttlMs);
+    for (const store of [new SessionStore(minimalBackend()), new SessionStore(refusingLists)]) {
+      const good = [{ name: 'add', server: 0, inputSchema: { type: 'object' } }];
+      const working = await store.createSession('u', config, { tools: good });
+      await expect(store.createSession('u', config, { tools: bad as never })).rejects.toMatchObject({
+        code: 'CONFIG_INVALID',
+      });
+      const kept = await store.requireSession('u');
+      expect(kept.version).toBe(working.version);
+      expect(kept.tools).toEqual(good);
+    }
+  });
+
   it('gives sessions with equal tool lists one shared, frozen list, and each other list its own', async () => {
     const store = new SessionStore(minimalBackend());
     const listed = () => [
