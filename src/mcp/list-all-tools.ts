@@ -1,9 +1,14 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { MAX_STORED_DEPTH, nestsDeeperThan } from '../internal/json-depth.js';
 
 // A server that keeps handing out cursors would otherwise keep us listing forever.
 const MAX_PAGES = 100;
+
+// A schema nested deeper cannot be measured, stored or sent (serializing it overflows the
+// stack): it counts as oversized. Half the stored depth leaves room for the record around it.
+const MAX_TOOL_SCHEMA_DEPTH = MAX_STORED_DEPTH / 2;
 
 /** How many tools of one server are kept, and how big one may be. */
 export interface ToolListLimits {
@@ -18,15 +23,16 @@ export interface ListedTools {
   tools: Tool[];
   /** Tools dropped because the server offered more than `maxTools`. */
   droppedOverCount: number;
-  /** Tools dropped because their schema was bigger than `maxToolSchemaChars`. */
+  /** Tools dropped because their schema was bigger than `maxToolSchemaChars`, or nested too deeply. */
   droppedOversized: number;
 }
 
 /**
  * Lists the tools of a connected MCP server, following `nextCursor` page by page. Stops at a
  * repeated cursor, after 100 pages, or once `maxTools` are kept (no further page is asked for).
- * Tools listed twice (same name) are kept once, first wins; tools without a name (or an empty one), or whose schema
- * and description together are bigger than `maxToolSchemaChars`, are dropped and counted.
+ * Tools listed twice (same name) are kept once, first wins; tools without a name (or an empty
+ * one), or whose schema and description together are bigger than `maxToolSchemaChars` (or whose
+ * schema nests too deeply to measure), are dropped and counted.
  * Linear in the size of the listing.
  * @internal
  */
@@ -46,7 +52,10 @@ export async function listAllTools(
       seenNames.add(tool.name);
       if (listed.tools.length >= limits.maxTools) {
         listed.droppedOverCount += 1;
-      } else if (schemaChars(tool) > limits.maxToolSchemaChars) {
+      } else if (
+        nestsDeeperThan(tool.inputSchema, MAX_TOOL_SCHEMA_DEPTH) ||
+        schemaChars(tool) > limits.maxToolSchemaChars
+      ) {
         listed.droppedOversized += 1;
       } else {
         listed.tools.push(tool);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { repairTranscript } from '../chat/repair-transcript.js';
 import { LlmChatError, wrapError } from '../errors.js';
 import { copyWith } from '../internal/copy-with.js';
+import { MAX_STORED_DEPTH, nestsDeeperThan } from '../internal/json-depth.js';
 import { nextEventLoopTurn } from '../internal/next-event-loop-turn.js';
 import { createSealer, type Sealer } from '../internal/seal.js';
 import { TextMemo } from '../internal/text-memo.js';
@@ -221,7 +222,9 @@ export class SessionStore {
     // on every turn.
     if (
       tools !== undefined &&
-      (!storedToolListSchema.safeParse(tools).success || storedToolsProblem(tools, config.servers.length) !== undefined)
+      (nestsDeeperThan(tools, MAX_STORED_DEPTH) ||
+        !storedToolListSchema.safeParse(tools).success ||
+        storedToolsProblem(tools, config.servers.length) !== undefined)
     ) {
       throw new LlmChatError('CONFIG_INVALID', 'The tool list does not fit the session configuration.');
     }
@@ -425,6 +428,7 @@ export class SessionStore {
     } catch (error) {
       throw this.#invalid('not JSON', error);
     }
+    if (nestsDeeperThan(json, MAX_STORED_DEPTH)) throw this.#invalid('nested too deeply');
     const parsed = sessionRecordSchema.safeParse(json);
     if (!parsed.success) throw this.#invalid('failed validation', parsed.error);
     const record = parsed.data;
@@ -482,7 +486,9 @@ function historyKeyOf(userId: string, conversationId: string | undefined): strin
 
 function parseTurn(entry: string): TranscriptMessage[] | undefined {
   try {
-    const parsed = transcriptTurnSchema.safeParse(JSON.parse(entry));
+    const json: unknown = JSON.parse(entry);
+    if (nestsDeeperThan(json, MAX_STORED_DEPTH)) return undefined;
+    const parsed = transcriptTurnSchema.safeParse(json);
     return parsed.success ? (parsed.data as TranscriptMessage[]) : undefined;
   } catch {
     return undefined;

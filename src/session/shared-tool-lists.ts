@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { deepFreeze } from '../internal/deep-freeze.js';
+import { MAX_STORED_DEPTH, nestsDeeperThan } from '../internal/json-depth.js';
 import { SingleFlight } from '../internal/single-flight.js';
 import { MAX_STORED_TOOLS_CHARS, type StoredTool } from '../mcp/stored-tool.js';
 import type { Logger } from '../types.js';
@@ -136,13 +137,7 @@ export class SharedToolLists {
   /** The list read for `digest`, remembered; `undefined` when it is not that list, or not a valid one. */
   #rememberRead(digest: string, json: string): KnownList | undefined {
     const tools = decodeList(json, digest);
-    if (tools === undefined) return undefined;
-    try {
-      return this.#remember(digest, json, tools);
-    } catch {
-      // Freezing a list nested deeper than the stack allows throws: corrupt all the same.
-      return undefined;
-    }
+    return tools === undefined ? undefined : this.#remember(digest, json, tools);
   }
 
   /** Notes a list gone or corrupt: not read again (nor warned about) for a while. */
@@ -218,6 +213,7 @@ function decodeList(json: string, digest: string): StoredTool[] | undefined {
   } catch {
     return undefined;
   }
+  if (nestsDeeperThan(parsed, MAX_STORED_DEPTH)) return undefined;
   const result = storedToolListSchema.safeParse(parsed);
   return result.success ? (result.data as StoredTool[]) : undefined;
 }

@@ -36,6 +36,18 @@ describe('a server that lists a tool with an empty name', () => {
   });
 });
 
+describe('a server that lists a tool whose schema nests hundreds of levels deep', () => {
+  it('drops it as oversized: such a schema could not be stored or sent', async () => {
+    const server = await startHostileMcpServer({ deepToolDepth: 300 });
+    servers.push(server);
+    const logger = warnings();
+    const toolbox = await McpToolbox.connect([{ url: server.url }], { logger });
+    toolboxes.push(toolbox);
+    expect(toolbox.listTools().map((tool) => tool.name)).toEqual(['hostile']);
+    expect(logger.lines[0]?.meta).toMatchObject({ droppedOversized: 1 });
+  });
+});
+
 describe('a server that lists 40,000 tools', () => {
   it('keeps the first 1000 by default and says so in a warn line', async () => {
     const server = await startHostileMcpServer({ tools: 40_000 });

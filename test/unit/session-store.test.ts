@@ -4,7 +4,7 @@ import { LlmChatError } from '../../src/errors.js';
 import { RedisSessionBackend } from '../../src/redis/redis-session-backend.js';
 import { MemorySessionBackend } from '../../src/session/memory-session-backend.js';
 import type { SessionBackend } from '../../src/session/session-backend.js';
-import { sessionKeys } from '../../src/session/session-keys.js';
+import { historyKey, sessionKeys } from '../../src/session/session-keys.js';
 import { SessionStore } from '../../src/session/session-store.js';
 import type { SessionConfig } from '../../src/types.js';
 
@@ -194,6 +194,30 @@ describe('SessionStore with a minimal backend', () => {
       expect(kept.version).toBe(working.version);
       expect(kept.tools).toEqual(good);
     }
+  });
+
+  it('reads a record nested deeper than the stack allows as invalid, and skips such a history entry', async () => {
+    const deep = (depth: number) => `${'{"d":'.repeat(depth)}{}${'}'.repeat(depth)}`;
+    const backend = memoryBackend();
+    const lines: string[] = [];
+    const store = new SessionStore(backend, { logger: { warn: (message) => void lines.push(message) } });
+    await store.createSession('u', config);
+    await store.appendTurn('u', [
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'hello' },
+    ]);
+    await backend.appendToList(historyKey('u'), [`[{"role":"user","content":"x","extra":${deep(20_000)}}]`], {
+      ttlMs: 60_000,
+    });
+    expect(await store.getHistory('u')).toEqual([
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'hello' },
+    ]);
+    expect(lines).toContain('Skipped a corrupt chat history entry.');
+    const record = await backend.get(sessionKeys('u').session);
+    const deepTools = `"tools":[{"name":"t","server":0,"inputSchema":${deep(6_000)}}]`;
+    await backend.set(sessionKeys('u').session, (record as string).replace(/^\{/, `{${deepTools},`), 60_000);
+    await expect(store.getSession('u')).rejects.toMatchObject({ code: 'SESSION_INVALID' });
   });
 
   it('gives sessions with equal tool lists one shared, frozen list, and each other list its own', async () => {
