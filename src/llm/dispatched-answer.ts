@@ -18,6 +18,13 @@ export type AnswerDecoder = (headers: ResponseHeaders) => Duplex | undefined;
 export const DRAIN_GRACE_MS = 200;
 
 /**
+ * How far an answer that must not be paused (see {@link endsWithItsConnection}) may run ahead of
+ * its reader before the request is cut: far more than any model's answer, so only a reader that
+ * stopped reading (or a provider that never stops) meets it.
+ */
+export const UNPAUSABLE_AHEAD_BYTES = 8 * 1024 * 1024;
+
+/**
  * One provider request handed to undici's dispatcher, and its answer as the library reads it.
  *
  * It is undici's dispatch handler and, once the headers are in, the response, its body and that
@@ -54,6 +61,7 @@ export class DispatchedAnswer
   #decoder: Duplex | undefined;
   #reader: ProviderBodyReader | undefined;
   #drainCut: ReturnType<typeof setTimeout> | undefined;
+  #pausable = true;
 
   /** `drainMs`: how long a body its reader let go of may drain unread (0: the request is cut at once). */
   constructor(signal: AbortSource, decode: AnswerDecoder, drainMs = DRAIN_GRACE_MS) {
@@ -115,6 +123,7 @@ export class DispatchedAnswer
     this.statusText = statusText ?? '';
     this.ok = statusCode < 300;
     this.#headers = headers;
+    this.#pausable = !endsWithItsConnection(headers);
     const decoder = this.#decode(headers);
     if (decoder) {
       this.#decoder = decoder;
@@ -130,13 +139,14 @@ export class DispatchedAnswer
 
   onResponseData(controller: Controller, chunk: Buffer): void {
     if (this.cancelled) return;
-    if (this.#decoder) {
-      if (!this.#decoder.write(chunk)) controller.pause();
+    const decoder = this.#decoder;
+    if (decoder) {
+      if (!decoder.write(chunk)) this.#holdBack(controller, decoder.writableLength);
       return;
     }
     this.enqueue(chunk);
-    if (this.queuedBytes >= AHEAD_BYTES) controller.pause();
     this.answer();
+    if (this.queuedBytes >= AHEAD_BYTES) this.#holdBack(controller, this.queuedBytes);
   }
 
   onResponseEnd(): void {
@@ -166,6 +176,17 @@ export class DispatchedAnswer
 
   protected override drained(): void {
     if (this.#controller?.paused) this.#controller.resume();
+  }
+
+  /**
+   * The reader is `aheadBytes` behind: the request waits for it, or, for an answer that must not
+   * be paused, is cut once that is more than {@link UNPAUSABLE_AHEAD_BYTES}.
+   */
+  #holdBack(controller: Controller, aheadBytes: number): void {
+    if (this.#pausable) controller.pause();
+    else if (aheadBytes > UNPAUSABLE_AHEAD_BYTES) {
+      this.#cut(new Error('The provider answer ran too far ahead of its reader on a connection that cannot wait.'));
+    }
   }
 
   /** Before the headers, the answer rejects; after them, the body fails (and its decoder). */
@@ -199,4 +220,23 @@ export class DispatchedAnswer
     this.#controller?.abort(reason);
     this.#fail(reason);
   };
+}
+
+/**
+ * Whether the answer ends with its connection: `Connection: close`, or no length and no chunked
+ * framing (read to the connection's end). undici 7 must never be paused on such an answer: when
+ * the connection closes while its parser is paused, an assertion in its socket `end` handler
+ * throws where nothing can catch it and the process dies (nodejs/undici#5360, fixed in undici 8,
+ * which needs Node 22.19). Such an answer is read on unpaused, up to {@link UNPAUSABLE_AHEAD_BYTES}
+ * ahead of its reader. (An HTTP/1.0 answer with a length but no `Connection: keep-alive` ends
+ * with its connection too, and its version is not shown to a dispatch handler; providers answer
+ * HTTP/1.1 or 2.)
+ */
+function endsWithItsConnection(headers: ResponseHeaders): boolean {
+  if (/(?:^|,)\s*close\s*(?:,|$)/i.test(headerText(headers.connection))) return true;
+  return headers['content-length'] === undefined && !/chunked/i.test(headerText(headers['transfer-encoding']));
+}
+
+function headerText(value: string | string[] | undefined): string {
+  return Array.isArray(value) ? value.join(',') : (value ?? '');
 }

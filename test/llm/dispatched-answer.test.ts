@@ -7,7 +7,7 @@
 import { getEventListeners } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DispatchedAnswer, DRAIN_GRACE_MS } from '../../src/llm/dispatched-answer.js';
+import { DispatchedAnswer, DRAIN_GRACE_MS, UNPAUSABLE_AHEAD_BYTES } from '../../src/llm/dispatched-answer.js';
 
 /** A controller like undici's: records what the handler asked of the request. */
 class FakeController {
@@ -105,13 +105,42 @@ describe('DispatchedAnswer', () => {
 
   it('pauses the request once 64 KB wait for the reader, and resumes it when a read takes them', async () => {
     const { answer, controller } = started();
-    answer.onResponseStart(controller, 200, {});
+    answer.onResponseStart(controller, 200, { 'transfer-encoding': 'chunked' });
     const reader = answer.getReader();
     for (let i = 0; i < 3; i++) answer.onResponseData(controller, Buffer.alloc(16 * 1024));
     expect(controller.paused).toBe(false);
     answer.onResponseData(controller, Buffer.alloc(16 * 1024));
     expect(controller.paused).toBe(true);
     expect(((await reader.read()).value as Uint8Array).byteLength).toBe(64 * 1024);
+    expect(controller.paused).toBe(false);
+  });
+
+  it.each([
+    ['Connection: close', { 'content-length': String(16 * 1024 * 1024), connection: 'keep-alive, close' }],
+    ['no length and no chunked framing', {}],
+  ])('never pauses an answer that ends with its connection (%s), and cuts it far past the mark', async (_, headers) => {
+    // undici 7 dies on an assertion when such a connection closes while its parser is paused.
+    const { answer, controller } = started();
+    answer.onResponseStart(controller, 200, headers);
+    const reader = answer.getReader();
+    const chunk = Buffer.alloc(64 * 1024);
+    for (let sent = 0; sent < UNPAUSABLE_AHEAD_BYTES; sent += chunk.byteLength)
+      answer.onResponseData(controller, chunk);
+    expect(controller.paused).toBe(false);
+    expect(controller.aborted).toBe(false);
+    expect(((await reader.read()).value as Uint8Array).byteLength).toBe(UNPAUSABLE_AHEAD_BYTES);
+    for (let sent = 0; sent <= UNPAUSABLE_AHEAD_BYTES; sent += chunk.byteLength)
+      answer.onResponseData(controller, chunk);
+    expect(controller.paused).toBe(false);
+    expect(controller.aborted).toBe(true);
+    expect(controller.reason?.message).toMatch(/ahead of its reader/);
+  });
+
+  it('never pauses a compressed answer that ends with its connection on its full decoder', () => {
+    const decoder = new PassThrough({ highWaterMark: 4 });
+    const { answer, controller } = started({ decode: () => decoder });
+    answer.onResponseStart(controller, 200, { 'content-encoding': 'gzip', connection: 'close' });
+    answer.onResponseData(controller, Buffer.from('decoded '));
     expect(controller.paused).toBe(false);
   });
 
@@ -199,7 +228,7 @@ describe('DispatchedAnswer', () => {
   it('reads a compressed answer through its decoder, and holds the request back while the decoder is full', async () => {
     const decoder = new PassThrough({ highWaterMark: 4 });
     const { answer, controller } = started({ decode: () => decoder });
-    answer.onResponseStart(controller, 200, { 'content-encoding': 'gzip' });
+    answer.onResponseStart(controller, 200, { 'content-encoding': 'gzip', 'content-length': '12' });
     answer.onResponseData(controller, Buffer.from('decoded '));
     // The decoder's buffer is past its mark: undici is told to wait.
     expect(controller.paused).toBe(true);

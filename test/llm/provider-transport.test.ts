@@ -177,6 +177,20 @@ describe('provider calls over undici', () => {
     expect(server.connections()).toBe(1);
   });
 
+  it.each(['length', 'eof'])(
+    'an answer that ends with its connection (%s) while its reader lags is read whole, and the process lives',
+    async (framing) => {
+      // In a process of its own: undici 7's assertion (nodejs/undici#5360) cannot be caught.
+      const fixture = fileURLToPath(new URL('../fixtures/lagging-reader-on-closing-answer.ts', import.meta.url));
+      const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', fixture, framing], {
+        cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      });
+      const { bytes, sent } = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { bytes: number; sent: number };
+      expect(sent).toBeGreaterThan(64 * 1024);
+      expect(bytes).toBe(sent);
+    },
+  );
+
   it('a compressed answer that fails to decode fails the read and cuts the request', async () => {
     let socketClosed = false;
     const server = await serve((request, response) => {
