@@ -108,17 +108,27 @@ export class LockManager {
    * `BACKEND_UNAVAILABLE` when the backend fails, `ABORTED` when `signal` aborts.
    */
   async acquire(key: string, options: AcquireLockOptions = {}): Promise<HeldLock> {
+    return (await this.#acquire(key, options)).lock;
+  }
+
+  /**
+   * {@link acquire}, also telling when the attempt that won was sent (by the monotonic clock):
+   * the store's TTL runs from that attempt, not from the first one of a wait.
+   */
+  async #acquire(key: string, options: AcquireLockOptions): Promise<{ lock: HeldLock; sentAt: number }> {
     const { waitMs = 0, signal } = options;
     assertDuration('waitMs', waitMs, 0);
     const deadline = Date.now() + waitMs;
     for (;;) {
       throwIfAborted(signal);
+      // Before the request: the lease's own clock must never run past the store's.
+      const sentAt = performance.now();
       const lock = await this.tryAcquire(key, {
         ttlMs: options.ttlMs ?? this.#ttlMs,
         ...(options.token === undefined ? {} : { token: options.token }),
       });
       if (lock !== null) {
-        if (signal?.aborted !== true) return lock;
+        if (signal?.aborted !== true) return { lock, sentAt };
         // Aborted while the attempt was in flight: do not keep a lock nobody will release.
         await lock.release().catch(() => false);
         throwIfAborted(signal);
@@ -151,11 +161,11 @@ export class LockManager {
     const ttlMs = options.ttlMs ?? this.#ttlMs;
     const extendEveryMs = options.extendEveryMs ?? Math.max(1, Math.floor(ttlMs / 3));
     assertDuration('extendEveryMs', extendEveryMs, 1);
-    // Before the request: the lease's own clock must never run past the store's.
-    const requestedAt = performance.now();
-    const lock = await this.acquire(key, copyWith(options, { ttlMs }));
+    // Counted from the attempt that won, not from the start of the wait: a turn queued behind
+    // another would otherwise start with a lease it believes already (nearly) over.
+    const { lock, sentAt } = await this.#acquire(key, copyWith(options, { ttlMs }));
     const backend = this.#backend;
-    return new RenewedLease(lock, requestedAt + ttlMs, ttlMs, extendEveryMs, options.signal, this.#logger, () =>
+    return new RenewedLease(lock, sentAt + ttlMs, ttlMs, extendEveryMs, options.signal, this.#logger, () =>
       backend.forget?.(key, lock.token),
     );
   }
@@ -189,9 +199,9 @@ export interface LockLease {
   release(): Promise<boolean>;
   /**
    * How long the lease surely still holds, in milliseconds by this process's monotonic clock:
-   * counted from before the last acquisition or renewal was sent, so the store's own expiry can
-   * only come later. `0` once lost, released, or possibly expired. While it is above zero, no
-   * one else can have taken the lock.
+   * counted from before the attempt that took the lock (not the start of a wait for it) or the
+   * last renewal was sent, so the store's own expiry can only come later. `0` once lost,
+   * released, or possibly expired. While it is above zero, no one else can have taken the lock.
    */
   remainingMs(): number;
   /**
