@@ -263,7 +263,7 @@ export class TurnManager {
       this.#running.delete(ref.turnId);
       throw error;
     }
-    void turn.run(options.source(turn.signal, (text) => turn.pushToken(text)));
+    void turn.run(openSource(options.source, turn));
     return turn;
   }
 
@@ -424,7 +424,7 @@ export class TurnManager {
     watchdog?: OwnerWatchdog,
   ): AsyncGenerator<RecordedEvent, void> {
     const quietMs = Math.min(this.#recheckMs, watchdog?.everyMs ?? this.#recheckMs);
-    const inbox: RecordedEvent[][] = [];
+    const inbox = new Inbox(this.log.maxEvents);
     let wake: (() => void) | undefined;
     const unsubscribe = await this.#bus.subscribe(turnEventsChannel(ref.userId, ref.turnId), (message) => {
       const events = parseEvents(message);
@@ -458,7 +458,7 @@ export class TurnManager {
         let gap = false;
         while (!gap) {
           while (inbox.length > 0) {
-            const events = inbox.shift() as RecordedEvent[];
+            const events = inbox.shift();
             const first = events[0];
             const newest = events[events.length - 1];
             // An empty message asks for a look at the log (what was stored before we were heard).
@@ -507,6 +507,69 @@ export class TurnManager {
       await unsubscribe().catch(() => {});
     }
   }
+}
+
+/**
+ * The turn's chat loop. One that throws as it is made fails as a loop that throws at once would:
+ * the turn records its error and ends (freeing its registration and its lease), instead of
+ * staying registered with no loop to end it.
+ */
+function openSource(source: StartTurnOptions['source'], turn: RunningTurn): AsyncIterable<ChatEvent> {
+  try {
+    return source(turn.signal, (text) => turn.pushToken(text));
+  } catch (error) {
+    return failedSource(error);
+  }
+}
+
+/** A chat loop whose first step rejects with `error`. */
+function failedSource(error: unknown): AsyncIterable<ChatEvent> {
+  return { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(error) }) };
+}
+
+/**
+ * The bus messages a reader on another process has not taken yet, holding at most `maxEvents`
+ * events (the log's bound, as memory holds for readers of the process that runs the turn). A
+ * reader further behind loses them all and finds an empty message instead, which sends it back
+ * to the log: every announced event is stored there, and a reader the log's bound left behind
+ * gets `RESUME_LOST` from it, as a reader of that process would.
+ */
+class Inbox {
+  readonly #messages: RecordedEvent[][] = [];
+  readonly #maxEvents: number;
+  #events = 0;
+
+  constructor(maxEvents: number) {
+    this.#maxEvents = maxEvents;
+  }
+
+  get length(): number {
+    return this.#messages.length;
+  }
+
+  push(events: RecordedEvent[]): void {
+    if (this.#events + inboxWeight(events) <= this.#maxEvents) {
+      this.#messages.push(events);
+      this.#events += inboxWeight(events);
+      return;
+    }
+    // Announced only once stored: the log has them all, and the reader goes there instead.
+    this.#messages.length = 0;
+    this.#messages.push([]);
+    this.#events = inboxWeight([]);
+  }
+
+  /** The oldest message; call only while {@link length} is above zero. */
+  shift(): RecordedEvent[] {
+    const events = this.#messages.shift() as RecordedEvent[];
+    this.#events -= inboxWeight(events);
+    return events;
+  }
+}
+
+/** What a message counts against {@link Inbox}'s bound: an empty one too, or they could pile up unbounded. */
+function inboxWeight(events: readonly RecordedEvent[]): number {
+  return Math.max(1, events.length);
 }
 
 /** A message on a process's control channel: stop a turn, or announce its events from now on. */
