@@ -8,6 +8,9 @@ import { LlmChatError } from '../../errors.js';
  */
 export function readNodeBody(req: IncomingMessage, maxBytes: number): Promise<string> {
   if (req.readableEnded) return Promise.resolve('');
+  // The client left before anyone read the body (while an async `authenticate` ran, say): `close`
+  // and `error` have fired already, so listening for them would wait forever.
+  if (req.destroyed || req.errored) return Promise.reject(unreadable(req.errored ?? undefined));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -36,16 +39,20 @@ export function readNodeBody(req: IncomingMessage, maxBytes: number): Promise<st
     };
     const onError = (error: Error) => {
       cleanup();
-      reject(new LlmChatError('BAD_REQUEST', 'The request body could not be read.', { cause: error }));
+      reject(unreadable(error));
     };
     const onClose = () => {
       if (req.readableEnded) return;
       cleanup();
-      reject(new LlmChatError('BAD_REQUEST', 'The request body could not be read.'));
+      reject(unreadable());
     };
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
     req.on('close', onClose);
   });
+}
+
+function unreadable(cause?: Error): LlmChatError {
+  return new LlmChatError('BAD_REQUEST', 'The request body could not be read.', { cause });
 }
