@@ -1,22 +1,28 @@
+import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatHandler } from '../http/chat-handler.js';
+import { readNodeBody } from './node/read-node-body.js';
 import { stripMountPrefix } from './node/strip-mount-prefix.js';
 import { toWebRequest } from './node/to-web-request.js';
 import { writeWebResponse } from './node/write-web-response.js';
 
-// Only a backstop against unbounded uploads: the handler enforces its own, smaller limit.
+// Only a backstop against unbounded uploads, for a payload a `preParsing` hook replaced: the
+// handler enforces its own, smaller limit on what it is handed.
 const RAW_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 
 /**
  * Serves a {@link ChatHandler} from Fastify 5, as an encapsulated plugin.
  *
- * Inside its own scope it replaces Fastify's content-type parsers with one that hands the raw body
- * bytes to the handler untouched, so a malformed body gets the handler's answer rather than
- * Fastify's 400; the rest of the app keeps its parsers. Every method on the prefix and below is
- * routed to the handler, with URLs relative to the prefix. The reply is hijacked and written
- * straight to the socket, so events are flushed one by one; `onSend` hooks do not run for it, but
- * headers set earlier with `reply.header()` (CORS, for example) are kept. Handler errors go to
- * Fastify's error handler.
+ * Inside its own scope it replaces Fastify's content-type parsers with one that leaves the request
+ * body unread, so the handler reads it itself: its own size limit applies (a `Content-Length`
+ * above it is answered 413 before any of the body is sent), and a malformed body gets the
+ * handler's answer rather than Fastify's 400; the rest of the app keeps its parsers. A payload a
+ * `preParsing` hook replaced (request decompression, say) is read there and handed on as it is.
+ * Every method on the prefix and below is routed to the handler, with URLs relative to the prefix.
+ * The reply is hijacked and written straight to the socket, so events are flushed one by one;
+ * `onSend` hooks do not run for it, but headers set earlier with `reply.header()` (CORS, for
+ * example) are kept. Handler errors go to Fastify's error handler; a response Node refuses to
+ * write (a header value with a control character) is answered 500 and logged with `request.log`.
  *
  * @example
  * ```ts
@@ -32,9 +38,13 @@ const RAW_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 export function toFastifyPlugin(handler: ChatHandler): FastifyPluginAsync {
   return async (fastify) => {
     fastify.removeAllContentTypeParsers();
-    fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: RAW_BODY_LIMIT_BYTES }, (_request, body, done) =>
-      done(null, body),
-    );
+    // '*' is the fallback for every content type, and for bodies sent without one.
+    fastify.addContentTypeParser('*', (request, payload, done) => {
+      // Fastify's own parsers would read up to its `bodyLimit` before the handler's limit applies,
+      // and the parsed body would lose the `Content-Length` that lets the handler refuse it early.
+      if (payload === request.raw) done(null, undefined);
+      else readNodeBody(payload, RAW_BODY_LIMIT_BYTES).then((body) => done(null, body), done);
+    });
     const prefix = fastify.prefix;
     const serve = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
       const rawUrl = request.raw.url ?? '/';
@@ -42,13 +52,30 @@ export function toFastifyPlugin(handler: ChatHandler): FastifyPluginAsync {
       const webRequest = toWebRequest(request.raw, reply.raw, { url, parsedBody: request.body });
       const response = await handler.fetch(webRequest);
       reply.hijack();
-      for (const [name, value] of Object.entries(reply.getHeaders())) {
-        if (value !== undefined) reply.raw.setHeader(name, value);
+      try {
+        for (const [name, value] of Object.entries(reply.getHeaders())) {
+          if (value !== undefined) reply.raw.setHeader(name, value);
+        }
+        // Returned, not awaited: the Response need not live as long as the answer streams.
+        return writeWebResponse(response, reply.raw, { signal: webRequest.signal });
+      } catch (error) {
+        // Hijacked, the reply is ours alone: Fastify would neither answer nor log this.
+        request.log.error({ err: error }, 'mcp-llmchat: the response could not be written');
+        failHijacked(reply.raw);
       }
-      // Returned, not awaited: the Response need not live as long as the answer streams.
-      return writeWebResponse(response, reply.raw, { signal: webRequest.signal });
     };
     fastify.all('/', serve);
     fastify.all('/*', serve);
   };
+}
+
+/** Ends a hijacked reply whose response could not be written: 500 if nothing was sent yet. */
+function failHijacked(res: ServerResponse): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  // The headers set so far belong to the answer that could not be sent.
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  res.writeHead(500).end();
 }

@@ -1,0 +1,111 @@
+import { once } from 'node:events';
+import { type AddressInfo, connect } from 'node:net';
+import type { Readable } from 'node:stream';
+import { createGunzip, gzipSync } from 'node:zlib';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { toFastifyPlugin } from '../../src/adapters/fastify.js';
+import type { ChatHandler } from '../../src/http/chat-handler.js';
+import { createChatHandler } from '../../src/index.js';
+import { createFakeChatHandler } from './fake-chat-handler.js';
+import { MOUNT } from './hosts.js';
+
+let app: FastifyInstance | undefined;
+let closeHandler: (() => Promise<void>) | undefined;
+
+afterEach(async () => {
+  app?.server.closeAllConnections();
+  await app?.close();
+  await closeHandler?.();
+  app = undefined;
+  closeHandler = undefined;
+});
+
+/** A Fastify app with the plugin on {@link MOUNT}; `setup` runs first, on the root scope. */
+async function start(handler: ChatHandler, setup?: (root: FastifyInstance) => void, logs?: string[]) {
+  app = Fastify(logs ? { logger: { level: 'error', stream: { write: (line: string) => logs.push(line) } } } : {});
+  setup?.(app);
+  await app.register(toFastifyPlugin(handler), { prefix: MOUNT });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+}
+
+describe('toFastifyPlugin and request bodies', () => {
+  it("answers 413 on a declared Content-Length above the handler's limit, without waiting for the body", async () => {
+    const handler = createChatHandler({
+      authenticate: async () => ({ id: 'alice' }),
+      models: [{ id: 'gpt-4o', provider: 'openai', apiKey: 'unused' }],
+    });
+    closeHandler = () => handler.close();
+    const origin = await start(handler);
+    const socket = connect(Number(new URL(origin).port), '127.0.0.1');
+    await once(socket, 'connect');
+    let answer = '';
+    const statusLine = new Promise<string>((resolve) => {
+      socket.on('data', (chunk) => {
+        answer += chunk;
+        if (answer.includes('\r\n')) resolve(answer.slice(0, answer.indexOf('\r\n')));
+      });
+    });
+    // 5 MB declared (above the handler's 1 MiB default, below Fastify's 10 MiB), 5 bytes sent.
+    socket.write(
+      `POST ${MOUNT}/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 5000000\r\n\r\n{"a":`,
+    );
+    const timeout = new Promise<string>((resolve) => setTimeout(() => resolve('(no answer within 1 s)'), 1000));
+    try {
+      expect(await Promise.race([statusLine, timeout])).toBe('HTTP/1.1 413 Payload Too Large');
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it("leaves the parsers of the host's own routes alone", async () => {
+    const origin = await start(createFakeChatHandler().handler, (root) => {
+      root.post('/outside', async (request) => ({ parsed: request.body }));
+    });
+    const response = await fetch(`${origin}/outside`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
+    expect(await response.json()).toEqual({ parsed: { a: 1 } });
+  });
+
+  it('hands on a payload a preParsing hook replaced (request decompression)', async () => {
+    const origin = await start(createFakeChatHandler().handler, (root) => {
+      root.addHook('preParsing', async (request, _reply, payload) =>
+        request.headers['content-encoding'] === 'gzip' ? (payload.pipe(createGunzip()) as Readable) : payload,
+      );
+    });
+    const response = await fetch(`${origin}${MOUNT}/echo`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync('{"message":"hi"}'),
+    });
+    expect(response.status).toBe(200);
+    expect((await response.json()).body).toBe('{"message":"hi"}');
+  });
+});
+
+describe('toFastifyPlugin and a response Node refuses to write', () => {
+  it('answers 500 and logs the error, instead of leaving the socket open', async () => {
+    const inner = createFakeChatHandler().handler;
+    // `Headers` accepts a \x01 in a value, Node's `setHeader` refuses it (ERR_INVALID_CHAR).
+    const wrapped: ChatHandler = {
+      ...inner,
+      fetch: async (request) => {
+        const response = await inner.fetch(request);
+        const headers = new Headers(response.headers);
+        headers.set('x-turn-id', 'a\x01b');
+        return new Response(response.body, { status: response.status, headers });
+      },
+    };
+    const logs: string[] = [];
+    const origin = await start(wrapped, undefined, logs);
+    const response = await fetch(`${origin}${MOUNT}/echo`, { signal: AbortSignal.timeout(2000) });
+    expect(response.status).toBe(500);
+    expect(response.headers.get('content-type')).toBeNull();
+    expect(await response.text()).toBe('');
+    expect(logs.join('')).toContain('ERR_INVALID_CHAR');
+  });
+});
