@@ -76,7 +76,7 @@ export class RedisTurnBackend implements TurnBackend {
       record?.value ?? '',
       record ? toRedisMs(record.ttlMs) : 0,
       fence ? Math.max(1, Math.floor(fence.epoch)) : 0,
-      record ? '1' : '0',
+      record ? (record.sameTurnOnly ? '2' : '1') : '0',
       release?.token ?? '',
     ];
     for (const entry of entries) args.push(entry.seq, entry.payload);

@@ -9,9 +9,10 @@ function defineScript(source: string): RedisScript {
  * Appends entries to a turn's Stream with ids `0-<seq>`, trims it (`MAXLEN ~`) and sets its TTL,
  * optionally sets one record and frees one lock, in one round trip; fenced appends first check
  * the turn's fence. KEYS[1]: the stream; KEYS[2]: the fence (read only when ARGV[5] > 0);
- * KEYS[3]: the record (written only when ARGV[6] is '1'); KEYS[4]: a lock, deleted when it holds
- * the token ARGV[7] (untouched when ARGV[7] is ''). ARGV: ttlMs, maxEvents, record value, record
- * ttlMs, epoch (0: unfenced), has record, lock token, then seq/payload pairs. Returns 0 when
+ * KEYS[3]: the record (written when ARGV[6] is '1', or when it is '2' and the record there is
+ * absent, not JSON, or names the same `turnId`); KEYS[4]: a lock, deleted when it holds the token
+ * ARGV[7] (untouched when ARGV[7] is ''). ARGV: ttlMs, maxEvents, record value, record ttlMs,
+ * epoch (0: unfenced), record mode ('0' none), lock token, then seq/payload pairs. Returns 0 when
  * fenced out, else 1.
  * @internal
  */
@@ -26,7 +27,20 @@ for i = 8, #ARGV, 2 do
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 if epoch > 0 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
-if ARGV[6] == '1' then
+local write = ARGV[6] == '1'
+if ARGV[6] == '2' then
+  -- Only over a record that is absent, not JSON, or names the same turn.
+  local existing = redis.call('GET', KEYS[3])
+  write = true
+  if existing then
+    local ok, there = pcall(cjson.decode, existing)
+    if ok and type(there) == 'table' and there.turnId ~= nil then
+      local _, mine = pcall(cjson.decode, ARGV[3])
+      write = type(mine) == 'table' and there.turnId == mine.turnId
+    end
+  end
+end
+if write then
   redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4])
 end
 if ARGV[7] ~= '' and redis.call('GET', KEYS[4]) == ARGV[7] then

@@ -73,7 +73,9 @@ export class MemoryTurnBackend implements TurnBackend {
     if (slot !== undefined && slot.value === log) slot.expiresAt = now + options.ttlMs;
     else this.#put(key, { value: log, expiresAt: now + options.ttlMs });
     const record = options.record;
-    if (record) this.#put(record.key, { value: String(record.value), expiresAt: now + record.ttlMs });
+    if (record && (!record.sameTurnOnly || namesSameTurn(this.#live(record.key, now)?.value, record.value))) {
+      this.#put(record.key, { value: String(record.value), expiresAt: now + record.ttlMs });
+    }
     if (fenceSlot !== undefined) fenceSlot.expiresAt = now + options.ttlMs;
     return true;
   }
@@ -185,4 +187,18 @@ function namesRunningTurn(record: string, since: number): boolean {
   if (typeof value !== 'object' || value === null) return false;
   const { ended, startedAt } = value as { ended?: unknown; startedAt?: unknown };
   return ended !== true && typeof startedAt === 'number' && startedAt >= since;
+}
+
+/** Whether a record there (`existing`) is absent, not JSON, or names the same `turnId` as `value`. */
+function namesSameTurn(existing: unknown, value: string): boolean {
+  if (typeof existing !== 'string') return existing === undefined;
+  const turnIdOf = (text: string): unknown => {
+    try {
+      return (JSON.parse(text) as { turnId?: unknown } | null)?.turnId;
+    } catch {
+      return undefined;
+    }
+  };
+  const there = turnIdOf(existing);
+  return there === undefined || there === turnIdOf(value);
 }

@@ -12,8 +12,13 @@ export interface TurnAppendOptions {
   maxEvents: number;
   /** The log expires this long after this append. */
   ttlMs: number;
-  /** A string record set in the same step (same user, so the same Redis slot). */
-  record?: { key: string; value: string; ttlMs: number };
+  /**
+   * A string record set in the same step (same user, so the same Redis slot). With `sameTurnOnly`
+   * (a turn's latest-turn record as it ends) it is set only where the record there is absent, not
+   * JSON, or names the same `turnId` as `value`: a turn that ends after a newer one started on the
+   * conversation must not take the record back from it.
+   */
+  record?: { key: string; value: string; ttlMs: number; sameTurnOnly?: boolean };
   /**
    * Append only while the turn's fence record at `key` holds `epoch` (checked in the same step;
    * an absent fence counts as epoch 1). A process whose turn another process has claimed

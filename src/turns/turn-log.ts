@@ -206,6 +206,7 @@ export class TurnLog {
         key: latestTurnKey(ref.userId, ref.conversationId),
         value: JSON.stringify(latest),
         ttlMs: this.retentionMs,
+        sameTurnOnly: true,
       };
     }
     const keys = this.#keysOf(ref);

@@ -123,6 +123,31 @@ export function runTurnBackendContract(name: string, makeBackends: MakeTurnBacke
       expect(await new TurnLog(b).getLatest(userId)).toEqual({ turnId, owner: 'p1', startedAt: 1, ended: true });
     });
 
+    it("never lets a turn's last append take the latest-turn record back from a newer turn", async () => {
+      const [a, b] = await makeBackends();
+      const log = new TurnLog(a);
+      const { userId, turnId } = ref();
+      const newer = { turnId: TurnLog.newTurnId(), owner: 'p2', startedAt: 2 };
+      // The turn was still running past its deadline; a newer one took the conversation meanwhile.
+      await log.setLatest(userId, undefined, newer, 10_000);
+      expect(
+        await log.append({ userId, turnId }, tokens(1, 1), 10_000, {
+          latest: { turnId, owner: 'p1', startedAt: 1, ended: true },
+        }),
+      ).toBe(true);
+      expect(await new TurnLog(b).getLatest(userId)).toEqual(newer);
+      expect((await new TurnLog(b).last({ userId, turnId }))?.seq).toBe(1);
+      // Its own record, a gone one, or junk: the ended record is written.
+      for (const before of [JSON.stringify({ turnId, owner: 'p1', startedAt: 1 }), undefined, 'junk', '{"x":1}']) {
+        const turn = { userId, turnId: TurnLog.newTurnId() };
+        if (before === undefined) await a.delete([latestTurnKey(userId)]);
+        else await a.set(latestTurnKey(userId), before.replace(turnId, turn.turnId), 10_000);
+        const ended = { turnId: turn.turnId, owner: 'p1', startedAt: 1, ended: true as const };
+        await log.append(turn, tokens(1, 1), 10_000, { latest: ended });
+        expect(await new TurnLog(b).getLatest(userId), String(before)).toEqual(ended);
+      }
+    });
+
     it('records a new turn only when no other turn is recorded as still running', async () => {
       const [a, b] = await makeBackends();
       const log = new TurnLog(a);
