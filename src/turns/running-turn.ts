@@ -621,6 +621,10 @@ export class RunningTurn {
     for (let delayMs = 100; Date.now() < deadline; delayMs = Math.min(delayMs * 2, 2000)) {
       await sleep(delayMs);
       try {
+        // A write that timed out may have landed all the same: the same seq again would be
+        // refused on every try, holding the turn's lease and resources to the deadline.
+        const stored = await this.#log.last(this.ref);
+        if (stored !== null && stored.seq >= last.seq) return;
         await this.#log.append(this.ref, [last], this.#log.retentionMs, this.#lastExtras(undefined));
         // Written, or refused because another process took the turn over: either way, done here.
         return;
