@@ -24,11 +24,16 @@ export function defineScript(source: string): RedisScript {
 export const APPEND_TO_LIST = defineScript(`
 local touched = tonumber(ARGV[3])
 if ARGV[4] == '1' then
-  local guard = redis.call('GET', KEYS[2 + touched])
-  if not guard or not string.find(guard, ARGV[5], 1, true) then
+  -- A guard of another type (junk) holds nothing: refused, as an absent one is.
+  local guard = redis.pcall('GET', KEYS[2 + touched])
+  if type(guard) ~= 'string' or not string.find(guard, ARGV[5], 1, true) then
     return 0
   end
 end
+-- Junk of another type where the list goes is replaced, as the memory backend replaces it.
+local kind = redis.call('TYPE', KEYS[1])
+if type(kind) == 'table' then kind = kind.ok end
+if kind ~= 'list' and kind ~= 'none' then redis.call('DEL', KEYS[1]) end
 local count = tonumber(ARGV[6])
 for i = 1, count do
   redis.call('RPUSH', KEYS[1], ARGV[6 + i])
@@ -93,17 +98,26 @@ function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.includes('NOSCRIPT');
 }
 
-/** Returns KEYS[1]'s value and deletes it (GETDEL for servers older than 6.2). @internal */
+/**
+ * Returns KEYS[1]'s value and deletes it (GETDEL for servers older than 6.2); a key of another
+ * type reads as none and is left alone. @internal
+ */
 export const TAKE_VALUE = defineScript(`
-local value = redis.call('GET', KEYS[1])
-if value then redis.call('DEL', KEYS[1]) end
+local value = redis.pcall('GET', KEYS[1])
+if type(value) ~= 'string' then return false end
+redis.call('DEL', KEYS[1])
 return value
 `);
 
 /**
  * Returns `{ KEYS[1]'s value or nil, the whole list at KEYS[2] }`: a session and its history in
- * one command. @internal
+ * one command. A key of another type reads as absent (junk, as the memory backend reads it).
+ * @internal
  */
 export const GET_WITH_LIST = defineScript(`
-return { redis.call('GET', KEYS[1]), redis.call('LRANGE', KEYS[2], 0, -1) }
+local value = redis.pcall('GET', KEYS[1])
+local list = redis.pcall('LRANGE', KEYS[2], 0, -1)
+if type(value) ~= 'string' then value = false end
+if type(list) ~= 'table' or list.err then list = {} end
+return { value, list }
 `);

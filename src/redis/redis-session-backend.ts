@@ -32,7 +32,7 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   get(key: string): Promise<string | null> {
-    return this.#run(() => this.#client.get(this.#key(key)));
+    return this.#run(() => this.#client.get(this.#key(key)).catch(noneOfWrongType(null)));
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {
@@ -54,7 +54,7 @@ export class RedisSessionBackend implements SessionBackend {
   }
 
   getList(key: string): Promise<string[]> {
-    return this.#run(() => this.#client.lrange(this.#key(key), 0, -1));
+    return this.#run(() => this.#client.lrange(this.#key(key), 0, -1).catch(noneOfWrongType([])));
   }
 
   async getWithList(key: string, listKey: string): Promise<[string | null, string[]]> {
@@ -97,4 +97,16 @@ export class RedisSessionBackend implements SessionBackend {
   #run<T>(operation: () => Promise<T>): Promise<T> {
     return runRedisCommand(this.#client, this.#timeoutMs, operation);
   }
+}
+
+/**
+ * A key holding another type than the one read (junk written by someone else) reads as absent,
+ * as the memory backend reads it, instead of failing every read as an unavailable storage; other
+ * failures pass on.
+ */
+function noneOfWrongType<T>(none: T): (error: unknown) => T {
+  return (error) => {
+    if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return none;
+    throw error;
+  };
 }

@@ -109,6 +109,36 @@ describe.skipIf(!available)('Redis backends', () => {
       expect(await raw.ping()).toBe('PONG');
     });
 
+    it('reads keys of the wrong type as absent, replaces such a history, and fails none of it as unavailable', async () => {
+      const raw = client();
+      const prefix = `${PREFIX}types-${randomUUID()}:`;
+      const storage = redisStorage(raw, { keyPrefix: prefix });
+      storages.push(storage);
+      const store = new SessionStore(storage.sessions);
+      const config = { servers: [{ url: 'http://127.0.0.1:8000/mcp' }], model: 'm', streaming: false };
+      const tools = [{ name: 'add', server: 0, inputSchema: { type: 'object' } }];
+      const user = (name: string) => `${prefix}{u:${name}}`;
+      // A session key holding a list, a history key holding a string.
+      await raw.rpush(`${user('ann')}:session`, 'junk');
+      await raw.set(`${user('ann')}:history`, 'junk');
+      expect(await store.getSession('ann')).toBeNull();
+      expect(await store.getHistory('ann')).toEqual([]);
+      const both = store.readSessionAndHistory('ann');
+      await expect(both.session).rejects.toMatchObject({ code: 'SESSION_NOT_FOUND' });
+      expect(await both.history).toEqual([]);
+      await store.createSession('ann', config);
+      await store.appendTurn('ann', [{ role: 'user', content: 'hi' }]);
+      expect(await store.getHistory('ann')).toEqual([{ role: 'user', content: 'hi' }]);
+      // The shared tool list named by a session, replaced by a hash: its tools are listed again.
+      await store.createSession('bob', config, { tools });
+      const [listKey] = (await keysUnder(raw, prefix)).filter((key) => key.includes('tools:'));
+      await raw.del(listKey as string);
+      await raw.hset(listKey as string, 'junk', '1');
+      const fresh = new SessionStore(storage.sessions);
+      expect((await fresh.requireSession('bob')).tools).toBeUndefined();
+      expect(await storage.sessions.take?.(`{u:bob}:history`)).toBeNull();
+    });
+
     it('keeps bus channels under the key prefix, apart from other prefixes', async () => {
       const channel = `news-${randomUUID()}`;
       const mine = redisStorage(client(), { keyPrefix: `${PREFIX}bus-a:` });
