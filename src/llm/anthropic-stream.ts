@@ -9,6 +9,7 @@ import { redactProviderMessage } from './redact-provider-message.js';
 import type { StreamParser } from './stream-parser.js';
 import { StringSlotTemplate } from './string-slot-template.js';
 import { withTemplatedText } from './templated-text-push.js';
+import { ToolCallBudget } from './tool-call-budget.js';
 
 interface OpenBlock {
   type: string;
@@ -19,6 +20,18 @@ interface OpenBlock {
   /** A thinking block's signature, or a redacted block's data. */
   signature: string;
 }
+
+/**
+ * Most blocks open at once. The API streams one block at a time, each stopped before the next
+ * starts; a stream that keeps starting blocks at new indices must not grow the parser forever.
+ */
+const MAX_OPEN_BLOCKS = 128;
+
+/**
+ * Most characters of thinking (text and signature) the parser gathers for one answer (4 Mi):
+ * well over what the largest thinking budgets write, and a bound on the parser's buffer.
+ */
+const MAX_THINKING_CHARS = 4 * 1024 * 1024;
 
 /** Anthropic `error` event types that mean "try again", not "your request is wrong". */
 const RETRYABLE_ERROR_TYPES = new Set(['overloaded_error', 'api_error', 'rate_limit_error']);
@@ -35,7 +48,8 @@ const RETRYABLE_ERROR_TYPES = new Set(['overloaded_error', 'api_error', 'rate_li
  * are ignored.
  *
  * An `error` event is a `PROVIDER_ERROR` (retried before any output when it is an overload);
- * bad JSON, and a stream that ends before `message_stop`, are `PROVIDER_ERROR` too.
+ * bad JSON, a stream that ends before `message_stop`, and tool calls or thinking past their
+ * bounds ({@link ToolCallBudget}, `MAX_THINKING_CHARS`), are `PROVIDER_ERROR` too.
  */
 export function createAnthropicStreamParser(label: string, secrets: readonly string[] = []): StreamParser {
   const blocks = new Map<number, OpenBlock>();
@@ -43,6 +57,8 @@ export function createAnthropicStreamParser(label: string, secrets: readonly str
   let finish: FinishReason = 'other';
   let sawToolUse = false;
   let stopped = false;
+  const toolCalls = new ToolCallBudget(label);
+  let thinkingChars = 0;
   // Most events are the previous text delta with another token: read those without parsing them.
   const textDelta = new StringSlotTemplate('"text":"', textOfDelta);
 
@@ -69,7 +85,14 @@ export function createAnthropicStreamParser(label: string, secrets: readonly str
           // A redacted block arrives whole here; a thinking block's signature comes as a delta.
           signature: typeof block.data === 'string' ? block.data : '',
         };
-        blocks.set(count(data.index), open);
+        const index = count(data.index);
+        if (open.type === 'tool_use') toolCalls.openCall();
+        // A redacted block's data is held until its stop, like a thinking block's text.
+        else gatherThinking(open.signature.length);
+        if (blocks.size >= MAX_OPEN_BLOCKS && !blocks.has(index)) {
+          throw new LlmChatError('PROVIDER_ERROR', `The ${label} API sent too many content blocks at once.`);
+        }
+        blocks.set(index, open);
         if (open.type === 'text' && typeof block.text === 'string' && block.text !== '') {
           yield { type: 'text', text: block.text };
         }
@@ -82,14 +105,23 @@ export function createAnthropicStreamParser(label: string, secrets: readonly str
           if (delta.text !== '') yield { type: 'text', text: delta.text };
         } else if (delta.type === 'input_json_delta' && typeof delta.partial_json === 'string') {
           const open = blocks.get(count(data.index));
-          if (open) open.json += delta.partial_json;
+          if (open) {
+            toolCalls.addArguments(delta.partial_json.length);
+            open.json += delta.partial_json;
+          }
         } else if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string') {
           const open = blocks.get(count(data.index));
-          if (open) open.json += delta.thinking;
+          if (open) {
+            gatherThinking(delta.thinking.length);
+            open.json += delta.thinking;
+          }
           if (delta.thinking !== '') yield { type: 'reasoning', text: delta.thinking };
         } else if (delta.type === 'signature_delta' && typeof delta.signature === 'string') {
           const open = blocks.get(count(data.index));
-          if (open) open.signature += delta.signature;
+          if (open) {
+            gatherThinking(delta.signature.length);
+            open.signature += delta.signature;
+          }
         }
         break;
       }
@@ -142,6 +174,15 @@ export function createAnthropicStreamParser(label: string, secrets: readonly str
       default:
         break;
     }
+  }
+
+  function gatherThinking(length: number): void {
+    thinkingChars += length;
+    if (thinkingChars <= MAX_THINKING_CHARS) return;
+    throw new LlmChatError(
+      'PROVIDER_ERROR',
+      `The ${label} model sent thinking that is too large (more than ${MAX_THINKING_CHARS} characters).`,
+    );
   }
 
   // biome-ignore lint/correctness/useYield: everything is said by message_stop; this only checks it came.

@@ -1,3 +1,4 @@
+import { isLlmChatError, LlmChatError } from '../errors.js';
 import type { LlmStreamEvent } from './llm-provider.js';
 import type { StreamParser } from './stream-parser.js';
 
@@ -15,10 +16,13 @@ type TextLike = Extract<LlmStreamEvent, { type: 'text' | 'reasoning' }>;
  */
 export class BatchedStreamEvents<M> {
   readonly #parser: StreamParser<M>;
+  readonly #label: string;
   #failure: { error: unknown } | undefined;
 
-  constructor(parser: StreamParser<M>) {
+  /** `label` names the provider in the error for a parser that broke on what it was sent. */
+  constructor(parser: StreamParser<M>, label = 'provider') {
     this.#parser = parser;
+    this.#label = label;
   }
 
   /** Whether the parser saw the stream's end: the rest of the body is not read. */
@@ -62,7 +66,7 @@ export class BatchedStreamEvents<M> {
         if (this.#parser.done) break;
       }
     } catch (error) {
-      this.#failure = { error };
+      this.#failure = { error: this.#asStreamError(error) };
     }
     if (pending) out.push(pending);
     return out;
@@ -81,8 +85,25 @@ export class BatchedStreamEvents<M> {
     throw failure.error;
   }
 
-  /** The parser's closing events, once the body ended or the parser said it is done. */
-  end(): Iterable<LlmStreamEvent> {
-    return this.#parser.end();
+  /**
+   * The parser's closing events, once the body ended or the parser said it is done. Throws the
+   * parser's failure, as {@link throwIfFailed} would.
+   */
+  end(): LlmStreamEvent[] {
+    try {
+      return [...this.#parser.end()];
+    } catch (error) {
+      throw this.#asStreamError(error);
+    }
+  }
+
+  /**
+   * A parser's own failures are `LlmChatError`s. Anything else (a `TypeError` on a shape it did not
+   * expect, a `RangeError` from JSON nested too deep) is still the stream's fault, not the
+   * connection's: the same answer would break it again, so it is not retried.
+   */
+  #asStreamError(error: unknown): unknown {
+    if (isLlmChatError(error)) return error;
+    return new LlmChatError('PROVIDER_ERROR', `The ${this.#label} API sent a malformed stream.`, { cause: error });
   }
 }

@@ -7,6 +7,7 @@ import { parseToolArguments } from './parse-tool-arguments.js';
 import { markRetryable } from './provider-http.js';
 import { redactProviderMessage } from './redact-provider-message.js';
 import type { StreamParser } from './stream-parser.js';
+import { ToolCallBudget } from './tool-call-budget.js';
 
 interface OpenToolUse {
   id: string;
@@ -43,6 +44,8 @@ export function createBedrockStreamParser(
   let finish: FinishReason | undefined;
   let sawToolUse = false;
   let finished = false;
+  // Bounds the tool uses held open and their input: a stream that keeps sending must not grow them.
+  const toolCalls = new ToolCallBudget(label);
 
   function* close(): Generator<LlmStreamEvent> {
     finished = true;
@@ -61,6 +64,7 @@ export function createBedrockStreamParser(
         const start = (data.start ?? {}) as Record<string, unknown>;
         const toolUse = start.toolUse as Record<string, unknown> | undefined;
         if (toolUse) {
+          toolCalls.openCall();
           blocks.set(count(data.contentBlockIndex), {
             id: String(toolUse.toolUseId ?? ''),
             name: String(toolUse.name ?? ''),
@@ -80,7 +84,10 @@ export function createBedrockStreamParser(
         } else if (typeof delta.toolUse === 'object' && delta.toolUse !== null) {
           const open = blocks.get(count(data.contentBlockIndex));
           const input = (delta.toolUse as Record<string, unknown>).input;
-          if (open && typeof input === 'string') open.json += input;
+          if (open && typeof input === 'string') {
+            toolCalls.addArguments(input.length);
+            open.json += input;
+          }
         }
         break;
       }

@@ -100,7 +100,12 @@ export class BodyBatches<M> {
   async #readEachByNext(onBatch: (batch: M[]) => boolean): Promise<boolean> {
     let batch = await this.next();
     while (batch !== undefined) {
-      if (!onBatch(batch)) return !this.#done;
+      if (!onBatch(batch)) {
+        // As over a reader's own readEach: an abort from inside `onBatch` (a text sink that
+        // stopped the call) is thrown here, before the caller goes on to what `onBatch` left.
+        throwIfAborted(this.#signal);
+        return !this.#done;
+      }
       // Let go before the wait for the next chunk, which can take seconds: a message's data is a
       // slice of its chunk's text, and a slice keeps all of that text alive.
       batch = undefined;

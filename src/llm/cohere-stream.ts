@@ -6,6 +6,7 @@ import { parseStreamJson } from './parse-stream-json.js';
 import { parseToolArguments } from './parse-tool-arguments.js';
 import { redactProviderMessage } from './redact-provider-message.js';
 import type { StreamParser } from './stream-parser.js';
+import { ToolCallBudget } from './tool-call-budget.js';
 
 interface OpenCall {
   id: string;
@@ -32,6 +33,8 @@ export function createCohereStreamParser(label: string, secrets: readonly string
   const calls = new Map<number, OpenCall>();
   let sawToolCall = false;
   let ended = false;
+  // Bounds the calls held open and their arguments: a stream that keeps sending must not grow them.
+  const toolCalls = new ToolCallBudget(label);
 
   function* push(message: EventSourceMessage): Generator<LlmStreamEvent> {
     if (message.data.trim() === '[DONE]') return;
@@ -55,10 +58,13 @@ export function createCohereStreamParser(label: string, secrets: readonly string
       case 'tool-call-start': {
         const call = (content.tool_calls ?? {}) as Record<string, unknown>;
         const fn = (call.function ?? {}) as Record<string, unknown>;
+        const args = typeof fn.arguments === 'string' ? fn.arguments : '';
+        toolCalls.openCall();
+        toolCalls.addArguments(args.length);
         calls.set(index, {
           id: typeof call.id === 'string' ? call.id : '',
           name: typeof fn.name === 'string' ? fn.name : '',
-          arguments: typeof fn.arguments === 'string' ? fn.arguments : '',
+          arguments: args,
         });
         break;
       }
@@ -67,7 +73,10 @@ export function createCohereStreamParser(label: string, secrets: readonly string
           | Record<string, unknown>
           | undefined;
         const open = calls.get(index);
-        if (open && typeof fn?.arguments === 'string') open.arguments += fn.arguments;
+        if (open && typeof fn?.arguments === 'string') {
+          toolCalls.addArguments(fn.arguments.length);
+          open.arguments += fn.arguments;
+        }
         break;
       }
       case 'tool-call-end': {

@@ -6,6 +6,7 @@ import { parseStreamJson } from './parse-stream-json.js';
 import { markRetryable } from './provider-http.js';
 import { redactProviderMessage } from './redact-provider-message.js';
 import type { StreamParser } from './stream-parser.js';
+import { ToolCallBudget } from './tool-call-budget.js';
 
 /** Google error statuses that mean "try again", not "your request is wrong". */
 const RETRYABLE_STATUSES = new Set(['RESOURCE_EXHAUSTED', 'UNAVAILABLE', 'INTERNAL', 'DEADLINE_EXCEEDED']);
@@ -27,6 +28,7 @@ export function createGoogleStreamParser(label: string, secrets: readonly string
   let finish: FinishReason | undefined;
   let sawCall = false;
   let calls = 0;
+  const toolCalls = new ToolCallBudget(label);
 
   function* push(message: EventSourceMessage): Generator<LlmStreamEvent> {
     const data = parseStreamJson(message.data, label);
@@ -70,6 +72,8 @@ export function createGoogleStreamParser(label: string, secrets: readonly string
           );
         }
         sawCall = true;
+        // Each call comes whole, within one event's bounded size; only their number needs a bound.
+        toolCalls.openCall();
         calls++;
         const event: LlmStreamEvent = {
           type: 'tool_call',

@@ -8,6 +8,7 @@ import { extractProviderMessage, redactProviderMessage } from './redact-provider
 import type { StreamParser } from './stream-parser.js';
 import { StringSlotTemplate } from './string-slot-template.js';
 import { withTemplatedText } from './templated-text-push.js';
+import { ToolCallBudget } from './tool-call-budget.js';
 
 interface PartialToolCall {
   id: string;
@@ -30,11 +31,14 @@ interface PartialToolCall {
  * - `finish` comes last, after the usage chunk that follows `finish_reason`.
  *
  * A stream that ends with neither `finish_reason` nor `[DONE]` was cut: `PROVIDER_ERROR`, as
- * are bad JSON and an `error` object sent mid-stream (vLLM, OpenRouter and others do that).
+ * are bad JSON and an `error` object sent mid-stream (vLLM, OpenRouter and others do that), and
+ * tool calls past the bounds of {@link ToolCallBudget}.
  */
 export function createOpenAIStreamParser(label: string, secrets: readonly string[] = []): StreamParser {
   const calls: PartialToolCall[] = [];
   const byIndex = new Map<number, PartialToolCall>();
+  // Bounds `calls` and their arguments: a stream that keeps sending must not grow them forever.
+  const budget = new ToolCallBudget(label);
   let finish: FinishReason | undefined;
   let sawDone = false;
   let emittedCalls = 0;
@@ -78,7 +82,11 @@ export function createOpenAIStreamParser(label: string, secrets: readonly string
         yield* contentParts(delta.content);
       }
       if (Array.isArray(delta.tool_calls)) {
-        for (const fragment of delta.tool_calls as Record<string, unknown>[]) addFragment(fragment);
+        for (const fragment of delta.tool_calls as unknown[]) {
+          // What is not a JSON object (null, a bare value) says nothing about a call: skipped, as
+          // unknown fields are.
+          if (isObject(fragment)) addFragment(fragment);
+        }
       }
       if (typeof choice.finish_reason === 'string') {
         yield* flushCalls();
@@ -123,6 +131,7 @@ export function createOpenAIStreamParser(label: string, secrets: readonly string
     if (typeof fragment.index === 'number') {
       call = byIndex.get(fragment.index);
       if (!call) {
+        budget.openCall();
         call = { id: id ?? `call_${calls.length}`, name: '', arguments: '' };
         byIndex.set(fragment.index, call);
         calls.push(call);
@@ -131,15 +140,25 @@ export function createOpenAIStreamParser(label: string, secrets: readonly string
       const last = calls.at(-1);
       if (last && (id === undefined || id === last.id)) call = last;
       else {
+        budget.openCall();
         call = { id: id ?? `call_${calls.length}`, name: '', arguments: '' };
         calls.push(call);
       }
     }
     if (id !== undefined) call.id = id;
     if (typeof fn.name === 'string' && fn.name !== '') call.name = call.name === '' ? fn.name : call.name;
-    if (typeof fn.arguments === 'string') call.arguments += fn.arguments;
-    else if (typeof fn.arguments === 'object' && fn.arguments !== null) call.arguments = JSON.stringify(fn.arguments);
+    if (typeof fn.arguments === 'string') {
+      budget.addArguments(fn.arguments.length);
+      call.arguments += fn.arguments;
+    } else if (typeof fn.arguments === 'object' && fn.arguments !== null) {
+      call.arguments = JSON.stringify(fn.arguments);
+      budget.addArguments(call.arguments.length);
+    }
   }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The choice a stream is read from: requests never ask for n > 1, so the one at index 0. */

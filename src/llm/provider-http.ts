@@ -222,14 +222,15 @@ async function* callEvents<M>(
             signal: attemptAbort,
             onChunk: clearFirstChunkTimer,
           });
+          // The sink's hold, once `onBatch` took one, until this loop waits it out.
+          let held: Promise<void> | undefined;
           try {
             // Once an event is out, the call is never retried (the reader has seen output).
-            const events = new BatchedStreamEvents(call.createParser());
+            const events = new BatchedStreamEvents(call.createParser(), call.label);
             // Text is handed over right after the network read that brought it, with no promise;
             // what this loop must do itself (yield another event, wait out a hold) stops the
             // body's reading until it is done. Everything after such an event waits its turn.
             const later: LlmStreamEvent[] = [];
-            let held: Promise<void> | undefined;
             const onBatch = (batch: M[]): boolean => {
               for (const event of events.of(batch)) {
                 if (!emitted) {
@@ -271,6 +272,9 @@ async function* callEvents<M>(
               }
             }
           } finally {
+            // A hold left behind by a throw (the sink aborted the call, the read failed): its
+            // rejection has no one left to hear it, and unheard it would end the process.
+            held?.catch(() => {});
             await batches.close();
           }
           bodySettled = true;

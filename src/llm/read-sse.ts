@@ -14,6 +14,8 @@ export interface ReadSseOptions extends BodyBatchesOptions {
 
 const DEFAULT_MAX_BUFFER_SIZE = 8 * 1024 * 1024;
 const NONE: never[] = [];
+const CR = 13;
+const LF = 10;
 
 /**
  * Turns a `fetch` response body into an async iterable of parsed Server-Sent Events.
@@ -54,6 +56,23 @@ export function sseDecoder(maxBufferSize = DEFAULT_MAX_BUFFER_SIZE): BodyDecoder
     },
     maxBufferSize,
   });
+  // Whether the text fed last ended with a CR, made a whole line ending by an added LF.
+  let afterCr = false;
+  // The parser keeps a CR that ends a chunk until the next one says whether an LF follows: with
+  // CR-only line endings, every event would wait for the next chunk and the last one be lost. So
+  // such a CR is ended here, and an LF opening the next text is dropped as the rest of its CRLF.
+  const feed = (chunkText: string): void => {
+    let input = chunkText;
+    if (afterCr && input.length > 0) {
+      afterCr = false;
+      if (input.charCodeAt(0) === LF) input = input.slice(1);
+    }
+    if (input.length > 0 && input.charCodeAt(input.length - 1) === CR) {
+      afterCr = true;
+      input += '\n';
+    }
+    parser.feed(input);
+  };
   const take = (): EventSourceMessage[] => {
     if (overflow) throw new LlmChatError('PROVIDER_ERROR', 'The provider sent a stream event that is too large.');
     if (pending.length === 0) return NONE;
@@ -63,11 +82,11 @@ export function sseDecoder(maxBufferSize = DEFAULT_MAX_BUFFER_SIZE): BodyDecoder
   };
   return {
     decode(chunk) {
-      parser.feed(text.decode(chunk));
+      feed(text.decode(chunk));
       return take();
     },
     end() {
-      parser.feed(text.end());
+      feed(text.end());
       return take();
     },
   };
