@@ -154,10 +154,10 @@ export class RunningTurn {
   /** A write failed: the log has a gap, and #loggedThrough stays where it was. */
   #logGap = false;
   /**
-   * The seq of the newest event handed to the log. Readers see no further: a reader may put an
-   * event on a socket at once, and a client must not see an event that the log was not asked to
-   * keep, or a crash right after would leave it seen but unrecorded (and renumbered by whoever
-   * takes the turn over).
+   * The seq of the newest event the log took (or failed to take: a storage that fails does not
+   * stop the stream). Readers see no further: a reader may put an event on a socket at once, and
+   * a client must not see an event the log refused or may still lose, or a takeover would leave
+   * it seen but unrecorded, its id numbered again by the new owner.
    */
   #sentSeq = 0;
   /** The last event, when its write failed: it is retried before the lease goes. */
@@ -496,18 +496,21 @@ export class RunningTurn {
       this.#pending = undefined;
       const write = this.#writeOf(batch);
       try {
-        const writing = this.#log.append(this.ref, batch, write.ttlMs, write.extras);
-        // Asked of the log (on Redis, the command is on its socket): readers may have these now.
-        this.#sentSeq = write.last.seq;
-        this.#wakeReaders();
-        if (!(await writing)) {
+        // Shown once the log took them, not when they were asked of it: a write refused because
+        // another process claimed the turn would leave a client holding events (and their ids)
+        // that the new owner numbers again, and a resume from the last id would skip its own.
+        if (!(await this.#log.append(this.ref, batch, write.ttlMs, write.extras))) {
           this.#fence();
           break;
         }
+        this.#sentSeq = write.last.seq;
         this.#written(batch, write);
       } catch (error) {
+        // The storage failed: readers here still get every event (readers elsewhere see a gap).
+        this.#sentSeq = write.last.seq;
         this.#writeFailed(error, write);
       }
+      this.#wakeReaders();
     }
     this.#writing = undefined;
     if (this.#ended) void this.#end();

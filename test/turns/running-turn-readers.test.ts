@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type PushSource, pullFrom } from '../../src/internal/push-source.js';
 import { MemoryTurnBackend } from '../../src/turns/memory-turn-backend.js';
 import { RunningTurn } from '../../src/turns/running-turn.js';
@@ -47,16 +47,19 @@ function seqTaker(feed: PushSource<RecordedEvent>) {
 }
 
 /**
- * A turn over a memory log whose writes may be held (`gate`), and a feed reader that takes every
- * event as it is called back, noting whether the log had been asked to write it by then.
+ * A turn over a memory log written like a store outside the process, whose writes may be held
+ * (`gate`), and a feed reader that takes every event as it is called back, noting whether the
+ * log had stored it by then.
  */
 function followedTurn(gate?: () => Promise<void>) {
   const backend = asyncAppendOnly(new MemoryTurnBackend());
-  const appended: number[] = [];
+  const stored: number[] = [];
   const append = backend.append.bind(backend);
-  backend.append = (key, entries, options) => {
-    for (const entry of entries) appended.push(entry.seq);
-    return gate ? gate().then(() => append(key, entries, options)) : append(key, entries, options);
+  backend.append = async (key, entries, options) => {
+    if (gate) await gate();
+    const written = await append(key, entries, options);
+    for (const entry of entries) stored.push(entry.seq);
+    return written;
   };
   const turn = new RunningTurn({
     ref: { userId: 'u', turnId: TurnLog.newTurnId() },
@@ -65,10 +68,10 @@ function followedTurn(gate?: () => Promise<void>) {
   });
   const feed = turn.feed(0);
   if (feed === undefined) throw new Error('a new turn has a feed');
-  const taken: Array<{ seq: number; appendedBefore: boolean }> = [];
+  const taken: Array<{ seq: number; storedBefore: boolean }> = [];
   const follow = () => {
     const ended = feed.drain((event) => {
-      taken.push({ seq: event.seq, appendedBefore: appended.includes(event.seq) });
+      taken.push({ seq: event.seq, storedBefore: stored.includes(event.seq) });
       return true;
     });
     if (!ended) feed.onReady(follow);
@@ -119,23 +122,19 @@ describe('RunningTurn readers', () => {
     await running;
   });
 
-  it('a feed takes each event in the step that records it, after the event went to the log', async () => {
+  it('over a log outside the process, a feed takes each event once the log stored it', async () => {
     const { turn, taken } = followedTurn();
-    const takenWhenAsked: number[] = [];
     await turn.run(
       (async function* (): AsyncGenerator<ChatEvent> {
         yield { type: 'token', content: 'a' };
-        // The source resumes only after the turn recorded `a`, with no reader's promise in between.
-        takenWhenAsked.push(taken.length);
         yield { type: 'token', content: 'b' };
-        takenWhenAsked.push(taken.length);
         yield { type: 'final', content: 'ab', tool_used: false, tools: [], elapsed_ms: 1 };
       })(),
     );
-    expect(takenWhenAsked).toEqual([1, 2]);
-    expect(taken.map((entry) => entry.seq)).toEqual([1, 2, 3]);
-    // Every event is on its way to the log before the reader has it.
-    expect(taken.every((entry) => entry.appendedBefore)).toBe(true);
+    await vi.waitFor(() => expect(taken.map((entry) => entry.seq)).toEqual([1, 2, 3]));
+    // Not when it was asked of the log: a write refused (another process took the turn over)
+    // would leave a client holding an event, and its id, that the new owner numbers again.
+    expect(taken.every((entry) => entry.storedBefore)).toBe(true);
     expect(turn.feed(0)?.drain(() => true)).toBe(true);
   });
 
@@ -206,7 +205,7 @@ describe('RunningTurn readers', () => {
     expect(turn.lastSeq).toBe(2);
   });
 
-  it('events recorded while a write is in flight reach readers only when the next write takes them', async () => {
+  it('events reach readers when their write is stored; those recorded while it was in flight go in the next', async () => {
     const gates: Array<() => void> = [];
     const { turn, taken } = followedTurn(() => new Promise<void>((resolve) => gates.push(resolve)));
     let release: () => void = () => {};
@@ -223,12 +222,18 @@ describe('RunningTurn readers', () => {
       })(),
     );
     await new Promise((resolve) => setImmediate(resolve));
-    // `a` went out in the first write, which is still in flight: `b` and `c` wait for the next.
+    // `a` went out in the first write, still in flight: no reader has it yet.
+    expect(taken).toEqual([]);
+    expect(gates).toHaveLength(1);
+    gates.shift()?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    // Stored: `a` is shown, and `b` and `c` went out together in the next write.
     expect(taken.map((entry) => entry.seq)).toEqual([1]);
+    expect(gates).toHaveLength(1);
     gates.shift()?.();
     await new Promise((resolve) => setImmediate(resolve));
     expect(taken.map((entry) => entry.seq)).toEqual([1, 2, 3]);
-    expect(taken.every((entry) => entry.appendedBefore)).toBe(true);
+    expect(taken.every((entry) => entry.storedBefore)).toBe(true);
     release();
     for (let round = 0; round < 20 && taken.length < 4; round++) {
       for (const gate of gates.splice(0)) gate();
@@ -332,5 +337,33 @@ describe('RunningTurn readers', () => {
     // Stored and taken: memory keeps none of it, a later reader here reads the log.
     expect(turn.firstKeptSeq).toBe(8);
     expect(turn.feed(5)).toBeUndefined();
+  });
+});
+
+describe('RunningTurn taken over by another process', () => {
+  it('never shows a reader here an event its write was refused for: a resume from its id misses nothing', async () => {
+    const log = new TurnLog(asyncAppendOnly(new MemoryTurnBackend()));
+    const ref = { userId: 'u', turnId: TurnLog.newTurnId() };
+    const turn = new RunningTurn({ ref, log, runningTtlMs: 60_000, epoch: 1 });
+    const seen: number[] = [];
+    const feed = turn.starterFeed({ paced: false });
+    const pump = () => {
+      const ended = feed.drain((event) => {
+        seen.push(event.seq);
+        return true;
+      });
+      if (!ended) feed.onReady(pump);
+    };
+    pump();
+    turn.pushToken('a ');
+    await vi.waitFor(() => expect(seen).toEqual([1]));
+    // Another process claims the turn (this one was paused past its lease); this one writes on.
+    const epoch = await log.claim(ref, 60_000);
+    turn.pushToken('OLD ');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(seen).toEqual([1]);
+    // The new owner numbers on from what the log holds; a resume from the last id seen gets it all.
+    await log.append(ref, [{ seq: 2, event: 'token', data: { content: 'NEW ' } }], 60_000, { epoch });
+    expect((await log.read(ref, seen.at(-1) ?? 0)).map((event) => event.data.content)).toEqual(['NEW ']);
   });
 });
