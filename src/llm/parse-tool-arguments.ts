@@ -12,20 +12,25 @@ export function parseToolArguments(text: string, label: string, toolName: string
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (error) {
+  } catch {
+    // No cause: V8's SyntaxError quotes the text it choked on, which may echo a secret.
     throw new LlmChatError(
       'PROVIDER_ERROR',
-      `The ${label} model sent invalid JSON arguments for the tool '${toolName}'.`,
-      {
-        cause: error,
-      },
+      `The ${label} model sent invalid JSON arguments for the tool '${shownName(toolName)}'.`,
     );
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new LlmChatError(
       'PROVIDER_ERROR',
-      `The ${label} model sent tool arguments for '${toolName}' that are not an object.`,
+      `The ${label} model sent tool arguments for '${shownName(toolName)}' that are not an object.`,
     );
   }
   return value as Record<string, unknown>;
+}
+
+// The name is the model's word, not a tool's: only its start goes into a message clients see.
+const MAX_SHOWN_NAME = 64;
+
+function shownName(name: string): string {
+  return name.length > MAX_SHOWN_NAME ? `${name.slice(0, MAX_SHOWN_NAME)}…` : name;
 }
