@@ -278,6 +278,16 @@ export class TurnManager {
   }
 
   /**
+   * The turn `ref` names, when this process runs it for that user. A turn id reaches clients
+   * (headers, SSE ids) and may leak from there: it names a turn of its own user only, as the
+   * stored log, keyed by user, does.
+   */
+  #runningOf(ref: TurnRef): RunningTurn | undefined {
+    const turn = this.#running.get(ref.turnId);
+    return turn?.ref.userId === ref.userId ? turn : undefined;
+  }
+
+  /**
    * Replays the events of a turn after `afterSeq`, then follows it until its end. Reads memory
    * when this process runs it, else the log and the bus.
    * @throws LlmChatError `RESUME_LOST` (from the iterator) when those events are gone.
@@ -297,7 +307,7 @@ export class TurnManager {
     signal?: AbortSignal,
     watchdog?: OwnerWatchdog,
   ): AsyncIterable<RecordedEvent> | PushSource<RecordedEvent> {
-    const local = this.#running.get(ref.turnId);
+    const local = this.#runningOf(ref);
     if (local === undefined) return this.#readRemote(ref, afterSeq, signal, watchdog);
     return local.feed(afterSeq) ?? this.#replayThenFollow(local, ref, afterSeq, signal);
   }
@@ -341,7 +351,7 @@ export class TurnManager {
    * `over` (the turn ended and the reader has seen its end) or `gone` (nothing retained).
    */
   async state(ref: TurnRef, afterSeq: number): Promise<'follow' | 'over' | 'gone'> {
-    const local = this.#running.get(ref.turnId);
+    const local = this.#runningOf(ref);
     if (local !== undefined) return local.ended && local.lastSeq <= afterSeq ? 'over' : 'follow';
     const last = await this.log.last(ref);
     if (last !== null) return TERMINAL_EVENTS.has(last.event) && last.seq <= afterSeq ? 'over' : 'follow';

@@ -62,6 +62,24 @@ describe('turns over handler.fetch (memory storage)', () => {
     return messages.filter((m: { role: string }) => m.role === 'user').at(-1)?.content;
   };
 
+  it("never streams another user's running turn to a user who names its id", async () => {
+    await connect('tess');
+    await connect('mallory');
+    const response = await chat('tess', 'count 40');
+    const turnId = response.headers.get('x-turn-id');
+    const first = new SseReader(response);
+    const seen = await first.until(2);
+    // The id of the last event Tess saw: what follows is still in the memory of the turn.
+    const stolen = await events('mallory', { lastEventId: String(seen.at(-1)?.id) });
+    expect(String(seen.at(-1)?.id)).toMatch(new RegExp(`^${turnId}:\\d+$`));
+    const frames = stolen.status === 200 ? await new SseReader(stolen).all() : [];
+    // What her own log says of that id: nothing retained.
+    expect(frames.map((frame) => [frame.event, (frame.data as { code?: string }).code])).toEqual([
+      ['error', 'RESUME_LOST'],
+    ]);
+    await first.cancel();
+  });
+
   it('reloading mid-answer and resuming with the last id gives exactly the remaining events', async () => {
     await connect('rita');
     const response = await chat('rita', 'count 40');
