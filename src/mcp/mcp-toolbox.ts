@@ -366,10 +366,13 @@ export class McpToolbox implements ToolSource {
         maxResultChars: this.options.maxResultChars ?? DEFAULT_MAX_RESULT_CHARS,
         maxImageBytes: this.options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES,
       });
-    } catch (error) {
+    } catch (thrown) {
+      // A server's error may echo what it was sent (a bearer token, an API key header): masked
+      // before it becomes a cause that reaches the host's logger and observers.
+      const error = this.entries.get(publicName)?.slot.redactor.redactError(thrown) ?? thrown;
       if (outer?.aborted) throw abortedError(error);
       // Our OAuth provider's own answer (authorize again, or refused for good) passes as it is.
-      if (isLlmChatError(error)) throw error;
+      if (isLlmChatError(thrown)) throw thrown;
       // close() ends in-flight calls with "connection closed": not a lost session to recover.
       if (this.isClosed) throw closedError(error);
       switch (classifyMcpError(error)) {
