@@ -107,6 +107,7 @@ async function startNewTurn(send: NewSend): Promise<Response> {
       source: (signal, onToken) => {
         const hooks = ticket.startTurn({
           userId,
+          ...(named ? { conversationId: named } : {}),
           modelId: start.stored.config.model,
           streaming: body.streaming,
           message: body.message,

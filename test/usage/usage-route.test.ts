@@ -43,6 +43,23 @@ describe('usage accounting over HTTP', () => {
     expect((await usageOf(s, '/usage/ann?conversation_id=bad%20id')).status).toBe(422);
   });
 
+  it('counts a turn of a named conversation under that conversation', async () => {
+    stack = await startStack({ usage: true });
+    const s = stack;
+    expect((await s.handler.fetch(jsonRequest('/connect', 'ann', { llm: { model: 'fake' } }))).status).toBe(200);
+    const answer = await s.handler.fetch(
+      jsonRequest('/chat', 'ann', { message: 'hi', streaming: false, conversation_id: 'c1' }),
+    );
+    expect(answer.status).toBe(200);
+    await vi.waitFor(async () => expect((await usageOf(s, '/usage/ann')).body.total.turns).toBe(1));
+    expect((await usageOf(s, '/usage/ann?conversation_id=c1')).body.conversation).toMatchObject({
+      conversation_id: 'c1',
+      turns: 1,
+      input_tokens: 10,
+    });
+    expect((await usageOf(s, '/usage/ann?conversation_id=default')).body.conversation).toMatchObject({ turns: 0 });
+  });
+
   it('applies the user_id rule: another user is 403, an empty one would not route', async () => {
     stack = await startStack({ usage: true });
     expect((await usageOf(stack, '/usage/bob')).status).toBe(403);
