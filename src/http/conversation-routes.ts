@@ -4,11 +4,16 @@ import { parseBody } from '../schemas.js';
 import { authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
 import { jsonResponse } from './json-response.js';
 
-// `before` is a time: ISO-8601, or milliseconds since the epoch.
+// `before` is a time: ISO-8601, or milliseconds since the epoch, within what a Date can hold
+// (±8.64e15 ms), or turning it into one would throw.
+const MAX_DATE_MS = 8.64e15;
 const before = z
   .string()
   .max(64)
-  .refine((value) => Number.isFinite(toMillis(value)), 'must be an ISO-8601 time or milliseconds since the epoch')
+  .refine(
+    (value) => Math.abs(toMillis(value)) <= MAX_DATE_MS,
+    'must be an ISO-8601 time or milliseconds since the epoch',
+  )
   .optional();
 const limit = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 

@@ -153,6 +153,9 @@ describe.each(backends)('conversations and history over HTTP (%s)', (_name, make
       `/history/${ann}?conversation_id=${encodeURIComponent('a b')}`,
       `/history/${ann}?limit=0`,
       `/history/${ann}?before=yesterday`,
+      // Past what a Date can hold: refused, not a 500.
+      `/history/${ann}?before=8640000000000001`,
+      `/conversations/${ann}?before=8640000000000001`,
       `/conversations/${ann}?limit=abc`,
       `/conversations/${ann}?limit=1000`,
     ]) {
