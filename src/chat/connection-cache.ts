@@ -9,7 +9,10 @@ export interface Closeable {
 export interface ConnectionCacheOptions {
   /** An entry unused this long is closed. @default 300000 */
   idleMs?: number;
-  /** The most entries kept; the least recently used idle ones go first. @default 1000 */
+  /**
+   * The most entries kept; the least recently used idle ones go first. Entries in use are never
+   * closed, so while more than this are in use the cache holds more. @default 1000
+   */
   max?: number;
   logger?: Logger;
 }
@@ -64,6 +67,7 @@ export class ConnectionCache<T extends Closeable> {
       this.#drop(key, entry);
       entry = undefined;
     }
+    let built = false;
     if (!entry || entry.version !== version) {
       const fresh: Entry<T> = { version, value: build(), users: 0, lastUsed: Date.now() };
       // A stale entry still in use is left to its users; the map points at the new one.
@@ -73,10 +77,14 @@ export class ConnectionCache<T extends Closeable> {
       fresh.value.catch(() => {
         if (this.#entries.get(key) === fresh) this.#entries.delete(key);
       });
-      this.#enforceMax();
+      built = true;
     }
     const current = entry;
     current.users += 1;
+    // Counted as in use first: with every other entry in use, the one just built would be the
+    // only idle one, and be closed as it is handed out. The cache goes over `max` instead, until
+    // entries come free.
+    if (built) this.#enforceMax();
     let value: T;
     try {
       value = await current.value;
@@ -93,6 +101,7 @@ export class ConnectionCache<T extends Closeable> {
         current.users -= 1;
         current.lastUsed = Date.now();
         if (current.users === 0 && this.#entries.get(key) !== current) this.#close(current);
+        else if (current.users === 0) this.#enforceMax();
       },
     };
   }

@@ -85,6 +85,21 @@ describe('ConnectionCache', () => {
     c.release();
   });
 
+  it('never closes the entry it hands out: with every other one in use it holds more than `max`, until they come free', async () => {
+    cache = new ConnectionCache<Conn>({ max: 1 });
+    const a = await cache.acquire('a', 'v', async () => conn('a'));
+    const b = await cache.acquire('b', 'v', async () => conn('b'));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect([a.value.closed, b.value.closed]).toEqual([false, false]);
+    expect(cache.size).toBe(2);
+    b.release();
+    // Free now, and over the bound: the least recently used free one goes.
+    await vi.waitFor(() => expect(b.value.closed).toBe(true));
+    expect(cache.size).toBe(1);
+    expect(a.value.closed).toBe(false);
+    a.release();
+  });
+
   it('evict() and close() close what they drop', async () => {
     cache = new ConnectionCache<Conn>();
     const a = await cache.acquire('a', 'v', async () => conn('a'));
