@@ -119,6 +119,16 @@ export class Conversations {
     return historyPage(await this.#store.getTurns(userId, conversationId), options);
   }
 
+  /**
+   * Starts the default conversation over, as a new connection does (as in the gateway): its
+   * history and its list entry go. A turn still running there is not stopped; the new session
+   * version keeps it from saving.
+   */
+  async restartDefault(userId: string): Promise<void> {
+    await this.#store.clearHistory(userId);
+    await this.#index.remove(userId, DEFAULT_CONVERSATION_ID);
+  }
+
   /** Deletes one conversation: its running turn is stopped, then its history and its list entry go. */
   async delete(userId: string, conversationId: string): Promise<void> {
     await this.#onDelete?.(userId, conversationId);

@@ -27,8 +27,8 @@ export async function connectRoute(context: HandlerContext, request: Request): P
 
   const listed = await listSessionTools(context.liveDeps, config, request, user);
   await context.store.createSession(userId, config, { tools: listed });
-  // A new connection starts a new conversation, as in the gateway.
-  await context.store.clearHistory(userId);
+  // A new connection starts a new conversation, as in the gateway: its list entry goes too.
+  await context.conversations.restartDefault(userId);
   // This process's live session of the old version goes now; other processes see the new version.
   context.cache.evict(userId);
   const tools = listed.map((tool) => tool.name);

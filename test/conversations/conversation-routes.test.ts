@@ -130,6 +130,24 @@ describe.each(backends)('conversations and history over HTTP (%s)', (_name, make
     expect((await get(`/history/${ann}?conversation_id=named`, ann)).body.messages).toHaveLength(2);
   });
 
+  it('a reconnect starts the default conversation over, its list entry too, and keeps the named ones', async () => {
+    stack = await startStack({ storage: makeStorage() });
+    const ann = user();
+    await stack.handler.fetch(jsonRequest('/connect', ann, { llm: { model: 'fake' } }));
+    await chat(ann, 'first topic');
+    await chat(ann, 'hello', 'named');
+    expect((await stack.handler.fetch(jsonRequest('/connect', ann, { llm: { model: 'fake' } }))).status).toBe(200);
+    const listed = () =>
+      get(`/conversations/${ann}`, ann).then((page) =>
+        page.body.conversations.map((c: { conversation_id: string; title: string }) => [c.conversation_id, c.title]),
+      );
+    expect(await listed()).toEqual([['named', 'hello']]);
+    expect((await get(`/history/${ann}`, ann)).body.messages).toEqual([]);
+    // The next turn titles the default conversation afresh.
+    await chat(ann, 'second topic');
+    expect(await listed()).toContainEqual(['default', 'second topic']);
+  });
+
   it("never shows one user another user's conversations, and validates every parameter", async () => {
     stack = await startStack({ storage: makeStorage() });
     const [ann, bob] = [user(), user()];

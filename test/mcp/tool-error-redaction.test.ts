@@ -16,10 +16,11 @@ async function echoingServer(): Promise<string> {
     for await (const chunk of req) body += chunk;
     if (req.method !== 'POST') return void res.writeHead(405).end();
     const message = JSON.parse(body) as { id?: number; method: string; params?: { protocolVersion?: string } };
-    const answer = (payload: object) =>
+    const answer = (payload: object): void => {
       res
         .writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 's1' })
         .end(JSON.stringify({ jsonrpc: '2.0', id: message.id, ...payload }));
+    };
     if (message.method === 'initialize') {
       return answer({
         result: {
@@ -36,6 +37,7 @@ async function echoingServer(): Promise<string> {
       return answer({ error: { code: -32603, message: `upstream rejected credentials: ${echoed}` } });
     }
     res.writeHead(202).end();
+    return undefined;
   });
   await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
