@@ -523,6 +523,16 @@ export class RunningTurn {
    */
   #flushSync(): void {
     this.#writingSync = true;
+    try {
+      this.#flushSyncLoop();
+    } finally {
+      // Whatever threw (a host's logger, say), later events must still be written.
+      this.#writingSync = false;
+    }
+    if (this.#ended) void this.#end();
+  }
+
+  #flushSyncLoop(): void {
     for (let batch = this.#pending; batch !== undefined && !this.#fenced; batch = this.#pending) {
       this.#pending = undefined;
       const write = this.#writeOf(batch);
@@ -543,8 +553,6 @@ export class RunningTurn {
       this.#written(batch, write);
       this.#wakeReaders();
     }
-    this.#writingSync = false;
-    if (this.#ended) void this.#end();
   }
 
   /** How a batch is written: its TTL, and with the turn's last event, the lease freed in the same step. */

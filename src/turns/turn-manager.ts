@@ -227,9 +227,13 @@ export class TurnManager {
       ...(options.lease ? { lease: options.lease } : {}),
       ...(continued ? { resumed: continued.state } : {}),
       announce: (events) => {
-        this.#bus.publish(channel, JSON.stringify({ events } satisfies EventsMessage)).catch(() => {
-          // Best effort: a reader elsewhere re-reads the log when it notices the gap.
-        });
+        // Best effort: a reader elsewhere re-reads the log when it notices the gap. A host's bus
+        // that throws instead of rejecting must not stop the turn that announces.
+        try {
+          this.#bus.publish(channel, JSON.stringify({ events } satisfies EventsMessage)).catch(() => undefined);
+        } catch {
+          // As above.
+        }
       },
       // Marked as ended with its last event, before the lease goes: no reader waits for a turn that is over.
       endedLatest: ended,
