@@ -352,13 +352,22 @@ export class TurnManager {
 
   /**
    * What a reader after `afterSeq` would find: `follow` (events to replay or still to come),
-   * `over` (the turn ended and the reader has seen its end) or `gone` (nothing retained).
+   * `over` (the turn ended and the reader has seen its end) or `gone` (nothing retained, or
+   * `afterSeq` is past the turn's last event).
    */
   async state(ref: TurnRef, afterSeq: number): Promise<'follow' | 'over' | 'gone'> {
+    // A reader is shown an event only once the log has it: one past the turn's last event names
+    // nothing this turn has, and would wait for events that never come its way.
     const local = this.#runningOf(ref);
-    if (local !== undefined) return local.ended && local.lastSeq <= afterSeq ? 'over' : 'follow';
+    if (local !== undefined) {
+      if (afterSeq > local.lastSeq) return 'gone';
+      return local.ended && local.lastSeq <= afterSeq ? 'over' : 'follow';
+    }
     const last = await this.log.last(ref);
-    if (last !== null) return TERMINAL_EVENTS.has(last.event) && last.seq <= afterSeq ? 'over' : 'follow';
+    if (last !== null) {
+      if (afterSeq > last.seq) return 'gone';
+      return TERMINAL_EVENTS.has(last.event) && last.seq === afterSeq ? 'over' : 'follow';
+    }
     // No event yet is also what a turn that is just starting elsewhere looks like.
     const latest = await this.log.getLatest(ref.userId, ref.conversationId);
     const starting =

@@ -80,6 +80,22 @@ describe('turns over handler.fetch (memory storage)', () => {
     await first.cancel();
   });
 
+  it("answers an id past the turn's last event with RESUME_LOST, running or ended, not with a silent stream", async () => {
+    await connect('ulla');
+    const response = await chat('ulla', 'count 40');
+    const turnId = response.headers.get('x-turn-id');
+    const first = new SseReader(response);
+    await first.until(2);
+    const codes = async () => {
+      const resumed = await events('ulla', { lastEventId: `${turnId}:999999999999` });
+      expect(resumed.status).toBe(200);
+      return (await new SseReader(resumed).all()).map((frame) => (frame.data as { code?: string }).code);
+    };
+    expect(await codes()).toEqual(['RESUME_LOST']);
+    await first.all();
+    expect(await codes()).toEqual(['RESUME_LOST']);
+  });
+
   it('reloading mid-answer and resuming with the last id gives exactly the remaining events', async () => {
     await connect('rita');
     const response = await chat('rita', 'count 40');
