@@ -3,7 +3,7 @@ import type { MessageBus } from '../bus/message-bus.js';
 import { LlmChatError } from '../errors.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import type { SessionBackend } from '../session/session-backend.js';
-import { askAnswerKey, askKey, userHashTag } from '../session/session-keys.js';
+import { askAnswerKey, askKey, conversationKey, userHashTag } from '../session/session-keys.js';
 
 /** The two kinds of question a turn can ask its user. */
 export type AskKind = 'approval' | 'elicitation';
@@ -71,8 +71,7 @@ export class AskBroker {
    * in time or the wait was aborted (the question is then withdrawn, so a late answer is a 404).
    */
   async ask<TAnswer>(pending: PendingAsk, options: AskOptions): Promise<TAnswer | null> {
-    const key = askKey(pending.userId, pending.kind, pending.id);
-    const answerKey = askAnswerKey(pending.userId, pending.kind, pending.id);
+    const { key, answerKey, channel } = placeOf(pending);
     let settle!: (answer: TAnswer | null) => void;
     const answered = new Promise<TAnswer | null>((resolve) => {
       settle = resolve;
@@ -88,7 +87,7 @@ export class AskBroker {
       }
     };
     // Subscribed before the question exists, so no answer can come before anyone listens.
-    const unsubscribe = await this.#bus.subscribe(channelOf(pending), accept);
+    const unsubscribe = await this.#bus.subscribe(channel, accept);
     const recheck = setInterval(() => {
       this.#store.get(answerKey).then(accept, () => {});
     }, RECHECK_MS);
@@ -121,8 +120,10 @@ export class AskBroker {
 
   /**
    * Answers a question from any process. `check` sees the stored question and returns the
-   * answer to deliver (or throws, e.g. a 422 for content that does not fit); the question is
-   * taken first, so it is used once even when two answers race.
+   * answer to deliver (or throws, e.g. a 422 for content that does not fit, leaving the question
+   * open for a corrected answer). The question is checked before it is taken, so an answer that
+   * does not fit never uses it up, and taken once, so of two answers racing only one counts.
+   * An approval's answer must name its conversation (call ids repeat across conversations).
    * Resolves `null` when the question is unknown, expired, already answered, or belongs to
    * another user or conversation (the caller answers 404 with {@link askNotFound}).
    */
@@ -133,33 +134,32 @@ export class AskBroker {
     conversationId: string | undefined,
     check: (pending: PendingAsk) => TAnswer,
   ): Promise<{ pending: PendingAsk; answer: TAnswer } | null> {
-    const key = askKey(userId, kind, id);
-    const raw = await this.#take(key);
+    if (CONVERSATION_SCOPED[kind] && conversationId === undefined) return null;
+    const { key, answerKey, channel } = placeOf({ userId, kind, id, conversationId: conversationId ?? '' });
+    const raw = await this.#store.get(key);
     if (raw === null) return null;
     const pending = parsePending(raw);
-    if (
-      pending === undefined ||
-      pending.userId !== userId ||
-      pending.kind !== kind ||
-      pending.id !== id ||
-      pending.expiresAt <= Date.now() ||
-      (conversationId !== undefined && pending.conversationId !== conversationId)
-    ) {
-      return null;
-    }
-    let answer: TAnswer;
-    try {
-      answer = check(pending);
-    } catch (error) {
-      // A refused answer (bad content) leaves the question open for a corrected one.
-      const ttl = pending.expiresAt - Date.now();
-      if (ttl > 0) await this.#store.set(key, raw, ttl);
-      throw error;
-    }
+    if (pending === undefined || !answers(pending, { userId, kind, id, conversationId })) return null;
+    const answer = check(pending);
+    if (!(await this.#takeIfUnchanged(key, raw))) return null;
     const text = JSON.stringify({ fingerprint: pending.fingerprint, answer });
-    await this.#store.set(askAnswerKey(userId, kind, id), text, ANSWER_TTL_MS);
-    await this.#bus.publish(channelOf(pending), text).catch(() => {});
+    await this.#store.set(answerKey, text, ANSWER_TTL_MS);
+    await this.#bus.publish(channel, text).catch(() => {});
     return { pending, answer };
+  }
+
+  /**
+   * Takes the question at `key` if it is still the one checked (`raw`). Another one found there
+   * (the turn withdrew the checked question and asked again under the same id in between) is put
+   * back, unanswered: the answer was checked against a question that no longer waits.
+   */
+  async #takeIfUnchanged(key: string, raw: string): Promise<boolean> {
+    const taken = await this.#take(key);
+    if (taken === raw) return true;
+    const other = taken === null ? undefined : parsePending(taken);
+    const ttl = other === undefined ? 0 : other.expiresAt - Date.now();
+    if (taken !== null && ttl > 0) await this.#store.set(key, taken, ttl);
+    return false;
   }
 
   async #take(key: string): Promise<string | null> {
@@ -170,8 +170,48 @@ export class AskBroker {
   }
 }
 
-function channelOf(pending: Pick<PendingAsk, 'userId' | 'kind' | 'id'>): string {
-  return `ask:${userHashTag(pending.userId)}:${pending.kind}:${encodeURIComponent(pending.id)}`;
+/**
+ * Whether a question's answers name its conversation. Approvals do (`POST /approve` carries
+ * `conversation_id`), and must: their ids come from the model's provider, which may number them
+ * `call_0`, `call_1`… in every turn, so two conversations of one user can ask under the same id.
+ * An elicitation's answer names none, so its id is minted per request by the relay instead.
+ */
+const CONVERSATION_SCOPED: Record<AskKind, boolean> = { approval: true, elicitation: false };
+
+/** Where a question and its answer are stored, and the channel its answer is announced on. */
+function placeOf(scope: Pick<PendingAsk, 'userId' | 'kind' | 'id' | 'conversationId'>): {
+  key: string;
+  answerKey: string;
+  channel: string;
+} {
+  const { userId, kind, id } = scope;
+  if (!CONVERSATION_SCOPED[kind]) {
+    return {
+      key: askKey(userId, kind, id),
+      answerKey: askAnswerKey(userId, kind, id),
+      channel: `ask:${userHashTag(userId)}:${kind}:${encodeURIComponent(id)}`,
+    };
+  }
+  const conversation = encodeURIComponent(scope.conversationId);
+  return {
+    key: conversationKey(userId, scope.conversationId, `ask:${kind}:${encodeURIComponent(id)}`),
+    answerKey: conversationKey(userId, scope.conversationId, `answer:${kind}:${encodeURIComponent(id)}`),
+    channel: `ask:${userHashTag(userId)}:c:${conversation}:${kind}:${encodeURIComponent(id)}`,
+  };
+}
+
+/** Whether the stored question is the one an answer names, and still waits. */
+function answers(
+  pending: PendingAsk,
+  named: { userId: string; kind: AskKind; id: string; conversationId: string | undefined },
+): boolean {
+  return (
+    pending.userId === named.userId &&
+    pending.kind === named.kind &&
+    pending.id === named.id &&
+    pending.expiresAt > Date.now() &&
+    (named.conversationId === undefined || pending.conversationId === named.conversationId)
+  );
 }
 
 function parsePending(raw: string): PendingAsk | undefined {

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { type AskBroker, fingerprintOf } from '../asks/ask-broker.js';
-import type { ElicitationRequest, ElicitationResult } from '../mcp/elicitation-router.js';
+import {
+  type ElicitationRequest,
+  type ElicitationResult,
+  isOpenableElicitationUrl,
+} from '../mcp/elicitation-router.js';
 import type { ChatEvent } from '../types.js';
 import { parseElicitationSchema } from './elicitation-schema.js';
 
@@ -31,12 +35,14 @@ export interface ElicitationRelayOptions {
  * The elicitation relay of a turn: sends each `elicitation/create` of a tool call as an
  * `elicitation` event and waits for `POST /elicitation` from any process (content checked there
  * against the form, defaults filled in). No answer in time, a stopped turn, a form the spec does
- * not allow, or a turn that cannot ask: `cancel`.
+ * not allow, or a turn that cannot ask: `cancel`. A URL the page must not open: `decline`.
  */
 export function createElicitationRelay(options: ElicitationRelayOptions): Elicitor {
   return {
     async elicit(request, context) {
       if (!options.canAsk) return { action: 'cancel' };
+      // The router refuses these already; checked again because this is what puts the URL on the page.
+      if (request.url !== undefined && !isOpenableElicitationUrl(request.url)) return { action: 'decline' };
       let schema: ReturnType<typeof parseElicitationSchema> | undefined;
       if (request.mode === 'form') {
         try {
@@ -45,7 +51,9 @@ export function createElicitationRelay(options: ElicitationRelayOptions): Elicit
           return { action: 'cancel' };
         }
       }
-      const id = request.elicitationId ?? randomUUID();
+      // Minted here, never the server's `elicitationId`: `POST /elicitation` names no conversation,
+      // so the id alone must tell this request from any other of the user's (see AskBroker).
+      const id = randomUUID();
       const expiresAt = Date.now() + options.timeoutMs;
       const announce = () =>
         context.emit({

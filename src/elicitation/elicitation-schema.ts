@@ -23,6 +23,7 @@ export interface ElicitationSchema {
 }
 
 const FIELD_TYPES = new Set(['string', 'number', 'integer', 'boolean']);
+const FORMATS = new Set(['email', 'uri', 'date', 'date-time']);
 /** A form a person fills in; more fields than this is not a form but an attack on the page. */
 const MAX_FIELDS = 50;
 
@@ -48,6 +49,7 @@ export function parseElicitationSchema(value: unknown): ElicitationSchema {
     if (field === null || typeof field !== 'object' || !FIELD_TYPES.has(String(field.type))) {
       throw invalid(`requested_schema.properties.${name}`, 'must be a string, number, integer or boolean field');
     }
+    checkKeywords(`requested_schema.properties.${name}`, field as ElicitationField);
   }
   const required = schema.required ?? [];
   if (!Array.isArray(required) || !required.every((name) => typeof name === 'string' && names.includes(name))) {
@@ -110,6 +112,62 @@ function checkField(path: string, field: ElicitationField, value: unknown): void
   }
   if (field.enum !== undefined && !field.enum.includes(value as string | number)) {
     throw invalid(path, `must be one of ${field.enum.map((option) => JSON.stringify(option)).join(', ')}`);
+  }
+}
+
+/**
+ * Checks the keywords of one field: validation trusts their types (an `enum` that is a string
+ * would match substrings, a `minimum` that is a string would compare as text), and the page
+ * renders them. A default must itself fit the field, or leaving the field out could never pass.
+ */
+function checkKeywords(path: string, field: ElicitationField): void {
+  for (const keyword of ['title', 'description'] as const) {
+    if (field[keyword] !== undefined && typeof field[keyword] !== 'string') {
+      throw invalid(`${path}.${keyword}`, 'must be a string');
+    }
+  }
+  for (const keyword of ['minLength', 'maxLength'] as const) {
+    const value = field[keyword];
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0)) {
+      throw invalid(`${path}.${keyword}`, 'must be a non-negative integer');
+    }
+  }
+  for (const keyword of ['minimum', 'maximum'] as const) {
+    const value = field[keyword];
+    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value))) {
+      throw invalid(`${path}.${keyword}`, 'must be a number');
+    }
+  }
+  if (field.format !== undefined && !FORMATS.has(field.format)) {
+    throw invalid(`${path}.format`, 'must be one of email, uri, date, date-time');
+  }
+  checkEnum(path, field);
+  if (field.default !== undefined) checkField(`${path}.default`, field, field.default);
+}
+
+/** `enum`: a non-empty array of values of the field's type; `enumNames`: one string per value. */
+function checkEnum(path: string, field: ElicitationField): void {
+  if (field.enum === undefined) {
+    if (field.enumNames !== undefined) throw invalid(`${path}.enumNames`, 'needs an enum');
+    return;
+  }
+  if (field.type === 'boolean') throw invalid(`${path}.enum`, 'is not allowed on a boolean field');
+  const fits = (option: unknown) =>
+    field.type === 'string'
+      ? typeof option === 'string'
+      : typeof option === 'number' && Number.isFinite(option) && (field.type === 'number' || Number.isInteger(option));
+  if (!Array.isArray(field.enum) || field.enum.length === 0 || !field.enum.every(fits)) {
+    throw invalid(
+      `${path}.enum`,
+      `must be a non-empty array of ${field.type === 'string' ? 'strings' : `${field.type}s`}`,
+    );
+  }
+  const names = field.enumNames;
+  if (
+    names !== undefined &&
+    !(Array.isArray(names) && names.length === field.enum.length && names.every((item) => typeof item === 'string'))
+  ) {
+    throw invalid(`${path}.enumNames`, 'must be an array of strings, one per enum value');
   }
 }
 

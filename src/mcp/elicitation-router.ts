@@ -1,3 +1,5 @@
+import type { Logger } from '../types.js';
+
 /** What an MCP server asks the user for (`elicitation/create`), in the library's own terms. */
 export interface ElicitationRequest {
   /** The server that asks (its name in the toolbox). */
@@ -17,6 +19,12 @@ export interface ElicitationResult {
   content?: Record<string, unknown>;
 }
 
+/** Options of {@link ElicitationRouter}. */
+export interface ElicitationRouterOptions {
+  /** Told (without the URL's query or path) when a server's URL-mode request is refused. */
+  logger?: Logger;
+}
+
 /** Answers one elicitation for the tool call that is running when it comes. */
 export type ElicitationHandler = (request: ElicitationRequest, signal: AbortSignal) => Promise<ElicitationResult>;
 
@@ -24,11 +32,17 @@ export type ElicitationHandler = (request: ElicitationRequest, signal: AbortSign
  * Routes a server's `elicitation/create` to the turn whose tool call it belongs to: each call
  * that can ask registers its handler for its server while it runs, and a request goes to the
  * latest call on that server. With none running (a server asking out of turn) the answer is
- * `cancel`: no user is there to ask.
+ * `cancel`: no user is there to ask. A URL-mode request whose URL a browser should not open
+ * (see {@link isOpenableElicitationUrl}) is answered `decline` without asking anyone.
  * @internal
  */
 export class ElicitationRouter {
   readonly #active = new Map<string, ElicitationHandler[]>();
+  readonly #logger: Logger | undefined;
+
+  constructor(options: ElicitationRouterOptions = {}) {
+    this.#logger = options.logger;
+  }
 
   /** Registers `handler` for calls on `server` until the returned function is called. */
   enter(server: string, handler: ElicitationHandler): () => void {
@@ -46,6 +60,14 @@ export class ElicitationRouter {
   async dispatch(server: string, params: unknown, signal: AbortSignal): Promise<ElicitationResult> {
     const handler = this.#active.get(server)?.at(-1);
     const request = toRequest(server, params);
+    if (request?.url !== undefined && !isOpenableElicitationUrl(request.url)) {
+      this.#logger?.warn?.('MCP server asked the user to open a URL that is not allowed (https only); declined', {
+        server,
+        ...urlSummary(request.url),
+      });
+      // An explicit refusal (MCP: `decline`), not a dismissal: asking again with it is refused again.
+      return { action: 'decline' };
+    }
     if (handler === undefined || request === undefined) return { action: 'cancel' };
     try {
       return await handler(request, signal);
@@ -70,4 +92,38 @@ function toRequest(server: string, params: unknown): ElicitationRequest | undefi
     };
   }
   return { server, mode: 'form', message, requestedSchema: given.requestedSchema };
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
+
+/**
+ * Whether a URL-mode elicitation's URL may be shown to the user to open: `https:`, or `http:` on
+ * a loopback host (a server under development). Anything else is refused: the page renders the
+ * URL as a link, and a `javascript:` or `data:` link runs in the page's own origin. So is a URL
+ * with credentials before its host (`https://bank.example@evil.example`), which hides the real host.
+ */
+export function isOpenableElicitationUrl(url: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  if (parsed.username !== '' || parsed.password !== '') return false;
+  if (parsed.protocol === 'https:') return true;
+  return parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname);
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** What a log may say of a refused URL: its scheme and host, never its path or query (tokens, scripts). */
+function urlSummary(url: string): { scheme?: string; host?: string } {
+  try {
+    const parsed = new URL(url);
+    return { scheme: parsed.protocol, ...(parsed.host ? { host: parsed.host } : {}) };
+  } catch {
+    return {};
+  }
 }

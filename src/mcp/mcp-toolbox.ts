@@ -172,7 +172,10 @@ export class McpToolbox implements ToolSource {
     });
     const names = servers.map((server, index) => server.name ?? `server${index + 1}`);
     const redactors = servers.map(() => new SecretRedactor());
-    const elicitations = options.elicitation === true ? new ElicitationRouter() : undefined;
+    const elicitations =
+      options.elicitation === true
+        ? new ElicitationRouter(options.logger ? { logger: options.logger } : {})
+        : undefined;
     const opened = await Promise.allSettled(
       servers.map((server, index) =>
         McpToolbox.open(

@@ -146,17 +146,18 @@ describe('tool approval in the chat loop', () => {
     ]);
     const service = new ChatService({ provider, model: 'm', tools });
     let asked = 0;
-    const remember = (event: ToolApprovalEvent) => {
+    // An approval's answer names its conversation, as `POST /approve` does.
+    const remember = (conversationId: string) => (event: ToolApprovalEvent) => {
       asked++;
-      return answerSide.answer('ann', 'approval', event.id, undefined, () => ({
+      return answerSide.answer('ann', 'approval', event.id, conversationId, () => ({
         decision: 'approve',
         scope: 'conversation',
       }));
     };
-    await runTurn(service, gate('trip'), remember);
-    await runTurn(service, gate('trip'), remember);
+    await runTurn(service, gate('trip'), remember('trip'));
+    await runTurn(service, gate('trip'), remember('trip'));
     expect(asked).toBe(1);
-    await runTurn(service, gate('work'), remember);
+    await runTurn(service, gate('work'), remember('work'));
     expect(asked).toBe(2);
     expect(tools.calls).toHaveLength(3);
   });
@@ -178,7 +179,7 @@ describe('tool approval in the chat loop', () => {
     expect(events.at(-1)?.type).toBe('error');
     expect(tools.calls).toHaveLength(0);
     expect(
-      await answerSide.answer('ann', 'approval', asked?.id ?? '', undefined, () => ({ decision: 'approve' })),
+      await answerSide.answer('ann', 'approval', asked?.id ?? '', 'default', () => ({ decision: 'approve' })),
     ).toBeNull();
   });
 });
