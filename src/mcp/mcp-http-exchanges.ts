@@ -45,6 +45,24 @@ interface Exchange {
   ended?: ExchangeEndReason;
 }
 
+/** One reply waiting for a slot: resolved when a slot is handed to it, rejected on close. */
+interface QueuedReply {
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Replies to the server's own requests (pings, elicitations) in flight at once, per connection.
+ * The SDK POSTs a reply to every request the moment it is handled, so a server sending thousands
+ * of pings and holding the replies open would otherwise make the process open a socket for each,
+ * until other users' connections fail for want of sockets.
+ */
+const MAX_REPLIES_IN_FLIGHT = 4;
+/**
+ * Replies that wait for a slot; past this, a reply is dropped (its send rejects). A server that
+ * waits for replies gets them in turn; replies to a flood are best-effort, as pings are.
+ */
+const MAX_QUEUED_REPLIES = 32;
 // Error pages are read this far (the SDK puts them into its error message), the rest is dropped.
 const MAX_ERROR_BODY_BYTES = 4096;
 // Statuses whose Response may not have a body.
@@ -77,6 +95,8 @@ export class McpHttpExchanges {
   private readonly kinds = new Map<RequestId, ResponseKind>();
   private readonly request: ExchangeRequest;
   private closed = false;
+  private repliesInFlight = 0;
+  private readonly queuedReplies: QueuedReply[] = [];
 
   constructor(private readonly options: McpHttpExchangesOptions) {
     this.request = options.fetch ?? requestOverUndici;
@@ -100,22 +120,26 @@ export class McpHttpExchanges {
   close(): void {
     this.closed = true;
     for (const exchange of [...this.live]) this.end(exchange, 'cancelled');
+    for (const queued of this.queuedReplies.splice(0)) queued.reject(closedError());
   }
 
   private async send(input: string | URL, init: RequestInit = {}): Promise<Response> {
-    if (this.closed) throw new LlmChatError('MCP_UNAVAILABLE', 'The MCP connection is closed.');
+    if (this.closed) throw closedError();
     const url = new URL(input instanceof URL ? input.href : input);
     if (!this.isAllowed(url)) {
       throw new LlmChatError('SERVER_NOT_ALLOWED', 'The MCP server named a URL that is not an allowed MCP server.');
     }
     this.options.redactor.learnHeaders(init.headers);
-    const exchange: Exchange = { controller: new AbortController(), requestIds: requestIdsOf(init) };
+    const { requestIds, reply } = messagesOf(init);
+    const freeSlot = reply ? await this.takeReplySlot() : undefined;
+    const exchange: Exchange = { controller: new AbortController(), requestIds };
     const outer = init.signal ?? undefined;
     const unlink = outer ? onAbort(outer, () => this.end(exchange, 'cancelled')) : () => undefined;
     this.track(exchange);
     const release = () => {
       unlink();
       this.untrack(exchange);
+      freeSlot?.();
     };
     let response: ExchangeAnswer;
     try {
@@ -156,6 +180,33 @@ export class McpHttpExchanges {
         ? this.eventStreamBody(response.body, exchange, release)
         : this.jsonBody(response.body, exchange, release);
     return new Response(body, responseInit(response));
+  }
+
+  /**
+   * Takes one of the connection's reply slots, waiting in line for one when all are in use.
+   * Resolves with the function that frees it (once, however often it is called); rejects when the
+   * line is full or the connection closes while waiting.
+   */
+  private async takeReplySlot(): Promise<() => void> {
+    if (this.repliesInFlight < MAX_REPLIES_IN_FLIGHT) this.repliesInFlight += 1;
+    else if (this.queuedReplies.length >= MAX_QUEUED_REPLIES) {
+      throw new LlmChatError(
+        'MCP_UNAVAILABLE',
+        'The MCP server has too many requests waiting for replies; the reply to this one was dropped.',
+      );
+    } else {
+      // The slot is handed over as it is freed, never counted down in between: a reply arriving
+      // meanwhile cannot slip past the line.
+      await new Promise<void>((resolve, reject) => this.queuedReplies.push({ resolve, reject }));
+    }
+    let freed = false;
+    return () => {
+      if (freed) return;
+      freed = true;
+      const next = this.queuedReplies.shift();
+      if (next) next.resolve();
+      else this.repliesInFlight -= 1;
+    };
   }
 
   private isAllowed(url: URL): boolean {
@@ -346,23 +397,42 @@ function responseKind(response: ExchangeAnswer): ResponseKind | 'other' {
   return type === 'application/json' ? 'json' : 'other';
 }
 
-/** The JSON-RPC request ids in an outgoing body (the SDK sends bodies as JSON strings). */
-function requestIdsOf(init: RequestInit): RequestId[] {
-  if (typeof init.body !== 'string') return [];
+function closedError(): LlmChatError {
+  return new LlmChatError('MCP_UNAVAILABLE', 'The MCP connection is closed.');
+}
+
+/** What an outgoing body holds, as far as the exchanges care. */
+interface OutgoingMessages {
+  /** The JSON-RPC request ids in it. */
+  requestIds: RequestId[];
+  /** Only replies to the server's own requests (results and errors). */
+  reply: boolean;
+}
+
+const NO_MESSAGES: OutgoingMessages = { requestIds: [], reply: false };
+
+/** The request ids in an outgoing body and whether it only replies (the SDK sends JSON strings). */
+function messagesOf(init: RequestInit): OutgoingMessages {
+  if (typeof init.body !== 'string') return NO_MESSAGES;
   let parsed: unknown;
   try {
     parsed = JSON.parse(init.body);
   } catch {
-    return [];
+    return NO_MESSAGES;
   }
   const messages = Array.isArray(parsed) ? parsed : [parsed];
-  const ids: RequestId[] = [];
+  const requestIds: RequestId[] = [];
+  let reply = messages.length > 0;
   for (const message of messages) {
-    if (!message || typeof message !== 'object') continue;
+    if (!message || typeof message !== 'object') {
+      reply = false;
+      continue;
+    }
     const { id, method } = message as { id?: unknown; method?: unknown };
-    if (typeof method === 'string' && (typeof id === 'string' || typeof id === 'number')) ids.push(id);
+    if (typeof method === 'string' && (typeof id === 'string' || typeof id === 'number')) requestIds.push(id);
+    if (method !== undefined || !('result' in message || 'error' in message)) reply = false;
   }
-  return ids;
+  return { requestIds, reply };
 }
 
 /** Reads at most `maxBytes` of a body as text and cancels the rest. */
