@@ -24,6 +24,11 @@ export interface ApprovalGateOptions {
   store: SessionBackend;
   userId: string;
   conversationId: string;
+  /**
+   * The version of the session the turn runs on: an approval "for the rest of the conversation"
+   * holds for the tools of that session only (a reconnect may name another tool the same).
+   */
+  sessionVersion: string;
   /** False for a non-streaming turn, which cannot ask: "ask" then means deny. */
   canAsk: boolean;
   /** How long a call waits for the user; then it is denied. */
@@ -35,6 +40,15 @@ export interface ApprovalGateOptions {
 }
 
 const MAX_REASON_CHARS = 500;
+
+/**
+ * Where a conversation's tools approved "for the rest of the conversation" are remembered (each
+ * as `<session version>:<tool>`); deleted with the conversation.
+ * @internal
+ */
+export function approvedToolsKey(userId: string, conversationId: string): string {
+  return conversationKey(userId, conversationId, 'approved-tools');
+}
 
 /** Denials as the model reads them: why the call did not run, so it can tell the user. */
 export const DENIALS = {
@@ -52,7 +66,8 @@ export const DENIALS = {
  * used once.
  */
 export function createApprovalGate(options: ApprovalGateOptions): ToolGate {
-  const rememberedKey = conversationKey(options.userId, options.conversationId, 'approved-tools');
+  const rememberedKey = approvedToolsKey(options.userId, options.conversationId);
+  const remembered = (tool: string) => `${options.sessionVersion}:${tool}`;
   return {
     async check(call: ToolCall, context: GateContext): Promise<GateVerdict> {
       const described = options.describeTool(call.name);
@@ -71,7 +86,7 @@ export function createApprovalGate(options: ApprovalGateOptions): ToolGate {
       });
       if (decision === 'allow') return { run: true };
       if (decision === 'deny') return { run: false, reason: DENIALS.policy };
-      if ((await options.store.getList(rememberedKey)).includes(call.name)) return { run: true };
+      if ((await options.store.getList(rememberedKey)).includes(remembered(call.name))) return { run: true };
       if (!options.canAsk) return { run: false, reason: DENIALS.cannotAsk };
 
       const expiresAt = Date.now() + options.timeoutMs;
@@ -102,7 +117,10 @@ export function createApprovalGate(options: ApprovalGateOptions): ToolGate {
         return { run: false, reason: reason ? `${DENIALS.user} The user said: ${reason}` : DENIALS.user };
       }
       if (answer.scope === 'conversation') {
-        await options.store.appendToList(rememberedKey, [call.name], { ttlMs: options.rememberMs, maxLength: 1000 });
+        await options.store.appendToList(rememberedKey, [remembered(call.name)], {
+          ttlMs: options.rememberMs,
+          maxLength: 1000,
+        });
       }
       return { run: true };
     },

@@ -129,7 +129,13 @@ async function startNewTurn(send: NewSend): Promise<Response> {
           signal,
           onToken,
           ...(hooks ? { hooks } : {}),
-          ...turnAsks(context, { userId, conversationId, streaming: body.streaming, tools: live.toolbox }),
+          ...turnAsks(context, {
+            userId,
+            conversationId,
+            sessionVersion: start.stored.version,
+            streaming: body.streaming,
+            tools: live.toolbox,
+          }),
         });
       },
       // The host's limit slot goes with the turn's lock, on the same one path.

@@ -1,3 +1,4 @@
+import { approvedToolsKey } from '../approval/approval-gate.js';
 import { resolveAskSettings } from '../approval/ask-settings.js';
 import { AskBroker } from '../asks/ask-broker.js';
 import { MemoryMessageBus } from '../bus/memory-message-bus.js';
@@ -232,6 +233,8 @@ function createContext(
     onDelete: async (userId, conversationId) => {
       await turns.stop(userId, namedConversation(conversationId), undefined).catch(() => undefined);
       await turns.log.forgetLatest(userId, namedConversation(conversationId));
+      // Its tools approved "for the rest of the conversation" go with it.
+      await storage.sessions.delete([approvedToolsKey(userId, conversationId)]);
     },
   });
   return {

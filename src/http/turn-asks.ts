@@ -19,7 +19,7 @@ export interface TurnAsks {
  */
 export function turnAsks(
   context: HandlerContext,
-  turn: { userId: string; conversationId: string; streaming: boolean; tools: ToolSource },
+  turn: { userId: string; conversationId: string; sessionVersion: string; streaming: boolean; tools: ToolSource },
 ): TurnAsks {
   const settings = context.askSettings;
   const asks: TurnAsks = {};
@@ -31,6 +31,7 @@ export function turnAsks(
       store: context.asks.store,
       userId: turn.userId,
       conversationId: turn.conversationId,
+      sessionVersion: turn.sessionVersion,
       canAsk: turn.streaming,
       timeoutMs: settings.approvalTimeoutMs,
       rememberMs: context.settings.historyTtlMs,

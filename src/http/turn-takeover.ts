@@ -224,7 +224,13 @@ async function planContinuation(
         // The scope's stops abort this signal too (`stopsTurn`, once the turn runs).
         signal,
         onToken,
-        ...turnAsks(context, { userId: ref.userId, conversationId, streaming: true, tools: live.toolbox }),
+        ...turnAsks(context, {
+          userId: ref.userId,
+          conversationId,
+          sessionVersion: stored.version,
+          streaming: true,
+          tools: live.toolbox,
+        }),
       }),
     );
   };

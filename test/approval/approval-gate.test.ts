@@ -30,6 +30,7 @@ function setup(options: { rule?: ToolApprovalRule; canAsk?: boolean; timeoutMs?:
       store: storage.sessions,
       userId: 'ann',
       conversationId,
+      sessionVersion: 'v1',
       canAsk: options.canAsk ?? true,
       timeoutMs: options.timeoutMs ?? 5_000,
       rememberMs: 60_000,

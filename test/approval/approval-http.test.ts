@@ -71,6 +71,42 @@ describe('tool approval over HTTP', () => {
     expect((await approve(b, 'ann', { call_id: asked?.data.id, decision: 'approve' })).status).toBe(404);
   });
 
+  it('an approval for the rest of the conversation ends with the conversation and with the session', async () => {
+    const a = makeHandler();
+    const connect = async () =>
+      expect((await a.fetch(jsonRequest('/connect', 'cleo', { llm: { model: 'fake' } }))).status).toBe(200);
+    const turn = (conversation_id: string) =>
+      a.fetch(jsonRequest('/chat', 'cleo', { message: 'add 2 and 3', streaming: true, conversation_id }));
+    /** Runs a turn; approves it for the conversation when it asks. Whether it asked. */
+    const run = async (conversation: string): Promise<boolean> => {
+      const stream = new SseReader(await turn(conversation));
+      const first = (await stream.until(2)).find((frame) => frame.event === 'tool_approval');
+      if (first) {
+        const body = {
+          call_id: first.data.id,
+          decision: 'approve',
+          scope: 'conversation',
+          conversation_id: conversation,
+        };
+        expect((await approve(a, 'cleo', body)).status).toBe(200);
+      }
+      expect((await stream.all()).at(-1)).toMatchObject({ event: 'final', data: { content: 'The result is 5.' } });
+      return first !== undefined;
+    };
+    await connect();
+    expect(await run('c1')).toBe(true);
+    expect(await run('c1')).toBe(false);
+    // Deleted: the conversation starts over, its approvals too.
+    expect((await a.fetch(jsonRequest('/history/cleo?conversation_id=c1', 'cleo', undefined, 'DELETE'))).status).toBe(
+      200,
+    );
+    expect(await run('c1')).toBe(true);
+    expect(await run('c1')).toBe(false);
+    // A new connection (its tools may be others under the same names): asked again.
+    await connect();
+    expect(await run('c1')).toBe(true);
+  });
+
   it('tells the model about a denial, and a non-streaming turn denies without asking', async () => {
     const a = makeHandler();
     await a.fetch(jsonRequest('/connect', 'bob', { llm: { model: 'fake' } }));

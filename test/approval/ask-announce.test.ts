@@ -18,6 +18,7 @@ describe('a question is announced only once it can be answered', () => {
       store: storage.sessions,
       userId: 'ann',
       conversationId: 'default',
+      sessionVersion: 'v1',
       canAsk: true,
       timeoutMs: 2_000,
       rememberMs: 60_000,

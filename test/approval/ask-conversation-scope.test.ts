@@ -64,6 +64,7 @@ function turnIn(storage: ChatStorage, userId: string, conversationId: string) {
     store: storage.sessions,
     userId,
     conversationId,
+    sessionVersion: 'v1',
     canAsk: true,
     timeoutMs: 5_000,
     rememberMs: 60_000,
