@@ -208,6 +208,8 @@ function createContext(
         storage,
         locks,
         fetch,
+        // OAuth endpoints a server names get the same network policy as its own URL.
+        allowedUrls,
         ...(logger ? { logger } : {}),
       })
     : undefined;

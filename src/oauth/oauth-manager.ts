@@ -18,6 +18,8 @@ export interface OAuthManagerDeps {
   storage: ChatStorage;
   locks: LockManager;
   fetch: FetchLike;
+  /** The host's normalized `mcp.allowedUrls`: OAuth endpoints under it are allowed anywhere. */
+  allowedUrls?: readonly string[];
   logger?: Logger;
 }
 
@@ -68,6 +70,7 @@ export class OAuthManager {
       locks: deps.locks,
       options: { ...deps.options, clients },
       fetch: deps.fetch,
+      allowedUrls: deps.allowedUrls ?? [],
       ...(deps.logger ? { logger: deps.logger } : {}),
     };
   }
@@ -86,7 +89,7 @@ export class OAuthManager {
     return {
       provider,
       fetch: withTokenRefresh(this.#deps.fetch, provider, serverUrl),
-      route: (mcpFetch) => routeOAuthRequests(mcpFetch, this.#deps.fetch, serverUrl),
+      route: (mcpFetch) => routeOAuthRequests(mcpFetch, provider.oauthFetch, serverUrl, () => provider.knownDiscovery),
     };
   }
 
@@ -101,11 +104,12 @@ export class OAuthManager {
     const state = query.get('state');
     if (!state) throw new LlmChatError('BAD_REQUEST', 'The authorization response has no state.');
     const ttlMs = this.#deps.options.stateTtlMs ?? 600_000;
-    const flow = await this.#deps.store.consumePendingFlow(state, ttlMs);
+    // Taken only by its owner: another user's callback with this state must not burn it.
+    const flow = await this.#deps.store.consumePendingFlow(state, userId, ttlMs);
+    if (flow === 'other-user') throw new LlmChatError('FORBIDDEN', 'This authorization was started by another user.');
     if (!flow) {
       throw new LlmChatError('BAD_REQUEST', 'This authorization has expired or was already used. Connect again.');
     }
-    if (flow.userId !== userId) throw new LlmChatError('FORBIDDEN', 'This authorization was started by another user.');
     if (query.get('error') !== null) {
       throw new LlmChatError('BAD_REQUEST', 'The authorization was not granted. Connect again to retry.');
     }
@@ -114,7 +118,7 @@ export class OAuthManager {
     await this.#checkIssuer(flow.serverUrl, query.get('iss'));
     const provider = new StoredOAuthProvider(this.#deps, { kind: 'user', userId }, flow.serverUrl, flow.codeVerifier);
     try {
-      await auth(provider, { serverUrl: flow.serverUrl, authorizationCode: code, fetchFn: this.#deps.fetch });
+      await auth(provider, { serverUrl: flow.serverUrl, authorizationCode: code, fetchFn: provider.oauthFetch });
     } catch (error) {
       if (isLlmChatError(error)) throw error;
       this.#deps.logger?.warn?.('OAuth code exchange failed', {

@@ -12,6 +12,12 @@ export interface OAuthProviderDeps {
   store: OAuthStore;
   locks: LockManager;
   options: OAuthOptions;
+  /** The handler's fetch (no redirects); OAuth requests go through a provider's `oauthFetch` on top of it. */
   fetch: FetchLike;
+  /**
+   * The host's normalized `mcp.allowedUrls` (its default server included): OAuth URLs under it
+   * are allowed wherever they are (see `isOAuthUrlAllowed`). @default []
+   */
+  allowedUrls?: readonly string[];
   logger?: Logger;
 }

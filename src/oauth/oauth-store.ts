@@ -97,16 +97,26 @@ export class OAuthStore {
   }
 
   /**
-   * Takes a pending authorization out, once: the first caller across all processes wins (an
-   * atomic set-if-absent in the lock backend), every later one gets undefined.
+   * Takes out the pending authorization that `userId` started, once: the first caller across
+   * all processes wins (an atomic set-if-absent in the lock backend), every later one gets
+   * undefined. The owner is checked before anything is taken, so a callback by another user
+   * leaves the authorization to its owner and gets `'other-user'`.
    */
-  async consumePendingFlow(state: string, ttlMs: number): Promise<PendingFlow | undefined> {
+  async consumePendingFlow(
+    state: string,
+    userId: string,
+    ttlMs: number,
+  ): Promise<PendingFlow | 'other-user' | undefined> {
     const key = `oauth:state:${digest(state)}`;
+    // A pending flow is written once, under a fresh random state, and never changed: the owner
+    // read here is the owner of what the lock below hands out.
+    const flow = await this.#readSealed<PendingFlow>(key);
+    if (!flow) return undefined;
+    if (flow.userId !== userId) return 'other-user';
     const first = await this.#call(() =>
       this.#locks.tryAcquire(`oauth-state-used:${digest(state)}`, randomBytes(8).toString('hex'), ttlMs),
     );
     if (!first) return undefined;
-    const flow = await this.#readSealed<PendingFlow>(key);
     await this.#call(() => this.#sessions.delete([key]));
     return flow;
   }

@@ -11,9 +11,11 @@ import type {
   OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { LlmChatError } from '../errors.js';
+import type { FetchLike } from '../types.js';
 import type { OAuthClientConfig, OAuthOptions } from './oauth-options.js';
 import type { OAuthProviderDeps } from './oauth-provider-deps.js';
 import { attemptKey, registrationLockKey, type StoredTokens, type TokenOwner } from './oauth-store.js';
+import { guardOAuthFetch } from './oauth-url-policy.js';
 import { refreshTokens } from './refresh-tokens.js';
 import { unionOfScopes } from './scopes.js';
 
@@ -47,11 +49,19 @@ export class StoredOAuthProvider implements OAuthClientProvider {
   readonly #client: OAuthClientConfig | undefined;
   #state: string | undefined;
   #codeVerifier: string | undefined;
+  #discovery: OAuthDiscoveryState | undefined;
+
+  /**
+   * The `fetch` of this server's OAuth requests (metadata, registration, tokens): a URL the
+   * host's policy does not allow for them (see `isOAuthUrlAllowed`) is never requested.
+   */
+  readonly oauthFetch: FetchLike;
 
   constructor(deps: OAuthProviderDeps, owner: TokenOwner, serverUrl: string, codeVerifier?: string) {
     this.#deps = deps;
     this.#owner = owner;
     this.#serverUrl = serverUrl;
+    this.oauthFetch = guardOAuthFetch(deps.fetch, serverUrl, deps.allowedUrls ?? []);
     this.#client = deps.options.clients?.[serverUrl];
     this.#codeVerifier = codeVerifier;
     if (this.isClientCredentials && this.#client?.privateKeyPem) {
@@ -137,7 +147,7 @@ export class StoredOAuthProvider implements OAuthClientProvider {
         const registered = await registerClient(issuer, {
           metadata,
           clientMetadata: this.clientMetadata,
-          fetchFn: this.#deps.fetch,
+          fetchFn: this.oauthFetch,
         });
         const info = { ...registered, issuer };
         await this.#deps.store.saveRegistration(issuer, info);
@@ -180,7 +190,13 @@ export class StoredOAuthProvider implements OAuthClientProvider {
    * Resolves the tokens to use now (undefined when the user must authorize again).
    */
   refresh(staleAccessToken: string): Promise<StoredTokens | undefined> {
-    return refreshTokens(this.#deps, this, this.#owner, this.#serverUrl, staleAccessToken);
+    return refreshTokens(
+      { ...this.#deps, fetch: this.oauthFetch },
+      this,
+      this.#owner,
+      this.#serverUrl,
+      staleAccessToken,
+    );
   }
 
   /** The `client_credentials` grant's parameters; undefined (the code grant) for users. */
@@ -234,23 +250,34 @@ export class StoredOAuthProvider implements OAuthClientProvider {
 
   /** Discovery results shared by every user of the server. */
   async discoveryState(): Promise<OAuthDiscoveryState | undefined> {
-    return this.#deps.store.getDiscovery(this.#serverUrl);
+    this.#discovery = await this.#deps.store.getDiscovery(this.#serverUrl);
+    return this.#discovery;
   }
 
   /** Keeps discovery results for everyone. */
   async saveDiscoveryState(state: OAuthDiscoveryState): Promise<void> {
+    this.#discovery = state;
     await this.#deps.store.saveDiscovery(this.#serverUrl, state);
+  }
+
+  /**
+   * The discovery this provider last read or saved: the one the SDK's flow is using, whose
+   * endpoints its next OAuth requests go to (see `routeOAuthRequests`).
+   */
+  get knownDiscovery(): OAuthDiscoveryState | undefined {
+    return this.#discovery;
   }
 
   /** Forgets what the SDK found invalid (a registration is only forgotten if it was dynamic). */
   async invalidateCredentials(scope: 'all' | 'client' | 'tokens' | 'verifier' | 'discovery'): Promise<void> {
     const store = this.#deps.store;
+    // The discovery names the authorization server the registration belongs to: read it before
+    // 'all' deletes it, or a rejected registration would be kept and handed out again.
+    const forgetClient = (scope === 'all' || scope === 'client') && !this.#client;
+    const discovery = forgetClient ? await this.discoveryState() : undefined;
     if (scope === 'all' || scope === 'tokens') await store.deleteTokens(this.#owner, this.#serverUrl);
     if (scope === 'all' || scope === 'discovery') await store.deleteDiscovery(this.#serverUrl);
-    if ((scope === 'all' || scope === 'client') && !this.#client) {
-      const discovery = await this.discoveryState();
-      if (discovery) await store.deleteRegistration(String(discovery.authorizationServerUrl));
-    }
+    if (discovery) await store.deleteRegistration(String(discovery.authorizationServerUrl));
   }
 
   // Bounds how often a user who already holds tokens is sent back to the consent page for one

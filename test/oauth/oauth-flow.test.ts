@@ -187,14 +187,17 @@ describe('OAuth for MCP servers', () => {
     expect(mcp.counters.codeExchanges).toBe(1);
   });
 
-  it('refuses a callback authenticated as another user, and the state is spent', async () => {
+  it('refuses a callback authenticated as another user, and leaves the authorization to its owner', async () => {
     const first = (await (await connect('ann')).json()) as { authorization_url: string };
     const callback = await consent(first.authorization_url);
     const asBob = await land(callback, 'bob');
     expect(asBob.status).toBe(403);
-    expect(mcp.counters.codeExchanges).toBe(0);
-    expect((await land(callback, 'ann')).status).toBe(400);
     expect((await land(callback, null)).status).toBe(401);
+    expect(mcp.counters.codeExchanges).toBe(0);
+    // Bob's attempt did not spend Ann's state: her own callback still completes, once.
+    expect((await land(callback, 'ann')).status).toBe(200);
+    expect(mcp.counters.codeExchanges).toBe(1);
+    expect((await land(callback, 'ann')).status).toBe(400);
     expect((await connect('bob')).status).toBe(403);
   });
 

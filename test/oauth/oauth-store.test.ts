@@ -64,9 +64,9 @@ describe.each(backends)('OAuthStore on %s', (_name, makeStorage) => {
       { length: 10 },
       () => new OAuthStore(storage.sessions, storage.locks, createSealer('key'), 60_000),
     );
-    const taken = await Promise.all(takers.map((taker) => taker.consumePendingFlow(state, 60_000)));
+    const taken = await Promise.all(takers.map((taker) => taker.consumePendingFlow(state, owner.userId, 60_000)));
     expect(taken.filter((value) => value !== undefined)).toEqual([flow]);
-    expect(await store.consumePendingFlow(state, 60_000)).toBeUndefined();
+    expect(await store.consumePendingFlow(state, owner.userId, 60_000)).toBeUndefined();
     await storage.close();
   });
 });

@@ -86,7 +86,7 @@ describe('StoredOAuthProvider', () => {
     const { deps, provider: target } = provider('bea');
     const state = target.state();
     await target.saveCodeVerifier('the-verifier');
-    expect(await deps.store.consumePendingFlow(state, 60_000)).toMatchObject({
+    expect(await deps.store.consumePendingFlow(state, 'bea', 60_000)).toMatchObject({
       userId: 'bea',
       serverUrl: SERVER,
       codeVerifier: 'the-verifier',
