@@ -33,11 +33,14 @@ export type ElicitationHandler = (request: ElicitationRequest, signal: AbortSign
  * that can ask registers its handler for its server while it runs, and a request goes to the
  * latest call on that server. With none running (a server asking out of turn) the answer is
  * `cancel`: no user is there to ask. A URL-mode request whose URL a browser should not open
- * (see {@link isOpenableElicitationUrl}) is answered `decline` without asking anyone.
+ * (see {@link isOpenableElicitationUrl}) is answered `decline` without asking anyone, and a
+ * call that already has two questions open gets `cancel` for more.
  * @internal
  */
 export class ElicitationRouter {
   readonly #active = new Map<string, ElicitationHandler[]>();
+  /** Requests each handler (each tool call) is answering now. */
+  readonly #pending = new Map<ElicitationHandler, number>();
   readonly #logger: Logger | undefined;
 
   constructor(options: ElicitationRouterOptions = {}) {
@@ -69,13 +72,33 @@ export class ElicitationRouter {
       return { action: 'decline' };
     }
     if (handler === undefined || request === undefined) return { action: 'cancel' };
+    const pending = this.#pending.get(handler) ?? 0;
+    if (pending >= MAX_PENDING_PER_CALL) {
+      // Each one would be a question stored, announced and waited on: a server that sends
+      // thousands at once must not make as many.
+      this.#logger?.warn?.('MCP server asked the user again while its last questions were open; cancelled', {
+        server,
+      });
+      return { action: 'cancel' };
+    }
+    this.#pending.set(handler, pending + 1);
     try {
       return await handler(request, signal);
     } catch {
       return { action: 'cancel' };
+    } finally {
+      const left = (this.#pending.get(handler) ?? 1) - 1;
+      if (left > 0) this.#pending.set(handler, left);
+      else this.#pending.delete(handler);
     }
   }
 }
+
+/**
+ * Questions one tool call may have open with its user at once. A server asks, waits for the
+ * answer, and may then ask again; two leaves room for one asked as another is withdrawn.
+ */
+const MAX_PENDING_PER_CALL = 2;
 
 function toRequest(server: string, params: unknown): ElicitationRequest | undefined {
   if (params === null || typeof params !== 'object') return undefined;

@@ -67,6 +67,30 @@ describe('URL-mode elicitation: only URLs a page may open', () => {
     expect(asked).toEqual(allowed);
   });
 
+  it('gives a tool call at most two open questions: a server that floods it gets cancel at once for the rest', async () => {
+    const router = new ElicitationRouter();
+    let asked = 0;
+    const answers: Array<() => void> = [];
+    router.enter('bank', async () => {
+      asked++;
+      await new Promise<void>((resolve) => answers.push(resolve));
+      return { action: 'accept', content: {} };
+    });
+    const form = { mode: 'form', message: 'Name?', requestedSchema: { type: 'object', properties: {} } };
+    const results = Array.from({ length: 1000 }, () => router.dispatch('bank', form, new AbortController().signal));
+    const cancelled = await Promise.all(results.slice(2));
+    expect(cancelled.every((result) => result.action === 'cancel')).toBe(true);
+    expect(asked).toBe(2);
+    for (const answer of answers.splice(0)) answer();
+    expect((await Promise.all(results.slice(0, 2))).map((result) => result.action)).toEqual(['accept', 'accept']);
+    // Answered: the call may ask again.
+    const again = router.dispatch('bank', form, new AbortController().signal);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(asked).toBe(3);
+    for (const answer of answers.splice(0)) answer();
+    expect((await again).action).toBe('accept');
+  });
+
   it('the relay never puts a refused URL on the page either', async () => {
     const storage = memoryStorage();
     const relay = createElicitationRelay({
