@@ -1,54 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AskBroker, type AskBroker as Broker, fingerprintOf, type PendingAsk } from '../../src/asks/ask-broker.js';
 import type { MessageBus } from '../../src/bus/message-bus.js';
 import { isLlmChatError, LlmChatError } from '../../src/errors.js';
-import { redisStorage } from '../../src/redis/redis-storage.js';
-import { type ChatStorage, memoryStorage } from '../../src/storage.js';
-import { deletePrefix, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
+import { askStorages } from './ask-storages.js';
 
-const PREFIX = `llmchat-test:${randomUUID()}:`;
-const redisAvailable = await requireRedis('ask broker on Redis');
-const clients: Redis[] = [];
-const storages: ChatStorage[] = [];
-
-afterAll(async () => {
-  await Promise.all(storages.map((storage) => storage.close()));
-  if (clients[0]) await deletePrefix(clients[0], PREFIX);
-  await Promise.all(clients.map((client) => client.quit()));
-});
+const { setups } = await askStorages('ask broker on Redis');
 
 /** A bus that swallows every message: pub/sub is at most once, and answers must still arrive. */
 function lossyBus(bus: MessageBus): MessageBus {
   return { publish: async () => {}, subscribe: (channel, listener) => bus.subscribe(channel, listener) };
-}
-
-type Processes = () => [ChatStorage, ChatStorage];
-const setups: Array<[string, Processes]> = [
-  [
-    'memory',
-    () => {
-      const storage = memoryStorage();
-      storages.push(storage);
-      return [storage, storage];
-    },
-  ],
-];
-if (redisAvailable) {
-  setups.push([
-    'redis, two processes',
-    () => {
-      const made = [0, 1].map(() => {
-        const client = new Redis(REDIS_URL);
-        clients.push(client);
-        const storage = redisStorage(client, { keyPrefix: PREFIX });
-        storages.push(storage);
-        return storage;
-      });
-      return [made[0] as ChatStorage, made[1] as ChatStorage];
-    },
-  ]);
 }
 
 const question = (overrides: Partial<PendingAsk> = {}): PendingAsk => ({

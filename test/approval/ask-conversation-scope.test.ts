@@ -1,56 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createApprovalGate, DENIALS } from '../../src/approval/approval-gate.js';
 import { AskBroker, fingerprintOf, type PendingAsk } from '../../src/asks/ask-broker.js';
 import { createElicitationRelay } from '../../src/elicitation/elicitation-relay.js';
 import type { ElicitationResult } from '../../src/mcp/elicitation-router.js';
-import { redisStorage } from '../../src/redis/redis-storage.js';
 import type { SessionBackend } from '../../src/session/session-backend.js';
 import { type ChatStorage, memoryStorage } from '../../src/storage.js';
 import type { ChatEvent } from '../../src/types.js';
-import { deletePrefix, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
+import { askStorages } from './ask-storages.js';
 
 // Providers that leave out tool-call ids get `call_0`, `call_1`… in every turn
 // (src/llm/openai-stream.ts), so two conversations of one user ask under the same id.
 
-const PREFIX = `llmchat-test:${randomUUID()}:`;
-const redisAvailable = await requireRedis('ask scope on Redis');
-const clients: Redis[] = [];
-const storages: ChatStorage[] = [];
-
-afterAll(async () => {
-  await Promise.all(storages.map((storage) => storage.close()));
-  if (clients[0]) await deletePrefix(clients[0], PREFIX);
-  await Promise.all(clients.map((client) => client.quit()));
-});
-
-type Processes = () => [ChatStorage, ChatStorage];
-const setups: Array<[string, Processes]> = [
-  [
-    'memory',
-    () => {
-      const storage = memoryStorage();
-      storages.push(storage);
-      return [storage, storage];
-    },
-  ],
-];
-if (redisAvailable) {
-  setups.push([
-    'redis, two processes',
-    () => {
-      const made = [0, 1].map(() => {
-        const client = new Redis(REDIS_URL);
-        clients.push(client);
-        const storage = redisStorage(client, { keyPrefix: PREFIX });
-        storages.push(storage);
-        return storage;
-      });
-      return [made[0] as ChatStorage, made[1] as ChatStorage];
-    },
-  ]);
-}
+const { setups, keep } = await askStorages('ask scope on Redis');
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -174,7 +136,7 @@ describe.each(setups)('asks scoped to their conversation (%s)', (_name, processe
 describe('AskBroker.answer, checking before taking', () => {
   it('puts back, unanswered, a question that replaced the checked one under the same id', async () => {
     const storage = memoryStorage();
-    storages.push(storage);
+    keep(storage);
     const inner = storage.sessions;
     const pending: PendingAsk = {
       kind: 'approval',

@@ -3,7 +3,6 @@
  * is forgotten for everyone, and a pending authorization is taken only by the user who started it.
  */
 import { randomUUID } from 'node:crypto';
-import type { OAuthDiscoveryState } from '@modelcontextprotocol/sdk/client/auth.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createChatHandler } from '../../src/http/create-chat-handler.js';
 import { createSealer } from '../../src/internal/seal.js';
@@ -13,20 +12,9 @@ import { StoredOAuthProvider } from '../../src/oauth/stored-oauth-provider.js';
 import { memoryStorage } from '../../src/storage.js';
 import type { FetchLike } from '../../src/types.js';
 import { bearerUser, jsonRequest } from '../http/stack.js';
+import { AUTH, DISCOVERY, SERVER } from './example-discovery.js';
 
-const SERVER = 'https://mcp.example/mcp';
-const AUTH = 'https://auth.example/';
 const CALLBACK = 'http://local/oauth/callback';
-const DISCOVERY: OAuthDiscoveryState = {
-  authorizationServerUrl: AUTH,
-  authorizationServerMetadata: {
-    issuer: AUTH,
-    authorization_endpoint: `${AUTH}authorize`,
-    token_endpoint: `${AUTH}token`,
-    registration_endpoint: `${AUTH}register`,
-    response_types_supported: ['code'],
-  },
-};
 
 function parts() {
   const storage = memoryStorage();

@@ -11,19 +11,7 @@ import { routeOAuthRequests } from '../../src/oauth/route-oauth-requests.js';
 import { memoryStorage } from '../../src/storage.js';
 import type { FetchLike } from '../../src/types.js';
 import { bearerUser, jsonRequest } from '../http/stack.js';
-
-const SERVER = 'https://mcp.example/mcp';
-const AUTH = 'https://auth.example/';
-const DISCOVERY: OAuthDiscoveryState = {
-  authorizationServerUrl: AUTH,
-  authorizationServerMetadata: {
-    issuer: AUTH,
-    authorization_endpoint: `${AUTH}authorize`,
-    token_endpoint: `${AUTH}token`,
-    registration_endpoint: `${AUTH}register`,
-    response_types_supported: ['code'],
-  },
-};
+import { AUTH, DISCOVERY, SERVER } from './example-discovery.js';
 
 function router(discovery?: OAuthDiscoveryState, answers: Record<string, () => Response> = {}) {
   const routed: string[] = [];
