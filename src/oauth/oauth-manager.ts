@@ -89,7 +89,14 @@ export class OAuthManager {
     return {
       provider,
       fetch: withTokenRefresh(this.#deps.fetch, provider, serverUrl),
-      route: (mcpFetch) => routeOAuthRequests(mcpFetch, provider.oauthFetch, serverUrl, () => provider.knownDiscovery),
+      route: (mcpFetch) =>
+        routeOAuthRequests(
+          mcpFetch,
+          provider.oauthFetch,
+          serverUrl,
+          () => provider.knownDiscovery,
+          server.headers ?? {},
+        ),
     };
   }
 

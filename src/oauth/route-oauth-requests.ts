@@ -16,8 +16,9 @@ import type { FetchLike } from '../types.js';
  *   discovery or the legacy fallback (the server's origin) names;
  * - a POST to the registration or token endpoint of the discovery the flow is using
  *   (`discovery`, the provider's latest).
- * Everything else, in particular a legacy-SSE message endpoint the server names and any request
- * carrying our bearer token, goes through `mcpFetch`, with its size limits, redaction and
+ * The headers configured for the MCP server (`serverHeaders`) are not sent with them. Everything
+ * else, in particular a legacy-SSE message endpoint the server names and any request carrying
+ * our bearer token, goes through `mcpFetch`, with its size limits, redaction and
  * allow-list for URLs a server sends us to. (Telling them apart by headers would let a server
  * whose message endpoint needs no token have our POSTs delivered anywhere.)
  * @internal
@@ -27,6 +28,7 @@ export function routeOAuthRequests(
   oauthFetch: FetchLike,
   serverUrl: string,
   discovery: () => OAuthDiscoveryState | undefined,
+  serverHeaders: Readonly<Record<string, string>> = {},
 ): FetchLike {
   const expected = new ExpectedOAuthRequests(serverUrl, discovery);
   return async (input, init) => {
@@ -37,10 +39,29 @@ export function routeOAuthRequests(
       expected.learnChallenge(response);
       return response;
     }
-    const response = await oauthFetch(input, init);
+    const response = await oauthFetch(input, withoutServerHeaders(init, serverHeaders));
     if (expected.isResourceMetadata(url)) await expected.learnResourceMetadata(response);
     return response;
   };
+}
+
+/**
+ * `init` without the headers configured for the MCP server (an API key, say). The SDK puts them
+ * on every request of the transport, OAuth ones too, and those go to other parties: an
+ * authorization server, a metadata host. A header the SDK set itself for the flow (its client
+ * authentication, its content type) has another value, and stays.
+ */
+function withoutServerHeaders(
+  init: RequestInit | undefined,
+  serverHeaders: Readonly<Record<string, string>>,
+): RequestInit | undefined {
+  const configured = Object.entries(serverHeaders);
+  if (init?.headers === undefined || configured.length === 0) return init;
+  const headers = new Headers(init.headers);
+  for (const [name, value] of configured) {
+    if (headers.get(name) === value) headers.delete(name);
+  }
+  return { ...init, headers };
 }
 
 /** The OAuth requests one connection's flow may make, learned as the flow goes. */

@@ -101,6 +101,35 @@ describe('routeOAuthRequests', () => {
   });
 });
 
+describe('the headers configured for the MCP server', () => {
+  it("never go with the OAuth requests, which reach other parties; the flow's own headers do", async () => {
+    const sent: Array<[string, Headers]> = [];
+    const side =
+      (name: string): FetchLike =>
+      async (_input, init) => {
+        sent.push([name, new Headers(init?.headers)]);
+        return new Response('{}', { status: 200 });
+      };
+    const configured = { 'X-Api-Key': 'key-for-the-mcp-server', 'X-Tenant': 'acme' };
+    const fetch = routeOAuthRequests(side('mcp'), side('oauth'), SERVER, () => DISCOVERY, configured);
+    // What the SDK sends: the transport's configured headers on every request, its own on top.
+    const withConfigured = (own: Record<string, string>) => ({
+      method: 'POST',
+      body: 'grant_type=authorization_code',
+      headers: { 'x-api-key': 'key-for-the-mcp-server', 'x-tenant': 'acme', ...own },
+    });
+    await fetch(`${AUTH}token`, withConfigured({ authorization: 'Basic Y2xpZW50OnNlY3JldA==' }));
+    await fetch(SERVER, withConfigured({ accept: 'application/json, text/event-stream' }));
+    const [oauth, mcp] = sent;
+    expect(oauth?.[0]).toBe('oauth');
+    expect(oauth?.[1].get('x-api-key')).toBeNull();
+    expect(oauth?.[1].get('x-tenant')).toBeNull();
+    expect(oauth?.[1].get('authorization')).toBe('Basic Y2xpZW50OnNlY3JldA==');
+    expect(mcp?.[0]).toBe('mcp');
+    expect(mcp?.[1].get('x-api-key')).toBe('key-for-the-mcp-server');
+  });
+});
+
 describe('a legacy-SSE server with OAuth on', () => {
   let server: http.Server | undefined;
   let handler: ReturnType<typeof createChatHandler> | undefined;
