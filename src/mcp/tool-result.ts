@@ -66,6 +66,12 @@ export function toToolResult(
       continue;
     }
     if (part.type === 'image') {
+      if (!isSendableImage(part.mimeType, part.data)) {
+        const note = `[image: ${part.mimeType.slice(0, 64)}, left out: not a PNG, JPEG, GIF or WebP image in base64]`;
+        notes.push(note);
+        described.push(note);
+        continue;
+      }
       const bytes = base64Bytes(part.data);
       if (imageBytes + bytes <= maxImageBytes) {
         imageBytes += bytes;
@@ -142,4 +148,14 @@ function base64Bytes(data: string): number {
   const clean = data.replace(/\s+/g, '');
   const padding = clean.endsWith('==') ? 2 : clean.endsWith('=') ? 1 : 0;
   return Math.max(0, Math.floor((clean.length * 3) / 4) - padding);
+}
+
+// The image types every vision provider takes. Anything else, kept in the history, would make
+// the provider refuse every later request of the conversation.
+const SENDABLE_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Whether an image part is one a provider can be sent: a known type, and base64 data. */
+function isSendableImage(mimeType: string, data: string): boolean {
+  return SENDABLE_IMAGE_TYPES.has(mimeType.toLowerCase()) && data.length % 4 === 0 && BASE64.test(data);
 }

@@ -31,6 +31,24 @@ describe('toToolResult', () => {
     expect(result.text).toBe('look\n[image: image/png, 5 bytes]');
   });
 
+  it('keeps only images a provider can be sent: a known type, in base64; others are described as left out', () => {
+    const result = toToolResult({
+      content: [
+        { type: 'image', data: 'PHNjcmlwdD4=', mimeType: 'text/html' },
+        { type: 'image', data: '<<not base64>>', mimeType: 'image/png' },
+        { type: 'image', data: 'aGVsbG8', mimeType: 'image/png' },
+        { type: 'image', data: 'aGVsbG8=', mimeType: 'image/WEBP' },
+      ],
+    });
+    expect(result.images).toEqual([{ data: 'aGVsbG8=', mimeType: 'image/WEBP' }]);
+    expect(result.text.split('\n')).toEqual([
+      '[image: text/html, left out: not a PNG, JPEG, GIF or WebP image in base64]',
+      '[image: image/png, left out: not a PNG, JPEG, GIF or WebP image in base64]',
+      '[image: image/png, left out: not a PNG, JPEG, GIF or WebP image in base64]',
+      '[image: image/WEBP, 5 bytes]',
+    ]);
+  });
+
   it('prefers structured content: output is the object, text its JSON', () => {
     const weather = { city: 'Paris', temperature: 21 };
     const result = toToolResult({
