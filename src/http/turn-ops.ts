@@ -22,6 +22,11 @@ export interface TurnOps {
   ledger: UsageLedger | undefined;
   /** Checks the limits of a chat request (throws 429 errors) and returns its ticket. */
   admit(user: ChatUser, userId: string, request: Request): Promise<TurnTicket>;
+  /**
+   * The hooks of a turn taken over from a process that died: counted (usage) and observed
+   * (telemetry) as any turn, but not held to the limits, which admitted it once already.
+   */
+  observe(info: TurnInfo): TurnHooks | undefined;
 }
 
 const NO_TICKET: TurnTicket = { startTurn: () => undefined, release: () => {} };
@@ -72,6 +77,7 @@ export function createTurnOps(options: ChatHandlerOptions, storage: ChatStorage,
 
   return {
     ledger,
+    observe: (info) => start(plainObserver, info),
     async admit(user, userId, request) {
       if (!gate) return plainTicket;
       const admission = await gate.admit(userId, { user, request });

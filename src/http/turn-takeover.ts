@@ -206,6 +206,14 @@ async function planContinuation(
   const live = scope.use(await acquireLive(context, stored, asker.request, user));
   const { interrupted, closing } = settleCutCalls(rebuilt.messages, rebuilt.cutCalls, live.toolbox);
   const source = (signal: AbortSignal, onToken: TextSink) => {
+    // Its LLM calls from here on are this process's to count.
+    const hooks = context.ops.observe({
+      userId: ref.userId,
+      ...(ref.conversationId ? { conversationId: ref.conversationId } : {}),
+      modelId: stored.config.model,
+      streaming: true,
+      message: latest.message ?? '',
+    });
     const history = fencedHistory(
       context.conversations.history(ref.userId, conversationId, undefined, {
         sessionVersion: stored.version,
@@ -224,6 +232,7 @@ async function planContinuation(
         // The scope's stops abort this signal too (`stopsTurn`, once the turn runs).
         signal,
         onToken,
+        ...(hooks ? { hooks } : {}),
         ...turnAsks(context, {
           userId: ref.userId,
           conversationId,

@@ -110,6 +110,23 @@ describe('a turn left behind by a dead process, taken over on memory storage', (
     );
   });
 
+  it("counts the LLM calls of the turn it took over, as the turn's own process would have", async () => {
+    const counting = handlerOnStorage({ usage: true });
+    try {
+      await leftBehind('ursa', 'count 5', [{ event: 'token', data: { content: 'c1 ' } }]);
+      const response = await counting.fetch(jsonRequest('/chat/events/ursa', 'ursa'));
+      expect(textOf(await new SseReader(response).all())).toBe(countWords(5).join(''));
+      const usage = async () =>
+        (await (await counting.fetch(jsonRequest('/usage/ursa', 'ursa'))).json()) as {
+          total: { llm_calls: number; turns: number };
+        };
+      await vi.waitFor(async () => expect((await usage()).total.llm_calls).toBe(1));
+      expect((await usage()).total.turns).toBe(1);
+    } finally {
+      await counting.close();
+    }
+  });
+
   it('closes a cut call of a tool that is not idempotent as interrupted, without calling it', async () => {
     const counted = mcp.stats.calls.counter ?? 0;
     const start = { type: 'tool_start', id: 'call_9', tool: 'counter', input: {}, start: new Date().toISOString() };
