@@ -143,6 +143,36 @@ describe('toWebRequest', () => {
     }
   });
 
+  it('answers an HTTP/2 request before its body came without a connection header, or a process warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    const h2 = createHttp2Server(async (req, res) => {
+      const web = toWebRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+      await writeWebResponse(new Response('early', { status: 413 }), res as unknown as ServerResponse, {
+        signal: web.signal,
+      });
+    });
+    await new Promise<void>((resolve) => h2.listen(0, '127.0.0.1', resolve));
+    const client = connectHttp2(`http://127.0.0.1:${(h2.address() as AddressInfo).port}`);
+    try {
+      // The body is still to come when the answer goes out.
+      const stream = client.request({ ':method': 'POST', ':path': '/x' });
+      const [headers] = (await once(stream, 'response')) as [Record<string, string>];
+      expect(headers[':status']).toBe(413);
+      expect(headers.connection).toBeUndefined();
+      stream.end();
+      stream.resume();
+      await once(stream, 'close');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((text) => /connection/i.test(text))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      client.close();
+      await new Promise((resolve) => h2.close(resolve));
+    }
+  });
+
   it('builds the URL from the Host header, falling back to localhost when it is unusable', async () => {
     bridge((request) => new Response(request.url));
     // Chunked encoding puts each body on a line of its own.

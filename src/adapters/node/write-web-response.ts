@@ -36,8 +36,9 @@ export function writeWebResponse(
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) res.setHeader('set-cookie', cookies);
   // Answered before the request body arrived (a 413, a 401): the unread rest makes the socket
-  // unusable for the next request, so tell the client not to reuse it.
-  if (res.req && !res.req.complete) res.setHeader('connection', 'close');
+  // unusable for the next request, so tell the client not to reuse it. HTTP/1 only: HTTP/2 has
+  // no such header (Node drops it with a process warning) and a stream of its own per request.
+  if (res.req && !res.req.complete && res.req.httpVersionMajor === 1) res.setHeader('connection', 'close');
 
   let pull: () => Promise<Step>;
   let stop: () => unknown;
