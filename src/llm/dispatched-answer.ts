@@ -234,7 +234,11 @@ export class DispatchedAnswer
  */
 function endsWithItsConnection(headers: ResponseHeaders): boolean {
   if (/(?:^|,)\s*close\s*(?:,|$)/i.test(headerText(headers.connection))) return true;
-  return headers['content-length'] === undefined && !/chunked/i.test(headerText(headers['transfer-encoding']));
+  const codings = headers['transfer-encoding'];
+  // As the parser reads it (RFC 9112 §6.3): a Transfer-Encoding overrides any length, and only
+  // `chunked` as its last coding frames the body; else it runs to the connection's end.
+  if (codings !== undefined) return !/(?:^|,)\s*chunked\s*$/i.test(headerText(codings));
+  return headers['content-length'] === undefined;
 }
 
 function headerText(value: string | string[] | undefined): string {

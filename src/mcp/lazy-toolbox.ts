@@ -9,7 +9,7 @@ import type { ToolCallOptions, ToolResult, ToolSource } from './tool-source.js';
 /** A live toolbox {@link LazyToolbox} opens on demand (an `McpToolbox` in the handler). @internal */
 export interface LiveToolSource {
   callTool(name: string, args: Record<string, unknown>, options?: ToolCallOptions): Promise<ToolResult>;
-  describeTool(name: string): { server: string } | undefined;
+  describeTool(name: string): { server: string; originalName: string } | undefined;
   close(): Promise<void>;
 }
 
@@ -94,7 +94,13 @@ export class LazyToolbox implements ToolSource {
     clearTimeout(this.#idleTimer);
     try {
       const live = await raceAbort(this.#connection(), options.signal, abortedError);
-      if (live.describeTool(name)?.server !== serverName(this.#servers, tool.server)) {
+      // The same server, and the same tool of it: a name is cleaned from the server's own, so
+      // after a reconnect that listed anew it may name another of its tools.
+      const described = live.describeTool(name);
+      if (
+        described?.server !== serverName(this.#servers, tool.server) ||
+        described.originalName !== (tool.originalName ?? tool.name)
+      ) {
         throw new LlmChatError(
           'TOOL_ERROR',
           `Tool '${name}' is no longer offered by the MCP server. Please reconnect to refresh the tool list.`,

@@ -123,8 +123,10 @@ const CONNECT_FAILED = 'Failed to connect to MCP server. Please verify the serve
  * uses. Built with {@link McpToolbox.connect}, which connects every server in parallel and lists
  * their tools once.
  *
- * Tool names are unique: a name offered by two servers becomes `${serverName}_${tool}` for each
- * (the server name is `config.name`, else `server1`, `server2`, …).
+ * Tool names are unique and fit what every provider accepts (`[A-Za-z0-9_-]`, at most 64): a
+ * name offered by two servers becomes `${serverName}_${tool}` for each (the server name is
+ * `config.name`, else `server1`, `server2`, …), and a name outside that form is cleaned, cut
+ * or given a short stable hash suffix; calls go out under the server's own name.
  *
  * When a server loses our session (HTTP 404 "session not found", closed transport, a restarted
  * server), the toolbox reconnects once — one reconnect shared by all concurrent callers — and
@@ -214,12 +216,22 @@ export class McpToolbox implements ToolSource {
     return this.closing !== undefined;
   }
 
-  /** The server (its name and URL) and the MCP annotations of a tool, for approval rules. */
-  describeTool(name: string): { server: string; url?: string; annotations: Record<string, unknown> } | undefined {
+  /**
+   * The server (its name and URL), the server's own name for the tool, and its MCP annotations,
+   * for approval rules and for checking a remembered name still means the same tool.
+   */
+  describeTool(
+    name: string,
+  ): { server: string; url?: string; originalName: string; annotations: Record<string, unknown> } | undefined {
     const entry = this.entries.get(name);
     if (entry === undefined) return undefined;
     const url = entry.slot.config.url;
-    return { server: entry.slot.name, ...(url ? { url } : {}), annotations: { ...entry.annotations } };
+    return {
+      server: entry.slot.name,
+      ...(url ? { url } : {}),
+      originalName: entry.originalName,
+      annotations: { ...entry.annotations },
+    };
   }
 
   /**

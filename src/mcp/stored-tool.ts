@@ -11,7 +11,10 @@ export interface StoredTool {
   name: string;
   /** Index of its server in the session configuration's `servers`. */
   server: number;
-  /** The server's own name for it, when `name` had to differ (two servers offer the same name). */
+  /**
+   * The server's own name for it, when `name` had to differ: cleaned to what providers accept,
+   * cut or suffixed, or prefixed because two servers offer the same name.
+   */
   originalName?: string;
   description?: string;
   /** JSON Schema of the arguments object. */

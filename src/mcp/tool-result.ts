@@ -75,7 +75,8 @@ export function toToolResult(
       const bytes = base64Bytes(part.data);
       if (imageBytes + bytes <= maxImageBytes) {
         imageBytes += bytes;
-        images.push({ data: part.data, mimeType: part.mimeType });
+        // The type as providers spell it: some take only the exact lower-case values.
+        images.push({ data: part.data, mimeType: part.mimeType.toLowerCase() });
       } else {
         const note = `[image: ${part.mimeType}, ${bytes} bytes, left out: over the ${maxImageBytes}-byte image limit]`;
         notes.push(note);

@@ -66,7 +66,9 @@ export interface TurnBackend {
   /**
    * Appends entries to a log in one step (one round trip on Redis), trims it to about
    * `maxEvents` and sets its TTL. Entries must have higher `seq` than any already stored.
-   * Resolves `false`, writing nothing, when `options.fence` does not hold; else `true`.
+   * Resolves `false`, writing nothing, when `options.fence` does not hold; else `true`. It must
+   * settle in bounded time (reject on a timeout): a turn's readers see a batch only once its
+   * write has settled.
    */
   append(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): Promise<boolean>;
   /**

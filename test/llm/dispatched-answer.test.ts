@@ -105,7 +105,7 @@ describe('DispatchedAnswer', () => {
 
   it('pauses the request once 64 KB wait for the reader, and resumes it when a read takes them', async () => {
     const { answer, controller } = started();
-    answer.onResponseStart(controller, 200, { 'transfer-encoding': 'chunked' });
+    answer.onResponseStart(controller, 200, { 'transfer-encoding': 'gzip, chunked' });
     const reader = answer.getReader();
     for (let i = 0; i < 3; i++) answer.onResponseData(controller, Buffer.alloc(16 * 1024));
     expect(controller.paused).toBe(false);
@@ -118,6 +118,8 @@ describe('DispatchedAnswer', () => {
   it.each([
     ['Connection: close', { 'content-length': String(16 * 1024 * 1024), connection: 'keep-alive, close' }],
     ['no length and no chunked framing', {}],
+    // chunked not as the last coding frames nothing, and a Transfer-Encoding overrides a length.
+    ['chunked, then another coding', { 'transfer-encoding': 'chunked, gzip', 'content-length': '10' }],
   ])('never pauses an answer that ends with its connection (%s), and cuts it far past the mark', async (_, headers) => {
     // undici 7 dies on an assertion when such a connection closes while its parser is paused.
     const { answer, controller } = started();

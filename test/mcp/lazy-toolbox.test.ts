@@ -17,10 +17,15 @@ const TOOLS: StoredTool[] = [
   { name: 'gone', server: 0, inputSchema: { type: 'object' } },
 ];
 
-function fakeLive(offered: string[]): LiveToolSource & { closed: boolean } {
+/** A live toolbox offering `offered` (public name, or [public name, the server's own name]). */
+function fakeLive(offered: Array<string | [string, string]>): LiveToolSource & { closed: boolean } {
+  const names = new Map(offered.map((entry) => (typeof entry === 'string' ? [entry, entry] : entry)));
   const live = {
     closed: false,
-    describeTool: (name: string) => (offered.includes(name) ? { server: 'server1' } : undefined),
+    describeTool: (name: string) => {
+      const originalName = names.get(name);
+      return originalName === undefined ? undefined : { server: 'server1', originalName };
+    },
     callTool: async (name: string) => ({ text: `ran ${name}`, output: `ran ${name}`, isError: false }),
     close: async () => {
       live.closed = true;
@@ -76,6 +81,23 @@ describe('LazyToolbox', () => {
     expect(await codeOf(toolbox.callTool('never', {}))).toBe('TOOL_ERROR');
     await toolbox.close();
     expect(await codeOf(toolbox.callTool('add', {}))).toBe('MCP_UNAVAILABLE');
+  });
+
+  it('never sends a remembered name to another tool of the same server that a fresh listing gave it', async () => {
+    // Remembered: `files_read` was the cleaned name of the server's `files.read`. Listed anew,
+    // the server also offers a real `files_read`, which takes that name.
+    const tools = [{ name: 'files_read', originalName: 'files.read', server: 0, inputSchema: { type: 'object' } }];
+    const relisted = fakeLive([
+      ['files_read', 'files_read'],
+      ['files_read_1a2b3c4d', 'files.read'],
+    ]);
+    const toolbox = new LazyToolbox({ tools, servers: [{}], open: async () => relisted, idleMs: 1000 });
+    expect(await codeOf(toolbox.callTool('files_read', {}))).toBe('TOOL_ERROR');
+    await toolbox.close();
+    const same = fakeLive([['files_read', 'files.read']]);
+    const again = new LazyToolbox({ tools, servers: [{}], open: async () => same, idleMs: 1000 });
+    expect((await again.callTool('files_read', {})).text).toBe('ran files_read');
+    await again.close();
   });
 
   it('shares one connect among concurrent calls, keeps no failed connect, and closes when idle', async () => {

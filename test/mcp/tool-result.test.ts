@@ -40,7 +40,7 @@ describe('toToolResult', () => {
         { type: 'image', data: 'aGVsbG8=', mimeType: 'image/WEBP' },
       ],
     });
-    expect(result.images).toEqual([{ data: 'aGVsbG8=', mimeType: 'image/WEBP' }]);
+    expect(result.images).toEqual([{ data: 'aGVsbG8=', mimeType: 'image/webp' }]);
     expect(result.text.split('\n')).toEqual([
       '[image: text/html, left out: not a PNG, JPEG, GIF or WebP image in base64]',
       '[image: image/png, left out: not a PNG, JPEG, GIF or WebP image in base64]',
