@@ -1,3 +1,4 @@
+import { networkClassOf } from '../internal/network-class.js';
 import type { Logger } from '../types.js';
 
 /** What an MCP server asks the user for (`elicitation/create`), in the library's own terms. */
@@ -117,8 +118,6 @@ function toRequest(server: string, params: unknown): ElicitationRequest | undefi
   return { server, mode: 'form', message, requestedSchema: given.requestedSchema };
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '[::1]']);
-
 /**
  * Whether a URL-mode elicitation's URL may be shown to the user to open: `https:`, or `http:` on
  * a loopback host (a server under development). Anything else is refused: the page renders the
@@ -134,11 +133,7 @@ export function isOpenableElicitationUrl(url: string): boolean {
   }
   if (parsed.username !== '' || parsed.password !== '') return false;
   if (parsed.protocol === 'https:') return true;
-  return parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname);
-}
-
-function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname) || /^127(\.\d{1,3}){3}$/.test(hostname);
+  return parsed.protocol === 'http:' && networkClassOf(parsed.hostname) === 'loopback';
 }
 
 /** What a log may say of a refused URL: its scheme and host, never its path or query (tokens, scripts). */

@@ -72,7 +72,8 @@ export function toToolResult(
         described.push(note);
         continue;
       }
-      const bytes = base64Bytes(part.data);
+      // Checked just above: no whitespace to strip, so no copy of a multi-megabyte string.
+      const bytes = cleanBase64Bytes(part.data);
       if (imageBytes + bytes <= maxImageBytes) {
         imageBytes += bytes;
         // The type as providers spell it: some take only the exact lower-case values.
@@ -146,7 +147,11 @@ function describePart(part: ContentBlock): string {
 
 /** Decoded size of base64 data, without decoding it. */
 function base64Bytes(data: string): number {
-  const clean = data.replace(/\s+/g, '');
+  return cleanBase64Bytes(data.replace(/\s+/g, ''));
+}
+
+/** {@link base64Bytes} of data known to hold no whitespace (a kept image passed its check). */
+function cleanBase64Bytes(clean: string): number {
   const padding = clean.endsWith('==') ? 2 : clean.endsWith('=') ? 1 : 0;
   return Math.max(0, Math.floor((clean.length * 3) / 4) - padding);
 }

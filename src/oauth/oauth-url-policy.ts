@@ -1,7 +1,7 @@
 import { LlmChatError } from '../errors.js';
 import { checkServerUrl } from '../http/server-url-policy.js';
+import { networkClassOf } from '../internal/network-class.js';
 import type { FetchLike } from '../types.js';
-import { networkClassOf } from './network-class.js';
 
 /**
  * Whether the library may send an OAuth request (protected resource or authorization server

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createChatHandler } from '../../src/http/create-chat-handler.js';
 import { normalizeAllowedUrl } from '../../src/http/server-url-policy.js';
-import { networkClassOf } from '../../src/oauth/network-class.js';
+import { networkClassOf } from '../../src/internal/network-class.js';
 import { isOAuthUrlAllowed } from '../../src/oauth/oauth-url-policy.js';
 import { memoryStorage } from '../../src/storage.js';
 import type { FetchLike } from '../../src/types.js';
