@@ -1,3 +1,4 @@
+import { assertEntriesInOrder, entriesOutOfOrder } from '../turns/entries-in-order.js';
 import type {
   SavedRecord,
   TurnAppendOptions,
@@ -58,6 +59,9 @@ export class RedisTurnBackend implements TurnBackend {
 
   async append(key: string, entries: readonly TurnLogEntry[], options: TurnAppendOptions): Promise<boolean> {
     if (entries.length === 0) return true;
+    // The stream refuses an id at or below its last one; a batch in order can then only be
+    // refused at its first entry, before anything is written.
+    assertEntriesInOrder(entries);
     const { record, fence } = options;
     const locks = this.#locks;
     const release = locks ? options.releaseLock : undefined;
@@ -81,6 +85,7 @@ export class RedisTurnBackend implements TurnBackend {
     ];
     for (const entry of entries) args.push(entry.seq, entry.payload);
     const reply = await this.#run(() => runScript(this.#client, APPEND_TURN_EVENTS, keys, args));
+    if (reply === -1) throw entriesOutOfOrder();
     return reply === 1;
   }
 

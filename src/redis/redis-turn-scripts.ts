@@ -13,7 +13,7 @@ function defineScript(source: string): RedisScript {
  * absent, not JSON, or names the same `turnId`); KEYS[4]: a lock, deleted when it holds the token
  * ARGV[7] (untouched when ARGV[7] is ''). ARGV: ttlMs, maxEvents, record value, record ttlMs,
  * epoch (0: unfenced), record mode ('0' none), lock token, then seq/payload pairs. Returns 0 when
- * fenced out, else 1.
+ * fenced out, -1 when the first seq is not past the stream's last (nothing written), else 1.
  * @internal
  */
 export const APPEND_TURN_EVENTS = defineScript(`
@@ -23,7 +23,13 @@ if epoch > 0 then
   if tonumber(redis.call('GET', KEYS[2]) or '1') ~= epoch then return 0 end
 end
 for i = 8, #ARGV, 2 do
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '0-' .. ARGV[i], 'p', ARGV[i + 1])
+  -- An id at or below the stream's last is refused; the caller sends its batch in order, so only
+  -- the first entry can be, and then nothing has been written.
+  local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '0-' .. ARGV[i], 'p', ARGV[i + 1])
+  if type(added) == 'table' and added.err then
+    if string.find(added.err, 'smaller', 1, true) or string.find(added.err, 'greater than', 1, true) then return -1 end
+    return redis.error_reply(added.err)
+  end
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 if epoch > 0 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end

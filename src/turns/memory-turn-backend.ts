@@ -1,6 +1,7 @@
 import { LlmChatError } from '../errors.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import { CompactLog } from './compact-log.js';
+import { assertEntriesInOrder } from './entries-in-order.js';
 import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turn-backend.js';
 
 /** Options of {@link MemoryTurnBackend}. */
@@ -60,10 +61,9 @@ export class MemoryTurnBackend implements TurnBackend {
     if (fence !== undefined && epochOf(fenceSlot) !== fence.epoch) return false;
     const slot = this.#live(key, now);
     const log = slot?.value instanceof CompactLog ? slot.value : new CompactLog();
+    // Checked whole before anything is written: a refused batch leaves the log as it was.
+    assertEntriesInOrder(entries, log.size > 0 ? log.lastSeq : undefined);
     for (const entry of entries) {
-      if (log.size > 0 && entry.seq <= log.lastSeq) {
-        throw new LlmChatError('BAD_REQUEST', 'Event log entries must be appended in order.');
-      }
       // Kept as strings of its own, so a caller never shares an object with the store.
       log.push(entry.seq, String(entry.payload));
     }

@@ -78,6 +78,26 @@ export function runTurnBackendContract(name: string, makeBackends: MakeTurnBacke
       expect((await log.read(turn, 0)).map((event) => event.seq)).toEqual([1, 2, 3]);
     });
 
+    it('refuses a batch that goes back, or starts at or before the end, whole: nothing of it is written', async () => {
+      const [a, b] = await makeBackends();
+      const turn = ref();
+      const key = turnEventsKey(turn.userId, turn.turnId);
+      const record = latestTurnKey(turn.userId, 'c1');
+      const entries = (...seqs: number[]) => seqs.map((seq) => ({ seq, payload: `p${seq}` }));
+      const options = { maxEvents: 100, ttlMs: 10_000 };
+      await a.append(key, entries(1, 2, 3), options);
+      // Goes back inside the batch: 4 and 5 would be fine, 3 is not.
+      expect(await codeOf(a.append(key, entries(4, 5, 3), options))).toBe('BAD_REQUEST');
+      // Starts at the end, with a record to set in the same step.
+      const withRecord = { ...options, record: { key: record, value: '{"turnId":"x"}', ttlMs: 10_000 } };
+      expect(await codeOf(a.append(key, entries(3, 4), withRecord))).toBe('BAD_REQUEST');
+      expect((await b.read(key, 0, 100)).map((entry) => entry.seq)).toEqual([1, 2, 3]);
+      expect(await b.get(record)).toBeNull();
+      // The log goes on from where it was.
+      await a.append(key, entries(4), options);
+      expect((await b.read(key, 0, 100)).map((entry) => entry.seq)).toEqual([1, 2, 3, 4]);
+    });
+
     it('drops a log after its TTL, and a later append sets a new TTL', async () => {
       const [a, b] = await makeBackends();
       const log = new TurnLog(a);
