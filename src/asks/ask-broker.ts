@@ -150,10 +150,12 @@ export class AskBroker {
 
   /**
    * Takes the question at `key` if it is still the one checked (`raw`). Another one found there
-   * (the turn withdrew the checked question and asked again under the same id in between) is put
-   * back, unanswered: the answer was checked against a question that no longer waits.
+   * (the turn withdrew the checked question and asked again under the same id in between) stays,
+   * unanswered: the answer was checked against a question that no longer waits.
    */
   async #takeIfUnchanged(key: string, raw: string): Promise<boolean> {
+    if (this.#store.takeIfEqual !== undefined) return this.#store.takeIfEqual(key, raw);
+    // A backend without the atomic step: take whatever is there, and put back what was not ours.
     const taken = await this.#take(key);
     if (taken === raw) return true;
     const other = taken === null ? undefined : parsePending(taken);

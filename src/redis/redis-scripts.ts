@@ -110,6 +110,17 @@ return value
 `);
 
 /**
+ * Deletes KEYS[1] when its value is exactly ARGV[1] and returns 1; otherwise (another value, none,
+ * a key of another type) leaves it alone and returns 0. @internal
+ */
+export const TAKE_IF_EQUAL = defineScript(`
+local value = redis.pcall('GET', KEYS[1])
+if value ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`);
+
+/**
  * Returns `{ KEYS[1]'s value or nil, the whole list at KEYS[2] }`: a session and its history in
  * one command. A key of another type reads as absent (junk, as the memory backend reads it).
  * @internal

@@ -1,7 +1,7 @@
 import type { AppendToListOptions, SessionBackend } from '../session/session-backend.js';
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
 import { resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
-import { APPEND_TO_LIST, GET_WITH_LIST, runScript, TAKE_VALUE } from './redis-scripts.js';
+import { APPEND_TO_LIST, GET_WITH_LIST, runScript, TAKE_IF_EQUAL, TAKE_VALUE } from './redis-scripts.js';
 
 /**
  * A {@link SessionBackend} over the host's ioredis client. Every key gets `keyPrefix`; TTLs are
@@ -51,6 +51,11 @@ export class RedisSessionBackend implements SessionBackend {
   async take(key: string): Promise<string | null> {
     const value = await this.#run(() => runScript(this.#client, TAKE_VALUE, [this.#key(key)], []));
     return typeof value === 'string' ? value : null;
+  }
+
+  async takeIfEqual(key: string, expected: string): Promise<boolean> {
+    const reply = await this.#run(() => runScript(this.#client, TAKE_IF_EQUAL, [this.#key(key)], [expected]));
+    return reply === 1;
   }
 
   getList(key: string): Promise<string[]> {

@@ -78,6 +78,12 @@ export class MemorySessionBackend implements SessionBackend {
     return typeof entry?.value === 'string' ? entry.value : null;
   }
 
+  async takeIfEqual(key: string, expected: string): Promise<boolean> {
+    if (this.#live(key)?.value !== expected) return false;
+    this.#entries.delete(key);
+    return true;
+  }
+
   async delete(keys: readonly string[]): Promise<number> {
     let deleted = 0;
     for (const key of keys) {

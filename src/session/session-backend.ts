@@ -30,7 +30,8 @@ export interface AppendToListOptions {
  * serializes identically and a corrupt record becomes a typed error instead of a crash.
  *
  * Required: `get`, `set`, `delete`, `getList`, `appendToList`. Optional: `touch` (the store
- * falls back to `get` + `set`, which is not atomic), `getWithList`, `take` and `close`.
+ * falls back to `get` + `set`, which is not atomic), `getWithList`, `take`, `takeIfEqual` and
+ * `close`.
  *
  * Every method returns a promise, rejects with an `LlmChatError` of code `BACKEND_UNAVAILABLE`
  * when the store cannot be reached (other rejections are wrapped by the store), and never hands
@@ -59,6 +60,13 @@ export interface SessionBackend {
    * which is not atomic, when a backend lacks it.
    */
   take?(key: string): Promise<string | null>;
+  /**
+   * Optional. Deletes the value at `key` only when it is exactly `expected`, in one atomic step;
+   * resolves whether it did. Of two processes answering the same question only one takes it,
+   * and a value replaced in between is never touched. Callers fall back to {@link take} (and
+   * putting back what was not theirs) when a backend lacks it.
+   */
+  takeIfEqual?(key: string, expected: string): Promise<boolean>;
   /**
    * Optional. The value at `key` and the whole list at `listKey`, read in one step (one command
    * on Redis): a turn reads its session and its history together. Callers fall back to `get` and

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { AskBroker, type AskBroker as Broker, fingerprintOf, type PendingAsk } from '../../src/asks/ask-broker.js';
 import type { MessageBus } from '../../src/bus/message-bus.js';
 import { isLlmChatError, LlmChatError } from '../../src/errors.js';
+import type { SessionBackend } from '../../src/session/session-backend.js';
+import { conversationKey } from '../../src/session/session-keys.js';
 import { askStorages } from './ask-storages.js';
 
 const { setups } = await askStorages('ask broker on Redis');
@@ -110,6 +112,41 @@ describe.each(setups)('AskBroker (%s)', (_name, processes) => {
     expect(await waiting).toEqual({ action: 'accept' });
   });
 
+  it('leaves a question asked again in between in place: its own answer is taken meanwhile', async () => {
+    const [a, b] = processes();
+    const turn = new AskBroker(a.sessions, a.bus);
+    const first = question();
+    const stop = new AbortController();
+    let asked!: () => void;
+    const stored = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
+    const waiting = turn.ask(first, { timeoutMs: 5_000, signal: stop.signal, onAsked: asked });
+    await stored;
+    // The answering process's writes wait at a gate, so anything it puts back stays away meanwhile.
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const gated = gatedWrites(b.sessions, gate);
+    const again = { ...first, fingerprint: fingerprintOf({ path: '/tmp/other' }) };
+    const key = conversationKey(first.userId, first.conversationId, `ask:approval:${encodeURIComponent(first.id)}`);
+    const stale = new AskBroker(gated, b.bus).answer(first.userId, 'approval', first.id, 'default', () => {
+      // Checked against the first question; the turn asks again under the same id right now.
+      void b.sessions.set(key, JSON.stringify(again), 5_000);
+      return { decision: 'approve' };
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const fresh = await new AskBroker(b.sessions, b.bus).answer(first.userId, 'approval', first.id, 'default', () => ({
+      decision: 'deny',
+    }));
+    openGate();
+    expect(await stale).toBeNull();
+    expect(fresh?.pending.fingerprint).toBe(again.fingerprint);
+    stop.abort();
+    expect(await waiting).toBeNull();
+  });
+
   it('finds the answer in the storage when the bus message is lost', async () => {
     const [a, b] = processes();
     const turn = new AskBroker(a.sessions, a.bus);
@@ -128,3 +165,24 @@ describe('fingerprintOf', () => {
     expect(fingerprintOf({ a: [1, 2] })).not.toBe(fingerprintOf({ a: [2, 1] }));
   });
 });
+
+/** `backend` with every `set` held until `gate` opens (its other methods unchanged). */
+function gatedWrites(backend: SessionBackend, gate: Promise<void>): SessionBackend {
+  return {
+    get: (key) => backend.get(key),
+    set: async (key, value, ttlMs) => {
+      await gate;
+      await backend.set(key, value, ttlMs);
+    },
+    delete: (keys) => backend.delete(keys),
+    getList: (key) => backend.getList(key),
+    appendToList: (key, values, options) => backend.appendToList(key, values, options),
+    ...(backend.take ? { take: (key: string) => backend.take?.(key) ?? Promise.resolve(null) } : {}),
+    ...(backend.takeIfEqual
+      ? {
+          takeIfEqual: (key: string, expected: string) =>
+            backend.takeIfEqual?.(key, expected) ?? Promise.resolve(false),
+        }
+      : {}),
+  };
+}

@@ -107,6 +107,19 @@ export function runSessionBackendContract(name: string, makeBackends: MakeSessio
       expect(await a.touch(uniqueKey('missing'), 10_000)).toBe(false);
     });
 
+    it('takeIfEqual deletes a value only when it is exactly the one expected', async (ctx) => {
+      const [a, b] = await makeBackends();
+      if (a.takeIfEqual === undefined || b.takeIfEqual === undefined) return ctx.skip();
+      const key = uniqueKey('take-if-equal');
+      expect(await a.takeIfEqual(key, 'v1')).toBe(false);
+      await a.set(key, 'v2', 10_000);
+      expect(await b.takeIfEqual(key, 'v1')).toBe(false);
+      expect(await a.get(key)).toBe('v2');
+      expect(await b.takeIfEqual(key, 'v2')).toBe(true);
+      expect(await a.get(key)).toBeNull();
+      expect(await a.takeIfEqual(key, 'v2')).toBe(false);
+    });
+
     it('getWithList reads a value and a list in one call, null and [] when absent', async (ctx) => {
       const [a, b] = await makeBackends();
       if (a.getWithList === undefined || b.getWithList === undefined) return ctx.skip();
