@@ -8,7 +8,7 @@ import { GrowingText } from '../internal/growing-text.js';
 import type { LlmCallOptions, LlmProvider, LlmRequest, TextSink } from '../llm/llm-provider.js';
 import type { ToolCallOptions, ToolResult, ToolSource } from '../mcp/tool-source.js';
 import { observeLlmCall, observeToolCall } from '../telemetry/observe-calls.js';
-import type { LlmCallHooks, TurnHooks, TurnOutcome } from '../telemetry/turn-observer.js';
+import type { LlmCallHooks, ToolCallInfo, TurnHooks, TurnOutcome } from '../telemetry/turn-observer.js';
 import type {
   AssistantMessage,
   ChatErrorEvent,
@@ -342,6 +342,12 @@ export class ChatService {
     yield errorEvent;
   }
 
+  /** A tool call as observers see it: whether the session offers it tells a made-up name. */
+  #observedCall(call: ToolCall): ToolCallInfo {
+    const listed = this.#options.tools.listTools().some((tool) => tool.name === call.name);
+    return { id: call.id, name: call.name, arguments: call.arguments, listed };
+  }
+
   /** The hooks of one LLM call; a hook that refuses the call ends the turn with its error. */
   async #llmCallHooks(hooks: TurnHooks, round: number, request: LlmRequest): Promise<LlmCallHooks | undefined> {
     const { provider, model } = this.#options;
@@ -390,7 +396,7 @@ export class ChatService {
       withElicitation = copyWith(callOptions, { onElicitation });
     }
     const run = (call: ToolCall): Promise<ToolResult> => {
-      const observed = hooks?.toolCall?.(call);
+      const observed = hooks?.toolCall?.(this.#observedCall(call));
       const options = observed?.meta ? copyWith(withElicitation, { meta: observed.meta }) : withElicitation;
       return observeToolCall(this.#options.tools.callTool(call.name, call.arguments, options), observed);
     };

@@ -54,8 +54,15 @@ export interface LlmCallHooks {
 /** One tool call of a turn, given to {@link TurnHooks.toolCall}. */
 export interface ToolCallInfo {
   id: string;
+  /** The name the model called: one the session offers, or one it made up (see `listed`). */
   name: string;
   arguments: Record<string, unknown>;
+  /**
+   * Whether the session offers a tool of this name. `false`: the model made the name up, so it
+   * is the model's text, of any length, and not a fit for a metric attribute. Unset by callers
+   * that cannot tell.
+   */
+  listed?: boolean;
 }
 
 /** How one tool call ended. */

@@ -121,6 +121,29 @@ describe('openTelemetry()', () => {
     expect(metrics.get('mcp_llmchat.turns.active')?.[0]?.value).toBe(0);
   });
 
+  it('names a tool the model made up _OTHER, in spans and metrics alike', async () => {
+    stack = await startOtelStack();
+    await connect(stack);
+    const invented = Array.from({ length: 20 }, (_, i) => `made_up_${i}_${'x'.repeat(2_000)}`);
+    stack.llm.reply([
+      { kind: 'tool_calls', calls: invented.map((name) => ({ name, arguments: {} })) },
+      { kind: 'tool_calls', calls: [{ name: 'invented_but_tidy', arguments: {} }] },
+      { kind: 'text', chunks: ['done'] },
+    ]);
+    const frames = await chat(stack, 'call whatever');
+    expect(frames.at(-1)?.event).toBe('final');
+    const spans = stack.spans.getFinishedSpans();
+    const tools = spans.filter((span) => span.attributes['gen_ai.operation.name'] === 'execute_tool');
+    expect(tools).toHaveLength(21);
+    for (const span of tools) {
+      expect(span.name).toBe('execute_tool _OTHER');
+      expect(span.attributes['gen_ai.tool.name']).toBe('_OTHER');
+    }
+    const durations = (await stack.metrics()).get('gen_ai.client.operation.duration') ?? [];
+    const toolSeries = durations.filter((p) => p.attributes['gen_ai.operation.name'] === 'execute_tool');
+    expect(toolSeries.map((p) => p.attributes['gen_ai.tool.name'])).toEqual(['_OTHER']);
+  });
+
   it('marks a failed turn and its LLM call with error.type and an error status', async () => {
     stack = await startOtelStack();
     await connect(stack);

@@ -194,23 +194,20 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TurnObserver 
 
       function toolCallHooks(call: ToolCallInfo): ToolCallHooks {
         const callStarted = performance.now();
+        const toolName = toolNameAttribute(call);
         const attributes: Attributes = {
           'gen_ai.operation.name': 'execute_tool',
-          'gen_ai.tool.name': call.name,
+          'gen_ai.tool.name': toolName,
           'gen_ai.tool.call.id': call.id,
           'gen_ai.tool.type': 'extension',
         };
         if (recordContent) attributes['gen_ai.tool.call.arguments'] = JSON.stringify(call.arguments);
-        const span = tracer.startSpan(
-          `execute_tool ${call.name}`,
-          { kind: SpanKind.INTERNAL, attributes },
-          turnContext,
-        );
+        const span = tracer.startSpan(`execute_tool ${toolName}`, { kind: SpanKind.INTERNAL, attributes }, turnContext);
         const hooks: ToolCallHooks = {
           end(result) {
             const metricAttributes: Attributes = {
               'gen_ai.operation.name': 'execute_tool',
-              'gen_ai.tool.name': call.name,
+              'gen_ai.tool.name': toolName,
             };
             if (recordContent && result.text !== undefined) span.setAttribute('gen_ai.tool.call.result', result.text);
             if (result.isError) {
@@ -250,6 +247,19 @@ function traceContextOf(spanContext: Context, span: Span): Record<string, string
     carrier.traceparent = `00-${ids.traceId}-${ids.spanId}-${(ids.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
   }
   return carrier;
+}
+
+// The form every tool name an MCP session offers has (see `uniqueToolNames`).
+const OFFERED_TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * `gen_ai.tool.name` for a call: the tool's name, or `_OTHER` (as the GenAI conventions spell a
+ * value outside the known set) for a name the model made up. Such a name is the model's text:
+ * kept, every invented name would open a metric series of its own, and span names of any length.
+ */
+function toolNameAttribute(call: ToolCallInfo): string {
+  // Unknown to the caller: only a name of the offered form is taken for one.
+  return (call.listed ?? OFFERED_TOOL_NAME.test(call.name)) ? call.name : '_OTHER';
 }
 
 function failSpan(span: Span, type: string): void {
