@@ -26,6 +26,12 @@ const FIELD_TYPES = new Set(['string', 'number', 'integer', 'boolean']);
 const FORMATS = new Set(['email', 'uri', 'date', 'date-time']);
 /** A form a person fills in; more fields than this is not a form but an attack on the page. */
 const MAX_FIELDS = 50;
+/** Options of one choice: a person picks from a list, not from a megabyte of them. */
+const MAX_ENUM_OPTIONS = 500;
+/** Options an error names before it says how many more there are. */
+const OPTIONS_NAMED = 10;
+/** RFC 3339's date-time, which the spec's `date-time` format means (seconds and an offset required). */
+const DATE_TIME = /^(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
 /**
  * Checks that a server's `requestedSchema` is what the MCP spec allows for a form (an object of
@@ -45,6 +51,9 @@ export function parseElicitationSchema(value: unknown): ElicitationSchema {
   const names = Object.keys(properties);
   if (names.length > MAX_FIELDS) throw invalid('requested_schema.properties', `must have at most ${MAX_FIELDS} fields`);
   for (const name of names) {
+    // JSON gives `__proto__` as an own key, but no object of the answer's way through keeps it:
+    // such a field could never be answered.
+    if (name === '__proto__') throw invalid('requested_schema.properties', 'must not name a field __proto__');
     const field = (properties as Record<string, unknown>)[name] as Partial<ElicitationField> | null;
     if (field === null || typeof field !== 'object' || !FIELD_TYPES.has(String(field.type))) {
       throw invalid(`requested_schema.properties.${name}`, 'must be a string, number, integer or boolean field');
@@ -73,7 +82,9 @@ export function validateElicitationContent(schema: ElicitationSchema, content: u
   }
   const result: Record<string, unknown> = {};
   for (const [name, field] of Object.entries(schema.properties)) {
-    let value = given[name];
+    // Own fields only: a field named like something every object inherits (`constructor`) is
+    // left out when the user left it out.
+    let value = Object.hasOwn(given, name) ? given[name] : undefined;
     if (value === undefined && field.default !== undefined) value = field.default;
     if (value === undefined) {
       if (schema.required?.includes(name)) throw invalid(`content.${name}`, 'is required');
@@ -111,7 +122,7 @@ function checkField(path: string, field: ElicitationField, value: unknown): void
       break;
   }
   if (field.enum !== undefined && !field.enum.includes(value as string | number)) {
-    throw invalid(path, `must be one of ${field.enum.map((option) => JSON.stringify(option)).join(', ')}`);
+    throw invalid(path, `must be one of ${optionsOf(field.enum)}`);
   }
 }
 
@@ -156,6 +167,9 @@ function checkEnum(path: string, field: ElicitationField): void {
     field.type === 'string'
       ? typeof option === 'string'
       : typeof option === 'number' && Number.isFinite(option) && (field.type === 'number' || Number.isInteger(option));
+  if (Array.isArray(field.enum) && field.enum.length > MAX_ENUM_OPTIONS) {
+    throw invalid(`${path}.enum`, `must have at most ${MAX_ENUM_OPTIONS} options`);
+  }
   if (!Array.isArray(field.enum) || field.enum.length === 0 || !field.enum.every(fits)) {
     throw invalid(
       `${path}.enum`,
@@ -178,10 +192,26 @@ function matchesFormat(format: NonNullable<ElicitationField['format']>, value: s
     case 'uri':
       return URL.canParse(value);
     case 'date':
-      return /^\d{4}-\d{2}-\d{2}$/.test(value) && Number.isFinite(Date.parse(value));
-    case 'date-time':
-      return Number.isFinite(Date.parse(value)) && /T/.test(value);
+      return isCalendarDate(value);
+    case 'date-time': {
+      const date = DATE_TIME.exec(value)?.[1];
+      return date !== undefined && isCalendarDate(date) && Number.isFinite(Date.parse(value));
+    }
   }
+}
+
+/** `YYYY-MM-DD` naming a day that exists (`Date.parse` takes `2023-02-30` for March 2nd). */
+function isCalendarDate(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const parsed = new Date(`${value}T00:00:00Z`);
+  return Number.isFinite(parsed.getTime()) && parsed.toISOString().slice(0, 10) === value;
+}
+
+/** The options of an enum as an error names them: the first few, then how many more. */
+function optionsOf(options: readonly (string | number)[]): string {
+  const named = options.slice(0, OPTIONS_NAMED).map((option) => JSON.stringify(option));
+  const more = options.length - named.length;
+  return more > 0 ? `${named.join(', ')} (and ${more} more)` : named.join(', ');
 }
 
 function invalid(field: string, reason: string): LlmChatError {

@@ -109,6 +109,50 @@ describe('elicitation forms', () => {
     }
   });
 
+  it('reads only the fields the answer has, whatever their names', () => {
+    const named = parseElicitationSchema({
+      type: 'object',
+      properties: { constructor: { type: 'string' }, toString: { type: 'string', default: 'x' } },
+    });
+    // Left out, `constructor` is not the inherited function; `toString` takes its default.
+    expect(validateElicitationContent(named, {})).toEqual({ toString: 'x' });
+    expect(validateElicitationContent(named, { constructor: 'c' })).toEqual({ constructor: 'c', toString: 'x' });
+    expect(
+      detailOf(() =>
+        parseElicitationSchema(JSON.parse('{"type":"object","properties":{"__proto__":{"type":"string"}}}')),
+      ),
+    ).toMatch(/must not name a field __proto__/);
+  });
+
+  it('bounds a choice to 500 options, and an error names ten of them', () => {
+    const options = Array.from({ length: 500 }, (_, i) => `option-${i}`);
+    const choice = parseElicitationSchema({ type: 'object', properties: { pick: { type: 'string', enum: options } } });
+    const detail = detailOf(() => validateElicitationContent(choice, { pick: 'none' }));
+    expect(detail).toMatch(/"option-9" \(and 490 more\)$/);
+    expect(detail.length).toBeLessThan(300);
+    const huge = { type: 'object', properties: { pick: { type: 'string', enum: [...options, 'one more'] } } };
+    expect(detailOf(() => parseElicitationSchema(huge))).toMatch(/at most 500 options/);
+  });
+
+  it('takes only real calendar dates and RFC 3339 date-times', () => {
+    const dated = parseElicitationSchema({
+      type: 'object',
+      properties: { day: { type: 'string', format: 'date' }, at: { type: 'string', format: 'date-time' } },
+    });
+    expect(validateElicitationContent(dated, { day: '2024-02-29', at: '2024-02-29T10:00:00.5+01:00' })).toEqual({
+      day: '2024-02-29',
+      at: '2024-02-29T10:00:00.5+01:00',
+    });
+    for (const day of ['2023-02-29', '2023-02-30', '2023-13-01']) {
+      expect(detailOf(() => validateElicitationContent(dated, { day }))).toMatch(/content.day: must be a valid date/);
+    }
+    for (const at of ['Thu Jan 01 1970', '2024-02-29T10:00', '2023-02-30T10:00:00Z', '1970-01-01T00:00:00']) {
+      expect(detailOf(() => validateElicitationContent(dated, { at }))).toMatch(
+        /content.at: must be a valid date-time/,
+      );
+    }
+  });
+
   it("refuses a server's schema that is not a flat form of primitives", () => {
     expect(detailOf(() => parseElicitationSchema({ type: 'array' }))).toMatch(
       /requested_schema: must be an object schema/,

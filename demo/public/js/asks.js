@@ -254,7 +254,10 @@ function buildForm(schema) {
       input.type = { email: 'email', uri: 'url', date: 'date', 'date-time': 'datetime-local' }[field.format] || 'text';
       if (typeof field.maxLength === 'number') input.maxLength = field.maxLength;
       if (typeof field.default === 'string') input.value = field.default;
-      read = () => (input.value === '' ? undefined : input.value);
+      // A datetime-local input gives local time without seconds or offset; the form's
+      // `date-time` is RFC 3339, so it is sent as the instant in UTC.
+      const instant = field.format === 'date-time';
+      read = () => (input.value === '' ? undefined : instant ? new Date(input.value).toISOString() : input.value);
     }
     input.id = id;
     input.name = name;
