@@ -154,7 +154,13 @@ export interface ChatHandlerOptions {
    * The fetch used for MCP HTTP transports (and OAuth's own requests), with redirects refused.
    * Without it, MCP requests go over the library's undici transport (its own connection pool, not
    * the process's global dispatcher), which refuses redirects too, and OAuth's over the global
-   * `fetch`. Pass one when MCP traffic must take a proxy or a dispatcher with its own TLS settings:
+   * `fetch`, except those allowed only because their host is public (not under `mcp.allowedUrls`,
+   * not on the MCP server's origin): they go over connections of the library's own, which refuse
+   * a name that resolves to a loopback, private or link-local address (unless the MCP server's
+   * own host is of that same kind). Your fetch gets no such check: OAuth endpoints
+   * are named by the MCP server, so refuse such addresses in it (say, in its dispatcher's
+   * `connect.lookup`) if those servers can name hosts inside your network. Pass one when MCP
+   * traffic must take a proxy or a dispatcher with its own TLS settings:
    * `fetch: (input, init) => fetch(input, init)` uses the global dispatcher. It runs for whichever
    * request started an exchange (users connecting at once to identically configured servers share
    * one tool listing): a user's own credentials belong in `serverAuth`, never in this function.

@@ -14,6 +14,7 @@ import { ModelRegistry } from '../llm/model-registry.js';
 import { LockManager } from '../lock/lock-manager.js';
 import { OAuthManager } from '../oauth/oauth-manager.js';
 import { oauthCallbackRoute, oauthClientMetadataRoute, oauthForgetRoute } from '../oauth/oauth-routes.js';
+import { createPublicAddressFetch, type PublicAddressFetch } from '../oauth/public-address-fetch.js';
 import { SessionStore } from '../session/session-store.js';
 import { type ChatStorage, memoryStorage } from '../storage.js';
 import { MemoryTurnBackend } from '../turns/memory-turn-backend.js';
@@ -103,7 +104,11 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
   const storage = ownStorage ?? (options.storage as ChatStorage);
   // A host storage of its own making may lack the turn parts: they then stay in this process.
   const fallbackTurns = storage.turns ? undefined : new MemoryTurnBackend();
-  const context = createContext(options, settings, storage, storage.turns ?? (fallbackTurns as MemoryTurnBackend));
+  // Without a fetch of the host's, OAuth requests to public host names go over connections that
+  // check the addresses the names resolve to (a host's fetch is its own to police).
+  const oauthPublicFetch = options.oauth && !options.fetch ? createPublicAddressFetch() : undefined;
+  const turnBackend = storage.turns ?? (fallbackTurns as MemoryTurnBackend);
+  const context = createContext(options, settings, storage, turnBackend, oauthPublicFetch);
   const basePath = normalizeBasePath(options.basePath);
   const disconnects = followDisconnects(context.bus, context.cache, context.logger);
 
@@ -172,6 +177,7 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
       await context.cache.close();
       await fallbackTurns?.close();
       await ownStorage?.close();
+      await oauthPublicFetch?.close();
     },
   };
   return handler;
@@ -182,6 +188,7 @@ function createContext(
   settings: HandlerSettings,
   storage: ChatStorage,
   turnBackend: TurnBackend,
+  oauthPublicFetch: PublicAddressFetch | undefined,
 ): HandlerContext {
   // A storage written before the bus existed still works, for this process alone.
   const bus = storage.bus ?? new MemoryMessageBus();
@@ -210,6 +217,7 @@ function createContext(
         fetch,
         // OAuth endpoints a server names get the same network policy as its own URL.
         allowedUrls,
+        ...(oauthPublicFetch ? { publicFetch: oauthPublicFetch } : {}),
         ...(logger ? { logger } : {}),
       })
     : undefined;

@@ -7,6 +7,7 @@ import type { ChatStorage } from '../storage.js';
 import type { FetchLike, Logger, McpServerConfig } from '../types.js';
 import type { OAuthOptions } from './oauth-options.js';
 import { missingSealKey, OAuthStore, type TokenOwner } from './oauth-store.js';
+import type { PublicAddressFetch } from './public-address-fetch.js';
 import { routeOAuthRequests } from './route-oauth-requests.js';
 import { clientMetadataDocument, type OAuthProviderDeps, StoredOAuthProvider } from './stored-oauth-provider.js';
 import { withTokenRefresh } from './with-token-refresh.js';
@@ -20,6 +21,8 @@ export interface OAuthManagerDeps {
   fetch: FetchLike;
   /** The host's normalized `mcp.allowedUrls`: OAuth endpoints under it are allowed anywhere. */
   allowedUrls?: readonly string[];
+  /** Where OAuth URLs allowed only for their public host name go (see `OAuthProviderDeps`). */
+  publicFetch?: PublicAddressFetch;
   logger?: Logger;
 }
 
@@ -71,6 +74,7 @@ export class OAuthManager {
       options: { ...deps.options, clients },
       fetch: deps.fetch,
       allowedUrls: deps.allowedUrls ?? [],
+      ...(deps.publicFetch ? { publicFetch: deps.publicFetch } : {}),
       ...(deps.logger ? { logger: deps.logger } : {}),
     };
   }

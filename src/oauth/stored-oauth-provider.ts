@@ -53,7 +53,8 @@ export class StoredOAuthProvider implements OAuthClientProvider {
 
   /**
    * The `fetch` of this server's OAuth requests (metadata, registration, tokens): a URL the
-   * host's policy does not allow for them (see `isOAuthUrlAllowed`) is never requested.
+   * host's policy does not allow for them (see `isOAuthUrlAllowed`) is never requested, and one
+   * allowed only for its public host name goes through `publicFetch` when there is one.
    */
   readonly oauthFetch: FetchLike;
 
@@ -61,7 +62,7 @@ export class StoredOAuthProvider implements OAuthClientProvider {
     this.#deps = deps;
     this.#owner = owner;
     this.#serverUrl = serverUrl;
-    this.oauthFetch = guardOAuthFetch(deps.fetch, serverUrl, deps.allowedUrls ?? []);
+    this.oauthFetch = guardOAuthFetch(deps.fetch, serverUrl, deps.allowedUrls ?? [], deps.publicFetch);
     this.#client = deps.options.clients?.[serverUrl];
     this.#codeVerifier = codeVerifier;
     if (this.isClientCredentials && this.#client?.privateKeyPem) {
