@@ -1,5 +1,6 @@
 import { LlmChatError } from '../errors.js';
 import type { UsageLedger } from '../usage/usage-ledger.js';
+import { checkChosenLimits, checkLimitsOptions } from './check-limits.js';
 import type { LimitRequestContext, LimitsOptions, UserLimits } from './limits-options.js';
 import type { RateWindowBackend } from './rate-window-backend.js';
 import type { StreamSlots } from './stream-slots.js';
@@ -20,7 +21,9 @@ const EXEMPT: Admission = { checkBudget: async () => {}, budgeted: false, releas
  * Enforces the host's limits on `POST /chat` across every process sharing the storage: the
  * request window (rate-limiter-flexible), the open-stream cap (lease slots), and the token
  * budgets per UTC day and month (read from the usage ledger). Over a limit it throws
- * `RATE_LIMITED` or `BUDGET_EXCEEDED` (both 429, with `Retry-After`).
+ * `RATE_LIMITED` or `BUDGET_EXCEEDED` (both 429, with `Retry-After`). Limits that are not
+ * usable numbers are `CONFIG_INVALID`: the options when the gate is built, what `forRequest`
+ * returns when the request comes (refused, never let through unchecked).
  * @internal
  */
 export class LimitGate {
@@ -33,6 +36,7 @@ export class LimitGate {
     options: LimitsOptions,
     deps: { windows: RateWindowBackend | undefined; slots: StreamSlots; ledger: UsageLedger | undefined },
   ) {
+    checkLimitsOptions(options);
     this.#options = options;
     this.#windows = deps.windows;
     this.#slots = deps.slots;
@@ -63,8 +67,8 @@ export class LimitGate {
 
   async #limitsFor(context: LimitRequestContext): Promise<UserLimits | null> {
     if (!this.#options.forRequest) return this.#options;
-    const chosen = await this.#options.forRequest(context);
-    return chosen === undefined ? this.#options : chosen;
+    const chosen: unknown = await this.#options.forRequest(context);
+    return chosen === undefined ? this.#options : checkChosenLimits(chosen);
   }
 
   async #checkBudget(userId: string, limits: UserLimits): Promise<void> {

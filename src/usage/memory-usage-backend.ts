@@ -1,5 +1,6 @@
 import { unrefTimer } from '../internal/unref-timer.js';
 import type { CounterAddition, UsageBackend } from './usage-backend.js';
+import { MAX_COUNTER, toCounterAmount } from './usage-counts.js';
 
 interface Counters {
   fields: Map<string, number>;
@@ -9,7 +10,9 @@ interface Counters {
 /**
  * An in-process {@link UsageBackend}: counters of one process, lost on restart. Expired hashes
  * are dropped on read and in a periodic sweep, whose `unref()`ed timer starts with the first
- * write (a storage whose usage is never counted runs no timer).
+ * write (a storage whose usage is never counted runs no timer). Amounts and counters are
+ * clamped as in `RedisUsageBackend` (whole numbers, saturating at `MAX_COUNTER`), so both
+ * backends report the same figures.
  *
  * @example
  * const usage = new MemoryUsageBackend();
@@ -39,7 +42,8 @@ export class MemoryUsageBackend implements UsageBackend {
       }
       counters.expiresAt = now + ttlMs;
       for (const [field, amount] of Object.entries(fields)) {
-        counters.fields.set(field, (counters.fields.get(field) ?? 0) + Math.trunc(amount));
+        const sum = (counters.fields.get(field) ?? 0) + toCounterAmount(amount);
+        counters.fields.set(field, Math.min(MAX_COUNTER, sum));
       }
     }
   }

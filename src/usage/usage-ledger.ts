@@ -2,6 +2,7 @@ import { LlmChatError } from '../errors.js';
 import { conversationUsageKey, usageKey } from '../session/session-keys.js';
 import type { TokenUsage } from '../types.js';
 import type { CounterAddition, UsageBackend } from './usage-backend.js';
+import { toUsageCount } from './usage-counts.js';
 import type { ModelPrice, ModelUsage, UsageCounts, UsageReport } from './usage-report.js';
 
 /** Options of {@link UsageLedger}. */
@@ -10,7 +11,7 @@ export interface UsageLedgerOptions {
   prices?: Readonly<Record<string, ModelPrice>>;
   /** The currency of the prices, echoed in reports. @default 'USD' */
   currency?: string;
-  /** How long day counters are kept. @default 40 days */
+  /** How long day counters are kept (at least 1 ms). @default 40 days */
   dayRetentionMs?: number;
   /** How long month, total and conversation counters are kept after the last write. @default 400 days */
   retentionMs?: number;
@@ -58,27 +59,38 @@ export class UsageLedger {
     }
     this.#backend = backend;
     this.#options = options;
-    this.#dayTtlMs = options.dayRetentionMs ?? 40 * DAY_MS;
-    this.#ttlMs = options.retentionMs ?? 400 * DAY_MS;
+    this.#dayTtlMs = retention('dayRetentionMs', options.dayRetentionMs ?? 40 * DAY_MS);
+    this.#ttlMs = retention('retentionMs', options.retentionMs ?? 400 * DAY_MS);
   }
 
-  /** Adds one LLM call's tokens to the user's and the conversation's counters. */
+  /**
+   * Adds one LLM call's tokens to the user's and the conversation's counters. Each figure is
+   * recorded as a whole number in `0..MAX_USAGE_COUNT` (see {@link toUsageCount}), and `tokens`
+   * (what budgets read) is the sum of the recorded figures, so the two never disagree.
+   */
   recordLlmCall(userId: string, conversationId: string | undefined, modelId: string, usage: TokenUsage): Promise<void> {
+    // Clamped before anything is written: a provider's fraction, negative or runaway figure
+    // must neither fail the write nor overflow the stored counters for every later call.
+    const input = toUsageCount(usage.inputTokens);
+    const output = toUsageCount(usage.outputTokens);
+    const cached = toUsageCount(usage.cachedInputTokens);
+    const cacheWrite = toUsageCount(usage.cacheWriteInputTokens);
     const fields: Record<string, number> = {
-      [`${modelId}|in`]: usage.inputTokens,
-      [`${modelId}|out`]: usage.outputTokens,
+      [`${modelId}|in`]: input,
+      [`${modelId}|out`]: output,
       [`${modelId}|calls`]: 1,
-      tokens: usage.inputTokens + usage.outputTokens,
+      tokens: input + output,
     };
-    if (usage.cachedInputTokens) fields[`${modelId}|cached`] = usage.cachedInputTokens;
-    if (usage.cacheWriteInputTokens) fields[`${modelId}|cwrite`] = usage.cacheWriteInputTokens;
+    if (cached > 0) fields[`${modelId}|cached`] = cached;
+    if (cacheWrite > 0) fields[`${modelId}|cwrite`] = cacheWrite;
     return this.#backend.add(this.#additions(userId, conversationId, fields, new Date()));
   }
 
-  /** Counts one finished turn and its tool calls. */
+  /** Counts one finished turn and its tool calls (clamped as {@link toUsageCount} does). */
   recordTurn(userId: string, conversationId: string | undefined, toolCalls: number): Promise<void> {
     const fields: Record<string, number> = { turns: 1 };
-    if (toolCalls > 0) fields.tool_calls = toolCalls;
+    const tools = toUsageCount(toolCalls);
+    if (tools > 0) fields.tool_calls = tools;
     return this.#backend.add(this.#additions(userId, conversationId, fields, new Date()));
   }
 
@@ -185,6 +197,14 @@ export class UsageLedger {
 
 /** The conversation a turn without `conversation_id` belongs to (CONTRACT §6). */
 const DEFAULT_CONVERSATION = 'default';
+
+function retention(name: string, value: number): number {
+  // A NaN or non-positive TTL would make every counter write fail (or never expire).
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1) {
+    throw new LlmChatError('CONFIG_INVALID', `usage.${name} must be a number of milliseconds of at least 1.`);
+  }
+  return value;
+}
 
 function dayOf(at: Date): string {
   return at.toISOString().slice(0, 10);

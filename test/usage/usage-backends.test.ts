@@ -4,9 +4,10 @@ import { afterAll, expect, it } from 'vitest';
 import { memoryRateWindow } from '../../src/limits/memory-rate-window.js';
 import { redisRateWindow } from '../../src/redis/redis-rate-window.js';
 import { RedisUsageBackend } from '../../src/redis/redis-usage-backend.js';
+import { ADD_COUNTERS, runScript } from '../../src/redis/redis-usage-scripts.js';
 import { MemoryUsageBackend } from '../../src/usage/memory-usage-backend.js';
 import { deletePrefix, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
-import { runUsageContract } from './usage-contract.js';
+import { rawRedisStore, runUsageContract } from './usage-contract.js';
 
 const PREFIX = `llmchat-test:usage:${randomUUID()}:`;
 const memoryBackends: MemoryUsageBackend[] = [];
@@ -27,7 +28,25 @@ if (await requireRedis('Redis usage backend tests')) {
     return {
       usage: [new RedisUsageBackend(one, options), new RedisUsageBackend(two, options)],
       windows: [redisRateWindow(one, options), redisRateWindow(two, options)],
+      raw: rawRedisStore(one, PREFIX),
     };
+  });
+
+  it('redis: the counter script refuses malformed arguments before writing anything', async () => {
+    const client = new Redis(REDIS_URL);
+    clients.push(client);
+    const tag = `${PREFIX}{u-${randomUUID()}}`;
+    const keys = [`${tag}:a`, `${tag}:b`];
+    // The second key's amount is not a whole number: the first key must not be written either.
+    for (const bad of ['x', '1.5', '-1', '1e+21']) {
+      await expect(runScript(client, ADD_COUNTERS, keys, [60_000, 1, 'n', 5, 60_000, 1, 'n', bad])).rejects.toThrow(
+        /malformed arguments/,
+      );
+    }
+    await expect(runScript(client, ADD_COUNTERS, keys, [60_000, 1, 'n', 5, 'soon', 1, 'n', 5])).rejects.toThrow(
+      /malformed arguments/,
+    );
+    expect(await client.exists(...keys)).toBe(0);
   });
 
   it('redis: the rate window defines nothing on the host client', async () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { redisRateWindow } from '../../src/redis/redis-rate-window.js';
 import { RedisUsageBackend } from '../../src/redis/redis-usage-backend.js';
 import { redisClusterInstallable, startRedisCluster, type ThrowawayRedisCluster } from '../fixtures/redis-cluster.js';
-import { runUsageContract } from './usage-contract.js';
+import { rawRedisStore, runUsageContract } from './usage-contract.js';
 
 // The usage and rate-window contract, unchanged, on a real Redis Cluster started for this file:
 // a counter script touching two slots would fail with CROSSSLOT, so the ledger's writes and
@@ -41,6 +41,7 @@ describe.skipIf(!installed)('usage backends on Redis Cluster', () => {
     return {
       usage: [new RedisUsageBackend(one, options), new RedisUsageBackend(two, options)],
       windows: [redisRateWindow(one, options), redisRateWindow(two, options)],
+      raw: rawRedisStore(one, PREFIX),
     };
   });
 });
