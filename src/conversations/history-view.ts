@@ -1,3 +1,4 @@
+import { MAX_STORED_DEPTH, nestsDeeperThan } from '../internal/json-depth.js';
 import type { AssistantMessage, ToolMessage, TranscriptMessage } from '../types.js';
 
 /** One tool call as a chat page draws it: input, and output or error once it finished. */
@@ -101,15 +102,23 @@ function addAssistant(answer: HistoryAssistantMessage, message: AssistantMessage
   else if (message.interrupted) answer.interrupted = true;
 }
 
-/** Structured results were stored as JSON text; a page wants them back as JSON. */
+/**
+ * Structured results were stored as JSON text; a page wants them back as JSON. The text is a
+ * string inside the stored turn, so the turn's own depth check never saw its nesting: text that
+ * nests deeper than {@link MAX_STORED_DEPTH} stays text, or sending the page would overflow the
+ * stack in `JSON.stringify` on every read. (Tool inputs need no such check: they are part of
+ * the stored turn's JSON, which is refused when read if it nests too deeply.)
+ */
 function parseOutput(content: string): unknown {
   const first = content.trimStart()[0];
   if (first !== '{' && first !== '[') return content;
+  let value: unknown;
   try {
-    return JSON.parse(content);
+    value = JSON.parse(content);
   } catch {
     return content;
   }
+  return nestsDeeperThan(value, MAX_STORED_DEPTH) ? content : value;
 }
 
 function turnTime(turn: StoredTurn): string | null {

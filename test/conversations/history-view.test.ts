@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { conversationIdSchema } from '../../src/conversations/conversation-id.js';
 import { titleFromMessage } from '../../src/conversations/conversation-title.js';
-import { historyPage, type StoredTurn } from '../../src/conversations/history-view.js';
+import { type HistoryAssistantMessage, historyPage, type StoredTurn } from '../../src/conversations/history-view.js';
+import { MAX_STORED_DEPTH } from '../../src/internal/json-depth.js';
 
 const toolTurn = (n: number, at: string): StoredTurn =>
   [
@@ -74,6 +75,30 @@ describe('historyPage', () => {
     const [user, answer] = historyPage([turn], { limit: 1 }).messages;
     expect(user).toEqual({ role: 'user', content: 'q', at: null });
     expect(answer).toMatchObject({ tool_calls: [{ output: '{not json' }] });
+  });
+
+  it('keeps an output nested deeper than stored values may as text, so the page can be sent', () => {
+    const deep = '['.repeat(9000) + ']'.repeat(9000);
+    const deepest = '['.repeat(MAX_STORED_DEPTH) + ']'.repeat(MAX_STORED_DEPTH);
+    const turn = [
+      { role: 'user', content: 'q' },
+      {
+        role: 'assistant',
+        content: '',
+        toolCalls: [
+          { id: 'd', name: 't', arguments: {} },
+          { id: 'e', name: 't', arguments: {} },
+        ],
+      },
+      { role: 'tool', toolCallId: 'd', name: 't', content: deep },
+      { role: 'tool', toolCallId: 'e', name: 't', content: deepest },
+    ] as StoredTurn;
+    const page = historyPage([turn], { limit: 1 });
+    const [deepCall, deepestCall] = (page.messages[1] as HistoryAssistantMessage).tool_calls;
+    expect(deepCall?.output).toBe(deep);
+    // As deep as a stored value may be is still parsed.
+    expect(Array.isArray(deepestCall?.output)).toBe(true);
+    expect(JSON.stringify(page)).toContain(deep);
   });
 });
 
