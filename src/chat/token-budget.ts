@@ -12,11 +12,20 @@ export const estimateTokens: TokenCounter = (text) => Math.ceil(text.length / 4)
 // Every message costs a few tokens of framing (role, separators) on every provider.
 const MESSAGE_OVERHEAD = 4;
 
-/** The estimated size of one transcript message. @internal */
+/**
+ * The estimated size of one transcript message: its text, its tool calls, and the reasoning that
+ * goes back with it (`reasoning`: DeepSeek's `reasoning_content`, Cohere's tool plan; the signed
+ * thinking blocks of Anthropic extended thinking), which can be far longer than the answer.
+ * @internal
+ */
 export function messageTokens(message: TranscriptMessage, count: TokenCounter): number {
   let total = MESSAGE_OVERHEAD + count(message.content);
-  if (message.role === 'assistant' && message.toolCalls) {
-    for (const call of message.toolCalls) total += count(call.name) + count(JSON.stringify(call.arguments));
+  if (message.role === 'assistant') {
+    if (message.reasoning) total += count(message.reasoning);
+    for (const block of message.thinking ?? []) {
+      total += count(block.type === 'thinking' ? block.thinking : block.data);
+    }
+    for (const call of message.toolCalls ?? []) total += count(call.name) + count(JSON.stringify(call.arguments));
   }
   if (message.role === 'tool' && message.images) total += message.images.length * 800;
   return total;

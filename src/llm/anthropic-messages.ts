@@ -1,6 +1,8 @@
 import { copyWith } from '../internal/copy-with.js';
 import type { ThinkingBlock, ToolMessage, ToolSpec, TranscriptMessage } from '../types.js';
 import { imageNote } from './image-note.js';
+import { safeToolCallId, safeToolName } from './safe-tool-ids.js';
+import { wellFormedMessages } from './well-formed-messages.js';
 
 /** A text or image block, the kinds a `tool_result` may hold. */
 export type AnthropicResultBlock =
@@ -56,6 +58,11 @@ export const EPHEMERAL: CacheControl = Object.freeze({ type: 'ephemeral' });
  * consecutive same-role messages (a run of tool results, a user message after them) are merged
  * into one, with `tool_result` blocks first as the API requires, and empty messages are dropped.
  *
+ * The API refuses more than other providers, and a history may hold what another model wrote:
+ * text blocks blank after trimming are left out (a message left with no block is dropped, as
+ * above), tool call ids and names outside `[a-zA-Z0-9_-]` are mapped (the same way on the call
+ * and its result, see `safeToolCallId`), and lone surrogates become U+FFFD.
+ *
  * With `thinking`, an assistant message starts with its signed thinking blocks, unchanged: the
  * API refuses a tool-use turn whose thinking is missing or altered. With `cache`, the last block
  * that may carry one gets a `cache_control` breakpoint, so the next call of the tool loop (and
@@ -68,7 +75,7 @@ export function toAnthropicMessages(
   const vision = options.vision === true;
   const thinking = options.thinking === true;
   const out: AnthropicMessage[] = [];
-  for (const message of messages) {
+  for (const message of wellFormedMessages(messages)) {
     const role = message.role === 'assistant' ? 'assistant' : 'user';
     const blocks = toBlocks(message, vision, thinking);
     if (blocks.length === 0) continue;
@@ -107,17 +114,28 @@ export function toAnthropicTools(tools: readonly ToolSpec[]): AnthropicTool[] {
 }
 
 function toBlocks(message: TranscriptMessage, vision: boolean, thinking: boolean): AnthropicBlock[] {
-  if (message.role === 'user') return message.content === '' ? [] : [{ type: 'text', text: message.content }];
+  if (message.role === 'user') return isBlank(message.content) ? [] : [{ type: 'text', text: message.content }];
   if (message.role === 'assistant') {
     const blocks: AnthropicBlock[] =
       thinking && message.thinking ? message.thinking.map((block) => ({ ...block })) : [];
-    if (message.content !== '') blocks.push({ type: 'text', text: message.content });
+    // "text content blocks must contain non-whitespace text": models often send "\n\n" before a call.
+    if (!isBlank(message.content)) blocks.push({ type: 'text', text: message.content });
     for (const call of message.toolCalls ?? []) {
-      blocks.push({ type: 'tool_use', id: call.id, name: call.name, input: call.arguments });
+      blocks.push({
+        type: 'tool_use',
+        id: safeToolCallId(call.id),
+        name: safeToolName(call.name),
+        input: call.arguments,
+      });
     }
     return blocks;
   }
   return [toolResult(message, vision)];
+}
+
+// Stops at the first visible character; `\s` is the set `trim()` removes.
+function isBlank(text: string): boolean {
+  return !/\S/.test(text);
 }
 
 function toolResult(message: ToolMessage, vision: boolean): AnthropicBlock {
@@ -126,7 +144,7 @@ function toolResult(message: ToolMessage, vision: boolean): AnthropicBlock {
   if (images.length === 0) {
     content = message.content;
   } else if (vision) {
-    content = message.content === '' ? [] : [{ type: 'text', text: message.content }];
+    content = isBlank(message.content) ? [] : [{ type: 'text', text: message.content }];
     for (const image of images) {
       content.push({ type: 'image', source: { type: 'base64', media_type: image.mimeType, data: image.data } });
     }
@@ -136,7 +154,7 @@ function toolResult(message: ToolMessage, vision: boolean): AnthropicBlock {
   }
   return {
     type: 'tool_result',
-    tool_use_id: message.toolCallId,
+    tool_use_id: safeToolCallId(message.toolCallId),
     content,
     ...(message.isError ? { is_error: true } : {}),
   };

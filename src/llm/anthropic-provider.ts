@@ -1,5 +1,7 @@
+import { wellFormed } from '../internal/well-formed.js';
 import { EPHEMERAL, toAnthropicMessages, toAnthropicTools } from './anthropic-messages.js';
 import { createAnthropicStreamParser } from './anthropic-stream.js';
+import { thinkingFits } from './anthropic-thinking-fits.js';
 import type { LlmCallOptions, LlmProvider, LlmRequest, LlmStreamEvent } from './llm-provider.js';
 import { type LlmProviderRuntimeOptions, streamProviderCall } from './provider-http.js';
 import { jsonWithTools, ToolJsonCache } from './tool-json-cache.js';
@@ -39,7 +41,9 @@ const LABEL = 'Anthropic';
  *
  * Anthropic accepts temperatures from 0 to 1, while the chat API allows up to 2: larger values
  * are sent as 1 rather than refused. With extended thinking no temperature is sent (the API
- * refuses one), and the turn's signed thinking blocks go back with its tool results.
+ * refuses one), and the turn's signed thinking blocks go back with its tool results. A call the
+ * API would refuse with thinking on goes without it: one continuing a tool loop whose thinking
+ * blocks are not in the transcript (a turn resumed after a takeover), or a cut answer's prefill.
  *
  * @example
  * const provider = new AnthropicProvider({ apiKey: key, thinkingBudgetTokens: 2048 });
@@ -79,7 +83,11 @@ export class AnthropicProvider implements LlmProvider {
     if (config.apiKey) headers['x-api-key'] = config.apiKey;
     Object.assign(headers, options.headers, config.headers);
 
-    const budget = config.thinkingBudgetTokens;
+    // Off for a call the API would refuse with it on (a resumed tool loop, a prefill): see thinkingFits.
+    const budget =
+      config.thinkingBudgetTokens !== undefined && thinkingFits(request.messages)
+        ? config.thinkingBudgetTokens
+        : undefined;
     let maxTokens = request.maxTokens ?? config.maxTokens ?? DEFAULT_MAX_TOKENS;
     if (budget !== undefined && maxTokens <= budget) maxTokens = budget + DEFAULT_MAX_TOKENS;
     const body: Record<string, unknown> = {
@@ -93,7 +101,8 @@ export class AnthropicProvider implements LlmProvider {
       stream: true,
     };
     if (request.system) {
-      body.system = this.#caching ? [{ type: 'text', text: request.system, cache_control: EPHEMERAL }] : request.system;
+      const system = wellFormed(request.system);
+      body.system = this.#caching ? [{ type: 'text', text: system, cache_control: EPHEMERAL }] : system;
     }
     if (budget !== undefined) body.thinking = { type: 'enabled', budget_tokens: budget };
     const temperature = request.temperature ?? config.temperature;

@@ -1,5 +1,7 @@
 import type { ToolMessage, ToolSpec, TranscriptMessage } from '../types.js';
 import { imageNote } from './image-note.js';
+import { safeToolCallId, safeToolName } from './safe-tool-ids.js';
+import { wellFormedMessages } from './well-formed-messages.js';
 
 /** An image block of the Converse API. */
 interface BedrockImageBlock {
@@ -45,7 +47,9 @@ const IMAGE_FORMATS: Record<string, string> = {
  * (`status: 'error'` on failures only, the field being documented for Claude), images as image
  * blocks when `vision` is on (a note otherwise). Converse wants roles to alternate, no empty or blank text, and refuses tool blocks
  * in a request without a `toolConfig`: with `withTools` off (the last round of a turn, where
- * tools are withheld) past calls and results are written out as text instead.
+ * tools are withheld) past calls and results are written out as text instead. Tool call ids and
+ * names outside `[a-zA-Z0-9_-]{1,64}` (another model's, in the history) are mapped the same way
+ * on a call and its result (see `safeToolCallId`), and lone surrogates become U+FFFD.
  */
 export function toBedrockMessages(
   messages: readonly TranscriptMessage[],
@@ -54,7 +58,7 @@ export function toBedrockMessages(
   const vision = options.vision === true;
   const withTools = options.withTools !== false;
   const out: BedrockMessage[] = [];
-  for (const message of messages) {
+  for (const message of wellFormedMessages(messages)) {
     const role = message.role === 'assistant' ? 'assistant' : 'user';
     const blocks = toBlocks(message, vision, withTools);
     if (blocks.length === 0) continue;
@@ -90,7 +94,7 @@ function toBlocks(message: TranscriptMessage, vision: boolean, withTools: boolea
   for (const call of message.toolCalls ?? []) {
     blocks.push(
       withTools
-        ? { toolUse: { toolUseId: call.id, name: call.name, input: call.arguments } }
+        ? { toolUse: { toolUseId: safeToolCallId(call.id), name: safeToolName(call.name), input: call.arguments } }
         : { text: `[Called the tool ${call.name} with ${JSON.stringify(call.arguments)}]` },
     );
   }
@@ -115,7 +119,13 @@ function toolResult(message: ToolMessage, vision: boolean): BedrockContentBlock 
   // A result block needs some content; an empty tool output is still an answer.
   if (content.length === 0) content.push({ text: '(no output)' });
   // `status` is documented for Claude only; it is sent where it matters, on failures.
-  return { toolResult: { toolUseId: message.toolCallId, content, ...(message.isError ? { status: 'error' } : {}) } };
+  return {
+    toolResult: {
+      toolUseId: safeToolCallId(message.toolCallId),
+      content,
+      ...(message.isError ? { status: 'error' } : {}),
+    },
+  };
 }
 
 function resultAsText(message: ToolMessage): string {

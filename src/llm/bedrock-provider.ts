@@ -1,4 +1,5 @@
 import { LlmChatError } from '../errors.js';
+import { wellFormed } from '../internal/well-formed.js';
 import { type EventStreamMessage, eventStreamDecoder, loadEventStreamCodec } from './bedrock-event-stream.js';
 import { type BedrockMessage, toBedrockMessages, toBedrockToolConfig } from './bedrock-messages.js';
 import { type AwsCredentialSource, SigningKeyCache, signBedrockRequest } from './bedrock-signer.js';
@@ -86,7 +87,10 @@ export class BedrockProvider implements LlmProvider {
       messages: toBedrockMessages(request.messages, { vision: request.vision === true, withTools }),
     };
     const caching = config.promptCaching === true;
-    if (request.system) body.system = caching ? [{ text: request.system }, CACHE_POINT] : [{ text: request.system }];
+    if (request.system) {
+      const system = { text: wellFormed(request.system) };
+      body.system = caching ? [system, CACHE_POINT] : [system];
+    }
     if (caching) (body.messages as BedrockMessage[]).at(-1)?.content.push(CACHE_POINT);
 
     const inferenceConfig: Record<string, unknown> = {};

@@ -1,6 +1,8 @@
+import { wellFormed } from '../internal/well-formed.js';
 import type { ToolMessage, ToolSpec } from '../types.js';
 import { imageNote } from './image-note.js';
 import type { LlmRequest } from './llm-provider.js';
+import { wellFormedMessages } from './well-formed-messages.js';
 
 /** One message of the Cohere v2 chat `messages` array. */
 export type CohereMessage =
@@ -23,12 +25,12 @@ export interface CohereTool {
  * Maps the transcript to Cohere v2 chat messages. An assistant turn with tool calls carries its
  * text as the `tool_plan` (Cohere has no text next to tool calls); tool results are `tool`
  * messages, with `Error: ` before a failure and a note in place of images (Cohere's tool
- * messages take no images).
+ * messages take no images). Lone surrogates become U+FFFD (see `wellFormedMessages`).
  */
 export function toCohereMessages(request: LlmRequest): CohereMessage[] {
   const out: CohereMessage[] = [];
-  if (request.system) out.push({ role: 'system', content: request.system });
-  for (const message of request.messages) {
+  if (request.system) out.push({ role: 'system', content: wellFormed(request.system) });
+  for (const message of wellFormedMessages(request.messages)) {
     if (message.role === 'user') {
       out.push({ role: 'user', content: message.content });
     } else if (message.role === 'assistant') {

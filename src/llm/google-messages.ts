@@ -1,5 +1,6 @@
 import type { ToolMessage, ToolSpec, TranscriptMessage } from '../types.js';
 import { imageNote } from './image-note.js';
+import { wellFormedMessages } from './well-formed-messages.js';
 
 /** One part of a Gemini `Content`. */
 export type GeminiPart =
@@ -37,9 +38,10 @@ export const SKIP_THOUGHT_SIGNATURE = 'skip_thought_signature_validator';
  * content, `{ output }` or `{ error }` as the API documents, in call order (Gemini matches them
  * by position, so no ids are sent). Images go as `inlineData` parts after the responses when
  * `vision` is on, else a note. Consecutive same-role entries are merged, as Gemini wants roles
- * to alternate.
+ * to alternate. Lone surrogates become U+FFFD (see `wellFormedMessages`).
  */
-export function toGeminiContents(messages: readonly TranscriptMessage[], vision = false): GeminiContent[] {
+export function toGeminiContents(input: readonly TranscriptMessage[], vision = false): GeminiContent[] {
+  const messages = wellFormedMessages(input);
   const out: GeminiContent[] = [];
   // Signatures are checked for the current turn: everything after the last user text.
   let currentTurnStart = 0;

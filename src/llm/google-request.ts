@@ -1,3 +1,4 @@
+import { wellFormed } from '../internal/well-formed.js';
 import { toGeminiContents, toGeminiTools } from './google-messages.js';
 import type { LlmRequest } from './llm-provider.js';
 import type { ProviderFailureHints } from './provider-http.js';
@@ -16,7 +17,7 @@ export interface GeminiDefaults {
  */
 export function geminiRequestBody(request: LlmRequest, defaults: GeminiDefaults, tools: ToolJsonCache): string {
   const body: Record<string, unknown> = { contents: toGeminiContents(request.messages, request.vision === true) };
-  if (request.system) body.systemInstruction = { parts: [{ text: request.system }] };
+  if (request.system) body.systemInstruction = { parts: [{ text: wellFormed(request.system) }] };
   const generationConfig: Record<string, unknown> = {};
   const temperature = request.temperature ?? defaults.temperature;
   if (temperature !== undefined) generationConfig.temperature = temperature;

@@ -1,6 +1,8 @@
+import { wellFormed } from '../internal/well-formed.js';
 import type { ToolMessage, ToolSpec } from '../types.js';
 import { imageNote } from './image-note.js';
 import type { LlmRequest } from './llm-provider.js';
+import { wellFormedMessages } from './well-formed-messages.js';
 
 /** A content part of an OpenAI user message. */
 export type OpenAIContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string } };
@@ -40,19 +42,20 @@ export interface OpenAITool {
  * Tool images: OpenAI accepts images only in user messages, and `tool` messages must directly
  * follow their assistant message, so with `vision` the images of a run of tool results go into
  * one user message placed after the run. Without `vision` each result gets a short note instead.
- * A failed tool's text is prefixed with `Error: `, as the format has no error flag.
+ * A failed tool's text is prefixed with `Error: `, as the format has no error flag. Lone
+ * surrogates become U+FFFD (see `wellFormedMessages`).
  */
 export function toOpenAIMessages(request: LlmRequest, options: OpenAIMessageOptions = {}): OpenAIChatMessage[] {
   const out: OpenAIChatMessage[] = [];
   const callId = options.toolCallId ?? ((id: string) => id);
-  if (request.system) out.push({ role: 'system', content: request.system });
+  if (request.system) out.push({ role: 'system', content: wellFormed(request.system) });
   let images: OpenAIContentPart[] = [];
   const flushImages = () => {
     if (images.length > 0) out.push({ role: 'user', content: images });
     images = [];
   };
 
-  for (const message of request.messages) {
+  for (const message of wellFormedMessages(request.messages)) {
     if (message.role !== 'tool') flushImages();
     if (message.role === 'user') {
       out.push({ role: 'user', content: message.content });

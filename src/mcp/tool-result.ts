@@ -1,4 +1,6 @@
 import type { CallToolResult, CompatibilityCallToolResult, ContentBlock } from '@modelcontextprotocol/sdk/types.js';
+import { imageTypeOf } from '../internal/image-type.js';
+import { wellFormed } from '../internal/well-formed.js';
 import type { ToolImage } from '../types.js';
 import type { ToolResult } from './tool-source.js';
 import { truncateMiddle } from './truncate-middle.js';
@@ -34,6 +36,9 @@ export const DEFAULT_MAX_IMAGE_BYTES = 2 * 1024 * 1024;
  *   `[resource link: name <uri>]`. Images are also returned as `images` so vision models see them,
  *   as long as they fit in `maxImageBytes` together; one that does not is described as
  *   `[image: image/png, 20971520 bytes, left out: over the 2097152-byte image limit]` and dropped.
+ *   An image is kept only when its bytes start like a PNG, JPEG, GIF or WebP, with the type its
+ *   bytes say (servers mislabel, and providers refuse an image whose bytes do not match its
+ *   type); empty data or any other bytes are described as left out instead.
  * - `structuredContent` wins over text parts: `output` is the object and `text` its JSON, because
  *   the structured form is the authoritative one (the spec has servers repeat it as text only
  *   for older clients, so the text parts are usually a duplicate). Non-text parts are still
@@ -42,6 +47,8 @@ export const DEFAULT_MAX_IMAGE_BYTES = 2 * 1024 * 1024;
  * - `isError: true` from the server becomes `isError: true`.
  * - `text` longer than `maxResultChars` is cut in the middle. A structured `output` whose JSON is
  *   that long is replaced by the cut text too, so one huge result cannot flood `tool_end` events.
+ * - Lone surrogates in `text` (a server that cut a string inside an emoji) become U+FFFD: the
+ *   text is kept in the history, and a strict provider refuses any request that holds one.
  *
  * @example
  * toToolResult({ content: [{ type: 'text', text: '5' }] }); // { text: '5', output: '5', isError: false }
@@ -66,7 +73,8 @@ export function toToolResult(
       continue;
     }
     if (part.type === 'image') {
-      if (!isSendableImage(part.mimeType, part.data)) {
+      const mimeType = isBase64(part.data) ? imageTypeOf(part.data) : undefined;
+      if (mimeType === undefined) {
         const note = `[image: ${part.mimeType.slice(0, 64)}, left out: not a PNG, JPEG, GIF or WebP image in base64]`;
         notes.push(note);
         described.push(note);
@@ -74,16 +82,17 @@ export function toToolResult(
       }
       // Checked just above: no whitespace to strip, so no copy of a multi-megabyte string.
       const bytes = cleanBase64Bytes(part.data);
-      if (imageBytes + bytes <= maxImageBytes) {
+      const fits = imageBytes + bytes <= maxImageBytes;
+      const note = fits
+        ? `[image: ${mimeType}, ${bytes} bytes]`
+        : `[image: ${mimeType}, ${bytes} bytes, left out: over the ${maxImageBytes}-byte image limit]`;
+      if (fits) {
         imageBytes += bytes;
-        // The type as providers spell it: some take only the exact lower-case values.
-        images.push({ data: part.data, mimeType: part.mimeType.toLowerCase() });
-      } else {
-        const note = `[image: ${part.mimeType}, ${bytes} bytes, left out: over the ${maxImageBytes}-byte image limit]`;
-        notes.push(note);
-        described.push(note);
-        continue;
+        images.push({ data: part.data, mimeType });
       }
+      notes.push(note);
+      described.push(note);
+      continue;
     }
     const note = describePart(part);
     notes.push(note);
@@ -102,8 +111,12 @@ export function toToolResult(
     output = text;
   }
 
-  const cut = truncateMiddle(text, maxChars);
-  if (cut !== text) output = cut;
+  // One scan of the joined text in the common case. A string output (the text, or structured
+  // content that is a string) goes out in events and comes back as a rebuilt turn's result.
+  const clean = wellFormed(text);
+  if (typeof output === 'string') output = output === text ? clean : wellFormed(output);
+  const cut = truncateMiddle(clean, maxChars);
+  if (cut !== clean) output = cut;
   const converted: ToolResult = { text: cut, output, isError: result.isError === true };
   if (images.length > 0) converted.images = images;
   return converted;
@@ -156,12 +169,9 @@ function cleanBase64Bytes(clean: string): number {
   return Math.max(0, Math.floor((clean.length * 3) / 4) - padding);
 }
 
-// The image types every vision provider takes. Anything else, kept in the history, would make
-// the provider refuse every later request of the conversation.
-const SENDABLE_IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-/** Whether an image part is one a provider can be sent: a known type, and base64 data. */
-function isSendableImage(mimeType: string, data: string): boolean {
-  return SENDABLE_IMAGE_TYPES.has(mimeType.toLowerCase()) && data.length % 4 === 0 && BASE64.test(data);
+/** Whether `data` is non-empty base64 without whitespace (what providers take as image data). */
+function isBase64(data: string): boolean {
+  return data.length > 0 && data.length % 4 === 0 && BASE64.test(data);
 }

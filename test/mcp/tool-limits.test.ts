@@ -101,8 +101,8 @@ describe('a tool whose schema is too big', () => {
 
 describe('images from tools', () => {
   it('a 21 MB image is not kept: it is replaced by a short note', () => {
-    // 4 base64 characters per 3 bytes.
-    const data = 'A'.repeat(28_000_000);
+    // 4 base64 characters per 3 bytes; a PNG signature first, as only real images are kept.
+    const data = `iVBORw0KGgoA${'A'.repeat(28_000_000 - 12)}`;
     const result = toToolResult({
       content: [
         { type: 'text', text: 'here' },
@@ -117,25 +117,27 @@ describe('images from tools', () => {
   });
 
   it('images are kept while they fit in the budget together, in order', () => {
-    // 8 base64 characters with one '=' of padding are 5 bytes.
-    const five = 'aGVsbG8=';
+    // 12 base64 characters with one '=' of padding are 8 bytes, each starting as its type does.
+    const png = 'iVBORw0KGgo=';
+    const gif = 'R0lGODlhAQA=';
+    const jpeg = '/9j/4AAQSkY=';
     const result = toToolResult(
       {
         content: [
-          { type: 'image', data: five, mimeType: 'image/png' },
-          { type: 'image', data: five, mimeType: 'image/gif' },
-          { type: 'image', data: five, mimeType: 'image/jpeg' },
+          { type: 'image', data: png, mimeType: 'image/png' },
+          { type: 'image', data: gif, mimeType: 'image/gif' },
+          { type: 'image', data: jpeg, mimeType: 'image/jpeg' },
         ],
         structuredContent: { ok: true },
       },
-      { maxImageBytes: 10 },
+      { maxImageBytes: 16 },
     );
     expect(result.images?.map((image) => image.mimeType)).toEqual(['image/png', 'image/gif']);
     expect(result.text.split('\n')).toEqual([
       '{"ok":true}',
-      '[image: image/png, 5 bytes]',
-      '[image: image/gif, 5 bytes]',
-      '[image: image/jpeg, 5 bytes, left out: over the 10-byte image limit]',
+      '[image: image/png, 8 bytes]',
+      '[image: image/gif, 8 bytes]',
+      '[image: image/jpeg, 8 bytes, left out: over the 16-byte image limit]',
     ]);
   });
 

@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { toToolResult } from '../../src/mcp/tool-result.js';
 import { truncateMiddle } from '../../src/mcp/truncate-middle.js';
 
+// The leading bytes of each image type, in base64 (what the type check reads).
+const PNG = 'iVBORw0KGgo=';
+const WEBP = 'UklGRgAAAABXRUJQVlA4IA==';
+
 describe('toToolResult', () => {
   it('joins text parts with newlines and uses the text as output', () => {
     const result = toToolResult({
@@ -20,15 +24,15 @@ describe('toToolResult', () => {
   });
 
   it('returns images and describes them in the text', () => {
-    // 8 base64 chars with one '=' of padding decode to 5 bytes.
+    // The 8-byte PNG signature: 12 base64 chars with one '=' of padding.
     const result = toToolResult({
       content: [
         { type: 'text', text: 'look' },
-        { type: 'image', data: 'aGVsbG8=', mimeType: 'image/png' },
+        { type: 'image', data: PNG, mimeType: 'image/png' },
       ],
     });
-    expect(result.images).toEqual([{ data: 'aGVsbG8=', mimeType: 'image/png' }]);
-    expect(result.text).toBe('look\n[image: image/png, 5 bytes]');
+    expect(result.images).toEqual([{ data: PNG, mimeType: 'image/png' }]);
+    expect(result.text).toBe('look\n[image: image/png, 8 bytes]');
   });
 
   it('keeps only images a provider can be sent: a known type, in base64; others are described as left out', () => {
@@ -37,15 +41,15 @@ describe('toToolResult', () => {
         { type: 'image', data: 'PHNjcmlwdD4=', mimeType: 'text/html' },
         { type: 'image', data: '<<not base64>>', mimeType: 'image/png' },
         { type: 'image', data: 'aGVsbG8', mimeType: 'image/png' },
-        { type: 'image', data: 'aGVsbG8=', mimeType: 'image/WEBP' },
+        { type: 'image', data: WEBP, mimeType: 'image/WEBP' },
       ],
     });
-    expect(result.images).toEqual([{ data: 'aGVsbG8=', mimeType: 'image/webp' }]);
+    expect(result.images).toEqual([{ data: WEBP, mimeType: 'image/webp' }]);
     expect(result.text.split('\n')).toEqual([
       '[image: text/html, left out: not a PNG, JPEG, GIF or WebP image in base64]',
       '[image: image/png, left out: not a PNG, JPEG, GIF or WebP image in base64]',
       '[image: image/png, left out: not a PNG, JPEG, GIF or WebP image in base64]',
-      '[image: image/WEBP, 5 bytes]',
+      '[image: image/webp, 16 bytes]',
     ]);
   });
 
