@@ -2,6 +2,7 @@ import { copyWith } from '../internal/copy-with.js';
 import type { ThinkingBlock, ToolMessage, ToolSpec, TranscriptMessage } from '../types.js';
 import { imageNote } from './image-note.js';
 import { safeToolCallId, safeToolName } from './safe-tool-ids.js';
+import { toolCallAsText, toolResultAsText } from './tool-exchange-text.js';
 import { wellFormedMessages } from './well-formed-messages.js';
 
 /** A text or image block, the kinds a `tool_result` may hold. */
@@ -30,6 +31,12 @@ export interface AnthropicMessageOptions {
   thinking?: boolean;
   /** Put a cache breakpoint on the last block of the last message. @default false */
   cache?: boolean;
+  /**
+   * The request defines tools. Off (the last round of a turn, where tools are withheld, or a
+   * session without tools), past calls and results are written out as text: the API refuses
+   * `tool_use` and `tool_result` blocks in a request that defines no tools. @default true
+   */
+  withTools?: boolean;
 }
 
 /** One message of the Messages API `messages` array. */
@@ -74,10 +81,11 @@ export function toAnthropicMessages(
 ): AnthropicMessage[] {
   const vision = options.vision === true;
   const thinking = options.thinking === true;
+  const withTools = options.withTools !== false;
   const out: AnthropicMessage[] = [];
   for (const message of wellFormedMessages(messages)) {
     const role = message.role === 'assistant' ? 'assistant' : 'user';
-    const blocks = toBlocks(message, vision, thinking);
+    const blocks = toBlocks(message, vision, thinking, withTools);
     if (blocks.length === 0) continue;
     const last = out.at(-1);
     if (last && last.role === role) last.content.push(...blocks);
@@ -113,7 +121,12 @@ export function toAnthropicTools(tools: readonly ToolSpec[]): AnthropicTool[] {
   }));
 }
 
-function toBlocks(message: TranscriptMessage, vision: boolean, thinking: boolean): AnthropicBlock[] {
+function toBlocks(
+  message: TranscriptMessage,
+  vision: boolean,
+  thinking: boolean,
+  withTools: boolean,
+): AnthropicBlock[] {
   if (message.role === 'user') return isBlank(message.content) ? [] : [{ type: 'text', text: message.content }];
   if (message.role === 'assistant') {
     const blocks: AnthropicBlock[] =
@@ -121,16 +134,15 @@ function toBlocks(message: TranscriptMessage, vision: boolean, thinking: boolean
     // "text content blocks must contain non-whitespace text": models often send "\n\n" before a call.
     if (!isBlank(message.content)) blocks.push({ type: 'text', text: message.content });
     for (const call of message.toolCalls ?? []) {
-      blocks.push({
-        type: 'tool_use',
-        id: safeToolCallId(call.id),
-        name: safeToolName(call.name),
-        input: call.arguments,
-      });
+      blocks.push(
+        withTools
+          ? { type: 'tool_use', id: safeToolCallId(call.id), name: safeToolName(call.name), input: call.arguments }
+          : { type: 'text', text: toolCallAsText(call) },
+      );
     }
     return blocks;
   }
-  return [toolResult(message, vision)];
+  return [withTools ? toolResult(message, vision) : { type: 'text', text: toolResultAsText(message) }];
 }
 
 // Stops at the first visible character; `\s` is the set `trim()` removes.

@@ -97,6 +97,7 @@ export class AnthropicProvider implements LlmProvider {
         vision: request.vision === true,
         thinking: budget !== undefined,
         cache: this.#caching,
+        withTools: request.tools !== undefined && request.tools.length > 0,
       }),
       stream: true,
     };

@@ -1,6 +1,7 @@
 import type { ToolMessage, ToolSpec, TranscriptMessage } from '../types.js';
 import { imageNote } from './image-note.js';
 import { safeToolCallId, safeToolName } from './safe-tool-ids.js';
+import { toolCallAsText, toolResultAsText } from './tool-exchange-text.js';
 import { wellFormedMessages } from './well-formed-messages.js';
 
 /** An image block of the Converse API. */
@@ -89,13 +90,13 @@ export function toBedrockToolConfig(tools: readonly ToolSpec[]): BedrockToolConf
 
 function toBlocks(message: TranscriptMessage, vision: boolean, withTools: boolean): BedrockContentBlock[] {
   if (message.role === 'user') return textBlocks(message.content);
-  if (message.role === 'tool') return [withTools ? toolResult(message, vision) : { text: resultAsText(message) }];
+  if (message.role === 'tool') return [withTools ? toolResult(message, vision) : { text: toolResultAsText(message) }];
   const blocks = textBlocks(message.content);
   for (const call of message.toolCalls ?? []) {
     blocks.push(
       withTools
         ? { toolUse: { toolUseId: safeToolCallId(call.id), name: safeToolName(call.name), input: call.arguments } }
-        : { text: `[Called the tool ${call.name} with ${JSON.stringify(call.arguments)}]` },
+        : { text: toolCallAsText(call) },
     );
   }
   return blocks;
@@ -126,11 +127,6 @@ function toolResult(message: ToolMessage, vision: boolean): BedrockContentBlock 
       ...(message.isError ? { status: 'error' } : {}),
     },
   };
-}
-
-function resultAsText(message: ToolMessage): string {
-  const outcome = message.isError ? 'failed' : 'returned';
-  return `[The tool ${message.name} ${outcome}: ${message.content === '' ? '(no output)' : message.content}]`;
 }
 
 function rank(block: BedrockContentBlock): number {

@@ -96,7 +96,8 @@ describe('Anthropic accepts the repaired transcript (the fake refuses repeated t
   it('sends both calls and both results', async () => {
     const stored = [user('q'), calls('x', 'x'), result('x', 'r1'), result('x', 'r2'), answer('done'), user('again')];
     const provider = new AnthropicProvider({ baseUrl: fake.url, apiKey: 'k' }, { ...FAST, maxRetries: 0 });
-    const events = await collect(provider.stream({ model: 'm', messages: repairTranscript(stored).messages }));
+    const tools = [{ name: 'a', inputSchema: { type: 'object' } }];
+    const events = await collect(provider.stream({ model: 'm', messages: repairTranscript(stored).messages, tools }));
     expect(textOf(events)).toBe('fine');
     expect(fake.requests[0]?.body.messages[2].content.map((block: { content: string }) => block.content)).toEqual([
       'r1',

@@ -24,6 +24,11 @@ function provider() {
 }
 
 const hi: LlmRequest = { model: 'claude-test', messages: [{ role: 'user', content: 'Hi' }] };
+/** The tools of the transcript below: a request with tool exchanges must define tools. */
+const LOOKUP_TOOLS = [
+  { name: 'screenshot', inputSchema: { type: 'object' } },
+  { name: 'weather', inputSchema: { type: 'object' } },
+];
 
 describe('AnthropicProvider streaming', () => {
   it('streams text, then usage and finish, and sends the Messages API request', async () => {
@@ -172,7 +177,7 @@ describe('Anthropic transcript mapping', () => {
   ];
 
   it('merges consecutive tool results into one user message with image blocks (vision on)', async () => {
-    await collect(provider().stream({ model: 'claude-test', messages: transcript, vision: true }));
+    await collect(provider().stream({ model: 'claude-test', messages: transcript, vision: true, tools: LOOKUP_TOOLS }));
     expect(fake.requests[0]?.body.messages).toEqual([
       { role: 'user', content: [{ type: 'text', text: 'Look and check' }] },
       {
@@ -203,7 +208,7 @@ describe('Anthropic transcript mapping', () => {
   });
 
   it('replaces images with a note when vision is off', async () => {
-    await collect(provider().stream({ model: 'claude-test', messages: transcript }));
+    await collect(provider().stream({ model: 'claude-test', messages: transcript, tools: LOOKUP_TOOLS }));
     const body = JSON.stringify(fake.requests[0]?.body);
     expect(body).not.toContain('QUJD');
     expect(fake.requests[0]?.body.messages[2].content[0]).toEqual({

@@ -69,6 +69,7 @@ describe('Anthropic extended thinking', () => {
         model: 'claude-sonnet-4-5',
         max_tokens: 4096,
         thinking: { type: 'enabled', budget_tokens: 2048 },
+        tools: [{ name: 'add', input_schema: { type: 'object' } }],
         messages: [
           { role: 'user', content: 'add 2 and 3' },
           { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'add', input: {} }] },
