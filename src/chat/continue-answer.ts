@@ -9,7 +9,8 @@ export const CONTINUE_INSTRUCTION =
  * last message: an assistant answer with text and no tool calls), with a strategy per API:
  * - Anthropic: the partial answer is the last message, an assistant prefill, which the model
  *   continues as its own words (the API refuses a prefill that ends in whitespace, so that is
- *   trimmed; {@link joinAtSeam} puts it back).
+ *   trimmed; {@link joinAtSeam} puts it back). Extended thinking does not go with a prefill: the
+ *   provider sends that one call without it (see `thinkingFits`).
  * - every other API (OpenAI-style and the rest, many of which would treat a trailing assistant
  *   message as finished or refuse it): the partial answer stays an assistant message and a short
  *   user message asks to continue it without repeating.
