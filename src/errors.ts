@@ -40,6 +40,7 @@ export const ERROR_CODES = [
   'INTERNAL',
   'RATE_LIMITED',
   'BUDGET_EXCEEDED',
+  'CONVERSATION_LIMIT',
 ] as const;
 
 /** A stable, machine-readable error code. */
@@ -86,6 +87,8 @@ export const ERROR_HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   // The host's limits: too many requests or streams now, or the token budget is spent.
   RATE_LIMITED: 429,
   BUDGET_EXCEEDED: 429,
+  // The user keeps `maxConversations` already: a new one needs one of them deleted first.
+  CONVERSATION_LIMIT: 409,
 };
 
 /**

@@ -27,12 +27,42 @@ export interface RecordTurnOptions {
   onlyIf?: { key: string; contains: string };
 }
 
-/** Options of {@link ConversationBackend.list}. */
+/**
+ * Options of {@link ConversationBackend.list}. The list is in one total order, newest first:
+ * `updatedAt` descending, then `conversationId` descending (byte order), so a page that ends with
+ * (`updatedAt`, `conversationId`) is followed by exactly the entries after it, none skipped or
+ * repeated even when several were updated in the same millisecond.
+ */
 export interface ListConversationsOptions {
   /** At most this many conversations. */
   limit: number;
   /** Only conversations updated strictly before this time (ms since the epoch): the next page. */
   before?: number;
+  /**
+   * With `before`: also the conversations updated exactly at `before` whose id sorts before this
+   * one. Pass the last entry's `updatedAt` and `conversationId` to get the page after it.
+   */
+  beforeId?: string;
+}
+
+/** Options of {@link ConversationBackend.remove}. */
+export interface RemoveConversationOptions {
+  /**
+   * Session-backend keys (the conversation's history) deleted in the same atomic step as the
+   * entry, so a turn saved meanwhile finds both or neither. Passed only to a backend whose
+   * {@link ConversationBackend.seesSessions} is `true`.
+   */
+  withKeys?: readonly string[];
+}
+
+/** Options of {@link ConversationBackend.admits}. */
+export interface AdmitConversationOptions {
+  /** How many conversations the user may keep (not counting `uncounted`). */
+  max: number;
+  /** The conversations' idle lifetime: older entries are expired and not counted. */
+  ttlMs: number;
+  /** A conversation that is never counted (the default one). */
+  uncounted?: string;
 }
 
 /** A page of a user's conversations, newest first. */
@@ -66,8 +96,17 @@ export interface ConversationBackend {
   get(userId: string, conversationId: string): Promise<ConversationSummary | null>;
   /** A page of the user's conversations, newest first. */
   list(userId: string, options: ListConversationsOptions): Promise<ConversationPage>;
-  /** Removes one conversation's entry; resolves `true` when it existed. */
-  remove(userId: string, conversationId: string): Promise<boolean>;
+  /**
+   * Removes one conversation's entry; resolves `true` when it existed. With `withKeys` (only on a
+   * backend that {@link seesSessions}), those session keys go in the same step.
+   */
+  remove(userId: string, conversationId: string, options?: RemoveConversationOptions): Promise<boolean>;
+  /**
+   * Optional. Whether `conversationId` may take a turn under a cap of `max` conversations: `true`
+   * when it has a live entry, or when the user has fewer than `max` other live ones. Reads only
+   * (one round trip on Redis). Without it, `Conversations` counts with {@link get} and {@link list}.
+   */
+  admits?(userId: string, conversationId: string, options: AdmitConversationOptions): Promise<boolean>;
   /** Optional. Releases timers the backend itself created. */
   close?(): Promise<void>;
 }

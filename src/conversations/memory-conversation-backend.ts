@@ -1,4 +1,5 @@
 import type {
+  AdmitConversationOptions,
   ConversationBackend,
   ConversationPage,
   ConversationSummary,
@@ -6,6 +7,7 @@ import type {
   RecordTurnOptions,
 } from './conversation-backend.js';
 import { type ConversationEntry, nextEntry, toSummary } from './conversation-entry.js';
+import { isAfterCursor, newestFirst } from './conversation-order.js';
 
 /** One user's entries, and the earliest time one of them expires (a lower bound). */
 interface UserEntries {
@@ -40,7 +42,9 @@ export class MemoryConversationBackend implements ConversationBackend {
 
   async recordTurn(userId: string, conversationId: string, options: RecordTurnOptions): Promise<void> {
     const user = this.#user(userId, true);
-    const entry = nextEntry(user.entries.get(conversationId), options);
+    // Whole milliseconds, as on Redis: a page's cursor (`updated_at`) names them exactly.
+    const at = Math.trunc(options.at);
+    const entry = nextEntry(user.entries.get(conversationId), { title: options.title, at, ttlMs: options.ttlMs });
     user.entries.set(conversationId, entry);
     if (entry.e < user.soonest) user.soonest = entry.e;
     this.#sweepOthers();
@@ -54,16 +58,24 @@ export class MemoryConversationBackend implements ConversationBackend {
   async list(userId: string, options: ListConversationsOptions): Promise<ConversationPage> {
     const entries = this.#user(userId, false)?.entries;
     if (entries === undefined) return { conversations: [], hasMore: false };
-    const before = options.before ?? Number.POSITIVE_INFINITY;
-    const newestFirst = [...entries]
-      .filter(([, entry]) => entry.u < before)
-      .sort(([idA, a], [idB, b]) => b.u - a.u || (idA < idB ? 1 : -1));
+    const page = [...entries]
+      .filter(([id, entry]) => isAfterCursor(entry.u, id, options))
+      .sort(([idA, a], [idB, b]) => newestFirst(a.u, idA, b.u, idB));
     return {
-      conversations: newestFirst.slice(0, options.limit).map(([id, entry]) => toSummary(id, entry)),
-      hasMore: newestFirst.length > options.limit,
+      conversations: page.slice(0, options.limit).map(([id, entry]) => toSummary(id, entry)),
+      hasMore: page.length > options.limit,
     };
   }
 
+  async admits(userId: string, conversationId: string, options: AdmitConversationOptions): Promise<boolean> {
+    // Only live entries are held: `#user` drops the expired ones first.
+    const entries = this.#user(userId, false)?.entries;
+    if (entries === undefined || entries.has(conversationId)) return true;
+    const uncounted = options.uncounted !== undefined && entries.has(options.uncounted) ? 1 : 0;
+    return entries.size - uncounted < options.max;
+  }
+
+  /** Never sees the session backend (`withKeys` is not honoured): the caller clears those itself. */
   async remove(userId: string, conversationId: string): Promise<boolean> {
     const entries = this.#user(userId, false)?.entries;
     const removed = entries?.delete(conversationId) ?? false;

@@ -102,6 +102,12 @@ export interface ChatHandlerOptions {
    * `turnPolicy` says: it does not wait). @default Infinity (no cap)
    */
   maxConcurrentConversations?: number;
+  /**
+   * How many conversations one user may keep (listed and not expired), the default one not
+   * counted. A turn that would start one more is refused with 409 `CONVERSATION_LIMIT` before
+   * anything is stored; the user's existing conversations keep working. @default 1000
+   */
+  maxConversations?: number;
   /** The longest a turn may run before it is stopped with `TIMEOUT`. @default 600000 */
   turnTimeoutMs?: number;
   /**

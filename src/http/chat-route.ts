@@ -95,6 +95,12 @@ async function startNewTurn(send: NewSend): Promise<Response> {
   const scope = new TurnScope(start.lease, context.settings.turnTimeoutMs);
   let turnOwnsScope = false;
   try {
+    // A first turn in one conversation too many is refused before anything of it is saved (the
+    // record sent with the lock is taken back below). It costs a read only when the
+    // conversation's history is empty; a queued turn reads its history here instead of later.
+    const history = start.history ?? context.store.getHistory(userId, conversationId);
+    history.catch(() => undefined);
+    await context.conversations.admit(userId, conversationId, history);
     scope.keep(await context.slots.take(userId));
     const live = scope.use(await acquireLive(context, start.stored, request, user));
     const ref = { userId, turnId, ...(named ? { conversationId: named } : {}) };
@@ -115,7 +121,7 @@ async function startNewTurn(send: NewSend): Promise<Response> {
         return live.service.chat(body.message, {
           // Saved only while no other process has taken the turn over (epoch 1: its first owner).
           history: fencedHistory(
-            context.conversations.history(userId, conversationId, start.history, {
+            context.conversations.history(userId, conversationId, history, {
               sessionVersion: start.stored.version,
               wasStopped: () => isStopReason(signal.reason),
             }),

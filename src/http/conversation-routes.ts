@@ -1,23 +1,29 @@
 import { z } from 'zod';
 import { conversationIdSchema, DEFAULT_CONVERSATION_ID } from '../conversations/conversation-id.js';
+import { parseQueryTime } from '../conversations/query-time.js';
 import { parseBody } from '../schemas.js';
 import { authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
 import { jsonResponse } from './json-response.js';
 
-// `before` is a time: ISO-8601, or milliseconds since the epoch, within what a Date can hold
-// (±8.64e15 ms), or turning it into one would throw.
-const MAX_DATE_MS = 8.64e15;
+// `before` is a time: an ISO-8601 date-time (as `updated_at` and `at` are written) or
+// milliseconds since the epoch, read strictly (see `parseQueryTime`), else 422.
 const before = z
   .string()
   .max(64)
   .refine(
-    (value) => Math.abs(toMillis(value)) <= MAX_DATE_MS,
-    'must be an ISO-8601 time or milliseconds since the epoch',
+    (value) => parseQueryTime(value) !== undefined,
+    'must be an ISO-8601 date-time (such as 2026-11-30T10:00:00.000Z) or milliseconds since the epoch',
   )
   .optional();
 const limit = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 
-const conversationsQuery = z.object({ limit: limit(20, 100), before });
+// `before_id` breaks a tie of `before`: the page after (updated_at, conversation_id) of the last one shown.
+const conversationsQuery = z
+  .object({ limit: limit(20, 100), before, before_id: conversationIdSchema.optional() })
+  .refine((query) => query.before_id === undefined || query.before !== undefined, {
+    message: 'needs before (the updated_at of the same conversation)',
+    path: ['before_id'],
+  });
 const historyQuery = z.object({
   conversation_id: conversationIdSchema.default(DEFAULT_CONVERSATION_ID),
   limit: limit(50, 500),
@@ -27,7 +33,9 @@ const deleteQuery = z.object({ conversation_id: conversationIdSchema.default(DEF
 
 /**
  * `GET /conversations/:user_id`: the user's conversations, newest first, a page at a time
- * (`limit`, `before` = the `updated_at` of the last one shown).
+ * (`limit`, `before` = the `updated_at` of the last one shown, `before_id` = its
+ * `conversation_id`, so conversations updated in the same millisecond are neither skipped nor
+ * repeated).
  * @internal
  */
 export async function conversationsRoute(context: HandlerContext, request: Request, pathUserId: string) {
@@ -36,6 +44,7 @@ export async function conversationsRoute(context: HandlerContext, request: Reque
   const page = await context.conversations.list(userId, {
     limit: query.limit,
     ...(query.before === undefined ? {} : { before: toMillis(query.before) }),
+    ...(query.before_id === undefined ? {} : { beforeId: query.before_id }),
   });
   const running = await Promise.all(
     page.conversations.map((entry) => context.isConversationRunning(userId, entry.conversationId)),
@@ -81,6 +90,7 @@ function queryOf(request: Request): Record<string, string> {
   return Object.fromEntries(new URL(request.url, 'http://localhost').searchParams);
 }
 
+/** A `before` the schema accepted, in milliseconds. */
 function toMillis(value: string): number {
-  return /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  return parseQueryTime(value) ?? Number.NaN;
 }

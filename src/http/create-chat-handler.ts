@@ -237,6 +237,7 @@ function createContext(
   });
   const conversations = new Conversations(store, storage.conversations ?? new MemoryConversationBackend(), {
     historyTtlMs: settings.historyTtlMs,
+    maxConversations: settings.maxConversations,
     ...(logger ? { logger } : {}),
     // A deleted conversation's running turn is stopped (stop waits for its end, on whichever
     // process runs it) and its recorded events go with it.

@@ -15,6 +15,7 @@ export const HANDLER_DEFAULTS = Object.freeze({
   turnPolicy: 'reject',
   turnQueueTimeoutMs: 30_000,
   maxConcurrentConversations: Number.POSITIVE_INFINITY,
+  maxConversations: 1000,
   turnTimeoutMs: 600_000,
   turnRetentionMs: 600_000,
   maxTurnEvents: 10_000,
@@ -38,6 +39,8 @@ export interface HandlerSettings {
   readonly turnQueueTimeoutMs: number;
   /** `Infinity` when unlimited. */
   readonly maxConcurrentConversations: number;
+  /** Conversations one user may keep, the default one not counted; `Infinity` when unlimited. */
+  readonly maxConversations: number;
   readonly turnTimeoutMs: number;
   readonly turnRetentionMs: number;
   readonly maxTurnEvents: number;
@@ -84,6 +87,7 @@ export function resolveHandlerSettings(options: ChatHandlerOptions): HandlerSett
       'maxConcurrentConversations',
       options.maxConcurrentConversations ?? d.maxConcurrentConversations,
     ),
+    maxConversations: cap('maxConversations', options.maxConversations ?? d.maxConversations),
     turnTimeoutMs: duration('turnTimeoutMs', options.turnTimeoutMs ?? d.turnTimeoutMs, 1),
     turnRetentionMs: duration('turnRetentionMs', options.turnRetentionMs ?? d.turnRetentionMs, 1),
     maxTurnEvents: count('maxTurnEvents', options.maxTurnEvents ?? d.maxTurnEvents, 2),

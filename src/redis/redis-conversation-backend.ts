@@ -1,13 +1,16 @@
 import type {
+  AdmitConversationOptions,
   ConversationBackend,
   ConversationPage,
   ConversationSummary,
   ListConversationsOptions,
   RecordTurnOptions,
+  RemoveConversationOptions,
 } from '../conversations/conversation-backend.js';
 import { type ConversationEntry, parseConversationEntry, toSummary } from '../conversations/conversation-entry.js';
 import { conversationEntriesKey, conversationIndexKey } from '../session/session-keys.js';
 import {
+  ADMIT_CONVERSATION,
   GET_CONVERSATION,
   LIST_CONVERSATIONS,
   RECORD_CONVERSATION_TURN,
@@ -75,19 +78,23 @@ export class RedisConversationBackend implements ConversationBackend {
   async list(userId: string, options: ListConversationsOptions): Promise<ConversationPage> {
     const now = this.#now();
     const conversations: ConversationSummary[] = [];
-    let before = options.before === undefined ? '+inf' : `(${options.before}`;
+    // The cursor is a score and an id: a batch that ends inside a run of equal scores goes on
+    // after its last id, not after its score (which would skip the rest of the run).
+    let before = options.before === undefined ? '+inf' : String(Math.trunc(options.before));
+    let beforeId = options.before === undefined ? '' : (options.beforeId ?? '');
     // Expired or corrupt entries are skipped; read on until the page is full or the list ends.
     for (;;) {
       const batch = options.limit + 1 - conversations.length;
       const flat = (await this.#run(() =>
-        runScript(this.#client, LIST_CONVERSATIONS, this.#keys(userId), [before, batch]),
+        runScript(this.#client, LIST_CONVERSATIONS, this.#keys(userId), [before, beforeId, batch]),
       )) as string[];
       for (let i = 0; i < flat.length; i += 3) {
         const entry = parseConversationEntry(flat[i + 2]);
         if (entry !== undefined && entry.e > now) conversations.push(toSummary(flat[i] as string, entry));
       }
       if (flat.length / 3 < batch || conversations.length > options.limit) break;
-      before = `(${flat[flat.length - 2]}`;
+      before = flat[flat.length - 2] as string;
+      beforeId = flat[flat.length - 3] as string;
     }
     return {
       conversations: conversations.slice(0, options.limit),
@@ -95,11 +102,19 @@ export class RedisConversationBackend implements ConversationBackend {
     };
   }
 
-  async remove(userId: string, conversationId: string): Promise<boolean> {
-    const removed = await this.#run(() =>
-      runScript(this.#client, REMOVE_CONVERSATION, this.#keys(userId), [conversationId]),
-    );
+  async remove(userId: string, conversationId: string, options: RemoveConversationOptions = {}): Promise<boolean> {
+    // The history goes in the same script as the entry: a turn saved meanwhile finds both or neither.
+    const sessions = this.#sessions;
+    const keys = this.#keys(userId);
+    if (sessions) for (const key of options.withKeys ?? []) keys.push(sessions.redisKey(key));
+    const removed = await this.#run(() => runScript(this.#client, REMOVE_CONVERSATION, keys, [conversationId]));
     return removed === 1;
+  }
+
+  async admits(userId: string, conversationId: string, options: AdmitConversationOptions): Promise<boolean> {
+    const args = [conversationId, options.max, this.#now(), toRedisMs(options.ttlMs), options.uncounted ?? ''];
+    const admitted = await this.#run(() => runScript(this.#client, ADMIT_CONVERSATION, this.#keys(userId), args));
+    return admitted === 1;
   }
 
   async #entry(userId: string, conversationId: string): Promise<ConversationEntry | undefined> {
