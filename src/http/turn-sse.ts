@@ -55,11 +55,17 @@ async function* failing(error: unknown): AsyncGenerator<RecordedEvent, void> {
   throw error;
 }
 
-/** The last frame of a stream whose reading failed (`RESUME_LOST`, storage down). */
+/**
+ * The last frame of a stream whose reading failed (`RESUME_LOST`, storage down). Only a failure
+ * that ends the turn for this reader carries the end id, which an `EventSource` reconnects with
+ * and gets 204, stopping it: a read that may work again (storage down for a while) has no id, so
+ * the client keeps the last one it saw and its reconnect goes on from there.
+ */
 function readFailureFrame(turnId: string, error: unknown): SseMessage {
   const known = isLlmChatError(error);
+  const final = !known || !error.recoverable || error.code === 'RESUME_LOST';
   return {
-    id: endEventId(turnId),
+    ...(final ? { id: endEventId(turnId) } : {}),
     event: 'error',
     data: {
       type: 'error',

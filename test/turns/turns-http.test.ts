@@ -158,6 +158,29 @@ describe('turns over handler.fetch (memory storage)', () => {
     expect((await handler.fetch(jsonRequest('/chat/events/tom', 'uma'))).status).toBe(403);
   });
 
+  it('ends a read the storage failed with an error of no id: reconnecting with the last id goes on', async () => {
+    const storage = memoryStorage();
+    const turns = storage.turns as NonNullable<typeof storage.turns>;
+    const read = turns.read.bind(turns);
+    let failing = false;
+    turns.read = (...args) =>
+      failing
+        ? Promise.reject(new LlmChatError('BACKEND_UNAVAILABLE', 'The storage backend is unavailable.'))
+        : read(...args);
+    const own = makeHandler({ storage });
+    await connect('wes', own);
+    const frames = await new SseReader(await chat('wes', 'count 12', true, {}, own)).all();
+    expect(frames.at(-1)?.event).toBe('final');
+    failing = true;
+    const cut = await new SseReader(await events('wes', { lastEventId: frames[2]?.id as string }, own)).all();
+    expect(cut.at(-1)).toMatchObject({ event: 'error', data: { code: 'BACKEND_UNAVAILABLE', recoverable: true } });
+    // No id: an EventSource keeps the last one it saw, and its reconnect picks the turn up there.
+    expect(cut.at(-1)?.id).toBeUndefined();
+    failing = false;
+    const rest = await new SseReader(await events('wes', { lastEventId: frames[2]?.id as string }, own)).all();
+    expect(rest).toEqual(frames.slice(3));
+  });
+
   it('stops a streaming turn from a /stop request: every reader ends with final stopped, history stays valid', async () => {
     await connect('vic');
     const response = await chat('vic', 'count 400');
