@@ -86,7 +86,7 @@ export type { ElicitationHandler, ElicitationRequest, ElicitationResult } from '
 export type { StoredTool } from './mcp/stored-tool.js';
 export type { ToolCallOptions, ToolResult, ToolSource } from './mcp/tool-source.js';
 export type { OAuthClientConfig, OAuthOptions } from './oauth/oauth-options.js';
-export type { AppendToListOptions, SessionBackend, TtlRefresh } from './session/session-backend.js';
+export type { AppendToListOptions, SessionBackend, StoredValue, TtlRefresh } from './session/session-backend.js';
 export type { SessionStoreOptions, StoredSession } from './session/session-store.js';
 export { SessionStore } from './session/session-store.js';
 export { encodeSseEvent, type SseMessage } from './sse/encode-sse-event.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { MessageBus } from '../bus/message-bus.js';
 import { LlmChatError } from '../errors.js';
 import { unrefTimer } from '../internal/unref-timer.js';
-import type { SessionBackend } from '../session/session-backend.js';
+import type { SessionBackend, StoredValue } from '../session/session-backend.js';
 import { askAnswerKey, askKey, conversationKey, userHashTag } from '../session/session-keys.js';
 
 /** The two kinds of question a turn can ask its user. */
@@ -141,21 +141,28 @@ export class AskBroker {
     const pending = parsePending(raw);
     if (pending === undefined || !answers(pending, { userId, kind, id, conversationId })) return null;
     const answer = check(pending);
-    if (!(await this.#takeIfUnchanged(key, raw))) return null;
     const text = JSON.stringify({ fingerprint: pending.fingerprint, answer });
-    await this.#store.set(answerKey, text, ANSWER_TTL_MS);
+    if (!(await this.#takeAndAnswer(key, raw, { key: answerKey, value: text, ttlMs: ANSWER_TTL_MS }))) return null;
     await this.#bus.publish(channel, text).catch(() => {});
     return { pending, answer };
   }
 
   /**
-   * Takes the question at `key` if it is still the one checked (`raw`). Another one found there
-   * (the turn withdrew the checked question and asked again under the same id in between) stays,
-   * unanswered: the answer was checked against a question that no longer waits.
+   * Takes the question at `key` if it is still the one checked (`raw`) and stores the answer.
+   * Another question found there (the turn withdrew the checked one and asked again under the
+   * same id in between) stays, unanswered: the answer was checked against a question that no
+   * longer waits. Where the backend can, both happen in one step: an answer whose reply was lost
+   * (a timeout, then a 404 for the retry) still reaches the turn, which reads it from the store.
    */
+  async #takeAndAnswer(key: string, raw: string, answer: StoredValue): Promise<boolean> {
+    if (this.#store.takeIfEqual !== undefined) return this.#store.takeIfEqual(key, raw, answer);
+    if (!(await this.#takeIfUnchanged(key, raw))) return false;
+    await this.#store.set(answer.key, answer.value, answer.ttlMs);
+    return true;
+  }
+
+  /** {@link #takeAndAnswer}'s take for a backend without `takeIfEqual`: put back what was not ours. */
   async #takeIfUnchanged(key: string, raw: string): Promise<boolean> {
-    if (this.#store.takeIfEqual !== undefined) return this.#store.takeIfEqual(key, raw);
-    // A backend without the atomic step: take whatever is there, and put back what was not ours.
     const taken = await this.#take(key);
     if (taken === raw) return true;
     const other = taken === null ? undefined : parsePending(taken);

@@ -110,13 +110,15 @@ return value
 `);
 
 /**
- * Deletes KEYS[1] when its value is exactly ARGV[1] and returns 1; otherwise (another value, none,
- * a key of another type) leaves it alone and returns 0. @internal
+ * Deletes KEYS[1] when its value is exactly ARGV[1], then (when ARGV[2] is '1') sets KEYS[2] to
+ * ARGV[3] with a TTL of ARGV[4] ms, and returns 1; otherwise (another value, none, a key of
+ * another type) leaves everything alone and returns 0. @internal
  */
 export const TAKE_IF_EQUAL = defineScript(`
 local value = redis.pcall('GET', KEYS[1])
 if value ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
+if ARGV[2] == '1' then redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) end
 return 1
 `);
 

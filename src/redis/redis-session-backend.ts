@@ -1,4 +1,4 @@
-import type { AppendToListOptions, SessionBackend } from '../session/session-backend.js';
+import type { AppendToListOptions, SessionBackend, StoredValue } from '../session/session-backend.js';
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
 import { resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
 import { APPEND_TO_LIST, GET_WITH_LIST, runScript, TAKE_IF_EQUAL, TAKE_VALUE } from './redis-scripts.js';
@@ -53,8 +53,13 @@ export class RedisSessionBackend implements SessionBackend {
     return typeof value === 'string' ? value : null;
   }
 
-  async takeIfEqual(key: string, expected: string): Promise<boolean> {
-    const reply = await this.#run(() => runScript(this.#client, TAKE_IF_EQUAL, [this.#key(key)], [expected]));
+  async takeIfEqual(key: string, expected: string, replacement?: StoredValue): Promise<boolean> {
+    const own = this.#key(key);
+    const keys = [own, replacement ? this.#key(replacement.key) : own];
+    const args = replacement
+      ? [expected, '1', replacement.value, toRedisMs(replacement.ttlMs)]
+      : [expected, '0', '', 0];
+    const reply = await this.#run(() => runScript(this.#client, TAKE_IF_EQUAL, keys, args));
     return reply === 1;
   }
 

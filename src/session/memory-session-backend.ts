@@ -1,7 +1,7 @@
 import { LlmChatError } from '../errors.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import type { Logger } from '../types.js';
-import type { AppendToListOptions, SessionBackend } from './session-backend.js';
+import type { AppendToListOptions, SessionBackend, StoredValue } from './session-backend.js';
 
 /** Options of {@link MemorySessionBackend}. */
 export interface MemorySessionBackendOptions {
@@ -78,9 +78,12 @@ export class MemorySessionBackend implements SessionBackend {
     return typeof entry?.value === 'string' ? entry.value : null;
   }
 
-  async takeIfEqual(key: string, expected: string): Promise<boolean> {
+  async takeIfEqual(key: string, expected: string, replacement?: StoredValue): Promise<boolean> {
     if (this.#live(key)?.value !== expected) return false;
     this.#entries.delete(key);
+    if (replacement) {
+      this.#insert(replacement.key, { value: String(replacement.value), expiresAt: Date.now() + replacement.ttlMs });
+    }
     return true;
   }
 

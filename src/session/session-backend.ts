@@ -24,6 +24,13 @@ export interface AppendToListOptions {
   onlyIf?: { key: string; contains: string };
 }
 
+/** A value to store at `key` for `ttlMs` milliseconds (see {@link SessionBackend.takeIfEqual}). */
+export interface StoredValue {
+  key: string;
+  value: string;
+  ttlMs: number;
+}
+
 /**
  * Where {@link SessionStore} keeps its records: opaque string values and lists of strings, each
  * with a millisecond TTL. The store owns key names, JSON and validation, so every backend
@@ -61,12 +68,14 @@ export interface SessionBackend {
    */
   take?(key: string): Promise<string | null>;
   /**
-   * Optional. Deletes the value at `key` only when it is exactly `expected`, in one atomic step;
-   * resolves whether it did. Of two processes answering the same question only one takes it,
-   * and a value replaced in between is never touched. Callers fall back to {@link take} (and
-   * putting back what was not theirs) when a backend lacks it.
+   * Optional. Deletes the value at `key` only when it is exactly `expected` and then sets
+   * `replacement` (when given; its key shares `key`'s hash tag), all in one atomic step;
+   * resolves whether it did. Of two processes answering the same question only one takes it, a
+   * value replaced in between is never touched, and the answer is stored with the take, so a
+   * caller that lost the reply (a timeout) has not lost the answer. Callers fall back to
+   * {@link take} (and putting back what was not theirs) when a backend lacks it.
    */
-  takeIfEqual?(key: string, expected: string): Promise<boolean>;
+  takeIfEqual?(key: string, expected: string, replacement?: StoredValue): Promise<boolean>;
   /**
    * Optional. The value at `key` and the whole list at `listKey`, read in one step (one command
    * on Redis): a turn reads its session and its history together. Callers fall back to `get` and

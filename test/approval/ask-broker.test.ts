@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AskBroker, type AskBroker as Broker, fingerprintOf, type PendingAsk } from '../../src/asks/ask-broker.js';
 import type { MessageBus } from '../../src/bus/message-bus.js';
 import { isLlmChatError, LlmChatError } from '../../src/errors.js';
-import type { SessionBackend } from '../../src/session/session-backend.js';
+import type { SessionBackend, StoredValue } from '../../src/session/session-backend.js';
 import { conversationKey } from '../../src/session/session-keys.js';
 import { askStorages } from './ask-storages.js';
 
@@ -147,6 +147,27 @@ describe.each(setups)('AskBroker (%s)', (_name, processes) => {
     expect(await waiting).toBeNull();
   });
 
+  it('delivers an answer whose reply the answering side lost (a timeout after the storage took it)', async () => {
+    const [a, b] = processes();
+    const turn = new AskBroker(a.sessions, a.bus);
+    const pending = question();
+    let asked!: () => void;
+    const stored = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
+    const waiting = turn.ask(pending, { timeoutMs: 8_000, onAsked: asked });
+    await stored;
+    const lostReplies = lostReplyOfTake(b.sessions);
+    const answering = new AskBroker(lostReplies, lossyBus(b.bus));
+    const refused = answering.answer(pending.userId, 'approval', pending.id, 'default', () => ({
+      decision: 'approve',
+    }));
+    await expect(refused).rejects.toSatisfy((error) => isLlmChatError(error) && error.code === 'BACKEND_UNAVAILABLE');
+    // The question is gone (a retry is a 404), and yet the turn has its answer.
+    expect(await answering.answer(pending.userId, 'approval', pending.id, 'default', () => ({}))).toBeNull();
+    expect(await waiting).toEqual({ decision: 'approve' });
+  });
+
   it('finds the answer in the storage when the bus message is lost', async () => {
     const [a, b] = processes();
     const turn = new AskBroker(a.sessions, a.bus);
@@ -180,9 +201,28 @@ function gatedWrites(backend: SessionBackend, gate: Promise<void>): SessionBacke
     ...(backend.take ? { take: (key: string) => backend.take?.(key) ?? Promise.resolve(null) } : {}),
     ...(backend.takeIfEqual
       ? {
-          takeIfEqual: (key: string, expected: string) =>
-            backend.takeIfEqual?.(key, expected) ?? Promise.resolve(false),
+          takeIfEqual: (key: string, expected: string, replacement?: StoredValue) =>
+            backend.takeIfEqual?.(key, expected, replacement) ?? Promise.resolve(false),
         }
       : {}),
   };
+}
+
+/** `backend` whose compare-and-take works but whose reply is lost: it rejects after doing its work. */
+function lostReplyOfTake(backend: SessionBackend): SessionBackend {
+  const lost = () => new LlmChatError('BACKEND_UNAVAILABLE', 'The storage backend did not answer in time.');
+  const wrapped = gatedWrites(backend, Promise.resolve());
+  if (backend.takeIfEqual) {
+    wrapped.takeIfEqual = async (key, expected, replacement) => {
+      await backend.takeIfEqual?.(key, expected, replacement);
+      throw lost();
+    };
+  }
+  if (backend.take) {
+    wrapped.take = async (key) => {
+      await backend.take?.(key);
+      throw lost();
+    };
+  }
+  return wrapped;
 }

@@ -118,6 +118,14 @@ export function runSessionBackendContract(name: string, makeBackends: MakeSessio
       expect(await b.takeIfEqual(key, 'v2')).toBe(true);
       expect(await a.get(key)).toBeNull();
       expect(await a.takeIfEqual(key, 'v2')).toBe(false);
+      // With a replacement: set in the same step, only when the take happened.
+      const groupKey = keyGroup();
+      const [asked, answered] = [groupKey('asked'), groupKey('answered')];
+      await a.set(asked, 'q2', 10_000);
+      expect(await b.takeIfEqual(asked, 'q1', { key: answered, value: 'yes', ttlMs: 10_000 })).toBe(false);
+      expect(await a.get(answered)).toBeNull();
+      expect(await b.takeIfEqual(asked, 'q2', { key: answered, value: 'yes', ttlMs: 10_000 })).toBe(true);
+      expect([await a.get(asked), await a.get(answered)]).toEqual([null, 'yes']);
     });
 
     it('getWithList reads a value and a list in one call, null and [] when absent', async (ctx) => {
