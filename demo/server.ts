@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import {
@@ -17,6 +18,7 @@ import { toExpressMiddleware } from 'mcp-llmchat/express';
 import { buildMcpServer, startDemoMcpServer } from './demo-mcp-server.js';
 import { type DemoEnv, demoModelsFromEnv, SCRIPTED_MODEL_ID, scriptedModelConfig } from './demo-models.js';
 import { startOAuthMcpServer } from './demo-oauth-mcp-server.js';
+import { isLocalRequest } from './local-only.js';
 import { startScriptedModel } from './scripted-model.js';
 import { NotesStore } from './tools/notes-store.js';
 
@@ -134,6 +136,16 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
 
     const app = express();
     app.disable('x-powered-by');
+    let listening: Server | undefined;
+    const hostNames = wildcardHost(host) ? localAddresses() : [host];
+    app.use((req, res, next) => {
+      // DNS rebinding: a web page whose name resolves to this machine must not reach the demo,
+      // its API key and its tools. Only requests addressed to the names it listens on pass.
+      const port = (listening?.address() as AddressInfo | null)?.port;
+      const request = { method: req.method, host: req.headers.host, origin: req.headers.origin };
+      if (port !== undefined && isLocalRequest(request, port, hostNames)) next();
+      else res.status(403).json({ detail: `Open the demo at http://localhost:${port}/.`, code: 'FORBIDDEN' });
+    });
     app.use((_req, res, next) => {
       // The page needs nothing from elsewhere; a strict policy also backs up the safe Markdown renderer.
       res.setHeader(
@@ -155,9 +167,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
 
     const server = await listen(app, port, host);
+    listening = server;
     closers.push(() => closeServer(server));
     const address = server.address() as AddressInfo;
-    const shownHost = host === '127.0.0.1' || host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+    const shownHost = host === '127.0.0.1' || wildcardHost(host) ? 'localhost' : host;
     createHandler(`http://${shownHost}:${address.port}`);
 
     return {
@@ -195,6 +208,15 @@ async function startProtectedTools() {
     tools: ['calculate', 'current_time', 'convert_units', 'notes_search', 'notes_add'],
     close: () => server.close(),
   };
+}
+
+function wildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
+}
+
+/** The addresses of this machine: what others use to reach a demo listening on all interfaces. */
+function localAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((entry) => entry.address));
 }
 
 function listen(app: express.Express, port: number, host: string): Promise<Server> {

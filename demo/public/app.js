@@ -218,6 +218,24 @@ async function disconnect() {
 }
 
 // ----- conversations ---------------------------------------------------------------------------
+// The wire contract's form of a conversation id.
+const CONVERSATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The conversation an address names (`#c=…`): undefined when it names none, null when what it
+ * names is not a conversation id (or not even valid percent-encoding, like `%E0%A4%A`).
+ */
+function conversationInHash(hash) {
+  const encoded = /^#c=(.+)$/.exec(hash)?.[1];
+  if (encoded === undefined) return undefined;
+  try {
+    const id = decodeURIComponent(encoded);
+    return CONVERSATION_ID.test(id) ? id : null;
+  } catch {
+    return null;
+  }
+}
+
 function newConversationId() {
   const random = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, '0')).join('');
   return `c-${Date.now().toString(36)}-${random}`;
@@ -255,12 +273,13 @@ async function selectConversation(id) {
     if (error.status !== 404) view.showSystemError(`Could not load this conversation: ${error.message}`);
   }
   if (state.conversationId !== id) return; // switched again meanwhile
-  view.drawHistory(saved.messages || []);
+  const messages = Array.isArray(saved?.messages) ? saved.messages : [];
+  view.drawHistory(messages);
   const running = state.conversations.find((c) => c.conversation_id === id)?.running;
   const pending = readPending();
   // This tab sent a message here before a reload and its turn is not in the history yet: it is
   // still running (a new conversation is listed only once its first turn is saved).
-  const mine = pending?.conversationId === id && !endsWithQuestion(saved.messages || [], pending.message);
+  const mine = pending?.conversationId === id && !endsWithQuestion(messages, pending.message);
   if ((running || mine) && !state.turn) {
     // An answer is still being written (by this tab before a reload, or by another tab):
     // follow it from its first event.
@@ -565,13 +584,13 @@ async function start() {
   await loadModels();
   if (!(await keepSession())) await connect();
   await loadConversations();
-  const fromHash = /^#c=(.+)$/.exec(location.hash)?.[1];
+  const fromHash = conversationInHash(location.hash);
   const pending = readPending();
+  // A broken `#c=` starts a new conversation.
   const initial =
-    (fromHash && decodeURIComponent(fromHash)) ||
-    pending?.conversationId ||
-    state.conversations[0]?.conversation_id ||
-    newConversationId();
+    fromHash === null
+      ? newConversationId()
+      : fromHash || pending?.conversationId || state.conversations[0]?.conversation_id || newConversationId();
   await selectConversation(initial);
 }
 

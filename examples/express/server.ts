@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createChatHandler } from 'mcp-llmchat';
 import { toExpressMiddleware } from 'mcp-llmchat/express';
+import { isLocalWebRequest } from '../../demo/local-only.js';
 import { startDevServices } from '../shared/dev-services.js';
 import { closeHttpServer, onShutdown } from '../shared/shutdown.js';
 
@@ -12,6 +13,8 @@ const handler = createChatHandler({
   // Stand-in for your own authentication (session cookie, JWT, ...): the returned id keys the
   // user's chat session. Never trust a client-chosen id like this in production.
   authenticate: (request) => {
+    // Only pages on this machine: a site that points its name at 127.0.0.1 (DNS rebinding) gets nothing.
+    if (!isLocalWebRequest(request, (server.address() as AddressInfo).port)) return null;
     const id = request.headers.get('x-user-id');
     return id ? { id } : null;
   },

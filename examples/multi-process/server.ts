@@ -1,9 +1,11 @@
 import cluster, { type Worker } from 'node:cluster';
+import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { Redis } from 'ioredis';
 import { createChatHandler } from 'mcp-llmchat';
 import { toExpressMiddleware } from 'mcp-llmchat/express';
 import { redisStorage } from 'mcp-llmchat/redis';
+import { isLocalWebRequest } from '../../demo/local-only.js';
 import { startDevServices } from '../shared/dev-services.js';
 import { closeHttpServer, onShutdown } from '../shared/shutdown.js';
 
@@ -47,6 +49,8 @@ if (cluster.isPrimary) {
   const handler = createChatHandler({
     // Stand-in for your own authentication: never trust a client-chosen id like this in production.
     authenticate: (request) => {
+      // Only pages on this machine: a site that points its name at 127.0.0.1 (DNS rebinding) gets nothing.
+      if (!isLocalWebRequest(request, (server.address() as AddressInfo).port)) return null;
       const id = request.headers.get('x-user-id');
       return id ? { id } : null;
     },

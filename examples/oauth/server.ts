@@ -6,6 +6,7 @@ import { createChatHandler } from 'mcp-llmchat';
 import { toExpressMiddleware } from 'mcp-llmchat/express';
 import { buildMcpServer } from '../../demo/demo-mcp-server.js';
 import { startOAuthMcpServer } from '../../demo/demo-oauth-mcp-server.js';
+import { isLocalWebRequest } from '../../demo/local-only.js';
 import { NotesStore } from '../../demo/tools/notes-store.js';
 import { startDevServices } from '../shared/dev-services.js';
 import { closeHttpServer, onShutdown } from '../shared/shutdown.js';
@@ -27,6 +28,9 @@ const handler = createChatHandler({
   // Stand-in for your own authentication. The callback is a top-level navigation coming back from
   // the authorization server, so it must carry your session cookie (SameSite=Lax, not Strict).
   authenticate: (request) => {
+    // A cookie goes along with requests a page elsewhere makes: only pages on this machine count,
+    // and a POST must come from this origin (no DNS rebinding, no form from another local port).
+    if (!isLocalWebRequest(request, (server.address() as AddressInfo).port)) return null;
     const cookie = /(?:^|;\s*)demo_user=([\w-]{6,64})/.exec(request.headers.get('cookie') ?? '')?.[1];
     const id = request.headers.get('x-demo-user') ?? cookie;
     return id ? { id } : null;

@@ -1,23 +1,58 @@
 // Safe Markdown: builds DOM nodes only. Supports paragraphs, headings, bold, italics, strike,
 // inline code, fenced code blocks, lists (nested), block quotes, rules, simple tables, and links
 // whose href is http(s). Anything else stays plain text, so a model or a tool cannot inject markup.
+//
+// A render runs on every animation frame while an answer streams, so it must stay about linear in
+// the text whatever the model sends: nesting is capped (MAX_DEPTH; deeper blocks or emphasis stay
+// text, and nothing recurses once per `>`), the line patterns below have no ambiguous adjacent
+// repetitions (they test trimmed lines), and an emphasis or code marker never rescans text that
+// an earlier marker of the same kind already searched (see findCloser).
 
 import { el, link, safeHref } from './dom.js';
 
-const FENCE = /^\s{0,3}(`{3,}|~{3,})\s*([\w+#.-]*)\s*$/;
-const HEADING = /^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$/;
-const RULE = /^\s{0,3}([-*_])(\s*\1){2,}\s*$/;
+// FENCE, RULE and TABLE_SEPARATOR test lines without trailing whitespace (the form with `\s*$`
+// backtracked quadratically over a long run of spaces); HEADING's closing #s are cut in code.
+const FENCE = /^\s{0,3}(`{3,}|~{3,})\s*([\w+#.-]*)$/;
+const HEADING = /^\s{0,3}(#{1,6})\s+(.*)$/;
+const RULE = /^\s{0,3}([-*_])(?:\s*\1){2,}$/;
 const LIST_ITEM = /^(\s*)([-*+]|\d{1,9}[.)])\s+(.*)$/;
 const QUOTE = /^\s{0,3}>\s?(.*)$/;
-const TABLE_SEPARATOR = /^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$/;
+const TABLE_SEPARATOR = /^\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?$/;
+/** How deep quotes, lists and emphasis nest; what lies deeper is shown as plain text. */
+export const MAX_DEPTH = 32;
+
+const isFence = (line) => FENCE.exec(line.trimEnd());
+const isRule = (line) => RULE.test(line.trimEnd());
+const isTableSeparator = (line) => TABLE_SEPARATOR.test(line.trim());
+
+function headingOf(line) {
+  const match = HEADING.exec(line);
+  if (!match) return null;
+  // `# Title ##` is "Title": trailing spaces, then closing #s, then spaces again.
+  let text = match[2].trimEnd();
+  let end = text.length;
+  while (end > 0 && text[end - 1] === '#') end--;
+  text = text.slice(0, end).trimEnd();
+  return { level: match[1].length, text };
+}
 
 export function renderMarkdown(source) {
   const fragment = document.createDocumentFragment();
-  renderBlocks(String(source).replace(/\r\n?/g, '\n').split('\n'), fragment);
+  renderBlocks(String(source).replace(/\r\n?/g, '\n').split('\n'), fragment, 0);
   return fragment;
 }
 
-function renderBlocks(lines, parent) {
+function renderBlocks(lines, parent, depth) {
+  if (depth >= MAX_DEPTH) {
+    // Too deep (`>>>>…` or a list indented without end): the rest is text, not more levels.
+    const p = el('p');
+    lines.forEach((text, index) => {
+      if (index > 0) p.append(el('br'));
+      p.append(document.createTextNode(text));
+    });
+    parent.append(p);
+    return;
+  }
   let i = 0;
   while (i < lines.length) {
     const line = lines[i];
@@ -25,7 +60,7 @@ function renderBlocks(lines, parent) {
       i++;
       continue;
     }
-    const fence = FENCE.exec(line);
+    const fence = isFence(line);
     if (fence) {
       const body = [];
       i++;
@@ -37,16 +72,16 @@ function renderBlocks(lines, parent) {
       parent.append(pre);
       continue;
     }
-    const heading = HEADING.exec(line);
+    const heading = headingOf(line);
     if (heading) {
-      const level = Math.min(heading[1].length + 2, 5);
+      const level = Math.min(heading.level + 2, 5);
       const h = el(`h${level}`);
-      renderInline(heading[2], h);
+      renderInline(heading.text, h);
       parent.append(h);
       i++;
       continue;
     }
-    if (RULE.test(line)) {
+    if (isRule(line)) {
       parent.append(el('hr'));
       i++;
       continue;
@@ -55,15 +90,15 @@ function renderBlocks(lines, parent) {
       const inner = [];
       while (i < lines.length && QUOTE.test(lines[i])) inner.push(QUOTE.exec(lines[i++])[1]);
       const quote = el('blockquote');
-      renderBlocks(inner, quote);
+      renderBlocks(inner, quote, depth + 1);
       parent.append(quote);
       continue;
     }
     if (LIST_ITEM.test(line)) {
-      i = renderList(lines, i, parent);
+      i = renderList(lines, i, parent, depth);
       continue;
     }
-    if (line.includes('|') && i + 1 < lines.length && TABLE_SEPARATOR.test(lines[i + 1])) {
+    if (line.includes('|') && i + 1 < lines.length && isTableSeparator(lines[i + 1])) {
       i = renderTable(lines, i, parent);
       continue;
     }
@@ -81,14 +116,14 @@ function renderBlocks(lines, parent) {
 }
 
 function startsBlock(line) {
-  return FENCE.test(line) || HEADING.test(line) || RULE.test(line) || QUOTE.test(line) || LIST_ITEM.test(line);
+  return isFence(line) || HEADING.test(line) || isRule(line) || QUOTE.test(line) || LIST_ITEM.test(line);
 }
 
 function indentOf(text) {
   return text.replace(/\t/g, '    ').length;
 }
 
-function renderList(lines, start, parent) {
+function renderList(lines, start, parent, depth) {
   const first = LIST_ITEM.exec(lines[start]);
   const baseIndent = indentOf(first[1]);
   const ordered = /\d/.test(first[2]);
@@ -99,7 +134,7 @@ function renderList(lines, start, parent) {
   let itemLines = [];
   const flush = () => {
     if (!item) return;
-    renderListItem(itemLines, item);
+    renderListItem(itemLines, item, depth);
     list.append(item);
   };
   while (i < lines.length) {
@@ -136,7 +171,7 @@ function renderList(lines, start, parent) {
   return i;
 }
 
-function renderListItem(itemLines, item) {
+function renderListItem(itemLines, item, depth) {
   const hasBlocks = itemLines.slice(1).some((l) => l.trim() === '' || startsBlock(l));
   if (!hasBlocks) {
     itemLines.forEach((text, index) => {
@@ -150,7 +185,7 @@ function renderListItem(itemLines, item) {
     if (index > 0) item.append(el('br'));
     renderInline(text.trim(), item);
   });
-  renderBlocks(itemLines.slice(firstBlockIndex), item);
+  renderBlocks(itemLines.slice(firstBlockIndex), item, depth + 1);
 }
 
 function splitRow(line) {
@@ -191,64 +226,71 @@ function renderTable(lines, start, parent) {
 const BARE_URL = /^https?:\/\/[^\s<>"'`]+/;
 const LINK = /^\[((?:[^[\]\\]|\\.)*)\]\(\s*<?([^\s<>()]+(?:\([^\s()]*\))?)>?(?:\s+"[^"]*")?\s*\)/;
 
-function renderInline(text, parent) {
+function renderInline(text, parent, depth = 0) {
   let plain = '';
   const flush = () => {
     if (plain) parent.append(document.createTextNode(plain));
     plain = '';
   };
+  // Closing markers already searched for in this text (see findCloser and the code spans below).
+  const closers = new Map();
+  const unclosedTicks = new Set();
+  const nested = depth + 1 < MAX_DEPTH; // deeper emphasis and link labels stay text
   let i = 0;
   while (i < text.length) {
     const ch = text[i];
-    const rest = text.slice(i);
     if (ch === '\\' && i + 1 < text.length && /[\\`*_{}[\]()#+\-.!|~<>]/.test(text[i + 1])) {
       plain += text[i + 1];
       i += 2;
       continue;
     }
     if (ch === '`') {
-      const ticks = /^`+/.exec(rest)[0];
-      const end = text.indexOf(ticks, i + ticks.length);
+      let run = i;
+      while (text[run] === '`') run++;
+      const ticks = text.slice(i, run);
+      // A run with no closing run after it has none after any later position either.
+      const end = unclosedTicks.has(ticks) ? -1 : text.indexOf(ticks, run);
       if (end !== -1) {
         flush();
-        parent.append(el('code', '', text.slice(i + ticks.length, end).replace(/^ (.*) $/, '$1')));
+        parent.append(el('code', '', text.slice(run, end).replace(/^ (.*) $/, '$1')));
         i = end + ticks.length;
         continue;
       }
+      unclosedTicks.add(ticks);
       plain += ticks;
-      i += ticks.length;
+      i = run;
       continue;
     }
-    if (ch === '*' || ch === '_' || ch === '~') {
-      const emphasis = matchEmphasis(text, i);
+    if (nested && (ch === '*' || ch === '_' || ch === '~')) {
+      const emphasis = matchEmphasis(text, i, closers);
       if (emphasis) {
         flush();
         const node = el(emphasis.tag);
-        renderInline(emphasis.inner, node);
+        renderInline(emphasis.inner, node, depth + 1);
         parent.append(node);
         i = emphasis.end;
         continue;
       }
     }
-    if (ch === '[') {
-      const match = LINK.exec(rest);
+    if (nested && ch === '[') {
+      const match = LINK.exec(text.slice(i));
       if (match) {
         const href = safeHref(match[2]);
         flush();
         if (href) {
           const label = document.createDocumentFragment();
-          renderInline(match[1], label);
+          renderInline(match[1], label, depth + 1);
           parent.append(link(href, label));
         } else {
           // Not http(s) (javascript:, data:, relative…): keep the label, drop the link.
-          renderInline(match[1], parent);
+          renderInline(match[1], parent, depth + 1);
         }
         i += match[0].length;
         continue;
       }
     }
     if ((ch === 'h' || ch === 'H') && (i === 0 || /[\s(]/.test(text[i - 1]))) {
-      const match = BARE_URL.exec(rest);
+      const match = BARE_URL.exec(text.slice(i));
       if (match) {
         const url = match[0].replace(/[.,;:!?)\]]+$/, '');
         const href = safeHref(url);
@@ -266,7 +308,7 @@ function renderInline(text, parent) {
   flush();
 }
 
-function matchEmphasis(text, i) {
+function matchEmphasis(text, i, closers) {
   const ch = text[i];
   const double = text[i + 1] === ch;
   if (ch === '~' && !double) return null;
@@ -276,10 +318,29 @@ function matchEmphasis(text, i) {
   if (after === undefined || /\s/.test(after)) return null;
   // Underscores inside words (snake_case) are not emphasis.
   if (ch === '_' && i > 0 && /[\p{L}\p{N}]/u.test(text[i - 1])) return null;
-  let search = start + 1;
-  while (search <= text.length) {
+  const end = findCloser(text, marker, start + 1, closers);
+  if (end === -1) return null;
+  const tag = ch === '~' ? 'del' : double ? 'strong' : 'em';
+  return { tag, inner: text.slice(start, end), end: end + marker.length };
+}
+
+/**
+ * The first position at or after `from` where `marker` can close emphasis, or -1. Whether a
+ * position closes depends on the text around it only, not on the opener, so the answer found for
+ * one opener also serves every later opener up to that position (and -1 serves all of them): the
+ * openers of one text share their searches through `closers`, and each stretch of text is scanned
+ * once per marker. Searching from every opener anew took quadratic time (`*a *a *a …`).
+ */
+function findCloser(text, marker, from, closers) {
+  const known = closers.get(marker);
+  if (known && known.from <= from && (known.at === -1 || known.at >= from)) return known.at;
+  const ch = marker[0];
+  const double = marker.length === 2;
+  let at = -1;
+  let search = from;
+  for (;;) {
     const end = text.indexOf(marker, search);
-    if (end === -1) return null;
+    if (end === -1) break;
     const before = text[end - 1];
     const next = text[end + marker.length];
     const closes =
@@ -287,12 +348,13 @@ function matchEmphasis(text, i) {
       (double || next !== ch) &&
       !(ch === '_' && next !== undefined && /[\p{L}\p{N}]/u.test(next));
     if (closes) {
-      const tag = ch === '~' ? 'del' : double ? 'strong' : 'em';
-      return { tag, inner: text.slice(start, end), end: end + marker.length };
+      at = end;
+      break;
     }
     search = end + 1;
   }
-  return null;
+  closers.set(marker, { from, at });
+  return at;
 }
 
 /** Splits `<think>…</think>` reasoning (some models emit it) from the answer. */

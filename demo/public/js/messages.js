@@ -60,7 +60,12 @@ export function createMessageList(ui) {
     const render = () => {
       scheduled = false;
       const stick = isNearBottom();
-      renderAnswer(text, bubble, item.dataset.state === 'streaming');
+      try {
+        renderAnswer(text, bubble, item.dataset.state === 'streaming');
+      } catch {
+        // Whatever an answer holds, it must not break the page: shown as plain text instead.
+        bubble.textContent = plainText(text);
+      }
       if (stick) scrollToBottom();
     };
     const schedule = () => {
@@ -236,22 +241,52 @@ export function createMessageList(ui) {
   }
 
   function drawMessages(messages) {
-    for (const message of messages) {
-      if (message.role === 'user') {
-        addUserMessage(message.content);
-        continue;
+    for (const message of Array.isArray(messages) ? messages : []) {
+      const before = ui.messages.lastChild;
+      try {
+        drawMessage(message);
+      } catch {
+        // One odd message (a tool call list that is not a list…) must not stop the others:
+        // whatever it drew is replaced by its text.
+        while (ui.messages.lastChild && ui.messages.lastChild !== before) ui.messages.lastChild.remove();
+        if (message?.role === 'user') {
+          addUserMessage(plainText(message.content));
+          continue;
+        }
+        const item = el('li', 'msg assistant');
+        item.dataset.state = 'done';
+        const body = el('div', 'body');
+        body.append(el('div', 'bubble', plainText(message?.content)));
+        item.append(el('div', 'avatar', 'AI'), body);
+        appendMessage(item);
       }
-      const answer = addAssistantMessage();
-      for (const call of message.tool_calls || []) {
-        answer.toolStart({ id: call.id, tool: call.tool, input: call.input });
-        if (call.error !== undefined) answer.toolEnd({ id: call.id, tool: call.tool, error: call.error }, true);
-        else if ('output' in call) answer.toolEnd({ id: call.id, tool: call.tool, output: call.output }, false);
-      }
-      answer.setText(message.content || '');
-      if (message.stopped) answer.finish('stopped', badge('Stopped', 'stopped'));
-      else if (message.interrupted) answer.finish('error', badge('Interrupted', 'stopped'));
-      else answer.finish('done');
     }
+  }
+
+  function plainText(value) {
+    if (typeof value === 'string') return value;
+    try {
+      return JSON.stringify(value) ?? '';
+    } catch {
+      return String(value);
+    }
+  }
+
+  function drawMessage(message) {
+    if (message.role === 'user') {
+      addUserMessage(message.content);
+      return;
+    }
+    const answer = addAssistantMessage();
+    for (const call of message.tool_calls || []) {
+      answer.toolStart({ id: call.id, tool: call.tool, input: call.input });
+      if (call.error !== undefined) answer.toolEnd({ id: call.id, tool: call.tool, error: call.error }, true);
+      else if ('output' in call) answer.toolEnd({ id: call.id, tool: call.tool, output: call.output }, false);
+    }
+    answer.setText(message.content || '');
+    if (message.stopped) answer.finish('stopped', badge('Stopped', 'stopped'));
+    else if (message.interrupted) answer.finish('error', badge('Interrupted', 'stopped'));
+    else answer.finish('done');
   }
 
   return { addUserMessage, addAssistantMessage, showSystemError, clear, drawHistory, scrollToBottom };

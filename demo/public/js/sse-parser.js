@@ -2,7 +2,6 @@
 // lines starting with `:` are comments (keep-alive pings). Copy this file as it is.
 
 export function createSseParser(onEvent) {
-  let buffer = '';
   const dispatch = (block) => {
     let event = 'message';
     let id = null;
@@ -27,23 +26,46 @@ export function createSseParser(onEvent) {
     }
     onEvent({ event, id, data: payload });
   };
+  // The event being received, as normalized (\n only) pieces without a blank line in them. Each
+  // chunk is normalized and searched on its own, once: joining the pieces happens once per event.
+  // (Normalizing and searching the whole buffer again per chunk was quadratic in a long event.)
+  let pieces = [];
+  let endsWithNewline = false; // the last piece ends with \n: a chunk starting with \n ends the event
+  let pendingCr = false; // a chunk ended between \r and \n: the \r waits for the next chunk
   return {
     push(chunk) {
-      buffer += chunk;
-      // A chunk may end between \r and \n: keep a trailing \r until the next chunk.
-      const keep = buffer.endsWith('\r') ? '\r' : '';
-      let text = (keep ? buffer.slice(0, -1) : buffer).replace(/\r\n?/g, '\n');
-      let end = text.indexOf('\n\n');
-      while (end !== -1) {
-        dispatch(text.slice(0, end));
-        text = text.slice(end + 2);
-        end = text.indexOf('\n\n');
+      let text = (pendingCr ? '\r' : '') + chunk;
+      pendingCr = text.endsWith('\r');
+      if (pendingCr) text = text.slice(0, -1);
+      text = text.replace(/\r\n?/g, '\n');
+      let start = 0;
+      if (endsWithNewline && text.startsWith('\n')) {
+        // The blank line straddles two chunks.
+        dispatch(pieces.join('').slice(0, -1));
+        pieces = [];
+        endsWithNewline = false;
+        start = 1;
       }
-      buffer = text + keep;
+      let end = text.indexOf('\n\n', start);
+      while (end !== -1) {
+        pieces.push(text.slice(start, end));
+        dispatch(pieces.join(''));
+        pieces = [];
+        endsWithNewline = false;
+        start = end + 2;
+        end = text.indexOf('\n\n', start);
+      }
+      if (start < text.length) {
+        pieces.push(text.slice(start));
+        endsWithNewline = text.endsWith('\n');
+      }
     },
     end() {
-      if (buffer.trim() !== '') dispatch(buffer.replace(/\r\n?/g, '\n'));
-      buffer = '';
+      const rest = pieces.join('') + (pendingCr ? '\n' : '');
+      if (rest.trim() !== '') dispatch(rest);
+      pieces = [];
+      endsWithNewline = false;
+      pendingCr = false;
     },
   };
 }
