@@ -3,6 +3,7 @@ import { copyWith } from '../internal/copy-with.js';
 import type { LockLease } from '../lock/lock-manager.js';
 import type { Logger, TranscriptMessage } from '../types.js';
 import type { TurnLog, TurnRef } from './turn-log.js';
+import { saveOrSettle } from './unsure-save.js';
 
 // How much of the lease must remain for the save to skip the fence read.
 const SURELY_OWNED_MARGIN_MS = 2_000;
@@ -18,6 +19,10 @@ const SURELY_OWNED_MARGIN_MS = 2_000;
  * The check and the save are two steps: a pause of the old owner exactly between them is not
  * covered; its lease-loss signal, which aborts the turn, is the second line. While `lease` surely
  * holds for a while longer, the check needs no read at all (a claim waits for the lease to end).
+ *
+ * A save the storage did not answer in time may still land (a stalled Redis runs it late): the
+ * history is then read again to tell, by the turn id, before the turn is reported failed (see
+ * `saveOrSettle`). A save that succeeds costs nothing more.
  * @internal
  */
 export function fencedHistory(
@@ -42,7 +47,7 @@ export function fencedHistory(
       const [first, ...rest] = turn;
       if (first === undefined) return;
       const stamped: TranscriptMessage = copyWith(first, { turnId: ref.turnId });
-      await history.append([stamped, ...rest]);
+      await saveOrSettle(() => history.append([stamped, ...rest]), history, ref.turnId, logger);
     },
   };
 }

@@ -1,10 +1,10 @@
-import { LlmChatError } from '../errors.js';
+import { isLlmChatError, LlmChatError } from '../errors.js';
 import { copyWith } from '../internal/copy-with.js';
 import { GrowingText } from '../internal/growing-text.js';
 import { type PushSource, pullFrom } from '../internal/push-source.js';
-import { sleep } from '../internal/sleep.js';
 import type { LockLease } from '../lock/lock-manager.js';
 import type { ChatEvent, Logger } from '../types.js';
+import { endRetrierOf } from './end-retrier.js';
 import {
   type LatestTurn,
   type RecordedEvent,
@@ -18,7 +18,11 @@ import {
 export interface RunningTurnOptions {
   ref: TurnRef;
   log: TurnLog;
-  /** Log TTL while the turn runs (it is cut to the retention once the turn ends). */
+  /**
+   * Log TTL while the turn runs (it is cut to the retention once the turn ends). Also how long,
+   * from its start, a last event whose write failed is retried: the turn's running records live
+   * no longer, so no process can take the turn over after that.
+   */
   runningTtlMs: number;
   /**
    * Called after each acknowledged write with the events it stored, to tell readers on other
@@ -69,8 +73,6 @@ const STOP_REASONS = new WeakSet<object>();
 export function isStopReason(reason: unknown): boolean {
   return typeof reason === 'object' && reason !== null && STOP_REASONS.has(reason);
 }
-/** How long a last event whose write failed is retried (with backoff) before the lease is let go anyway. */
-const END_RETRY_MS = 60_000;
 /** How far (in characters) the chat loop may run ahead of a reader that paces it. */
 const PACE_AHEAD_CHARS = 65_536;
 
@@ -607,10 +609,15 @@ export class RunningTurn {
   async #end(): Promise<void> {
     const unwritten = this.#unwrittenEnd;
     if (unwritten !== undefined) {
-      // The storage failed the last write: readers here end now, but the lease is kept until the
-      // end is recorded, or another process would find the turn unfinished and take it over.
+      // The storage failed the last write: readers here end now, but the turn keeps its lease
+      // (still renewed) and its place in this process until the end is recorded. Given up
+      // earlier, a process taking over the unfinished turn once the storage is back would run
+      // again a turn whose end this one's readers have already shown (an `error`, usually):
+      // the model asked to go on with a cut answer, saved in a history the user never saw.
       this.#showEnd();
-      await this.#retryEnd(unwritten);
+      // Until the turn's records expire (`runningTtlMs` from its start): no one can take it over then.
+      const untilMs = Date.now() + Math.max(0, this.#startedAt + this.#runningTtlMs - performance.now());
+      await endRetrierOf(this.#log).retry(() => this.#retryEnd(unwritten), untilMs);
     }
     try {
       await this.#beforeEnd?.();
@@ -627,21 +634,26 @@ export class RunningTurn {
     this.#flushed();
   }
 
-  async #retryEnd(last: RecordedEvent): Promise<void> {
-    const deadline = Date.now() + Math.min(this.#runningTtlMs, END_RETRY_MS);
-    for (let delayMs = 100; Date.now() < deadline; delayMs = Math.min(delayMs * 2, 2000)) {
-      await sleep(delayMs);
-      try {
-        // A write that timed out may have landed all the same: the same seq again would be
-        // refused on every try, holding the turn's lease and resources to the deadline.
-        const stored = await this.#log.last(this.ref);
-        if (stored !== null && stored.seq >= last.seq) return;
-        await this.#log.append(this.ref, [last], this.#log.retentionMs, this.#lastExtras(undefined));
-        // Written, or refused because another process took the turn over: either way, done here.
-        return;
-      } catch {
-        // Still down: try again.
+  /** One try at the last event whose write failed: `true` once nothing is left to do. */
+  async #retryEnd(last: RecordedEvent): Promise<boolean> {
+    try {
+      // A write that timed out may have landed all the same: the same seq again would be
+      // refused on every try, holding the turn's lease and resources to the deadline.
+      const stored = await this.#log.last(this.ref);
+      if (stored !== null && stored.seq >= last.seq) return true;
+      // Written, or refused because another process took the turn over: either way, done here.
+      if (await this.#log.append(this.ref, [last], this.#log.retentionMs, this.#lastExtras(undefined))) {
+        this.#storedSeq = last.seq;
+        // Readers on other processes have been waiting for it.
+        if (this.#watched) this.#announce?.([last]);
       }
+      return true;
+    } catch (error) {
+      const code = isLlmChatError(error) ? error.code : 'INTERNAL';
+      if (code === 'BACKEND_UNAVAILABLE') return false;
+      // Not the storage being away (a log it cannot read): no retry will do better.
+      this.#logger?.warn?.('could not record the end of a turn', { code });
+      return true;
     }
   }
 }
