@@ -104,7 +104,8 @@ export async function startTurn(
   try {
     return { stored, lease: await leasing, history, ...(early ? { early } : {}) };
   } catch (error) {
-    // A refused lock left the record alone; anything else that stored it takes it back.
+    // A refused lock left the record alone; anything else that stored it takes it back (and a
+    // record write that timed out but lands late is taken back by the storage itself).
     void early?.undo();
     if (isLlmChatError(error) && error.code === 'LOCK_TIMEOUT') {
       throw new LlmChatError('TURN_IN_PROGRESS', 'A chat turn is already running for this user.', { cause: error });

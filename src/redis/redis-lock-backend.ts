@@ -1,6 +1,6 @@
 import type { LockBackend } from '../lock/lock-backend.js';
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
-import { resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
+import { type RedisCommandOptions, resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
 import { EXTEND_LOCK, RELEASE_LOCK, runScript } from './redis-scripts.js';
 import { ReleaseRetrier } from './release-retrier.js';
 
@@ -21,6 +21,9 @@ const PRUNE_ABOVE = 1000;
  *   late reply arrives (nobody was told they hold it);
  * - a release that failed is retried in the background, with backoff, until it goes through or
  *   the lease has ended anyway. The failed call still rejects with `BACKEND_UNAVAILABLE`.
+ *   While the client is stalled (a command timed out unanswered) a release fails at once too,
+ *   rather than queue up: retried, it goes once the late commands have run, so a turn record
+ *   taken back after its late write (`RedisTurnBackend`) is gone before its lock is free.
  *
  * @example
  * const locks = new LockManager(new RedisLockBackend(redis, { keyPrefix: 'myapp:chat:' }));
@@ -46,25 +49,18 @@ export class RedisLockBackend implements LockBackend {
   }
 
   async tryAcquire(key: string, token: string, ttlMs: number): Promise<boolean> {
-    let sent: Promise<string | null> | undefined;
-    try {
-      const reply = await this.#run(() => {
-        sent = this.#client.set(this.redisKey(key), token, 'PX', toRedisMs(ttlMs), 'NX');
-        return sent;
-      });
-      if (reply !== 'OK') return false;
-      this.#held(key, token, ttlMs);
-      return true;
-    } catch (error) {
-      // Given up on, yet possibly still run by Redis later: free it the moment that shows.
-      sent?.then(
-        (reply) => {
-          if (reply === 'OK') this.#releaseInBackground(key, token, Date.now() + ttlMs);
-        },
-        () => {},
-      );
-      throw error;
-    }
+    const reply = await this.#run(() => this.#client.set(this.redisKey(key), token, 'PX', toRedisMs(ttlMs), 'NX'), {
+      // Given up on, yet possibly still run by Redis later: free it the moment that shows. Any
+      // late answer, not only `OK`: a command ioredis sent again after a reconnect may find the
+      // key its first run set, and the release only deletes a key that holds this token.
+      onTimeout: (sent) => {
+        const free = () => this.#releaseInBackground(key, token, Date.now() + ttlMs);
+        sent.then(free, free);
+      },
+    });
+    if (reply !== 'OK') return false;
+    this.#held(key, token, ttlMs);
+    return true;
   }
 
   async extend(key: string, token: string, ttlMs: number): Promise<boolean> {
@@ -118,8 +114,8 @@ export class RedisLockBackend implements LockBackend {
     this.#leaseEnds.set(leaseId(key, token), now + ttlMs);
   }
 
-  #run<T>(operation: () => Promise<T>): Promise<T> {
-    return runRedisCommand(this.#client, this.#timeoutMs, operation);
+  #run<T>(operation: () => Promise<T>, options?: RedisCommandOptions<T>): Promise<T> {
+    return runRedisCommand(this.#client, this.#timeoutMs, operation, options);
   }
 }
 

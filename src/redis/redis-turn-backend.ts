@@ -7,7 +7,7 @@ import type {
   UnderLockReplace,
 } from '../turns/turn-backend.js';
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
-import { resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
+import { type RedisCommandOptions, resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
 import type { RedisLockBackend } from './redis-lock-backend.js';
 import { runScript } from './redis-scripts.js';
 import {
@@ -17,6 +17,7 @@ import {
   RESTORE_RECORD,
   SET_IF_ABSENT,
 } from './redis-turn-scripts.js';
+import { ReleaseRetrier } from './release-retrier.js';
 
 /** The commands {@link RedisTurnBackend} uses on the host's client. */
 export type RedisTurnClientLike = RedisClientLike;
@@ -35,6 +36,8 @@ export interface RedisTurnBackendOptions extends RedisBackendOptions {
  * A {@link TurnBackend} over the host's ioredis client: one Redis Stream per turn, with entry ids
  * `0-<seq>` so a position in the turn is also a Stream id, `XADD … MAXLEN ~` as the bound and
  * `PEXPIRE` as the retention. An append of several events is one script call, one round trip.
+ * A latest-turn record write that timed out but that Redis runs later (a stall, or ioredis
+ * sending it again after a reconnect) is taken back as soon as its late reply arrives.
  *
  * @example
  * const turns = new RedisTurnBackend(new Redis(redisUrl), { keyPrefix: 'myapp:chat:' });
@@ -44,6 +47,8 @@ export class RedisTurnBackend implements TurnBackend {
   readonly #keyPrefix: string;
   readonly #timeoutMs: number;
   readonly #locks: RedisTurnBackendOptions['locks'];
+  /** Late record writes whose take-back could not reach Redis yet. */
+  readonly #takeBacks = new ReleaseRetrier();
 
   constructor(client: RedisTurnClientLike, options: RedisTurnBackendOptions = {}) {
     const resolved = resolveRedisOptions(options);
@@ -125,7 +130,7 @@ export class RedisTurnBackend implements TurnBackend {
   }
 
   async replaceUnlessRunning(key: string, value: string, ttlMs: number, runningSince: number): Promise<boolean> {
-    return (await this.#replace([this.#key(key)], [value, toRedisMs(ttlMs), String(runningSince)])).kind === 'stored';
+    return (await this.#replace(key, value, ttlMs, [String(runningSince)])).kind === 'stored';
   }
 
   async replaceUnlessRunningUnderLock(
@@ -137,30 +142,69 @@ export class RedisTurnBackend implements TurnBackend {
   ): Promise<UnderLockReplace> {
     const locks = this.#locks;
     if (!locks) return { kind: 'not-locked' };
-    const keys = [this.#key(key), locks.redisKey(lock.key)];
-    return this.#replace(keys, [value, toRedisMs(ttlMs), String(runningSince), lock.token]);
+    return this.#replace(key, value, ttlMs, [String(runningSince), lock.token], locks.redisKey(lock.key));
   }
 
-  /** REPLACE_UNLESS_RUNNING, its reply read whatever the server sent. */
-  async #replace(keys: string[], args: Array<string | number>): Promise<UnderLockReplace> {
-    const reply = await this.#run(() => runScript(this.#client, REPLACE_UNLESS_RUNNING, keys, args));
-    const [outcome, previous, ttl] = Array.isArray(reply) ? reply : [];
-    if (outcome === 0) return { kind: 'running' };
-    if (outcome !== 1) return { kind: 'not-locked' };
-    if (typeof previous !== 'string') return { kind: 'stored', previous: null };
-    const left = Number(ttl);
-    return { kind: 'stored', previous: left > 0 ? { value: previous, ttlMs: left } : { value: previous } };
+  /**
+   * REPLACE_UNLESS_RUNNING, its reply read whatever the server sent. A write that timed out is
+   * taken back once Redis shows it ran it late: the caller was told it failed, so no turn starts
+   * with that record, and a record naming a running turn nobody runs would be taken over by the
+   * next send (the refused message sent to the LLM after all).
+   */
+  async #replace(
+    key: string,
+    value: string,
+    ttlMs: number,
+    rest: string[],
+    lockKey?: string,
+  ): Promise<UnderLockReplace> {
+    const recordKey = this.#key(key);
+    const keys = lockKey === undefined ? [recordKey] : [recordKey, lockKey];
+    const args = [value, toRedisMs(ttlMs), ...rest];
+    const reply = await this.#run(() => runScript(this.#client, REPLACE_UNLESS_RUNNING, keys, args), {
+      onTimeout: (sent) => {
+        const untilMs = Date.now() + ttlMs;
+        sent.then(
+          (late) => {
+            const outcome = readReplace(late);
+            this.#takeBack(recordKey, value, outcome.kind === 'stored' ? outcome.previous : null, untilMs);
+          },
+          // It may have run before the connection dropped: a record holding `value` is this one.
+          () => this.#takeBack(recordKey, value, null, untilMs),
+        );
+      },
+    });
+    return readReplace(reply);
   }
 
   async restoreRecord(key: string, current: string, previous: SavedRecord | null): Promise<void> {
+    await this.#run(() => this.#restore(this.#key(key), current, previous));
+  }
+
+  /**
+   * Puts `previous` back where the record still holds `value` (a compare-and-set: a newer record
+   * is never touched; `value` names its own turn), at once and even during a stall, so it goes
+   * ahead of the lock's release on the connection; retried in the background until `untilMs`
+   * (the record's own end) while Redis cannot be reached.
+   */
+  #takeBack(recordKey: string, value: string, previous: SavedRecord | null, untilMs: number): void {
+    const client = this.#client;
+    const attempt = async () => {
+      // A client the host quit does not come back: nothing left to do.
+      if (client.status === 'end') return;
+      await this.#run(() => this.#restore(recordKey, value, previous), { duringStall: true });
+    };
+    attempt().catch(() => this.#takeBacks.retry(`${recordKey}\n${value}`, untilMs, attempt));
+  }
+
+  /** RESTORE_RECORD on a key already prefixed. */
+  #restore(recordKey: string, current: string, previous: SavedRecord | null): Promise<unknown> {
     const ttl = previous?.ttlMs === undefined ? '' : toRedisMs(previous.ttlMs);
-    await this.#run(() =>
-      runScript(
-        this.#client,
-        RESTORE_RECORD,
-        [this.#key(key)],
-        [current, previous?.value ?? '', ttl, previous ? '1' : '0'],
-      ),
+    return runScript(
+      this.#client,
+      RESTORE_RECORD,
+      [recordKey],
+      [current, previous?.value ?? '', ttl, previous ? '1' : '0'],
     );
   }
 
@@ -173,9 +217,19 @@ export class RedisTurnBackend implements TurnBackend {
     return this.#keyPrefix + key;
   }
 
-  #run<T>(operation: () => Promise<T>): Promise<T> {
-    return runRedisCommand(this.#client, this.#timeoutMs, operation);
+  #run<T>(operation: () => Promise<T>, options?: RedisCommandOptions<T>): Promise<T> {
+    return runRedisCommand(this.#client, this.#timeoutMs, operation, options);
   }
+}
+
+/** A REPLACE_UNLESS_RUNNING reply, read whatever the server sent. */
+function readReplace(reply: unknown): UnderLockReplace {
+  const [outcome, previous, ttl] = Array.isArray(reply) ? reply : [];
+  if (outcome === 0) return { kind: 'running' };
+  if (outcome !== 1) return { kind: 'not-locked' };
+  if (typeof previous !== 'string') return { kind: 'stored', previous: null };
+  const left = Number(ttl);
+  return { kind: 'stored', previous: left > 0 ? { value: previous, ttlMs: left } : { value: previous } };
 }
 
 /**

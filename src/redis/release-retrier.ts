@@ -11,7 +11,8 @@ interface Pending {
  * Keeps trying to free locks whose release could not reach Redis (a failover, a stall, a
  * reconnect), with backoff, until a release goes through or the lease has ended by itself. So a
  * user is kept out for the length of the outage, not for the rest of the lease. One retry loop
- * per lock key and token; timers are `unref()`ed and cancelled by {@link close}.
+ * per lock key and token; timers are `unref()`ed and cancelled by {@link close}. The turn
+ * backend retries its take-backs of late record writes the same way, until the record's end.
  * @internal
  */
 export class ReleaseRetrier {

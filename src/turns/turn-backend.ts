@@ -98,6 +98,9 @@ export interface TurnBackend {
    * with a TTL in one atomic step, unless the record there names a turn still running: one
    * without `ended: true` whose `startedAt` is at or after `runningSince` (epoch ms). A record
    * that is absent, ended, older, or not such JSON is replaced. Resolves whether it stored.
+   * A call that rejects must leave no record behind, even one the store writes after the call
+   * gave up (the Redis backend takes such a late write back when its reply arrives): no turn
+   * starts with it, and a running turn's record that nobody runs would be taken over.
    */
   replaceUnlessRunning(key: string, value: string, ttlMs: number, runningSince: number): Promise<boolean>;
   /**
@@ -105,7 +108,8 @@ export interface TurnBackend {
    * lock `lock.key` holds `lock.token`, checked in the same step. Sent right behind the request
    * for that lock, before its answer, it records a new turn in the lock's own round trip; a lock
    * that was refused leaves the record alone. Requests must reach the store in the order they
-   * are made (one Redis connection for both, as `redisStorage` has).
+   * are made (one Redis connection for both, as `redisStorage` has). Like
+   * {@link replaceUnlessRunning}, a call that rejects leaves no record behind.
    */
   replaceUnlessRunningUnderLock?(
     key: string,

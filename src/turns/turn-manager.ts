@@ -75,7 +75,9 @@ export interface EarlyTurnRecord {
   take(): Promise<UnderLockRecord>;
   /**
    * For a turn that does not start after all: puts back the record this one replaced, if it was
-   * stored. Does nothing once the turn started with it. Never rejects.
+   * stored. Does nothing once the turn started with it. Never rejects. A record write that failed
+   * is not this one's to undo: the backend takes it back itself should it land late (see
+   * `TurnBackend.replaceUnlessRunning`), so a send answered with an error never runs later.
    */
   undo(): Promise<void>;
 }
@@ -178,6 +180,7 @@ export class TurnManager {
       },
       undo() {
         if (undone) return undone;
+        // A rejected outcome: nothing stored that the backend does not take back (see above).
         undone = outcome.then(
           async (result) => {
             if (result.kind !== 'recorded' || started) return;
