@@ -15,7 +15,14 @@ const before = z
     'must be an ISO-8601 date-time (such as 2026-11-30T10:00:00.000Z) or milliseconds since the epoch',
   )
   .optional();
-const limit = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+// `limit` is a plain decimal count: `z.coerce.number()` would also take `1e2`, `0x10`, ` 5` and `5.0`.
+const limit = (fallback: number, max: number) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,6}$/, 'must be a whole number written in decimal digits')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(max))
+    .default(fallback);
 
 // `before_id` breaks a tie of `before`: the page after (updated_at, conversation_id) of the last one shown.
 const conversationsQuery = z

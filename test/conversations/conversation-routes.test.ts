@@ -176,6 +176,12 @@ describe.each(backends)('conversations and history over HTTP (%s)', (_name, make
       `/conversations/${ann}?before=8640000000000001`,
       `/conversations/${ann}?limit=abc`,
       `/conversations/${ann}?limit=1000`,
+      // Only decimal digits: not an exponent, hex, a sign, spaces or a fraction.
+      `/conversations/${ann}?limit=1e1`,
+      `/conversations/${ann}?limit=0x10`,
+      `/conversations/${ann}?limit=%205`,
+      `/conversations/${ann}?limit=5.0`,
+      `/conversations/${ann}?limit=`,
     ]) {
       const response = await get(path, ann);
       expect(response.status, path).toBe(422);
