@@ -3,6 +3,7 @@ import { LimitGate } from '../limits/limit-gate.js';
 import { StreamSlots } from '../limits/stream-slots.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import type { ChatStorage } from '../storage.js';
+import { guardObserver } from '../telemetry/guard-observer.js';
 import { combineObservers, type TurnHooks, type TurnInfo, type TurnObserver } from '../telemetry/turn-observer.js';
 import { UsageLedger } from '../usage/usage-ledger.js';
 import { usageObserver } from '../usage/usage-observer.js';
@@ -55,8 +56,13 @@ export function createTurnOps(options: ChatHandlerOptions, storage: ChatStorage,
         ledger,
       })
     : undefined;
-  const telemetry = options.telemetry;
   const logger = options.logger;
+  // The host's telemetry can't break a turn, nor keep usage from being counted: see `guardObserver`.
+  const telemetry =
+    options.telemetry &&
+    guardObserver(options.telemetry, (hook, error) =>
+      logger?.error?.('a turn observer failed', { hook, error: String(error) }),
+    );
   const plainObserver = combineObservers([
     telemetry,
     ledger ? usageObserver(ledger, logger ? { logger } : {}) : undefined,

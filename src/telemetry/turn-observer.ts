@@ -95,7 +95,9 @@ export type TurnOutcome =
  * Hooks of one running turn, called by `ChatService`. Every hook is optional and synchronous,
  * except `llmCall`, which may return a promise and may reject with an `LlmChatError` to end the
  * turn before the call (for example `BUDGET_EXCEEDED`); the turn then ends with that `error`
- * and its partial answer is saved. Hooks must not throw otherwise.
+ * and its partial answer is saved. Hooks must not throw otherwise: `ChatService` lets a throw end
+ * the turn. The handler guards the host's `telemetry` observer, so there a hook that throws is
+ * logged (`a turn observer failed`, with the hook's name) and skipped, and the turn goes on.
  */
 export interface TurnHooks {
   /** Before each LLM call. */

@@ -1,10 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ChatService } from '../../src/chat/chat-service.js';
 import { LlmChatError } from '../../src/errors.js';
 import type { LlmProvider, LlmStreamEvent } from '../../src/llm/llm-provider.js';
 import type { ToolSource } from '../../src/mcp/tool-source.js';
 import { combineObservers, type TurnHooks, type TurnObserver } from '../../src/telemetry/turn-observer.js';
-import { jsonRequest, startStack } from '../http/stack.js';
+import { jsonRequest, readFrames, startStack } from '../http/stack.js';
 
 const INFO = { userId: 'u', modelId: 'm', streaming: true, message: 'hi', conversationId: 'c1' };
 
@@ -159,7 +159,71 @@ describe('a turn observer that throws when a turn starts', () => {
         const response = await stack.handler.fetch(jsonRequest('/chat', 'ann', { message: 'hi', streaming: false }));
         expect(response.status).toBe(200);
       }
-      expect(errors).toEqual(['a turn observer failed to start', 'a turn observer failed to start']);
+      expect(errors).toEqual(['a turn observer failed', 'a turn observer failed']);
+    } finally {
+      await stack.close();
+    }
+  });
+});
+
+describe('a turn observer whose hooks throw', () => {
+  it('is logged hook by hook; the turn ends final, is saved and counted, and sends only valid headers', async () => {
+    const failed: unknown[] = [];
+    const fail = (): never => {
+      throw new Error('observer bug');
+    };
+    // An error that can't even be made a string: the report of it must not fail either.
+    const unprintable = Object.create(null);
+    const stack = await startStack({
+      usage: true,
+      telemetry: {
+        startTurn: () => ({
+          llmCall: () => ({
+            headers: { 'x-trace': 'kept', 'x-bad': 'a\r\nInjected: 1', 'bad name': 'x' },
+            firstToken: fail,
+            end: () => {
+              throw unprintable;
+            },
+          }),
+          toolCall: fail,
+          end: fail,
+        }),
+      },
+      logger: { error: (message, fields) => failed.push([message, (fields as { hook: string }).hook]) },
+    });
+    try {
+      expect((await stack.handler.fetch(jsonRequest('/connect', 'ann', { llm: { model: 'fake' } }))).status).toBe(200);
+      const frames = await readFrames(
+        await stack.handler.fetch(jsonRequest('/chat', 'ann', { message: 'please add 2 and 3', streaming: true })),
+      );
+      expect(frames.map((frame) => frame.event)).toContain('tool_end');
+      expect(frames.at(-1)?.event).toBe('final');
+      expect(frames.at(-1)?.data.content).toBe('The result is 5.');
+
+      const history = await (await stack.handler.fetch(jsonRequest('/history/ann', 'ann'))).json();
+      expect(history.messages.map((message: { role: string }) => message.role)).toEqual(['user', 'assistant']);
+      // Usage is the library's own observer: the host's failing one does not stop it counting.
+      await vi.waitFor(async () => {
+        const usage = await (await stack.handler.fetch(jsonRequest('/usage/ann', 'ann'))).json();
+        expect(usage.total).toMatchObject({ turns: 1, llm_calls: 2, tool_calls: 1 });
+      });
+      const llmHeaders = stack.llm.requests.map((request) => request.headers);
+      expect(llmHeaders.map((headers) => headers['x-trace'])).toEqual(['kept', 'kept']);
+      expect(llmHeaders.every((headers) => headers['x-bad'] === undefined && headers.injected === undefined)).toBe(
+        true,
+      );
+      const hooks = failed.map((entry) => (entry as [string, string])[1]);
+      expect(new Set(failed.map((entry) => (entry as [string, string])[0]))).toEqual(
+        new Set(['a turn observer failed']),
+      );
+      expect(hooks.filter((hook) => hook === 'llmCall headers')).toHaveLength(4);
+      expect(hooks).toEqual(expect.arrayContaining(['toolCall', 'firstToken', 'end']));
+      // The unprintable error was reported (String() of it throws inside the logger call) without harm.
+      expect(hooks).not.toContain('llmCall end');
+
+      // The lock was freed: the user's next turn runs.
+      const next = await stack.handler.fetch(jsonRequest('/chat', 'ann', { message: 'hi', streaming: false }));
+      expect(next.status).toBe(200);
     } finally {
       await stack.close();
     }
