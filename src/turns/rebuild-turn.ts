@@ -22,11 +22,14 @@ const INVALID_MESSAGE = 'The recorded events of this turn cannot be continued.';
 /**
  * Rebuilds the transcript of a turn from its recorded events: `token` events make the answer
  * text of a round, `tool_start` events the tool calls of that round, `tool_end` / `tool_error`
- * their results. Other events (reasoning, approval questions) carry nothing the model needs.
+ * their results. `reasoning` events (recorded when the host shows reasoning) become the
+ * `reasoning` of the answer they go with: DeepSeek's thinking mode refuses a request whose
+ * tool-call rounds lost theirs. Other events (approval questions) carry nothing the model needs.
  * The events come from storage, so their fields are checked: a tool event without an id or a
  * tool name is `EVENT_LOG_INVALID`.
  *
- * Signed reasoning blocks and token usage are not recorded, so they are not rebuilt.
+ * Signed reasoning blocks and token usage are not recorded, so they are not rebuilt; nor is
+ * reasoning the host did not show.
  *
  * @example
  * const { messages, cutCalls } = rebuildTurn(latest.message, await log.read(ref, 0));
@@ -38,8 +41,12 @@ export function rebuildTurn(message: string, events: readonly RecordedEvent[]): 
   // 'text': the current answer still streams; 'calls': its tool calls are being announced;
   // 'results': its calls are ending. A token or call after results opens the next round.
   let phase: 'none' | 'text' | 'calls' | 'results' = 'none';
+  // A round's reasoning streams before its text and calls: it waits here for the answer it opens.
+  let reasoning = '';
   const open = () => {
     const round = { answer: { role: 'assistant', content: '' } as AssistantMessage, results: new Map() };
+    if (reasoning !== '') round.answer.reasoning = reasoning;
+    reasoning = '';
     rounds.push(round);
     return round;
   };
@@ -58,6 +65,10 @@ export function rebuildTurn(message: string, events: readonly RecordedEvent[]): 
       const answer = current.answer;
       answer.toolCalls = [...(answer.toolCalls ?? []), call];
       if (!tools.includes(call.name)) tools.push(call.name);
+    } else if (event === 'reasoning') {
+      const content = typeof data.content === 'string' ? data.content : '';
+      if (phase === 'none' || phase === 'results' || current === undefined) reasoning += content;
+      else current.answer.reasoning = (current.answer.reasoning ?? '') + content;
     } else if (event === 'tool_end' || event === 'tool_error') {
       const id = idOf(data);
       const call = current?.answer.toolCalls?.find((candidate) => candidate.id === id);

@@ -127,6 +127,37 @@ describe('a turn left behind by a dead process, taken over on memory storage', (
     }
   });
 
+  it("gives DeepSeek's thinking mode the recorded reasoning of a tool round back", async () => {
+    const deepseek = await startFakeOpenAI({
+      flavor: 'deepseek',
+      reply: () => ({ kind: 'text', reasoning: ['Got 5.'], chunks: ['It is 5.'] }),
+    });
+    const thinking = handlerOnStorage({
+      models: [{ id: 'fake', provider: 'openai_compatible', baseUrl: deepseek.url, apiKey: 'sk-takeover' }],
+      reasoningEvents: true,
+    });
+    try {
+      const at = new Date().toISOString();
+      await leftBehind('rhea', 'add 2 and 3', [
+        { event: 'reasoning', data: { content: 'Need ' } },
+        { event: 'reasoning', data: { content: 'the tool.' } },
+        {
+          event: 'tool_start',
+          data: { type: 'tool_start', id: 'call_1', tool: 'add', input: { a: 2, b: 3 }, start: at },
+        },
+        { event: 'tool_end', data: { type: 'tool_end', id: 'call_1', tool: 'add', output: '5', end: at } },
+      ]);
+      const response = await thinking.fetch(jsonRequest('/chat/events/rhea', 'rhea'));
+      const frames = await new SseReader(response).all();
+      expect(frames.at(-1)).toMatchObject({ event: 'final', data: { content: 'It is 5.' } });
+      const [sent] = deepseek.requests;
+      expect(sent?.body.messages[1]).toMatchObject({ role: 'assistant', reasoning_content: 'Need the tool.' });
+    } finally {
+      await thinking.close();
+      await deepseek.close();
+    }
+  });
+
   it('closes a cut call of a tool that is not idempotent as interrupted, without calling it', async () => {
     const counted = mcp.stats.calls.counter ?? 0;
     const start = { type: 'tool_start', id: 'call_9', tool: 'counter', input: {}, start: new Date().toISOString() };

@@ -77,6 +77,28 @@ describe('rebuildTurn', () => {
     expect(rebuilt.cutCalls).toEqual([]);
   });
 
+  it("puts each round's recorded reasoning on the answer it goes with", () => {
+    const thought = (content: string) => event('reasoning', { content });
+    const rebuilt = rebuildTurn('go', [
+      thought('First '),
+      thought('plan.'),
+      start('c1', 'add'),
+      end('c1', 'add', '5'),
+      thought('Second plan.'),
+      start('c2', 'add'),
+      end('c2', 'add', '6'),
+      token('Done'),
+      thought(' (late)'),
+    ]);
+    const answers = rebuilt.messages.filter((message) => message.role === 'assistant');
+    expect(answers.map((answer) => (answer.role === 'assistant' ? answer.reasoning : null))).toEqual([
+      'First plan.',
+      'Second plan.',
+      ' (late)',
+    ]);
+    expect(rebuilt.text).toBe('Done');
+  });
+
   it('refuses tool events without an id or a tool name as EVENT_LOG_INVALID', () => {
     let caught: unknown;
     try {
