@@ -222,6 +222,26 @@ describe('openTelemetry()', () => {
     expect(tool?.attributes['gen_ai.tool.call.result']).toBe('5');
   });
 
+  it('keeps recorded contents within maxContentLength, still JSON, newest messages first', async () => {
+    stack = await startOtelStack({ recordContent: true, maxContentLength: 1_000 });
+    await connect(stack);
+    const frames = await chat(stack, `please add 2 and 3 ${'x'.repeat(20_000)}`);
+    expect(frames.at(-1)?.event).toBe('final');
+    const spans = stack.spans.getFinishedSpans();
+    const [turn] = byName(spans, 'invoke_agent mcp-llmchat');
+    const [, second] = byName(spans, 'chat fake');
+    const turnInput = String(turn?.attributes['gen_ai.input.messages']);
+    expect(turnInput.length).toBeLessThanOrEqual(1_100);
+    expect(JSON.parse(turnInput)[0].parts[0].content).toMatch(/characters not recorded\]$/);
+    // The second call's messages: the long user message is cut to fit beside the tool exchange.
+    const callInput = String(second?.attributes['gen_ai.input.messages']);
+    expect(callInput.length).toBeLessThanOrEqual(1_100);
+    const messages = JSON.parse(callInput);
+    expect(messages[0]).toMatchObject({ role: 'user', content: expect.stringMatching(/characters not recorded\]$/) });
+    expect(messages.at(-1)).toMatchObject({ role: 'tool', content: '5' });
+    expect(() => openTelemetry({ maxContentLength: 0 })).toThrow(/maxContentLength/);
+  });
+
   it('sends no trace context when propagation is off', async () => {
     stack = await startOtelStack({ propagate: false });
     await connect(stack);

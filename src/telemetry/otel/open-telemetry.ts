@@ -28,6 +28,7 @@ import type {
 } from '../turn-observer.js';
 import { createChatInstruments } from './chat-instruments.js';
 import { providerName } from './provider-name.js';
+import { checkMaxContentLength, recordedJson, recordedMessages, recordedText } from './recorded-content.js';
 
 /** Options of {@link openTelemetry}. */
 export interface OpenTelemetryOptions {
@@ -41,6 +42,14 @@ export interface OpenTelemetryOptions {
    * `gen_ai.tool.call.result`). They may hold personal data. @default false
    */
   recordContent?: boolean;
+  /**
+   * With `recordContent`, the most characters one such attribute keeps. Longer text is cut (the
+   * cut said at its end); JSON stays JSON: long strings in it are cut, images are recorded as
+   * their type and size, and an LLM call's messages keep the newest that fit, the first entry
+   * counting the ones left out (`omitted_messages`). `Infinity` keeps everything (tool results
+   * and whole conversations, on every call's span). @default 32768
+   */
+  maxContentLength?: number;
   /** Records the user's id as `user.id` on the turn span. @default false */
   recordUserId?: boolean;
   /**
@@ -78,6 +87,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TurnObserver 
   const agentName = options.agentName ?? SCOPE;
   const propagate = options.propagate !== false;
   const recordContent = options.recordContent === true;
+  const maxContent = checkMaxContentLength(options.maxContentLength);
 
   return {
     startTurn(info: TurnInfo): TurnHooks | undefined {
@@ -95,9 +105,10 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TurnObserver 
       if (info.conversationId !== undefined) attributes['gen_ai.conversation.id'] = info.conversationId;
       if (options.recordUserId) attributes['user.id'] = info.userId;
       if (recordContent) {
-        attributes['gen_ai.input.messages'] = JSON.stringify([
-          { role: 'user', parts: [{ type: 'text', content: info.message }] },
-        ]);
+        attributes['gen_ai.input.messages'] = recordedMessages(
+          [{ role: 'user', parts: [{ type: 'text', content: info.message }] }],
+          maxContent,
+        );
       }
       const turnSpan = tracer.startSpan(`invoke_agent ${agentName}`, { kind: SpanKind.INTERNAL, attributes }, parent);
       const turnContext = trace.setSpan(parent, turnSpan);
@@ -124,7 +135,8 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TurnObserver 
             turnSpan.setStatus({ code: SpanStatusCode.ERROR, message: outcome.code });
             metricAttributes['error.type'] = outcome.code;
           }
-          if (recordContent) turnSpan.setAttribute('gen_ai.output.messages', outputMessages(outcome.text, 0));
+          if (recordContent)
+            turnSpan.setAttribute('gen_ai.output.messages', outputMessages(outcome.text, 0, maxContent));
           instruments.duration.record(seconds(started), metricAttributes);
           instruments.turns.add(1, copyWith(metricAttributes, { 'mcp_llmchat.turn.outcome': outcome.status }));
           turnSpan.end();
@@ -143,7 +155,8 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TurnObserver 
         if (call.request.temperature !== undefined)
           spanAttributes['gen_ai.request.temperature'] = call.request.temperature;
         if (call.request.maxTokens !== undefined) spanAttributes['gen_ai.request.max_tokens'] = call.request.maxTokens;
-        if (recordContent) spanAttributes['gen_ai.input.messages'] = JSON.stringify(call.request.messages);
+        if (recordContent)
+          spanAttributes['gen_ai.input.messages'] = recordedMessages(call.request.messages, maxContent);
         const span = tracer.startSpan(
           `chat ${call.model}`,
           { kind: SpanKind.CLIENT, attributes: spanAttributes },
@@ -177,7 +190,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TurnObserver 
             }
             if (result.finishReason) span.setAttribute('gen_ai.response.finish_reasons', [result.finishReason]);
             if (recordContent) {
-              span.setAttribute('gen_ai.output.messages', outputMessages(result.text, result.toolCalls));
+              span.setAttribute('gen_ai.output.messages', outputMessages(result.text, result.toolCalls, maxContent));
             }
             if (result.error !== undefined) {
               const type = errorType(result.error);
@@ -201,7 +214,7 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TurnObserver 
           'gen_ai.tool.call.id': call.id,
           'gen_ai.tool.type': 'extension',
         };
-        if (recordContent) attributes['gen_ai.tool.call.arguments'] = JSON.stringify(call.arguments);
+        if (recordContent) attributes['gen_ai.tool.call.arguments'] = recordedJson(call.arguments, maxContent);
         const span = tracer.startSpan(`execute_tool ${toolName}`, { kind: SpanKind.INTERNAL, attributes }, turnContext);
         const hooks: ToolCallHooks = {
           end(result) {
@@ -209,7 +222,8 @@ export function openTelemetry(options: OpenTelemetryOptions = {}): TurnObserver 
               'gen_ai.operation.name': 'execute_tool',
               'gen_ai.tool.name': toolName,
             };
-            if (recordContent && result.text !== undefined) span.setAttribute('gen_ai.tool.call.result', result.text);
+            if (recordContent && result.text !== undefined)
+              span.setAttribute('gen_ai.tool.call.result', recordedText(result.text, maxContent));
             if (result.isError) {
               const type = result.error === undefined ? 'TOOL_ERROR' : errorType(result.error);
               failSpan(span, type);
@@ -272,8 +286,8 @@ function errorType(error: unknown): string {
   return isLlmChatError(error) ? error.code : '_OTHER';
 }
 
-function outputMessages(text: string, toolCalls: number): string {
-  return JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: text }], tool_calls: toolCalls }]);
+function outputMessages(text: string, toolCalls: number, max: number): string {
+  return recordedJson([{ role: 'assistant', parts: [{ type: 'text', content: text }], tool_calls: toolCalls }], max);
 }
 
 function seconds(since: number): number {
