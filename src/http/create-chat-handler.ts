@@ -66,13 +66,13 @@ const REFUSE_REDIRECTS: RequestInit = { redirect: 'error', window: null };
 const ROUTES = new RouteTable<RouteName>([
   { name: 'connect', method: 'POST', path: '/connect' },
   { name: 'chat', method: 'POST', path: '/chat' },
-  { name: 'events', method: 'GET', path: '/chat/events/:user_id' },
+  { name: 'events', method: 'GET', path: '/chat/events/:user_id', head: false },
   { name: 'stop', method: 'POST', path: '/stop' },
   { name: 'disconnect', method: 'POST', path: '/disconnect' },
   { name: 'status', method: 'GET', path: '/status/:user_id' },
   { name: 'config', method: 'GET', path: '/config/:user_id' },
   { name: 'models', method: 'GET', path: '/gateway/models' },
-  { name: 'oauthCallback', method: 'GET', path: '/oauth/callback' },
+  { name: 'oauthCallback', method: 'GET', path: '/oauth/callback', head: false },
   { name: 'oauthMetadata', method: 'GET', path: '/oauth/client-metadata.json' },
   { name: 'oauthForget', method: 'DELETE', path: '/oauth/:user_id' },
   { name: 'usage', method: 'GET', path: '/usage/:user_id' },
@@ -114,62 +114,9 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
 
   const handler: ChatHandler = {
     usage: context.ops.ledger,
-    async fetch(request: Request): Promise<Response> {
-      try {
-        const pathname = new URL(request.url, 'http://localhost').pathname;
-        if (!pathname.startsWith(basePath) && `${pathname}/` !== basePath) {
-          throw new LlmChatError('NOT_FOUND', 'Not found.');
-        }
-        const lookup = ROUTES.match(request.method, pathname.slice(basePath.length - 1));
-        if (lookup.kind === 'not-found') throw new LlmChatError('NOT_FOUND', 'Not found.');
-        if (lookup.kind === 'method-not-allowed') {
-          return errorResponse(new LlmChatError('METHOD_NOT_ALLOWED', 'Method not allowed.'), {
-            allow: lookup.allow.join(', '),
-          });
-        }
-        const { name, param = '' } = lookup.route;
-        switch (name) {
-          case 'connect':
-            return await connectRoute(context, request);
-          case 'chat':
-            return await chatRoute(context, request);
-          case 'disconnect':
-            return await disconnectRoute(context, request);
-          case 'status':
-            return await statusRoute(context, request, param);
-          case 'config':
-            return await configRoute(context, request, param);
-          case 'models':
-            return await modelsRoute(context, request);
-          case 'oauthCallback':
-            return await oauthCallbackRoute(context, request);
-          case 'oauthMetadata':
-            return oauthClientMetadataRoute(context);
-          case 'oauthForget':
-            return await oauthForgetRoute(context, request, param);
-          case 'usage':
-            return await usageRoute(context, request, param);
-          case 'events':
-            return await chatEventsRoute(context, request, param);
-          case 'stop':
-            return await stopRoute(context, request);
-          case 'conversations':
-            return await conversationsRoute(context, request, param);
-          case 'history':
-            return await historyRoute(context, request, param);
-          case 'clear-history':
-            return await clearHistoryRoute(context, request, param);
-          case 'approve':
-            return await approveRoute(context, request);
-          case 'elicitation':
-            return await elicitationRoute(context, request);
-        }
-      } catch (error) {
-        if (!isLlmChatError(error)) {
-          context.logger?.error?.('request failed', { error: String(error) });
-        }
-        return errorResponse(error);
-      }
+    fetch(request: Request): Promise<Response> {
+      const answer = route(request);
+      return request.method === 'HEAD' ? answer.then(withoutBody) : answer;
     },
     async close(): Promise<void> {
       await disconnects.stop();
@@ -181,6 +128,73 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
     },
   };
   return handler;
+
+  async function route(request: Request): Promise<Response> {
+    try {
+      const pathname = new URL(request.url, 'http://localhost').pathname;
+      if (!pathname.startsWith(basePath) && `${pathname}/` !== basePath) {
+        throw new LlmChatError('NOT_FOUND', 'Not found.');
+      }
+      const lookup = ROUTES.match(request.method, pathname.slice(basePath.length - 1));
+      if (lookup.kind === 'not-found') throw new LlmChatError('NOT_FOUND', 'Not found.');
+      if (lookup.kind === 'method-not-allowed') {
+        return errorResponse(new LlmChatError('METHOD_NOT_ALLOWED', 'Method not allowed.'), {
+          allow: lookup.allow.join(', '),
+        });
+      }
+      const { name, param = '' } = lookup.route;
+      switch (name) {
+        case 'connect':
+          return await connectRoute(context, request);
+        case 'chat':
+          return await chatRoute(context, request);
+        case 'disconnect':
+          return await disconnectRoute(context, request);
+        case 'status':
+          return await statusRoute(context, request, param);
+        case 'config':
+          return await configRoute(context, request, param);
+        case 'models':
+          return await modelsRoute(context, request);
+        case 'oauthCallback':
+          return await oauthCallbackRoute(context, request);
+        case 'oauthMetadata':
+          return oauthClientMetadataRoute(context);
+        case 'oauthForget':
+          return await oauthForgetRoute(context, request, param);
+        case 'usage':
+          return await usageRoute(context, request, param);
+        case 'events':
+          return await chatEventsRoute(context, request, param);
+        case 'stop':
+          return await stopRoute(context, request);
+        case 'conversations':
+          return await conversationsRoute(context, request, param);
+        case 'history':
+          return await historyRoute(context, request, param);
+        case 'clear-history':
+          return await clearHistoryRoute(context, request, param);
+        case 'approve':
+          return await approveRoute(context, request);
+        case 'elicitation':
+          return await elicitationRoute(context, request);
+      }
+    } catch (error) {
+      if (!isLlmChatError(error)) {
+        context.logger?.error?.('request failed', { error: String(error) });
+      }
+      return errorResponse(error);
+    }
+  }
+}
+
+/**
+ * A HEAD request's answer: the GET's status and headers, no body (a web-standard host may send
+ * whatever body a `Response` has). The GET's body is released unread.
+ */
+function withoutBody(response: Response): Response {
+  response.body?.cancel().catch(() => undefined);
+  return new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 function createContext(

@@ -9,6 +9,11 @@ export interface RouteSpec<TName extends string> {
   name: TName;
   method: string;
   path: string;
+  /**
+   * `false` for a GET route that HEAD must not run: one whose GET does more than read (a stream
+   * that may take a turn over, an OAuth callback that spends its `state`). HEAD is then 405.
+   */
+  head?: false;
 }
 
 /** What {@link RouteTable.match} found. @internal */
@@ -56,7 +61,7 @@ export class RouteTable<TName extends string> {
         }
       }
       if (!matched) continue;
-      if (route.method === method || (route.method === 'GET' && method === 'HEAD')) {
+      if (route.method === method || (route.method === 'GET' && method === 'HEAD' && route.head !== false)) {
         return { kind: 'match', route: param === undefined ? { name: route.name } : { name: route.name, param } };
       }
       allow.push(route.method);
