@@ -5,6 +5,7 @@ import type { ConnectionCache } from '../chat/connection-cache.js';
 import type { ConversationSlots } from '../conversations/conversation-slots.js';
 import type { Conversations } from '../conversations/conversations.js';
 import { isLlmChatError, LlmChatError } from '../errors.js';
+import { isWellFormedJson } from '../internal/well-formed.js';
 import type { ModelRegistry } from '../llm/model-registry.js';
 import type { LockManager } from '../lock/lock-manager.js';
 import type { OAuthManager } from '../oauth/oauth-manager.js';
@@ -59,6 +60,12 @@ export async function authenticate(context: HandlerContext, request: Request): P
     user = null;
   }
   if (!user || typeof user.id !== 'string' || user.id === '') {
+    throw new LlmChatError('UNAUTHORIZED', 'Authentication required.');
+  }
+  // A lone surrogate (an id taken from a claim the user shaped) cannot be encoded into a storage
+  // key or matched by any path: refused here, not a 500 on the first key built from it.
+  if (!isWellFormedJson(user.id)) {
+    context.logger?.debug?.('authenticate returned an id that is not well-formed Unicode');
     throw new LlmChatError('UNAUTHORIZED', 'Authentication required.');
   }
   return user;
