@@ -113,7 +113,9 @@ function describeIssue(issue: z.core.$ZodIssue, body: unknown): string {
     case 'invalid_value':
       return `must be one of ${issue.values.map((option) => JSON.stringify(option)).join(', ')}`;
     case 'custom':
-      // Our own refinements' reasons, which never quote the value.
+    case 'invalid_format':
+      // Our own refinements' and patterns' reasons, and zod's format reasons ("Invalid string:
+      // must match pattern …"): none quotes the value.
       return issue.message;
     default:
       return 'is invalid';

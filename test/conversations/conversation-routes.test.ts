@@ -189,7 +189,10 @@ describe.each(backends)('conversations and history over HTTP (%s)', (_name, make
     }
     const badChat = await chat(ann, 'hi', '../../etc');
     expect(badChat.status).toBe(422);
-    expect((await badChat.json()).detail).toMatch(/^conversation_id:/);
+    // The pattern's own reason, not a bare "is invalid".
+    expect((await badChat.json()).detail).toBe('conversation_id: must be 1-128 characters of A-Z a-z 0-9 . _ : -');
+    const badLimit = await get(`/conversations/${ann}?limit=1e1`, ann);
+    expect(badLimit.body.detail).toBe('limit: must be a whole number written in decimal digits');
   });
 
   it('lets two conversations of one user run at once, while one conversation still takes one turn at a time', async () => {
