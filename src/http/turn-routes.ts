@@ -66,7 +66,8 @@ export async function stopRoute(context: HandlerContext, request: Request): Prom
   const conversationId = namedConversation(body.conversation_id);
   // A turn whose process died is taken over first, so the stop reaches a process that runs it.
   await takeOverTurn({ context, request, user, ...(conversationId ? { conversationId } : {}) });
-  const outcome = await context.turns.stop(userId, conversationId, body.turn_id ?? undefined);
+  // An empty `turn_id`, like an empty `user_id`, names nothing: the conversation's running turn.
+  const outcome = await context.turns.stop(userId, conversationId, body.turn_id || undefined);
   return jsonResponse(200, {
     status: outcome.status,
     user_id: userId,

@@ -234,7 +234,10 @@ describe('turns over handler.fetch (memory storage)', () => {
     const stalledReader = new SseReader(stalled);
     await expect.poll(() => lastUser(llm.requests.length - 1)).toBe('stall please');
     const llmRequest = llm.requests.at(-1);
-    expect(await (await handler.fetch(jsonRequest('/stop', 'wes', {}))).json()).toMatchObject({ status: 'stopped' });
+    // An empty turn_id is no turn_id, as an empty user_id is no user_id.
+    expect(await (await handler.fetch(jsonRequest('/stop', 'wes', { turn_id: '' }))).json()).toMatchObject({
+      status: 'stopped',
+    });
     await llmRequest?.settled;
     expect(llmRequest?.aborted).toBe(true);
     expect((await stalledReader.all()).at(-1)).toMatchObject({ event: 'final', data: { stopped: true, content: '' } });
