@@ -53,6 +53,12 @@ describe('stripMountPrefix', () => {
     ['/other', '/llmchat', undefined],
     ['/echo', '', '/echo'],
     ['/echo', '/', '/echo'],
+    // Absolute form: matched by its path; its authority is not the path.
+    ['http://evil.test/llmchat/echo?a=1', '/llmchat', '/echo?a=1'],
+    ['https://evil.test/llmchatx/echo', '/llmchat', undefined],
+    ['http://evil.test', '', '/'],
+    ['http://evil.test?a=1', '', '/?a=1'],
+    ['http://llmchat/echo', '/llmchat', undefined],
   ])('%s under %s is %s', (url, prefix, expected) => {
     expect(stripMountPrefix(url, prefix)).toBe(expected);
   });

@@ -137,6 +137,18 @@ describe.each(HOSTS)('$name', (host) => {
     expect((await response.json()).body).toBe('{}');
   });
 
+  it('passes a request target in absolute form (RFC 9112 §3.2.2) with its path and query', async () => {
+    const socket = connect(Number(new URL(running.origin).port), '127.0.0.1');
+    socket.write(`GET http://elsewhere.test${MOUNT}/echo?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    let answer = '';
+    socket.on('data', (chunk) => {
+      answer += chunk;
+    });
+    await once(socket, 'close');
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(answer).toContain('"path":"/echo","search":"?x=1"');
+  });
+
   it('maps the mount point itself to / and keeps the query', async () => {
     const response = await fetch(`${base}?q=1`);
     expect(response.status).toBe(404);

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { nodeBodyRequest } from '../../http/node-body.js';
 import { readNodeBody } from './read-node-body.js';
+import { pathOfTarget } from './request-target.js';
 
 /** Options of {@link toWebRequest}. */
 export interface ToWebRequestOptions {
@@ -53,8 +54,7 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse, options:
     headers.append(name, Array.isArray(value) ? value.join(', ') : value);
   }
 
-  const given = options.url ?? req.url ?? '/';
-  const path = given.startsWith('/') ? given : `/${given}`;
+  const path = pathOfTarget(options.url ?? req.url ?? '/');
   const host = req.headers.host ?? (req.headers[':authority'] as string | undefined);
   let url = `http://${host !== undefined && PLAIN_HOST.test(host) ? host : 'localhost'}${path}`;
   if (!URL.canParse(url)) url = `http://localhost${path}`;
