@@ -37,13 +37,17 @@ export async function chatRoute(context: HandlerContext, request: Request): Prom
     return respondWithTurn(context, request, claim.ref, body.streaming, undefined, takeoverWatchdog(asker));
   }
   let ticket: TurnTicket | undefined;
+  let send: NewSend | undefined;
   try {
     // The host's limits come before the lock: a refused request costs no lock, session read or connection.
     ticket = await context.ops.admit(user, userId, request);
-    return await runNewTurn({ context, request, user, body, claim, ticket });
+    send = { context, request, user, body, claim, ticket, started: false };
+    return await runNewTurn(send);
   } catch (error) {
     ticket?.release();
-    await abandonSend(context, claim, userId, conversation, error);
+    // A turn that started (a non-streaming one that failed) keeps its key: its log holds its
+    // events and its end, and a retry reads them. Only a send that never started lets it go.
+    if (send?.started !== true) await abandonSend(context, claim, userId, conversation, error);
     throw error;
   }
 }
@@ -73,6 +77,8 @@ interface NewSend {
   body: ChatBody;
   claim: SendClaim;
   ticket: TurnTicket;
+  /** Set once the turn runs: from then on its log, not the send, answers for the key. */
+  started: boolean;
 }
 
 /**
@@ -150,6 +156,7 @@ async function startNewTurn(send: NewSend): Promise<Response> {
       ...(start.early ? { early: start.early } : {}),
     });
     turnOwnsScope = true;
+    send.started = true;
     scope.stopsTurn(turn);
     // The provider call has just begun, but a fetch takes several promise steps before its
     // request is on the wire. Building the response now would run ahead of them and hold the

@@ -286,6 +286,41 @@ describe('turns over handler.fetch (memory storage)', () => {
     expect(llm.requests.length).toBe(calls);
   });
 
+  it("keeps a failed turn's Idempotency-Key on that turn: nothing more is written to its log", async () => {
+    const storage = memoryStorage();
+    const turns = storage.turns as NonNullable<typeof storage.turns>;
+    // Every write that starts a log at seq 1, by log key: a host backend that does not check
+    // the order would take a second one, and the retry would then run the turn again.
+    const starts = new Map<string, number>();
+    const count = (key: string, entries: readonly { seq: number }[]) => {
+      if (entries[0]?.seq === 1) starts.set(key, (starts.get(key) ?? 0) + 1);
+    };
+    const append = turns.append.bind(turns);
+    turns.append = (key, entries, options) => {
+      count(key, entries);
+      return append(key, entries, options);
+    };
+    const appendSync = turns.appendSync?.bind(turns);
+    if (appendSync) {
+      turns.appendSync = (key, entries, options) => {
+        count(key, entries);
+        return appendSync(key, entries, options);
+      };
+    }
+    const strict = makeHandler({ storage });
+    await connect('ines', strict);
+    const headers = { 'idempotency-key': 'failing-once' };
+    const first = await chat('ines', 'fail hard', false, headers, strict);
+    expect(first.status).toBeGreaterThanOrEqual(400);
+    await first.arrayBuffer();
+    expect([...starts.values()]).toEqual([1]);
+    const calls = llm.requests.length;
+    const retry = await chat('ines', 'fail hard', false, headers, strict);
+    expect(retry.status).toBe(first.status);
+    expect(llm.requests.length).toBe(calls);
+    expect([...starts.values()]).toEqual([1]);
+  });
+
   it('restores the 0.1 rule with stopOnDisconnect: a client going away stops the LLM', async () => {
     const strict = makeHandler({ stopOnDisconnect: true });
     await connect('yan', strict);
