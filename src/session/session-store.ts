@@ -18,6 +18,7 @@ import {
   transcriptTurnSchema,
 } from './session-schemas.js';
 import { SharedToolLists } from './shared-tool-lists.js';
+import { withUsableImages } from './stored-images.js';
 
 /** One user's session as the store returns it. */
 export interface StoredSession {
@@ -489,7 +490,7 @@ function parseTurn(entry: string): TranscriptMessage[] | undefined {
     const json: unknown = JSON.parse(entry);
     if (nestsDeeperThan(json, MAX_STORED_DEPTH)) return undefined;
     const parsed = transcriptTurnSchema.safeParse(json);
-    return parsed.success ? (parsed.data as TranscriptMessage[]) : undefined;
+    return parsed.success ? withUsableImages(parsed.data as TranscriptMessage[]) : undefined;
   } catch {
     return undefined;
   }
