@@ -53,5 +53,5 @@ export {
   type TurnLogOptions,
   type TurnRef,
 } from './turns/turn-log.js';
-export { MemoryUsageBackend } from './usage/memory-usage-backend.js';
+export { MemoryUsageBackend, type MemoryUsageBackendOptions } from './usage/memory-usage-backend.js';
 export { UsageLedger } from './usage/usage-ledger.js';

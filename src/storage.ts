@@ -62,7 +62,7 @@ export type MemoryStorageOptions = MemorySessionBackendOptions;
  */
 export function memoryStorage(options: MemoryStorageOptions = {}): ChatStorage {
   const sessions = new MemorySessionBackend(options);
-  const usage = new MemoryUsageBackend();
+  const usage = new MemoryUsageBackend(options.logger ? { logger: options.logger } : {});
   const turns = new MemoryTurnBackend();
   return {
     sessions,
