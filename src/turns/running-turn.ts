@@ -216,6 +216,11 @@ export class RunningTurn {
     return this.#ended;
   }
 
+  /** How many readers here wait for the next event. @internal (diagnostics and tests) */
+  get parkedReaders(): number {
+    return this.#waiters?.length ?? 0;
+  }
+
   /** The seq of the newest recorded event (0 before the first). */
   get lastSeq(): number {
     return this.#firstSeq + this.#events.length - 1;
@@ -354,8 +359,9 @@ export class RunningTurn {
       ended = true;
       this.#readers.delete(position);
     };
-    // What the reader asked to be called with; parked in #waiters through `onWake`, which stays
-    // there until the next wake even after the reader closed (it then finds nothing to call).
+    // What the reader asked to be called with; parked in #waiters through `onWake`, which a
+    // reader that closes takes out (readers that come and go while a turn waits on its user
+    // would otherwise pile up there until its next event).
     let wake: (() => void) | undefined;
     const onWake = () => {
       const reader = wake;
@@ -393,7 +399,11 @@ export class RunningTurn {
       },
       close: () => {
         finish();
+        if (wake === undefined) return;
         wake = undefined;
+        const waiters = this.#waiters;
+        const at = waiters === undefined ? -1 : waiters.indexOf(onWake);
+        if (at >= 0) waiters?.splice(at, 1);
       },
     };
   }

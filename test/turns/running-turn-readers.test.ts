@@ -106,6 +106,28 @@ describe('RunningTurn readers', () => {
     },
   );
 
+  it('a reader that closes while parked leaves nothing parked behind, however many come and go', async () => {
+    const { turn, open, running } = gatedTurn();
+    await vi.waitFor(() => expect(turn.lastSeq).toBe(1));
+    // Readers that come, park for the next event, and leave while the turn is quiet.
+    for (let i = 0; i < 1_000; i++) {
+      const feed = turn.feed(0) as PushSource<RecordedEvent>;
+      seqTaker(feed).take();
+      feed.onReady(() => {});
+      feed.close();
+    }
+    expect(turn.parkedReaders).toBe(0);
+    const staying = turn.feed(0) as PushSource<RecordedEvent>;
+    const taker = seqTaker(staying);
+    taker.take();
+    staying.onReady(() => taker.take());
+    expect(turn.parkedReaders).toBe(1);
+    open(0);
+    await vi.waitFor(() => expect(taker.seen).toEqual([1, 2]));
+    for (const gate of [1, 2]) open(gate);
+    await running;
+  });
+
   it('readers parked together are each woken for each event, again and again', async () => {
     const { turn, open, running } = gatedTurn();
     const readers = [turn.events(0), turn.events(0), pullFrom(turn.starterFeed({ paced: true }))];
