@@ -1,4 +1,4 @@
-import { LlmChatError } from '../errors.js';
+import { isLlmChatError } from '../errors.js';
 import type { LlmCallHooks, ToolCallHooks, TurnHooks, TurnObserver } from './turn-observer.js';
 
 /** Told which hook of a guarded observer threw, and what. */
@@ -37,7 +37,9 @@ function guardTurnHooks(hooks: TurnHooks, report: ObserverFailure): TurnHooks {
       try {
         callHooks = await hooks.llmCall?.(call);
       } catch (error) {
-        if (error instanceof LlmChatError) throw error;
+        // Branded, not `instanceof`: an error of another copy of the library (its CJS build,
+        // another version) is a refusal all the same.
+        if (isLlmChatError(error)) throw error;
         report('llmCall', error);
         return undefined;
       }

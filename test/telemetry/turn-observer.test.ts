@@ -3,6 +3,7 @@ import { ChatService } from '../../src/chat/chat-service.js';
 import { LlmChatError } from '../../src/errors.js';
 import type { LlmProvider, LlmStreamEvent } from '../../src/llm/llm-provider.js';
 import type { ToolSource } from '../../src/mcp/tool-source.js';
+import { guardObserver } from '../../src/telemetry/guard-observer.js';
 import { combineObservers, type TurnHooks, type TurnObserver } from '../../src/telemetry/turn-observer.js';
 import { jsonRequest, readFrames, startStack } from '../http/stack.js';
 
@@ -163,6 +164,34 @@ describe('a turn observer that throws when a turn starts', () => {
     } finally {
       await stack.close();
     }
+  });
+});
+
+describe('guardObserver', () => {
+  it('lets an LlmChatError of another copy of the library through llmCall: it still refuses the call', async () => {
+    // What `new LlmChatError(...)` of the library's other build (CJS beside ESM) or another
+    // version looks like here: not an instance of this copy's class, but branded as one.
+    const foreign = Object.assign(new Error('The daily token budget is used up.'), {
+      code: 'BUDGET_EXCEEDED',
+      [Symbol.for('mcp-llmchat.error')]: true,
+    });
+    expect(foreign instanceof LlmChatError).toBe(false);
+    const failures: string[] = [];
+    const guarded = guardObserver(
+      {
+        startTurn: () => ({
+          llmCall: async () => {
+            throw foreign;
+          },
+        }),
+      },
+      (hook) => failures.push(hook),
+    );
+    const hooks = guarded.startTurn(INFO) as TurnHooks;
+    await expect(
+      hooks.llmCall?.({ provider: 'openai', model: 'm', round: 0, request: { model: 'm', messages: [] } }),
+    ).rejects.toBe(foreign);
+    expect(failures).toEqual([]);
   });
 });
 
