@@ -33,9 +33,17 @@ describe('recorded content on spans', () => {
 
     const many = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`k${i}`, `"quoted" ${i}`]));
     const summarized = recordedJson(many, 1_000);
-    expect(summarized.length).toBeLessThanOrEqual(1_100);
+    expect(summarized.length).toBeLessThanOrEqual(1_000);
     expect(JSON.parse(summarized)).toMatchObject({ truncated: true, characters: JSON.stringify(many).length });
     expect(recordedJson(many, Number.POSITIVE_INFINITY)).toBe(JSON.stringify(many));
+  });
+
+  it('stays within the limit with the count of what it left out, for every size of newest message', () => {
+    for (const size of [100, 700, 900, 940, 950, 960, 990, 1_000, 5_000]) {
+      const text = recordedMessages([{ c: 'a' }, { c: 'b'.repeat(size) }], 1_000);
+      expect(text.length, String(size)).toBeLessThanOrEqual(1_000);
+      expect(() => JSON.parse(text)).not.toThrow();
+    }
   });
 
   it('keeps the newest messages that fit and counts the older ones left out', () => {
@@ -43,13 +51,16 @@ describe('recorded content on spans', () => {
       role: i % 2 ? 'assistant' : 'user',
       content: `m${i} ${'w'.repeat(90)}`,
     }));
-    const recorded = JSON.parse(recordedMessages(messages, 1_000));
+    const text = recordedMessages(messages, 1_000);
+    expect(text.length).toBeLessThanOrEqual(1_000);
+    const recorded = JSON.parse(text);
     expect(recorded[0]).toEqual({ role: 'system', omitted_messages: 50 - (recorded.length - 1) });
     expect(recorded.at(-1)).toEqual(messages.at(-1));
     expect(recorded.length).toBeGreaterThan(2);
-    expect(JSON.stringify(recorded).length).toBeLessThanOrEqual(1_000 + 60);
     // One message longer than the limit is still recorded, cut.
-    const one = JSON.parse(recordedMessages([{ role: 'user', content: 'z'.repeat(50_000) }], 1_000));
+    const oneText = recordedMessages([{ role: 'user', content: 'z'.repeat(50_000) }], 1_000);
+    expect(oneText.length).toBeLessThanOrEqual(1_000);
+    const one = JSON.parse(oneText);
     expect(one).toHaveLength(1);
     expect(one[0].content).toMatch(/characters not recorded\]$/);
     expect(JSON.parse(recordedMessages(messages, Number.POSITIVE_INFINITY))).toEqual(messages);
@@ -58,7 +69,8 @@ describe('recorded content on spans', () => {
   it('checks maxContentLength when the observer is made', () => {
     expect(checkMaxContentLength(undefined)).toBe(DEFAULT_MAX_CONTENT_LENGTH);
     expect(checkMaxContentLength(Number.POSITIVE_INFINITY)).toBe(Number.POSITIVE_INFINITY);
-    for (const bad of [0, -1, 10, 1.5, Number.NaN]) {
+    expect(checkMaxContentLength(256)).toBe(256);
+    for (const bad of [0, -1, 10, 255, 1.5, Number.NaN]) {
       let caught: unknown;
       try {
         checkMaxContentLength(bad);

@@ -46,8 +46,8 @@ export interface OpenTelemetryOptions {
    * With `recordContent`, the most characters one such attribute keeps. Longer text is cut (the
    * cut said at its end); JSON stays JSON: long strings in it are cut, images are recorded as
    * their type and size, and an LLM call's messages keep the newest that fit, the first entry
-   * counting the ones left out (`omitted_messages`). `Infinity` keeps everything (tool results
-   * and whole conversations, on every call's span). @default 32768
+   * counting the ones left out (`omitted_messages`). At least 256; `Infinity` keeps everything
+   * (tool results and whole conversations, on every call's span). @default 32768
    */
   maxContentLength?: number;
   /** Records the user's id as `user.id` on the turn span. @default false */

@@ -3,15 +3,21 @@ import { LlmChatError } from '../../errors.js';
 /** How many characters one recorded content attribute keeps by default. */
 export const DEFAULT_MAX_CONTENT_LENGTH = 32_768;
 
+// Below this, a call's messages could not say what they left out and stay within the limit.
+const MIN_CONTENT_LENGTH = 256;
+
 /**
  * Checks `maxContentLength` when the observer is made, so a typo fails at startup.
- * @throws LlmChatError `CONFIG_INVALID` unless it is a whole number of at least 64, or `Infinity`.
+ * @throws LlmChatError `CONFIG_INVALID` unless it is a whole number of at least 256, or `Infinity`.
  * @internal
  */
 export function checkMaxContentLength(value: number | undefined): number {
   if (value === undefined) return DEFAULT_MAX_CONTENT_LENGTH;
-  if (value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && value >= 64)) return value;
-  throw new LlmChatError('CONFIG_INVALID', 'openTelemetry: maxContentLength must be a whole number of at least 64.');
+  if (value === Number.POSITIVE_INFINITY || (Number.isInteger(value) && value >= MIN_CONTENT_LENGTH)) return value;
+  throw new LlmChatError(
+    'CONFIG_INVALID',
+    `openTelemetry: maxContentLength must be a whole number of at least ${MIN_CONTENT_LENGTH}.`,
+  );
 }
 
 /**
@@ -27,7 +33,7 @@ export function recordedText(text: string, max: number): string {
 }
 
 /**
- * A JSON attribute (tool arguments) as recorded: still JSON, at most about `max` characters.
+ * A JSON attribute (tool arguments) as recorded: still JSON, at most `max` characters.
  * Long strings inside are cut (shorter until the whole fits) and images are named, not carried;
  * a value still too long (many short strings) is recorded as `{"truncated":true,"characters":N,"preview":"…"}`.
  * @internal
@@ -51,12 +57,14 @@ export function recordedJson(value: unknown, max: number): string {
  * @internal
  */
 export function recordedMessages(messages: readonly unknown[], max: number): string {
+  // The brackets, and room for the entry that counts the messages left out.
+  const budget = max - 2 - OMITTED_ROOM;
   const kept: string[] = [];
-  let length = 2;
+  let length = 0;
   let index = messages.length - 1;
   for (; index >= 0; index--) {
-    const json = recordedJson(messages[index], max);
-    if (kept.length > 0 && length + json.length + 1 > max) break;
+    const json = recordedJson(messages[index], budget);
+    if (kept.length > 0 && length + json.length + 1 > budget) break;
     kept.push(json);
     length += json.length + 1;
   }
@@ -64,6 +72,9 @@ export function recordedMessages(messages: readonly unknown[], max: number): str
   if (omitted > 0) kept.push(JSON.stringify({ role: 'system', omitted_messages: omitted }));
   return `[${kept.reverse().join(',')}]`;
 }
+
+// `{"role":"system","omitted_messages":N}` and its comma, N of up to 10 digits.
+const OMITTED_ROOM = 50;
 
 /** JSON with each string cut to `max` and each image named by its type and size, not its data. */
 function stringifyRecorded(value: unknown, max: number): string {
