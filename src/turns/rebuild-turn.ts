@@ -88,6 +88,8 @@ export function rebuildTurn(message: string, events: readonly RecordedEvent[]): 
   const messages: TranscriptMessage[] = [{ role: 'user', content: message }];
   let cutCalls: ToolCall[] = [];
   for (const { answer, results } of rounds) {
+    // As the turn's own process keeps it: reasoning goes back with tool calls only.
+    if (!answer.toolCalls?.length) delete answer.reasoning;
     messages.push(answer);
     for (const call of answer.toolCalls ?? []) {
       const result = results.get(call.id);
