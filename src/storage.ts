@@ -49,8 +49,15 @@ export interface ChatStorage {
   close(): Promise<void>;
 }
 
-/** Options of {@link memoryStorage}. */
-export type MemoryStorageOptions = MemorySessionBackendOptions;
+/** Options of {@link memoryStorage}: its session backend's, and the bound of its usage counters. */
+export interface MemoryStorageOptions extends MemorySessionBackendOptions {
+  /**
+   * The most usage hashes kept (see `MemoryUsageBackend`'s `maxEntries`): a user has a few, plus
+   * one per conversation. When full, the counters written least recently are dropped, and a
+   * token budget then counts from zero for what they held. @default 100000
+   */
+  usageMaxEntries?: number;
+}
 
 /**
  * In-process storage: the default of the chat handler, right for one process. Data is lost on
@@ -62,7 +69,10 @@ export type MemoryStorageOptions = MemorySessionBackendOptions;
  */
 export function memoryStorage(options: MemoryStorageOptions = {}): ChatStorage {
   const sessions = new MemorySessionBackend(options);
-  const usage = new MemoryUsageBackend(options.logger ? { logger: options.logger } : {});
+  const usage = new MemoryUsageBackend({
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.usageMaxEntries === undefined ? {} : { maxEntries: options.usageMaxEntries }),
+  });
   const turns = new MemoryTurnBackend();
   return {
     sessions,

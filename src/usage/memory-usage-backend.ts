@@ -18,7 +18,8 @@ export interface MemoryUsageBackendOptions {
    * conversation, and conversation ids are the client's to pick: without a bound, one user
    * could grow the process by naming new conversations. When full, expired hashes are swept
    * out; if none are, the hash written least recently is dropped (active users' counters are
-   * written with every call, so they stay), with a `warn` log at most once a minute.
+   * written with every call, so they stay), with a `warn` log at most once a minute. A token
+   * budget counts from zero for what a dropped hash held.
    * @default 100000
    */
   maxEntries?: number;
@@ -52,6 +53,7 @@ export class MemoryUsageBackend implements UsageBackend {
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
       throw new LlmChatError('CONFIG_INVALID', 'maxEntries must be a positive integer.');
     }
+    if (!(sweepIntervalMs > 0)) throw new LlmChatError('CONFIG_INVALID', 'sweepIntervalMs must be positive.');
     this.#sweepIntervalMs = sweepIntervalMs;
     this.#maxEntries = maxEntries;
     this.#logger = options.logger;

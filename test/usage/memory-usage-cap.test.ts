@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isLlmChatError } from '../../src/errors.js';
+import { memoryStorage } from '../../src/storage.js';
 import { MemoryUsageBackend } from '../../src/usage/memory-usage-backend.js';
 
 const DAY = 86_400_000;
@@ -36,15 +37,31 @@ describe('MemoryUsageBackend maxEntries', () => {
     expect(warnings).toEqual(['Memory usage storage is full; the counters written least recently were dropped.']);
   });
 
-  it('refuses a maxEntries that is not a positive whole number', () => {
-    for (const maxEntries of [0, -1, 1.5, Number.NaN]) {
+  it('refuses a maxEntries that is not a positive whole number, and a sweep interval that is not positive', () => {
+    const options = [
+      ...[0, -1, 1.5, Number.NaN].map((maxEntries) => ({ maxEntries })),
+      ...[0, -1, Number.NaN].map((sweepIntervalMs) => ({ sweepIntervalMs })),
+    ];
+    for (const bad of options) {
       let caught: unknown;
       try {
-        new MemoryUsageBackend({ maxEntries });
+        new MemoryUsageBackend(bad);
       } catch (error) {
         caught = error;
       }
-      expect(isLlmChatError(caught) && caught.code, String(maxEntries)).toBe('CONFIG_INVALID');
+      expect(isLlmChatError(caught) && caught.code, JSON.stringify(bad)).toBe('CONFIG_INVALID');
+    }
+  });
+
+  it('takes its bound from memoryStorage({ usageMaxEntries })', async () => {
+    const storage = memoryStorage({ usageMaxEntries: 2 });
+    try {
+      const usage = storage.usage as MemoryUsageBackend;
+      for (const key of ['a', 'b', 'c', 'd']) await add(usage, key);
+      expect(usage.size).toBe(2);
+      expect(await usage.read(['a', 'd'])).toEqual([{}, { tokens: 1 }]);
+    } finally {
+      await storage.close();
     }
   });
 });
