@@ -14,10 +14,14 @@ export interface ConversationEntry {
   e: number;
 }
 
+// The times a Date can hold: an entry with another is junk (its list would fail to print it).
+const MAX_TIME_MS = 8.64e15;
+const time = z.number().min(-MAX_TIME_MS).max(MAX_TIME_MS);
+
 const entrySchema = z.object({
   t: z.string(),
-  c: z.number().finite(),
-  u: z.number().finite(),
+  c: time,
+  u: time,
   n: z.number().int().nonnegative(),
   e: z.number().finite(),
 });

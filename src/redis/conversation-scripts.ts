@@ -18,7 +18,8 @@ local function decode(raw, now)
   if type(raw) ~= 'string' then return nil end
   local ok, p = pcall(cjson.decode, raw)
   if ok and type(p) == 'table' and type(p.t) == 'string' and type(p.c) == 'number'
-    and type(p.u) == 'number' and type(p.n) == 'number' and p.n >= 0 and p.n == math.floor(p.n)
+    and type(p.u) == 'number' and math.abs(p.c) <= 8.64e15 and math.abs(p.u) <= 8.64e15
+    and type(p.n) == 'number' and p.n >= 0 and p.n == math.floor(p.n)
     and type(p.e) == 'number' and p.e > now then
     return p
   end

@@ -95,6 +95,24 @@ describe.skipIf(!available)('Redis conversation keys holding another type', () =
     ]);
   });
 
+  it('skips an entry whose times no Date can hold, lists the others, and starts it over with the next turn', async () => {
+    const conversations = backend();
+    const user = `u-${randomUUID()}`;
+    const at = Date.now();
+    await conversations.recordTurn(user, 'trip', { title: 'Trip', at, ttlMs: HOUR });
+    await conversations.recordTurn(user, 'bike', { title: 'Bike', at: at + 1, ttlMs: HOUR });
+    const junk = { t: 'x', c: 1e300, u: at, n: 1, e: at + HOUR };
+    await client.hset(keys(user).entries, 'trip', JSON.stringify(junk));
+    const listed = await conversations.list(user, { limit: 10 });
+    expect(listed.conversations.map((entry) => entry.conversationId)).toEqual(['bike']);
+    expect(await conversations.get(user, 'trip')).toBeNull();
+
+    await conversations.recordTurn(user, 'trip', { title: 'Trip again', at: at + 2, ttlMs: HOUR });
+    const entry = await conversations.get(user, 'trip');
+    expect(entry).toMatchObject({ title: 'Trip again', turns: 1, createdAt: at + 2 });
+    expect(new Date(entry?.createdAt ?? Number.NaN).toISOString()).toBeTypeOf('string');
+  });
+
   it('reads a junk index as empty, and rebuilds it from the entries on the next turn', async () => {
     const conversations = backend();
     const user = `u-${randomUUID()}`;
