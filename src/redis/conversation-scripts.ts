@@ -148,8 +148,11 @@ return removed
 /**
  * Whether ARGV[1] may take a turn under a cap of ARGV[2] conversations: 1 when it is listed and
  * live, or when fewer than ARGV[2] other ids are live (ARGV[5], the default conversation, not
- * counted). ARGV: id, cap, now ms, TTL ms, uncounted id ('' for none). Reads only; junk in
- * either key lists nothing, so it counts nothing.
+ * counted). ARGV: id, cap, now ms, TTL ms, uncounted id ('' for none). Junk in either key lists
+ * nothing, so it counts nothing. When the index's count says full, the entries are counted
+ * instead, a page at a time until the cap: index members whose entry is missing or junk (which
+ * the list never shows) are dropped as they are met, so they neither fill the cap nor cost the
+ * next count.
  * @internal
  */
 export const ADMIT_CONVERSATION = defineScript(`${HELPERS}
@@ -163,5 +166,23 @@ if ARGV[5] ~= '' then
   if uncounted and tonumber(uncounted) > oldest then live = live - 1 end
 end
 if live < tonumber(ARGV[2]) then return 1 end
-return 0
+local now = tonumber(ARGV[3])
+local counted = 0
+local offset = 0
+while true do
+  local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. oldest, '+inf', 'LIMIT', offset, 200)
+  if #ids == 0 then return 1 end
+  local raws = redis.call('HMGET', KEYS[2], unpack(ids))
+  local kept = 0
+  for i, id in ipairs(ids) do
+    if decode(raws[i], now) then
+      kept = kept + 1
+      if id ~= ARGV[5] then counted = counted + 1 end
+    else
+      redis.call('ZREM', KEYS[1], id)
+    end
+  end
+  if counted >= tonumber(ARGV[2]) then return 0 end
+  offset = offset + kept
+end
 `);

@@ -113,6 +113,25 @@ describe.skipIf(!available)('Redis conversation keys holding another type', () =
     expect(new Date(entry?.createdAt ?? Number.NaN).toISOString()).toBeTypeOf('string');
   });
 
+  it('counts only conversations with a live entry against the cap, and drops index members without one', async () => {
+    const conversations = backend();
+    const user = `u-${randomUUID()}`;
+    const at = Date.now();
+    await conversations.recordTurn(user, 'a', { title: 'a', at, ttlMs: HOUR });
+    // Index members with no entry (junk): the list shows none of them.
+    await client.zadd(keys(user).index, 9e15, 'j1', 9e15, 'j2', 9e15, 'j3');
+    expect((await conversations.list(user, { limit: 10 })).conversations.map((c) => c.conversationId)).toEqual(['a']);
+    expect(await conversations.admits(user, 'real1', { max: 3, ttlMs: HOUR })).toBe(true);
+    expect(await client.zrange(keys(user).index, 0, -1)).toEqual(['a']);
+    // Real conversations still fill it.
+    for (const [i, id] of ['b', 'c'].entries()) {
+      await conversations.recordTurn(user, id, { title: id, at: at + 1 + i, ttlMs: HOUR });
+    }
+    await client.zadd(keys(user).index, 9e15, 'j4');
+    expect(await conversations.admits(user, 'd', { max: 3, ttlMs: HOUR })).toBe(false);
+    expect(await conversations.admits(user, 'a', { max: 3, ttlMs: HOUR })).toBe(true);
+  });
+
   it('reads a junk index as empty, and rebuilds it from the entries on the next turn', async () => {
     const conversations = backend();
     const user = `u-${randomUUID()}`;
