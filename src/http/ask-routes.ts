@@ -2,7 +2,11 @@ import { z } from 'zod';
 import type { ApprovalAnswer } from '../approval/approval-gate.js';
 import { askNotFound, type PendingAsk } from '../asks/ask-broker.js';
 import { conversationIdSchema, DEFAULT_CONVERSATION_ID } from '../conversations/conversation-id.js';
-import { type ElicitationSchema, validateElicitationContent } from '../elicitation/elicitation-schema.js';
+import {
+  type ElicitationSchema,
+  parseElicitationSchema,
+  validateElicitationContent,
+} from '../elicitation/elicitation-schema.js';
 import type { ElicitationResult } from '../mcp/elicitation-router.js';
 import { parseBody } from '../schemas.js';
 import { authenticate, type HandlerContext, resolveUserId } from './handler-context.js';
@@ -69,7 +73,17 @@ export async function elicitationRoute(context: HandlerContext, request: Request
   return jsonResponse(200, { status: taken.answer.action, id: body.id });
 }
 
+/**
+ * The form a pending request asked for, checked again: the record comes from storage, where
+ * junk of any shape may sit. A request without one is URL-mode. A record whose form is no valid
+ * form can never be answered, so it is answered as absent (404), not with a 500.
+ */
 function formOf(pending: PendingAsk): ElicitationSchema | undefined {
   const schema = pending.details?.schema;
-  return schema !== null && typeof schema === 'object' ? (schema as ElicitationSchema) : undefined;
+  if (schema === undefined || schema === null) return undefined;
+  try {
+    return parseElicitationSchema(schema);
+  } catch {
+    throw askNotFound('elicitation');
+  }
 }
