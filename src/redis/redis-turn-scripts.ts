@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { START_SKEW_MS } from '../turns/running-record.js';
 import type { RedisScript } from './redis-scripts.js';
 
 function defineScript(source: string): RedisScript {
@@ -80,10 +81,11 @@ return false
 
 /**
  * Sets the latest-turn record KEYS[1] to ARGV[1] with a TTL of ARGV[2] ms unless the record
- * there names a running turn: JSON without `ended: true` whose `startedAt` is at or after ARGV[3].
- * With a lock KEYS[2], nothing happens unless it holds the token ARGV[4] (returns {-1}). A running
- * turn's record is left alone ({0}); otherwise the call returns {1, previous value or false, its
- * PTTL}. Junk in the key is replaced, never an error.
+ * there names a running turn, as `namesRunningTurn` reads one: JSON with a turn id and an owner,
+ * without `ended: true`, whose `startedAt` is at or after ARGV[3] and not more than
+ * START_SKEW_MS after Redis's clock. With a lock KEYS[2], nothing happens unless it holds the
+ * token ARGV[4] (returns {-1}). A running turn's record is left alone ({0}); otherwise the call
+ * returns {1, previous value or false, its PTTL}. Junk in the key is replaced, never an error.
  * @internal
  */
 export const REPLACE_UNLESS_RUNNING = defineScript(`
@@ -93,8 +95,12 @@ local ttl = -2
 if existing then
   local ok, record = pcall(cjson.decode, existing)
   if ok and type(record) == 'table' and record.ended ~= true and type(record.startedAt) == 'number'
+    and type(record.turnId) == 'string' and #record.turnId >= 8 and #record.turnId <= 64
+    and string.find(record.turnId, '^[%w_-]+$') and type(record.owner) == 'string'
     and record.startedAt >= tonumber(ARGV[3]) then
-    return {0}
+    local clock = redis.call('TIME')
+    local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+    if record.startedAt <= now + ${START_SKEW_MS} then return {0} end
   end
   ttl = redis.call('PTTL', KEYS[1])
 end

@@ -2,6 +2,7 @@ import { LlmChatError } from '../errors.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import { CompactLog } from './compact-log.js';
 import { assertEntriesInOrder } from './entries-in-order.js';
+import { namesRunningTurn } from './running-record.js';
 import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turn-backend.js';
 
 /** Options of {@link MemoryTurnBackend}. */
@@ -174,19 +175,6 @@ function epochOf(slot: Slot | undefined): number {
   const value = slot?.value;
   if (value === undefined) return 1;
   return typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : Number.NaN;
-}
-
-/** Whether a latest-turn record names a turn that has not ended and started at or after `since`. */
-function namesRunningTurn(record: string, since: number): boolean {
-  let value: unknown;
-  try {
-    value = JSON.parse(record);
-  } catch {
-    return false;
-  }
-  if (typeof value !== 'object' || value === null) return false;
-  const { ended, startedAt } = value as { ended?: unknown; startedAt?: unknown };
-  return ended !== true && typeof startedAt === 'number' && startedAt >= since;
 }
 
 /** Whether a record there (`existing`) is absent, not JSON, or names the same `turnId` as `value`. */

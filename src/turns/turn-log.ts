@@ -1,5 +1,6 @@
 import { LlmChatError, wrapError } from '../errors.js';
 import { randomToken } from '../internal/random-token.js';
+import { START_SKEW_MS, TURN_ID } from './running-record.js';
 import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turn-backend.js';
 import { idempotencyKey, latestTurnKey, turnEventsKey, turnFenceKey, turnStopKey } from './turn-keys.js';
 
@@ -75,7 +76,6 @@ export interface TurnLogOptions {
 export const TERMINAL_EVENTS: ReadonlySet<string> = new Set(['final', 'error']);
 
 const EVENT_NAME = /^[a-z_]{1,32}$/;
-const TURN_ID = /^[A-Za-z0-9_-]{8,64}$/;
 const EVENT_ID = /^([A-Za-z0-9_-]{8,64}):(\d{1,15})$/;
 const INVALID_MESSAGE = 'The recorded events of this turn are invalid.';
 
@@ -360,7 +360,11 @@ export class TurnLog {
     return { kind: 'recorded', undo: () => this.#call(() => restore.call(backend, key, value, previous)) };
   }
 
-  /** The turn the conversation ran last, or `null`. A record that is not ours reads as `null`. */
+  /**
+   * The turn the conversation ran last, or `null`. A record that is not ours reads as `null`, as
+   * does one that says it started further ahead of now than clocks disagree (junk: it would
+   * count as running for ever).
+   */
   async getLatest(userId: string, conversationId?: string): Promise<LatestTurn | null> {
     const raw = await this.#call(() => this.#backend.get(latestTurnKey(userId, conversationId)));
     const value = parseRecord(raw);
@@ -368,7 +372,8 @@ export class TurnLog {
       typeof value?.turnId !== 'string' ||
       !TurnLog.isTurnId(value.turnId) ||
       typeof value.owner !== 'string' ||
-      typeof value.startedAt !== 'number'
+      typeof value.startedAt !== 'number' ||
+      value.startedAt > Date.now() + START_SKEW_MS
     ) {
       return null;
     }

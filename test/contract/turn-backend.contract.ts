@@ -195,7 +195,21 @@ export function runTurnBackendContract(name: string, makeBackends: MakeTurnBacke
       expect(await log.startLatest(userId, undefined, third, 10_000, 0)).toBe(true);
       expect(await other.getLatest(userId)).toEqual(third);
       // Junk in the record never blocks a conversation: it is replaced.
-      for (const junk of ['junk', '"text"', '[1]', 'null', '{"startedAt":"5000"}', '{"ended":false}']) {
+      const farAhead = Date.now() + 30 * 86_400_000;
+      for (const junk of [
+        'junk',
+        '"text"',
+        '[1]',
+        'null',
+        '{"startedAt":"5000"}',
+        '{"ended":false}',
+        // Running-looking, but not ours: no turn id or owner, or a start no clock could give.
+        '{"startedAt":9000000000000000}',
+        JSON.stringify({ startedAt: Date.now(), owner: 'p1' }),
+        JSON.stringify({ startedAt: Date.now(), turnId: 'no spaces allowed', owner: 'p1' }),
+        JSON.stringify({ startedAt: Date.now(), turnId: TurnLog.newTurnId() }),
+        JSON.stringify({ ...turn(0), startedAt: farAhead }),
+      ]) {
         await a.set(latestTurnKey(userId), junk, 10_000);
         const next = turn(5_000);
         expect(await log.startLatest(userId, undefined, next, 10_000, 0), junk).toBe(true);
