@@ -1,4 +1,5 @@
 import { LlmChatError } from '../errors.js';
+import { memoryCapacity } from '../internal/memory-capacity.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import type { Logger } from '../types.js';
 import type { AppendToListOptions, SessionBackend, StoredValue } from './session-backend.js';
@@ -46,11 +47,7 @@ export class MemorySessionBackend implements SessionBackend {
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: MemorySessionBackendOptions = {}) {
-    const { maxEntries = 10_000, sweepIntervalMs = 60_000 } = options;
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) {
-      throw new LlmChatError('CONFIG_INVALID', 'maxEntries must be a positive integer.');
-    }
-    if (!(sweepIntervalMs > 0)) throw new LlmChatError('CONFIG_INVALID', 'sweepIntervalMs must be positive.');
+    const { maxEntries, sweepIntervalMs } = memoryCapacity(options, 10_000);
     this.#maxEntries = maxEntries;
     this.#logger = options.logger;
     this.#sweepTimer = setInterval(() => this.#sweep(), sweepIntervalMs);

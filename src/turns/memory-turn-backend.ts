@@ -1,4 +1,4 @@
-import { LlmChatError } from '../errors.js';
+import { memoryCapacity } from '../internal/memory-capacity.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import { CompactLog } from './compact-log.js';
 import { assertEntriesInOrder } from './entries-in-order.js';
@@ -32,11 +32,7 @@ export class MemoryTurnBackend implements TurnBackend {
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: MemoryTurnBackendOptions = {}) {
-    const { maxEntries = 10_000, sweepIntervalMs = 60_000 } = options;
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) {
-      throw new LlmChatError('CONFIG_INVALID', 'maxEntries must be a positive integer.');
-    }
-    if (!(sweepIntervalMs > 0)) throw new LlmChatError('CONFIG_INVALID', 'sweepIntervalMs must be positive.');
+    const { maxEntries, sweepIntervalMs } = memoryCapacity(options, 10_000);
     this.#maxEntries = maxEntries;
     this.#sweepTimer = setInterval(() => this.#sweep(), sweepIntervalMs);
     unrefTimer(this.#sweepTimer);

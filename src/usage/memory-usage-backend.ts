@@ -1,4 +1,4 @@
-import { LlmChatError } from '../errors.js';
+import { memoryCapacity } from '../internal/memory-capacity.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import type { Logger } from '../types.js';
 import type { CounterAddition, UsageBackend } from './usage-backend.js';
@@ -49,11 +49,7 @@ export class MemoryUsageBackend implements UsageBackend {
   #sweptAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: MemoryUsageBackendOptions = {}) {
-    const { sweepIntervalMs = 60_000, maxEntries = 100_000 } = options;
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) {
-      throw new LlmChatError('CONFIG_INVALID', 'maxEntries must be a positive integer.');
-    }
-    if (!(sweepIntervalMs > 0)) throw new LlmChatError('CONFIG_INVALID', 'sweepIntervalMs must be positive.');
+    const { maxEntries, sweepIntervalMs } = memoryCapacity(options, 100_000);
     this.#sweepIntervalMs = sweepIntervalMs;
     this.#maxEntries = maxEntries;
     this.#logger = options.logger;
