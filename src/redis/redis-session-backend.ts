@@ -2,6 +2,7 @@ import type { AppendToListOptions, SessionBackend, StoredValue } from '../sessio
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
 import { resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
 import { APPEND_TO_LIST, GET_WITH_LIST, runScript, TAKE_IF_EQUAL, TAKE_VALUE } from './redis-scripts.js';
+import { noneOfWrongType } from './wrong-type.js';
 
 /**
  * A {@link SessionBackend} over the host's ioredis client. Every key gets `keyPrefix`; TTLs are
@@ -107,16 +108,4 @@ export class RedisSessionBackend implements SessionBackend {
   #run<T>(operation: () => Promise<T>): Promise<T> {
     return runRedisCommand(this.#client, this.#timeoutMs, operation);
   }
-}
-
-/**
- * A key holding another type than the one read (junk written by someone else) reads as absent,
- * as the memory backend reads it, instead of failing every read as an unavailable storage; other
- * failures pass on.
- */
-function noneOfWrongType<T>(none: T): (error: unknown) => T {
-  return (error) => {
-    if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return none;
-    throw error;
-  };
 }

@@ -18,6 +18,7 @@ import {
   SET_IF_ABSENT,
 } from './redis-turn-scripts.js';
 import { ReleaseRetrier } from './release-retrier.js';
+import { noneOfWrongType } from './wrong-type.js';
 
 /** The commands {@link RedisTurnBackend} uses on the host's client. */
 export type RedisTurnClientLike = RedisClientLike;
@@ -103,19 +104,23 @@ export class RedisTurnBackend implements TurnBackend {
 
   async read(key: string, afterSeq: number, limit: number): Promise<TurnLogEntry[]> {
     const rows = await this.#run(() =>
-      this.#client.xrange(this.#key(key), `0-${Math.max(0, afterSeq) + 1}`, '+', 'COUNT', limit),
+      this.#client
+        .xrange(this.#key(key), `0-${Math.max(0, afterSeq) + 1}`, '+', 'COUNT', limit)
+        .catch(noneOfWrongType([])),
     );
     return rows.map(toEntry);
   }
 
   async last(key: string): Promise<TurnLogEntry | null> {
-    const rows = await this.#run(() => this.#client.xrevrange(this.#key(key), '+', '-', 'COUNT', 1));
+    const rows = await this.#run(() =>
+      this.#client.xrevrange(this.#key(key), '+', '-', 'COUNT', 1).catch(noneOfWrongType([])),
+    );
     const row = rows[0];
     return row === undefined ? null : toEntry(row);
   }
 
   get(key: string): Promise<string | null> {
-    return this.#run(() => this.#client.get(this.#key(key)));
+    return this.#run(() => this.#client.get(this.#key(key)).catch(noneOfWrongType(null)));
   }
 
   async set(key: string, value: string, ttlMs: number): Promise<void> {

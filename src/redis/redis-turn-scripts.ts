@@ -6,6 +6,17 @@ function defineScript(source: string): RedisScript {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
+// A string key's value, or false when it is absent or holds another type (junk written by someone
+// else reads as absent, as the session backend reads it, and the next write replaces it: SET
+// overwrites a key of any type). \`pcall\`, not a TYPE call first: the common case costs nothing.
+const TEXT = `
+local function text(key)
+  local value = redis.pcall('GET', key)
+  if type(value) == 'table' then return false end
+  return value
+end
+`;
+
 /**
  * Appends entries to a turn's Stream with ids `0-<seq>`, trims it (`MAXLEN ~`) and sets its TTL,
  * optionally sets one record and frees one lock, in one round trip; fenced appends first check
@@ -17,16 +28,21 @@ function defineScript(source: string): RedisScript {
  * fenced out, -1 when the first seq is not past the stream's last (nothing written), else 1.
  * @internal
  */
-export const APPEND_TURN_EVENTS = defineScript(`
+export const APPEND_TURN_EVENTS = defineScript(`${TEXT}
 local epoch = tonumber(ARGV[5])
 if epoch > 0 then
   -- An absent fence is epoch 1 (the turn's first owner); an unreadable one matches nothing.
-  if tonumber(redis.call('GET', KEYS[2]) or '1') ~= epoch then return 0 end
+  if tonumber(text(KEYS[2]) or '1') ~= epoch then return 0 end
 end
 for i = 8, #ARGV, 2 do
   -- An id at or below the stream's last is refused; the caller sends its batch in order, so only
   -- the first entry can be, and then nothing has been written.
   local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '0-' .. ARGV[i], 'p', ARGV[i + 1])
+  if i == 8 and type(added) == 'table' and added.err and string.find(added.err, 'WRONGTYPE', 1, true) then
+    -- Junk of another type where the turn's log goes: it is replaced, not an error for ever.
+    redis.call('DEL', KEYS[1])
+    added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '0-' .. ARGV[i], 'p', ARGV[i + 1])
+  end
   if type(added) == 'table' and added.err then
     if string.find(added.err, 'smaller', 1, true) or string.find(added.err, 'greater than', 1, true) then return -1 end
     return redis.error_reply(added.err)
@@ -37,7 +53,7 @@ if epoch > 0 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
 local write = ARGV[6] == '1'
 if ARGV[6] == '2' then
   -- Only over a record that is absent, not JSON, or names the same turn.
-  local existing = redis.call('GET', KEYS[3])
+  local existing = text(KEYS[3])
   write = true
   if existing then
     local ok, there = pcall(cjson.decode, existing)
@@ -50,7 +66,7 @@ end
 if write then
   redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4])
 end
-if ARGV[7] ~= '' and redis.call('GET', KEYS[4]) == ARGV[7] then
+if ARGV[7] ~= '' and text(KEYS[4]) == ARGV[7] then
   redis.call('DEL', KEYS[4])
 end
 return 1
@@ -61,8 +77,8 @@ return 1
  * returns the new epoch. KEYS[1]: the fence.
  * @internal
  */
-export const RAISE_TURN_FENCE = defineScript(`
-local epoch = (tonumber(redis.call('GET', KEYS[1]) or '1') or 1) + 1
+export const RAISE_TURN_FENCE = defineScript(`${TEXT}
+local epoch = (tonumber(text(KEYS[1]) or '1') or 1) + 1
 redis.call('SET', KEYS[1], epoch, 'PX', ARGV[1])
 return epoch
 `);
@@ -72,8 +88,8 @@ return epoch
  * or false when it was set. (`SET NX GET` needs Redis 7; this works on any version.)
  * @internal
  */
-export const SET_IF_ABSENT = defineScript(`
-local existing = redis.call('GET', KEYS[1])
+export const SET_IF_ABSENT = defineScript(`${TEXT}
+local existing = text(KEYS[1])
 if existing then return existing end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return false
@@ -88,9 +104,9 @@ return false
  * returns {1, previous value or false, its PTTL}. Junk in the key is replaced, never an error.
  * @internal
  */
-export const REPLACE_UNLESS_RUNNING = defineScript(`
-if #KEYS > 1 and redis.call('GET', KEYS[2]) ~= ARGV[4] then return {-1} end
-local existing = redis.call('GET', KEYS[1])
+export const REPLACE_UNLESS_RUNNING = defineScript(`${TEXT}
+if #KEYS > 1 and text(KEYS[2]) ~= ARGV[4] then return {-1} end
+local existing = text(KEYS[1])
 local ttl = -2
 if existing then
   local ok, record = pcall(cjson.decode, existing)
@@ -114,8 +130,8 @@ return {1, existing or false, ttl}
  * when it changed the record.
  * @internal
  */
-export const RESTORE_RECORD = defineScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+export const RESTORE_RECORD = defineScript(`${TEXT}
+if text(KEYS[1]) ~= ARGV[1] then return 0 end
 if ARGV[4] == '0' then
   redis.call('DEL', KEYS[1])
 elseif ARGV[3] == '' then
