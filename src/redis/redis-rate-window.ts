@@ -22,8 +22,16 @@ export function redisRateWindow(client: RedisClientLike, options: RedisBackendOp
     // `eval(script, { keys, arguments })`; ours runs it on the host's ioredis client.
     const storeClient = {
       eval(script: string, call: { keys: string[]; arguments: string[] }) {
+        const count = () => client.eval(script, call.keys.length, ...call.keys, ...call.arguments);
         return runRedisCommand(client, operationTimeoutMs, () =>
-          client.eval(script, call.keys.length, ...call.keys, ...call.arguments),
+          count().catch(async (error: unknown) => {
+            // A window key holding junk (another type, or a string that is no count) fails its
+            // INCRBY before the script sets a TTL, so it would fail every request of its user
+            // for ever: the window is ours, and starts over.
+            if (!isJunkReply(error)) throw error;
+            await client.del(...call.keys);
+            return count();
+          }),
         );
       },
     };
@@ -36,4 +44,12 @@ export function redisRateWindow(client: RedisClientLike, options: RedisBackendOp
     });
     return limiter;
   });
+}
+
+/** Redis's answer to a command on a key whose value is not of the kind it works on. */
+function isJunkReply(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (error.message.startsWith('WRONGTYPE') || error.message.includes('value is not an integer'))
+  );
 }

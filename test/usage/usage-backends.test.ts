@@ -56,6 +56,22 @@ if (await requireRedis('Redis usage backend tests')) {
     expect((await windows.consume(`w-${randomUUID()}`, 2, 60_000)).allowed).toBe(true);
     expect('rlflxIncr' in client).toBe(false);
   });
+
+  it('redis: a window key holding junk starts its window over instead of failing every request', async () => {
+    const client = new Redis(REDIS_URL);
+    clients.push(client);
+    const windows = redisRateWindow(client, { keyPrefix: PREFIX });
+    for (const write of [(key: string) => client.set(key, 'junk'), (key: string) => client.hset(key, 'x', '1')]) {
+      const user = `w-${randomUUID()}`;
+      // rate-limiter-flexible's key: the prefix, points and seconds, then the user's key.
+      const key = `${PREFIX}limits:req:2:60:${user}`;
+      await write(key);
+      expect(await windows.consume(user, 2, 60_000)).toMatchObject({ allowed: true });
+      expect(await windows.consume(user, 2, 60_000)).toMatchObject({ allowed: true });
+      expect(await windows.consume(user, 2, 60_000)).toMatchObject({ allowed: false });
+      expect(await client.pttl(key)).toBeGreaterThan(0);
+    }
+  });
 }
 
 afterAll(async () => {
