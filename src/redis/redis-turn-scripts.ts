@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { START_SKEW_MS } from '../turns/running-record.js';
+import { START_SKEW_MS } from '../turns/latest-turn-record.js';
 import type { RedisScript } from './redis-scripts.js';
 
 function defineScript(source: string): RedisScript {

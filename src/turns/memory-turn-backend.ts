@@ -2,7 +2,7 @@ import { memoryCapacity } from '../internal/memory-capacity.js';
 import { unrefTimer } from '../internal/unref-timer.js';
 import { CompactLog } from './compact-log.js';
 import { assertEntriesInOrder } from './entries-in-order.js';
-import { namesRunningTurn } from './running-record.js';
+import { namesRunningTurn } from './latest-turn-record.js';
 import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turn-backend.js';
 
 /** Options of {@link MemoryTurnBackend}. */

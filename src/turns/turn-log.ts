@@ -1,6 +1,6 @@
 import { LlmChatError, wrapError } from '../errors.js';
 import { randomToken } from '../internal/random-token.js';
-import { START_SKEW_MS, TURN_ID } from './running-record.js';
+import { readLatestTurn, TURN_ID } from './latest-turn-record.js';
 import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turn-backend.js';
 import { idempotencyKey, latestTurnKey, turnEventsKey, turnFenceKey, turnStopKey } from './turn-keys.js';
 
@@ -366,21 +366,7 @@ export class TurnLog {
    * count as running for ever).
    */
   async getLatest(userId: string, conversationId?: string): Promise<LatestTurn | null> {
-    const raw = await this.#call(() => this.#backend.get(latestTurnKey(userId, conversationId)));
-    const value = parseRecord(raw);
-    if (
-      typeof value?.turnId !== 'string' ||
-      !TurnLog.isTurnId(value.turnId) ||
-      typeof value.owner !== 'string' ||
-      typeof value.startedAt !== 'number' ||
-      value.startedAt > Date.now() + START_SKEW_MS
-    ) {
-      return null;
-    }
-    const latest: LatestTurn = { turnId: value.turnId, owner: value.owner, startedAt: value.startedAt };
-    if (value.ended === true) latest.ended = true;
-    if (typeof value.message === 'string') latest.message = value.message;
-    return latest;
+    return readLatestTurn(await this.#call(() => this.#backend.get(latestTurnKey(userId, conversationId))));
   }
 
   /**
