@@ -77,7 +77,7 @@ interface NewSend {
   body: ChatBody;
   claim: SendClaim;
   ticket: TurnTicket;
-  /** Set once the turn runs: from then on its log, not the send, answers for the key. */
+  /** Set once the turn runs: from then on it owns the lock and scope, and its log answers for the key. */
   started: boolean;
 }
 
@@ -99,7 +99,6 @@ async function startNewTurn(send: NewSend): Promise<Response> {
     ...(named ? { conversationId } : {}),
   });
   const scope = new TurnScope(start.lease, context.settings.turnTimeoutMs);
-  let turnOwnsScope = false;
   try {
     // A first turn in one conversation too many is refused before anything of it is saved (the
     // record sent with the lock is taken back below). It costs a read only when the
@@ -155,7 +154,7 @@ async function startNewTurn(send: NewSend): Promise<Response> {
       lease: start.lease,
       ...(start.early ? { early: start.early } : {}),
     });
-    turnOwnsScope = true;
+    // From here the turn owns the scope (it lets the lock go at its end) and its log the key.
     send.started = true;
     scope.stopsTurn(turn);
     // The provider call has just begun, but a fetch takes several promise steps before its
@@ -164,7 +163,7 @@ async function startNewTurn(send: NewSend): Promise<Response> {
     await nextEventLoopTurn();
     return respondWithTurn(context, request, turn.ref, body.streaming, turn);
   } finally {
-    if (!turnOwnsScope) {
+    if (!send.started) {
       // No turn started: the record sent with the lock goes back to what it was, before the lock.
       await start.early?.undo();
       await scope.end();
