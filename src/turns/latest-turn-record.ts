@@ -1,4 +1,18 @@
-import type { LatestTurn } from './turn-log.js';
+/** The record of the turn a conversation ran last. */
+export interface LatestTurn {
+  turnId: string;
+  /** The id of the process that runs (or ran) it, whose control channel stops it. */
+  owner: string;
+  /** When it started (epoch ms): a turn with no events yet may still be starting. */
+  startedAt: number;
+  /** Set once it ended: a reader finding no events then knows they expired. */
+  ended?: boolean;
+  /**
+   * The user's message, while the turn runs: what a process taking the turn over after a crash
+   * needs besides the recorded events (dropped once the turn ended).
+   */
+  message?: string;
+}
 
 /** The form of a turn id (`TurnLog.newTurnId`, and what `TurnLog.isTurnId` accepts). @internal */
 export const TURN_ID = /^[A-Za-z0-9_-]{8,64}$/;

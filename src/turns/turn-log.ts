@@ -1,6 +1,6 @@
 import { LlmChatError, wrapError } from '../errors.js';
 import { randomToken } from '../internal/random-token.js';
-import { readLatestTurn, TURN_ID } from './latest-turn-record.js';
+import { type LatestTurn, readLatestTurn, TURN_ID } from './latest-turn-record.js';
 import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turn-backend.js';
 import { idempotencyKey, latestTurnKey, turnEventsKey, turnFenceKey, turnStopKey } from './turn-keys.js';
 
@@ -22,21 +22,7 @@ export interface TurnRef {
   turnId: string;
 }
 
-/** The record of the turn a conversation ran last. */
-export interface LatestTurn {
-  turnId: string;
-  /** The id of the process that runs (or ran) it, whose control channel stops it. */
-  owner: string;
-  /** When it started (epoch ms): a turn with no events yet may still be starting. */
-  startedAt: number;
-  /** Set once it ended: a reader finding no events then knows they expired. */
-  ended?: boolean;
-  /**
-   * The user's message, while the turn runs: what a process taking the turn over after a crash
-   * needs besides the recorded events (dropped once the turn ended).
-   */
-  message?: string;
-}
+export type { LatestTurn } from './latest-turn-record.js';
 
 /** What {@link TurnLog.startLatestUnderLock} did. */
 export type UnderLockRecord =
