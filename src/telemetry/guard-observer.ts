@@ -1,4 +1,5 @@
 import { isLlmChatError } from '../errors.js';
+import { isSendableHeaderValue } from '../internal/header-value.js';
 import type { LlmCallHooks, ToolCallHooks, TurnHooks, TurnObserver } from './turn-observer.js';
 
 /** Told which hook of a guarded observer threw, and what. */
@@ -84,15 +85,14 @@ function fetchableHeaders(
   if (headers === undefined) return undefined;
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (typeof value === 'string' && HEADER_NAME.test(name) && HEADER_VALUE.test(value)) kept[name] = value;
+    if (typeof value === 'string' && HEADER_NAME.test(name) && isSendableHeaderValue(value)) kept[name] = value;
     else report('llmCall headers', new TypeError(`header ${JSON.stringify(name.slice(0, 64))} is not valid`));
   }
   return kept;
 }
 
-// RFC 9110 §5.1 token, and a field value of visible ASCII, spaces and tabs (no CR, LF or NUL).
+// RFC 9110 §5.1 token: what fetch takes as a header name.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 
 function attempt<T>(report: ObserverFailure, hook: string, run: () => T): T | undefined {
   try {
