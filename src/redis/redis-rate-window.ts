@@ -2,6 +2,7 @@ import { FlexibleRateWindow } from '../limits/flexible-rate-window.js';
 import type { RateWindowBackend } from '../limits/rate-window-backend.js';
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
 import { resolveRedisOptions, runRedisCommand } from './redis-command.js';
+import { isWrongType } from './wrong-type.js';
 
 /**
  * Request windows in Redis, shared by every process: rate-limiter-flexible's `RateLimiterRedis`,
@@ -48,8 +49,5 @@ export function redisRateWindow(client: RedisClientLike, options: RedisBackendOp
 
 /** Redis's answer to a command on a key whose value is not of the kind it works on. */
 function isJunkReply(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    (error.message.startsWith('WRONGTYPE') || error.message.includes('value is not an integer'))
-  );
+  return isWrongType(error) || (error instanceof Error && error.message.includes('value is not an integer'));
 }
