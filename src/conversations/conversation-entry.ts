@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ConversationSummary } from './conversation-backend.js';
+import { MAX_DATE_MS } from './query-time.js';
 
 /**
  * One conversation's stored entry, compact because a user's whole list is read at once:
@@ -15,8 +16,7 @@ export interface ConversationEntry {
 }
 
 // The times a Date can hold: an entry with another is junk (its list would fail to print it).
-const MAX_TIME_MS = 8.64e15;
-const time = z.number().min(-MAX_TIME_MS).max(MAX_TIME_MS);
+const time = z.number().min(-MAX_DATE_MS).max(MAX_DATE_MS);
 
 const entrySchema = z.object({
   t: z.string(),

@@ -5,8 +5,8 @@
  * ISO-8601 date-time with `Z` or an offset, and the documented milliseconds since the epoch.
  */
 
-/** The most milliseconds a `Date` holds. */
-const MAX_DATE_MS = 8.64e15;
+/** The most milliseconds since the epoch, either way, that a `Date` holds. @internal */
+export const MAX_DATE_MS = 8.64e15;
 const MILLIS = /^\d{1,16}$/;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
 

@@ -1,3 +1,4 @@
+import { MAX_DATE_MS } from '../conversations/query-time.js';
 import { defineScript } from './redis-scripts.js';
 
 // KEYS[1]: the user's index (sorted set: conversation id -> updated ms).
@@ -18,7 +19,7 @@ local function decode(raw, now)
   if type(raw) ~= 'string' then return nil end
   local ok, p = pcall(cjson.decode, raw)
   if ok and type(p) == 'table' and type(p.t) == 'string' and type(p.c) == 'number'
-    and type(p.u) == 'number' and math.abs(p.c) <= 8.64e15 and math.abs(p.u) <= 8.64e15
+    and type(p.u) == 'number' and math.abs(p.c) <= ${MAX_DATE_MS} and math.abs(p.u) <= ${MAX_DATE_MS}
     and type(p.n) == 'number' and p.n >= 0 and p.n == math.floor(p.n)
     and type(p.e) == 'number' and p.e > now then
     return p
