@@ -1,5 +1,6 @@
-// `scheme://`: a request target in absolute form (RFC 9112 §3.2.2), as a proxy-minded client sends.
-const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+// A request target in absolute form (RFC 9112 §3.2.2): `scheme://authority`, then the path and
+// query (group 1), as a proxy-minded client sends it.
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*(.*)$/s;
 
 /**
  * The path and query of a request target. A server must accept the absolute form
@@ -10,11 +11,6 @@ const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
  */
 export function pathOfTarget(target: string): string {
   if (target.startsWith('/')) return target;
-  if (ABSOLUTE_FORM.test(target)) {
-    const authorityEnd = target.slice(target.indexOf('//') + 2).search(/[/?#]/);
-    if (authorityEnd === -1) return '/';
-    const rest = target.slice(target.indexOf('//') + 2 + authorityEnd);
-    return rest.startsWith('/') ? rest : `/${rest}`;
-  }
-  return `/${target}`;
+  const rest = ABSOLUTE_FORM.exec(target)?.[1] ?? target;
+  return rest.startsWith('/') ? rest : `/${rest}`;
 }
