@@ -34,14 +34,17 @@ if epoch > 0 then
   -- An absent fence is epoch 1 (the turn's first owner); an unreadable one matches nothing.
   if tonumber(text(KEYS[2]) or '1') ~= epoch then return 0 end
 end
+local function add(i)
+  return redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '0-' .. ARGV[i], 'p', ARGV[i + 1])
+end
 for i = 8, #ARGV, 2 do
   -- An id at or below the stream's last is refused; the caller sends its batch in order, so only
   -- the first entry can be, and then nothing has been written.
-  local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '0-' .. ARGV[i], 'p', ARGV[i + 1])
+  local added = add(i)
   if i == 8 and type(added) == 'table' and added.err and string.find(added.err, 'WRONGTYPE', 1, true) then
     -- Junk of another type where the turn's log goes: it is replaced, not an error for ever.
     redis.call('DEL', KEYS[1])
-    added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '0-' .. ARGV[i], 'p', ARGV[i + 1])
+    added = add(i)
   end
   if type(added) == 'table' and added.err then
     if string.find(added.err, 'smaller', 1, true) or string.find(added.err, 'greater than', 1, true) then return -1 end
