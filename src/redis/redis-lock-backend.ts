@@ -1,7 +1,7 @@
 import type { LockBackend } from '../lock/lock-backend.js';
 import type { RedisBackendOptions, RedisClientLike } from './redis-client.js';
 import { type RedisCommandOptions, resolveRedisOptions, runRedisCommand, toRedisMs } from './redis-command.js';
-import { EXTEND_LOCK, RELEASE_LOCK, runScript } from './redis-scripts.js';
+import { EXTEND_LOCK, RELEASE_LOCK, runScript, TAKE_UNEXPIRING_LOCK } from './redis-scripts.js';
 import { ReleaseRetrier } from './release-retrier.js';
 
 // Lease ends are remembered per held token so a failed release is retried only while it can
@@ -15,6 +15,9 @@ const PRUNE_ABOVE = 1000;
  * lock key that carries a hash tag keeps it (`{u:alice}:turn` becomes
  * `${keyPrefix}lock:{u:alice}:turn`, in the same Cluster slot as the user's other keys); any
  * other key is escaped into a tag of its own (`${keyPrefix}lock:{${encodeURIComponent(key)}}`).
+ *
+ * A lock key without expiry is taken as free (every lease this backend writes has a TTL, so such
+ * a key is junk left by someone else, and would otherwise hold the lock for ever).
  *
  * No lock is left behind by a Redis that stalls or fails over:
  * - an acquisition that timed out, but whose `SET` Redis ran later, is released as soon as the
@@ -49,18 +52,30 @@ export class RedisLockBackend implements LockBackend {
   }
 
   async tryAcquire(key: string, token: string, ttlMs: number): Promise<boolean> {
-    const reply = await this.#run(() => this.#client.set(this.redisKey(key), token, 'PX', toRedisMs(ttlMs), 'NX'), {
+    const redisKey = this.redisKey(key);
+    const ms = toRedisMs(ttlMs);
+    const taken =
+      (await this.#attempt(key, token, ttlMs, () => this.#client.set(redisKey, token, 'PX', ms, 'NX'))) === 'OK' ||
+      // Held: unless by a key without expiry, which no holder of ours wrote (one round trip more,
+      // only when the lock is taken).
+      (await this.#attempt(key, token, ttlMs, () =>
+        runScript(this.#client, TAKE_UNEXPIRING_LOCK, [redisKey], [token, ms]),
+      )) === 1;
+    if (taken) this.#held(key, token, ttlMs);
+    return taken;
+  }
+
+  /** One attempt at taking the lock, freed at once if Redis runs it after we gave up on it. */
+  #attempt<T>(key: string, token: string, ttlMs: number, operation: () => Promise<T>): Promise<T> {
+    return this.#run(operation, {
       // Given up on, yet possibly still run by Redis later: free it the moment that shows. Any
-      // late answer, not only `OK`: a command ioredis sent again after a reconnect may find the
-      // key its first run set, and the release only deletes a key that holds this token.
+      // late answer, not only a success: a command ioredis sent again after a reconnect may find
+      // the key its first run set, and the release only deletes a key that holds this token.
       onTimeout: (sent) => {
         const free = () => this.#releaseInBackground(key, token, Date.now() + ttlMs);
         sent.then(free, free);
       },
     });
-    if (reply !== 'OK') return false;
-    this.#held(key, token, ttlMs);
-    return true;
   }
 
   async extend(key: string, token: string, ttlMs: number): Promise<boolean> {

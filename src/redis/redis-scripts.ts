@@ -66,6 +66,19 @@ return 0
 `);
 
 /**
+ * Takes lock KEYS[1] for token ARGV[1] with a TTL of ARGV[2] ms when the key there has no expiry
+ * (PTTL -1): every lock this library writes has one, so such a key is junk someone else left,
+ * and it would otherwise read as a holder for ever. Also takes a key freed since the caller's
+ * `SET NX` (PTTL -2). Returns 1 when taken, 0 when a lease holds it. @internal
+ */
+export const TAKE_UNEXPIRING_LOCK = defineScript(`
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl ~= -1 and ttl ~= -2 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`);
+
+/**
  * PUBLISH ARGV[1] on channel KEYS[1]. Through a script so Redis Cluster routes it by the
  * channel's slot: a plain PUBLISH (no key) goes to a random node each time, and two messages on
  * one channel could then arrive out of order. The key is only declared, never read or written.

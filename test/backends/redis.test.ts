@@ -15,6 +15,7 @@ import { runMessageBusContract } from '../contract/message-bus.contract.js';
 import { runSessionBackendContract } from '../contract/session-backend.contract.js';
 import { redisKeySlot } from '../fixtures/redis-key-slot.js';
 import { deletePrefix, keysUnder, REDIS_URL, requireRedis } from '../fixtures/shared-redis.js';
+import { jsonRequest, startStack } from '../http/stack.js';
 
 const PREFIX = `llmchat-test:${randomUUID()}:`;
 
@@ -274,6 +275,46 @@ describe.skipIf(!available)('Redis backends', () => {
         { ttlMs: 5_000, extendEveryMs: 50 },
       );
       expect(isLlmChatError(reason) && reason.code).toBe('LOCK_LOST');
+    });
+
+    it('takes a lock whose key has no expiry (junk), never one a lease holds', async () => {
+      const raw = client();
+      const backend = new RedisLockBackend(raw, { keyPrefix: PREFIX });
+      const locks = new LockManager(backend);
+      for (const write of [(key: string) => raw.set(key, 'someone-else'), (key: string) => raw.hset(key, 'x', '1')]) {
+        const key = `junk-${randomUUID()}`;
+        await write(backend.redisKey(key));
+        const lock = await locks.tryAcquire(key, { ttlMs: 5_000 });
+        expect(lock).not.toBeNull();
+        const ttl = await raw.pttl(backend.redisKey(key));
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(5_000);
+        // Now a lease of ours: the next one waits for it.
+        expect(await locks.tryAcquire(key)).toBeNull();
+        expect(await lock?.release()).toBe(true);
+      }
+      const leased = `leased-${randomUUID()}`;
+      await raw.set(backend.redisKey(leased), 'another-holder', 'PX', 5_000);
+      expect(await locks.tryAcquire(leased)).toBeNull();
+      expect(await raw.get(backend.redisKey(leased))).toBe('another-holder');
+    });
+
+    it("answers a user's send whose turn lock key holds junk without expiry, instead of 409 for ever", async () => {
+      const raw = client();
+      const prefix = `${PREFIX}junk-lock:`;
+      const storage = redisStorage(raw, { keyPrefix: prefix });
+      storages.push(storage);
+      const stack = await startStack({ storage });
+      try {
+        const user = `jl-${randomUUID().slice(0, 8)}`;
+        await raw.set(new RedisLockBackend(raw, { keyPrefix: prefix }).redisKey(turnLockKey(user)), 'junk');
+        expect((await stack.handler.fetch(jsonRequest('/connect', user, { llm: { model: 'fake' } }))).status).toBe(200);
+        const sent = await stack.handler.fetch(jsonRequest('/chat', user, { message: 'hi', streaming: false }));
+        expect(sent.status).toBe(200);
+        expect(await raw.pttl(new RedisLockBackend(raw, { keyPrefix: prefix }).redisKey(turnLockKey(user)))).toBe(-2);
+      } finally {
+        await stack.close();
+      }
     });
 
     it('frees the lock of a holder whose client died, by its TTL', async () => {
