@@ -24,16 +24,25 @@ export function redisRateWindow(client: RedisClientLike, options: RedisBackendOp
     const storeClient = {
       eval(script: string, call: { keys: string[]; arguments: string[] }) {
         const count = () => client.eval(script, call.keys.length, ...call.keys, ...call.arguments);
-        return runRedisCommand(client, operationTimeoutMs, () =>
-          count().catch(async (error: unknown) => {
+        const startOver = async () => {
+          await client.del(...call.keys);
+          return count();
+        };
+        return runRedisCommand(client, operationTimeoutMs, async () => {
+          let counted: unknown;
+          try {
+            counted = await count();
+          } catch (error) {
             // A window key holding junk (another type, or a string that is no count) fails its
             // INCRBY before the script sets a TTL, so it would fail every request of its user
             // for ever: the window is ours, and starts over.
             if (!isJunkReply(error)) throw error;
-            await client.del(...call.keys);
-            return count();
-          }),
-        );
+            return startOver();
+          }
+          // Each request adds at least one to its window, so a count under one started from junk
+          // (a negative number), which would let its user past the limit for a whole window.
+          return isCountBelowOne(counted) ? startOver() : counted;
+        });
       },
     };
     const limiter = new RateLimiterRedis({
@@ -50,4 +59,9 @@ export function redisRateWindow(client: RedisClientLike, options: RedisBackendOp
 /** Redis's answer to a command on a key whose value is not of the kind it works on. */
 function isJunkReply(error: unknown): boolean {
   return isWrongType(error) || (error instanceof Error && error.message.includes('value is not an integer'));
+}
+
+/** Whether the script's `{consumed, ttl}` answer counts less than one request. */
+function isCountBelowOne(reply: unknown): boolean {
+  return Array.isArray(reply) && typeof reply[0] === 'number' && reply[0] < 1;
 }

@@ -61,7 +61,12 @@ if (await requireRedis('Redis usage backend tests')) {
     const client = new Redis(REDIS_URL);
     clients.push(client);
     const windows = redisRateWindow(client, { keyPrefix: PREFIX });
-    for (const write of [(key: string) => client.set(key, 'junk'), (key: string) => client.hset(key, 'x', '1')]) {
+    for (const write of [
+      (key: string) => client.set(key, 'junk'),
+      (key: string) => client.hset(key, 'x', '1'),
+      // A count no request makes: it would let the user past the limit for the whole window.
+      (key: string) => client.set(key, '-1000000'),
+    ]) {
       const user = `w-${randomUUID()}`;
       // rate-limiter-flexible's key: the prefix, points and seconds, then the user's key.
       const key = `${PREFIX}limits:req:2:60:${user}`;
