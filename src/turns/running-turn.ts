@@ -206,6 +206,11 @@ export class RunningTurn {
     }
   }
 
+  /** How long the turn has been running, in ms (since it first started, across takeovers). */
+  get runningMs(): number {
+    return performance.now() - this.#startedAt;
+  }
+
   /** Aborted by {@link stop}: hand it to the chat loop. */
   get signal(): AbortSignal {
     return this.#controller.signal;

@@ -6,6 +6,7 @@ import { unrefTimer } from '../internal/unref-timer.js';
 import type { TextSink } from '../llm/llm-provider.js';
 import type { ChatEvent, Logger } from '../types.js';
 import { type ResumedTurnState, RunningTurn, type RunningTurnOptions } from './running-turn.js';
+import { StopMarkPoller } from './stop-mark-poller.js';
 import { processControlChannel, turnEventsChannel } from './turn-keys.js';
 import {
   type LatestTurn,
@@ -25,7 +26,8 @@ export interface TurnManagerOptions {
   turnTimeoutMs: number;
   /**
    * A reader waiting this long without news re-reads the log once, in case a bus message was
-   * lost (the bus is best effort). Not a poll for data: news normally arrives on the bus.
+   * lost (the bus is best effort). Not a poll for data: news normally arrives on the bus. Turns
+   * running this long have their stop marks read this often, for the same reason.
    * @default 10000
    */
   recheckMs?: number;
@@ -126,6 +128,8 @@ export class TurnManager {
   readonly processId = randomBytes(9).toString('base64url');
   readonly #running = new Map<string, RunningTurn>();
   #control: Promise<() => Promise<void>> | undefined;
+  /** Reads the stop marks of long turns, for stop messages the bus lost. */
+  readonly #stopMarks: StopMarkPoller;
   /** The control channel is subscribed: a turn need not wait for it. */
   #listening = false;
 
@@ -135,6 +139,11 @@ export class TurnManager {
     this.#turnTimeoutMs = options.turnTimeoutMs;
     this.#recheckMs = options.recheckMs ?? 10_000;
     this.#logger = options.logger;
+    this.#stopMarks = new StopMarkPoller({
+      everyMs: this.#recheckMs,
+      turns: () => this.#running.values(),
+      isMarked: (ref) => this.log.isStopRequested(ref),
+    });
   }
 
   /** How long records of a running turn must live. */
@@ -247,6 +256,7 @@ export class TurnManager {
       ...(this.#logger ? { logger: this.#logger } : {}),
     });
     this.#running.set(ref.turnId, turn);
+    this.#stopMarks.wake();
     try {
       const sent = early && !continued ? await early.take() : undefined;
       if (continued) {
@@ -404,11 +414,12 @@ export class TurnManager {
     return { status: 'stopped', turnId: latest.turnId };
   }
 
-  /** Stops listening for stop requests. Turns still running go on until they end. */
+  /** Stops listening for stop requests (on the bus and in storage). Turns still running go on until they end. */
   async close(): Promise<void> {
     const control = this.#control;
     this.#control = undefined;
     this.#listening = false;
+    this.#stopMarks.close();
     if (control) await (await control.catch(() => async () => {}))();
   }
 

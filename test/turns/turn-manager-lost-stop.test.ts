@@ -1,0 +1,95 @@
+import { afterEach, expect, it } from 'vitest';
+import { MemoryMessageBus } from '../../src/bus/memory-message-bus.js';
+import { MemoryTurnBackend } from '../../src/turns/memory-turn-backend.js';
+import { TurnLog } from '../../src/turns/turn-log.js';
+import { TurnManager } from '../../src/turns/turn-manager.js';
+import type { ChatEvent } from '../../src/types.js';
+
+// A stop asked on one process reaches the process running the turn as a bus message, which the
+// bus may lose (a Redis subscriber that reconnects drops what was published meanwhile). The stop
+// is marked in storage first, and the running process reads the marks of its long turns: the
+// turn still stops, a read interval later, instead of running on after `/stop` said "stopped".
+
+const closers: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close();
+});
+
+/** A bus that loses every message on the processes' control channels (stop, watch). */
+function busLosingControl(): MemoryMessageBus {
+  const bus = new MemoryMessageBus();
+  const publish = bus.publish.bind(bus);
+  bus.publish = async (channel, message) => {
+    if (channel.startsWith('turn-control:')) return;
+    await publish(channel, message);
+  };
+  return bus;
+}
+
+it('stops a turn whose stop message the bus lost, from its mark in storage', async () => {
+  const backend = new MemoryTurnBackend();
+  const bus = busLosingControl();
+  const options = { bus, turnTimeoutMs: 60_000, recheckMs: 100 };
+  const here = new TurnManager({ log: new TurnLog(backend), ...options });
+  const elsewhere = new TurnManager({ log: new TurnLog(backend), ...options });
+  closers.push(
+    () => here.close(),
+    () => elsewhere.close(),
+  );
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  closers.push(async () => finish());
+  const turn = await here.start({
+    userId: 'u',
+    turnId: 'turnlost01',
+    source: async function* (signal, onToken): AsyncGenerator<ChatEvent> {
+      onToken('partial ');
+      // Runs until stopped (or until the test gives up on it).
+      await Promise.race([finished, new Promise((resolve) => signal.addEventListener('abort', resolve))]);
+      signal.throwIfAborted();
+      yield { type: 'final', content: 'partial and the rest', tool_used: false, tools: [], elapsed_ms: 0 };
+    },
+  });
+  const started = performance.now();
+  // Asked elsewhere: the message is lost, the mark stays.
+  const outcome = await elsewhere.stop('u', undefined);
+  expect(outcome).toEqual({ status: 'stopped', turnId: 'turnlost01' });
+  await turn.stored;
+  const events = await new TurnLog(backend).read({ userId: 'u', turnId: 'turnlost01' }, 0);
+  const last = events.at(-1);
+  expect(last?.event).toBe('final');
+  expect(last?.data).toMatchObject({ stopped: true, content: 'partial ' });
+  // Within a few read intervals, not at the 5 s the stop waits at most.
+  expect(performance.now() - started).toBeLessThan(3_000);
+});
+
+it('reads the marks of turns running longer than the interval only', async () => {
+  const backend = new MemoryTurnBackend();
+  const log = new TurnLog(backend);
+  const reads: string[] = [];
+  const isStopRequested = log.isStopRequested.bind(log);
+  log.isStopRequested = (ref) => {
+    reads.push(ref.turnId);
+    return isStopRequested(ref);
+  };
+  const here = new TurnManager({ log, bus: new MemoryMessageBus(), turnTimeoutMs: 60_000, recheckMs: 100 });
+  closers.push(() => here.close());
+  const runFor = (ms: number) =>
+    async function* (): AsyncGenerator<ChatEvent> {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      yield { type: 'final', content: 'done', tool_used: false, tools: [], elapsed_ms: 0 };
+    };
+  const long = await here.start({ userId: 'u', turnId: 'turnlong01', source: runFor(450) });
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  // Started between two reads and over before it is 100 ms old: never read.
+  const short = await here.start({ userId: 'v', turnId: 'turnshort1', source: runFor(80) });
+  await Promise.all([long.stored, short.stored]);
+  expect(reads).toContain('turnlong01');
+  expect(reads).not.toContain('turnshort1');
+  // Nothing runs: no more reads.
+  const count = reads.length;
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  expect(reads).toHaveLength(count);
+});
