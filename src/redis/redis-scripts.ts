@@ -68,12 +68,13 @@ return 0
 /**
  * Takes lock KEYS[1] for token ARGV[1] with a TTL of ARGV[2] ms when the key there has no expiry
  * (PTTL -1): every lock this library writes has one, so such a key is junk someone else left,
- * and it would otherwise read as a holder for ever. Also takes a key freed since the caller's
- * `SET NX` (PTTL -2). Returns 1 when taken, 0 when a lease holds it. @internal
+ * and it would otherwise read as a holder for ever. Returns 1 when taken, 0 otherwise. A key
+ * freed since the caller's `SET NX` is not taken here: what the caller read right after that
+ * `SET` (a turn's history) may predate the last holder's writes, so it tries again the usual way.
+ * @internal
  */
 export const TAKE_UNEXPIRING_LOCK = defineScript(`
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl ~= -1 and ttl ~= -2 then return 0 end
+if redis.call('PTTL', KEYS[1]) ~= -1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `);
