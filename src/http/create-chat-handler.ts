@@ -254,9 +254,10 @@ function createContext(
     maxConversations: settings.maxConversations,
     ...(logger ? { logger } : {}),
     // A deleted conversation's running turn is stopped (stop waits for its end, on whichever
-    // process runs it) and its recorded events go with it.
+    // process runs it; one that runs on past the wait does not save itself) and its recorded
+    // events go with it.
     onDelete: async (userId, conversationId) => {
-      await turns.stop(userId, namedConversation(conversationId), undefined).catch(() => undefined);
+      await turns.stop(userId, namedConversation(conversationId), undefined, { deleting: true }).catch(() => undefined);
       await turns.log.forgetLatest(userId, namedConversation(conversationId));
       // Its tools approved "for the rest of the conversation" go with it.
       await storage.sessions.delete([approvedToolsKey(userId, conversationId)]);

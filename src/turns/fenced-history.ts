@@ -2,6 +2,7 @@ import type { ChatHistory } from '../chat/chat-history.js';
 import { copyWith } from '../internal/copy-with.js';
 import type { LockLease } from '../lock/lock-manager.js';
 import type { Logger, TranscriptMessage } from '../types.js';
+import { STOP_WAIT_MS } from './stop-wait.js';
 import type { TurnLog, TurnRef } from './turn-log.js';
 import { saveOrSettle } from './unsure-save.js';
 
@@ -15,6 +16,8 @@ const SURELY_OWNED_MARGIN_MS = 2_000;
  * keeps exactly one copy of the turn (the new owner's). The saved user message carries the turn
  * id ({@link savedTurnId}): a process taking over a turn whose owner died right after saving it
  * then knows not to run it again.
+ *
+ * Nor is a turn saved whose conversation was deleted while it ran (see `STOP_WAIT_MS`).
  *
  * The check and the save are two steps: a pause of the old owner exactly between them is not
  * covered; its lease-loss signal, which aborts the turn, is the second line. While `lease` surely
@@ -33,6 +36,7 @@ export function fencedHistory(
   lease: Pick<LockLease, 'remainingMs'>,
   logger?: Logger,
 ): ChatHistory {
+  const createdAt = performance.now();
   return {
     load: () => history.load(),
     append: async (turn) => {
@@ -42,6 +46,16 @@ export function fencedHistory(
       const surelyOwned = lease.remainingMs() > SURELY_OWNED_MARGIN_MS;
       if (!surelyOwned && !(await log.holdsEpoch(ref, epoch))) {
         logger?.warn?.('A turn taken over by another process was not saved here.');
+        return;
+      }
+      // A delete of the conversation waits for its running turn to end, then removes it anyway:
+      // a turn still running then (the stop was lost, or it would not stop) has run longer than
+      // that wait, and reads its stop mark rather than bring the conversation back. A turn taken
+      // over started earlier elsewhere: it always reads. Shorter turns ended within the wait.
+      const outlivedDeleteWait = epoch > 1 || performance.now() - createdAt >= STOP_WAIT_MS;
+      // An unreadable mark is no delete: the save goes ahead (and fails on its own if storage is down).
+      if (outlivedDeleteWait && (await log.isDeleted(ref).catch(() => false))) {
+        logger?.info?.('A turn whose conversation was deleted while it ran was not saved.');
         return;
       }
       const [first, ...rest] = turn;

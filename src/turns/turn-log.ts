@@ -4,6 +4,11 @@ import { type LatestTurn, readLatestTurn, TURN_ID } from './latest-turn-record.j
 import type { TurnAppendOptions, TurnBackend, TurnLogEntry } from './turn-backend.js';
 import { idempotencyKey, latestTurnKey, turnEventsKey, turnFenceKey, turnStopKey } from './turn-keys.js';
 
+/** The stop mark of a turn its user stopped. */
+const STOPPED_MARK = '1';
+/** The stop mark of a turn whose conversation was deleted. */
+const DELETED_MARK = 'deleted';
+
 /** One recorded event of a turn: its position, its SSE event name, and its data object. */
 export interface RecordedEvent {
   /** Position in the turn, from 1. */
@@ -264,16 +269,24 @@ export class TurnLog {
   }
 
   /**
-   * Marks a turn as stopped by its user, for whichever process takes it over if the one running
-   * it is dead (a stop sent to a dead process reaches nobody).
+   * Marks a turn as stopped by its user, for the process running it should the bus lose the
+   * stop message, and for whichever process takes it over if that one is dead (a stop sent to a
+   * dead process reaches nobody). `deleting`: the stop comes with its conversation's delete,
+   * and the turn must not save itself afterwards ({@link isDeleted}).
    */
-  async requestStop(ref: TurnRef, ttlMs: number): Promise<void> {
-    await this.#call(() => this.#backend.set(turnStopKey(ref.userId, ref.turnId), '1', ttlMs));
+  async requestStop(ref: TurnRef, ttlMs: number, options: { deleting?: boolean } = {}): Promise<void> {
+    const mark = options.deleting === true ? DELETED_MARK : STOPPED_MARK;
+    await this.#call(() => this.#backend.set(turnStopKey(ref.userId, ref.turnId), mark, ttlMs));
   }
 
   /** Whether {@link requestStop} marked the turn. */
   async isStopRequested(ref: TurnRef): Promise<boolean> {
     return (await this.#call(() => this.#backend.get(turnStopKey(ref.userId, ref.turnId)))) !== null;
+  }
+
+  /** Whether the turn was stopped because its conversation was deleted. */
+  async isDeleted(ref: TurnRef): Promise<boolean> {
+    return (await this.#call(() => this.#backend.get(turnStopKey(ref.userId, ref.turnId)))) === DELETED_MARK;
   }
 
   /** Records which turn the conversation runs now, for readers without an id and for `/stop`. */

@@ -7,6 +7,7 @@ import type { TextSink } from '../llm/llm-provider.js';
 import type { ChatEvent, Logger } from '../types.js';
 import { type ResumedTurnState, RunningTurn, type RunningTurnOptions } from './running-turn.js';
 import { StopMarkPoller } from './stop-mark-poller.js';
+import { STOP_WAIT_MS } from './stop-wait.js';
 import { processControlChannel, turnEventsChannel } from './turn-keys.js';
 import {
   type LatestTurn,
@@ -391,8 +392,15 @@ export class TurnManager {
   /**
    * Stops the running turn of a conversation (or the given turn, when it is the one running),
    * on whichever process runs it, and waits (a few seconds at most) until it has ended.
+   * `deleting`: its conversation is being deleted, and a turn that runs on past the wait does
+   * not save itself (see `fencedHistory`).
    */
-  async stop(userId: string, conversationId: string | undefined, turnId?: string): Promise<StopOutcome> {
+  async stop(
+    userId: string,
+    conversationId: string | undefined,
+    turnId?: string,
+    options: { deleting?: boolean } = {},
+  ): Promise<StopOutcome> {
     const latest = await this.log.getLatest(userId, conversationId);
     if (latest === null || (turnId !== undefined && latest.turnId !== turnId)) return { status: 'no_active_turn' };
     const ref: TurnRef = { userId, turnId: latest.turnId, ...(conversationId ? { conversationId } : {}) };
@@ -400,14 +408,18 @@ export class TurnManager {
     let fromSeq: number;
     if (local !== undefined) {
       fromSeq = local.lastSeq;
+      if (local.ended) return { status: 'no_active_turn' };
+      // A turn that outlives the wait below must not save itself into the deleted conversation.
+      if (options.deleting === true) await this.log.requestStop(ref, this.runningTtlMs, options);
       if (!local.stop()) return { status: 'no_active_turn' };
     } else {
       if (latest.ended) return { status: 'no_active_turn' };
       const last = await this.log.last(ref);
       if (last !== null && TERMINAL_EVENTS.has(last.event)) return { status: 'no_active_turn' };
       fromSeq = last?.seq ?? 0;
-      // Marked too: if that process is dead, whoever takes the turn over stops it at once.
-      await this.log.requestStop(ref, this.runningTtlMs);
+      // Marked first: the process running the turn reads the mark should the message below be
+      // lost, and if that process is dead, whoever takes the turn over stops it at once.
+      await this.log.requestStop(ref, this.runningTtlMs, options);
       await this.#bus.publish(processControlChannel(latest.owner), JSON.stringify({ stop: latest.turnId }));
     }
     await this.#waitForEnd(ref, fromSeq);
@@ -424,7 +436,7 @@ export class TurnManager {
   }
 
   async #waitForEnd(ref: TurnRef, afterSeq: number): Promise<void> {
-    const signal = AbortSignal.timeout(5000);
+    const signal = AbortSignal.timeout(STOP_WAIT_MS);
     try {
       for await (const event of this.read(ref, afterSeq, signal)) if (TERMINAL_EVENTS.has(event.event)) return;
     } catch {
