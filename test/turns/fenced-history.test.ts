@@ -9,10 +9,11 @@ const turn = [
   { role: 'assistant' as const, content: 'a' },
 ];
 
-/** A log whose fence answers `holds`, counting how often it is read. */
-function fenceLog(holds: boolean) {
+/** A log whose fence answers `holds` (and whose delete mark `deleted`), counting how often each is read. */
+function fenceLog(holds: boolean, deleted = false) {
   const holdsEpoch = vi.fn(async () => holds);
-  return { log: { holdsEpoch } as unknown as TurnLog, holdsEpoch };
+  const isDeleted = vi.fn(async () => deleted);
+  return { log: { holdsEpoch, isDeleted } as unknown as TurnLog, holdsEpoch, isDeleted };
 }
 
 describe('fencedHistory', () => {
@@ -39,5 +40,36 @@ describe('fencedHistory', () => {
     await fencedHistory(saved, kept.log, ref, 2, { remainingMs: () => 500 }).append(turn);
     expect(kept.holdsEpoch).toHaveBeenCalledWith(ref, 2);
     expect(saved.messages).toHaveLength(2);
+  });
+
+  it('saves nothing for a turn its conversation was deleted under, reading the mark only past the delete wait', async () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      const young = fenceLog(true, true);
+      const kept = arrayHistory();
+      // Ended within the delete's wait: a delete would have waited for it, no read.
+      await fencedHistory(kept, young.log, ref, 1, { remainingMs: () => 20_000 }).append(turn);
+      expect(young.isDeleted).not.toHaveBeenCalled();
+      expect(kept.messages).toHaveLength(2);
+
+      const old = fenceLog(true, true);
+      const dropped = arrayHistory();
+      const info = vi.fn();
+      const history = fencedHistory(dropped, old.log, ref, 1, { remainingMs: () => 20_000 }, { info });
+      vi.advanceTimersByTime(5_000);
+      await history.append(turn);
+      expect(old.isDeleted).toHaveBeenCalledWith(ref);
+      expect(dropped.messages).toEqual([]);
+      expect(info).toHaveBeenCalledOnce();
+
+      // A mark that cannot be read is no delete.
+      const unreadable = fenceLog(true);
+      unreadable.isDeleted.mockRejectedValue(new Error('down'));
+      const saved = arrayHistory();
+      await fencedHistory(saved, unreadable.log, ref, 2, { remainingMs: () => 20_000 }).append(turn);
+      expect(saved.messages).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
