@@ -420,7 +420,8 @@ export class TurnManager {
       // Marked first: the process running the turn reads the mark should the message below be
       // lost, and if that process is dead, whoever takes the turn over stops it at once.
       await this.log.requestStop(ref, this.runningTtlMs, options);
-      await this.#bus.publish(processControlChannel(latest.owner), JSON.stringify({ stop: latest.turnId }));
+      // The mark settles the stop should the message not get through (refused, or lost).
+      await this.#sendControl(latest.owner, { stop: latest.turnId });
     }
     await this.#waitForEnd(ref, fromSeq);
     return { status: 'stopped', turnId: latest.turnId };
@@ -466,6 +467,30 @@ export class TurnManager {
     return control;
   }
 
+  /**
+   * Sends a control message to a process. Best effort, never throwing: what it asks is settled
+   * from storage should it not get through (a refused publish, a host bus that throws, or a
+   * message lost on the way).
+   */
+  async #sendControl(processId: string, message: { stop: string } | { watch: string }): Promise<void> {
+    try {
+      await this.#bus.publish(processControlChannel(processId), JSON.stringify(message));
+    } catch {
+      // As above.
+    }
+  }
+
+  /**
+   * Asks the process that runs the turn to announce its events from now on (it does not for
+   * turns nobody follows elsewhere, which saves a PUBLISH per batch). Best effort: a request
+   * lost or refused by the bus is made again when the reader next goes quiet.
+   */
+  async #askToAnnounce(ref: TurnRef): Promise<void> {
+    const latest = await this.log.getLatest(ref.userId, ref.conversationId);
+    if (latest?.turnId !== ref.turnId || latest.ended === true) return;
+    await this.#sendControl(latest.owner, { watch: ref.turnId });
+  }
+
   async *#readRemote(
     ref: TurnRef,
     afterSeq: number,
@@ -484,12 +509,7 @@ export class TurnManager {
     const onAbort = () => wake?.();
     signal?.addEventListener('abort', onAbort);
     try {
-      // Ask the process that runs the turn to announce its events from now on (it does not
-      // for turns nobody follows elsewhere, which saves a PUBLISH per batch).
-      const latest = await this.log.getLatest(ref.userId, ref.conversationId);
-      if (latest?.turnId === ref.turnId && latest.ended !== true) {
-        await this.#bus.publish(processControlChannel(latest.owner), JSON.stringify({ watch: ref.turnId }));
-      }
+      await this.#askToAnnounce(ref);
       let last = afterSeq;
       let quietSince = Date.now();
       for (;;) {
@@ -544,9 +564,12 @@ export class TurnManager {
           });
           wake = undefined;
           // No news for a while: is the turn's process still there (else take the turn over
-          // here), then re-read the log once in case a message was lost.
+          // here), then re-read the log once in case a message was lost. The request to
+          // announce may have been the one lost (the turn would then stream to this reader only
+          // in these re-reads), or the turn may have a new owner: asked again.
           if (!woken) {
             await watchdog?.check();
+            await this.#askToAnnounce(ref);
             gap = true;
           }
         }

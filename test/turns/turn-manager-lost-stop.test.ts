@@ -93,3 +93,80 @@ it('reads the marks of turns running longer than the interval only', async () =>
   await new Promise((resolve) => setTimeout(resolve, 250));
   expect(reads).toHaveLength(count);
 });
+
+/** A turn on `here` that sends a token every 20 ms for `tokens` tokens, then ends. */
+function tokenTurn(here: TurnManager, turnId: string, tokens: number) {
+  return here.start({
+    userId: 'u',
+    turnId,
+    source: async function* (signal, onToken): AsyncGenerator<ChatEvent> {
+      for (let i = 0; i < tokens; i++) {
+        signal.throwIfAborted();
+        onToken(`t${i} `);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      yield { type: 'final', content: 'done', tool_used: false, tools: [], elapsed_ms: 0 };
+    },
+  });
+}
+
+it('asks the running process again to announce when its first request was lost, so the reader streams', async () => {
+  const backend = new MemoryTurnBackend();
+  const bus = new MemoryMessageBus();
+  const publish = bus.publish.bind(bus);
+  let watchesLost = 0;
+  let announced = 0;
+  bus.publish = async (channel, message) => {
+    if (channel.startsWith('turn-control:') && message.includes('"watch"') && watchesLost === 0) {
+      watchesLost += 1;
+      return;
+    }
+    if (channel.includes('turn-events:')) announced += 1;
+    await publish(channel, message);
+  };
+  const options = { bus, turnTimeoutMs: 60_000, recheckMs: 200 };
+  const here = new TurnManager({ log: new TurnLog(backend), ...options });
+  const elsewhere = new TurnManager({ log: new TurnLog(backend), ...options });
+  closers.push(
+    () => here.close(),
+    () => elsewhere.close(),
+  );
+  const turn = await tokenTurn(here, 'turnwatch1', 50);
+  const seen: string[] = [];
+  for await (const event of elsewhere.read({ userId: 'u', turnId: 'turnwatch1' }, 0)) seen.push(event.event);
+  await turn.stored;
+  expect(watchesLost).toBe(1);
+  expect(seen.at(-1)).toBe('final');
+  expect(seen.filter((event) => event === 'token')).toHaveLength(50);
+  // Asked again after the first quiet spell: the rest of the turn came over the bus.
+  expect(announced).toBeGreaterThan(0);
+});
+
+it('stops and follows a turn on another process when the bus refuses control messages', async () => {
+  const backend = new MemoryTurnBackend();
+  const bus = new MemoryMessageBus();
+  const publish = bus.publish.bind(bus);
+  bus.publish = async (channel, message) => {
+    if (channel.startsWith('turn-control:')) throw new Error('refused');
+    await publish(channel, message);
+  };
+  const options = { bus, turnTimeoutMs: 60_000, recheckMs: 100 };
+  const here = new TurnManager({ log: new TurnLog(backend), ...options });
+  const elsewhere = new TurnManager({ log: new TurnLog(backend), ...options });
+  closers.push(
+    () => here.close(),
+    () => elsewhere.close(),
+  );
+  const turn = await tokenTurn(here, 'turnrefus1', 500);
+  const reading = (async () => {
+    const seen: Array<{ event: string; data: unknown }> = [];
+    for await (const event of elsewhere.read({ userId: 'u', turnId: 'turnrefus1' }, 0)) seen.push(event);
+    return seen;
+  })();
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  // The stop is marked in storage: refused on the bus, it still lands (from the mark).
+  expect(await elsewhere.stop('u', undefined)).toEqual({ status: 'stopped', turnId: 'turnrefus1' });
+  await turn.stored;
+  const seen = await reading;
+  expect(seen.at(-1)).toMatchObject({ event: 'final', data: { stopped: true } });
+});
