@@ -66,6 +66,11 @@ export function takeNodeBody(response: Response): AsyncIterator<string> | undefi
 export interface NodeRequestBody {
   /** The body a host parser already produced (`express.json()`, a Koa body parser), if any. */
   parsed: unknown;
+  /**
+   * The byte length the client declared for the body it sent (`Content-Length`), when it did:
+   * for a parsed body, whose own request headers no longer describe those bytes.
+   */
+  declaredBytes?: number;
   /** Reads the raw body as UTF-8 text, failing with `PAYLOAD_TOO_LARGE` past `maxBytes`. */
   read(maxBytes: number): Promise<string>;
   /** The body's bytes in chunks, for the web body. */

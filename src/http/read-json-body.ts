@@ -19,6 +19,9 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   if (declared > maxBytes) throw tooLarge(maxBytes);
   const nodeBody = takeNodeRequestBody(request);
   const parsed = nodeBody?.parsed;
+  // What a host parser read was the client's body all the same: its declared size counts against
+  // the limit (a parser with a higher limit of its own would otherwise let it past ours).
+  if ((nodeBody?.declaredBytes ?? 0) > maxBytes) throw tooLarge(maxBytes);
   // A host parser already made the object (and enforced its own size limit): use it as it is.
   if (parsed !== undefined && typeof parsed !== 'string' && !(parsed instanceof Uint8Array)) return parsed;
   const text =

@@ -71,8 +71,10 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse, options:
   if (method === 'GET' || method === 'HEAD' || (!parsed && carriesNoBody(req))) {
     request = new Request(url, { method, headers, signal: controller.signal });
   } else {
+    const declared = req.headers['content-length'];
     const source = {
       parsed: parsedBody,
+      ...(parsed && declared !== undefined && /^\d{1,15}$/.test(declared) ? { declaredBytes: Number(declared) } : {}),
       read: (maxBytes: number) => readNodeBody(req, maxBytes),
       chunks: (): AsyncIterable<Uint8Array> => (parsed ? once(parsedBytes(parsedBody)) : req),
     };
