@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatHandler } from '../http/chat-handler.js';
 import { readNodeBody } from './node/read-node-body.js';
+import { pathOfTarget } from './node/request-target.js';
 import { stripMountPrefix } from './node/strip-mount-prefix.js';
 import { toWebRequest } from './node/to-web-request.js';
 import { writeWebResponse } from './node/write-web-response.js';
@@ -18,7 +19,9 @@ const RAW_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
  * above it is answered 413 before any of the body is sent), and a malformed body gets the
  * handler's answer rather than Fastify's 400; the rest of the app keeps its parsers. A payload a
  * `preParsing` hook replaced (request decompression, say) is read there and handed on as it is.
- * Every method on the prefix and below is routed to the handler, with URLs relative to the prefix.
+ * Every method on the prefix and below is routed to the handler, with URLs relative to the prefix
+ * (a prefix with parameters, `/t/:tenant/llmchat`, included). A Content-Type Fastify cannot read
+ * reaches the handler too, which answers it as it does on every host.
  * The reply is hijacked and written straight to the socket, so events are flushed one by one;
  * `onSend` hooks do not run for it, but headers set earlier with `reply.header()` (CORS, for
  * example) are kept. Handler errors go to Fastify's error handler; a response Node refuses to
@@ -47,8 +50,7 @@ export function toFastifyPlugin(handler: ChatHandler): FastifyPluginAsync {
     });
     const prefix = fastify.prefix;
     const serve = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const rawUrl = request.raw.url ?? '/';
-      const url = stripMountPrefix(rawUrl, prefix) ?? rawUrl;
+      const url = relativeToPrefix(request.raw.url ?? '/', prefix);
       const webRequest = toWebRequest(request.raw, reply.raw, { url, parsedBody: request.body });
       const response = await handler.fetch(webRequest);
       reply.hijack();
@@ -64,9 +66,40 @@ export function toFastifyPlugin(handler: ChatHandler): FastifyPluginAsync {
         failHijacked(reply.raw);
       }
     };
+    // Fastify refuses a Content-Type it cannot read (`nonsense`, `a, b`) with its own 415 before
+    // any parser runs: the handler answers those itself, as on every other host (a route that
+    // takes no body serves them; one that takes JSON answers its typed 415). Other errors go on
+    // to the host's error handler.
+    fastify.setErrorHandler((error, request, reply) => {
+      if ((error as { code?: unknown }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' && !reply.sent) {
+        return serve(request, reply);
+      }
+      throw error;
+    });
     fastify.all('/', serve);
     fastify.all('/*', serve);
   };
+}
+
+/**
+ * The request's URL relative to the plugin's prefix, for the handler to route. Fastify routed the
+ * request here, so its path begins with the prefix's segments: matched as written when they are,
+ * and otherwise (a prefix with parameters, `/t/:tenant/llmchat`, or one the client
+ * percent-encoded, which Fastify's router decodes) dropped by count. The prefix is never left on
+ * the URL, where the handler would find no route.
+ */
+function relativeToPrefix(rawUrl: string, prefix: string): string {
+  const literal = stripMountPrefix(rawUrl, prefix);
+  if (literal !== undefined) return literal;
+  const url = pathOfTarget(rawUrl);
+  const queryAt = url.indexOf('?');
+  const path = queryAt === -1 ? url : url.slice(0, queryAt);
+  const query = queryAt === -1 ? '' : url.slice(queryAt);
+  const segments = path.split('/');
+  let toDrop = prefix.split('/').filter((segment) => segment !== '').length;
+  let index = 0;
+  for (; index < segments.length && toDrop > 0; index++) if (segments[index] !== '') toDrop--;
+  return `/${segments.slice(index).join('/')}${query}`;
 }
 
 /** Ends a hijacked reply whose response could not be written: 500 if nothing was sent yet. */

@@ -109,3 +109,53 @@ describe('toFastifyPlugin and a response Node refuses to write', () => {
     expect(logs.join('')).toContain('ERR_INVALID_CHAR');
   });
 });
+
+describe('toFastifyPlugin and what Fastify would answer itself', () => {
+  it('hands a request whose Content-Type Fastify cannot read to the handler, as other hosts do', async () => {
+    const origin = await start(createFakeChatHandler().handler);
+    for (const contentType of ['nonsense', 'application/json, text/plain']) {
+      const response = await fetch(`${origin}${MOUNT}/echo`, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body: '{"message":"hi"}',
+      });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ method: 'POST', contentType, body: '{"message":"hi"}' });
+    }
+    // Other errors still reach the host's error handling.
+    expect((await fetch(`${origin}${MOUNT}/throw`)).status).toBe(500);
+  });
+
+  it("answers the real handler's typed 415 and serves a body-less DELETE with such a Content-Type", async () => {
+    const handler = createChatHandler({
+      authenticate: async () => ({ id: 'alice' }),
+      models: [{ id: 'gpt-4o', provider: 'openai', apiKey: 'unused' }],
+    });
+    closeHandler = () => handler.close();
+    const origin = await start(handler);
+    const connect = await fetch(`${origin}${MOUNT}/connect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json, text/plain' },
+      body: '{}',
+    });
+    expect(connect.status).toBe(415);
+    expect(await connect.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+    const cleared = await fetch(`${origin}${MOUNT}/history/alice`, {
+      method: 'DELETE',
+      headers: { 'content-type': 'nonsense', 'content-length': '0' },
+    });
+    expect(cleared.status).toBe(200);
+  });
+
+  it('routes by the path under a prefix with parameters, or one the client percent-encoded', async () => {
+    app = Fastify();
+    await app.register(toFastifyPlugin(createFakeChatHandler().handler), { prefix: '/t/:tenant/llmchat' });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    for (const path of ['/t/acme/llmchat/echo?x=1', '/t/acme/ll%6Dchat/echo?x=1']) {
+      const response = await fetch(`${origin}${path}`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ path: '/echo', search: '?x=1' });
+    }
+  });
+});
