@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatHandler } from '../http/chat-handler.js';
 import { toWebRequest } from './node/to-web-request.js';
+import { unservableMethodResponse } from './node/unservable-method.js';
 import { writeWebResponse } from './node/write-web-response.js';
 
 /** The parts of an Express 4 or 5 request the middleware reads. */
@@ -30,6 +31,11 @@ export type ExpressMiddleware = (req: ExpressRequestLike, res: ServerResponse, n
  */
 export function toExpressMiddleware(handler: ChatHandler): ExpressMiddleware {
   return (req, res, next) => {
+    const refused = unservableMethodResponse(req.method);
+    if (refused) {
+      void writeWebResponse(refused, res);
+      return;
+    }
     let request: Request;
     try {
       request = toWebRequest(req, res, { parsedBody: parsedBodyOf(req) });

@@ -5,6 +5,7 @@ import { readNodeBody } from './node/read-node-body.js';
 import { pathOfTarget } from './node/request-target.js';
 import { stripMountPrefix } from './node/strip-mount-prefix.js';
 import { toWebRequest } from './node/to-web-request.js';
+import { unservableMethodResponse } from './node/unservable-method.js';
 import { writeWebResponse } from './node/write-web-response.js';
 
 // Only a backstop against unbounded uploads, for a payload a `preParsing` hook replaced: the
@@ -50,16 +51,21 @@ export function toFastifyPlugin(handler: ChatHandler): FastifyPluginAsync {
     });
     const prefix = fastify.prefix;
     const serve = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-      const url = relativeToPrefix(request.raw.url ?? '/', prefix);
-      const webRequest = toWebRequest(request.raw, reply.raw, { url, parsedBody: request.body });
-      const response = await handler.fetch(webRequest);
+      let response = unservableMethodResponse(request.raw.method);
+      let signal: AbortSignal | undefined;
+      if (response === undefined) {
+        const url = relativeToPrefix(request.raw.url ?? '/', prefix);
+        const webRequest = toWebRequest(request.raw, reply.raw, { url, parsedBody: request.body });
+        signal = webRequest.signal;
+        response = await handler.fetch(webRequest);
+      }
       reply.hijack();
       try {
         for (const [name, value] of Object.entries(reply.getHeaders())) {
           if (value !== undefined) reply.raw.setHeader(name, value);
         }
         // Returned, not awaited: the Response need not live as long as the answer streams.
-        return writeWebResponse(response, reply.raw, { signal: webRequest.signal });
+        return writeWebResponse(response, reply.raw, signal ? { signal } : {});
       } catch (error) {
         // Hijacked, the reply is ours alone: Fastify would neither answer nor log this.
         request.log.error({ err: error }, 'mcp-llmchat: the response could not be written');
@@ -78,6 +84,9 @@ export function toFastifyPlugin(handler: ChatHandler): FastifyPluginAsync {
     });
     fastify.all('/', serve);
     fastify.all('/*', serve);
+    // Methods Fastify routes for no path (PURGE, TRACK) would be its own 404: the handler answers
+    // them as on every host (405 with `Allow`, or 501).
+    fastify.setNotFoundHandler(serve);
   };
 }
 

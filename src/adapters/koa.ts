@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChatHandler } from '../http/chat-handler.js';
 import { stripMountPrefix } from './node/strip-mount-prefix.js';
 import { toWebRequest } from './node/to-web-request.js';
+import { unservableMethodResponse } from './node/unservable-method.js';
 import { writeWebResponse } from './node/write-web-response.js';
 
 /** The parts of a Koa 2 or 3 context the middleware uses. */
@@ -53,6 +54,11 @@ export function toKoaMiddleware(handler: ChatHandler, options: KoaMiddlewareOpti
     if (url === undefined) {
       await next();
       return;
+    }
+    const refused = unservableMethodResponse(ctx.req.method);
+    if (refused) {
+      ctx.respond = false;
+      return writeWebResponse(refused, ctx.res);
     }
     const request = toWebRequest(ctx.req, ctx.res, { url, parsedBody: parsedBodyOf(ctx) });
     const response = await handler.fetch(request);

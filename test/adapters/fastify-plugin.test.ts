@@ -159,3 +159,28 @@ describe('toFastifyPlugin and what Fastify would answer itself', () => {
     }
   });
 });
+
+describe('toFastifyPlugin and methods Fastify routes nowhere', () => {
+  it("answers them with the handler's 405 and Allow, as other hosts do, not Fastify's 404", async () => {
+    const handler = createChatHandler({
+      authenticate: async () => ({ id: 'alice' }),
+      models: [{ id: 'gpt-4o', provider: 'openai', apiKey: 'unused' }],
+    });
+    closeHandler = () => handler.close();
+    const origin = await start(handler, (root) => {
+      root.get('/outside', async () => 'outside');
+    });
+    const socket = connect(Number(new URL(origin).port), '127.0.0.1');
+    socket.write(`PURGE ${MOUNT}/status/alice HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    let answer = '';
+    socket.on('data', (chunk) => {
+      answer += chunk;
+    });
+    await once(socket, 'close');
+    expect(answer).toMatch(/^HTTP\/1\.1 405/);
+    expect(answer.toLowerCase()).toMatch(/\r\nallow: get\b/);
+    expect(answer).toContain('"code":"METHOD_NOT_ALLOWED"');
+    // The host's own 404s are left alone.
+    expect((await fetch(`${origin}/nowhere`)).status).toBe(404);
+  });
+});

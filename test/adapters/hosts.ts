@@ -11,6 +11,7 @@ import { toFastifyPlugin } from '../../src/adapters/fastify.js';
 import { toKoaMiddleware } from '../../src/adapters/koa.js';
 import { stripMountPrefix } from '../../src/adapters/node/strip-mount-prefix.js';
 import { toWebRequest } from '../../src/adapters/node/to-web-request.js';
+import { unservableMethodResponse } from '../../src/adapters/node/unservable-method.js';
 import { writeWebResponse } from '../../src/adapters/node/write-web-response.js';
 import type { ChatHandler } from '../../src/http/chat-handler.js';
 
@@ -118,6 +119,11 @@ const nodeHost: HostKind = {
         if (url === undefined) {
           res.statusCode = req.url === HOST_ROUTE ? 200 : 404;
           res.end(req.url === HOST_ROUTE ? HOST_ROUTE_TEXT : 'not found');
+          return;
+        }
+        const refused = unservableMethodResponse(req.method);
+        if (refused) {
+          void writeWebResponse(refused, res);
           return;
         }
         const request = toWebRequest(req, res, { url });

@@ -149,6 +149,20 @@ describe.each(HOSTS)('$name', (host) => {
     expect(answer).toContain('"path":"/echo","search":"?x=1"');
   });
 
+  // TRACK is refused by Node's parser itself (400), CONNECT goes to the server's `connect` event.
+  it.each(['TRACE'])('answers %s, which no web Request can carry, 501 NOT_IMPLEMENTED', async (method) => {
+    const socket = connect(Number(new URL(running.origin).port), '127.0.0.1');
+    socket.write(`${method} ${MOUNT}/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    let answer = '';
+    socket.on('data', (chunk) => {
+      answer += chunk;
+    });
+    await once(socket, 'close');
+    expect(answer).toMatch(/^HTTP\/1\.1 501/);
+    expect(answer).toContain(`{"detail":"${method} requests are not supported.","code":"NOT_IMPLEMENTED"}`);
+    expect(state.calls).toEqual([]);
+  });
+
   it('maps the mount point itself to / and keeps the query', async () => {
     const response = await fetch(`${base}?q=1`);
     expect(response.status).toBe(404);
