@@ -14,6 +14,7 @@ const UNSERVABLE = new Set(['CONNECT', 'TRACE', 'TRACK']);
  * @internal
  */
 export function unservableMethodResponse(method: string | undefined): Response | undefined {
-  if (method === undefined || !UNSERVABLE.has(method.toUpperCase())) return undefined;
-  return errorResponse(new LlmChatError('NOT_IMPLEMENTED', `${method.toUpperCase()} requests are not supported.`));
+  // Node's parser hands methods over in upper case, as the standard names them.
+  if (method === undefined || !UNSERVABLE.has(method)) return undefined;
+  return errorResponse(new LlmChatError('NOT_IMPLEMENTED', `${method} requests are not supported.`));
 }
