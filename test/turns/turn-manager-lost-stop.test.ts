@@ -15,26 +15,39 @@ afterEach(async () => {
   for (const close of closers.splice(0)) await close();
 });
 
-/** A bus that loses every message on the processes' control channels (stop, watch). */
-function busLosingControl(): MemoryMessageBus {
+/**
+ * A bus whose messages go through `rule` first: it returns `'deliver'`, `'lose'` (the message
+ * vanishes) or throws (the publish is refused).
+ */
+function busWith(rule: (channel: string, message: string) => 'deliver' | 'lose'): MemoryMessageBus {
   const bus = new MemoryMessageBus();
   const publish = bus.publish.bind(bus);
   bus.publish = async (channel, message) => {
-    if (channel.startsWith('turn-control:')) return;
+    if (rule(channel, message) === 'lose') return;
     await publish(channel, message);
   };
   return bus;
 }
 
-it('stops a turn whose stop message the bus lost, from its mark in storage', async () => {
+/** Two processes (managers) sharing one memory log and `bus`, closed after the test. */
+function twoProcesses(bus: MemoryMessageBus, recheckMs: number) {
   const backend = new MemoryTurnBackend();
-  const bus = busLosingControl();
-  const options = { bus, turnTimeoutMs: 60_000, recheckMs: 100 };
+  const options = { bus, turnTimeoutMs: 60_000, recheckMs };
   const here = new TurnManager({ log: new TurnLog(backend), ...options });
   const elsewhere = new TurnManager({ log: new TurnLog(backend), ...options });
   closers.push(
     () => here.close(),
     () => elsewhere.close(),
+  );
+  return { backend, here, elsewhere };
+}
+
+const isControl = (channel: string) => channel.startsWith('turn-control:');
+
+it('stops a turn whose stop message the bus lost, from its mark in storage', async () => {
+  const { backend, here, elsewhere } = twoProcesses(
+    busWith((channel) => (isControl(channel) ? 'lose' : 'deliver')),
+    100,
   );
   let finish: () => void = () => {};
   const finished = new Promise<void>((resolve) => {
@@ -111,26 +124,17 @@ function tokenTurn(here: TurnManager, turnId: string, tokens: number) {
 }
 
 it('asks the running process again to announce when its first request was lost, so the reader streams', async () => {
-  const backend = new MemoryTurnBackend();
-  const bus = new MemoryMessageBus();
-  const publish = bus.publish.bind(bus);
   let watchesLost = 0;
   let announced = 0;
-  bus.publish = async (channel, message) => {
-    if (channel.startsWith('turn-control:') && message.includes('"watch"') && watchesLost === 0) {
+  const bus = busWith((channel, message) => {
+    if (isControl(channel) && message.includes('"watch"') && watchesLost === 0) {
       watchesLost += 1;
-      return;
+      return 'lose';
     }
     if (channel.includes('turn-events:')) announced += 1;
-    await publish(channel, message);
-  };
-  const options = { bus, turnTimeoutMs: 60_000, recheckMs: 200 };
-  const here = new TurnManager({ log: new TurnLog(backend), ...options });
-  const elsewhere = new TurnManager({ log: new TurnLog(backend), ...options });
-  closers.push(
-    () => here.close(),
-    () => elsewhere.close(),
-  );
+    return 'deliver';
+  });
+  const { here, elsewhere } = twoProcesses(bus, 200);
   const turn = await tokenTurn(here, 'turnwatch1', 50);
   const seen: string[] = [];
   for await (const event of elsewhere.read({ userId: 'u', turnId: 'turnwatch1' }, 0)) seen.push(event.event);
@@ -143,20 +147,11 @@ it('asks the running process again to announce when its first request was lost, 
 });
 
 it('stops and follows a turn on another process when the bus refuses control messages', async () => {
-  const backend = new MemoryTurnBackend();
-  const bus = new MemoryMessageBus();
-  const publish = bus.publish.bind(bus);
-  bus.publish = async (channel, message) => {
-    if (channel.startsWith('turn-control:')) throw new Error('refused');
-    await publish(channel, message);
-  };
-  const options = { bus, turnTimeoutMs: 60_000, recheckMs: 100 };
-  const here = new TurnManager({ log: new TurnLog(backend), ...options });
-  const elsewhere = new TurnManager({ log: new TurnLog(backend), ...options });
-  closers.push(
-    () => here.close(),
-    () => elsewhere.close(),
-  );
+  const bus = busWith((channel) => {
+    if (isControl(channel)) throw new Error('refused');
+    return 'deliver';
+  });
+  const { here, elsewhere } = twoProcesses(bus, 100);
   const turn = await tokenTurn(here, 'turnrefus1', 500);
   const reading = (async () => {
     const seen: Array<{ event: string; data: unknown }> = [];
