@@ -84,9 +84,10 @@ export function toFastifyPlugin(handler: ChatHandler): FastifyPluginAsync {
     });
     fastify.all('/', serve);
     fastify.all('/*', serve);
-    // Methods Fastify routes for no path (PURGE, TRACK) would be its own 404: the handler answers
-    // them as on every host (405 with `Allow`, or 501).
-    fastify.setNotFoundHandler(serve);
+    // Methods Fastify routes for no path (PURGE, TRACK) would be its own 404: under a prefix the
+    // handler answers them as on every host (405 with `Allow`, or 501). Without one, the app's
+    // 404s stay the app's (and an app may set its own not-found handler only once).
+    if (prefix !== '') fastify.setNotFoundHandler(serve);
   };
 }
 

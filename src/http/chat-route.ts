@@ -93,6 +93,8 @@ async function startNewTurn(send: NewSend): Promise<Response> {
   const conversationId = body.conversation_id ?? DEFAULT_CONVERSATION_ID;
   const named = namedConversation(conversationId);
   const turnId = claim.kind === 'claimed' ? claim.turnId : TurnLog.newTurnId();
+  // Before the turn's record can be seen (it may go with the lock's request).
+  const startedAt = Date.now();
   const start = await startTurn(context, userId, conversationId, request, {
     turnId,
     message: body.message,
@@ -131,8 +133,7 @@ async function startNewTurn(send: NewSend): Promise<Response> {
               wasStopped: () => isStopReason(signal.reason),
             }),
             context.turns.log,
-            ref,
-            1,
+            { ref, epoch: 1, startedAt },
             scope,
             context.logger,
           ),

@@ -19,11 +19,14 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   if (declared > maxBytes) throw tooLarge(maxBytes);
   const nodeBody = takeNodeRequestBody(request);
   const parsed = nodeBody?.parsed;
-  // What a host parser read was the client's body all the same: its declared size counts against
-  // the limit (a parser with a higher limit of its own would otherwise let it past ours).
-  if ((nodeBody?.declaredBytes ?? 0) > maxBytes) throw tooLarge(maxBytes);
-  // A host parser already made the object (and enforced its own size limit): use it as it is.
-  if (parsed !== undefined && typeof parsed !== 'string' && !(parsed instanceof Uint8Array)) return parsed;
+  // A host parser already made the object: use it as it is, within our limit all the same (a
+  // parser with a higher limit of its own would otherwise let a larger body past ours). The size
+  // the client declared counts; a body sent without one (chunked) is measured as JSON.
+  if (parsed !== undefined && typeof parsed !== 'string' && !(parsed instanceof Uint8Array)) {
+    const size = nodeBody?.declaredBytes ?? jsonBytes(parsed);
+    if (size > maxBytes) throw tooLarge(maxBytes);
+    return parsed;
+  }
   const text =
     nodeBody === undefined
       ? Number.isNaN(declared)
@@ -40,6 +43,15 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
     throw new LlmChatError('VALIDATION_FAILED', 'body: the request body is not valid JSON.', {
       details: { field: 'body' },
     });
+  }
+}
+
+/** The size of `value` as JSON text; 0 for what has none (a host parser's odd object is judged later). */
+function jsonBytes(value: unknown): number {
+  try {
+    return new TextEncoder().encode(JSON.stringify(value) ?? '').byteLength;
+  } catch {
+    return 0;
   }
 }
 

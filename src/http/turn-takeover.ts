@@ -220,8 +220,7 @@ async function planContinuation(
         wasStopped: () => isStopReason(signal.reason),
       }),
       turns.log,
-      ref,
-      epoch,
+      { ref, epoch, startedAt: latest.startedAt },
       scope,
       context.logger,
     );

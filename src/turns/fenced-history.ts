@@ -9,6 +9,18 @@ import { saveOrSettle } from './unsure-save.js';
 // How much of the lease must remain for the save to skip the fence read.
 const SURELY_OWNED_MARGIN_MS = 2_000;
 
+/** The recorded turn a {@link fencedHistory} saves. @internal */
+export interface FencedTurn {
+  ref: TurnRef;
+  /** The epoch this process runs the turn in (1: it started it; more after takeovers). */
+  epoch: number;
+  /**
+   * When the turn started (epoch ms), taken before its latest-turn record could be seen: a
+   * delete finds the turn through that record, and waits for it from then on.
+   */
+  startedAt: number;
+}
+
 /**
  * The history of a recorded turn, saved only while this process still owns the turn: right
  * before the save, the turn's fence must still hold `epoch`. A process paused past its lease,
@@ -31,12 +43,11 @@ const SURELY_OWNED_MARGIN_MS = 2_000;
 export function fencedHistory(
   history: ChatHistory,
   log: TurnLog,
-  ref: TurnRef,
-  epoch: number,
+  turn: FencedTurn,
   lease: Pick<LockLease, 'remainingMs'>,
   logger?: Logger,
 ): ChatHistory {
-  const createdAt = performance.now();
+  const { ref, epoch, startedAt } = turn;
   return {
     load: () => history.load(),
     append: async (turn) => {
@@ -52,7 +63,7 @@ export function fencedHistory(
       // a turn still running then (the stop was lost, or it would not stop) has run longer than
       // that wait, and reads its stop mark rather than bring the conversation back. A turn taken
       // over started earlier elsewhere: it always reads. Shorter turns ended within the wait.
-      const outlivedDeleteWait = epoch > 1 || performance.now() - createdAt >= STOP_WAIT_MS;
+      const outlivedDeleteWait = epoch > 1 || Date.now() - startedAt >= STOP_WAIT_MS;
       // An unreadable mark is no delete: the save goes ahead (and fails on its own if storage is down).
       if (outlivedDeleteWait && (await log.isDeleted(ref).catch(() => false))) {
         logger?.info?.('A turn whose conversation was deleted while it ran was not saved.');

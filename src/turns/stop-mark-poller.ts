@@ -27,8 +27,8 @@ export interface StopMarkPollerOptions {
  * A stop asked on another process marks the turn in storage, then tells the process running it
  * over the message bus, which may lose the message (a Redis subscriber that reconnects drops
  * what was published meanwhile). The bus may only speed up what storage settles anyway: this is
- * the storage side, so a lost message delays a stop by `everyMs` at most instead of never
- * stopping the turn. Turns younger than `everyMs` are not read (a short turn ends before its
+ * the storage side, so a lost message delays a stop by up to about twice `everyMs` (a turn is
+ * read once it is `everyMs` old, on the next round) instead of never stopping the turn. Turns younger than `everyMs` are not read (a short turn ends before its
  * mark would matter, and costs no read).
  * @internal
  */

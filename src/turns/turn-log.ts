@@ -275,8 +275,11 @@ export class TurnLog {
    * and the turn must not save itself afterwards ({@link isDeleted}).
    */
   async requestStop(ref: TurnRef, ttlMs: number, options: { deleting?: boolean } = {}): Promise<void> {
-    const mark = options.deleting === true ? DELETED_MARK : STOPPED_MARK;
-    await this.#call(() => this.#backend.set(turnStopKey(ref.userId, ref.turnId), mark, ttlMs));
+    const key = turnStopKey(ref.userId, ref.turnId);
+    // A plain stop never turns a delete's mark back into a plain one (another tab's `/stop`
+    // during the delete's wait would let the turn save itself after all).
+    if (options.deleting === true) await this.#call(() => this.#backend.set(key, DELETED_MARK, ttlMs));
+    else await this.#call(() => this.#backend.setIfAbsent(key, STOPPED_MARK, ttlMs));
   }
 
   /** Whether {@link requestStop} marked the turn. */

@@ -408,10 +408,11 @@ export class TurnManager {
     let fromSeq: number;
     if (local !== undefined) {
       fromSeq = local.lastSeq;
-      if (local.ended) return { status: 'no_active_turn' };
-      // A turn that outlives the wait below must not save itself into the deleted conversation.
-      if (options.deleting === true) await this.log.requestStop(ref, this.runningTtlMs, options);
       if (!local.stop()) return { status: 'no_active_turn' };
+      // Should the turn outlive the wait below, it must not save itself into the deleted
+      // conversation. Best effort: the turn is stopped already, and ends within the wait unless
+      // something holds it up.
+      if (options.deleting === true) await this.log.requestStop(ref, this.runningTtlMs, options).catch(() => undefined);
     } else {
       if (latest.ended) return { status: 'no_active_turn' };
       const last = await this.log.last(ref);

@@ -25,6 +25,20 @@ describe.each(HOSTS.map((host) => [host.name, host] as const))('maxBodyBytes on 
       const large = await send(10_000);
       expect(large.status).toBe(413);
       expect(await large.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+      // Chunked: no declared size, the body is measured.
+      const bytes = new TextEncoder().encode(JSON.stringify({ llm: { model: 'fake' }, padding: 'x'.repeat(10_000) }));
+      const chunked = await fetch(`${running.origin}${MOUNT}/connect`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer user:limit-ann' },
+        body: new ReadableStream({
+          start(controller) {
+            controller.enqueue(bytes);
+            controller.close();
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit);
+      expect(chunked.status).toBe(413);
       const small = await send(100);
       expect(small.status).toBe(200);
     } finally {

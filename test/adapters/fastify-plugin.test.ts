@@ -183,4 +183,13 @@ describe('toFastifyPlugin and methods Fastify routes nowhere', () => {
     // The host's own 404s are left alone.
     expect((await fetch(`${origin}/nowhere`)).status).toBe(404);
   });
+
+  it("registers without a prefix beside the app's own not-found handler", async () => {
+    app = Fastify();
+    app.setNotFoundHandler(async (_request, reply) => reply.code(404).send({ host: 'not found' }));
+    await app.register(toFastifyPlugin(createFakeChatHandler().handler));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    expect(await (await fetch(`${origin}/echo`)).json()).toMatchObject({ path: '/echo' });
+  });
 });

@@ -41,7 +41,7 @@ describe('fencedHistory, a save that timed out', () => {
       await append(messages);
       throw timedOut();
     };
-    await fencedHistory(late, log, ref, 1, surelyOwned).append(turn);
+    await fencedHistory(late, log, { ref, epoch: 1, startedAt: Date.now() }, surelyOwned).append(turn);
     expect(late.messages).toHaveLength(2);
     expect(savedTurnId(late.messages)).toBe('t1');
 
@@ -54,7 +54,9 @@ describe('fencedHistory, a save that timed out', () => {
     lost.append = async () => {
       throw failure;
     };
-    expect(await errorOf(fencedHistory(lost, log, ref, 1, surelyOwned).append(turn))).toBe(failure);
+    expect(
+      await errorOf(fencedHistory(lost, log, { ref, epoch: 1, startedAt: Date.now() }, surelyOwned).append(turn)),
+    ).toBe(failure);
   });
 
   it('says the answer may have been saved when the history cannot be read either', async () => {
@@ -67,7 +69,9 @@ describe('fencedHistory, a save that timed out', () => {
       throw timedOut();
     });
     history.load = load;
-    const saving = errorOf(fencedHistory(history, log, ref, 1, surelyOwned).append(turn));
+    const saving = errorOf(
+      fencedHistory(history, log, { ref, epoch: 1, startedAt: Date.now() }, surelyOwned).append(turn),
+    );
     await vi.advanceTimersByTimeAsync(10_000);
     const error = await saving;
     expect(load).toHaveBeenCalled();

@@ -165,3 +165,36 @@ it('stops and follows a turn on another process when the bus refuses control mes
   const seen = await reading;
   expect(seen.at(-1)).toMatchObject({ event: 'final', data: { stopped: true } });
 });
+
+it("stops a local turn for a delete even when the delete's mark cannot be written", async () => {
+  const { backend, here } = twoProcesses(
+    busWith(() => 'deliver'),
+    100,
+  );
+  const log = new TurnLog(backend);
+  const turn = await tokenTurn(here, 'turnmark01', 500);
+  here.log.requestStop = async () => {
+    throw new Error('storage down');
+  };
+  expect(await here.stop('u', undefined, undefined, { deleting: true })).toEqual({
+    status: 'stopped',
+    turnId: 'turnmark01',
+  });
+  await turn.stored;
+  expect((await log.read({ userId: 'u', turnId: 'turnmark01' }, 0)).at(-1)).toMatchObject({
+    event: 'final',
+    data: { stopped: true },
+  });
+});
+
+it("keeps a delete's mark when a plain stop comes after it", async () => {
+  const log = new TurnLog(new MemoryTurnBackend());
+  const ref = { userId: 'u', turnId: 'turnmark02' };
+  await log.requestStop(ref, 60_000, { deleting: true });
+  await log.requestStop(ref, 60_000);
+  expect(await log.isDeleted(ref)).toBe(true);
+  const plain = { userId: 'u', turnId: 'turnmark03' };
+  await log.requestStop(plain, 60_000);
+  expect(await log.isStopRequested(plain)).toBe(true);
+  expect(await log.isDeleted(plain)).toBe(false);
+});
