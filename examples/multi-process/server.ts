@@ -46,6 +46,7 @@ if (cluster.isPrimary) {
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   redis.on('error', (error: Error) => console.error(`worker ${process.pid}: redis: ${error.message}`));
 
+  const storage = redisStorage(redis, { keyPrefix: process.env.REDIS_KEY_PREFIX ?? 'llmchat:' });
   const handler = createChatHandler({
     // Stand-in for your own authentication: never trust a client-chosen id like this in production.
     authenticate: (request) => {
@@ -56,7 +57,7 @@ if (cluster.isPrimary) {
     },
     models: services.models,
     mcp: { defaultServer: services.mcpServer },
-    storage: redisStorage(redis, { keyPrefix: process.env.REDIS_KEY_PREFIX ?? 'llmchat:' }),
+    storage,
     logger: { warn: console.warn, error: console.error },
   });
 
@@ -72,6 +73,8 @@ if (cluster.isPrimary) {
   onShutdown(async () => {
     await closeHttpServer(server);
     await handler.close();
+    // Ends the message bus's subscriber connection, which would keep the process alive.
+    await storage.close();
     await redis.quit();
   });
 }

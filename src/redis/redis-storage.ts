@@ -34,8 +34,10 @@ export interface RedisStorageOptions extends RedisBackendOptions {
  * import Redis from 'ioredis';
  * import { redisStorage } from 'mcp-llmchat/redis';
  * const redis = new Redis(redisUrl);
- * const handler = createChatHandler({ authenticate, models, storage: redisStorage(redis, { keyPrefix: 'llmchat:' }) });
- * // on shutdown: await handler.close(); await redis.quit();
+ * const storage = redisStorage(redis, { keyPrefix: 'llmchat:' });
+ * const handler = createChatHandler({ authenticate, models, storage });
+ * // On shutdown (the bus's subscriber connection would keep the process alive):
+ * // await handler.close(); await storage.close(); await redis.quit();
  */
 export function redisStorage(client: RedisClientLike, options: RedisStorageOptions = {}): ChatStorage {
   const resolved = resolveRedisOptions(options);

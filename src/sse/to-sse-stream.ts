@@ -109,7 +109,7 @@ export function textChunkStream(
  * `: ping` keep-alives, cancellation) wrapped by {@link chunksToStream}.
  *
  * @example
- * const body = toSseStream(service.run(input, { signal }), {
+ * const body = toSseStream(service.chat(message, { history, signal }), {
  *   encode: (event) => encodeSseEvent({ event: event.type, id: ++seq, data: event }),
  *   signal: request.signal,
  *   onCancel: () => controller.abort(),

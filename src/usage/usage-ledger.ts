@@ -35,7 +35,8 @@ type MetricKey = keyof typeof MODEL_METRICS;
  * price change applies to past usage too).
  *
  * @example
- * const ledger = new UsageLedger(storage.usage, { prices: { 'gpt-4o': { inputPerMillion: 2.5, outputPerMillion: 10 } } });
+ * // `storage.usage` is optional in `ChatStorage`: the built-in storages have it.
+ * const ledger = new UsageLedger(storage.usage!, { prices: { 'gpt-4o': { inputPerMillion: 2.5, outputPerMillion: 10 } } });
  * const report = await ledger.read('alice@example.com');
  * report.month.cost; // this month's spend
  */
