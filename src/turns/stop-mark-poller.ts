@@ -1,3 +1,4 @@
+import { unrefTimer } from '../internal/unref-timer.js';
 import type { TurnRef } from './turn-log.js';
 
 /** What {@link StopMarkPoller} needs to know of a turn this process runs. */
@@ -34,7 +35,7 @@ export interface StopMarkPollerOptions {
  */
 export class StopMarkPoller {
   readonly #options: StopMarkPollerOptions;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
   #reading = false;
 
   constructor(options: StopMarkPollerOptions) {
@@ -45,8 +46,8 @@ export class StopMarkPoller {
   wake(): void {
     if (this.#timer !== undefined) return;
     this.#timer = setInterval(() => void this.#read(), this.#options.everyMs);
-    // Never what keeps a process alive.
-    this.#timer.unref();
+    // Never what keeps a process alive (on every runtime: Deno's timers are numbers).
+    unrefTimer(this.#timer);
   }
 
   /** Stops reading. */
