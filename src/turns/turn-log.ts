@@ -284,12 +284,16 @@ export class TurnLog {
 
   /** Whether {@link requestStop} marked the turn. */
   async isStopRequested(ref: TurnRef): Promise<boolean> {
-    return (await this.#call(() => this.#backend.get(turnStopKey(ref.userId, ref.turnId)))) !== null;
+    return (await this.#stopMark(ref)) !== null;
   }
 
   /** Whether the turn was stopped because its conversation was deleted. */
   async isDeleted(ref: TurnRef): Promise<boolean> {
-    return (await this.#call(() => this.#backend.get(turnStopKey(ref.userId, ref.turnId)))) === DELETED_MARK;
+    return (await this.#stopMark(ref)) === DELETED_MARK;
+  }
+
+  #stopMark(ref: TurnRef): Promise<string | null> {
+    return this.#call(() => this.#backend.get(turnStopKey(ref.userId, ref.turnId)));
   }
 
   /** Records which turn the conversation runs now, for readers without an id and for `/stop`. */
