@@ -70,7 +70,7 @@ export interface NodeRequestBody {
    * The byte length the client declared for the body it sent (`Content-Length`), when it did:
    * for a parsed body, whose own request headers no longer describe those bytes.
    */
-  declaredBytes?: number;
+  declaredBytes?: number | undefined;
   /** Reads the raw body as UTF-8 text, failing with `PAYLOAD_TOO_LARGE` past `maxBytes`. */
   read(maxBytes: number): Promise<string>;
   /** The body's bytes in chunks, for the web body. */

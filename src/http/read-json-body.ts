@@ -1,4 +1,5 @@
 import { isLlmChatError, LlmChatError } from '../errors.js';
+import { declaredLength } from './content-length.js';
 import { takeNodeRequestBody } from './node-body.js';
 
 /**
@@ -14,8 +15,7 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
   if (type === null || !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type.trim())) {
     throw new LlmChatError('UNSUPPORTED_MEDIA_TYPE', 'Request body must be JSON (Content-Type: application/json).');
   }
-  const length = request.headers.get('content-length');
-  const declared = length !== null && /^\d{1,15}$/.test(length) ? Number(length) : Number.NaN;
+  const declared = declaredLength(request.headers.get('content-length')) ?? Number.NaN;
   if (declared > maxBytes) throw tooLarge(maxBytes);
   const nodeBody = takeNodeRequestBody(request);
   const parsed = nodeBody?.parsed;
@@ -49,14 +49,18 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
 /** The size of `value` as JSON text; 0 for what has none (a host parser's odd object is judged later). */
 function jsonBytes(value: unknown): number {
   try {
-    return new TextEncoder().encode(JSON.stringify(value) ?? '').byteLength;
+    return utf8Length(JSON.stringify(value) ?? '');
   } catch {
     return 0;
   }
 }
 
+function utf8Length(text: string): number {
+  return new TextEncoder().encode(text).byteLength;
+}
+
 function rawText(body: string | Uint8Array, maxBytes: number): string {
-  const bytes = typeof body === 'string' ? new TextEncoder().encode(body).byteLength : body.byteLength;
+  const bytes = typeof body === 'string' ? utf8Length(body) : body.byteLength;
   if (bytes > maxBytes) throw tooLarge(maxBytes);
   return typeof body === 'string' ? body : new TextDecoder().decode(body);
 }

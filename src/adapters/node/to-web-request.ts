@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { declaredLength } from '../../http/content-length.js';
 import { nodeBodyRequest } from '../../http/node-body.js';
 import { readNodeBody } from './read-node-body.js';
 import { pathOfTarget } from './request-target.js';
@@ -71,10 +72,10 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse, options:
   if (method === 'GET' || method === 'HEAD' || (!parsed && carriesNoBody(req))) {
     request = new Request(url, { method, headers, signal: controller.signal });
   } else {
-    const declared = req.headers['content-length'];
     const source = {
       parsed: parsedBody,
-      ...(parsed && declared !== undefined && /^\d{1,15}$/.test(declared) ? { declaredBytes: Number(declared) } : {}),
+      // Only a parsed body needs it: the handler reads the header of an unread one itself.
+      declaredBytes: parsed ? declaredLength(req.headers['content-length']) : undefined,
       read: (maxBytes: number) => readNodeBody(req, maxBytes),
       chunks: (): AsyncIterable<Uint8Array> => (parsed ? once(parsedBytes(parsedBody)) : req),
     };
