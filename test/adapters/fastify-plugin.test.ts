@@ -30,13 +30,19 @@ async function start(handler: ChatHandler, setup?: (root: FastifyInstance) => vo
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }
 
+/** The real handler, signed in as alice, closed after the test (it calls no provider here). */
+function realHandler(): ChatHandler {
+  const handler = createChatHandler({
+    authenticate: async () => ({ id: 'alice' }),
+    models: [{ id: 'gpt-4o', provider: 'openai', apiKey: 'unused' }],
+  });
+  closeHandler = () => handler.close();
+  return handler;
+}
+
 describe('toFastifyPlugin and request bodies', () => {
   it("answers 413 on a declared Content-Length above the handler's limit, without waiting for the body", async () => {
-    const handler = createChatHandler({
-      authenticate: async () => ({ id: 'alice' }),
-      models: [{ id: 'gpt-4o', provider: 'openai', apiKey: 'unused' }],
-    });
-    closeHandler = () => handler.close();
+    const handler = realHandler();
     const origin = await start(handler);
     const socket = connect(Number(new URL(origin).port), '127.0.0.1');
     await once(socket, 'connect');
@@ -127,11 +133,7 @@ describe('toFastifyPlugin and what Fastify would answer itself', () => {
   });
 
   it("answers the real handler's typed 415 and serves a body-less DELETE with such a Content-Type", async () => {
-    const handler = createChatHandler({
-      authenticate: async () => ({ id: 'alice' }),
-      models: [{ id: 'gpt-4o', provider: 'openai', apiKey: 'unused' }],
-    });
-    closeHandler = () => handler.close();
+    const handler = realHandler();
     const origin = await start(handler);
     const connect = await fetch(`${origin}${MOUNT}/connect`, {
       method: 'POST',
@@ -162,11 +164,7 @@ describe('toFastifyPlugin and what Fastify would answer itself', () => {
 
 describe('toFastifyPlugin and methods Fastify routes nowhere', () => {
   it("answers them with the handler's 405 and Allow, as other hosts do, not Fastify's 404", async () => {
-    const handler = createChatHandler({
-      authenticate: async () => ({ id: 'alice' }),
-      models: [{ id: 'gpt-4o', provider: 'openai', apiKey: 'unused' }],
-    });
-    closeHandler = () => handler.close();
+    const handler = realHandler();
     const origin = await start(handler, (root) => {
       root.get('/outside', async () => 'outside');
     });
